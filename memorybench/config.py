@@ -1,0 +1,113 @@
+"""Run configuration: one frozen dataclass, and the named protocols that fill it in.
+
+Protocols:
+- `nndl`: the book, faithfully. Its data, Adam lr 1e-3, batch 8, 19,000 steps (500
+  epochs of 38 steps), dev every 100 steps and at the end, best-dev checkpoint,
+  the book's initialisation, and batches in the book's file order (its loader does
+  not shuffle, so every batch holds sequences of one or two operand pairs).
+- `nndl-shuffled`: the same, with the training set reshuffled every epoch — the
+  sound choice the book's loader skips. Everything else is identical.
+- `stream`: the same model and budget on the streaming task: a fresh batch every
+  step (no training set to memorise) and 1000-sequence dev and test sets, so
+  accuracy is measured with less noise.
+
+Example:
+    >>> cfg = protocol_config("nndl", cell="lstm", seq_len=30, seed=1)
+    >>> cfg.batch_size, cfg.steps, cfg.shuffle, cfg.run_id() == protocol_config("nndl", cell="lstm", seq_len=30, seed=1).run_id()
+    (8, 19000, False, True)
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from .cells import CELL_NAMES, EXECUTIONS
+from .models import INITS
+from .tasks import get_task
+from .tasks.base import check_choice, check_int
+
+OPTIMIZERS = ("adam", "sgd")
+CLIPS = ("none", "global", "per_param")  # per_param: each parameter's norm clipped alone, as the book does
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    cell: str = "lstm"
+    seq_len: int = 10
+    seed: int = 0
+    protocol: str = "custom"  # the protocol this config came from, for the tables
+    task: str = "nndl"
+    task_params: dict = field(default_factory=dict)  # extra arguments of the task's make_data
+    embedding_size: int = 32
+    hidden_size: int = 32
+    init: str = "book"
+    forget_bias: float | None = None  # LSTM only; None = leave the initialisation alone
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    batch_size: int = 8
+    steps: int = 19_000
+    eval_interval: int = 100
+    shuffle: bool = False
+    clip: str = "none"
+    clip_value: float = 5.0
+    stop_on_perfect_dev: bool = True  # once dev accuracy is 1.0 no later checkpoint can win
+    execution: str = "fused"
+    device: str = "auto"  # auto | cpu | cuda | cuda:N; not part of run_id()
+
+    def __post_init__(self):
+        check_choice("cell", self.cell, CELL_NAMES)
+        task = get_task(self.task)
+        check_int("seq_len", self.seq_len, task.min_seq_len)
+        check_int("seed", self.seed, 0)
+        for name in ("embedding_size", "hidden_size", "batch_size", "steps", "eval_interval"):
+            check_int(name, getattr(self, name), 1)
+        check_choice("init", self.init, INITS)
+        check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        check_choice("clip", self.clip, CLIPS)
+        check_choice("execution", self.execution, EXECUTIONS)
+        for name in ("lr", "clip_value"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"{name}={value!r} is not allowed; it must be a finite number > 0")
+        if self.forget_bias is not None and self.cell != "lstm":
+            raise ValueError(f"forget_bias={self.forget_bias!r} is not allowed for cell {self.cell!r}; it applies to lstm only")
+        check_device(self.device)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> RunConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown config fields {unknown}; known fields are {sorted(known)}")
+        return cls(**values)
+
+    def run_id(self) -> str:
+        """A short hash of everything that changes the result (the device excluded)."""
+        identity = {k: v for k, v in self.to_dict().items() if k != "device"}
+        text = json.dumps(identity, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def check_device(device: str) -> None:
+    base, _, index = device.partition(":") if isinstance(device, str) else ("", "", "")
+    if base not in ("auto", "cpu", "cuda") or (index and (base != "cuda" or not index.isdigit())):
+        raise ValueError(f"device={device!r} is not allowed; choose auto, cpu, cuda or cuda:N")
+
+
+_BOOK = dict(task="nndl", init="book", optimizer="adam", lr=1e-3, batch_size=8, steps=19_000, eval_interval=100)
+PROTOCOLS = {
+    "nndl": dict(_BOOK, shuffle=False),
+    "nndl-shuffled": dict(_BOOK, shuffle=True),
+    "stream": dict(_BOOK, task="stream"),
+}
+
+
+def protocol_config(protocol: str, **overrides) -> RunConfig:
+    """A RunConfig with the protocol's settings; `overrides` replace any field."""
+    check_choice("protocol", protocol, tuple(PROTOCOLS))
+    return replace(RunConfig(protocol=protocol, **PROTOCOLS[protocol]), **overrides)

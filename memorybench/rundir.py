@@ -1,0 +1,96 @@
+"""One run on disk: config.json, curves.csv, checkpoint.pt and result.json.
+
+result.json is written last, so a folder with a result.json holds a finished run;
+every file is written to a temporary name and renamed into place, so a run killed
+mid-write leaves either the old file or none, never half of one.
+
+Example:
+    >>> import tempfile
+    >>> from memorybench.config import protocol_config
+    >>> from memorybench.training import evaluate
+    >>> from memorybench.tasks import get_task
+    >>> config = protocol_config("nndl", cell="gru", seq_len=5, steps=20, eval_interval=10, device="cpu")
+    >>> folder = train_and_save(config, tempfile.mkdtemp())
+    >>> run = load_run(folder)  # a model with the best-dev weights, ready for any data
+    >>> data = get_task("nndl").make_data(seq_len=5, seed=7)
+    >>> loss, accuracy = evaluate(run.model, get_task("nndl"), data.test)
+    >>> run.result.status, 0.0 <= accuracy.item() <= 1.0
+    ('ok', True)
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from .config import RunConfig
+from .tasks import get_task
+from .training import CURVE_COLUMNS, RunResult, model_for, run_safely
+
+
+def write_atomic(path: Path, write) -> None:
+    """Call write(tmp_path), then rename tmp_path to `path` (atomic on POSIX)."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    write_atomic(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def write_json_atomic(path: Path, value) -> None:
+    write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True, allow_nan=True) + "\n")
+
+
+def save_run(folder, config: RunConfig, result: RunResult, state_dict: dict | None) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(folder / "config.json", config.to_dict())
+    curves = pd.DataFrame(result.curves, columns=list(CURVE_COLUMNS))
+    write_atomic(folder / "curves.csv", lambda tmp: curves.to_csv(tmp, index=False))
+    if state_dict is not None:
+        write_atomic(folder / "checkpoint.pt", lambda tmp: torch.save(state_dict, tmp))
+    write_json_atomic(folder / "result.json", result.summary())
+    return folder
+
+
+def train_and_save(config: RunConfig, folder) -> Path:
+    """Train `config` (failures recorded, not raised) and save it under `folder`."""
+    checkpoint = {}
+    result = run_safely(config, checkpoint)
+    return save_run(folder, config, result, checkpoint.get("state_dict"))
+
+
+@dataclass
+class SavedRun:
+    config: RunConfig
+    result: RunResult
+    model: torch.nn.Module | None  # best-dev weights; None for a failed run
+    curves: pd.DataFrame
+
+
+def load_run(folder, execution: str = "fused", map_location="cpu") -> SavedRun:
+    """Reload a saved run; `execution="transparent"` gives a model whose rnn can trace its gates."""
+    folder = Path(folder)
+    config = RunConfig.from_dict(json.loads((folder / "config.json").read_text()))
+    result = RunResult(**json.loads((folder / "result.json").read_text()))
+    curves = pd.read_csv(folder / "curves.csv")
+    result.curves = curves.to_dict("records")
+    model = None
+    if (folder / "checkpoint.pt").exists():
+        model = model_for(config, get_task(config.task), execution)
+        model.load_state_dict(torch.load(folder / "checkpoint.pt", map_location=map_location, weights_only=True))
+        model.eval()
+    return SavedRun(config, result, model, curves)

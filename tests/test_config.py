@@ -1,0 +1,52 @@
+import pytest
+
+from memorybench.config import PROTOCOLS, RunConfig, protocol_config
+
+
+def test_book_protocol_settings():
+    cfg = protocol_config("nndl", cell="srn", seq_len=20)
+    assert (cfg.task, cfg.optimizer, cfg.lr, cfg.batch_size, cfg.steps, cfg.eval_interval) == ("nndl", "adam", 1e-3, 8, 19_000, 100)
+    assert (cfg.init, cfg.shuffle, cfg.clip, cfg.forget_bias) == ("book", False, "none", None)
+    assert protocol_config("nndl-shuffled").shuffle is True
+    assert protocol_config("stream").task == "stream"
+    assert set(PROTOCOLS) == {"nndl", "nndl-shuffled", "stream"}
+
+
+def test_run_id_tracks_the_science_not_the_device():
+    base = protocol_config("nndl", cell="lstm", seq_len=10, seed=0)
+    assert base.run_id() == protocol_config("nndl", cell="lstm", seq_len=10, seed=0).run_id()
+    assert base.run_id() == protocol_config("nndl", cell="lstm", seq_len=10, seed=0, device="cpu").run_id()
+    for change in (dict(seed=1), dict(seq_len=15), dict(cell="gru"), dict(lr=3e-3), dict(task_params={"p": 0.2})):
+        assert protocol_config("nndl", **dict(dict(cell="lstm", seq_len=10, seed=0), **change)).run_id() != base.run_id()
+
+
+def test_dict_round_trip():
+    cfg = protocol_config("stream", cell="gru", seq_len=7, seed=2, task_params={"p": 0.3})
+    assert RunConfig.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="unknown config fields \\['colour'\\]"):
+        RunConfig.from_dict(dict(cfg.to_dict(), colour="red"))
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(cell="tcn"), "cell='tcn' .*srn, lstm, gru"),
+        (dict(seq_len=2), "seq_len=2 .*>= 3"),
+        (dict(seq_len=True), "seq_len=True"),
+        (dict(seed=-3), "seed=-3"),
+        (dict(batch_size=0), "batch_size=0 .*>= 1"),
+        (dict(hidden_size=0), "hidden_size=0"),
+        (dict(lr=0.0), "lr=0.0 .*> 0"),
+        (dict(lr=float("nan")), "lr=nan"),
+        (dict(clip="norm"), "clip='norm' .*none, global, per_param"),
+        (dict(device="tpu"), "device='tpu' .*auto, cpu, cuda"),
+        (dict(device="cuda:x"), "device='cuda:x'"),
+        (dict(forget_bias=1.0, cell="srn"), "forget_bias=1.0 .*lstm only"),
+        (dict(task="copy"), "task='copy'"),
+    ],
+)
+def test_bad_values_are_named(change, message):
+    with pytest.raises(ValueError, match=message):
+        RunConfig(**change)
+    with pytest.raises(ValueError, match="protocol='book'"):
+        protocol_config("book")

@@ -1,0 +1,62 @@
+import json
+
+import pytest
+import torch
+
+from memorybench.config import protocol_config
+from memorybench.rundir import load_run, train_and_save, write_text_atomic
+from memorybench.tasks import get_task
+from memorybench.training import evaluate
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    config = protocol_config("nndl", cell="lstm", seq_len=6, steps=80, eval_interval=20, device="cpu")
+    return config, train_and_save(config, tmp_path_factory.mktemp("run"))
+
+
+def test_round_trip_restores_config_result_curves_and_weights(saved):
+    config, folder = saved
+    assert sorted(p.name for p in folder.iterdir()) == ["checkpoint.pt", "config.json", "curves.csv", "result.json"]
+    run = load_run(folder)
+    assert run.config == config
+    assert list(run.curves["step"]) == [20, 40, 60, 80]
+    task = get_task("nndl")
+    test = task.make_data(6, 0).test
+    assert evaluate(run.model, task, test)[1].item() == run.result.test_accuracy
+
+
+def test_reloaded_model_runs_on_new_data_and_traces_transparently(saved):
+    _, folder = saved
+    fused, transparent = load_run(folder).model, load_run(folder, execution="transparent").model
+    x = get_task("nndl").make_data(6, seed=11).test.inputs
+    torch.testing.assert_close(transparent(x), fused(x), rtol=1e-5, atol=1e-5)
+    trace = transparent.rnn.trace(transparent.embedding(x[:1]))
+    assert trace["c"].shape == (1, 6, 32)
+
+
+def test_failed_run_is_saved_with_its_error(tmp_path):
+    config = protocol_config("nndl", cell="srn", seq_len=5, steps=20, eval_interval=10, optimizer="sgd", lr=1e38, device="cpu")
+    run = load_run(train_and_save(config, tmp_path))
+    assert run.result.status == "failed" and "nan" in run.result.error and run.model is None
+    assert json.loads((tmp_path / "result.json").read_text())["status"] == "failed"
+
+
+def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "table.csv"
+    target.write_text("old")
+
+    class Boom(Exception):
+        pass
+
+    def explode(tmp):
+        open(tmp, "w").write("half")
+        raise Boom
+
+    from memorybench.rundir import write_atomic
+
+    with pytest.raises(Boom):
+        write_atomic(target, explode)
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["table.csv"]
+    write_text_atomic(target, "new")
+    assert target.read_text() == "new"
