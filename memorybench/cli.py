@@ -1,0 +1,108 @@
+"""The `memorybench` command (also `python run_all.py`): run a sweep, then write the report.
+
+    python run_all.py --lengths 5 10 15 20 25 30            # the book's protocol, 3 seeds
+    python run_all.py --lengths 5 10 --cells lstm --quick    # a smoke test
+    python -m memorybench.report results/                    # rebuild the report only
+
+Bad input is one line on stderr and exit status 2; nothing on disk is touched.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+from .cells import CELL_NAMES
+from .config import PROTOCOLS
+from .provenance import environment
+from .store import ResultsStore, StoreError
+from .sweep import QUICK, plan_sweep, run_sweep
+from .training import resolve_device
+
+DEFAULT_LENGTHS = (5, 10, 15, 20, 25, 30)
+
+
+class UsageError(Exception):
+    pass
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse prints usage and two lines)
+        raise UsageError(message)
+
+
+def positive_int(minimum: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} {text!r} is not an integer (allowed: integers >= {minimum})") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{what} {value} is too small (allowed: integers >= {minimum})")
+        return value
+
+    return parse
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="memorybench",
+        description="Train SRN, LSTM and GRU cells on the NNDL digit-sum memory task at every length and seed, "
+        "store every run, and write a report (report.md, figures, CSV tables) into --out.",
+    )
+    parser.add_argument("--lengths", nargs="+", type=positive_int(3, "length"), default=list(DEFAULT_LENGTHS), metavar="L",
+                        help="sequence lengths to train at, each an integer >= 3 (default: %(default)s)")
+    parser.add_argument("--cells", nargs="+", choices=CELL_NAMES, default=list(CELL_NAMES), metavar="CELL",
+                        help=f"recurrent cells to compare, from {', '.join(CELL_NAMES)} (default: all)")
+    parser.add_argument("--seeds", type=positive_int(1, "seed count"), default=3, metavar="N",
+                        help="independent seeds per cell and length, seeds 0..N-1 (default: %(default)s)")
+    parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default="nndl",
+                        help="nndl: the book exactly (batches in file order); nndl-shuffled: the same, reshuffled every "
+                        "epoch; stream: fresh noisy sequences every step (default: %(default)s)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="where to train; auto takes CUDA when present (default: %(default)s)")
+    parser.add_argument("--workers", type=positive_int(1, "worker count"), default=None, metavar="N",
+                        help="runs trained at once on the CPU, one torch thread each (default: the number of cores; 1 on CUDA)")
+    parser.add_argument("--out", default="results", metavar="DIR",
+                        help="results folder: runs, tables, report and figures (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke test: {QUICK['steps']} steps per run instead of the protocol's budget; not a measurement")
+    parser.add_argument("--force", action="store_true", help="retrain runs that are already complete in --out")
+    parser.add_argument("--retry-failed", action="store_true", help="retrain runs recorded as failed (default: keep them)")
+    parser.add_argument("--no-progress", action="store_true", help="no live progress display")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .report import build_report  # matplotlib: imported only when a report is written
+
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = make_parser().parse_args(argv)
+        device = resolve_device(args.device)
+        workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
+        configs = plan_sweep(args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device)
+        store = ResultsStore.open(args.out)
+    except (UsageError, ValueError, StoreError) as exc:
+        print(f"memorybench: error: {exc}", file=sys.stderr)
+        return 2
+
+    started = time.perf_counter()
+    try:
+        outcome = run_sweep(store, configs, workers, args.force, args.retry_failed, progress=not args.no_progress)
+    except KeyboardInterrupt:
+        print(f"memorybench: interrupted; completed runs are kept in {store.root}, re-run the same command to finish", file=sys.stderr)
+        return 130
+    entry = environment(["memorybench", *argv])
+    entry.update(device=str(device), workers=workers, runs_planned=len(configs), runs_trained=len(outcome.done),
+                 runs_skipped=outcome.skipped, runs_failed=len(outcome.failed), wall_time_s=round(time.perf_counter() - started, 1))
+    store.record_sweep(entry)
+    report = build_report(store.root)
+    print(f"{len(outcome.done)} runs trained, {outcome.skipped} already complete, {len(outcome.failed)} failed, "
+          f"{outcome.wall_time_s:.0f}s; report: {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,128 @@
+"""Figures of the report, one colour and one order per cell throughout.
+
+Every function takes plain tables (pandas) or arrays and a path, and writes one PNG.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .cells import CELL_NAMES  # noqa: E402
+
+CELL_COLORS = {"srn": "#E69F00", "lstm": "#0072B2", "gru": "#009E73"}  # Okabe-Ito, colour-blind safe
+CELL_LABELS = {"srn": "SRN", "lstm": "LSTM", "gru": "GRU"}
+GATE_TITLES = {
+    "i": "input gate i", "f": "forget gate f", "o": "output gate o", "c": "cell state c",
+    "r": "reset gate r", "z": "update gate z", "n": "candidate n", "h": "hidden state h",
+}
+HEATMAP_PANELS = {"lstm": ("i", "f", "o", "c"), "gru": ("r", "z", "n"), "srn": ("h",)}
+
+
+def _cells_in(frame: pd.DataFrame) -> list[str]:
+    return [c for c in CELL_NAMES if c in set(frame["cell"])]
+
+
+def _save(fig, path: Path) -> Path:
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_accuracy_vs_length(runs: pd.DataFrame, table: pd.DataFrame, chance: float, threshold: float, path: Path, title: str) -> Path:
+    """Mean test accuracy per cell with its 95% interval as a band, every seed as a dot."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ok = runs[runs["status"] == "ok"]
+    for cell in _cells_in(table):
+        rows = table[table["cell"] == cell].sort_values("seq_len")
+        color = CELL_COLORS[cell]
+        ax.plot(rows["seq_len"], rows["mean"], "-o", color=color, label=f"{CELL_LABELS[cell]} mean")
+        ax.fill_between(rows["seq_len"], rows["ci_low"].clip(0, 1), rows["ci_high"].clip(0, 1), color=color, alpha=0.18, linewidth=0)
+        seeds = ok[ok["cell"] == cell]
+        offset = (CELL_NAMES.index(cell) - 1) * 0.25  # keep the cells' dots apart
+        ax.scatter(seeds["seq_len"] + offset, seeds["test_accuracy"], color=color, s=12, alpha=0.6)
+    ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"chance ({chance:.2f})")
+    ax.axhline(threshold, color="black", linestyle=":", linewidth=1, label=f"horizon threshold ({threshold:.2f})")
+    ax.set(xlabel="sequence length L (digits)", ylabel="test accuracy (best-dev checkpoint)", ylim=(0, 1.02), title=title)
+    ax.set_xticks(sorted(table["seq_len"].unique()))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    ax.text(0.99, 0.01, "bands: 95% t-interval over seeds; dots: single seeds", transform=ax.transAxes,
+            ha="right", va="bottom", fontsize=7, color="dimgrey")
+    return _save(fig, path)
+
+
+def plot_curves(curves: pd.DataFrame, path: Path, title: str) -> Path:
+    """Train loss, dev loss and dev accuracy against steps; one column per length, every seed a line."""
+    lengths = sorted(curves["seq_len"].unique())
+    rows = (("train_loss", "train loss (CE)"), ("dev_loss", "dev loss (CE)"), ("dev_accuracy", "dev accuracy"))
+    fig, axes = plt.subplots(len(rows), len(lengths), figsize=(3.2 * len(lengths), 7.5), sharex=True, squeeze=False, layout="constrained")
+    for col, length in enumerate(lengths):
+        at_length = curves[curves["seq_len"] == length]
+        for row, (column, label) in enumerate(rows):
+            ax = axes[row, col]
+            for cell in _cells_in(at_length):
+                for i, (_, run) in enumerate(at_length[at_length["cell"] == cell].groupby("seed")):
+                    ax.plot(run["step"], run[column], color=CELL_COLORS[cell], alpha=0.7, linewidth=0.9,
+                            label=CELL_LABELS[cell] if i == 0 else None)
+            ax.grid(alpha=0.3)
+            if row == 0:
+                ax.set_title(f"L = {length}")
+            if col == 0:
+                ax.set_ylabel(label)
+            if row == len(rows) - 1:
+                ax.set_xlabel("training step")
+                ax.set_ylim(0, 1.02)
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle(title + " (each line one seed; a run that reaches dev accuracy 1.0 stops there)", fontsize=10)
+    return _save(fig, path)
+
+
+def plot_gates(traces: dict[str, dict[str, np.ndarray]], digits: list[int], captions: dict[str, str], path: Path) -> Path:
+    """Heatmaps, x = position labelled with its input digit, y = hidden unit.
+
+    `traces[cell][name]` is an (H, T) array; gates on a 0..1 scale, states on a
+    symmetric scale around 0.
+    """
+    cells = [c for c in ("lstm", "gru", "srn") if c in traces]
+    width = max(len(HEATMAP_PANELS[c]) for c in cells)
+    fig, axes = plt.subplots(len(cells), width, figsize=(3.8 * width, 3.6 * len(cells)), squeeze=False, layout="constrained")
+    labels = [f"{t}\n{d}" for t, d in enumerate(digits)]
+    for row, cell in enumerate(cells):
+        for col in range(width):
+            ax = axes[row, col]
+            if col >= len(HEATMAP_PANELS[cell]):
+                ax.axis("off")
+                continue
+            name = HEATMAP_PANELS[cell][col]
+            values = traces[cell][name]
+            if name in ("c", "n", "h"):
+                limit = max(float(np.abs(values).max()), 1e-6)
+                image = ax.imshow(values, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit)
+            else:
+                image = ax.imshow(values, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+            fig.colorbar(image, ax=ax, fraction=0.046, pad=0.02)
+            ax.set_xticks(range(len(digits)), labels, fontsize=7)
+            ax.set_title(f"{CELL_LABELS[cell]}: {GATE_TITLES[name]}", fontsize=9)
+            ax.set_xlabel("position / input digit", fontsize=8)
+            if col == 0:
+                ax.set_ylabel(f"hidden unit\n{captions[cell]}", fontsize=8)
+    return _save(fig, path)
+
+
+def plot_throughput(table: pd.DataFrame, path: Path, title: str) -> Path:
+    """Training steps per second against length, one line per cell (and device)."""
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for (cell, device), rows in table.groupby(["cell", "device"], sort=False):
+        rows = rows.sort_values("seq_len")
+        ax.plot(rows["seq_len"], rows["steps_per_s"], "-o", color=CELL_COLORS[cell], label=f"{CELL_LABELS[cell]} ({device})")
+    ax.set(xlabel="sequence length L", ylabel="training steps per second (median)", title=title)
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)

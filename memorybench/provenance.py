@@ -1,0 +1,59 @@
+"""Where a result came from: commit, versions, device, date, command line.
+
+Example:
+    >>> env = environment(command=["run_all.py", "--quick"])
+    >>> sorted(env)[:4], env["command"]
+    (['command', 'commit', 'cpu', 'cpu_count'], 'run_all.py --quick')
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from . import __version__
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def git_commit() -> str:
+    """HEAD of the checkout memorybench runs from, '+dirty' when it has uncommitted changes; 'unknown' outside git."""
+    try:
+        run = lambda *args: subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        commit = run("rev-parse", "HEAD")
+        dirty = run("status", "--porcelain", "--", "memorybench", "run_all.py", "pyproject.toml")
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment(command: list[str] | None = None) -> dict:
+    cuda = torch.cuda.is_available()
+    return {
+        "memorybench": __version__,
+        "commit": git_commit(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu": cpu_name(),
+        "cpu_count": os.cpu_count(),
+        "cuda_device": torch.cuda.get_device_name(0) if cuda else "",
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": shlex.join(command if command is not None else sys.argv),
+    }

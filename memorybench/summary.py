@@ -1,0 +1,77 @@
+"""Summaries over seeds: mean with a 95% confidence interval, best seed, memory horizon.
+
+Example:
+    >>> import pandas as pd
+    >>> runs = pd.DataFrame(dict(cell="lstm", seq_len=[10, 10, 10, 30, 30, 30], seed=[0, 1, 2] * 2,
+    ...                          test_accuracy=[0.9, 0.8, 1.0, 0.4, 0.5, 0.6], status="ok"))
+    >>> table = accuracy_table(runs)
+    >>> table[["seq_len", "mean", "ci_low", "ci_high", "best"]].round(3).values.tolist()
+    [[10.0, 0.9, 0.652, 1.148, 1.0], [30.0, 0.5, 0.252, 0.748, 0.6]]
+    >>> memory_horizon(table, threshold=0.55)[["horizon", "horizon_low", "horizon_high"]].values.tolist()
+    [[10.0, 10.0, 30.0]]
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+# Two-sided 95% Student t quantiles, t(0.975, df) for df = 1..30.
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def t975(df: int) -> float:
+    """t(0.975, df); beyond df = 30, 1.96 + 2.5/df (within 0.002 of the exact value)."""
+    if df < 1:
+        return math.nan
+    return T975[df - 1] if df <= len(T975) else 1.96 + 2.5 / df
+
+
+def default_threshold(chance: float) -> float:
+    """Halfway from chance to perfect accuracy: 0.55 for the digit sum (chance 0.1)."""
+    return (1.0 + chance) / 2
+
+
+def accuracy_table(runs: pd.DataFrame, column: str = "test_accuracy") -> pd.DataFrame:
+    """Per cell and length over the successful seeds: n, mean, std, 95% t-interval, best seed."""
+    ok = runs[runs["status"] == "ok"]
+
+    def summarise(group: pd.DataFrame) -> pd.Series:
+        values = group[column].to_numpy(dtype=float)
+        n, mean = len(values), float(values.mean())
+        std = float(values.std(ddof=1)) if n > 1 else math.nan
+        half = t975(n - 1) * std / math.sqrt(n) if n > 1 else math.nan
+        best = group.loc[group[column].idxmax()]
+        return pd.Series(dict(n=n, mean=mean, std=std, ci_low=mean - half, ci_high=mean + half,
+                              best=float(best[column]), best_seed=int(best["seed"])))
+
+    table = ok.groupby(["cell", "seq_len"], sort=False).apply(summarise, include_groups=False).reset_index()
+    return table.astype({"n": int, "best_seed": int})
+
+
+def memory_horizon(table: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Per cell: the longest length whose mean test accuracy is >= threshold (NaN if none),
+    and the same read off the interval's lower and upper ends (a pessimistic and an
+    optimistic horizon)."""
+
+    def longest(group: pd.DataFrame, column: str) -> float:
+        passing = group.loc[group[column] >= threshold, "seq_len"]
+        return float(passing.max()) if len(passing) else np.nan
+
+    rows = [
+        dict(cell=cell, horizon=longest(g, "mean"), horizon_low=longest(g, "ci_low"), horizon_high=longest(g, "ci_high"))
+        for cell, g in table.groupby("cell", sort=False)
+    ]
+    return pd.DataFrame(rows, columns=["cell", "horizon", "horizon_low", "horizon_high"])
+
+
+def throughput_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """Training speed per cell and length: median steps/s and seconds per run, with the device."""
+    ok = runs[runs["status"] == "ok"]
+    return (
+        ok.groupby(["cell", "seq_len", "device"], sort=False)
+        .agg(steps_per_s=("steps_per_s", "median"), wall_time_s=("wall_time_s", "median"), runs=("run_id", "count"))
+        .reset_index()
+    )

@@ -1,0 +1,113 @@
+"""A sweep: every cell x length x seed of one protocol, run in parallel into a store.
+
+On the CPU each worker is a separate process with one torch thread (at these sizes
+one thread per run beats two). Runs already complete in the store are skipped.
+
+Example:
+    >>> configs = plan_sweep("nndl", cells=["srn", "lstm"], lengths=[5, 10], seeds=2, quick=True)
+    >>> len(configs), configs[0].steps, {c.cell for c in configs}
+    (8, 200, {'srn', 'lstm'})
+"""
+from __future__ import annotations
+
+import multiprocessing
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+
+import torch
+from tqdm import tqdm
+
+from .config import RunConfig, protocol_config
+from .store import ResultsStore
+from .training import RunResult
+
+QUICK = dict(steps=200, eval_interval=50)  # --quick: a smoke-test budget, not a measurement
+
+
+def plan_sweep(protocol: str, cells, lengths, seeds: int, quick: bool = False, device: str = "auto") -> list[RunConfig]:
+    """The sweep's configs, ordered longest length first (the slowest runs start early)."""
+    budget = QUICK if quick else {}
+    return [
+        protocol_config(protocol, cell=cell, seq_len=length, seed=seed, device=device, **budget)
+        for length in sorted(set(lengths), reverse=True)
+        for cell in cells
+        for seed in range(seeds)
+    ]
+
+
+@dataclass
+class SweepOutcome:
+    done: list[tuple[RunConfig, RunResult]] = field(default_factory=list)
+    skipped: int = 0
+    wall_time_s: float = 0.0
+
+    @property
+    def failed(self) -> list[tuple[RunConfig, RunResult]]:
+        return [(c, r) for c, r in self.done if r.status != "ok"]
+
+
+def describe(config: RunConfig, result: RunResult) -> str:
+    """One line for the progress display."""
+    name = f"{config.cell:>4} L={config.seq_len:<3} seed={config.seed}"
+    if result.status != "ok":
+        return f"{name}  FAILED  {result.error}"
+    return (
+        f"{name}  test acc {result.test_accuracy:.3f}  best dev {result.best_dev_accuracy:.3f} @ step {result.best_step}"
+        f"  {result.wall_time_s:.1f}s  {result.steps_per_s:.0f} steps/s"
+    )
+
+
+def _init_worker() -> None:
+    torch.set_num_threads(1)
+
+
+def _train_in_worker(root: str, config: RunConfig) -> RunResult:
+    return ResultsStore(root).train(config)
+
+
+def run_sweep(
+    store: ResultsStore,
+    configs: list[RunConfig],
+    workers: int = 1,
+    force: bool = False,
+    retry_failed: bool = False,
+    progress: bool = True,
+) -> SweepOutcome:
+    """Train every config not already complete in `store`; returns what was done."""
+    started = time.perf_counter()
+    store.remove_leftovers()
+    todo = [c for c in configs if force or not store.is_complete(c, retry_failed)]
+    outcome = SweepOutcome(skipped=len(configs) - len(todo))
+    bar = tqdm(total=len(todo), unit="run", desc="sweep", disable=not progress or not todo, dynamic_ncols=True)
+
+    def finished(config: RunConfig, result: RunResult) -> None:
+        outcome.done.append((config, result))
+        bar.write(describe(config, result)) if progress else None
+        bar.update()
+
+    try:
+        if workers <= 1:
+            threads = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                for config in todo:
+                    finished(config, store.train(config))
+            finally:
+                torch.set_num_threads(threads)
+        else:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
+                pending = {pool.submit(_train_in_worker, str(store.root), c): c for c in todo}
+                try:
+                    while pending:
+                        complete, _ = wait(pending, return_when=FIRST_COMPLETED)
+                        for future in complete:
+                            finished(pending.pop(future), future.result())
+                except BaseException:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
+    finally:
+        bar.close()
+    outcome.wall_time_s = time.perf_counter() - started
+    return outcome
