@@ -76,9 +76,12 @@ class ResultsStore:
         elif root.exists() and (root / "runs").exists():
             raise StoreError(f"--out {root} has a runs/ folder but no store.json: not a memorybench {FORMAT} results folder; choose another --out")
         store = cls(root)
-        store.runs_dir.mkdir(parents=True, exist_ok=True)
-        if not meta.exists():
-            write_json_atomic(meta, {"format": FORMAT, "sweeps": []})
+        try:
+            store.runs_dir.mkdir(parents=True, exist_ok=True)
+            if not meta.exists():
+                write_json_atomic(meta, {"format": FORMAT, "sweeps": []})
+        except OSError as exc:
+            raise StoreError(f"--out {root} cannot be written: {exc.strerror or exc}") from None
         return store
 
     def folder(self, config: RunConfig) -> Path:

@@ -5,8 +5,8 @@ one thread per run beats two). Runs already complete in the store are skipped.
 
 Example:
     >>> configs = plan_sweep("nndl", cells=["srn", "lstm"], lengths=[5, 10], seeds=2, quick=True)
-    >>> len(configs), configs[0].steps, {c.cell for c in configs}
-    (8, 200, {'srn', 'lstm'})
+    >>> len(configs), configs[0].steps, sorted({c.cell for c in configs})
+    (8, 200, ['lstm', 'srn'])
 """
 from __future__ import annotations
 

@@ -178,4 +178,4 @@ def run_safely(config: RunConfig, checkpoint: dict | None = None) -> RunResult:
     try:
         return train_run(config, checkpoint)
     except Exception as exc:  # a sweep records the failure and goes on
-        return RunResult(status="failed", error=f"{type(exc).__name__}: {exc}", wall_time_s=time.perf_counter() - started)
+        return RunResult(status="failed", error=f"{type(exc).__name__}: {exc}", device=config.device, wall_time_s=time.perf_counter() - started)

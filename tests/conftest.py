@@ -1,0 +1,24 @@
+import shutil
+
+import pytest
+
+from memorybench.store import ResultsStore
+from memorybench.sweep import plan_sweep, run_sweep
+
+QUICK_SWEEP = dict(protocol="nndl", cells=["srn", "lstm", "gru"], lengths=[5, 10], seeds=2, quick=True, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def quick_store(tmp_path_factory):
+    """A small stored sweep made with the --quick budget (12 runs), shared read-only."""
+    store = ResultsStore.open(tmp_path_factory.mktemp("quick") / "results")
+    run_sweep(store, plan_sweep(**QUICK_SWEEP), workers=1, progress=False)
+    return store
+
+
+@pytest.fixture
+def quick_copy(quick_store, tmp_path):
+    """A private copy of the quick sweep, for tests that change it."""
+    target = tmp_path / "results"
+    shutil.copytree(quick_store.root, target)
+    return ResultsStore(target)

@@ -1,0 +1,125 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from memorybench.cli import DEFAULT_LENGTHS, main, make_parser
+
+ROOT = Path(__file__).resolve().parent.parent
+QUICK = ["--quick", "--no-progress", "--device", "cpu", "--workers", "1"]
+
+
+def run_cli(*args, **kwargs):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run([sys.executable, str(ROOT / "run_all.py"), *args], capture_output=True, text=True, env=env, **kwargs)
+
+
+def test_defaults_are_the_books_sweep():
+    args = make_parser().parse_args([])
+    assert args.lengths == list(DEFAULT_LENGTHS) == [5, 10, 15, 20, 25, 30]
+    assert (args.cells, args.seeds, args.protocol, args.device, args.out) == (["srn", "lstm", "gru"], 3, "nndl", "auto", "results")
+
+
+def test_every_flag_has_help():
+    for action in make_parser()._actions:
+        assert action.help, action.dest
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--cells", "tcn"], "argument --cells: invalid choice: 'tcn'"),
+        (["--lengths", "2"], "length 2 is too small (allowed: integers >= 3)"),
+        (["--lengths", "5", "x"], "length 'x' is not an integer"),
+        (["--lengths", "7.5"], "length '7.5' is not an integer"),
+        (["--seeds", "0"], "seed count 0 is too small (allowed: integers >= 1)"),
+        (["--workers", "0"], "worker count 0 is too small"),
+        (["--protocol", "book"], "invalid choice: 'book'"),
+        (["--colour"], "unrecognized arguments: --colour"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, message, tmp_path, capsys):
+    assert main([*args, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and err.startswith("memorybench: error:")
+    assert not (tmp_path / "out").exists()
+
+
+def test_cuda_without_a_gpu(tmp_path, capsys):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    assert main(["--device", "cuda", "--out", str(tmp_path / "out")]) == 2
+    assert "device='cuda' is not available" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_out_that_is_a_file_or_foreign_is_refused_untouched(tmp_path, capsys):
+    target = tmp_path / "results.csv"
+    target.write_text("precious")
+    assert main(["--out", str(target)]) == 2
+    assert "is a file" in capsys.readouterr().err and target.read_text() == "precious"
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "store.json").write_text(json.dumps({"format": 0, "sweeps": []}))
+    assert main(["--out", str(old)]) == 2
+    assert "format 0" in capsys.readouterr().err and sorted(p.name for p in old.iterdir()) == ["store.json"]
+
+
+def test_unwritable_out(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("os.access", lambda *a: False)
+    assert main(["--out", str(tmp_path / "out")]) == 2
+    assert "not writable" in capsys.readouterr().err
+
+
+def test_a_real_process_prints_no_traceback():
+    done = run_cli("--lengths", "1")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == "memorybench: error: argument --lengths: length 1 is too small (allowed: integers >= 3)"
+
+
+def test_sweep_then_rerun_finishes_at_once_with_the_same_tables(tmp_path):
+    out = tmp_path / "results"
+    args = ["--lengths", "5", "--cells", "srn", "lstm", "--seeds", "2", "--out", str(out), *QUICK]
+    first = run_cli(*args)
+    assert first.returncode == 0, first.stderr
+    assert "4 runs trained, 0 already complete" in first.stdout
+    tables = {name: (out / "tables" / name).read_text() for name in ("runs.csv", "curves.csv")}
+    report = (out / "report.md").read_text()
+    second = run_cli(*args)
+    assert second.returncode == 0 and "0 runs trained, 4 already complete" in second.stdout
+    assert {name: (out / "tables" / name).read_text() for name in tables} == tables
+    assert (out / "report.md").read_text().split("## Provenance")[0] == report.split("## Provenance")[0]
+    sweeps = json.loads((out / "store.json").read_text())["sweeps"]
+    assert [s["runs_trained"] for s in sweeps] == [4, 0] and all(s["commit"] and s["torch"] for s in sweeps)
+
+
+def test_kill_9_mid_sweep_loses_no_completed_run(tmp_path):
+    out = tmp_path / "results"
+    args = ["--lengths", "5", "8", "--cells", "srn", "gru", "--seeds", "2", "--out", str(out), *QUICK]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    process = subprocess.Popen([sys.executable, str(ROOT / "run_all.py"), *args], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    runs = out / "runs"
+    deadline = time.time() + 120
+    while time.time() < deadline and len([p for p in runs.glob("[!.]*")] if runs.exists() else []) < 2:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    survived = {p.name: (p / "result.json").read_text() for p in runs.glob("[!.]*")}
+    assert 2 <= len(survived) < 8 and all(survived.values())
+    resumed = run_cli(*args)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{8 - len(survived)} runs trained, {len(survived)} already complete" in resumed.stdout
+    assert all((runs / name / "result.json").read_text() == text for name, text in survived.items())
+    assert not list(runs.glob(".*"))
+    uninterrupted = tmp_path / "clean"
+    assert run_cli(*[a if a != str(out) else str(uninterrupted) for a in args]).returncode == 0
+    columns = ["run_id", "cell", "seq_len", "seed", "test_accuracy", "best_dev_accuracy", "best_step"]
+    pd.testing.assert_frame_equal(pd.read_csv(out / "tables" / "runs.csv")[columns],
+                                  pd.read_csv(uninterrupted / "tables" / "runs.csv")[columns])

@@ -1,0 +1,76 @@
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from memorybench.report import build_report, experiment_label, main, markdown_table
+
+ROOT = Path(__file__).resolve().parent.parent
+SLUG = "nndl-steps-200-eval-interval-50"
+
+
+def test_report_from_a_quick_sweep(quick_copy):
+    text = build_report(quick_copy.root).read_text()
+    for heading in ("## Experiment: nndl, steps=200, eval_interval=50", "### Test accuracy against length", "### Memory horizon",
+                    "### Training curves", "### Gate heatmaps at L=10", "### Training throughput", "## Failed runs", "## Provenance"):
+        assert heading in text
+    assert "Chance (always answering the most common sum) is **0.10**" in text and "at or above **0.55**" in text
+    assert "| L | SRN | LSTM | GRU |" in text and "(n=2)" in text and "(seed " in text
+    for name in ("accuracy_vs_length", "curves", "gates", "throughput"):
+        figure = quick_copy.root / "figures" / SLUG / f"{name}.png"
+        assert figure.stat().st_size > 10_000 and f"figures/{SLUG}/{name}.png" in text
+    accuracy = pd.read_csv(quick_copy.tables_dir / f"accuracy_{SLUG}.csv")
+    runs = pd.read_csv(quick_copy.tables_dir / "runs.csv")
+    expected = runs.groupby(["cell", "seq_len"])["test_accuracy"].mean()
+    for row in accuracy.itertuples():
+        assert abs(row.mean - expected[(row.cell, row.seq_len)]) < 1e-12
+
+
+def test_report_is_rebuilt_from_stored_files_alone(quick_copy):
+    first = build_report(quick_copy.root).read_text()
+    shutil.rmtree(quick_copy.root / "figures"), shutil.rmtree(quick_copy.tables_dir), (quick_copy.root / "report.md").unlink()
+    done = subprocess.run([sys.executable, "-m", "memorybench.report", str(quick_copy.root)], capture_output=True, text=True,
+                          cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    assert (quick_copy.root / "report.md").read_text() == first
+    assert (quick_copy.root / "figures" / SLUG / "gates.png").exists()
+
+
+def test_threshold_changes_the_horizon(quick_copy):
+    text = build_report(quick_copy.root, threshold=0.05).read_text()
+    assert "at or above **0.05**" in text and "| SRN | 10 |" in text
+
+
+def test_failed_runs_are_listed(quick_copy):
+    from memorybench.config import protocol_config
+
+    bad = protocol_config("nndl", cell="srn", seq_len=5, steps=200, eval_interval=50, optimizer="sgd", lr=1e38, device="cpu")
+    quick_copy.train(bad)
+    text = build_report(quick_copy.root).read_text()
+    assert "FloatingPointError: training loss became nan" in text.split("## Failed runs")[1]
+    assert "## Experiment: nndl, optimizer=sgd, lr=1e+38, steps=200, eval_interval=50" in text
+
+
+def test_gate_heatmaps_need_length_10(tmp_path):
+    from memorybench.store import ResultsStore
+    from memorybench.sweep import plan_sweep, run_sweep
+
+    store = ResultsStore.open(tmp_path)
+    run_sweep(store, plan_sweep("nndl", ["lstm"], [5], seeds=1, quick=True, device="cpu"), progress=False)
+    assert "No runs at L=10, so no gate heatmaps" in build_report(store.root).read_text()
+
+
+def test_not_a_results_folder(tmp_path, capsys):
+    assert main([str(tmp_path)]) == 2
+    assert "is not a memorybench results folder" in capsys.readouterr().err
+
+
+def test_labels_and_tables():
+    config = dict(protocol="stream", task="stream", task_params={}, embedding_size=32, hidden_size=32, init="book",
+                  forget_bias=None, optimizer="adam", lr=0.001, batch_size=8, steps=19000, eval_interval=100, shuffle=False,
+                  clip="none", clip_value=5.0, stop_on_perfect_dev=True, execution="fused")
+    assert experiment_label(config) == "stream"
+    assert experiment_label(dict(config, batch_size=32)) == "stream, batch_size=32"
+    assert markdown_table(pd.DataFrame({"a": [1], "b": ["x"]})) == "| a | b |\n|---|---|\n| 1 | x |"

@@ -1,0 +1,81 @@
+import json
+
+import pandas as pd
+import pytest
+
+from memorybench.config import protocol_config
+from memorybench.store import FORMAT, ResultsStore, StoreError
+
+CONFIG = protocol_config("nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, device="cpu")
+
+
+def test_open_creates_a_store(tmp_path):
+    store = ResultsStore.open(tmp_path / "new" / "results")
+    assert json.loads((store.root / "store.json").read_text()) == {"format": FORMAT, "sweeps": []}
+    assert store.runs_dir.is_dir()
+
+
+@pytest.mark.parametrize("content", ['{"format": 99}', "not json"])
+def test_open_refuses_other_formats_and_leaves_them_alone(tmp_path, content):
+    (tmp_path / "store.json").write_text(content)
+    with pytest.raises(StoreError, match="format|not memorybench"):
+        ResultsStore.open(tmp_path)
+    assert (tmp_path / "store.json").read_text() == content and sorted(p.name for p in tmp_path.iterdir()) == ["store.json"]
+
+
+def test_open_refuses_a_file_and_a_foreign_runs_folder(tmp_path):
+    (tmp_path / "file.txt").write_text("keep")
+    with pytest.raises(StoreError, match="is a file"):
+        ResultsStore.open(tmp_path / "file.txt")
+    (tmp_path / "other" / "runs").mkdir(parents=True)
+    with pytest.raises(StoreError, match="no store.json"):
+        ResultsStore.open(tmp_path / "other")
+    assert (tmp_path / "file.txt").read_text() == "keep"
+
+
+def test_unwritable_place_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr("os.access", lambda *a: False)
+    with pytest.raises(StoreError, match="not writable"):
+        ResultsStore.open(tmp_path / "results")
+    assert not (tmp_path / "results").exists()
+
+
+def test_train_moves_a_complete_run_into_place_and_force_replaces_it(tmp_path):
+    store = ResultsStore.open(tmp_path)
+    assert not store.is_complete(CONFIG)
+    store.train(CONFIG)
+    folder = store.folder(CONFIG)
+    assert store.is_complete(CONFIG) and {p.name for p in folder.iterdir()} >= {"config.json", "result.json", "env.json", "checkpoint.pt"}
+    first = (folder / "result.json").stat().st_mtime_ns
+    store.train(CONFIG)
+    assert (folder / "result.json").stat().st_mtime_ns > first
+    assert [p.name for p in store.runs_dir.iterdir()] == [CONFIG.run_id()]  # nothing hidden left behind
+
+
+def test_leftovers_of_a_killed_run_are_removed_and_never_counted(tmp_path):
+    store = ResultsStore.open(tmp_path)
+    leftover = store.runs_dir / f".{CONFIG.run_id()}.abc"
+    leftover.mkdir()
+    (leftover / "config.json").write_text("{}")
+    assert store.collect()[0].empty and not store.is_complete(CONFIG)
+    store.remove_leftovers()
+    assert not leftover.exists()
+
+
+def test_failed_runs_count_as_complete_unless_retried(tmp_path):
+    store = ResultsStore.open(tmp_path)
+    bad = protocol_config("nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, optimizer="sgd", lr=1e38, device="cpu")
+    assert store.train(bad).status == "failed"
+    assert store.is_complete(bad) and not store.is_complete(bad, retry_failed=True)
+
+
+def test_tables_round_trip_through_csv(quick_copy):
+    runs, curves = quick_copy.write_tables()
+    assert len(runs) == 12 and runs["status"].eq("ok").all()
+    assert list(runs["cell"].drop_duplicates()) == ["srn", "lstm", "gru"]
+    assert {"run_id", "test_accuracy", "best_dev_accuracy", "best_step", "wall_time_s", "steps_per_s", "num_params",
+            "device", "status", "error", "commit", "torch", "lr", "batch_size"} <= set(runs.columns)
+    reread = pd.read_csv(quick_copy.tables_dir / "runs.csv")
+    assert reread["test_accuracy"].tolist() == runs["test_accuracy"].tolist()
+    assert len(pd.read_csv(quick_copy.tables_dir / "curves.csv")) == len(curves) == 12 * 4
+    assert set(curves.groupby("run_id").size()) == {4}

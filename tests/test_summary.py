@@ -1,0 +1,54 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from memorybench.summary import accuracy_table, default_threshold, memory_horizon, t975, throughput_table
+
+
+def runs_frame(values: dict) -> pd.DataFrame:
+    rows = [dict(cell=cell, seq_len=L, seed=s, test_accuracy=v, status="ok", run_id=f"{cell}{L}{s}", steps_per_s=100 + s,
+                 wall_time_s=1.0, device="cpu")
+            for (cell, L), accs in values.items() for s, v in enumerate(accs)]
+    return pd.DataFrame(rows)
+
+
+def test_interval_is_the_student_t_interval():
+    table = accuracy_table(runs_frame({("gru", 5): [0.2, 0.4, 0.9, 0.5]}))
+    row = table.iloc[0]
+    values = np.array([0.2, 0.4, 0.9, 0.5])
+    half = 3.182 * values.std(ddof=1) / 2
+    assert row["n"] == 4 and row["mean"] == pytest.approx(0.5)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.5 - half, 0.5 + half))
+    assert (row["best"], row["best_seed"]) == (0.9, 2)
+
+
+def test_single_seed_has_no_interval_and_failed_runs_are_left_out():
+    runs = runs_frame({("srn", 5): [0.3, 0.9]})
+    runs.loc[1, "status"] = "failed"
+    row = accuracy_table(runs).iloc[0]
+    assert row["n"] == 1 and math.isnan(row["ci_low"]) and row["mean"] == 0.3
+
+
+def test_t_quantiles():
+    assert t975(1) == 12.706 and t975(2) == 4.303 and t975(30) == 2.042
+    assert t975(60) == pytest.approx(2.000, abs=0.003) and t975(1000) == pytest.approx(1.96, abs=0.003)
+    assert math.isnan(t975(0))
+
+
+def test_memory_horizon_is_the_longest_passing_length_with_pessimistic_and_optimistic_ends():
+    table = accuracy_table(runs_frame({
+        ("lstm", 5): [1.0, 1.0, 1.0], ("lstm", 10): [0.9, 0.7, 0.5], ("lstm", 20): [0.2, 0.3, 0.9],
+        ("srn", 5): [0.3, 0.2, 0.1],
+    }))
+    horizon = memory_horizon(table, threshold=0.55).set_index("cell")
+    assert horizon.at["lstm", "horizon"] == 10  # mean 0.7 at L=10, 0.467 at L=20
+    assert horizon.at["lstm", "horizon_low"] == 5 and horizon.at["lstm", "horizon_high"] == 20
+    assert math.isnan(horizon.at["srn", "horizon"])
+    assert default_threshold(0.1) == pytest.approx(0.55)
+
+
+def test_throughput_is_the_median_over_seeds():
+    table = throughput_table(runs_frame({("lstm", 5): [0.1, 0.2, 0.3]}))
+    assert table.iloc[0]["steps_per_s"] == 101 and table.iloc[0]["runs"] == 3

@@ -1,0 +1,48 @@
+import pandas as pd
+
+from memorybench.config import protocol_config
+from memorybench.store import ResultsStore
+from memorybench.sweep import describe, plan_sweep, run_sweep
+from memorybench.training import RunResult
+
+
+def test_plan_covers_every_cell_length_and_seed_longest_first():
+    configs = plan_sweep("stream", ["gru", "srn"], [10, 5, 10], seeds=3)
+    assert len(configs) == 2 * 2 * 3 and len({c.run_id() for c in configs}) == 12
+    assert [c.seq_len for c in configs][:6] == [10] * 6
+    assert {c.protocol for c in configs} == {"stream"} and configs[0].steps == 19_000
+
+
+def test_rerun_skips_complete_runs(quick_copy):
+    configs = plan_sweep("nndl", ["srn", "lstm", "gru"], [5, 10], seeds=2, quick=True, device="cpu")
+    before = quick_copy.collect()[0]
+    outcome = run_sweep(quick_copy, configs, progress=False)
+    assert outcome.done == [] and outcome.skipped == 12
+    pd.testing.assert_frame_equal(quick_copy.collect()[0], before)
+
+
+def test_parallel_workers_give_the_same_results_as_one(quick_store, tmp_path):
+    configs = plan_sweep("nndl", ["srn", "lstm"], [5], seeds=2, quick=True, device="cpu")
+    store = ResultsStore.open(tmp_path)
+    outcome = run_sweep(store, configs, workers=2, progress=False)
+    assert len(outcome.done) == 4
+    parallel = store.collect()[0].set_index("run_id")["test_accuracy"]
+    serial = quick_store.collect()[0].set_index("run_id")["test_accuracy"]
+    assert parallel.to_dict() == serial[parallel.index].to_dict()
+
+
+def test_a_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path):
+    good = protocol_config("nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, device="cpu")
+    bad = protocol_config("nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, optimizer="sgd", lr=1e38, device="cpu")
+    store = ResultsStore.open(tmp_path)
+    outcome = run_sweep(store, [bad, good], progress=False)
+    assert [r.status for _, r in outcome.done] == ["failed", "ok"] and len(outcome.failed) == 1
+    runs = store.collect()[0].set_index("run_id")
+    assert runs.at[bad.run_id(), "status"] == "failed" and "nan" in runs.at[bad.run_id(), "error"]
+
+
+def test_describe_says_the_outcome():
+    config = protocol_config("nndl", cell="lstm", seq_len=30, seed=2)
+    line = describe(config, RunResult("ok", test_accuracy=0.875, best_dev_accuracy=0.9, best_step=4200, wall_time_s=3.0, steps_per_s=700))
+    assert "lstm L=30" in line and "test acc 0.875" in line and "@ step 4200" in line
+    assert "FAILED  boom" in describe(config, RunResult("failed", error="boom"))
