@@ -126,3 +126,21 @@ def plot_throughput(table: pd.DataFrame, path: Path, title: str) -> Path:
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def plot_cell_benchmarks(rows: pd.DataFrame, path: Path, batch_size: int) -> Path:
+    """µs per time step against length at one batch size: one panel per mode and device,
+    solid fused, dashed transparent."""
+    rows = rows[rows["batch_size"] == batch_size]
+    panels = list(rows.groupby(["device", "mode"], sort=True))
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 4), squeeze=False, layout="constrained")
+    for ax, ((device, mode), panel) in zip(axes[0], panels):
+        for (cell, execution), line in panel.groupby(["cell", "execution"]):
+            line = line.sort_values("seq_len")
+            ax.plot(line["seq_len"], line["us_per_step"], "-o" if execution == "fused" else "--s", color=CELL_COLORS[cell],
+                    label=f"{CELL_LABELS[cell]} {execution}", markersize=4)
+        ax.set(xscale="log", yscale="log", xlabel="sequence length L", ylabel="µs per time step (median)",
+               title=f"{mode.replace('_', ' + ')}, batch {batch_size}, {device}")
+        ax.grid(alpha=0.3, which="both")
+    axes[0, 0].legend(fontsize=7)
+    return _save(fig, path)

@@ -27,7 +27,8 @@ from pathlib import Path
 import pandas as pd
 
 from .config import PROTOCOLS, RunConfig
-from .figures import CELL_LABELS, plot_accuracy_vs_length, plot_curves, plot_gates, plot_throughput
+from .benchtables import load_benchmarks, speedup_table
+from .figures import CELL_LABELS, plot_accuracy_vs_length, plot_cell_benchmarks, plot_curves, plot_gates, plot_throughput
 from .gates import BOOK_EXAMPLE, trace_sequence
 from .rundir import write_atomic, write_text_atomic
 from .store import ResultsStore, StoreError
@@ -160,9 +161,35 @@ def build_report(root, threshold: float | None = None) -> Path:
         lines += ["## Failed runs", ""]
         lines += [markdown_table(failed[["experiment", "cell", "seq_len", "seed", "error"]])] if len(failed) else ["None."]
         lines += [""]
+    lines += _benchmark_section(store)
     lines += _provenance(store, runs)
     write_text_atomic(store.root / "report.md", "\n".join(lines) + "\n")
     return store.root / "report.md"
+
+
+def _benchmark_section(store: ResultsStore) -> list[str]:
+    """The cell benchmarks found in `benchmarks/*.json` (from benchmarks/test_cell_speed.py), if any."""
+    rows = load_benchmarks(store.root / "benchmarks")
+    if rows.empty:
+        return []
+    write_atomic(store.tables_dir / "cell_benchmarks.csv", lambda tmp: rows.to_csv(tmp, index=False))
+    figures = store.root / "figures"
+    figures.mkdir(exist_ok=True)
+    plot_cell_benchmarks(rows, figures / "cell_benchmarks.png", batch_size=8)
+    speed = speedup_table(rows)
+    at8 = rows[rows["batch_size"] == 8].sort_values(["device", "mode", "cell", "execution", "seq_len"])
+    table = pd.DataFrame({
+        "device": at8["device"], "mode": at8["mode"], "cell": at8["cell"].map(CELL_LABELS), "execution": at8["execution"],
+        "L": at8["seq_len"], "median µs": at8["median_us"].round(1), "µs per step": at8["us_per_step"].round(2),
+        "sequences/s": at8["sequences_per_s"].round(0).astype(int)})
+    threads = ", ".join(sorted({str(t) for t in rows["threads"]}))
+    return ["## Cell benchmarks", "",
+            f"The recurrent layer alone (input and hidden 32), timed by pytest-benchmark (median of its rounds; "
+            f"CPU with {threads} torch thread(s), CPU {rows['cpu'].iloc[0]}). Batch 8 below; every batch size in "
+            "`tables/cell_benchmarks.csv`.", "", f"![cell benchmarks](figures/cell_benchmarks.png)", "",
+            markdown_table(table), "",
+            f"Fused over transparent, same run, side by side: median {speed['fused_speedup'].median():.1f}x "
+            f"(range {speed['fused_speedup'].min():.1f}x to {speed['fused_speedup'].max():.1f}x over all cases).", ""]
 
 
 def _provenance(store: ResultsStore, runs: pd.DataFrame) -> list[str]:

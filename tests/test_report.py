@@ -74,3 +74,22 @@ def test_labels_and_tables():
     assert experiment_label(config) == "stream"
     assert experiment_label(dict(config, batch_size=32)) == "stream, batch_size=32"
     assert markdown_table(pd.DataFrame({"a": [1], "b": ["x"]})) == "| a | b |\n|---|---|\n| 1 | x |"
+
+
+def test_cell_benchmarks_section(quick_copy):
+    import json
+
+    def entry(cell, execution, median):
+        return {"stats": {"median": median, "iqr": median / 10, "rounds": 9}, "extra_info": dict(
+            cell=cell, execution=execution, seq_len=30, batch_size=8, mode="forward", device="cpu", threads=1)}
+
+    document = {"machine_info": {"cpu": {"brand_raw": "Test CPU"}},
+                "benchmarks": [entry("lstm", "fused", 0.0003), entry("lstm", "transparent", 0.0012)]}
+    (quick_copy.root / "benchmarks").mkdir()
+    (quick_copy.root / "benchmarks" / "cells-cpu.json").write_text(json.dumps(document))
+    text = build_report(quick_copy.root).read_text()
+    section = text.split("## Cell benchmarks")[1]
+    assert "| cpu | forward | LSTM | fused | 30 | 300.0 | 10.0 | 26667 |" in section
+    assert "median 4.0x" in section and "Test CPU" in section
+    assert (quick_copy.root / "figures" / "cell_benchmarks.png").exists()
+    assert len(pd.read_csv(quick_copy.tables_dir / "cell_benchmarks.csv")) == 2
