@@ -118,7 +118,7 @@ def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, st
     rel = lambda name: (figures / name).relative_to(store.root).as_posix()
     horizon_rows = [[CELL_LABELS[r.cell], _fmt(r.horizon, 0), _fmt(r.horizon_low, 0), _fmt(r.horizon_high, 0)] for r in horizon.itertuples()]
     speed_md = speed.assign(cell=speed["cell"].map(CELL_LABELS), steps_per_s=speed["steps_per_s"].round(0).astype(int),
-                            wall_time_s=speed["wall_time_s"].round(1))
+                            model_steps_per_s=speed["model_steps_per_s"].round(0).astype(int), wall_time_s=speed["wall_time_s"].round(1))
     out += [
         "### Test accuracy against length", "",
         f"Test accuracy of each run's best-dev checkpoint. Chance (always answering the most common sum) is "
@@ -134,9 +134,11 @@ def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, st
         "### Training curves", "", f"![training curves]({rel('curves.png')})", "",
         f"### Gate heatmaps at L={len(BOOK_EXAMPLE)}", "", _gate_section(runs, store, figures / "gates.png"), "",
         "### Training throughput", "",
-        "Median over seeds of training steps per second (training loop only, evaluation excluded) and of wall time "
-        "per run (data, training, evaluation).", "",
-        markdown_table(speed_md.rename(columns={"seq_len": "L", "steps_per_s": "steps/s", "wall_time_s": "s per run"})), "",
+        "Median over seeds of training steps per second (training loop only, evaluation excluded), of model-steps "
+        "per second (steps/s times the runs packed into one model; equal to steps/s for single runs) and of wall "
+        "time per run (data, training, evaluation).", "",
+        markdown_table(speed_md.rename(columns={"seq_len": "L", "steps_per_s": "steps/s", "model_steps_per_s": "model-steps/s",
+                                                "wall_time_s": "s per run"})), "",
         f"![throughput]({rel('throughput.png')})", "",
     ]
     return out

@@ -36,6 +36,7 @@ import pandas as pd
 
 from .cells import CELL_NAMES
 from .config import RunConfig
+from .packed_training import train_packed
 from .provenance import environment
 from .rundir import save_run, write_atomic, write_json_atomic
 from .training import CURVE_COLUMNS, RunResult, run_safely
@@ -102,9 +103,27 @@ class ResultsStore:
         """Train one run (failures are recorded, not raised) and move it into place."""
         checkpoint: dict = {}
         result = run_safely(config, checkpoint)
+        self._place(config, result, checkpoint.get("state_dict"))
+        return result
+
+    def train_pack(self, configs: list[RunConfig]) -> list[RunResult]:
+        """Train runs that differ only in seed as one packed model (memorybench.packed_training).
+
+        If the pack fails (a NaN in one run, say), each run is trained alone instead,
+        so one bad seed costs only its own run.
+        """
+        try:
+            results, states = train_packed(configs)
+        except Exception:
+            return [self.train(config) for config in configs]
+        for config, result, state in zip(configs, results, states):
+            self._place(config, result, state)
+        return results
+
+    def _place(self, config: RunConfig, result: RunResult, state_dict: dict | None) -> None:
         partial = Path(tempfile.mkdtemp(dir=self.runs_dir, prefix=f".{config.run_id()}."))
         write_json_atomic(partial / "env.json", environment())
-        save_run(partial, config, result, checkpoint.get("state_dict"))
+        save_run(partial, config, result, state_dict)
         final = self.folder(config)
         if final.exists():  # --force, --retry-failed, or a concurrent sweep finished it first
             old = final.rename(self.runs_dir / f".{final.name}.old.{uuid.uuid4().hex}")
@@ -112,7 +131,6 @@ class ResultsStore:
             shutil.rmtree(old, ignore_errors=True)
         else:
             partial.rename(final)
-        return result
 
     def record_sweep(self, entry: dict) -> None:
         meta_path = self.root / "store.json"

@@ -68,10 +68,14 @@ def memory_horizon(table: pd.DataFrame, threshold: float) -> pd.DataFrame:
 
 
 def throughput_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Training speed per cell and length: median steps/s and seconds per run, with the device."""
+    """Training speed per cell and length, with the device: median steps/s of a run, model-steps/s
+    (steps/s x runs packed together), and seconds per run."""
     ok = runs[runs["status"] == "ok"]
+    pack = ok["pack_size"].fillna(1) if "pack_size" in ok else 1
+    ok = ok.assign(model_steps_per_s=ok["steps_per_s"] * pack)
     return (
         ok.groupby(["cell", "seq_len", "device"], sort=False)
-        .agg(steps_per_s=("steps_per_s", "median"), wall_time_s=("wall_time_s", "median"), runs=("run_id", "count"))
+        .agg(steps_per_s=("steps_per_s", "median"), model_steps_per_s=("model_steps_per_s", "median"),
+             wall_time_s=("wall_time_s", "median"), runs=("run_id", "count"))
         .reset_index()
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 from tqdm import tqdm
@@ -58,12 +58,21 @@ def describe(config: RunConfig, result: RunResult) -> str:
     )
 
 
+def packs(configs: list[RunConfig], size: int) -> list[list[RunConfig]]:
+    """Group configs that differ only in seed into packs of at most `size` runs."""
+    groups: dict[str, list[RunConfig]] = {}
+    for config in configs:
+        groups.setdefault(replace(config, seed=0).run_id() + config.device, []).append(config)
+    return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
+
+
 def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
-def _train_in_worker(root: str, config: RunConfig) -> RunResult:
-    return ResultsStore(root).train(config)
+def _train_in_worker(root: str, pack: list[RunConfig]) -> list[RunResult]:
+    store = ResultsStore(root)
+    return store.train_pack(pack) if len(pack) > 1 else [store.train(pack[0])]
 
 
 def run_sweep(
@@ -73,8 +82,14 @@ def run_sweep(
     force: bool = False,
     retry_failed: bool = False,
     progress: bool = True,
+    pack_size: int = 1,
 ) -> SweepOutcome:
-    """Train every config not already complete in `store`; returns what was done."""
+    """Train every config not already complete in `store`; returns what was done.
+
+    With `pack_size` > 1, runs that differ only in seed train together as packed
+    models of up to that many runs (the GPU path); on the CPU each worker process
+    trains one pack or run at a time.
+    """
     started = time.perf_counter()
     store.remove_leftovers()
     todo = [c for c in configs if force or not store.is_complete(c, retry_failed)]
@@ -87,23 +102,26 @@ def run_sweep(
         bar.update()
 
     try:
+        jobs = packs(todo, pack_size)
         if workers <= 1:
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
-                for config in todo:
-                    finished(config, store.train(config))
+                for job in jobs:
+                    for config, result in zip(job, _train_in_worker(str(store.root), job)):
+                        finished(config, result)
             finally:
                 torch.set_num_threads(threads)
         else:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
-                pending = {pool.submit(_train_in_worker, str(store.root), c): c for c in todo}
+                pending = {pool.submit(_train_in_worker, str(store.root), job): job for job in jobs}
                 try:
                     while pending:
                         complete, _ = wait(pending, return_when=FIRST_COMPLETED)
                         for future in complete:
-                            finished(pending.pop(future), future.result())
+                            for config, result in zip(pending.pop(future), future.result()):
+                                finished(config, result)
                 except BaseException:
                     pool.shutdown(wait=False, cancel_futures=True)
                     raise

@@ -41,6 +41,8 @@ class RunResult:
     num_params: int = 0
     device: str = ""
     error: str = ""
+    pack_size: int = 1  # runs trained together as one packed model (memorybench.packed)
+    graphed: bool = False  # training steps replayed from CUDA graphs
     curves: list[dict] = field(default_factory=list)
 
     def summary(self) -> dict:

@@ -52,3 +52,5 @@ def test_memory_horizon_is_the_longest_passing_length_with_pessimistic_and_optim
 def test_throughput_is_the_median_over_seeds():
     table = throughput_table(runs_frame({("lstm", 5): [0.1, 0.2, 0.3]}))
     assert table.iloc[0]["steps_per_s"] == 101 and table.iloc[0]["runs"] == 3
+    packed = throughput_table(runs_frame({("lstm", 5): [0.1, 0.2, 0.3]}).assign(pack_size=3))
+    assert packed.iloc[0]["model_steps_per_s"] == 303 and table.iloc[0]["model_steps_per_s"] == 101

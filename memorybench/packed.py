@@ -1,0 +1,117 @@
+"""E models of one cell in one fused layer, trained in lockstep: block-diagonal packing.
+
+At the book's sizes (hidden 32, batch 8) a GPU spends its time launching kernels,
+not computing. Packing E models whose runs differ only in their seed into one
+`nn.LSTM` (or RNN/GRU) of hidden size E*H with block-diagonal weights does E runs'
+work with one run's launches. Model e sees only its own blocks: off-diagonal weights
+start at 0 and their gradients are masked to 0, so Adam leaves them at exactly 0,
+and each model's gradient is the gradient of its own mean loss. Every elementwise
+update is the single run's; only the matrix products' summation order differs, so
+packed runs match single runs to float tolerance, not bit for bit.
+
+Layout (E models, chunks = gates per cell, H hidden, M embedding):
+    weight_ih (chunks*E*H, E*M): rows [g*E*H + e*H, +H) x cols [e*M, +M) = model e's gate g
+    weight_hh (chunks*E*H, E*H): likewise
+    bias_*    (chunks*E*H,)
+
+Example:
+    >>> from memorybench.models import build_model
+    >>> from memorybench.tasks import get_task
+    >>> models = [build_model(get_task("nndl"), "lstm", seed=s) for s in range(3)]
+    >>> packed = PackedModel(models)
+    >>> x = torch.randint(0, 10, (3, 8, 12))  # (E, B, T): each model its own batch
+    >>> logits = packed(x)  # (E, B, C)
+    >>> torch.allclose(logits[1], models[1](x[1]), atol=1e-6)
+    True
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .cells import FUSED, num_chunks
+from .models import SequenceModel
+
+
+class PackedModel(nn.Module):
+    def __init__(self, models: list[SequenceModel]):
+        super().__init__()
+        first = models[0]
+        if not isinstance(first.embedding, nn.Embedding) or first.per_step:
+            raise ValueError("packing supports token inputs with one class per sequence")
+        self.cell, self.size = first.cell, len(models)
+        self.hidden, self.chunks = first.rnn.hidden_size, num_chunks(first.cell)
+        self.embed_size = first.embedding.embedding_dim
+        E, H, M = self.size, self.hidden, self.embed_size
+        self.embedding = nn.Parameter(torch.stack([m.embedding.weight.detach() for m in models]))  # (E, V, M)
+        self.rnn = FUSED[self.cell](E * M, E * H)
+        self.head_weight = nn.Parameter(torch.stack([m.head.weight.detach() for m in models]))  # (E, C, H)
+        self.head_bias = nn.Parameter(torch.stack([m.head.bias.detach() for m in models]))  # (E, C)
+        with torch.no_grad():
+            for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+                getattr(self.rnn, name).copy_(self._pack([getattr(m.rnn, name).detach() for m in models]))
+        self.register_buffer("mask_ih", self._pack([torch.ones_like(first.rnn.weight_ih_l0)] * E))
+        self.register_buffer("mask_hh", self._pack([torch.ones_like(first.rnn.weight_hh_l0)] * E))
+
+    def _blocks(self, packed: torch.Tensor) -> torch.Tensor:
+        """A view of a packed weight or bias as per-gate, per-model blocks.
+
+        weight (chunks*E*H, E*K) -> (chunks, E, H, E, K); bias (chunks*E*H,) -> (chunks, E, H)
+        """
+        if packed.dim() == 1:
+            return packed.view(self.chunks, self.size, self.hidden)
+        return packed.view(self.chunks, self.size, self.hidden, self.size, packed.shape[1] // self.size)
+
+    def _pack(self, per_model: list[torch.Tensor]) -> torch.Tensor:
+        """Per-model (chunks*H, K) weights or (chunks*H,) biases -> the packed block-diagonal tensor."""
+        E, H, C = self.size, self.hidden, self.chunks
+        if per_model[0].dim() == 1:
+            return torch.stack([b.view(C, H) for b in per_model], dim=1).reshape(C * E * H)
+        K = per_model[0].shape[1]
+        packed = per_model[0].new_zeros(C * E * H, E * K)
+        blocks = self._blocks(packed)
+        for e, weight in enumerate(per_model):
+            blocks[:, e, :, e, :] = weight.view(C, H, K)
+        return packed
+
+    def _unpack(self, packed: torch.Tensor, e: int) -> torch.Tensor:
+        blocks = self._blocks(packed)
+        if packed.dim() == 1:
+            return blocks[:, e].reshape(-1)
+        return blocks[:, e, :, e, :].reshape(self.chunks * self.hidden, -1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        E, B, T = x.shape  # (E, B, T) tokens, each model its own batch
+        index = torch.arange(E, device=x.device).view(E, 1, 1)
+        embedded = self.embedding[index, x]  # (E, B, T, M)
+        states, _ = self.rnn(embedded.permute(1, 2, 0, 3).reshape(B, T, E * self.embed_size))  # (B, T, E*H)
+        last = states[:, -1].view(B, E, self.hidden).transpose(0, 1)  # (E, B, H)
+        return torch.einsum("ebh,ech->ebc", last, self.head_weight) + self.head_bias[:, None]  # (E, B, C)
+
+    @torch.no_grad()
+    def mask_gradients_(self) -> None:
+        """Zero the off-diagonal blocks' gradients, so no model reads another's state."""
+        self.rnn.weight_ih_l0.grad.mul_(self.mask_ih)
+        self.rnn.weight_hh_l0.grad.mul_(self.mask_hh)
+
+    def grad_norms(self) -> torch.Tensor:
+        """(E,) each model's global gradient norm, from its own blocks only."""
+        squares = self.embedding.grad.square().sum((1, 2)) + self.head_weight.grad.square().sum((1, 2)) + self.head_bias.grad.square().sum(1)
+        for name in ("weight_ih_l0", "weight_hh_l0"):
+            diagonal = self._blocks(getattr(self.rnn, name).grad).diagonal(dim1=1, dim2=3)  # (chunks, H, K, E)
+            squares = squares + diagonal.square().sum((0, 1, 2))
+        for name in ("bias_ih_l0", "bias_hh_l0"):
+            squares = squares + self._blocks(getattr(self.rnn, name).grad).square().sum((0, 2))
+        return squares.sqrt()
+
+    @torch.no_grad()
+    def state_dict_of(self, e: int) -> dict[str, torch.Tensor]:
+        """Model e's weights, in the single model's state-dict layout (CPU tensors)."""
+        state = {
+            "embedding.weight": self.embedding[e],
+            "head.weight": self.head_weight[e],
+            "head.bias": self.head_bias[e],
+        }
+        for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+            state[f"rnn.{name}"] = self._unpack(getattr(self.rnn, name), e)
+        return {k: v.detach().cpu().clone() for k, v in state.items()}

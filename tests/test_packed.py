@@ -1,0 +1,118 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from memorybench.cells import CELL_NAMES
+from memorybench.config import protocol_config
+from memorybench.models import build_model
+from memorybench.packed import PackedModel
+from memorybench.packed_training import check_packable, train_packed
+from memorybench.store import ResultsStore
+from memorybench.sweep import packs, plan_sweep, run_sweep
+from memorybench.tasks import get_task
+from memorybench.training import train_run
+
+NNDL = get_task("nndl")
+
+
+@pytest.mark.parametrize("cell", CELL_NAMES)
+def test_packed_model_is_each_model_alone_outputs_and_gradients(cell):
+    models = [build_model(NNDL, cell, seed=s).double() for s in range(3)]
+    packed = PackedModel(models).double()
+    x, y = torch.randint(0, 10, (3, 5, 9)), torch.randint(0, 19, (3, 5))
+    logits = packed(x)
+    sum(F.cross_entropy(logits[e], y[e]) for e in range(3)).backward()
+    packed.mask_gradients_()
+    norms = packed.grad_norms()
+    for e, model in enumerate(models):
+        F.cross_entropy(model(x[e]), y[e]).backward()
+        torch.testing.assert_close(logits[e], model(x[e]), rtol=1e-10, atol=1e-10)
+        own = torch.cat([p.grad.flatten() for p in model.parameters()])
+        assert norms[e].item() == pytest.approx(own.norm().item(), rel=1e-10)
+        grads = {k: v.grad for k, v in packed.named_parameters()}
+        for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+            torch.testing.assert_close(packed._unpack(grads[f"rnn.{name}"], e), getattr(model.rnn, name).grad, rtol=1e-10, atol=1e-12)
+        assert {k: v.shape for k, v in packed.state_dict_of(e).items()} == {k: v.shape for k, v in model.state_dict().items()}
+    off_diagonal = packed.rnn.weight_hh_l0.grad * (1 - packed.mask_hh)
+    assert torch.count_nonzero(off_diagonal) == 0 and torch.count_nonzero(packed.rnn.weight_hh_l0 * (1 - packed.mask_hh)) == 0
+
+
+def test_state_dict_of_returns_each_models_weights():
+    models = [build_model(NNDL, "gru", seed=s) for s in range(4)]
+    packed = PackedModel(models)
+    for e, model in enumerate(models):
+        assert all(torch.equal(packed.state_dict_of(e)[k], v) for k, v in model.state_dict().items())
+
+
+def compare(single, packed, tol=1e-4):
+    assert (packed.best_step, packed.steps_done, packed.best_dev_accuracy) == (single.best_step, single.steps_done, single.best_dev_accuracy)
+    assert packed.test_accuracy == single.test_accuracy and packed.test_loss == pytest.approx(single.test_loss, abs=tol)
+    assert len(packed.curves) == len(single.curves)
+    for a, b in zip(packed.curves, single.curves):
+        assert a["step"] == b["step"] and a["dev_accuracy"] == b["dev_accuracy"]
+        for key in ("train_loss", "dev_loss", "grad_norm"):
+            assert a[key] == pytest.approx(b[key], rel=tol, abs=tol)
+
+
+@pytest.mark.parametrize("protocol, cell", [("nndl", "lstm"), ("nndl-shuffled", "srn"), ("stream", "gru")])
+def test_packed_training_gives_the_single_runs_results(protocol, cell):
+    configs = [protocol_config(protocol, cell=cell, seq_len=6, seed=s, steps=300, eval_interval=50, device="cpu") for s in range(3)]
+    results, states = train_packed(configs)
+    for config, result, state in zip(configs, results, states):
+        checkpoint = {}
+        compare(train_run(config, checkpoint), result)
+        assert result.pack_size == 3 and not result.graphed
+        for k, v in checkpoint["state_dict"].items():
+            torch.testing.assert_close(state[k], v, rtol=1e-3, atol=1e-4)
+
+
+def test_packed_runs_stop_where_single_runs_stop():
+    configs = [protocol_config("stream", cell="gru", seq_len=3, seed=s, steps=1500, eval_interval=50, batch_size=32, lr=1e-2,
+                               task_params={"eval_size": 100}, device="cpu") for s in range(3)]
+    results, _ = train_packed(configs)
+    assert all(r.best_dev_accuracy == 1.0 for r in results) and len({r.steps_done for r in results}) > 1
+    for config, result in zip(configs, results):
+        compare(train_run(config), result, tol=2e-3)  # lr 1e-2 over ~1000 steps amplifies float32 rounding
+
+
+def test_what_cannot_be_packed():
+    base = protocol_config("nndl", cell="lstm", seq_len=5, device="cpu")
+    with pytest.raises(ValueError, match="differ only in seed"):
+        check_packable([base, protocol_config("nndl", cell="lstm", seq_len=6, seed=1, device="cpu")])
+    with pytest.raises(ValueError, match="distinct seeds"):
+        check_packable([base, base])
+    with pytest.raises(ValueError, match="clip='global' is not supported"):
+        check_packable([protocol_config("nndl", clip="global", seed=s) for s in range(2)])
+
+
+def test_sweep_packs_seeds_and_matches_the_unpacked_sweep(quick_store, tmp_path):
+    configs = plan_sweep("nndl", ["srn", "gru"], [5, 10], seeds=2, quick=True, device="cpu")
+    assert [len(p) for p in packs(configs, 2)] == [2, 2, 2, 2] and [len(p) for p in packs(configs, 1)] == [1] * 8
+    store = ResultsStore.open(tmp_path)
+    run_sweep(store, configs, pack_size=2, progress=False)
+    packed = store.collect()[0].set_index("run_id")
+    single = quick_store.collect()[0].set_index("run_id").loc[packed.index]
+    assert (packed["pack_size"] == 2).all()
+    assert packed["test_accuracy"].tolist() == single["test_accuracy"].tolist()
+    assert packed["best_step"].tolist() == single["best_step"].tolist()
+
+
+def test_a_failing_pack_falls_back_to_single_runs(tmp_path, monkeypatch):
+    def broken(configs):
+        raise FloatingPointError("one seed diverged")
+
+    monkeypatch.setattr("memorybench.store.train_packed", broken)
+    configs = plan_sweep("nndl", ["srn"], [5], seeds=2, quick=True, device="cpu")
+    results = ResultsStore.open(tmp_path).train_pack(configs)
+    assert [(r.status, r.pack_size) for r in results] == [("ok", 1), ("ok", 1)]
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("cell", CELL_NAMES)
+def test_graphed_packed_cuda_runs_match_single_eager_runs(cell):
+    configs = [protocol_config("nndl", cell=cell, seq_len=10, seed=s, steps=400, eval_interval=100, device="cuda") for s in range(4)]
+    results, _ = train_packed(configs)
+    assert all(r.graphed and r.pack_size == 4 for r in results)
+    for config, result in zip(configs, results):
+        compare(train_run(config), result, tol=1e-3)
