@@ -15,7 +15,7 @@ import time
 
 from .cells import CELL_NAMES
 from .config import PROTOCOLS
-from .provenance import environment
+from .provenance import environment, git_commit
 from .store import ResultsStore, StoreError
 from .sweep import QUICK, plan_sweep, run_sweep
 from .training import resolve_device
@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"memorybench: error: {exc}", file=sys.stderr)
         return 2
 
+    git_commit()  # provenance of the code this process loaded, before the sweep starts
     started = time.perf_counter()
     try:
         outcome = run_sweep(store, configs, workers, args.force, args.retry_failed, progress=not args.no_progress, pack_size=pack_size)

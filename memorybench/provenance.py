@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import platform
 import shlex
@@ -22,8 +23,13 @@ from . import __version__
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+@functools.lru_cache(maxsize=None)
 def git_commit() -> str:
-    """HEAD of the checkout memorybench runs from, '+dirty' when it has uncommitted changes; 'unknown' outside git."""
+    """HEAD of the checkout memorybench runs from, '+dirty' when it has uncommitted changes; 'unknown' outside git.
+
+    Read once per process, at first use, which is soon after the code was imported:
+    a process keeps running the code it loaded even if the checkout moves on.
+    """
     try:
         run = lambda *args: subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
         commit = run("rev-parse", "HEAD")

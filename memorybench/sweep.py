@@ -19,6 +19,7 @@ import torch
 from tqdm import tqdm
 
 from .config import RunConfig, protocol_config
+from .provenance import git_commit
 from .store import ResultsStore
 from .training import RunResult
 
@@ -68,6 +69,7 @@ def packs(configs: list[RunConfig], size: int) -> list[list[RunConfig]]:
 
 def _init_worker() -> None:
     torch.set_num_threads(1)
+    git_commit()  # provenance of the code this worker loaded
 
 
 def _train_in_worker(root: str, pack: list[RunConfig]) -> list[RunResult]:

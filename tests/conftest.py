@@ -22,3 +22,14 @@ def quick_copy(quick_store, tmp_path):
     target = tmp_path / "results"
     shutil.copytree(quick_store.root, target)
     return ResultsStore(target)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread():
+    """One torch thread, as each sweep worker uses: at these sizes more threads only add contention."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
