@@ -10,6 +10,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -67,9 +68,8 @@ def plot_curves(curves: pd.DataFrame, path: Path, title: str) -> Path:
         for row, (column, label) in enumerate(rows):
             ax = axes[row, col]
             for cell in _cells_in(at_length):
-                for i, (_, run) in enumerate(at_length[at_length["cell"] == cell].groupby("seed")):
-                    ax.plot(run["step"], run[column], color=CELL_COLORS[cell], alpha=0.7, linewidth=0.9,
-                            label=CELL_LABELS[cell] if i == 0 else None)
+                for _, run in at_length[at_length["cell"] == cell].groupby("seed"):
+                    ax.plot(run["step"], run[column], color=CELL_COLORS[cell], alpha=0.7, linewidth=0.9)
             ax.grid(alpha=0.3)
             if row == 0:
                 ax.set_title(f"L = {length}")
@@ -78,7 +78,8 @@ def plot_curves(curves: pd.DataFrame, path: Path, title: str) -> Path:
             if row == len(rows) - 1:
                 ax.set_xlabel("training step")
                 ax.set_ylim(0, 1.02)
-    axes[0, 0].legend(fontsize=8)
+    handles = [Line2D([], [], color=CELL_COLORS[c], label=CELL_LABELS[c]) for c in _cells_in(curves)]
+    axes[0, -1].legend(handles=handles, fontsize=8, loc="upper right")
     fig.suptitle(title + " (each line one seed; a run that reaches dev accuracy 1.0 stops there)", fontsize=10)
     return _save(fig, path)
 
