@@ -1,6 +1,6 @@
 """How a sweep scales across CPU workers: the same runs with 1 worker, then with N.
 
-    python benchmarks/sweep_scaling.py [--workers 2] [--steps 1500] [--runs 8]
+    python benchmarks/sweep_scaling.py [--workers 2] [--steps 6000] [--runs 8]
 
 Trains `--runs` nndl runs (LSTM and SRN, L=20, several seeds, `--steps` steps each,
 no early stop) into a temporary store twice: once with one worker process, once
@@ -33,7 +33,7 @@ def timed_sweep(configs, workers: int) -> tuple[float, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=os.cpu_count())
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--runs", type=int, default=8)
     args = parser.parse_args()
     seeds = max(1, args.runs // 2)

@@ -56,14 +56,14 @@ def check_packable(configs: list[RunConfig]) -> None:
 class _Step:
     """One training step of the packed model, eager or replayed from CUDA graphs.
 
-    `self.loss_sum` and `self.norm_sum` (E,) accumulate each model's loss and
-    gradient norm on the device between evaluations.
+    `self.loss_sum` (E,) accumulates each model's loss on the device between
+    evaluations; `self.grad_norm` (E,) holds each model's gradient norm of the last step.
     """
 
     def __init__(self, packed: PackedModel, optimizer: torch.optim.Optimizer, device: torch.device, graphs: bool):
         self.packed, self.optimizer, self.graphs = packed, optimizer, graphs
         self.loss_sum = torch.zeros(packed.size, device=device)
-        self.norm_sum = torch.zeros(packed.size, device=device)
+        self.grad_norm = torch.zeros(packed.size, device=device)
         self.captured: dict[tuple, tuple] = {}  # batch shape -> (graph, static inputs, static targets)
 
     def _eager(self, x: torch.Tensor, y: torch.Tensor) -> None:
@@ -73,12 +73,12 @@ class _Step:
         self.optimizer.zero_grad(set_to_none=not self.graphs)
         losses.sum().backward()  # model e's gradient is the gradient of its own mean loss
         self.packed.mask_gradients_()
-        self.norm_sum += self.packed.grad_norms()
+        self.grad_norm.copy_(self.packed.grad_norms())
         self.optimizer.step()
         self.loss_sum += losses.detach()
 
     def _snapshot(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        tensors = list(self.packed.parameters()) + [self.loss_sum, self.norm_sum]
+        tensors = list(self.packed.parameters()) + [self.loss_sum, self.grad_norm]
         tensors += [v for state in self.optimizer.state.values() for v in state.values() if torch.is_tensor(v)]
         return [(t, t.detach().clone()) for t in tensors]
 
@@ -171,10 +171,10 @@ def train_packed(configs: list[RunConfig], graphs: bool | None = None) -> tuple[
         if step % first.eval_interval and step != first.steps:
             continue
         train_loss = (step_fn.loss_sum / since_eval).tolist()  # the one host sync per interval
-        grad_norm = (step_fn.norm_sum / since_eval).tolist()
+        grad_norm = step_fn.grad_norm.tolist()
         train_seconds += time.perf_counter() - tick
         dev_loss, dev_acc = (t.tolist() for t in _evaluate_packed(packed, dev_x, dev_y))
-        step_fn.loss_sum.zero_(), step_fn.norm_sum.zero_()
+        step_fn.loss_sum.zero_()
         since_eval = 0
         for e in range(E):
             if stopped_at[e]:

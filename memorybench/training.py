@@ -1,9 +1,11 @@
 """Training one run: a RunConfig goes in, a RunResult comes out.
 
-The loop keeps the device busy: losses and gradient norms are summed as device
-tensors and read back only at evaluation points (every `eval_interval` steps and
-at the last step), so there is one host synchronisation per evaluation, and no
-autograd graph outlives its step (the book's `total_loss += loss` leak).
+The loop keeps the device busy: the training loss is summed as a device tensor and
+read back only at evaluation points (every `eval_interval` steps and at the last
+step), so there is one host synchronisation per evaluation, and no autograd graph
+outlives its step (the book's `total_loss += loss` leak). Curves record, at each
+evaluation point, the mean training loss since the previous one, the dev loss and
+accuracy, and the global gradient norm of that step (before any clipping).
 
 Example:
     >>> from memorybench.config import protocol_config
@@ -72,13 +74,16 @@ def make_optimizer(config: RunConfig, params) -> torch.optim.Optimizer:
     return torch.optim.SGD(params, lr=config.lr)
 
 
+def gradient_norm(params: list[torch.Tensor]) -> torch.Tensor:
+    """The global L2 norm of the parameters' gradients (0-d tensor)."""
+    return torch.stack([p.grad.norm() for p in params]).norm()
+
+
 def clip_gradients(config: RunConfig, params: list[torch.Tensor]) -> torch.Tensor:
-    """Clip as configured; returns the global gradient norm before clipping (0-d tensor)."""
+    """Clip as configured ('global' or 'per_param'); returns the global gradient norm before clipping."""
     if config.clip == "per_param":
-        norms = torch.stack([torch.nn.utils.clip_grad_norm_([p], config.clip_value) for p in params])
-        return norms.norm()
-    max_norm = config.clip_value if config.clip == "global" else math.inf
-    return torch.nn.utils.clip_grad_norm_(params, max_norm)
+        return torch.stack([torch.nn.utils.clip_grad_norm_([p], config.clip_value) for p in params]).norm()
+    return torch.nn.utils.clip_grad_norm_(params, config.clip_value)
 
 
 def model_for(config: RunConfig, task: TaskSpec, execution: str | None = None) -> torch.nn.Module:
@@ -116,7 +121,6 @@ def train_run(config: RunConfig, checkpoint: dict | None = None) -> RunResult:
     dev = data.dev.to(device)
 
     loss_sum = torch.zeros((), device=device)
-    norm_sum = torch.zeros((), device=device)
     since_eval = 0
     best_dev, best_step, best_state = -math.inf, 0, None
     curves = []
@@ -128,7 +132,7 @@ def train_run(config: RunConfig, checkpoint: dict | None = None) -> RunResult:
         loss = task.loss(model(batch.inputs), batch.targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        norm_sum += clip_gradients(config, params)
+        norm = clip_gradients(config, params) if config.clip != "none" else None  # pre-clipping norm
         optimizer.step()
         loss_sum += loss.detach()
         since_eval += 1
@@ -139,8 +143,9 @@ def train_run(config: RunConfig, checkpoint: dict | None = None) -> RunResult:
         if not math.isfinite(train_loss):
             raise FloatingPointError(f"training loss became {train_loss} by step {step}")
         dev_loss, dev_metric = (t.item() for t in evaluate(model, task, dev))
-        curves.append(dict(step=step, train_loss=train_loss, dev_loss=dev_loss, dev_accuracy=dev_metric, grad_norm=norm_sum.item() / since_eval))
-        loss_sum.zero_(), norm_sum.zero_()
+        grad_norm = (norm if norm is not None else gradient_norm(params)).item()  # this step's, before any clipping
+        curves.append(dict(step=step, train_loss=train_loss, dev_loss=dev_loss, dev_accuracy=dev_metric, grad_norm=grad_norm))
+        loss_sum.zero_()
         since_eval = 0
         if dev_metric > best_dev:  # strictly greater replaces, as in the book
             best_dev, best_step = dev_metric, step

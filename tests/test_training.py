@@ -68,9 +68,18 @@ def test_perfect_dev_stops_early_and_can_be_turned_off():
     assert full.test_accuracy == stopped.test_accuracy
 
 
-def test_gradient_clipping_modes_bound_the_update():
-    for clip in ("global", "per_param"):
-        assert train_run(short(clip=clip, clip_value=0.01, optimizer="sgd", lr=0.1)).status == "ok"
+@pytest.mark.parametrize("clip", ["global", "per_param"])
+def test_gradient_clipping_bounds_the_update_and_the_curve_keeps_the_raw_norm(clip):
+    config = short(clip=clip, clip_value=0.01, optimizer="sgd", lr=1.0, steps=1, eval_interval=1)
+    checkpoint = {}
+    result = train_run(config, checkpoint)
+    before = model_for(config, get_task("nndl")).state_dict()
+    deltas = {k: (checkpoint["state_dict"][k] - before[k]).norm().item() for k in before}
+    if clip == "global":
+        assert sum(d * d for d in deltas.values()) ** 0.5 == pytest.approx(0.01, rel=1e-3)
+    else:
+        assert max(deltas.values()) == pytest.approx(0.01, rel=1e-3) and sum(d > 0.0099 for d in deltas.values()) >= 3
+    assert result.curves[0]["grad_norm"] > 0.1  # recorded before clipping
 
 
 def test_nan_loss_is_a_failed_run_not_a_crash():
