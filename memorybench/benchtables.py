@@ -31,8 +31,9 @@ def benchmark_rows(document: dict) -> pd.DataFrame:
 
 
 def load_benchmarks(folder) -> pd.DataFrame:
-    """Every `*.json` written by benchmarks/test_cell_speed.py under `folder`, as one table."""
-    frames = [benchmark_rows(json.loads(p.read_text()))for p in sorted(Path(folder).glob("*.json"))]
+    """Every pytest-benchmark JSON (from benchmarks/test_cell_speed.py) under `folder`, as one table."""
+    documents = [json.loads(p.read_text()) for p in sorted(Path(folder).glob("*.json"))]
+    frames = [benchmark_rows(d) for d in documents if "benchmarks" in d]  # other JSON there is not pytest-benchmark's
     frames = [f for f in frames if not f.empty]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

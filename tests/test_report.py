@@ -93,3 +93,10 @@ def test_cell_benchmarks_section(quick_copy):
     assert "median 4.0x" in section and "Test CPU" in section
     assert (quick_copy.root / "figures" / "cell_benchmarks.png").exists()
     assert len(pd.read_csv(quick_copy.tables_dir / "cell_benchmarks.csv")) == 2
+
+
+def test_other_json_beside_the_cell_benchmarks_is_ignored(tmp_path):
+    from memorybench.benchtables import load_benchmarks
+
+    (tmp_path / "training-cpu.json").write_text('{"rows": []}')
+    assert load_benchmarks(tmp_path).empty
