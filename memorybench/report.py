@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threshold", type=float, default=None, help="accuracy that defines the memory horizon (default: halfway from chance to 1)")
     args = parser.parse_args(argv)
     folder = Path(args.folder)
-    if not (folder / "store.json").is_file():
+    if not ResultsStore(folder).meta_path.is_file():
         print(f"memorybench.report: error: {folder} is not a memorybench results folder (no store.json)", file=sys.stderr)
         return 2
     try:

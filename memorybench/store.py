@@ -54,6 +54,7 @@ class ResultsStore:
         self.root = Path(root)
         self.runs_dir = self.root / "runs"
         self.tables_dir = self.root / "tables"
+        self.meta_path = self.root / "store.json"
 
     @classmethod
     def open(cls, root) -> ResultsStore:
@@ -66,7 +67,8 @@ class ResultsStore:
             existing = existing.parent
         if not os.access(existing, os.W_OK | os.X_OK):
             raise StoreError(f"--out {root} is not writable ({existing} does not allow writing)")
-        meta = root / "store.json"
+        store = cls(root)
+        meta = store.meta_path
         if meta.exists():
             try:
                 found = json.loads(meta.read_text()).get("format")
@@ -76,7 +78,6 @@ class ResultsStore:
                 raise StoreError(f"--out {root} was written by a memorybench results format {found!r}; this version reads format {FORMAT}: choose another --out")
         elif root.exists() and (root / "runs").exists():
             raise StoreError(f"--out {root} has a runs/ folder but no store.json: not a memorybench {FORMAT} results folder; choose another --out")
-        store = cls(root)
         try:
             store.runs_dir.mkdir(parents=True, exist_ok=True)
             if not meta.exists():
@@ -133,13 +134,12 @@ class ResultsStore:
             partial.rename(final)
 
     def record_sweep(self, entry: dict) -> None:
-        meta_path = self.root / "store.json"
-        meta = json.loads(meta_path.read_text())
+        meta = json.loads(self.meta_path.read_text())
         meta["sweeps"].append(entry)
-        write_json_atomic(meta_path, meta)
+        write_json_atomic(self.meta_path, meta)
 
     def sweeps(self) -> list[dict]:
-        return json.loads((self.root / "store.json").read_text())["sweeps"]
+        return json.loads(self.meta_path.read_text())["sweeps"]
 
     def collect(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(runs, curves) read from every complete run folder, sorted by cell, length, seed."""
