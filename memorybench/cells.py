@@ -30,6 +30,7 @@ GATES = {"srn": (), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}  # tor
 STATES = {"srn": ("h",), "lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h")}  # what trace() returns
 CELL_NAMES = tuple(GATES)
 EXECUTIONS = ("fused", "transparent")
+RNN_PARAMS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")  # one layer's parameters, either execution
 FUSED = {
     "srn": lambda i, h: nn.RNN(i, h, nonlinearity="tanh", batch_first=True),
     "lstm": lambda i, h: nn.LSTM(i, h, batch_first=True),
@@ -40,6 +41,31 @@ FUSED = {
 def num_chunks(cell: str) -> int:
     """How many hidden-size blocks the packed weights hold: SRN 1, LSTM 4, GRU 3."""
     return max(1, len(GATES[cell]))
+
+
+def cell_step(cell: str, x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+    """One time step of `cell` from its input and hidden projections (biases included).
+
+    x_proj, h_proj (..., chunks*H); h, c (..., H) — any leading dims, so one model's
+    (B, .) and a stack of models' (E, B, .) step alike. Returns (h, c, states) with
+    states named as in `STATES`; c passes through unchanged for SRN and GRU.
+    """
+    if cell == "srn":
+        h = torch.tanh(x_proj + h_proj)
+        return h, c, {"h": h}
+    if cell == "lstm":
+        pre = x_proj + h_proj
+        i, f, _, o = torch.sigmoid(pre).chunk(4, dim=-1)  # one sigmoid for i, f, o (g's quarter unused)
+        g = torch.tanh(pre.chunk(4, dim=-1)[2])
+        c = torch.addcmul(f * c, i, g)  # f*c + i*g
+        h = o * torch.tanh(c)
+        return h, c, {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
+    # gru: the reset gate scales the hidden projection, bias included (torch's form)
+    hidden = h.shape[-1]
+    r, z = torch.sigmoid(x_proj[..., : 2 * hidden] + h_proj[..., : 2 * hidden]).chunk(2, dim=-1)
+    n = torch.tanh(torch.addcmul(x_proj[..., 2 * hidden :], r, h_proj[..., 2 * hidden :]))  # xn + r*hn
+    h = torch.lerp(n, h, z)  # (1-z)*n + z*h
+    return h, c, {"r": r, "z": z, "n": n, "h": h}
 
 
 class TransparentRNN(nn.Module):
@@ -75,22 +101,7 @@ class TransparentRNN(nn.Module):
         outputs, trace = [], {name: [] for name in STATES[self.cell]}
         for t in range(steps):
             h_proj = h @ self.weight_hh_l0.T + self.bias_hh_l0  # (B, chunks*H)
-            if self.cell == "srn":
-                h = torch.tanh(x_proj[:, t] + h_proj)
-                states = {"h": h}
-            elif self.cell == "lstm":
-                i, f, g, o = (x_proj[:, t] + h_proj).chunk(4, dim=1)
-                i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-                c = f * c + i * g
-                h = o * torch.tanh(c)
-                states = {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
-            else:  # gru: the reset gate scales the hidden projection, bias included (torch's form)
-                xr, xz, xn = x_proj[:, t].chunk(3, dim=1)
-                hr, hz, hn = h_proj.chunk(3, dim=1)
-                r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
-                n = torch.tanh(xn + r * hn)
-                h = (1 - z) * n + z * h
-                states = {"r": r, "z": z, "n": n, "h": h}
+            h, c, states = cell_step(self.cell, x_proj[:, t], h_proj, h, c)
             outputs.append(h)
             if keep:
                 for name, value in states.items():

@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .cells import FUSED, num_chunks
+from .cells import FUSED, RNN_PARAMS, num_chunks
 from .models import SequenceModel
 
 
@@ -48,7 +48,7 @@ class PackedModel(nn.Module):
         self.head_weight = nn.Parameter(torch.stack([m.head.weight.detach() for m in models]))  # (E, C, H)
         self.head_bias = nn.Parameter(torch.stack([m.head.bias.detach() for m in models]))  # (E, C)
         with torch.no_grad():
-            for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+            for name in RNN_PARAMS:
                 getattr(self.rnn, name).copy_(self._pack([getattr(m.rnn, name).detach() for m in models]))
         self.register_buffer("mask_ih", self._pack([torch.ones_like(first.rnn.weight_ih_l0)] * E))
         self.register_buffer("mask_hh", self._pack([torch.ones_like(first.rnn.weight_hh_l0)] * E))
@@ -112,6 +112,6 @@ class PackedModel(nn.Module):
             "head.weight": self.head_weight[e],
             "head.bias": self.head_bias[e],
         }
-        for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+        for name in RNN_PARAMS:
             state[f"rnn.{name}"] = self._unpack(getattr(self.rnn, name), e)
         return {k: v.detach().cpu().clone() for k, v in state.items()}

@@ -1,7 +1,10 @@
 """Training several runs at once as one packed model, optionally replayed from CUDA graphs.
 
-`train_packed(configs)` trains runs that differ only in their seed in lockstep (see
-`memorybench.packed`) and returns one RunResult per config — the same results, to
+`train_packed(configs)` trains runs that differ only in their seed in lockstep, in
+one of two layouts (`LAYOUTS`): `block`, one fused torch layer with block-diagonal
+weights (`memorybench.packed`; cuDNN on a GPU, the default there), or `stacked`,
+models stacked along a leading dimension and stepped with batched matmuls
+(`memorybench.stacked`; the default on the CPU, where it is what pays). It returns one RunResult per config — the same results, to
 float tolerance, as `train_run` on each config alone: same data, same batches, same
 initial weights, same evaluation points, same best-dev rule, and a run that reaches
 dev accuracy 1.0 reports what it would have reported had it stopped there.
@@ -16,8 +19,8 @@ Example:
     >>> from memorybench.config import protocol_config
     >>> configs = [protocol_config("nndl", cell="lstm", seq_len=5, seed=s, steps=40, eval_interval=20, device="cpu") for s in range(3)]
     >>> results, states = train_packed(configs)
-    >>> [(r.status, r.pack_size, len(r.curves)) for r in results], sorted(states[0])[:2]
-    ([('ok', 3, 2), ('ok', 3, 2), ('ok', 3, 2)], ['embedding.weight', 'head.bias'])
+    >>> [(r.status, r.pack_size, r.packing, len(r.curves)) for r in results], sorted(states[0])[:2]
+    ([('ok', 3, 'stacked', 2), ('ok', 3, 'stacked', 2), ('ok', 3, 'stacked', 2)], ['embedding.weight', 'head.bias'])
 """
 from __future__ import annotations
 
@@ -32,9 +35,12 @@ import torch.nn.functional as F
 from .config import RunConfig
 from .models import count_parameters
 from .packed import PackedModel
+from .stacked import StackedModel
 from .tasks import get_task, split_seed, train_batches
+from .tasks.base import check_choice
 from .training import RunResult, device_name, evaluate, model_for, resolve_device
 
+LAYOUTS = {"block": PackedModel, "stacked": StackedModel}
 WARMUP_STEPS = 3  # eager steps before a capture (cuDNN/cuBLAS set-up, optimizer state), then rolled back
 
 
@@ -60,7 +66,7 @@ class _Step:
     evaluations; `self.grad_norm` (E,) holds each model's gradient norm of the last step.
     """
 
-    def __init__(self, packed: PackedModel, optimizer: torch.optim.Optimizer, device: torch.device, graphs: bool):
+    def __init__(self, packed: PackedModel | StackedModel, optimizer: torch.optim.Optimizer, device: torch.device, graphs: bool):
         self.packed, self.optimizer, self.graphs = packed, optimizer, graphs
         self.loss_sum = torch.zeros(packed.size, device=device)
         self.grad_norm = torch.zeros(packed.size, device=device)
@@ -125,7 +131,7 @@ class _Step:
 
 
 @torch.no_grad()
-def _evaluate_packed(packed: PackedModel, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _evaluate_packed(packed: PackedModel | StackedModel, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(E,) losses and accuracies of every packed model on its own split; x (E, N, T), y (E, N)."""
     E, N = y.shape
     logits = packed(x)  # (E, N, C)
@@ -133,23 +139,31 @@ def _evaluate_packed(packed: PackedModel, x: torch.Tensor, y: torch.Tensor) -> t
     return losses, (logits.argmax(-1) == y).float().mean(1)
 
 
-def train_packed(configs: list[RunConfig], graphs: bool | None = None) -> tuple[list[RunResult], list[dict | None]]:
+def default_layout(device: torch.device) -> str:
+    """`block` on CUDA (cuDNN kernels, measured in ../shared/reference/anchors.md), `stacked` elsewhere."""
+    return "block" if device.type == "cuda" else "stacked"
+
+
+def train_packed(configs: list[RunConfig], graphs: bool | None = None, layout: str | None = None) -> tuple[list[RunResult], list[dict | None]]:
     """Train `configs` (differing only in seed) as one packed model.
 
     Returns (results, best-dev state dicts in the single model's layout).
-    `graphs` defaults to True on CUDA; it is ignored on the CPU.
+    `graphs` defaults to True on CUDA; it is ignored on the CPU. `layout` is a key of
+    `LAYOUTS`, by default `default_layout(device)`.
     """
     started = time.perf_counter()
     check_packable(configs)
     first = configs[0]
     device = resolve_device(first.device)
     graphs = (device.type == "cuda") if graphs is None else (graphs and device.type == "cuda")
+    layout = layout or default_layout(device)
+    check_choice("layout", layout, tuple(LAYOUTS))
     task = get_task(first.task)
     E = len(configs)
     data = [task.make_data(c.seq_len, c.seed, **c.task_params) for c in configs]
     models = [model_for(c, task) for c in configs]
     num_params = count_parameters(models[0])
-    packed = PackedModel(models).to(device)
+    packed = LAYOUTS[layout](models).to(device)
     if first.optimizer == "adam":
         optimizer = torch.optim.Adam(packed.parameters(), lr=first.lr, capturable=graphs)
     else:
@@ -198,5 +212,5 @@ def train_packed(configs: list[RunConfig], graphs: bool | None = None) -> tuple[
         results.append(RunResult(
             status="ok", test_accuracy=test_acc, test_loss=test_loss, best_dev_accuracy=best_dev[e], best_step=best_step[e],
             steps_done=stopped_at[e] or step, wall_time_s=time.perf_counter() - started, steps_per_s=step / train_seconds,
-            num_params=num_params, device=device_name(device), curves=curves[e], pack_size=E, graphed=step_fn.graphs))
+            num_params=num_params, device=device_name(device), curves=curves[e], pack_size=E, packing=layout, graphed=step_fn.graphs))
     return results, best_state

@@ -24,6 +24,10 @@ from .store import ResultsStore
 from .training import RunResult
 
 QUICK = dict(steps=200, eval_interval=50)  # --quick: a smoke-test budget, not a measurement
+# Cells whose seeds train faster as one stacked pack than one by one on a CPU: SRN and GRU
+# 2.0-3.9x at 3-5 seeds; torch's fused oneDNN LSTM is as fast as a pack of 5 at L=30
+# (benchmarks/README.md, training_speed.py).
+CPU_PACKED_CELLS = ("srn", "gru")
 
 
 def plan_sweep(protocol: str, cells, lengths, seeds: int, quick: bool = False, device: str = "auto") -> list[RunConfig]:
@@ -59,12 +63,23 @@ def describe(config: RunConfig, result: RunResult) -> str:
     )
 
 
-def packs(configs: list[RunConfig], size: int) -> list[list[RunConfig]]:
-    """Group configs that differ only in seed into packs of at most `size` runs."""
+def default_pack_sizes(cells, seeds: int, device_type: str) -> dict[str, int]:
+    """Runs per pack for each cell when none is asked for: all seeds of a cell and length
+    on CUDA; on the CPU all seeds for the cells in CPU_PACKED_CELLS, single runs for the rest.
+
+    >>> default_pack_sizes(["srn", "lstm"], 3, "cpu"), default_pack_sizes(["srn", "lstm"], 3, "cuda")
+    ({'srn': 3, 'lstm': 1}, {'srn': 3, 'lstm': 3})
+    """
+    return {cell: seeds if device_type == "cuda" or cell in CPU_PACKED_CELLS else 1 for cell in cells}
+
+
+def packs(configs: list[RunConfig], size: int | dict[str, int]) -> list[list[RunConfig]]:
+    """Group configs that differ only in seed into packs of at most `size` runs (or `size[cell]`)."""
     groups: dict[str, list[RunConfig]] = {}
     for config in configs:
         groups.setdefault(replace(config, seed=0).run_id() + config.device, []).append(config)
-    return [group[i : i + size] for group in groups.values() for i in range(0, len(group), size)]
+    limit = lambda group: size if isinstance(size, int) else size.get(group[0].cell, 1)
+    return [group[i : i + limit(group)] for group in groups.values() for i in range(0, len(group), limit(group))]
 
 
 def _init_worker() -> None:
@@ -84,13 +99,14 @@ def run_sweep(
     force: bool = False,
     retry_failed: bool = False,
     progress: bool = True,
-    pack_size: int = 1,
+    pack_size: int | dict[str, int] = 1,
 ) -> SweepOutcome:
     """Train every config not already complete in `store`; returns what was done.
 
-    With `pack_size` > 1, runs that differ only in seed train together as packed
-    models of up to that many runs (the GPU path); on the CPU each worker process
-    trains one pack or run at a time.
+    With `pack_size` > 1 (for all cells, or per cell as a dict), runs that differ only
+    in seed train together as packed models of up to that many runs
+    (memorybench.packed_training); on the CPU each worker process trains one pack or
+    run at a time.
     """
     started = time.perf_counter()
     store.remove_leftovers()

@@ -43,7 +43,8 @@ class RunResult:
     num_params: int = 0
     device: str = ""
     error: str = ""
-    pack_size: int = 1  # runs trained together as one packed model (memorybench.packed)
+    pack_size: int = 1  # runs trained together as one packed model (memorybench.packed_training)
+    packing: str = ""  # its layout: "block" (memorybench.packed) or "stacked" (memorybench.stacked); "" = single run
     graphed: bool = False  # training steps replayed from CUDA graphs
     curves: list[dict] = field(default_factory=list)
 

@@ -89,6 +89,9 @@ def test_sweep_then_rerun_finishes_at_once_with_the_same_tables(tmp_path):
     first = run_cli(*args)
     assert first.returncode == 0, first.stderr
     assert "4 runs trained, 0 already complete" in first.stdout
+    runs = pd.read_csv(out / "tables" / "runs.csv").set_index("cell")  # the CPU default: SRN seeds stacked, LSTM alone
+    assert runs.loc["srn", "pack_size"].tolist() == [2, 2] and runs.loc["srn", "packing"].tolist() == ["stacked"] * 2
+    assert runs.loc["lstm", "pack_size"].tolist() == [1, 1]
     tables = {name: (out / "tables" / name).read_text() for name in ("runs.csv", "curves.csv")}
     report = (out / "report.md").read_text()
     second = run_cli(*args)

@@ -6,7 +6,8 @@ from memorybench.cells import CELL_NAMES
 from memorybench.config import protocol_config
 from memorybench.models import build_model
 from memorybench.packed import PackedModel
-from memorybench.packed_training import check_packable, train_packed
+from memorybench.packed_training import LAYOUTS, check_packable, train_packed
+from memorybench.stacked import StackedModel
 from memorybench.store import ResultsStore
 from memorybench.sweep import packs, plan_sweep, run_sweep
 from memorybench.tasks import get_task
@@ -37,9 +38,29 @@ def test_packed_model_is_each_model_alone_outputs_and_gradients(cell):
     assert torch.count_nonzero(off_diagonal) == 0 and torch.count_nonzero(packed.rnn.weight_hh_l0 * (1 - packed.mask_hh)) == 0
 
 
-def test_state_dict_of_returns_each_models_weights():
+@pytest.mark.parametrize("cell", CELL_NAMES)
+def test_stacked_model_is_each_model_alone_outputs_and_gradients(cell):
+    models = [build_model(NNDL, cell, seed=s).double() for s in range(3)]
+    stacked = StackedModel(models).double()
+    x, y = torch.randint(0, 10, (3, 5, 9)), torch.randint(0, 19, (3, 5))
+    logits = stacked(x)
+    sum(F.cross_entropy(logits[e], y[e]) for e in range(3)).backward()
+    norms = stacked.grad_norms()
+    for e, model in enumerate(models):
+        F.cross_entropy(model(x[e]), y[e]).backward()
+        torch.testing.assert_close(logits[e], model(x[e]), rtol=1e-10, atol=1e-10)
+        own = torch.cat([p.grad.flatten() for p in model.parameters()])
+        assert norms[e].item() == pytest.approx(own.norm().item(), rel=1e-10)
+        torch.testing.assert_close(stacked.embedding.grad[e], model.embedding.weight.grad, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(stacked.head_weight.grad[e], model.head.weight.grad, rtol=1e-10, atol=1e-12)
+        for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+            torch.testing.assert_close(getattr(stacked, name).grad[e], getattr(model.rnn, name).grad, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_state_dict_of_returns_each_models_weights(layout):
     models = [build_model(NNDL, "gru", seed=s) for s in range(4)]
-    packed = PackedModel(models)
+    packed = LAYOUTS[layout](models)
     for e, model in enumerate(models):
         assert all(torch.equal(packed.state_dict_of(e)[k], v) for k, v in model.state_dict().items())
 
@@ -54,22 +75,24 @@ def compare(single, packed, tol=1e-4):
             assert a[key] == pytest.approx(b[key], rel=tol, abs=tol)
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("protocol, cell", [("nndl", "lstm"), ("nndl-shuffled", "srn"), ("stream", "gru")])
-def test_packed_training_gives_the_single_runs_results(protocol, cell):
+def test_packed_training_gives_the_single_runs_results(protocol, cell, layout):
     configs = [protocol_config(protocol, cell=cell, seq_len=6, seed=s, steps=300, eval_interval=50, device="cpu") for s in range(3)]
-    results, states = train_packed(configs)
+    results, states = train_packed(configs, layout=layout)
     for config, result, state in zip(configs, results, states):
         checkpoint = {}
         compare(train_run(config, checkpoint), result)
-        assert result.pack_size == 3 and not result.graphed
+        assert (result.pack_size, result.packing, result.graphed) == (3, layout, False)
         for k, v in checkpoint["state_dict"].items():
             torch.testing.assert_close(state[k], v, rtol=1e-3, atol=1e-4)
 
 
-def test_packed_runs_stop_where_single_runs_stop():
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_packed_runs_stop_where_single_runs_stop(layout):
     configs = [protocol_config("stream", cell="gru", seq_len=3, seed=s, steps=1500, eval_interval=50, batch_size=32, lr=1e-2,
                                task_params={"eval_size": 100}, device="cpu") for s in range(3)]
-    results, _ = train_packed(configs)
+    results, _ = train_packed(configs, layout=layout)
     assert all(r.best_dev_accuracy == 1.0 for r in results) and len({r.steps_done for r in results}) > 1
     for config, result in zip(configs, results):
         compare(train_run(config), result, tol=2e-3)  # lr 1e-2 over ~1000 steps amplifies float32 rounding
@@ -83,6 +106,8 @@ def test_what_cannot_be_packed():
         check_packable([base, base])
     with pytest.raises(ValueError, match="clip='global' is not supported"):
         check_packable([protocol_config("nndl", clip="global", seed=s) for s in range(2)])
+    with pytest.raises(ValueError, match="layout='diagonal' is not allowed"):
+        train_packed([protocol_config("nndl", seed=s, steps=1, device="cpu") for s in range(2)], layout="diagonal")
 
 
 def test_sweep_packs_seeds_and_matches_the_unpacked_sweep(quick_store, tmp_path):

@@ -2,7 +2,7 @@ import pandas as pd
 
 from memorybench.config import protocol_config
 from memorybench.store import ResultsStore
-from memorybench.sweep import describe, plan_sweep, run_sweep
+from memorybench.sweep import describe, packs, plan_sweep, run_sweep
 from memorybench.training import RunResult
 
 
@@ -46,3 +46,12 @@ def test_describe_says_the_outcome():
     line = describe(config, RunResult("ok", test_accuracy=0.875, best_dev_accuracy=0.9, best_step=4200, wall_time_s=3.0, steps_per_s=700))
     assert "lstm L=30" in line and "test acc 0.875" in line and "@ step 4200" in line
     assert "FAILED  boom" in describe(config, RunResult("failed", error="boom"))
+
+
+def test_packs_group_the_seeds_of_one_cell_and_length_per_cell_size():
+    configs = plan_sweep("nndl", ["srn", "lstm"], [5, 10], seeds=3, device="cpu")
+    groups = packs(configs, {"srn": 2, "lstm": 1})
+    assert sorted(len(g) for g in groups) == [1] * 6 + [1, 1, 2, 2]
+    for group in groups:
+        assert len({(c.cell, c.seq_len) for c in group}) == 1 and len({c.seed for c in group}) == len(group)
+    assert sorted(len(g) for g in packs(configs, 3)) == [3, 3, 3, 3]
