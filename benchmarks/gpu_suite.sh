@@ -5,7 +5,9 @@
 # 2. cell benchmarks on CUDA (pytest-benchmark JSON);
 # 3. training throughput: eager single run vs graphed single run vs graphed packs;
 # 4. the full sweep with 5 seeds on CUDA, timed (target: under 60 s);
-# 5. the default sweep on CUDA into results/gpu/ (the reference results' GPU folder).
+# 5. the default sweep on CUDA into results/gpu/ (the reference results' GPU folder), also
+#    packed as OUTDIR/results-gpu.tgz: OUTDIR stays a handful of files, so a device call
+#    can bring it all back.
 set -uo pipefail
 out=${1:?usage: bash benchmarks/gpu_suite.sh OUTDIR}
 mkdir -p "$out"
@@ -14,7 +16,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$out
 python -m pytest -m cuda -q -p no:cacheprovider tests/ 2>&1 | tee "$out/cuda-tests.txt"
 python -m pytest benchmarks/test_cell_speed.py -q -p no:cacheprovider -k cuda --benchmark-enable \
     --benchmark-json="$out/cells-cuda.json" 2>&1 | tail -3
-python benchmarks/training_speed.py --device cuda --json "$out/training-cuda.json" 2>&1 | tee "$out/training-cuda.txt"
+python benchmarks/training_speed.py --device cuda --cells lstm gru --seq-lens 5 30 --json "$out/training-cuda.json" 2>&1 | tee "$out/training-cuda.txt"
 /usr/bin/time -f "full sweep, 5 seeds: %e s wall" python run_all.py --lengths 5 10 15 20 25 30 --seeds 5 --device cuda \
-    --out "$out/sweep-seeds5" --no-progress 2>&1 | tail -3 | tee "$out/sweep-seeds5.txt"
-python run_all.py --lengths 5 10 15 20 25 30 --device cuda --out results/gpu --no-progress 2>&1 | tail -2
+    --out "$(mktemp -d)/sweep-seeds5" --no-progress 2>&1 | tail -3 | tee "$out/sweep-seeds5.txt"
+python run_all.py --lengths 5 10 15 20 25 30 --device cuda --out results/gpu --no-progress 2>&1 | tail -2 && tar czf "$out/results-gpu.tgz" results/gpu

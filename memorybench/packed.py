@@ -1,7 +1,7 @@
 """E models of one cell in one fused layer, trained in lockstep: block-diagonal packing.
 
 At the book's sizes (hidden 32, batch 8) a GPU spends its time launching kernels,
-not computing. Packing E models whose runs differ only in their seed into one
+not computing. Packing E models of one cell (runs differing in seed and length) into one
 `nn.LSTM` (or RNN/GRU) of hidden size E*H with block-diagonal weights does E runs'
 work with one run's launches. Model e sees only its own blocks: off-diagonal weights
 start at 0 and their gradients are masked to 0, so Adam leaves them at exactly 0,
@@ -80,12 +80,16 @@ class PackedModel(nn.Module):
             return blocks[:, e].reshape(-1)
         return blocks[:, e, :, e, :].reshape(self.chunks * self.hidden, -1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        E, B, T = x.shape  # (E, B, T) tokens, each model its own batch
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """(E, B, T) tokens, each model its own batch -> (E, B, C) logits from each model's
+        last step: step T, or step lengths[e] for model e (its sequences right-padded)."""
+        E, B, T = x.shape
         index = torch.arange(E, device=x.device).view(E, 1, 1)
         embedded = self.embedding[index, x]  # (E, B, T, M)
         states, _ = self.rnn(embedded.permute(1, 2, 0, 3).reshape(B, T, E * self.embed_size))  # (B, T, E*H)
-        last = states[:, -1].view(B, E, self.hidden).transpose(0, 1)  # (E, B, H)
+        states = states.view(B, T, E, self.hidden)
+        last = states[:, -1] if lengths is None else states[:, lengths - 1, index.view(E)]  # (B, E, H)
+        last = last.transpose(0, 1)  # (E, B, H)
         return torch.einsum("ebh,ech->ebc", last, self.head_weight) + self.head_bias[:, None]  # (E, B, C)
 
     @torch.no_grad()

@@ -1,10 +1,13 @@
 """Training several runs at once as one packed model, optionally replayed from CUDA graphs.
 
-`train_packed(configs)` trains runs that differ only in their seed in lockstep, in
-one of two layouts (`LAYOUTS`): `block`, one fused torch layer with block-diagonal
+`train_packed(configs)` trains runs of one cell that differ only in their seed and
+sequence length in lockstep, in one of two layouts (`LAYOUTS`): `block`, one fused torch layer with block-diagonal
 weights (`memorybench.packed`; cuDNN on a GPU, the default there), or `stacked`,
 models stacked along a leading dimension and stepped with batched matmuls
-(`memorybench.stacked`; the default on the CPU, where it is what pays). It returns one RunResult per config — the same results, to
+(`memorybench.stacked`; the default on the CPU, where it is what pays). Runs of
+different lengths share a pack by right-padding the shorter sequences: each model
+reads its own last real step, and since the cells are causal the padding changes
+neither its output nor its gradient (it only costs the longest length's time). It returns one RunResult per config — the same results, to
 float tolerance, as `train_run` on each config alone: same data, same batches, same
 initial weights, same evaluation points, same best-dev rule, and a run that reaches
 dev accuracy 1.0 reports what it would have reported had it stopped there.
@@ -45,13 +48,13 @@ WARMUP_STEPS = 3  # eager steps before a capture (cuDNN/cuBLAS set-up, optimizer
 
 
 def check_packable(configs: list[RunConfig]) -> None:
-    """Packed runs must differ in their seed alone, and use what the packed step supports."""
+    """Packed runs must differ in their seed and length alone, and use what the packed step supports."""
     first = configs[0]
     for config in configs[1:]:
-        if replace(config, seed=first.seed) != first:
-            raise ValueError(f"packed runs must differ only in seed; {config} differs from {first}")
-    if len({c.seed for c in configs}) != len(configs):
-        raise ValueError("packed runs need distinct seeds")
+        if replace(config, seed=first.seed, seq_len=first.seq_len) != first:
+            raise ValueError(f"packed runs must differ only in seed and seq_len; {config} differs from {first}")
+    if len({(c.seed, c.seq_len) for c in configs}) != len(configs):
+        raise ValueError("packed runs need distinct (seed, seq_len) pairs")
     if first.clip != "none":
         raise ValueError(f"clip={first.clip!r} is not supported by packed training; use clip='none' or single runs")
     task = get_task(first.task)
@@ -64,17 +67,19 @@ class _Step:
 
     `self.loss_sum` (E,) accumulates each model's loss on the device between
     evaluations; `self.grad_norm` (E,) holds each model's gradient norm of the last step.
+    `lengths` (E,) is each model's own sequence length, None when all are the input's.
     """
 
-    def __init__(self, packed: PackedModel | StackedModel, optimizer: torch.optim.Optimizer, device: torch.device, graphs: bool):
-        self.packed, self.optimizer, self.graphs = packed, optimizer, graphs
+    def __init__(self, packed: PackedModel | StackedModel, optimizer: torch.optim.Optimizer, device: torch.device, graphs: bool,
+                 lengths: torch.Tensor | None):
+        self.packed, self.optimizer, self.graphs, self.lengths = packed, optimizer, graphs, lengths
         self.loss_sum = torch.zeros(packed.size, device=device)
         self.grad_norm = torch.zeros(packed.size, device=device)
         self.captured: dict[tuple, tuple] = {}  # batch shape -> (graph, static inputs, static targets)
 
     def _eager(self, x: torch.Tensor, y: torch.Tensor) -> None:
         E, B = y.shape
-        logits = self.packed(x)  # (E, B, C)
+        logits = self.packed(x, self.lengths)  # (E, B, C)
         losses = F.cross_entropy(logits.reshape(E * B, -1), y.reshape(E * B), reduction="none").view(E, B).mean(1)  # (E,)
         self.optimizer.zero_grad(set_to_none=not self.graphs)
         losses.sum().backward()  # model e's gradient is the gradient of its own mean loss
@@ -131,10 +136,11 @@ class _Step:
 
 
 @torch.no_grad()
-def _evaluate_packed(packed: PackedModel | StackedModel, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _evaluate_packed(packed: PackedModel | StackedModel, x: torch.Tensor, y: torch.Tensor,
+                     lengths: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """(E,) losses and accuracies of every packed model on its own split; x (E, N, T), y (E, N)."""
     E, N = y.shape
-    logits = packed(x)  # (E, N, C)
+    logits = packed(x, lengths)  # (E, N, C)
     losses = F.cross_entropy(logits.reshape(E * N, -1), y.reshape(E * N), reduction="none").view(E, N).mean(1)
     return losses, (logits.argmax(-1) == y).float().mean(1)
 
@@ -144,8 +150,18 @@ def default_layout(device: torch.device) -> str:
     return "block" if device.type == "cuda" else "stacked"
 
 
+def stack_padded(tensors: list[torch.Tensor], length: int) -> torch.Tensor:
+    """Per-model (N, T_e) token tensors -> (E, N, length), each right-padded with token 0.
+
+    >>> stack_padded([torch.ones(2, 3, dtype=torch.long), torch.ones(2, 1, dtype=torch.long)], 3)[1]
+    tensor([[1, 0, 0],
+            [1, 0, 0]])
+    """
+    return torch.stack([t if t.shape[-1] == length else F.pad(t, (0, length - t.shape[-1])) for t in tensors])
+
+
 def train_packed(configs: list[RunConfig], graphs: bool | None = None, layout: str | None = None) -> tuple[list[RunResult], list[dict | None]]:
-    """Train `configs` (differing only in seed) as one packed model.
+    """Train `configs` (of one cell, differing only in seed and length) as one packed model.
 
     Returns (results, best-dev state dicts in the single model's layout).
     `graphs` defaults to True on CUDA; it is ignored on the CPU. `layout` is a key of
@@ -168,11 +184,13 @@ def train_packed(configs: list[RunConfig], graphs: bool | None = None, layout: s
         optimizer = torch.optim.Adam(packed.parameters(), lr=first.lr, capturable=graphs)
     else:
         optimizer = torch.optim.SGD(packed.parameters(), lr=first.lr)
-    step_fn = _Step(packed, optimizer, device, graphs)
+    T = max(c.seq_len for c in configs)
+    lengths = None if all(c.seq_len == T for c in configs) else torch.tensor([c.seq_len for c in configs], device=device)
+    step_fn = _Step(packed, optimizer, device, graphs, lengths)
     streams = [train_batches(d, first.batch_size, torch.Generator().manual_seed(split_seed(c.seed, "train", c.seq_len)), first.shuffle)
                for c, d in zip(configs, data)]
-    stack = lambda splits, attr: torch.stack([getattr(s, attr) for s in splits]).to(device)
-    dev_x, dev_y = stack([d.dev for d in data], "inputs"), stack([d.dev for d in data], "targets")
+    dev_x = stack_padded([d.dev.inputs for d in data], T).to(device)
+    dev_y = torch.stack([d.dev.targets for d in data]).to(device)
 
     best_dev = [-math.inf] * E
     best_step, best_state, curves = [0] * E, [None] * E, [[] for _ in range(E)]
@@ -180,21 +198,21 @@ def train_packed(configs: list[RunConfig], graphs: bool | None = None, layout: s
     since_eval, train_seconds, tick, step = 0, 0.0, time.perf_counter(), 0
     for step in range(1, first.steps + 1):
         batches = [next(s) for s in streams]
-        step_fn(torch.stack([b.inputs for b in batches]).to(device), torch.stack([b.targets for b in batches]).to(device))
+        step_fn(stack_padded([b.inputs for b in batches], T).to(device), torch.stack([b.targets for b in batches]).to(device))
         since_eval += 1
         if step % first.eval_interval and step != first.steps:
             continue
         train_loss = (step_fn.loss_sum / since_eval).tolist()  # the one host sync per interval
         grad_norm = step_fn.grad_norm.tolist()
         train_seconds += time.perf_counter() - tick
-        dev_loss, dev_acc = (t.tolist() for t in _evaluate_packed(packed, dev_x, dev_y))
+        dev_loss, dev_acc = (t.tolist() for t in _evaluate_packed(packed, dev_x, dev_y, lengths))
         step_fn.loss_sum.zero_()
         since_eval = 0
         for e in range(E):
             if stopped_at[e]:
                 continue
             if not math.isfinite(train_loss[e]):
-                raise FloatingPointError(f"training loss of seed {configs[e].seed} became {train_loss[e]} by step {step}")
+                raise FloatingPointError(f"training loss of seed {configs[e].seed} at L={configs[e].seq_len} became {train_loss[e]} by step {step}")
             curves[e].append(dict(step=step, train_loss=train_loss[e], dev_loss=dev_loss[e], dev_accuracy=dev_acc[e], grad_norm=grad_norm[e]))
             if dev_acc[e] > best_dev[e]:
                 best_dev[e], best_step[e], best_state[e] = dev_acc[e], step, packed.state_dict_of(e)

@@ -47,16 +47,23 @@ class StackedModel(nn.Module):
         self.head_weight = stack(lambda m: m.head.weight)  # (E, C, H)
         self.head_bias = stack(lambda m: m.head.bias)  # (E, C)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        E, B, T = x.shape  # (E, B, T) tokens, each model its own batch
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """(E, B, T) tokens, each model its own batch -> (E, B, C) logits from each model's
+        last step: step T, or step lengths[e] for model e (its sequences right-padded)."""
+        E, B, T = x.shape
         index = torch.arange(E, device=x.device).view(E, 1, 1)
         embedded = self.embedding[index, x].view(E, B * T, -1)  # (E, B*T, M)
         x_proj = torch.baddbmm(self.bias_ih_l0[:, None], embedded, self.weight_ih_l0.transpose(1, 2))  # (E, B*T, chunks*H)
         x_proj = x_proj.view(E, B, T, -1).unbind(2)  # T x (E, B, chunks*H)
         h = c = embedded.new_zeros(E, B, self.hidden)  # (E, B, H)
         recurrent, bias_hh = self.weight_hh_l0.transpose(1, 2), self.bias_hh_l0[:, None]
+        outputs = []
         for x_t in x_proj:
             h, c, _ = cell_step(self.cell, x_t, torch.baddbmm(bias_hh, h, recurrent), h, c)
+            if lengths is not None:
+                outputs.append(h)
+        if lengths is not None:
+            h = torch.stack(outputs, dim=2)[index.view(E), :, lengths - 1]  # (E, B, T, H) -> (E, B, H)
         return torch.baddbmm(self.head_bias[:, None], h, self.head_weight.transpose(1, 2))  # (E, B, C)
 
     def mask_gradients_(self) -> None:

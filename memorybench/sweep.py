@@ -10,10 +10,11 @@ Example:
 """
 from __future__ import annotations
 
+import json
 import multiprocessing
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 from tqdm import tqdm
@@ -63,21 +64,27 @@ def describe(config: RunConfig, result: RunResult) -> str:
     )
 
 
-def default_pack_sizes(cells, seeds: int, device_type: str) -> dict[str, int]:
-    """Runs per pack for each cell when none is asked for: all seeds of a cell and length
-    on CUDA; on the CPU all seeds for the cells in CPU_PACKED_CELLS, single runs for the rest.
+def default_pack_sizes(cells, lengths, seeds: int, device_type: str) -> dict[str, int]:
+    """Runs per pack for each cell when none is asked for. On CUDA, every run of a cell
+    (all its lengths and seeds: the GPU needs large packs to pay); on the CPU, the seeds
+    of one length for the cells in CPU_PACKED_CELLS and single runs for the rest.
 
-    >>> default_pack_sizes(["srn", "lstm"], 3, "cpu"), default_pack_sizes(["srn", "lstm"], 3, "cuda")
-    ({'srn': 3, 'lstm': 1}, {'srn': 3, 'lstm': 3})
+    >>> default_pack_sizes(["srn", "lstm"], [5, 10], 3, "cpu"), default_pack_sizes(["srn", "lstm"], [5, 10], 3, "cuda")
+    ({'srn': 3, 'lstm': 1}, {'srn': 6, 'lstm': 6})
     """
-    return {cell: seeds if device_type == "cuda" or cell in CPU_PACKED_CELLS else 1 for cell in cells}
+    if device_type == "cuda":
+        return {cell: seeds * len(set(lengths)) for cell in cells}
+    return {cell: seeds if cell in CPU_PACKED_CELLS else 1 for cell in cells}
 
 
 def packs(configs: list[RunConfig], size: int | dict[str, int]) -> list[list[RunConfig]]:
-    """Group configs that differ only in seed into packs of at most `size` runs (or `size[cell]`)."""
+    """Group configs that differ only in seed and length into packs of at most `size` runs
+    (or `size[cell]`), keeping the configs' order: with the planned sweep's order (longest
+    length first, then seed) a pack holds the seeds of one length, then the next length."""
     groups: dict[str, list[RunConfig]] = {}
     for config in configs:
-        groups.setdefault(replace(config, seed=0).run_id() + config.device, []).append(config)
+        shared = {k: v for k, v in config.to_dict().items() if k not in ("seed", "seq_len")}  # device included
+        groups.setdefault(json.dumps(shared, sort_keys=True), []).append(config)
     limit = lambda group: size if isinstance(size, int) else size.get(group[0].cell, 1)
     return [group[i : i + limit(group)] for group in groups.values() for i in range(0, len(group), limit(group))]
 

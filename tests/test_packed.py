@@ -58,6 +58,25 @@ def test_stacked_model_is_each_model_alone_outputs_and_gradients(cell):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("cell", CELL_NAMES)
+def test_a_pack_of_several_lengths_reads_each_models_own_last_step(cell, layout):
+    models = [build_model(NNDL, cell, seed=s).double() for s in range(3)]
+    packed = LAYOUTS[layout](models).double()
+    lengths = torch.tensor([9, 5, 7])
+    x, y = torch.randint(0, 10, (3, 4, 9)), torch.randint(0, 19, (3, 4))  # tokens past a model's length are noise it must ignore
+    logits = packed(x, lengths)
+    sum(F.cross_entropy(logits[e], y[e]) for e in range(3)).backward()
+    packed.mask_gradients_()
+    norms = packed.grad_norms()
+    for e, model in enumerate(models):
+        own_logits = model(x[e, :, : lengths[e]])
+        F.cross_entropy(own_logits, y[e]).backward()
+        torch.testing.assert_close(logits[e], own_logits, rtol=1e-10, atol=1e-10)
+        own = torch.cat([p.grad.flatten() for p in model.parameters()])
+        assert norms[e].item() == pytest.approx(own.norm().item(), rel=1e-10)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_state_dict_of_returns_each_models_weights(layout):
     models = [build_model(NNDL, "gru", seed=s) for s in range(4)]
     packed = LAYOUTS[layout](models)
@@ -89,6 +108,16 @@ def test_packed_training_gives_the_single_runs_results(protocol, cell, layout):
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_pack_of_lengths_and_seeds_gives_the_single_runs_results(layout):
+    configs = [protocol_config("nndl-shuffled", cell="gru", seq_len=n, seed=s, steps=300, eval_interval=50, device="cpu")
+               for n in (8, 4) for s in range(2)]
+    results, _ = train_packed(configs, layout=layout)
+    for config, result in zip(configs, results):
+        compare(train_run(config), result)
+        assert result.pack_size == 4
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
 def test_packed_runs_stop_where_single_runs_stop(layout):
     configs = [protocol_config("stream", cell="gru", seq_len=3, seed=s, steps=1500, eval_interval=50, batch_size=32, lr=1e-2,
                                task_params={"eval_size": 100}, device="cpu") for s in range(3)]
@@ -100,9 +129,10 @@ def test_packed_runs_stop_where_single_runs_stop(layout):
 
 def test_what_cannot_be_packed():
     base = protocol_config("nndl", cell="lstm", seq_len=5, device="cpu")
-    with pytest.raises(ValueError, match="differ only in seed"):
-        check_packable([base, protocol_config("nndl", cell="lstm", seq_len=6, seed=1, device="cpu")])
-    with pytest.raises(ValueError, match="distinct seeds"):
+    check_packable([base, protocol_config("nndl", cell="lstm", seq_len=6, device="cpu")])  # lengths may differ
+    with pytest.raises(ValueError, match="differ only in seed and seq_len"):
+        check_packable([base, protocol_config("nndl", cell="gru", seq_len=5, seed=1, device="cpu")])
+    with pytest.raises(ValueError, match="distinct"):
         check_packable([base, base])
     with pytest.raises(ValueError, match="clip='global' is not supported"):
         check_packable([protocol_config("nndl", clip="global", seed=s) for s in range(2)])

@@ -48,10 +48,12 @@ def test_describe_says_the_outcome():
     assert "FAILED  boom" in describe(config, RunResult("failed", error="boom"))
 
 
-def test_packs_group_the_seeds_of_one_cell_and_length_per_cell_size():
+def test_packs_hold_one_cell_seeds_first_then_lengths():
     configs = plan_sweep("nndl", ["srn", "lstm"], [5, 10], seeds=3, device="cpu")
-    groups = packs(configs, {"srn": 2, "lstm": 1})
-    assert sorted(len(g) for g in groups) == [1] * 6 + [1, 1, 2, 2]
-    for group in groups:
-        assert len({(c.cell, c.seq_len) for c in group}) == 1 and len({c.seed for c in group}) == len(group)
-    assert sorted(len(g) for g in packs(configs, 3)) == [3, 3, 3, 3]
+    by_seed = packs(configs, 3)  # the seeds of one cell and length
+    assert sorted(len(g) for g in by_seed) == [3, 3, 3, 3] and all(len({(c.cell, c.seq_len) for c in g}) == 1 for g in by_seed)
+    mixed = packs(configs, {"srn": 6, "lstm": 1})  # every srn run in one pack, lstm alone
+    assert sorted(len(g) for g in mixed) == [1] * 6 + [6]
+    srn = next(g for g in mixed if len(g) == 6)
+    assert [(c.cell, c.seq_len, c.seed) for c in srn] == [("srn", n, s) for n in (10, 5) for s in range(3)]
+    assert [len(g) for g in packs(configs + [protocol_config("nndl", cell="srn", seq_len=5, lr=0.1, device="cpu")], 10)] == [6, 6, 1]
