@@ -17,6 +17,7 @@ from dataclasses import replace
 
 import torch
 
+from memorybench.provenance import provenance_line
 from memorybench.store import ResultsStore
 from memorybench.sweep import plan_sweep, run_sweep
 
@@ -41,6 +42,7 @@ def main() -> None:
                for c in plan_sweep("nndl", ["lstm", "srn"], [20], seeds=seeds, device="cpu")][: args.runs]
     serial, serial_results = timed_sweep(configs, 1)
     parallel, parallel_results = timed_sweep(configs, args.workers)
+    print(provenance_line())
     print(f"{len(configs)} runs x {args.steps} steps (LSTM/SRN, L=20, batch 8), torch {torch.__version__}, {os.cpu_count()} cores")
     print(f"1 worker : {serial:7.1f} s")
     print(f"{args.workers} workers: {parallel:7.1f} s")

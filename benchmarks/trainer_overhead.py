@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from memorybench.config import protocol_config
+from memorybench.provenance import provenance_line
 from memorybench.tasks import get_task, split_seed, train_batches
 from memorybench.training import model_for, train_run
 
@@ -59,6 +60,7 @@ def main() -> None:
                 result = train_run(config)
                 trainer.append(args.steps / result.wall_time_s)  # everything: data, model, evaluations
     b, t = statistics.median(bare), statistics.median(trainer)
+    print(provenance_line())
     print(f"{args.cell} L={args.seq_len} batch 8, {args.steps} steps x {args.repeats}, torch {torch.__version__}, 1 thread")
     print(f"bare fused loop (training steps only)    : {b:8.1f} steps/s  (runs: {', '.join(f'{v:.0f}' for v in bare)})")
     print(f"trainer (whole run, evaluations included): {t:8.1f} steps/s  (runs: {', '.join(f'{v:.0f}' for v in trainer)})")

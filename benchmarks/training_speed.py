@@ -21,7 +21,7 @@ import torch
 
 from memorybench.config import protocol_config
 from memorybench.packed_training import LAYOUTS, train_packed
-from memorybench.provenance import environment
+from memorybench.provenance import environment, provenance_line
 from memorybench.training import train_run
 
 
@@ -38,6 +38,7 @@ def main() -> None:
     torch.set_num_threads(1)
     env = environment()
     device = env["cuda_device"] if args.device.startswith("cuda") else env["cpu"]
+    print(provenance_line())
     print(f"batch 8, hidden 32, {args.steps} steps; {device}; torch {torch.__version__}")
     print(f"{'cell':<5} {'L':>3} {'variant':<28} {'model-steps/s':>14} {'ms/model-step':>14} {'x eager single':>15}")
     rows = []

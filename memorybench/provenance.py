@@ -63,3 +63,10 @@ def environment(command: list[str] | None = None) -> dict:
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": shlex.join(command if command is not None else sys.argv),
     }
+
+
+def provenance_line(command: list[str] | None = None) -> str:
+    """One line for a benchmark's printout: where, what and when it ran."""
+    env = environment(command)
+    device = env["cuda_device"] or f"{env['cpu']} ({env['cpu_count']} cores)"
+    return f"# {env['command']} | commit {env['commit'][:12]} | torch {env['torch']} | {device} | {env['date']}"

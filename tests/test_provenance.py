@@ -1,0 +1,18 @@
+import subprocess
+
+import torch
+
+from memorybench.provenance import REPO_ROOT, environment, git_commit, provenance_line
+
+
+def test_environment_names_the_code_and_the_machine():
+    env = environment(["run_all.py", "--quick"])
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
+    assert env["commit"].split("+")[0] == head == git_commit().split("+")[0]
+    assert env["torch"] == torch.__version__ and env["command"] == "run_all.py --quick" and env["date"].startswith("20")
+
+
+def test_provenance_line_is_one_line_with_commit_torch_and_date():
+    line = provenance_line(["bench.py", "--steps", "10"])
+    assert "\n" not in line and line.startswith("# bench.py --steps 10 | commit ")
+    assert git_commit()[:12] in line and f"torch {torch.__version__}" in line
