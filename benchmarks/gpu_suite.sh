@@ -8,6 +8,8 @@
 # 5. the default sweep on CUDA into results/gpu/ (the reference results' GPU folder), also
 #    packed as OUTDIR/results-gpu.tgz: OUTDIR stays a handful of files, so a device call
 #    can bring it all back.
+# Each sweep has its own time limit, so that one slow step still lets the others report
+# inside a 10-minute device call.
 set -uo pipefail
 out=${1:?usage: bash benchmarks/gpu_suite.sh OUTDIR}
 mkdir -p "$out"
@@ -17,6 +19,6 @@ python -m pytest -m cuda -q -p no:cacheprovider tests/ 2>&1 | tee "$out/cuda-tes
 python -m pytest benchmarks/test_cell_speed.py -q -p no:cacheprovider -k cuda --benchmark-enable \
     --benchmark-json="$out/cells-cuda.json" 2>&1 | tail -3
 python benchmarks/training_speed.py --device cuda --cells lstm gru --seq-lens 5 30 --json "$out/training-cuda.json" 2>&1 | tee "$out/training-cuda.txt"
-/usr/bin/time -f "full sweep, 5 seeds: %e s wall" python run_all.py --lengths 5 10 15 20 25 30 --seeds 5 --device cuda \
+timeout 240 /usr/bin/time -f "full sweep, 5 seeds: %e s wall" python run_all.py --lengths 5 10 15 20 25 30 --seeds 5 --device cuda \
     --out "$(mktemp -d)/sweep-seeds5" --no-progress 2>&1 | tail -3 | tee "$out/sweep-seeds5.txt"
-python run_all.py --lengths 5 10 15 20 25 30 --device cuda --out results/gpu --no-progress 2>&1 | tail -2 && tar czf "$out/results-gpu.tgz" results/gpu
+timeout 180 python run_all.py --lengths 5 10 15 20 25 30 --device cuda --out results/gpu --no-progress 2>&1 | tail -2 && tar czf "$out/results-gpu.tgz" results/gpu

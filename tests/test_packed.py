@@ -164,10 +164,12 @@ def test_a_failing_pack_falls_back_to_single_runs(tmp_path, monkeypatch):
 
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("cell", CELL_NAMES)
-def test_graphed_packed_cuda_runs_match_single_eager_runs(cell):
-    configs = [protocol_config("nndl", cell=cell, seq_len=10, seed=s, steps=400, eval_interval=100, device="cuda") for s in range(4)]
-    results, _ = train_packed(configs)
-    assert all(r.graphed and r.pack_size == 4 for r in results)
+def test_graphed_packed_cuda_runs_match_single_eager_runs(cell, layout):
+    configs = [protocol_config("nndl", cell=cell, seq_len=n, seed=s, steps=400, eval_interval=100, device="cuda")
+               for n in (10, 6) for s in range(2)]
+    results, _ = train_packed(configs, layout=layout)
+    assert all(r.graphed and r.pack_size == 4 and r.packing == layout for r in results)
     for config, result in zip(configs, results):
         compare(train_run(config), result, tol=1e-3)
