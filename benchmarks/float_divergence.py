@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--seq-len", type=int, default=10)
     parser.add_argument("--seeds", type=int, default=3)
     args = parser.parse_args()
+    provenance = provenance_line()  # the code loaded now, before anything runs
     torch.set_num_threads(1)
     curves: dict[str, list[list[dict]]] = {"transparent single run": [], "stacked pack": [], "block-diagonal pack": []}
     reference = []
@@ -45,7 +46,7 @@ def main() -> None:
         curves["stacked pack"] += [r.curves for r in train_packed(configs, layout="stacked")[0]]
         curves["block-diagonal pack"] += [r.curves for r in train_packed(configs, layout="block")[0]]
     steps = [s for s in REPORT_STEPS if s <= args.steps]
-    print(provenance_line())
+    print(provenance)
     print(f"relative train-loss difference from the fused single run; {len(reference)} runs "
           f"({', '.join(args.cells)}, L={args.seq_len}), torch {torch.__version__}")
     print(f"{'execution':<24} " + " ".join(f"{s:>13}" for s in steps))

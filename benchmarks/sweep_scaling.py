@@ -37,12 +37,13 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--runs", type=int, default=8)
     args = parser.parse_args()
+    provenance = provenance_line()  # the code loaded now, before anything runs
     seeds = max(1, args.runs // 2)
     configs = [replace(c, steps=args.steps, stop_on_perfect_dev=False)
                for c in plan_sweep("nndl", ["lstm", "srn"], [20], seeds=seeds, device="cpu")][: args.runs]
     serial, serial_results = timed_sweep(configs, 1)
     parallel, parallel_results = timed_sweep(configs, args.workers)
-    print(provenance_line())
+    print(provenance)
     print(f"{len(configs)} runs x {args.steps} steps (LSTM/SRN, L=20, batch 8), torch {torch.__version__}, {os.cpu_count()} cores")
     print(f"1 worker : {serial:7.1f} s")
     print(f"{args.workers} workers: {parallel:7.1f} s")

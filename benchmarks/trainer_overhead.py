@@ -48,6 +48,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--repeats", type=int, default=6)
     args = parser.parse_args()
+    provenance = provenance_line()  # the code loaded now, before anything runs
     torch.set_num_threads(1)
     config = protocol_config("nndl", cell=args.cell, seq_len=args.seq_len, steps=args.steps, device="cpu", stop_on_perfect_dev=False)
     bare_loop(config, 200), train_run(replace(config, steps=200))  # warm-up
@@ -60,7 +61,7 @@ def main() -> None:
                 result = train_run(config)
                 trainer.append(args.steps / result.wall_time_s)  # everything: data, model, evaluations
     b, t = statistics.median(bare), statistics.median(trainer)
-    print(provenance_line())
+    print(provenance)
     print(f"{args.cell} L={args.seq_len} batch 8, {args.steps} steps x {args.repeats}, torch {torch.__version__}, 1 thread")
     print(f"bare fused loop (training steps only)    : {b:8.1f} steps/s  (runs: {', '.join(f'{v:.0f}' for v in bare)})")
     print(f"trainer (whole run, evaluations included): {t:8.1f} steps/s  (runs: {', '.join(f'{v:.0f}' for v in trainer)})")
