@@ -117,12 +117,14 @@ def plot_gates(traces: dict[str, dict[str, np.ndarray]], digits: list[int], capt
 
 
 def plot_throughput(table: pd.DataFrame, path: Path, title: str) -> Path:
-    """Training steps per second against length, one line per cell (and device)."""
+    """Model-steps per second against length, one line per cell (and device, and way of training)."""
     fig, ax = plt.subplots(figsize=(6.5, 4))
-    for (cell, device), rows in table.groupby(["cell", "device"], sort=False):
+    groups = table.groupby(["cell", "device", "training"], sort=False)
+    for (cell, device, training), rows in groups:
         rows = rows.sort_values("seq_len")
-        ax.plot(rows["seq_len"], rows["steps_per_s"], "-o", color=CELL_COLORS[cell], label=f"{CELL_LABELS[cell]} ({device})")
-    ax.set(xlabel="sequence length L", ylabel="training steps per second (median)", title=title)
+        ax.plot(rows["seq_len"], rows["model_steps_per_s"], "-o" if training == "single run" else "--s", color=CELL_COLORS[cell],
+                label=f"{CELL_LABELS[cell]} ({device}, {training})")
+    ax.set(xlabel="sequence length L", ylabel="model-steps per second (median)", title=title)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

@@ -109,13 +109,9 @@ class PackedModel(nn.Module):
         return squares.sqrt()
 
     @torch.no_grad()
-    def state_dict_of(self, e: int) -> dict[str, torch.Tensor]:
-        """Model e's weights, in the single model's state-dict layout (CPU tensors)."""
-        state = {
-            "embedding.weight": self.embedding[e],
-            "head.weight": self.head_weight[e],
-            "head.bias": self.head_bias[e],
-        }
-        for name in RNN_PARAMS:
-            state[f"rnn.{name}"] = self._unpack(getattr(self.rnn, name), e)
+    def state_dict_of(self, e: int, grads: bool = False) -> dict[str, torch.Tensor]:
+        """Model e's weights (with `grads`, their gradients) in the single model's state-dict layout (CPU tensors)."""
+        get = (lambda p: p.grad) if grads else (lambda p: p)
+        state = {"embedding.weight": get(self.embedding)[e], "head.weight": get(self.head_weight)[e], "head.bias": get(self.head_bias)[e]}
+        state.update({f"rnn.{name}": self._unpack(get(getattr(self.rnn, name)), e) for name in RNN_PARAMS})
         return {k: v.detach().cpu().clone() for k, v in state.items()}

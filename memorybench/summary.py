@@ -67,14 +67,23 @@ def memory_horizon(table: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["cell", "horizon", "horizon_low", "horizon_high"])
 
 
+def training_label(runs: pd.DataFrame) -> pd.Series:
+    """How each run was trained: 'single run', or e.g. 'stacked pack of 3', '+ CUDA graphs' when graphed.
+    Stores written before the `packing` column existed only packed block-diagonally."""
+    column = lambda name, default: runs[name].fillna(default) if name in runs else pd.Series(default, index=runs.index)
+    size, packing, graphed = column("pack_size", 1).astype(int), column("packing", ""), column("graphed", False).astype(bool)
+    label = [f"{p or 'block'} pack of {n}" if n > 1 else "single run" for n, p in zip(size, packing)]
+    return pd.Series(label, index=runs.index) + graphed.map({True: " + CUDA graphs", False: ""})
+
+
 def throughput_table(runs: pd.DataFrame) -> pd.DataFrame:
-    """Training speed per cell and length, with the device: median steps/s of a run, model-steps/s
-    (steps/s x runs packed together), and seconds per run."""
+    """Training speed per cell, length, device and way of training: median steps/s of a run,
+    model-steps/s (steps/s x runs packed together), and seconds per run."""
     ok = runs[runs["status"] == "ok"]
     pack = ok["pack_size"].fillna(1) if "pack_size" in ok else 1
-    ok = ok.assign(model_steps_per_s=ok["steps_per_s"] * pack)
+    ok = ok.assign(model_steps_per_s=ok["steps_per_s"] * pack, training=training_label(ok))
     return (
-        ok.groupby(["cell", "seq_len", "device"], sort=False)
+        ok.groupby(["cell", "seq_len", "device", "training"], sort=False)
         .agg(steps_per_s=("steps_per_s", "median"), model_steps_per_s=("model_steps_per_s", "median"),
              wall_time_s=("wall_time_s", "median"), runs=("run_id", "count"))
         .reset_index()

@@ -7,7 +7,6 @@ from memorybench.config import protocol_config
 from memorybench.models import build_model
 from memorybench.packed import PackedModel
 from memorybench.packed_training import LAYOUTS, check_packable, train_packed
-from memorybench.stacked import StackedModel
 from memorybench.store import ResultsStore
 from memorybench.sweep import packs, plan_sweep, run_sweep
 from memorybench.tasks import get_task
@@ -16,64 +15,36 @@ from memorybench.training import train_run
 NNDL = get_task("nndl")
 
 
-@pytest.mark.parametrize("cell", CELL_NAMES)
-def test_packed_model_is_each_model_alone_outputs_and_gradients(cell):
-    models = [build_model(NNDL, cell, seed=s).double() for s in range(3)]
-    packed = PackedModel(models).double()
-    x, y = torch.randint(0, 10, (3, 5, 9)), torch.randint(0, 19, (3, 5))
-    logits = packed(x)
-    sum(F.cross_entropy(logits[e], y[e]) for e in range(3)).backward()
-    packed.mask_gradients_()
-    norms = packed.grad_norms()
-    for e, model in enumerate(models):
-        F.cross_entropy(model(x[e]), y[e]).backward()
-        torch.testing.assert_close(logits[e], model(x[e]), rtol=1e-10, atol=1e-10)
-        own = torch.cat([p.grad.flatten() for p in model.parameters()])
-        assert norms[e].item() == pytest.approx(own.norm().item(), rel=1e-10)
-        grads = {k: v.grad for k, v in packed.named_parameters()}
-        for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
-            torch.testing.assert_close(packed._unpack(grads[f"rnn.{name}"], e), getattr(model.rnn, name).grad, rtol=1e-10, atol=1e-12)
-        assert {k: v.shape for k, v in packed.state_dict_of(e).items()} == {k: v.shape for k, v in model.state_dict().items()}
-    off_diagonal = packed.rnn.weight_hh_l0.grad * (1 - packed.mask_hh)
-    assert torch.count_nonzero(off_diagonal) == 0 and torch.count_nonzero(packed.rnn.weight_hh_l0 * (1 - packed.mask_hh)) == 0
-
-
-@pytest.mark.parametrize("cell", CELL_NAMES)
-def test_stacked_model_is_each_model_alone_outputs_and_gradients(cell):
-    models = [build_model(NNDL, cell, seed=s).double() for s in range(3)]
-    stacked = StackedModel(models).double()
-    x, y = torch.randint(0, 10, (3, 5, 9)), torch.randint(0, 19, (3, 5))
-    logits = stacked(x)
-    sum(F.cross_entropy(logits[e], y[e]) for e in range(3)).backward()
-    norms = stacked.grad_norms()
-    for e, model in enumerate(models):
-        F.cross_entropy(model(x[e]), y[e]).backward()
-        torch.testing.assert_close(logits[e], model(x[e]), rtol=1e-10, atol=1e-10)
-        own = torch.cat([p.grad.flatten() for p in model.parameters()])
-        assert norms[e].item() == pytest.approx(own.norm().item(), rel=1e-10)
-        torch.testing.assert_close(stacked.embedding.grad[e], model.embedding.weight.grad, rtol=1e-10, atol=1e-12)
-        torch.testing.assert_close(stacked.head_weight.grad[e], model.head.weight.grad, rtol=1e-10, atol=1e-12)
-        for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
-            torch.testing.assert_close(getattr(stacked, name).grad[e], getattr(model.rnn, name).grad, rtol=1e-10, atol=1e-12)
-
-
+@pytest.mark.parametrize("lengths", [None, [9, 5, 7]])
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("cell", CELL_NAMES)
-def test_a_pack_of_several_lengths_reads_each_models_own_last_step(cell, layout):
+def test_a_pack_is_each_model_alone_outputs_and_gradients(cell, layout, lengths):
     models = [build_model(NNDL, cell, seed=s).double() for s in range(3)]
     packed = LAYOUTS[layout](models).double()
-    lengths = torch.tensor([9, 5, 7])
-    x, y = torch.randint(0, 10, (3, 4, 9)), torch.randint(0, 19, (3, 4))  # tokens past a model's length are noise it must ignore
+    x, y = torch.randint(0, 10, (3, 5, 9)), torch.randint(0, 19, (3, 5))  # tokens past a model's length are noise it must ignore
+    lengths = lengths and torch.tensor(lengths)
     logits = packed(x, lengths)
     sum(F.cross_entropy(logits[e], y[e]) for e in range(3)).backward()
     packed.mask_gradients_()
     norms = packed.grad_norms()
     for e, model in enumerate(models):
-        own_logits = model(x[e, :, : lengths[e]])
+        own_logits = model(x[e] if lengths is None else x[e, :, : lengths[e]])
         F.cross_entropy(own_logits, y[e]).backward()
         torch.testing.assert_close(logits[e], own_logits, rtol=1e-10, atol=1e-10)
+        grads = packed.state_dict_of(e, grads=True)
+        for name, parameter in model.named_parameters():
+            torch.testing.assert_close(grads[name], parameter.grad, rtol=1e-10, atol=1e-12)
         own = torch.cat([p.grad.flatten() for p in model.parameters()])
         assert norms[e].item() == pytest.approx(own.norm().item(), rel=1e-10)
+
+
+def test_block_diagonal_packs_keep_their_off_diagonal_blocks_at_zero():
+    packed = PackedModel([build_model(NNDL, "lstm", seed=s) for s in range(3)])
+    F.cross_entropy(packed(torch.randint(0, 10, (3, 5, 9))).flatten(0, 1), torch.randint(0, 19, (15,))).backward()
+    packed.mask_gradients_()
+    off_diagonal = 1 - packed.mask_hh
+    assert torch.count_nonzero(packed.rnn.weight_hh_l0 * off_diagonal) == 0 and torch.count_nonzero(packed.rnn.weight_hh_l0.grad * off_diagonal) == 0
+    assert torch.count_nonzero(packed.rnn.weight_hh_l0.grad) > 0
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

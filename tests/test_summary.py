@@ -52,5 +52,13 @@ def test_memory_horizon_is_the_longest_passing_length_with_pessimistic_and_optim
 def test_throughput_is_the_median_over_seeds():
     table = throughput_table(runs_frame({("lstm", 5): [0.1, 0.2, 0.3]}))
     assert table.iloc[0]["steps_per_s"] == 101 and table.iloc[0]["runs"] == 3
-    packed = throughput_table(runs_frame({("lstm", 5): [0.1, 0.2, 0.3]}).assign(pack_size=3))
+    packed = throughput_table(runs_frame({("lstm", 5): [0.1, 0.2, 0.3]}).assign(pack_size=3, packing="stacked"))
     assert packed.iloc[0]["model_steps_per_s"] == 303 and table.iloc[0]["model_steps_per_s"] == 101
+    assert (table.iloc[0]["training"], packed.iloc[0]["training"]) == ("single run", "stacked pack of 3")
+
+
+def test_throughput_keeps_single_and_packed_runs_apart():
+    runs = runs_frame({("gru", 5): [0.1, 0.2, 0.3, 0.4]}).assign(pack_size=[1, 1, 2, 2], packing=["", "", "block", "block"],
+                                                                 graphed=[False, False, True, True])
+    table = throughput_table(runs).set_index("training")
+    assert table.loc["single run", "runs"] == 2 and table.loc["block pack of 2 + CUDA graphs", "model_steps_per_s"] == 2 * 102.5
