@@ -137,7 +137,8 @@ def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, st
         "### Training throughput", "",
         "Median over seeds of training steps per second (training loop only, evaluation excluded), of model-steps "
         "per second (steps/s times the runs packed into one model; equal to steps/s for single runs) and of wall "
-        "time per run (data, training, evaluation).", "",
+        "time per run (data, training, evaluation; for a packed run, its whole pack's). `training` says how the runs "
+        "were trained: alone, or packed with other seeds (stacked or block-diagonal, see benchmarks/README.md).", "",
         markdown_table(speed_md.rename(columns={"seq_len": "L", "steps_per_s": "steps/s", "model_steps_per_s": "model-steps/s",
                                                 "wall_time_s": "s per run"})), "",
         f"![throughput]({rel('throughput.png')})", "",
