@@ -1,16 +1,19 @@
 """Training several runs at once as one packed model, optionally replayed from CUDA graphs.
 
 `train_packed(configs)` trains runs of one cell that differ only in their seed and
-sequence length in lockstep, in one of two layouts (`LAYOUTS`): `block`, one fused torch layer with block-diagonal
-weights (`memorybench.packed`; cuDNN on a GPU, the default there), or `stacked`,
-models stacked along a leading dimension and stepped with batched matmuls
-(`memorybench.stacked`; the default on the CPU, where it is what pays). Runs of
-different lengths share a pack by right-padding the shorter sequences: each model
-reads its own last real step, and since the cells are causal the padding changes
-neither its output nor its gradient (it only costs the longest length's time). It returns one RunResult per config — the same results, to
-float tolerance, as `train_run` on each config alone: same data, same batches, same
+sequence length in lockstep, in one of two layouts (`LAYOUTS`): `block`, one fused
+torch layer with block-diagonal weights (`memorybench.packed`; cuDNN on a GPU, the
+default there), or `stacked`, models stacked along a leading dimension and stepped
+with batched matmuls (`memorybench.stacked`; the default on the CPU, where it is
+what pays). Runs of different lengths share a pack by right-padding the shorter
+sequences: each model reads its own last real step, and since the cells are causal
+the padding changes neither its output nor its gradient (it only costs the longest
+length's time). It returns one RunResult per config — the same results, to float
+tolerance, as `train_run` on each config alone: same data, same batches, same
 initial weights, same evaluation points, same best-dev rule, and a run that reaches
-dev accuracy 1.0 reports what it would have reported had it stopped there.
+dev accuracy 1.0 reports what it would have reported had it stopped there. (Float
+tolerance holds for the first thousands of steps; beyond them rounding differences
+grow as in any two executions of a training run — see benchmarks/float_divergence.py.)
 
 On CUDA (`graphs=True`, the default there) each training step — forward, backward,
 gradient masking, Adam — is captured once per batch shape in a CUDA graph and

@@ -108,7 +108,7 @@ class ResultsStore:
         return result
 
     def train_pack(self, configs: list[RunConfig]) -> list[RunResult]:
-        """Train runs that differ only in seed as one packed model (memorybench.packed_training).
+        """Train runs of one cell that differ only in seed and length as one packed model (memorybench.packed_training).
 
         If the pack fails (a NaN in one run, say), each run is trained alone instead,
         so one bad seed costs only its own run.
