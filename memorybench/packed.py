@@ -33,6 +33,32 @@ from .cells import FUSED, RNN_PARAMS, num_chunks
 from .models import SequenceModel
 
 
+def lookup(embedding: torch.Tensor, x: torch.Tensor, capturable: bool = False) -> torch.Tensor:
+    """Each model's embedding rows for its own tokens: embedding (E, V, M), x (E, B, T) -> (E, B, T, M).
+
+    A gather by default. With `capturable`, a batched matmul with one-hot rows instead:
+    the same numbers forward, but a backward that a CUDA graph can capture (the
+    gather's backward is an accumulating index_put, which capture does not allow).
+    """
+    E, V = embedding.shape[:2]
+    if not capturable:
+        return embedding[torch.arange(E, device=x.device).view(E, 1, 1), x]
+    one_hot = (x.unsqueeze(-1) == torch.arange(V, device=x.device)).to(embedding.dtype)  # (E, B, T, V)
+    return torch.bmm(one_hot.flatten(1, 2), embedding).view(*x.shape, -1)
+
+
+def last_states(states: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
+    """states (E, B, T, H) -> (E, B, H): each model's state at its own last step, T or lengths[e].
+
+    The pick is a product with a one-hot mask over time (exact, and capturable in a CUDA
+    graph, unlike indexing with a tensor, whose backward is an accumulating index_put).
+    """
+    if lengths is None:
+        return states[:, :, -1]
+    pick = (torch.arange(states.shape[2], device=states.device) == (lengths - 1)[:, None]).to(states.dtype)  # (E, T)
+    return torch.einsum("ebth,et->ebh", states, pick)
+
+
 class PackedModel(nn.Module):
     def __init__(self, models: list[SequenceModel]):
         super().__init__()
@@ -40,6 +66,7 @@ class PackedModel(nn.Module):
         if not isinstance(first.embedding, nn.Embedding) or first.per_step:
             raise ValueError("packing supports token inputs with one class per sequence")
         self.cell, self.size = first.cell, len(models)
+        self.capturable = False  # True: only operations a CUDA graph can capture (see `lookup`)
         self.hidden, self.chunks = first.rnn.hidden_size, num_chunks(first.cell)
         self.embed_size = first.embedding.embedding_dim
         E, H, M = self.size, self.hidden, self.embed_size
@@ -84,12 +111,9 @@ class PackedModel(nn.Module):
         """(E, B, T) tokens, each model its own batch -> (E, B, C) logits from each model's
         last step: step T, or step lengths[e] for model e (its sequences right-padded)."""
         E, B, T = x.shape
-        index = torch.arange(E, device=x.device).view(E, 1, 1)
-        embedded = self.embedding[index, x]  # (E, B, T, M)
+        embedded = lookup(self.embedding, x, self.capturable)  # (E, B, T, M)
         states, _ = self.rnn(embedded.permute(1, 2, 0, 3).reshape(B, T, E * self.embed_size))  # (B, T, E*H)
-        states = states.view(B, T, E, self.hidden)
-        last = states[:, -1] if lengths is None else states[:, lengths - 1, index.view(E)]  # (B, E, H)
-        last = last.transpose(0, 1)  # (E, B, H)
+        last = last_states(states.view(B, T, E, self.hidden).permute(2, 0, 1, 3), lengths)  # (E, B, H)
         return torch.einsum("ebh,ech->ebc", last, self.head_weight) + self.head_bias[:, None]  # (E, B, C)
 
     @torch.no_grad()

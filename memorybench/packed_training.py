@@ -183,6 +183,7 @@ def train_packed(configs: list[RunConfig], graphs: bool | None = None, layout: s
     models = [model_for(c, task) for c in configs]
     num_params = count_parameters(models[0])
     packed = LAYOUTS[layout](models).to(device)
+    packed.capturable = graphs
     if first.optimizer == "adam":
         optimizer = torch.optim.Adam(packed.parameters(), lr=first.lr, capturable=graphs)
     else:

@@ -31,6 +31,7 @@ from torch import nn
 
 from .cells import RNN_PARAMS, cell_step
 from .models import SequenceModel
+from .packed import last_states, lookup
 
 
 class StackedModel(nn.Module):
@@ -40,6 +41,7 @@ class StackedModel(nn.Module):
         if not isinstance(first.embedding, nn.Embedding) or first.per_step:
             raise ValueError("packing supports token inputs with one class per sequence")
         self.cell, self.size, self.hidden = first.cell, len(models), first.rnn.hidden_size
+        self.capturable = False  # True: only operations a CUDA graph can capture (see `packed.lookup`)
         stack = lambda get: nn.Parameter(torch.stack([get(m).detach() for m in models]).clone())
         self.embedding = stack(lambda m: m.embedding.weight)  # (E, V, M)
         for name in RNN_PARAMS:
@@ -51,8 +53,7 @@ class StackedModel(nn.Module):
         """(E, B, T) tokens, each model its own batch -> (E, B, C) logits from each model's
         last step: step T, or step lengths[e] for model e (its sequences right-padded)."""
         E, B, T = x.shape
-        index = torch.arange(E, device=x.device).view(E, 1, 1)
-        embedded = self.embedding[index, x].view(E, B * T, -1)  # (E, B*T, M)
+        embedded = lookup(self.embedding, x, self.capturable).view(E, B * T, -1)  # (E, B*T, M)
         x_proj = torch.baddbmm(self.bias_ih_l0[:, None], embedded, self.weight_ih_l0.transpose(1, 2))  # (E, B*T, chunks*H)
         x_proj = x_proj.view(E, B, T, -1).unbind(2)  # T x (E, B, chunks*H)
         h = c = embedded.new_zeros(E, B, self.hidden)  # (E, B, H)
@@ -63,7 +64,7 @@ class StackedModel(nn.Module):
             if lengths is not None:
                 outputs.append(h)
         if lengths is not None:
-            h = torch.stack(outputs, dim=2)[index.view(E), :, lengths - 1]  # (E, B, T, H) -> (E, B, H)
+            h = last_states(torch.stack(outputs, dim=2), lengths)  # (E, B, T, H) -> (E, B, H)
         return torch.baddbmm(self.head_bias[:, None], h, self.head_weight.transpose(1, 2))  # (E, B, C)
 
     def mask_gradients_(self) -> None:

@@ -15,12 +15,14 @@ from memorybench.training import train_run
 NNDL = get_task("nndl")
 
 
+@pytest.mark.parametrize("capturable", [False, True], ids=["gather", "capturable"])
 @pytest.mark.parametrize("lengths", [None, [9, 5, 7]])
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("cell", CELL_NAMES)
-def test_a_pack_is_each_model_alone_outputs_and_gradients(cell, layout, lengths):
+def test_a_pack_is_each_model_alone_outputs_and_gradients(cell, layout, lengths, capturable):
     models = [build_model(NNDL, cell, seed=s).double() for s in range(3)]
     packed = LAYOUTS[layout](models).double()
+    packed.capturable = capturable  # what CUDA graphs use: one-hot lookups instead of gathers
     x, y = torch.randint(0, 10, (3, 5, 9)), torch.randint(0, 19, (3, 5))  # tokens past a model's length are noise it must ignore
     lengths = lengths and torch.tensor(lengths)
     logits = packed(x, lengths)
