@@ -65,10 +65,10 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=positive_int(1, "worker count"), default=None, metavar="N",
                         help="runs trained at once on the CPU, one torch thread each (default: the number of cores; 1 on CUDA)")
     parser.add_argument("--pack", type=positive_int(1, "pack size"), default=None, metavar="N",
-                        help="train up to N runs of one cell (seeds of a length, then the next length) together as one "
-                        "packed model (same results to float tolerance; 1 = single runs). Default on CUDA: every run of "
-                        "a cell in one block-diagonal pack replayed from CUDA graphs; on the CPU: the seeds of each length "
-                        f"of {' and '.join(CPU_PACKED_CELLS)} stacked, other cells one run at a time")
+                        help="train up to N seeds of one cell and length together as one packed model (same results to "
+                        "float tolerance; 1 = single runs); N above --seeds fills packs with the next length's seeds. "
+                        "Default on CUDA: every run of a cell in one block-diagonal pack replayed from CUDA graphs; on the "
+                        f"CPU: the seeds of each length of {' and '.join(CPU_PACKED_CELLS)} stacked, other cells one run at a time")
     parser.add_argument("--out", default="results", metavar="DIR",
                         help="results folder: runs, tables, report and figures (default: %(default)s)")
     parser.add_argument("--quick", action="store_true",
@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         device = resolve_device(args.device)
         workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
         pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, device.type)
+        across_lengths = device.type == "cuda" if args.pack is None else args.pack > args.seeds
         configs = plan_sweep(args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device)
         store = ResultsStore.open(args.out)
     except (UsageError, ValueError, StoreError) as exc:
@@ -97,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
     git_commit()  # provenance of the code this process loaded, before the sweep starts
     started = time.perf_counter()
     try:
-        outcome = run_sweep(store, configs, workers, args.force, args.retry_failed, progress=not args.no_progress, pack_size=pack_size)
+        outcome = run_sweep(store, configs, workers, args.force, args.retry_failed, progress=not args.no_progress,
+                            pack_size=pack_size, across_lengths=across_lengths)
     except KeyboardInterrupt:
         print(f"memorybench: interrupted; completed runs are kept in {store.root}, re-run the same command to finish", file=sys.stderr)
         return 130

@@ -66,8 +66,9 @@ def describe(config: RunConfig, result: RunResult) -> str:
 
 def default_pack_sizes(cells, lengths, seeds: int, device_type: str) -> dict[str, int]:
     """Runs per pack for each cell when none is asked for. On CUDA, every run of a cell
-    (all its lengths and seeds: the GPU needs large packs to pay); on the CPU, the seeds
-    of one length for the cells in CPU_PACKED_CELLS and single runs for the rest.
+    (all its lengths and seeds, packed across lengths: the GPU needs large packs to pay);
+    on the CPU, the seeds of one length for the cells in CPU_PACKED_CELLS and single runs
+    for the rest.
 
     >>> default_pack_sizes(["srn", "lstm"], [5, 10], 3, "cpu"), default_pack_sizes(["srn", "lstm"], [5, 10], 3, "cuda")
     ({'srn': 3, 'lstm': 1}, {'srn': 6, 'lstm': 6})
@@ -77,13 +78,19 @@ def default_pack_sizes(cells, lengths, seeds: int, device_type: str) -> dict[str
     return {cell: seeds if cell in CPU_PACKED_CELLS else 1 for cell in cells}
 
 
-def packs(configs: list[RunConfig], size: int | dict[str, int]) -> list[list[RunConfig]]:
-    """Group configs that differ only in seed and length into packs of at most `size` runs
-    (or `size[cell]`), keeping the configs' order: with the planned sweep's order (longest
-    length first, then seed) a pack holds the seeds of one length, then the next length."""
+def packs(configs: list[RunConfig], size: int | dict[str, int], across_lengths: bool = False) -> list[list[RunConfig]]:
+    """Group configs that differ only in seed into packs of at most `size` runs (or
+    `size[cell]`), keeping the configs' order. With `across_lengths`, configs that differ
+    in length too share packs: in the planned sweep's order (longest length first, then
+    seed) a pack holds the seeds of one length, then the next length's.
+
+    Without it a run's pack mates are seeds of its own length only, so a sweep resumed
+    after a kill (smaller packs) gives the same results bit for bit on the CPU.
+    """
+    varying = ("seed", "seq_len") if across_lengths else ("seed",)
     groups: dict[str, list[RunConfig]] = {}
     for config in configs:
-        shared = {k: v for k, v in config.to_dict().items() if k not in ("seed", "seq_len")}  # device included
+        shared = {k: v for k, v in config.to_dict().items() if k not in varying}  # device included
         groups.setdefault(json.dumps(shared, sort_keys=True), []).append(config)
     limit = lambda group: size if isinstance(size, int) else size.get(group[0].cell, 1)
     return [group[i : i + limit(group)] for group in groups.values() for i in range(0, len(group), limit(group))]
@@ -107,13 +114,14 @@ def run_sweep(
     retry_failed: bool = False,
     progress: bool = True,
     pack_size: int | dict[str, int] = 1,
+    across_lengths: bool = False,
 ) -> SweepOutcome:
     """Train every config not already complete in `store`; returns what was done.
 
     With `pack_size` > 1 (for all cells, or per cell as a dict), runs that differ only
-    in seed train together as packed models of up to that many runs
-    (memorybench.packed_training); on the CPU each worker process trains one pack or
-    run at a time.
+    in seed (and, with `across_lengths`, in length) train together as packed models of
+    up to that many runs (memorybench.packed_training); on the CPU each worker process
+    trains one pack or run at a time.
     """
     started = time.perf_counter()
     store.remove_leftovers()
@@ -127,7 +135,7 @@ def run_sweep(
         bar.update()
 
     try:
-        jobs = packs(todo, pack_size)
+        jobs = packs(todo, pack_size, across_lengths)
         if workers <= 1:
             threads = torch.get_num_threads()
             torch.set_num_threads(1)

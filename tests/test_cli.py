@@ -126,3 +126,10 @@ def test_kill_9_mid_sweep_loses_no_completed_run(tmp_path):
     columns = ["run_id", "cell", "seq_len", "seed", "test_accuracy", "best_dev_accuracy", "best_step"]
     pd.testing.assert_frame_equal(pd.read_csv(out / "tables" / "runs.csv")[columns],
                                   pd.read_csv(uninterrupted / "tables" / "runs.csv")[columns])
+
+
+def test_a_pack_larger_than_the_seeds_spans_lengths(tmp_path):
+    out = tmp_path / "results"
+    assert main(["--lengths", "5", "6", "--cells", "srn", "--seeds", "2", "--pack", "4", "--out", str(out), *QUICK]) == 0
+    runs = pd.read_csv(out / "tables" / "runs.csv")
+    assert runs["pack_size"].tolist() == [4] * 4 and sorted(runs["seq_len"].tolist()) == [5, 5, 6, 6]

@@ -52,8 +52,16 @@ def test_packs_hold_one_cell_seeds_first_then_lengths():
     configs = plan_sweep("nndl", ["srn", "lstm"], [5, 10], seeds=3, device="cpu")
     by_seed = packs(configs, 3)  # the seeds of one cell and length
     assert sorted(len(g) for g in by_seed) == [3, 3, 3, 3] and all(len({(c.cell, c.seq_len) for c in g}) == 1 for g in by_seed)
-    mixed = packs(configs, {"srn": 6, "lstm": 1})  # every srn run in one pack, lstm alone
+    assert sorted(len(g) for g in packs(configs, {"srn": 6, "lstm": 1})) == [1] * 6 + [3, 3]  # never across lengths unasked
+    mixed = packs(configs, {"srn": 6, "lstm": 1}, across_lengths=True)  # every srn run in one pack, lstm alone
     assert sorted(len(g) for g in mixed) == [1] * 6 + [6]
     srn = next(g for g in mixed if len(g) == 6)
     assert [(c.cell, c.seq_len, c.seed) for c in srn] == [("srn", n, s) for n in (10, 5) for s in range(3)]
-    assert [len(g) for g in packs(configs + [protocol_config("nndl", cell="srn", seq_len=5, lr=0.1, device="cpu")], 10)] == [6, 6, 1]
+    other = protocol_config("nndl", cell="srn", seq_len=5, lr=0.1, device="cpu")
+    assert [len(g) for g in packs(configs + [other], 10, across_lengths=True)] == [6, 6, 1]
+
+
+def test_a_resumed_sweep_packs_what_is_left_of_each_length_alone():
+    configs = plan_sweep("nndl", ["gru"], [5, 10], seeds=3, device="cpu")
+    left = [c for c in configs if not (c.seq_len == 10 and c.seed < 2)]  # seeds 0 and 1 of L=10 were done
+    assert [[(c.seq_len, c.seed) for c in g] for g in packs(left, 3)] == [[(10, 2)], [(5, 0), (5, 1), (5, 2)]]
