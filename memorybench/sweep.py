@@ -92,8 +92,13 @@ def packs(configs: list[RunConfig], size: int | dict[str, int], across_lengths: 
     for config in configs:
         shared = {k: v for k, v in config.to_dict().items() if k not in varying}  # device included
         groups.setdefault(json.dumps(shared, sort_keys=True), []).append(config)
-    limit = lambda group: size if isinstance(size, int) else size.get(group[0].cell, 1)
+    limit = lambda group: pack_limit(size, group[0].cell)
     return [group[i : i + limit(group)] for group in groups.values() for i in range(0, len(group), limit(group))]
+
+
+def pack_limit(size: int | dict[str, int], cell: str) -> int:
+    """The pack size asked for `cell`: `size` itself, or `size[cell]` (1 if absent)."""
+    return size if isinstance(size, int) else size.get(cell, 1)
 
 
 def _init_worker() -> None:
@@ -101,9 +106,11 @@ def _init_worker() -> None:
     git_commit()  # provenance of the code this worker loaded
 
 
-def _train_in_worker(root: str, pack: list[RunConfig]) -> list[RunResult]:
+def _train_in_worker(root: str, pack: list[RunConfig], packed: bool) -> list[RunResult]:
+    """A packed cell's runs train through the packed path even when one is left alone
+    (a resumed sweep), so that its results do not depend on how the sweep was cut."""
     store = ResultsStore(root)
-    return store.train_pack(pack) if len(pack) > 1 else [store.train(pack[0])]
+    return store.train_pack(pack) if packed else [store.train(config) for config in pack]
 
 
 def run_sweep(
@@ -135,20 +142,20 @@ def run_sweep(
         bar.update()
 
     try:
-        jobs = packs(todo, pack_size, across_lengths)
+        jobs = [(job, pack_limit(pack_size, job[0].cell) > 1) for job in packs(todo, pack_size, across_lengths)]
         if workers <= 1:
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
-                for job in jobs:
-                    for config, result in zip(job, _train_in_worker(str(store.root), job)):
+                for job, packed in jobs:
+                    for config, result in zip(job, _train_in_worker(str(store.root), job, packed)):
                         finished(config, result)
             finally:
                 torch.set_num_threads(threads)
         else:
             context = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
-                pending = {pool.submit(_train_in_worker, str(store.root), job): job for job in jobs}
+                pending = {pool.submit(_train_in_worker, str(store.root), job, packed): job for job, packed in jobs}
                 try:
                     while pending:
                         complete, _ = wait(pending, return_when=FIRST_COMPLETED)

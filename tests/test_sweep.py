@@ -65,3 +65,15 @@ def test_a_resumed_sweep_packs_what_is_left_of_each_length_alone():
     configs = plan_sweep("nndl", ["gru"], [5, 10], seeds=3, device="cpu")
     left = [c for c in configs if not (c.seq_len == 10 and c.seed < 2)]  # seeds 0 and 1 of L=10 were done
     assert [[(c.seq_len, c.seed) for c in g] for g in packs(left, 3)] == [[(10, 2)], [(5, 0), (5, 1), (5, 2)]]
+
+
+def test_a_resumed_packed_sweep_gives_the_uninterrupted_sweeps_results(tmp_path):
+    configs = plan_sweep("nndl", ["gru"], [5], seeds=3, quick=True, device="cpu")
+    whole = ResultsStore.open(tmp_path / "whole")
+    run_sweep(whole, configs, pack_size=3, progress=False)
+    resumed = ResultsStore.open(tmp_path / "resumed")
+    run_sweep(resumed, configs[:2], pack_size=3, progress=False)  # killed after two runs
+    outcome = run_sweep(resumed, configs, pack_size=3, progress=False)
+    assert [(r.pack_size, r.packing) for _, r in outcome.done] == [(1, "stacked")]  # the last seed, alone but stacked
+    columns = ["test_loss", "best_step", "packing"]
+    pd.testing.assert_frame_equal(resumed.collect()[0].set_index("run_id")[columns], whole.collect()[0].set_index("run_id")[columns])
