@@ -26,7 +26,7 @@ from .training import RunResult
 
 QUICK = dict(steps=200, eval_interval=50)  # --quick: a smoke-test budget, not a measurement
 # Cells whose seeds train faster as one stacked pack than one by one on a CPU: SRN and GRU
-# 2.0-3.9x at 3-5 seeds; torch's fused oneDNN LSTM is as fast as a pack of 5 at L=30
+# 2.2-4.5x at 3-5 seeds; torch's fused oneDNN LSTM is as fast as a pack of 5 at L=30
 # (benchmarks/README.md, training_speed.py).
 CPU_PACKED_CELLS = ("srn", "gru")
 
