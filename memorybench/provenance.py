@@ -39,6 +39,11 @@ def git_commit() -> str:
         return "unknown"
 
 
+def short_commit(commit: str) -> str:
+    """A commit as 12 hex digits, keeping the '+dirty' mark: 'abc…+dirty' -> 'abc123456789+dirty'."""
+    return commit[:12] + ("+dirty" if commit.endswith("+dirty") else "")
+
+
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -69,4 +74,4 @@ def provenance_line(command: list[str] | None = None) -> str:
     """One line for a benchmark's printout: where, what and when it ran."""
     env = environment(command)
     device = env["cuda_device"] or f"{env['cpu']} ({env['cpu_count']} cores)"
-    return f"# {env['command']} | commit {env['commit'][:12]} | torch {env['torch']} | {device} | {env['date']}"
+    return f"# {env['command']} | commit {short_commit(env['commit'])} | torch {env['torch']} | {device} | {env['date']}"

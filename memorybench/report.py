@@ -30,7 +30,7 @@ from .config import PROTOCOLS, RunConfig
 from .benchtables import load_benchmarks, speedup_table
 from .figures import CELL_LABELS, plot_accuracy_vs_length, plot_cell_benchmarks, plot_curves, plot_gates, plot_throughput
 from .gates import BOOK_EXAMPLE, trace_sequence
-from .provenance import git_commit
+from .provenance import git_commit, short_commit
 from .rundir import write_atomic, write_text_atomic
 from .store import ResultsStore, StoreError
 from .summary import accuracy_table, default_threshold, memory_horizon, throughput_table
@@ -199,14 +199,14 @@ def _benchmark_section(store: ResultsStore) -> list[str]:
 def _provenance(store: ResultsStore, runs: pd.DataFrame) -> list[str]:
     lines = ["## Provenance", "", f"This report was built by memorybench commit {git_commit()}. "
              "Each sweep invoked on this folder (from `store.json`):", ""]
-    rows = [[s.get("date", ""), f"`{s.get('command', '')}`", s.get("commit", "")[:12] + ("+dirty" if s.get("commit", "").endswith("+dirty") else ""),
+    rows = [[s.get("date", ""), f"`{s.get('command', '')}`", short_commit(s.get("commit", "")),
              s.get("torch", ""), s.get("cuda_device") or s.get("cpu", ""), s.get("workers", ""),
              f"{s.get('runs_trained', '')} trained, {s.get('runs_skipped', '')} skipped", f"{s.get('wall_time_s', 0):.0f}"]
             for s in store.sweeps()]
     lines.append(markdown_table(pd.DataFrame(rows, columns=["date (UTC)", "command", "commit", "torch", "device", "workers", "runs", "wall s"])) if rows else "None recorded.")
     if not runs.empty:
         lines += ["", "Runs by the commit and torch version that trained them: "
-                  + "; ".join(f"{c[:12]}{'+dirty' if c.endswith('+dirty') else ''} / torch {t} / {d}: {n}"
+                  + "; ".join(f"{short_commit(c)} / torch {t} / {d}: {n}"
                               for (c, t, d), n in runs.groupby(["commit", "torch", "device"]).size().items()) + "."]
     return lines
 

@@ -2,7 +2,7 @@ import subprocess
 
 import torch
 
-from memorybench.provenance import REPO_ROOT, environment, git_commit, provenance_line
+from memorybench.provenance import REPO_ROOT, environment, git_commit, provenance_line, short_commit
 
 
 def test_environment_names_the_code_and_the_machine():
@@ -16,3 +16,10 @@ def test_provenance_line_is_one_line_with_commit_torch_and_date():
     line = provenance_line(["bench.py", "--steps", "10"])
     assert "\n" not in line and line.startswith("# bench.py --steps 10 | commit ")
     assert git_commit()[:12] in line and f"torch {torch.__version__}" in line
+
+
+def test_short_commit_keeps_the_dirty_mark(monkeypatch):
+    assert short_commit("0123456789abcdef0123") == "0123456789ab"
+    assert short_commit("0123456789abcdef0123+dirty") == "0123456789ab+dirty"
+    monkeypatch.setattr("memorybench.provenance.git_commit", lambda: "0123456789abcdef+dirty")
+    assert "| commit 0123456789ab+dirty |" in provenance_line(["bench.py"])
