@@ -67,11 +67,16 @@ def memory_horizon(table: pd.DataFrame, threshold: float) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["cell", "horizon", "horizon_low", "horizon_high"])
 
 
+def _column(runs: pd.DataFrame, name: str, default) -> pd.Series:
+    """A column that older stores may lack or leave empty, with `default` there."""
+    return runs[name].fillna(default) if name in runs else pd.Series(default, index=runs.index)
+
+
 def training_label(runs: pd.DataFrame) -> pd.Series:
     """How each run was trained: 'single run', or e.g. 'stacked pack of 3', '+ CUDA graphs' when graphed.
     Stores written before the `packing` column existed only packed block-diagonally."""
-    column = lambda name, default: runs[name].fillna(default) if name in runs else pd.Series(default, index=runs.index)
-    size, packing, graphed = column("pack_size", 1).astype(int), column("packing", ""), column("graphed", False).astype(bool)
+    size, packing = _column(runs, "pack_size", 1).astype(int), _column(runs, "packing", "")
+    graphed = _column(runs, "graphed", False).astype(bool)
     label = [f"{p or 'block'} pack of {n}" if n > 1 else "single run" for n, p in zip(size, packing)]
     return pd.Series(label, index=runs.index) + graphed.map({True: " + CUDA graphs", False: ""})
 
@@ -80,8 +85,7 @@ def throughput_table(runs: pd.DataFrame) -> pd.DataFrame:
     """Training speed per cell, length, device and way of training: median steps/s of a run,
     model-steps/s (steps/s x runs packed together), and seconds per run."""
     ok = runs[runs["status"] == "ok"]
-    pack = ok["pack_size"].fillna(1) if "pack_size" in ok else 1
-    ok = ok.assign(model_steps_per_s=ok["steps_per_s"] * pack, training=training_label(ok))
+    ok = ok.assign(model_steps_per_s=ok["steps_per_s"] * _column(ok, "pack_size", 1), training=training_label(ok))
     return (
         ok.groupby(["cell", "seq_len", "device", "training"], sort=False)
         .agg(steps_per_s=("steps_per_s", "median"), model_steps_per_s=("model_steps_per_s", "median"),
