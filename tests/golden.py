@@ -1,0 +1,62 @@
+"""Golden runs: a few short runs of every execution path, with their scores stored in the repo.
+
+    python -m tests.golden            # rewrite tests/golden_runs.json from the current code
+
+`tests/test_golden.py` retrains each case and compares it with the stored values: bit for
+bit on the machine kind that wrote them (same CPU model and torch version), to float
+tolerance elsewhere. A refactor that moves code must keep them equal; a change that
+means to alter the science rewrites the file in its own commit and says why.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from memorybench.config import protocol_config
+from memorybench.provenance import cpu_name
+
+GOLDEN_PATH = Path(__file__).with_name("golden_runs.json")
+BUDGET = dict(steps=300, eval_interval=50, device="cpu")
+
+
+def _config(protocol, cell, seq_len=6, seed=0, **kw):
+    return protocol_config(protocol, cell=cell, seq_len=seq_len, seed=seed, **{**BUDGET, **kw})
+
+
+# name -> (execution path, configs); packs list every member
+CASES = {
+    "single-srn-nndl": ("single", [_config("nndl", "srn")]),
+    "single-lstm-shuffled": ("single", [_config("nndl-shuffled", "lstm", seed=1)]),
+    "single-gru-stream": ("single", [_config("stream", "gru")]),
+    "single-lstm-transparent": ("single", [_config("nndl", "lstm", execution="transparent")]),
+    "single-srn-clip-global": ("single", [_config("nndl", "srn", clip="global", clip_value=0.5, optimizer="sgd", lr=0.2)]),
+    "single-gru-clip-per-param": ("single", [_config("nndl", "gru", clip="per_param", clip_value=0.5, optimizer="sgd", lr=0.2)]),
+    "stacked-gru-seeds": ("stacked", [_config("nndl", "gru", seed=s) for s in range(3)]),
+    "stacked-srn-lengths": ("stacked", [_config("nndl-shuffled", "srn", seq_len=n, seed=s) for n in (8, 4) for s in range(2)]),
+    "block-lstm-seeds": ("block", [_config("nndl", "lstm", seed=s) for s in range(2)]),
+}
+
+
+def run_case(name: str) -> list[dict]:
+    """Train one case; one record per run: scores, best step, steps done and every curve value."""
+    from memorybench.packed_training import train_packed
+    from memorybench.training import train_run
+
+    path, configs = CASES[name]
+    results = [train_run(configs[0])] if path == "single" else train_packed(configs, layout=path)[0]
+    return [dict(test_accuracy=r.test_accuracy, test_loss=r.test_loss, best_dev=r.best_dev_accuracy, best_step=r.best_step,
+                 steps_done=r.steps_done, train_loss=[c["train_loss"] for c in r.curves], dev_loss=[c["dev_loss"] for c in r.curves])
+            for r in results]
+
+
+def main() -> None:
+    torch.set_num_threads(1)
+    golden = {"cpu": cpu_name(), "torch": torch.__version__, "cases": {name: run_case(name) for name in CASES}}
+    GOLDEN_PATH.write_text(json.dumps(golden, indent=1) + "\n")
+    print(f"wrote {GOLDEN_PATH} ({len(CASES)} cases)")
+
+
+if __name__ == "__main__":
+    main()
