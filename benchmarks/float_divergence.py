@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from memorybench.config import protocol_config
-from memorybench.packed_training import train_packed
+from memorybench.engine.loop import train_pack
 from memorybench.provenance import provenance_line
 from memorybench.training import train_run
 
@@ -43,8 +43,8 @@ def main() -> None:
                                    stop_on_perfect_dev=False, device="cpu") for s in range(args.seeds)]
         reference += [train_run(c).curves for c in configs]
         curves["transparent single run"] += [train_run(replace(c, execution="transparent")).curves for c in configs]
-        curves["stacked pack"] += [r.curves for r in train_packed(configs, layout="stacked")[0]]
-        curves["block-diagonal pack"] += [r.curves for r in train_packed(configs, layout="block")[0]]
+        curves["stacked pack"] += [o.result.curves for o in train_pack(configs, layout="stacked")]
+        curves["block-diagonal pack"] += [o.result.curves for o in train_pack(configs, layout="block")]
     steps = [s for s in REPORT_STEPS if s <= args.steps]
     print(provenance)
     print(f"relative train-loss difference from the fused single run; {len(reference)} runs "
@@ -54,7 +54,7 @@ def main() -> None:
         cells = []
         for step in steps:
             rel = [abs(o[step // 100 - 1]["train_loss"] / r[step // 100 - 1]["train_loss"] - 1) for o, r in zip(runs, reference)]
-            dev = sum(o[step // 100 - 1]["dev_accuracy"] != r[step // 100 - 1]["dev_accuracy"] for o, r in zip(runs, reference))
+            dev = sum(o[step // 100 - 1]["dev_score"] != r[step // 100 - 1]["dev_score"] for o, r in zip(runs, reference))
             cells.append(f"{np.median(rel):.0e}/{max(rel):.0e} {dev}")
         print(f"{name:<24} " + " ".join(f"{c:>13}" for c in cells))
     print("each cell: median/max relative difference, then how many runs' dev accuracy differs")

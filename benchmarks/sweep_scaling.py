@@ -28,7 +28,7 @@ def timed_sweep(configs, workers: int) -> tuple[float, dict]:
     run_sweep(store, configs, workers=workers, progress=False)
     wall = time.perf_counter() - started
     runs = store.collect()[0]
-    return wall, dict(zip(runs["run_id"], runs["test_accuracy"]))
+    return wall, dict(zip(runs["run_id"], runs["test_score"]))
 
 
 def main() -> None:

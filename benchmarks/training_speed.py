@@ -8,8 +8,8 @@ Every variant trains the book's model (batch 8, hidden 32, nndl data, Adam) for
 `--steps` steps with one evaluation at the end, on the same device, in one process,
 one after another, for each cell and length asked for. The figure is model-steps per
 second (training steps/s times the number of models trained together); the ratios
-are against the eager single run of the same cell and length. Packs use each layout
-of `memorybench.packed_training.LAYOUTS`; on CUDA they are replayed from CUDA graphs
+are against the eager single run of the same cell and length. Packs use each packed layout
+of `memorybench.engine.replicas.LAYOUTS`; on CUDA they are replayed from CUDA graphs
 (a pack of 1 is a graphed single run), on the CPU they run eagerly.
 """
 from __future__ import annotations
@@ -20,7 +20,8 @@ import json
 import torch
 
 from memorybench.config import protocol_config
-from memorybench.packed_training import LAYOUTS, train_packed
+from memorybench.engine.loop import train_pack
+from memorybench.engine.replicas import LAYOUTS
 from memorybench.provenance import environment, provenance_line
 from memorybench.training import train_run
 
@@ -32,7 +33,8 @@ def main() -> None:
     parser.add_argument("--seq-lens", type=int, nargs="+", default=[30])
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--packs", type=int, nargs="+", default=[1, 5, 15, 30])
-    parser.add_argument("--layouts", nargs="+", default=list(LAYOUTS), choices=tuple(LAYOUTS))
+    packed = [name for name in LAYOUTS if name != "single"]
+    parser.add_argument("--layouts", nargs="+", default=packed, choices=packed)
     parser.add_argument("--json", help="also write the figures to this JSON file")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -60,7 +62,7 @@ def measure(args, cell: str, seq_len: int) -> list[dict]:
         for size in args.packs:
             if size == 1 and args.device == "cpu":
                 continue  # a pack of one on the CPU is the eager single run
-            result = train_packed([config(s) for s in range(size)], layout=layout)[0][0]
+            result = train_pack([config(s) for s in range(size)], layout, graphs=args.device.startswith("cuda"))[0].result
             kind = "graphed" if result.graphed else "eager"
             rows.append(dict(variant=f"{kind} {layout} pack of {size}", models=size, steps_per_s=result.steps_per_s))
     base = rows[0]["steps_per_s"]

@@ -13,12 +13,13 @@ import os
 import sys
 import time
 
-from .cells import CELL_NAMES
+from .cells import cell_names
 from .config import PROTOCOLS
+from .engine.loop import resolve_device
+from .engine.policy import CPU_PACKED_CELLS, default_pack_sizes, packs_span_lengths
 from .provenance import environment, git_commit
 from .store import ResultsStore, StoreError
-from .sweep import CPU_PACKED_CELLS, QUICK, default_pack_sizes, plan_sweep, run_sweep
-from .training import resolve_device
+from .sweep import QUICK, plan_sweep, run_sweep
 
 DEFAULT_LENGTHS = (5, 10, 15, 20, 25, 30)
 
@@ -53,8 +54,8 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--lengths", nargs="+", type=positive_int(3, "length"), default=list(DEFAULT_LENGTHS), metavar="L",
                         help="sequence lengths to train at, each an integer >= 3 (default: %(default)s)")
-    parser.add_argument("--cells", nargs="+", choices=CELL_NAMES, default=list(CELL_NAMES), metavar="CELL",
-                        help=f"recurrent cells to compare, from {', '.join(CELL_NAMES)} (default: all)")
+    parser.add_argument("--cells", nargs="+", choices=cell_names(), default=list(cell_names()), metavar="CELL",
+                        help=f"recurrent cells to compare, from {', '.join(cell_names())} (default: all)")
     parser.add_argument("--seeds", type=positive_int(1, "seed count"), default=3, metavar="N",
                         help="independent seeds per cell and length, seeds 0..N-1 (default: %(default)s)")
     parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default="nndl",
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         device = resolve_device(args.device)
         workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
         pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, device.type)
-        across_lengths = device.type == "cuda" if args.pack is None else args.pack > args.seeds
+        across_lengths = packs_span_lengths(args.pack, args.seeds, device.type)
         configs = plan_sweep(args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device)
         store = ResultsStore.open(args.out)
     except (UsageError, ValueError, StoreError) as exc:

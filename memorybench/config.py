@@ -23,12 +23,15 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from .cells import CELL_NAMES, EXECUTIONS
+from .cells import EXECUTIONS, get_cell
 from .models import INITS
 from .tasks import get_task
-from .tasks.base import check_choice, check_int
+from .tasks.base import LOSS_REDUCTIONS, check_choice, check_int
 
 OPTIMIZERS = ("adam", "sgd")
+# Fields added after results were first stored: at these values they are left out of
+# run_id(), so a config that does not use them keeps the id it always had.
+NEW_FIELD_DEFAULTS = {"loss_reduction": "mean", "num_layers": 1, "bidirectional": False}
 CLIPS = ("none", "global", "per_param")  # per_param: each parameter's norm clipped alone, as the book does
 
 
@@ -42,6 +45,8 @@ class RunConfig:
     task_params: dict = field(default_factory=dict)  # extra arguments of the task's make_data
     embedding_size: int = 32
     hidden_size: int = 32
+    num_layers: int = 1
+    bidirectional: bool = False
     init: str = "book"
     forget_bias: float | None = None  # LSTM only; None = leave the initialisation alone
     optimizer: str = "adam"
@@ -52,27 +57,33 @@ class RunConfig:
     shuffle: bool = False
     clip: str = "none"
     clip_value: float = 5.0
+    loss_reduction: str = "mean"  # over a batch: mean, or sum as in the book's section 6.2
     stop_on_perfect_dev: bool = True  # once dev accuracy is 1.0 no later checkpoint can win
     execution: str = "fused"
     device: str = "auto"  # auto | cpu | cuda | cuda:N; not part of run_id()
 
     def __post_init__(self):
-        check_choice("cell", self.cell, CELL_NAMES)
+        spec = get_cell(self.cell)
         task = get_task(self.task)
         check_int("seq_len", self.seq_len, task.min_seq_len)
         check_int("seed", self.seed, 0)
-        for name in ("embedding_size", "hidden_size", "batch_size", "steps", "eval_interval"):
+        for name in ("embedding_size", "hidden_size", "num_layers", "batch_size", "steps", "eval_interval"):
             check_int(name, getattr(self, name), 1)
         check_choice("init", self.init, INITS)
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("clip", self.clip, CLIPS)
+        check_choice("loss_reduction", self.loss_reduction, LOSS_REDUCTIONS)
+        if not isinstance(self.bidirectional, bool):
+            raise ValueError(f"bidirectional={self.bidirectional!r} is not allowed; it must be True or False")
         check_choice("execution", self.execution, EXECUTIONS)
+        if self.execution == "fused" and spec.fused is None:
+            raise ValueError(f"execution='fused' is not allowed for cell {self.cell!r}: it has no fused kernel; use execution='transparent'")
         for name in ("lr", "clip_value"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
                 raise ValueError(f"{name}={value!r} is not allowed; it must be a finite number > 0")
-        if self.forget_bias is not None and self.cell != "lstm":
-            raise ValueError(f"forget_bias={self.forget_bias!r} is not allowed for cell {self.cell!r}; it applies to lstm only")
+        if self.forget_bias is not None and "f" not in spec.gates:
+            raise ValueError(f"forget_bias={self.forget_bias!r} is not allowed for cell {self.cell!r}; it applies to cells with a forget gate (lstm)")
         check_device(self.device)
 
     def to_dict(self) -> dict:
@@ -86,9 +97,15 @@ class RunConfig:
             raise ValueError(f"unknown config fields {unknown}; known fields are {sorted(known)}")
         return cls(**values)
 
+    def layer_options(self) -> dict:
+        """The recurrent stack's shape, as `build_model` takes it."""
+        return {"num_layers": self.num_layers, "bidirectional": self.bidirectional}
+
     def run_id(self) -> str:
-        """A short hash of everything that changes the result (the device excluded)."""
-        identity = {k: v for k, v in self.to_dict().items() if k != "device"}
+        """A short hash of everything that changes the result (the device excluded; fields
+        newer than the first stored results only when they differ from their default)."""
+        unused = {k for k, default in NEW_FIELD_DEFAULTS.items() if getattr(self, k) == default}
+        identity = {k: v for k, v in self.to_dict().items() if k != "device" and k not in unused}
         text = json.dumps(identity, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -108,6 +125,9 @@ PROTOCOLS = {
 
 
 def protocol_config(protocol: str, **overrides) -> RunConfig:
-    """A RunConfig with the protocol's settings; `overrides` replace any field."""
+    """A RunConfig with the protocol's settings; `overrides` replace any field. A cell without a
+    fused kernel runs step by step (execution 'transparent') unless told otherwise."""
     check_choice("protocol", protocol, tuple(PROTOCOLS))
+    if "execution" not in overrides and get_cell(overrides.get("cell", RunConfig.cell)).fused is None:
+        overrides["execution"] = "transparent"
     return replace(RunConfig(protocol=protocol, **PROTOCOLS[protocol]), **overrides)

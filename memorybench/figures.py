@@ -1,4 +1,5 @@
-"""Figures of the report, one colour and one order per cell throughout.
+"""Figures of the report, one colour and one order per cell throughout (from the cell
+registry: a user's cell is drawn like the built-in ones), worded from the task spec.
 
 Every function takes plain tables (pandas) or arrays and a path, and writes one PNG.
 """
@@ -14,19 +15,24 @@ from matplotlib.lines import Line2D  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from .cells import CELL_NAMES  # noqa: E402
+from .cells import cell_names, get_cell  # noqa: E402
+from .tasks.base import TaskSpec  # noqa: E402
 
-CELL_COLORS = {"srn": "#E69F00", "lstm": "#0072B2", "gru": "#009E73"}  # Okabe-Ito, colour-blind safe
-CELL_LABELS = {"srn": "SRN", "lstm": "LSTM", "gru": "GRU"}
 GATE_TITLES = {
     "i": "input gate i", "f": "forget gate f", "o": "output gate o", "c": "cell state c",
     "r": "reset gate r", "z": "update gate z", "n": "candidate n", "h": "hidden state h",
 }
-HEATMAP_PANELS = {"lstm": ("i", "f", "o", "c"), "gru": ("r", "z", "n"), "srn": ("h",)}
+GATE_NAMES = ("i", "f", "o", "r", "z")  # sigmoid gates, drawn on a 0..1 scale; every other state around 0
+LOSS_LABELS = {"real": "loss (MSE)"}  # every class output: cross-entropy
 
 
 def _cells_in(frame: pd.DataFrame) -> list[str]:
-    return [c for c in CELL_NAMES if c in set(frame["cell"])]
+    present = set(frame["cell"])
+    return [c for c in cell_names() if c in present]
+
+
+def loss_label(task: TaskSpec) -> str:
+    return LOSS_LABELS.get(task.output_kind, "loss (CE)")
 
 
 def _save(fig, path: Path) -> Path:
@@ -35,21 +41,27 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def plot_accuracy_vs_length(runs: pd.DataFrame, table: pd.DataFrame, chance: float, threshold: float, path: Path, title: str) -> Path:
-    """Mean test accuracy per cell with its 95% interval as a band, every seed as a dot."""
+def plot_score_vs_length(runs: pd.DataFrame, table: pd.DataFrame, task: TaskSpec, threshold: float, path: Path, title: str) -> Path:
+    """Mean test score per cell with its 95% interval as a band, every seed as a dot, the
+    task's memoryless baseline and the horizon threshold as lines."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     ok = runs[runs["status"] == "ok"]
-    for cell in _cells_in(table):
+    low, high = task.metric_range
+    cells = _cells_in(table)
+    for index, cell in enumerate(cells):
         rows = table[table["cell"] == cell].sort_values("seq_len")
-        color = CELL_COLORS[cell]
-        ax.plot(rows["seq_len"], rows["mean"], "-o", color=color, label=f"{CELL_LABELS[cell]} mean")
-        ax.fill_between(rows["seq_len"], rows["ci_low"].clip(0, 1), rows["ci_high"].clip(0, 1), color=color, alpha=0.18, linewidth=0)
+        spec = get_cell(cell)
+        ax.plot(rows["seq_len"], rows["mean"], "-o", color=spec.color, label=f"{spec.label} mean")
+        ax.fill_between(rows["seq_len"], rows["ci_low"].clip(low, high), rows["ci_high"].clip(low, high), color=spec.color, alpha=0.18,
+                        linewidth=0)
         seeds = ok[ok["cell"] == cell]
-        offset = (CELL_NAMES.index(cell) - 1) * 0.25  # keep the cells' dots apart
-        ax.scatter(seeds["seq_len"] + offset, seeds["test_accuracy"], color=color, s=12, alpha=0.6)
-    ax.axhline(chance, color="grey", linestyle="--", linewidth=1, label=f"chance ({chance:.2f})")
-    ax.axhline(threshold, color="black", linestyle=":", linewidth=1, label=f"horizon threshold ({threshold:.2f})")
-    ax.set(xlabel="sequence length L (digits)", ylabel="test accuracy (best-dev checkpoint)", ylim=(0, 1.02), title=title)
+        offset = (index - (len(cells) - 1) / 2) * 0.25  # keep the cells' dots apart
+        ax.scatter(seeds["seq_len"] + offset, seeds["test_score"], color=spec.color, s=12, alpha=0.6)
+    ax.axhline(task.baseline, color="grey", linestyle="--", linewidth=1, label=f"memoryless baseline ({task.baseline:.3g})")
+    ax.axhline(threshold, color="black", linestyle=":", linewidth=1, label=f"horizon threshold ({threshold:.3g})")
+    ax.set(xlabel=task.length_label, ylabel=f"test {task.metric} (best-dev checkpoint)", title=title)
+    if task.metric == "accuracy":
+        ax.set_ylim(0, 1.02)
     ax.set_xticks(sorted(table["seq_len"].unique()))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
@@ -58,10 +70,10 @@ def plot_accuracy_vs_length(runs: pd.DataFrame, table: pd.DataFrame, chance: flo
     return _save(fig, path)
 
 
-def plot_curves(curves: pd.DataFrame, path: Path, title: str) -> Path:
-    """Train loss, dev loss and dev accuracy against steps; one column per length, every seed a line."""
+def plot_curves(curves: pd.DataFrame, task: TaskSpec, path: Path, title: str) -> Path:
+    """Train loss, dev loss and dev score against steps; one column per length, every seed a line."""
     lengths = sorted(curves["seq_len"].unique())
-    rows = (("train_loss", "train loss (CE)"), ("dev_loss", "dev loss (CE)"), ("dev_accuracy", "dev accuracy"))
+    rows = (("train_loss", f"train {loss_label(task)}"), ("dev_loss", f"dev {loss_label(task)}"), ("dev_score", f"dev {task.metric}"))
     fig, axes = plt.subplots(len(rows), len(lengths), figsize=(3.2 * len(lengths), 7.5), sharex=True, squeeze=False, layout="constrained")
     for col, length in enumerate(lengths):
         at_length = curves[curves["seq_len"] == length]
@@ -69,7 +81,7 @@ def plot_curves(curves: pd.DataFrame, path: Path, title: str) -> Path:
             ax = axes[row, col]
             for cell in _cells_in(at_length):
                 for _, run in at_length[at_length["cell"] == cell].groupby("seed"):
-                    ax.plot(run["step"], run[column], color=CELL_COLORS[cell], alpha=0.7, linewidth=0.9)
+                    ax.plot(run["step"], run[column], color=get_cell(cell).color, alpha=0.7, linewidth=0.9)
             ax.grid(alpha=0.3)
             if row == 0:
                 ax.set_title(f"L = {length}")
@@ -77,40 +89,45 @@ def plot_curves(curves: pd.DataFrame, path: Path, title: str) -> Path:
                 ax.set_ylabel(label)
             if row == len(rows) - 1:
                 ax.set_xlabel("training step")
-                ax.set_ylim(0, 1.02)
-    handles = [Line2D([], [], color=CELL_COLORS[c], label=CELL_LABELS[c]) for c in _cells_in(curves)]
+                ax.axhline(task.baseline, color="grey", linestyle="--", linewidth=1)
+                if task.metric == "accuracy":
+                    ax.set_ylim(0, 1.02)
+    handles = [Line2D([], [], color=get_cell(c).color, label=get_cell(c).label) for c in _cells_in(curves)]
+    handles.append(Line2D([], [], color="grey", linestyle="--", label=f"memoryless baseline ({task.baseline:.3g})"))
     axes[0, -1].legend(handles=handles, fontsize=8, loc="upper right")
-    fig.suptitle(title + " (each line one seed; a run that reaches dev accuracy 1.0 stops there)", fontsize=10)
+    fig.suptitle(title + f" (each line one seed; a run that reaches a perfect dev {task.metric} stops there)", fontsize=10)
     return _save(fig, path)
 
 
-def plot_gates(traces: dict[str, dict[str, np.ndarray]], digits: list[int], captions: dict[str, str], path: Path) -> Path:
-    """Heatmaps, x = position labelled with its input digit, y = hidden unit.
+def plot_gates(traces: dict[str, dict[str, np.ndarray]], position_labels: list[str], captions: dict[str, str], path: Path) -> Path:
+    """Heatmaps of each cell's `heatmap` panels, x = position (labelled, e.g. with its input
+    digit), y = hidden unit.
 
-    `traces[cell][name]` is an (H, T) array; gates on a 0..1 scale, states on a
+    `traces[cell][name]` is an (H, T) array; sigmoid gates on a 0..1 scale, states on a
     symmetric scale around 0.
     """
-    cells = [c for c in ("lstm", "gru", "srn") if c in traces]
-    width = max(len(HEATMAP_PANELS[c]) for c in cells)
+    cells = [c for c in cell_names() if c in traces]
+    width = max(len(get_cell(c).heatmap) for c in cells)
     fig, axes = plt.subplots(len(cells), width, figsize=(3.8 * width, 3.6 * len(cells)), squeeze=False, layout="constrained")
-    labels = [f"{t}\n{d}" for t, d in enumerate(digits)]
+    labels = [f"{t}\n{d}" for t, d in enumerate(position_labels)]
     for row, cell in enumerate(cells):
+        spec = get_cell(cell)
         for col in range(width):
             ax = axes[row, col]
-            if col >= len(HEATMAP_PANELS[cell]):
+            if col >= len(spec.heatmap):
                 ax.axis("off")
                 continue
-            name = HEATMAP_PANELS[cell][col]
+            name = spec.heatmap[col]
             values = traces[cell][name]
-            if name in ("c", "n", "h"):
+            if name in GATE_NAMES:
+                image = ax.imshow(values, aspect="auto", cmap="viridis", vmin=0, vmax=1)
+            else:
                 limit = max(float(np.abs(values).max()), 1e-6)
                 image = ax.imshow(values, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit)
-            else:
-                image = ax.imshow(values, aspect="auto", cmap="viridis", vmin=0, vmax=1)
             fig.colorbar(image, ax=ax, fraction=0.046, pad=0.02)
-            ax.set_xticks(range(len(digits)), labels, fontsize=7)
-            ax.set_title(f"{CELL_LABELS[cell]}: {GATE_TITLES[name]}", fontsize=9)
-            ax.set_xlabel("position / input digit", fontsize=8)
+            ax.set_xticks(range(len(position_labels)), labels, fontsize=7)
+            ax.set_title(f"{spec.label}: {GATE_TITLES.get(name, name)}", fontsize=9)
+            ax.set_xlabel("position / input", fontsize=8)
             if col == 0:
                 ax.set_ylabel(f"hidden unit\n{captions[cell]}", fontsize=8)
     return _save(fig, path)
@@ -122,8 +139,8 @@ def plot_throughput(table: pd.DataFrame, path: Path, title: str) -> Path:
     groups = table.groupby(["cell", "device", "training"], sort=False)
     for (cell, device, training), rows in groups:
         rows = rows.sort_values("seq_len")
-        ax.plot(rows["seq_len"], rows["model_steps_per_s"], "-o" if training == "single run" else "--s", color=CELL_COLORS[cell],
-                label=f"{CELL_LABELS[cell]} ({device}, {training})")
+        ax.plot(rows["seq_len"], rows["model_steps_per_s"], "-o" if training == "single run" else "--s", color=get_cell(cell).color,
+                label=f"{get_cell(cell).label} ({device}, {training})")
     ax.set(xlabel="sequence length L", ylabel="model-steps per second (median)", title=title)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
@@ -140,8 +157,8 @@ def plot_cell_benchmarks(rows: pd.DataFrame, path: Path, batch_size: int) -> Pat
     for ax, ((device, mode), panel) in zip(axes[0], panels):
         for (cell, execution), line in panel.groupby(["cell", "execution"]):
             line = line.sort_values("seq_len")
-            ax.plot(line["seq_len"], line["us_per_step"], "-o" if execution == "fused" else "--s", color=CELL_COLORS[cell],
-                    label=f"{CELL_LABELS[cell]} {execution}", markersize=4)
+            ax.plot(line["seq_len"], line["us_per_step"], "-o" if execution == "fused" else "--s", color=get_cell(cell).color,
+                    label=f"{get_cell(cell).label} {execution}", markersize=4)
         ax.set(xscale="log", yscale="log", xlabel="sequence length L", ylabel="µs per time step (median)",
                title=f"{mode.replace('_', ' + ')}, batch {batch_size}, {device}")
         ax.grid(alpha=0.3, which="both")

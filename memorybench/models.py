@@ -1,7 +1,12 @@
-"""The model: embedding -> one recurrent layer -> linear read-out.
+"""The model: embedding -> recurrent layers -> linear read-out.
 
 For a token task: Embedding(vocab, M) -> recurrent(M -> H, h0 = 0) -> Linear(H, C) on
-the last hidden state (or on every state, for a per-step task). Two initialisations:
+the last hidden state (or on every state, for a per-step task). With `num_layers` > 1
+the recurrent layers stack as torch stacks them; a `bidirectional` model reads out D*H
+features (D = 2): per step the two directions' states there, per sequence each
+direction's final state (the forward one after the last step, the reverse one after
+the first). Two initialisations, the same for every cell (see `CellSpec.init_book`,
+`CellSpec.init_torch`):
 
 - `book`: the NNDL book's Paddle defaults. Xavier-uniform for the embedding, for each
   gate's input and recurrent matrices separately (the book keeps one (M, H) and one
@@ -9,6 +14,7 @@ the last hidden state (or on every state, for a per-step task). Two initialisati
   the read-out weight Xavier-uniform, its bias 0. torch's layer has two bias vectors
   where the book has one: `bias_ih` gets the book's draw and `bias_hh` starts at 0,
   so their sum, which is what the cell adds, is distributed as the book's bias.
+  Every layer and direction is drawn the same way, in torch's order (l0, l0_reverse, l1, ...).
 - `torch`: torch's own defaults (U(+-1/sqrt(H)) for recurrent weights and biases,
   N(0, 1) embedding, Kaiming-uniform read-out).
 
@@ -25,38 +31,50 @@ Example:
 """
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
-from .cells import make_recurrent, num_chunks
+from .cells import get_cell, layer_weights, make_recurrent
 from .tasks.base import TaskSpec, check_choice
 
 INITS = ("book", "torch")
 
 
 class SequenceModel(nn.Module):
-    def __init__(self, task: TaskSpec, cell: str, execution: str = "fused", embedding_size: int = 32, hidden_size: int = 32):
+    def __init__(
+        self,
+        task: TaskSpec,
+        cell: str,
+        execution: str = "fused",
+        embedding_size: int = 32,
+        hidden_size: int = 32,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+    ):
         super().__init__()
-        self.cell = cell
+        self.spec = get_cell(cell)
+        self.cell = self.spec.name
         if task.input_kind == "tokens":
             self.embedding = nn.Embedding(task.input_size, embedding_size)
             rnn_input = embedding_size
         else:
             self.embedding = nn.Identity()
             rnn_input = task.input_size
-        self.rnn = make_recurrent(cell, execution, rnn_input, hidden_size)
-        self.head = nn.Linear(hidden_size, task.output_size)
+        self.rnn = make_recurrent(self.spec, execution, rnn_input, hidden_size, num_layers, bidirectional)
+        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), task.output_size)
         self.per_step = task.output_kind == "class_per_step"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        states, _ = self.rnn(self.embedding(x))  # (B, T) -> (B, T, M) -> (B, T, H)
-        return self.head(states if self.per_step else states[:, -1])  # (B, T, C) or (B, C)
+        states, _ = self.rnn(self.embedding(x))  # (B, T) -> (B, T, M) -> (B, T, D*H)
+        return self.head(states if self.per_step else final_states(states, self.rnn.bidirectional))  # (B, T, C) or (B, C)
 
 
-def _xavier_bound(fan_in: int, fan_out: int) -> float:
-    return math.sqrt(6.0 / (fan_in + fan_out))
+def final_states(states: torch.Tensor, bidirectional: bool) -> torch.Tensor:
+    """states (B, T, D*H) -> (B, D*H): each direction's state after reading the whole sequence."""
+    if not bidirectional:
+        return states[:, -1]
+    forward, backward = states.chunk(2, dim=-1)  # (B, T, H) each
+    return torch.cat([forward[:, -1], backward[:, 0]], dim=-1)
 
 
 @torch.no_grad()
@@ -64,26 +82,22 @@ def init_book_(model: SequenceModel) -> None:
     """The book's initialisation (see module docstring); uses torch's global RNG."""
     if isinstance(model.embedding, nn.Embedding):
         nn.init.xavier_uniform_(model.embedding.weight)
-    rnn = model.rnn
-    hidden = rnn.hidden_size
-    for w_ih, w_hh in zip(rnn.weight_ih_l0.chunk(num_chunks(model.cell)), rnn.weight_hh_l0.chunk(num_chunks(model.cell))):
-        nn.init.xavier_uniform_(w_ih)  # (H, M) per gate: fan_in M, fan_out H
-        nn.init.xavier_uniform_(w_hh)  # (H, H) per gate
-    bound = _xavier_bound(1, hidden)  # a (1, H) Paddle parameter
-    rnn.bias_ih_l0.uniform_(-bound, bound)
-    rnn.bias_hh_l0.zero_()
+    for params in layer_weights(model.rnn, model.spec):
+        model.spec.init_book(params, model.rnn.hidden_size, model.spec.chunks)
     nn.init.xavier_uniform_(model.head.weight)
     model.head.bias.zero_()
 
 
 @torch.no_grad()
 def set_forget_bias_(model: SequenceModel, value: float) -> None:
-    """Make the LSTM forget gate's total bias (bias_ih + bias_hh) equal `value`."""
+    """Make the LSTM forget gate's total bias (bias_ih + bias_hh) equal `value` in every layer and direction."""
     if model.cell != "lstm":
         raise ValueError(f"forget_bias applies to the lstm cell only, not {model.cell!r}")
     hidden = model.rnn.hidden_size
-    model.rnn.bias_ih_l0[hidden : 2 * hidden] = value
-    model.rnn.bias_hh_l0[hidden : 2 * hidden] = 0.0
+    forget = model.spec.gates.index("f")
+    for params in layer_weights(model.rnn, model.spec):
+        params["bias_ih"][forget * hidden : (forget + 1) * hidden] = value
+        params["bias_hh"][forget * hidden : (forget + 1) * hidden] = 0.0
 
 
 def build_model(
@@ -93,6 +107,8 @@ def build_model(
     execution: str = "fused",
     embedding_size: int = 32,
     hidden_size: int = 32,
+    num_layers: int = 1,
+    bidirectional: bool = False,
     init: str = "book",
     forget_bias: float | None = None,
     seed: int = 0,
@@ -101,7 +117,7 @@ def build_model(
     check_choice("init", init, INITS)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = SequenceModel(task, cell, execution, embedding_size, hidden_size)
+        model = SequenceModel(task, cell, execution, embedding_size, hidden_size, num_layers, bidirectional)
         if init == "book":
             init_book_(model)
     if forget_bias is not None:

@@ -13,7 +13,7 @@ Example:
     >>> store = ResultsStore.open(tempfile.mkdtemp())
     >>> _ = run_sweep(store, plan_sweep("nndl", ["srn"], [5], seeds=2, quick=True, device="cpu"), progress=False)
     >>> path = build_report(store.root)
-    >>> path.name, "## Test accuracy" in path.read_text()
+    >>> path.name, "### Test accuracy against length" in path.read_text()
     ('report.md', True)
 """
 from __future__ import annotations
@@ -26,15 +26,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import PROTOCOLS, RunConfig
 from .benchtables import load_benchmarks, speedup_table
-from .figures import CELL_LABELS, plot_accuracy_vs_length, plot_cell_benchmarks, plot_curves, plot_gates, plot_throughput
-from .gates import BOOK_EXAMPLE, trace_sequence
+from .cells import CELLS, cell_names, get_cell
+from .config import PROTOCOLS, RunConfig
+from .figures import loss_label, plot_cell_benchmarks, plot_curves, plot_gates, plot_score_vs_length, plot_throughput
+from .gates import example_sequence, trace_sequence
 from .provenance import git_commit, short_commit
 from .rundir import write_atomic, write_text_atomic
 from .store import ResultsStore, StoreError
-from .summary import accuracy_table, default_threshold, memory_horizon, throughput_table
-from .tasks import get_task
+from .summary import memory_horizon, score_table, throughput_table
+from .tasks import TaskSpec, get_task
 
 PER_RUN = ("cell", "seq_len", "seed", "device")  # what varies inside one experiment
 EXPERIMENT_KEYS = tuple(f.name for f in fields(RunConfig) if f.name not in PER_RUN)
@@ -48,9 +49,12 @@ def markdown_table(frame: pd.DataFrame) -> str:
 
 
 def experiment_label(config: dict) -> str:
-    """The protocol's name, plus every setting that differs from that protocol."""
+    """The protocol's name, plus every setting that differs from that protocol (the execution
+    only where it is not the cell's own: a cell without a fused kernel always runs step by step)."""
     defaults = RunConfig(protocol=config["protocol"], **PROTOCOLS.get(config["protocol"], {})).to_dict()
-    changed = [f"{k}={config[k]}" for k in EXPERIMENT_KEYS if k not in ("protocol",) and str(config[k]) != str(defaults[k])]
+    if config.get("cell") in CELLS and get_cell(config["cell"]).fused is None:
+        defaults["execution"] = "transparent"
+    changed = [f"{k}={config[k]}" for k in EXPERIMENT_KEYS if k != "protocol" and str(config.get(k, defaults[k])) != str(defaults[k])]
     return ", ".join([config["protocol"], *changed])
 
 
@@ -58,82 +62,118 @@ def _fmt(value: float, digits: int = 2) -> str:
     return "–" if pd.isna(value) else f"{value:.{digits}f}"
 
 
-def _accuracy_markdown(table: pd.DataFrame) -> tuple[str, str]:
+def label_of(cell: str) -> str:
+    return get_cell(cell).label
+
+
+def _score_markdown(table: pd.DataFrame, task: TaskSpec) -> tuple[str, str]:
     """(mean [95% CI] per cell and length, best seed per cell and length) as markdown."""
-    cells = [c for c in CELL_LABELS if c in set(table["cell"])]
-    lengths = sorted(table["seq_len"].unique())
+    present = set(table["cell"])
+    cells = [c for c in cell_names() if c in present]
+    low, high = task.metric_range
     mean_rows, best_rows = [], []
-    for length in lengths:
+    for length in sorted(table["seq_len"].unique()):
         at = table[table["seq_len"] == length].set_index("cell")
         mean_rows.append([length] + [
-            f"{_fmt(at.at[c, 'mean'])} [{_fmt(max(at.at[c, 'ci_low'], 0.0))}, {_fmt(min(at.at[c, 'ci_high'], 1.0))}] (n={at.at[c, 'n']})" if c in at.index else "–"
-            for c in cells])
+            f"{_fmt(at.at[c, 'mean'])} [{_fmt(max(at.at[c, 'ci_low'], low))}, {_fmt(min(at.at[c, 'ci_high'], high))}] (n={at.at[c, 'n']})"
+            if c in at.index else "–" for c in cells])
         best_rows.append([length] + [f"{_fmt(at.at[c, 'best'])} (seed {at.at[c, 'best_seed']})" if c in at.index else "–" for c in cells])
-    columns = ["L"] + [CELL_LABELS[c] for c in cells]
+    columns = ["L"] + [label_of(c) for c in cells]
     return markdown_table(pd.DataFrame(mean_rows, columns=columns)), markdown_table(pd.DataFrame(best_rows, columns=columns))
 
 
-def _gate_section(runs: pd.DataFrame, store: ResultsStore, figure: Path) -> str:
-    at10 = runs[(runs["seq_len"] == len(BOOK_EXAMPLE)) & (runs["status"] == "ok")]
-    if at10.empty:
-        return f"No runs at L={len(BOOK_EXAMPLE)}, so no gate heatmaps (the book's example sequence has length {len(BOOK_EXAMPLE)})."
+def gate_length(runs: pd.DataFrame, task: TaskSpec) -> int | None:
+    """The length whose runs are traced: the task example's, when runs have it, else the shortest."""
+    ok = runs[runs["status"] == "ok"]
+    if ok.empty:
+        return None
+    lengths = set(ok["seq_len"])
+    return len(task.example_input) if len(task.example_input) in lengths else min(lengths)
+
+
+def gate_runs(runs: pd.DataFrame, length: int, task: TaskSpec) -> pd.DataFrame:
+    """Per cell, the run traced: the best dev score at `length` (ties: the lowest seed)."""
+    at = runs[(runs["seq_len"] == length) & (runs["status"] == "ok")]
+    ascending = task.direction == "lower"
+    ranked = at.sort_values(["best_dev_score", "seed"], ascending=[ascending, True], kind="stable")
+    return ranked.groupby("cell", sort=False).head(1)
+
+
+def _gate_section(runs: pd.DataFrame, store: ResultsStore, figure: Path, task: TaskSpec) -> str:
+    length = gate_length(runs, task)
+    if length is None:
+        return "No successful runs, so no gate heatmaps."
     traces, captions, lines = {}, {}, []
-    for cell, rows in at10.groupby("cell", sort=False):
-        best = rows.sort_values(["best_dev_accuracy", "seed"], ascending=[False, True]).iloc[0]
-        traces[cell], prediction = trace_sequence(store.runs_dir / best["run_id"], BOOK_EXAMPLE)
-        captions[cell] = f"seed {best['seed']}, predicts {prediction}"
-        lines.append(f"- {CELL_LABELS[cell]}: seed {best['seed']} (best dev accuracy {best['best_dev_accuracy']:.2f}, "
-                     f"test {best['test_accuracy']:.2f}) predicts **{prediction}** for the label {sum(BOOK_EXAMPLE[:2])}.")
-    plot_gates(traces, BOOK_EXAMPLE, captions, figure)
+    inputs = example_sequence(task, length)
+    for row in gate_runs(runs, length, task).itertuples():
+        traces[row.cell], prediction = trace_sequence(store.runs_dir / row.run_id, inputs)
+        captions[row.cell] = f"seed {row.seed}, predicts {prediction}"
+        lines.append(f"- {label_of(row.cell)}: seed {row.seed} (best dev {task.metric} {row.best_dev_score:.2f}, "
+                     f"test {row.test_score:.2f}) predicts **{prediction}**.")
+    shown = inputs.tolist() if inputs.dim() == 1 else [f"x{t}" for t in range(len(inputs))]
+    plot_gates(traces, [str(v) for v in shown], captions, figure)
+    source = "the task's example sequence" if len(task.example_input) == length else "the first test sequence of seed 0"
     return "\n".join([
-        f"Every gate and state of each cell's best-dev seed at L=10 on the book's sequence `{BOOK_EXAMPLE}` "
-        "(x: position and its input digit; y: hidden unit), computed step by step through the transparent cells "
+        f"Every gate and state of each cell's best-dev seed at L={length} on {source} `{shown}` "
+        "(x: position and its input; y: hidden unit), computed step by step through the transparent cells "
         "from the saved weights.", "", *lines, "", f"![gate heatmaps]({figure.relative_to(store.root).as_posix()})"])
+
+
+def _batches(first: pd.Series, task: TaskSpec) -> str:
+    if task.fresh_batches:
+        return "fresh every step"
+    return "reshuffled every epoch" if first["shuffle"] else "in file order"
 
 
 def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, store: ResultsStore, slug: str, threshold: float | None) -> list[str]:
     first = runs.iloc[0]
     task = get_task(first["task"])
-    threshold = default_threshold(task.chance) if threshold is None else threshold
+    threshold = task.threshold if threshold is None else threshold
     figures = store.root / "figures" / slug
     figures.mkdir(parents=True, exist_ok=True)
     ok = runs[runs["status"] == "ok"]
     out = [f"## Experiment: {label}", "",
            f"Task `{task.name}` ({task.description}); {first['optimizer']} lr {first['lr']}, batch {first['batch_size']}, "
            f"{first['steps']} steps, dev every {first['eval_interval']} steps, init `{first['init']}`, "
-           f"batches {'reshuffled every epoch' if first['shuffle'] else 'in file order' if first['task'] == 'nndl' else 'fresh every step'}. "
-           f"{len(runs)} runs: {len(ok)} ok, {len(runs) - len(ok)} failed.", ""]
+           f"batches {_batches(first, task)}. {len(runs)} runs: {len(ok)} ok, {len(runs) - len(ok)} failed.", ""]
     if ok.empty:
         return out + ["No successful runs to summarise.", ""]
-    table = accuracy_table(ok)
-    horizon = memory_horizon(table, threshold)
+    table = score_table(ok, direction=task.direction)
+    horizon = memory_horizon(table, threshold, task.direction)
     speed = throughput_table(ok)
     tables = store.tables_dir
-    for name, frame in (("accuracy", table), ("horizon", horizon), ("throughput", speed)):
-        frame = frame.assign(experiment=label)
+    for name, frame in (("scores", table), ("horizon", horizon), ("throughput", speed)):
+        frame = frame.assign(experiment=label, metric=task.metric, baseline=task.baseline)
         write_atomic(tables / f"{name}_{slug}.csv", lambda tmp, f=frame: f.to_csv(tmp, index=False))
-    plot_accuracy_vs_length(ok, table, task.chance, threshold, figures / "accuracy_vs_length.png", f"Digit-sum memory: {label}")
-    plot_curves(curves[curves["run_id"].isin(ok["run_id"])], figures / "curves.png", label)
+    metric = task.metric
+    plot_score_vs_length(ok, table, task, threshold, figures / "score_vs_length.png", f"{task.label}: {label}")
+    plot_curves(curves[curves["run_id"].isin(ok["run_id"])], task, figures / "curves.png", label)
     plot_throughput(speed, figures / "throughput.png", f"Training throughput: {label}")
-    mean_md, best_md = _accuracy_markdown(table)
+    mean_md, best_md = _score_markdown(table, task)
     rel = lambda name: (figures / name).relative_to(store.root).as_posix()
-    horizon_rows = [[CELL_LABELS[r.cell], _fmt(r.horizon, 0), _fmt(r.horizon_low, 0), _fmt(r.horizon_high, 0)] for r in horizon.itertuples()]
-    speed_md = speed.assign(cell=speed["cell"].map(CELL_LABELS), steps_per_s=speed["steps_per_s"].round(0).astype(int),
+    horizon_rows = [[label_of(r.cell), _fmt(r.horizon, 0), _fmt(r.horizon_low, 0), _fmt(r.horizon_high, 0)] for r in horizon.itertuples()]
+    speed_md = speed.assign(cell=speed["cell"].map(label_of), steps_per_s=speed["steps_per_s"].round(0).astype(int),
                             model_steps_per_s=speed["model_steps_per_s"].round(0).astype(int), wall_time_s=speed["wall_time_s"].round(1))
+    low, high = task.metric_range
+    best_word = "maximum" if task.direction == "higher" else "minimum"
+    compare = "at or above" if task.direction == "higher" else "at or below"
     out += [
-        "### Test accuracy against length", "",
-        f"Test accuracy of each run's best-dev checkpoint. Chance (always answering the most common sum) is "
-        f"**{task.chance:.2f}**.", "",
-        f"![accuracy against length]({rel('accuracy_vs_length.png')})", "",
-        "**Mean over seeds [95% t-interval, clipped to 0..1]** — the figure to cite:", "", mean_md, "",
-        "**Best seed** (the maximum over seeds, not an average; shown because single seeds vary a lot):", "", best_md, "",
+        f"### Test {metric} against length", "",
+        f"Test {metric} of each run's best-dev checkpoint ({task.direction} is better). The memoryless baseline "
+        f"({task.baseline_note}) is **{task.baseline:.3g}**.", "",
+        f"![{metric} against length]({rel('score_vs_length.png')})", "",
+        f"**Mean over seeds [95% t-interval, clipped to {low:g}..{high:g}]** — the figure to cite; memoryless baseline "
+        f"{task.baseline:.3g}:", "", mean_md, "",
+        f"**Best seed** (the {best_word} over seeds, not an average; shown because single seeds vary a lot):", "", best_md, "",
         "### Memory horizon", "",
-        f"The longest length whose mean test accuracy is at or above **{threshold:.2f}** "
-        f"(halfway from chance to perfect unless `--threshold` says otherwise). Pessimistic and optimistic read the "
-        "same off the interval's lower and upper ends; – means no tested length passes.", "",
+        f"The longest length whose mean test {metric} is {compare} **{threshold:.3g}** "
+        f"({task.threshold_note} unless `--threshold` says otherwise). Pessimistic and optimistic read the "
+        "same off the interval's worse and better ends; – means no tested length passes.", "",
         markdown_table(pd.DataFrame(horizon_rows, columns=["cell", "horizon L", "pessimistic", "optimistic"])), "",
-        "### Training curves", "", f"![training curves]({rel('curves.png')})", "",
-        f"### Gate heatmaps at L={len(BOOK_EXAMPLE)}", "", _gate_section(runs, store, figures / "gates.png"), "",
+        "### Training curves", "",
+        f"Train and dev {loss_label(task)} and dev {metric} against steps; the dashed line is the memoryless baseline.", "",
+        f"![training curves]({rel('curves.png')})", "",
+        "### Gate heatmaps", "", _gate_section(runs, store, figures / "gates.png", task), "",
         "### Training throughput", "",
         "Median over seeds of training steps per second (training loop only, evaluation excluded), of model-steps "
         "per second (steps/s times the runs packed into one model; equal to steps/s for single runs) and of wall "
@@ -152,8 +192,8 @@ def build_report(root, threshold: float | None = None) -> Path:
     runs, curves = store.write_tables()
     lines = ["# memorybench report", "",
              f"Rebuilt from the {len(runs)} runs stored in this folder by `python -m memorybench.report`. "
-             "Tables for pandas: `tables/runs.csv` (one row per run), `tables/curves.csv` (one row per evaluation), "
-             "and a summary CSV per table below.", ""]
+             "Tables for pandas: `tables/runs.csv` (one row per run), a summary CSV per table below, and every run's "
+             "curve in `runs/<run_id>/curves.csv` (all of them as one DataFrame: `ResultsStore(folder).collect()[1]`).", ""]
     if runs.empty:
         lines.append("No runs stored yet.")
     else:
@@ -165,6 +205,10 @@ def build_report(root, threshold: float | None = None) -> Path:
         lines += ["## Failed runs", ""]
         lines += [markdown_table(failed[["experiment", "cell", "seq_len", "seed", "error"]])] if len(failed) else ["None."]
         lines += [""]
+        noted = runs[runs["pack_note"].fillna("") != ""] if "pack_note" in runs else runs.iloc[:0]
+        if len(noted):
+            lines += ["## Runs not trained in the pack planned for them", "",
+                      markdown_table(noted[["experiment", "cell", "seq_len", "seed", "pack_note"]]), ""]
     lines += _benchmark_section(store)
     lines += _provenance(store, runs)
     write_text_atomic(store.root / "report.md", "\n".join(lines) + "\n")
@@ -183,7 +227,7 @@ def _benchmark_section(store: ResultsStore) -> list[str]:
     speed = speedup_table(rows)
     at8 = rows[rows["batch_size"] == 8].sort_values(["device", "mode", "cell", "execution", "seq_len"])
     table = pd.DataFrame({
-        "device": at8["device"], "mode": at8["mode"], "cell": at8["cell"].map(CELL_LABELS), "execution": at8["execution"],
+        "device": at8["device"], "mode": at8["mode"], "cell": at8["cell"].map(label_of), "execution": at8["execution"],
         "L": at8["seq_len"], "median µs": at8["median_us"].round(1), "µs per step": at8["us_per_step"].round(2),
         "sequences/s": at8["sequences_per_s"].round(0).astype(int)})
     threads = ", ".join(sorted({str(t) for t in rows["threads"]}))
@@ -214,7 +258,7 @@ def _provenance(store: ResultsStore, runs: pd.DataFrame) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m memorybench.report", description="Rebuild report.md, figures and tables of a results folder from its stored runs.")
     parser.add_argument("folder", help="a results folder written by run_all.py / memorybench")
-    parser.add_argument("--threshold", type=float, default=None, help="accuracy that defines the memory horizon (default: halfway from chance to 1)")
+    parser.add_argument("--threshold", type=float, default=None, help="score that defines the memory horizon, in the task's metric (default: the task's own threshold)")
     args = parser.parse_args(argv)
     folder = Path(args.folder)
     if not ResultsStore(folder).meta_path.is_file():

@@ -7,7 +7,7 @@ mid-write leaves either the old file or none, never half of one.
 Example:
     >>> import tempfile
     >>> from memorybench.config import protocol_config
-    >>> from memorybench.training import evaluate
+    >>> from memorybench.training import evaluate, train_and_save
     >>> from memorybench.tasks import get_task
     >>> config = protocol_config("nndl", cell="gru", seq_len=5, steps=20, eval_interval=10, device="cpu")
     >>> folder = train_and_save(config, tempfile.mkdtemp())
@@ -29,8 +29,7 @@ import pandas as pd
 import torch
 
 from .config import RunConfig
-from .tasks import get_task
-from .training import CURVE_COLUMNS, RunResult, model_for, run_safely
+from .result import CURVE_COLUMNS, RENAMED, RunResult
 
 
 def write_atomic(path: Path, write) -> None:
@@ -66,13 +65,6 @@ def save_run(folder, config: RunConfig, result: RunResult, state_dict: dict | No
     return folder
 
 
-def train_and_save(config: RunConfig, folder) -> Path:
-    """Train `config` (failures recorded, not raised) and save it under `folder`."""
-    checkpoint = {}
-    result = run_safely(config, checkpoint)
-    return save_run(folder, config, result, checkpoint.get("state_dict"))
-
-
 @dataclass
 class SavedRun:
     config: RunConfig
@@ -84,13 +76,15 @@ class SavedRun:
 def load_run(folder, execution: str = "fused", map_location="cpu") -> SavedRun:
     """Reload a saved run; `execution="transparent"` gives a model whose rnn can trace its gates."""
     folder = Path(folder)
+    from .engine.loop import model_for
+
     config = RunConfig.from_dict(json.loads((folder / "config.json").read_text()))
-    result = RunResult(**json.loads((folder / "result.json").read_text()))
-    curves = pd.read_csv(folder / "curves.csv")
+    result = RunResult.from_dict(json.loads((folder / "result.json").read_text()))
+    curves = pd.read_csv(folder / "curves.csv").rename(columns=RENAMED)
     result.curves = curves.to_dict("records")
     model = None
     if (folder / "checkpoint.pt").exists():
-        model = model_for(config, get_task(config.task), execution)
+        model = model_for(config, execution=execution)
         model.load_state_dict(torch.load(folder / "checkpoint.pt", map_location=map_location, weights_only=True))
         model.eval()
     return SavedRun(config, result, model, curves)

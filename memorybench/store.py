@@ -1,27 +1,30 @@
-"""The results store: a folder of runs, and the tidy tables built from them.
+"""The results store: a folder of runs, and the tidy table built from them. It only stores:
+runs are trained elsewhere (an executor) and handed to `place`, by the one writer.
 
     OUT/
       store.json            format version, and one entry per sweep invoked (provenance)
       runs/<run_id>/        config.json, curves.csv, checkpoint.pt, env.json, result.json
       tables/runs.csv       one row per run: config, scores, timing, device, status, error
-      tables/curves.csv     one row per evaluation point of every run
       report.md, figures/   written by memorybench.report
 
-A run folder appears under its final name only once complete: each run is trained
-into a hidden temporary folder and renamed into place, so a sweep killed at any
-moment (even with kill -9) leaves complete runs and hidden leftovers, which the next
-sweep removes. The tables are always rebuilt from the run folders.
+Each row is stored once: a run's curve (one row per evaluation point) lives in its own
+folder, and `collect()` gathers every curve into one DataFrame. A run folder appears
+under its final name only once complete: it is written into a hidden temporary folder
+and renamed into place, so a sweep killed at any moment (even with kill -9) leaves
+complete runs and hidden leftovers, which the next sweep removes.
 
 Example:
     >>> import tempfile
     >>> from memorybench.config import protocol_config
+    >>> from memorybench.result import RunResult
     >>> store = ResultsStore.open(tempfile.mkdtemp())
     >>> config = protocol_config("nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, device="cpu")
-    >>> store.is_complete(config), store.train(config).status, store.is_complete(config)
-    (False, 'ok', True)
-    >>> runs, curves = store.write_tables()
-    >>> len(runs), list(curves["step"])
-    (1, [5, 10])
+    >>> result = RunResult("ok", test_score=0.5, curves=[dict(step=5, train_loss=2.0, dev_loss=2.1, dev_score=0.4, grad_norm=1.0)])
+    >>> store.is_complete(config), store.place(config, result, None) is None, store.is_complete(config)
+    (False, True, True)
+    >>> runs, curves = store.collect()
+    >>> runs["test_score"].tolist(), curves["dev_score"].tolist()
+    ([0.5], [0.4])
 """
 from __future__ import annotations
 
@@ -34,12 +37,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .cells import CELL_NAMES
+from .cells import cell_names
 from .config import RunConfig
-from .packed_training import train_packed
 from .provenance import environment
+from .result import CURVE_COLUMNS, RENAMED, RunResult, upgrade
 from .rundir import save_run, write_atomic, write_json_atomic
-from .training import CURVE_COLUMNS, RunResult, run_safely
 
 FORMAT = 1  # bump when the layout changes in a way older readers cannot follow
 RUN_KEYS = ("run_id", "protocol", "cell", "seq_len", "seed")  # repeated on every curve row
@@ -100,28 +102,8 @@ class ResultsStore:
         for leftover in self.runs_dir.glob(".*"):
             shutil.rmtree(leftover, ignore_errors=True)
 
-    def train(self, config: RunConfig) -> RunResult:
-        """Train one run (failures are recorded, not raised) and move it into place."""
-        checkpoint: dict = {}
-        result = run_safely(config, checkpoint)
-        self._place(config, result, checkpoint.get("state_dict"))
-        return result
-
-    def train_pack(self, configs: list[RunConfig]) -> list[RunResult]:
-        """Train runs of one cell that differ only in seed and length as one packed model (memorybench.packed_training).
-
-        If the pack fails (a NaN in one run, say), each run is trained alone instead,
-        so one bad seed costs only its own run.
-        """
-        try:
-            results, states = train_packed(configs)
-        except Exception:
-            return [self.train(config) for config in configs]
-        for config, result, state in zip(configs, results, states):
-            self._place(config, result, state)
-        return results
-
-    def _place(self, config: RunConfig, result: RunResult, state_dict: dict | None) -> None:
+    def place(self, config: RunConfig, result: RunResult, state_dict: dict | None) -> None:
+        """Store a finished run (its best-dev weights, if any) under its run id, atomically."""
         partial = Path(tempfile.mkdtemp(dir=self.runs_dir, prefix=f".{config.run_id()}."))
         write_json_atomic(partial / "env.json", environment())
         save_run(partial, config, result, state_dict)
@@ -147,13 +129,13 @@ class ResultsStore:
         for folder in sorted(p for p in self.runs_dir.iterdir() if not p.name.startswith(".")):
             if not (folder / "result.json").exists():
                 continue
-            config = json.loads((folder / "config.json").read_text())
+            config = RunConfig.from_dict(json.loads((folder / "config.json").read_text())).to_dict()  # fields newer than the run at their defaults
             env = json.loads((folder / "env.json").read_text()) if (folder / "env.json").exists() else {}
             row = {"run_id": folder.name, **config, "task_params": json.dumps(config["task_params"], sort_keys=True)}
-            row.update(json.loads((folder / "result.json").read_text()))
+            row.update(upgrade(json.loads((folder / "result.json").read_text())))
             row.update({"commit": env.get("commit", ""), "torch": env.get("torch", ""), "finished": env.get("date", "")})
             rows.append(row)
-            run_curves = pd.read_csv(folder / "curves.csv")
+            run_curves = pd.read_csv(folder / "curves.csv").rename(columns=RENAMED)
             for key in RUN_KEYS:
                 run_curves.insert(RUN_KEYS.index(key), key, row[key])
             curves.append(run_curves)
@@ -164,12 +146,15 @@ class ResultsStore:
         return runs, curves
 
     def write_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Write tables/runs.csv; returns (runs, curves) as `collect` does."""
         runs, curves = self.collect()
         self.tables_dir.mkdir(exist_ok=True)
         write_atomic(self.tables_dir / "runs.csv", lambda tmp: runs.to_csv(tmp, index=False))
-        write_atomic(self.tables_dir / "curves.csv", lambda tmp: curves.to_csv(tmp, index=False))
+        (self.tables_dir / "curves.csv").unlink(missing_ok=True)  # older stores kept every curve twice
         return runs, curves
 
 
 def _cell_order(column: pd.Series) -> pd.Series:
-    return column.map(CELL_NAMES.index) if column.name == "cell" else column
+    """Cells in registry order (built-in first, then users' in the order registered)."""
+    order = {name: i for i, name in enumerate(cell_names())}
+    return column.map(lambda c: order.get(c, len(order))) if column.name == "cell" else column

@@ -1,10 +1,11 @@
-"""Summaries over seeds: mean with a 95% confidence interval, best seed, memory horizon.
+"""Summaries over seeds: mean with a 95% confidence interval, best seed, memory horizon —
+each in the direction of the task's metric ('higher' for accuracy, 'lower' for MSE).
 
 Example:
     >>> import pandas as pd
     >>> runs = pd.DataFrame(dict(cell="lstm", seq_len=[10, 10, 10, 30, 30, 30], seed=[0, 1, 2] * 2,
-    ...                          test_accuracy=[0.9, 0.8, 1.0, 0.4, 0.5, 0.6], status="ok"))
-    >>> table = accuracy_table(runs)
+    ...                          test_score=[0.9, 0.8, 1.0, 0.4, 0.5, 0.6], status="ok"))
+    >>> table = score_table(runs)
     >>> table[["seq_len", "mean", "ci_low", "ci_high", "best"]].round(3).values.tolist()
     [[10.0, 0.9, 0.652, 1.148, 1.0], [30.0, 0.5, 0.252, 0.748, 0.6]]
     >>> memory_horizon(table, threshold=0.55)[["horizon", "horizon_low", "horizon_high"]].values.tolist()
@@ -29,39 +30,38 @@ def t975(df: int) -> float:
     return T975[df - 1] if df <= len(T975) else 1.96 + 2.5 / df
 
 
-def default_threshold(chance: float) -> float:
-    """Halfway from chance to perfect accuracy: 0.55 for the digit sum (chance 0.1)."""
-    return (1.0 + chance) / 2
+TABLE_COLUMNS = ["cell", "seq_len", "n", "mean", "std", "ci_low", "ci_high", "best", "best_seed"]
 
 
-def accuracy_table(runs: pd.DataFrame, column: str = "test_accuracy") -> pd.DataFrame:
-    """Per cell and length over the successful seeds: n, mean, std, 95% t-interval, best seed."""
+def score_table(runs: pd.DataFrame, column: str = "test_score", direction: str = "higher") -> pd.DataFrame:
+    """Per cell and length over the successful seeds: n, mean, std, 95% t-interval, and the
+    best seed (the maximum for a 'higher' metric, the minimum for a 'lower' one)."""
     ok = runs[runs["status"] == "ok"]
-
-    def summarise(group: pd.DataFrame) -> pd.Series:
+    rows = []
+    for (cell, seq_len), group in ok.groupby(["cell", "seq_len"], sort=False):
         values = group[column].to_numpy(dtype=float)
         n, mean = len(values), float(values.mean())
         std = float(values.std(ddof=1)) if n > 1 else math.nan
         half = t975(n - 1) * std / math.sqrt(n) if n > 1 else math.nan
-        best = group.loc[group[column].idxmax()]
-        return pd.Series(dict(n=n, mean=mean, std=std, ci_low=mean - half, ci_high=mean + half,
-                              best=float(best[column]), best_seed=int(best["seed"])))
-
-    table = ok.groupby(["cell", "seq_len"], sort=False).apply(summarise, include_groups=False).reset_index()
-    return table.astype({"n": int, "best_seed": int})
+        best = group.loc[group[column].idxmax() if direction == "higher" else group[column].idxmin()]
+        rows.append(dict(cell=cell, seq_len=seq_len, n=n, mean=mean, std=std, ci_low=mean - half, ci_high=mean + half,
+                         best=float(best[column]), best_seed=int(best["seed"])))
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
-def memory_horizon(table: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    """Per cell: the longest length whose mean test accuracy is >= threshold (NaN if none),
-    and the same read off the interval's lower and upper ends (a pessimistic and an
-    optimistic horizon)."""
+def memory_horizon(table: pd.DataFrame, threshold: float, direction: str = "higher") -> pd.DataFrame:
+    """Per cell: the longest length whose mean test score passes the threshold (>= it for a
+    'higher' metric, <= for a 'lower' one; NaN if none passes), and the same read off the
+    interval's worse and better ends (a pessimistic and an optimistic horizon)."""
 
     def longest(group: pd.DataFrame, column: str) -> float:
-        passing = group.loc[group[column] >= threshold, "seq_len"]
+        passes = group[column] >= threshold if direction == "higher" else group[column] <= threshold
+        passing = group.loc[passes, "seq_len"]
         return float(passing.max()) if len(passing) else np.nan
 
+    worse, better = ("ci_low", "ci_high") if direction == "higher" else ("ci_high", "ci_low")
     rows = [
-        dict(cell=cell, horizon=longest(g, "mean"), horizon_low=longest(g, "ci_low"), horizon_high=longest(g, "ci_high"))
+        dict(cell=cell, horizon=longest(g, "mean"), horizon_low=longest(g, worse), horizon_high=longest(g, better))
         for cell, g in table.groupby("cell", sort=False)
     ]
     return pd.DataFrame(rows, columns=["cell", "horizon", "horizon_low", "horizon_high"])

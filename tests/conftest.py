@@ -33,3 +33,13 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def train_into(store, config):
+    """Train one run as a sweep would (failures recorded) and store it; returns its result."""
+    from memorybench.engine.policy import Job
+    from memorybench.executors import run_job
+
+    output = run_job(Job((config,), "single"))[0]
+    store.place(output.config, output.result, output.state_dict)
+    return output.result

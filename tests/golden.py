@@ -41,12 +41,11 @@ CASES = {
 
 def run_case(name: str) -> list[dict]:
     """Train one case; one record per run: scores, best step, steps done and every curve value."""
-    from memorybench.packed_training import train_packed
-    from memorybench.training import train_run
+    from memorybench.engine.loop import train_pack
 
     path, configs = CASES[name]
-    results = [train_run(configs[0])] if path == "single" else train_packed(configs, layout=path)[0]
-    return [dict(test_accuracy=r.test_accuracy, test_loss=r.test_loss, best_dev=r.best_dev_accuracy, best_step=r.best_step,
+    results = [output.result for output in train_pack(configs, layout=path)]
+    return [dict(test_accuracy=r.test_score, test_loss=r.test_loss, best_dev=r.best_dev_score, best_step=r.best_step,
                  steps_done=r.steps_done, train_loss=[c["train_loss"] for c in r.curves], dev_loss=[c["dev_loss"] for c in r.curves])
             for r in results]
 

@@ -1,52 +1,101 @@
+from dataclasses import replace
+
 import pytest
 import torch
+from torch import nn
 
-from memorybench.cells import CELL_NAMES, STATES, TransparentRNN, make_recurrent
+from memorybench.cells import CELLS, TransparentRNN, cell_names, get_cell, layer_parameters, make_recurrent, register_cell
 
+BUILT_IN = ("srn", "lstm", "gru")
 TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
+LAYOUTS = [(1, False), (1, True), (2, False), (2, True)]  # (num_layers, bidirectional)
+TORCH_LAYERS = {
+    "srn": lambda *args, **options: nn.RNN(*args, nonlinearity="tanh", **options),
+    "lstm": nn.LSTM,
+    "gru": nn.GRU,
+}
 
 
-def twin_layers(cell, input_size, hidden_size, dtype, seed=0):
+def twin_layers(cell, input_size, hidden_size, dtype, num_layers=1, bidirectional=False, seed=0):
+    """torch's own layer and the transparent one, with one state dict of weights well away from torch's default range."""
     torch.manual_seed(seed)
-    fused = make_recurrent(cell, "fused", input_size, hidden_size).to(dtype)
-    transparent = make_recurrent(cell, "transparent", input_size, hidden_size).to(dtype)
-    with torch.no_grad():  # random weights well away from torch's default range, biases too
-        for p in fused.parameters():
+    reference = TORCH_LAYERS[cell](input_size, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional).to(dtype)
+    transparent = make_recurrent(cell, "transparent", input_size, hidden_size, num_layers, bidirectional).to(dtype)
+    with torch.no_grad():
+        for p in reference.parameters():
             p.uniform_(-0.8, 0.8)
-    transparent.load_state_dict(fused.state_dict())
-    return fused, transparent
+    transparent.load_state_dict(reference.state_dict())
+    return reference, transparent
+
+
+def test_the_registry_holds_the_three_cells_in_order():
+    assert cell_names() == tuple(CELLS) == BUILT_IN
+    assert [get_cell(c).label for c in BUILT_IN] == ["SRN", "LSTM", "GRU"]
+    assert [get_cell(c).chunks for c in BUILT_IN] == [1, 4, 3]
+    assert [c for c in BUILT_IN if get_cell(c).has_cell_state] == ["lstm"]
+
+
+@pytest.mark.parametrize("num_layers, bidirectional", LAYOUTS)
+@pytest.mark.parametrize("cell", BUILT_IN)
+def test_fused_execution_is_torchs_layer(cell, num_layers, bidirectional):
+    fused = make_recurrent(cell, "fused", 3, 4, num_layers, bidirectional)
+    reference = TORCH_LAYERS[cell](3, 4, num_layers, batch_first=True, bidirectional=bidirectional)
+    assert type(fused) is type(reference) and fused.batch_first
+    assert (fused.mode, fused.num_layers, fused.bidirectional) == (reference.mode, num_layers, bidirectional)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-@pytest.mark.parametrize("cell", CELL_NAMES)
+@pytest.mark.parametrize("num_layers, bidirectional", LAYOUTS)
+@pytest.mark.parametrize("cell", BUILT_IN)
 @pytest.mark.parametrize("batch, steps", [(1, 1), (3, 5), (8, 30)])
-def test_fused_and_transparent_agree_on_outputs_and_gradients(cell, dtype, batch, steps):
-    fused, transparent = twin_layers(cell, 6, 7, dtype)
+def test_transparent_agrees_with_torchs_layer_on_outputs_and_gradients(cell, num_layers, bidirectional, dtype, batch, steps):
+    reference, transparent = twin_layers(cell, 6, 7, dtype, num_layers, bidirectional)
     x = torch.randn(batch, steps, 6, dtype=dtype)
     tol = TOLERANCE[dtype]
     results = []
-    for layer in (fused, transparent):
+    for layer in (reference, transparent):
         xi = x.clone().requires_grad_(True)
         output, h_n = layer(xi)
-        h_n = h_n[0] if cell == "lstm" else h_n
-        (output.square().sum() + h_n.sin().sum()).backward()
-        results.append((output, h_n, xi.grad, {n: p.grad for n, p in layer.named_parameters()}))
-    (out_f, h_f, gx_f, g_f), (out_t, h_t, gx_t, g_t) = results
-    assert out_f.shape == out_t.shape == (batch, steps, 7)
-    torch.testing.assert_close(out_t, out_f, rtol=tol, atol=tol)
-    torch.testing.assert_close(h_t, h_f, rtol=tol, atol=tol)
-    torch.testing.assert_close(gx_t, gx_f, rtol=tol, atol=tol)
-    assert g_t.keys() == g_f.keys() == {"weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"}
+        h_n, c_n = h_n if cell == "lstm" else (h_n, torch.zeros(()))
+        (output.square().sum() + h_n.sin().sum() + c_n.cos().sum()).backward()
+        results.append((output, h_n, c_n, xi.grad, {n: p.grad for n, p in layer.named_parameters()}))
+    (out_f, h_f, c_f, gx_f, g_f), (out_t, h_t, c_t, gx_t, g_t) = results
+    directions = 2 if bidirectional else 1
+    assert out_t.shape == out_f.shape == (batch, steps, directions * 7)
+    assert h_t.shape == h_f.shape == (num_layers * directions, batch, 7)
+    for transparent_value, fused_value in [(out_t, out_f), (h_t, h_f), (c_t, c_f), (gx_t, gx_f)]:
+        torch.testing.assert_close(transparent_value, fused_value, rtol=tol, atol=tol)
+    assert list(g_t) == list(g_f) and len(g_f) == 4 * num_layers * directions
     for name in g_f:
         torch.testing.assert_close(g_t[name], g_f[name], rtol=tol, atol=tol)
 
 
-@pytest.mark.parametrize("cell", CELL_NAMES)
+@pytest.mark.parametrize("num_layers, bidirectional", LAYOUTS)
+@pytest.mark.parametrize("cell", BUILT_IN)
+def test_transparent_draws_torchs_default_initialisation(cell, num_layers, bidirectional):
+    torch.manual_seed(4)
+    fused = make_recurrent(cell, "fused", 3, 5, num_layers, bidirectional)
+    torch.manual_seed(4)
+    transparent = make_recurrent(cell, "transparent", 3, 5, num_layers, bidirectional)
+    assert fused.state_dict().keys() == transparent.state_dict().keys()
+    assert all(torch.equal(transparent.state_dict()[k], v) for k, v in fused.state_dict().items())
+
+
+@pytest.mark.parametrize("cell", BUILT_IN)
+def test_layer_parameters_name_torchs_parameters(cell):
+    fused = make_recurrent(cell, "fused", 3, 4, num_layers=2, bidirectional=True)
+    names = [name for layer in (0, 1) for reverse in (False, True) for name in layer_parameters(cell, layer, reverse)]
+    assert names == [name for name, _ in fused.named_parameters()]
+    assert layer_parameters(cell) == ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    assert layer_parameters(cell, 1, reverse=True)[0] == "weight_ih_l1_reverse"
+
+
+@pytest.mark.parametrize("cell", BUILT_IN)
 def test_trace_returns_every_gate_and_state_consistently(cell):
     fused, transparent = twin_layers(cell, 4, 5, torch.float64)
     x = torch.randn(2, 9, 4, dtype=torch.float64)
     trace = transparent.trace(x)
-    assert tuple(trace) == STATES[cell]
+    assert tuple(trace) == get_cell(cell).states
     assert all(v.shape == (2, 9, 5) for v in trace.values())
     torch.testing.assert_close(trace["h"], fused(x)[0])
     for gate in set(trace) & {"i", "f", "o", "r", "z"}:  # sigmoid gates
@@ -60,6 +109,22 @@ def test_trace_returns_every_gate_and_state_consistently(cell):
         torch.testing.assert_close(trace["h"], (1 - trace["z"]) * trace["n"] + trace["z"] * h_prev)
 
 
+@pytest.mark.parametrize("cell", BUILT_IN)
+def test_trace_picks_a_layer_and_a_direction(cell):
+    fused, transparent = twin_layers(cell, 4, 5, torch.float64, num_layers=2, bidirectional=True)
+    x = torch.randn(2, 6, 4, dtype=torch.float64)
+    output = fused(x)[0]  # (B, T, 2H)
+    torch.testing.assert_close(transparent.trace(x)["h"], output[..., :5])
+    torch.testing.assert_close(transparent.trace(x, layer=1, reverse=True)["h"], output[..., 5:])
+    first = make_recurrent(cell, "transparent", 4, 5, bidirectional=True).double()
+    first.load_state_dict({k: v for k, v in transparent.state_dict().items() if "_l0" in k})
+    torch.testing.assert_close(transparent.trace(x, layer=0, reverse=True)["h"], first(x)[0][..., 5:])
+    with pytest.raises(ValueError, match="layer=2 is not allowed"):
+        transparent.trace(x, layer=2)
+    with pytest.raises(ValueError, match="reverse=True needs a bidirectional layer"):
+        make_recurrent(cell, "transparent", 4, 5).trace(x, reverse=True)
+
+
 def test_lstm_forget_gate_is_the_second_chunk():
     layer = TransparentRNN("lstm", 2, 3)
     with torch.no_grad():
@@ -70,7 +135,37 @@ def test_lstm_forget_gate_is_the_second_chunk():
 
 
 def test_unknown_cell_or_execution_lists_the_choices():
-    with pytest.raises(ValueError, match="cell='rnn' .*srn, lstm, gru"):
+    with pytest.raises(ValueError, match="cell='rnn' is not allowed; choose one of srn, lstm, gru"):
         make_recurrent("rnn", "fused", 2, 2)
     with pytest.raises(ValueError, match="execution='jit' .*fused, transparent"):
         make_recurrent("lstm", "jit", 2, 2)
+
+
+def test_register_cell_refuses_a_taken_or_malformed_name():
+    with pytest.raises(ValueError, match="cell 'gru' is already registered; pass replace=True"):
+        register_cell(replace(get_cell("srn"), name="gru"))
+    for name in ("MyCell", "my-cell", "2cell"):
+        with pytest.raises(ValueError, match=f"cell name '{name}' must be a lowercase identifier"):
+            register_cell(replace(get_cell("srn"), name=name))
+    assert cell_names() == BUILT_IN and CELLS["gru"] is get_cell("gru")
+
+
+def test_register_cell_replaces_only_when_asked():
+    original = get_cell("srn")
+    try:
+        relabelled = register_cell(replace(original, label="Elman"), replace=True)
+        assert get_cell("srn") is relabelled and cell_names() == BUILT_IN
+    finally:
+        register_cell(original, replace=True)
+
+
+def test_a_spec_must_be_consistent():
+    srn = get_cell("srn")
+    with pytest.raises(ValueError, match="2 gates for 1 chunks"):
+        replace(srn, gates=("a", "b"))
+    with pytest.raises(ValueError, match="heatmap .* names states it does not have"):
+        replace(srn, heatmap=("c",))
+    with pytest.raises(ValueError, match="declares its own parameters or projections: set torch_layout=False"):
+        replace(srn, project_hidden=lambda params, h: h)
+    with pytest.raises(ValueError, match="a fused torch layer has torch's layout; set fused=None"):
+        replace(srn, torch_layout=False)

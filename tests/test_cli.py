@@ -92,7 +92,7 @@ def test_sweep_then_rerun_finishes_at_once_with_the_same_tables(tmp_path):
     runs = pd.read_csv(out / "tables" / "runs.csv").set_index("cell")  # the CPU default: SRN seeds stacked, LSTM alone
     assert runs.loc["srn", "pack_size"].tolist() == [2, 2] and runs.loc["srn", "packing"].tolist() == ["stacked"] * 2
     assert runs.loc["lstm", "pack_size"].tolist() == [1, 1]
-    tables = {name: (out / "tables" / name).read_text() for name in ("runs.csv", "curves.csv")}
+    tables = {name: (out / "tables" / name).read_text() for name in ("runs.csv",)}
     report = (out / "report.md").read_text()
     second = run_cli(*args)
     assert second.returncode == 0 and "0 runs trained, 4 already complete" in second.stdout
@@ -123,7 +123,7 @@ def test_kill_9_mid_sweep_loses_no_completed_run(tmp_path):
     assert not list(runs.glob(".*"))
     uninterrupted = tmp_path / "clean"
     assert run_cli(*[a if a != str(out) else str(uninterrupted) for a in args]).returncode == 0
-    columns = ["run_id", "cell", "seq_len", "seed", "test_accuracy", "best_dev_accuracy", "best_step"]
+    columns = ["run_id", "cell", "seq_len", "seed", "test_score", "best_dev_score", "best_step"]
     pd.testing.assert_frame_equal(pd.read_csv(out / "tables" / "runs.csv")[columns],
                                   pd.read_csv(uninterrupted / "tables" / "runs.csv")[columns])
 

@@ -41,7 +41,7 @@ def test_dict_round_trip():
         (dict(clip="norm"), "clip='norm' .*none, global, per_param"),
         (dict(device="tpu"), "device='tpu' .*auto, cpu, cuda"),
         (dict(device="cuda:x"), "device='cuda:x'"),
-        (dict(forget_bias=1.0, cell="srn"), "forget_bias=1.0 .*lstm only"),
+        (dict(forget_bias=1.0, cell="srn"), "forget_bias=1.0 .*forget gate"),
         (dict(task="copy"), "task='copy'"),
     ],
 )
@@ -50,3 +50,20 @@ def test_bad_values_are_named(change, message):
         RunConfig(**change)
     with pytest.raises(ValueError, match="protocol='book'"):
         protocol_config("book")
+
+
+def test_new_fields_at_their_defaults_keep_the_run_ids_of_every_committed_run():
+    import json
+    from pathlib import Path
+
+    from memorybench.config import RunConfig
+
+    folders = list((Path(__file__).resolve().parent.parent / "results").glob("**/runs/*/config.json"))
+    assert len(folders) >= 200  # the committed reference sweeps
+    for path in folders:
+        config = RunConfig.from_dict(json.loads(path.read_text()))
+        assert config.run_id() == path.parent.name
+    layered = RunConfig.from_dict(json.loads(folders[0].read_text()))
+    from dataclasses import replace
+
+    assert replace(layered, num_layers=2).run_id() != layered.run_id()  # a field in use changes the identity

@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from memorybench.report import build_report, experiment_label, main, markdown_table
+from tests.conftest import train_into
 
 ROOT = Path(__file__).resolve().parent.parent
 SLUG = "nndl-steps-200-eval-interval-50"
@@ -14,16 +15,18 @@ SLUG = "nndl-steps-200-eval-interval-50"
 def test_report_from_a_quick_sweep(quick_copy):
     text = build_report(quick_copy.root).read_text()
     for heading in ("## Experiment: nndl, steps=200, eval_interval=50", "### Test accuracy against length", "### Memory horizon",
-                    "### Training curves", "### Gate heatmaps at L=10", "### Training throughput", "## Failed runs", "## Provenance"):
+                    "### Training curves", "### Gate heatmaps", "### Training throughput", "## Failed runs", "## Provenance"):
         assert heading in text
-    assert "Chance (always answering the most common sum) is **0.10**" in text and "at or above **0.55**" in text
+    assert "memoryless baseline (always answering the most common sum) is **0.1**" in text and "at or above **0.55**" in text
     assert "| L | SRN | LSTM | GRU |" in text and "(n=2)" in text and "(seed " in text
-    for name in ("accuracy_vs_length", "curves", "gates", "throughput"):
+    assert "at L=10 on the task's example sequence `[6, 7, 0, 0, 1, 0, 0, 0, 0, 0]`" in text
+    for name in ("score_vs_length", "curves", "gates", "throughput"):
         figure = quick_copy.root / "figures" / SLUG / f"{name}.png"
         assert figure.stat().st_size > 10_000 and f"figures/{SLUG}/{name}.png" in text
-    accuracy = pd.read_csv(quick_copy.tables_dir / f"accuracy_{SLUG}.csv")
+    accuracy = pd.read_csv(quick_copy.tables_dir / f"scores_{SLUG}.csv")
+    assert set(accuracy["metric"]) == {"accuracy"} and set(accuracy["baseline"]) == {0.1}
     runs = pd.read_csv(quick_copy.tables_dir / "runs.csv")
-    expected = runs.groupby(["cell", "seq_len"])["test_accuracy"].mean()
+    expected = runs.groupby(["cell", "seq_len"])["test_score"].mean()
     for row in accuracy.itertuples():
         assert abs(row.mean - expected[(row.cell, row.seq_len)]) < 1e-12
 
@@ -47,19 +50,33 @@ def test_failed_runs_are_listed(quick_copy):
     from memorybench.config import protocol_config
 
     bad = protocol_config("nndl", cell="srn", seq_len=5, steps=200, eval_interval=50, optimizer="sgd", lr=1e38, device="cpu")
-    quick_copy.train(bad)
+    train_into(quick_copy, bad)
     text = build_report(quick_copy.root).read_text()
     assert "FloatingPointError: training loss became nan" in text.split("## Failed runs")[1]
     assert "## Experiment: nndl, optimizer=sgd, lr=1e+38, steps=200, eval_interval=50" in text
 
 
-def test_gate_heatmaps_need_length_10(tmp_path):
+def test_gate_heatmaps_without_the_examples_length_trace_a_test_sequence(tmp_path):
     from memorybench.store import ResultsStore
     from memorybench.sweep import plan_sweep, run_sweep
 
     store = ResultsStore.open(tmp_path)
     run_sweep(store, plan_sweep("nndl", ["lstm"], [5], seeds=1, quick=True, device="cpu"), progress=False)
-    assert "No runs at L=10, so no gate heatmaps" in build_report(store.root).read_text()
+    text = build_report(store.root).read_text()
+    assert "at L=5 on the first test sequence of seed 0" in text and "- LSTM: seed 0" in text
+
+
+def test_gate_heatmaps_trace_each_cells_best_dev_seed(quick_copy):
+    import json
+
+    runs = quick_copy.collect()[0]
+    at10 = runs[(runs["seq_len"] == 10) & (runs["cell"] == "gru")].set_index("seed")
+    worse, better = sorted(at10.index, key=lambda seed: at10.at[seed, "best_dev_score"])
+    folder = quick_copy.runs_dir / at10.at[worse, "run_id"]  # make the other seed the best by dev
+    result = json.loads((folder / "result.json").read_text())
+    (folder / "result.json").write_text(json.dumps(dict(result, best_dev_score=at10.at[better, "best_dev_score"] + 0.5)))
+    text = build_report(quick_copy.root).read_text()
+    assert f"- GRU: seed {worse} (best dev accuracy" in text
 
 
 def test_not_a_results_folder(tmp_path, capsys):
@@ -68,7 +85,7 @@ def test_not_a_results_folder(tmp_path, capsys):
 
 
 def test_labels_and_tables():
-    config = dict(protocol="stream", task="stream", task_params={}, embedding_size=32, hidden_size=32, init="book",
+    config = dict(protocol="stream", task="stream", task_params={}, embedding_size=32, hidden_size=32, init="book",  # a run stored before num_layers
                   forget_bias=None, optimizer="adam", lr=0.001, batch_size=8, steps=19000, eval_interval=100, shuffle=False,
                   clip="none", clip_value=5.0, stop_on_perfect_dev=True, execution="fused")
     assert experiment_label(config) == "stream"

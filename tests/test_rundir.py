@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from memorybench.config import protocol_config
-from memorybench.rundir import load_run, train_and_save, write_text_atomic
+from memorybench.rundir import load_run, write_text_atomic
 from memorybench.tasks import get_task
-from memorybench.training import evaluate
+from memorybench.training import evaluate, train_and_save
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def test_round_trip_restores_config_result_curves_and_weights(saved):
     assert list(run.curves["step"]) == [20, 40, 60, 80]
     task = get_task("nndl")
     test = task.make_data(6, 0).test
-    assert evaluate(run.model, task, test)[1].item() == run.result.test_accuracy
+    assert evaluate(run.model, task, test)[1].item() == run.result.test_score
 
 
 def test_reloaded_model_runs_on_new_data_and_traces_transparently(saved):

@@ -5,6 +5,7 @@ import pytest
 
 from memorybench.config import protocol_config
 from memorybench.store import FORMAT, ResultsStore, StoreError
+from tests.conftest import train_into
 
 CONFIG = protocol_config("nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, device="cpu")
 
@@ -43,11 +44,11 @@ def test_unwritable_place_is_refused(tmp_path, monkeypatch):
 def test_train_moves_a_complete_run_into_place_and_force_replaces_it(tmp_path):
     store = ResultsStore.open(tmp_path)
     assert not store.is_complete(CONFIG)
-    store.train(CONFIG)
+    train_into(store, CONFIG)
     folder = store.folder(CONFIG)
     assert store.is_complete(CONFIG) and {p.name for p in folder.iterdir()} >= {"config.json", "result.json", "env.json", "checkpoint.pt"}
     first = (folder / "result.json").stat().st_mtime_ns
-    store.train(CONFIG)
+    train_into(store, CONFIG)
     assert (folder / "result.json").stat().st_mtime_ns > first
     assert [p.name for p in store.runs_dir.iterdir()] == [CONFIG.run_id()]  # nothing hidden left behind
 
@@ -65,7 +66,7 @@ def test_leftovers_of_a_killed_run_are_removed_and_never_counted(tmp_path):
 def test_failed_runs_count_as_complete_unless_retried(tmp_path):
     store = ResultsStore.open(tmp_path)
     bad = protocol_config("nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, optimizer="sgd", lr=1e38, device="cpu")
-    assert store.train(bad).status == "failed"
+    assert train_into(store, bad).status == "failed"
     assert store.is_complete(bad) and not store.is_complete(bad, retry_failed=True)
 
 
@@ -73,9 +74,22 @@ def test_tables_round_trip_through_csv(quick_copy):
     runs, curves = quick_copy.write_tables()
     assert len(runs) == 12 and runs["status"].eq("ok").all()
     assert list(runs["cell"].drop_duplicates()) == ["srn", "lstm", "gru"]
-    assert {"run_id", "test_accuracy", "best_dev_accuracy", "best_step", "wall_time_s", "steps_per_s", "num_params",
+    assert {"run_id", "test_score", "best_dev_score", "best_step", "wall_time_s", "steps_per_s", "num_params",
             "device", "status", "error", "commit", "torch", "lr", "batch_size"} <= set(runs.columns)
     reread = pd.read_csv(quick_copy.tables_dir / "runs.csv")
-    assert reread["test_accuracy"].tolist() == runs["test_accuracy"].tolist()
-    assert len(pd.read_csv(quick_copy.tables_dir / "curves.csv")) == len(curves) == 12 * 4
-    assert set(curves.groupby("run_id").size()) == {4}
+    assert reread["test_score"].tolist() == runs["test_score"].tolist()
+    assert len(curves) == 12 * 4 and set(curves.groupby("run_id").size()) == {4}
+    assert not (quick_copy.tables_dir / "curves.csv").exists()  # each curve row is stored once, in its run's folder
+
+
+def test_a_store_of_the_earlier_format_reads_with_the_generic_names(quick_copy):
+    folder = next(quick_copy.runs_dir.iterdir())
+    result = json.loads((folder / "result.json").read_text())
+    old = {{"test_score": "test_accuracy", "best_dev_score": "best_dev_accuracy"}.get(k, k): v for k, v in result.items()}
+    (folder / "result.json").write_text(json.dumps(old))
+    curves = pd.read_csv(folder / "curves.csv").rename(columns={"dev_score": "dev_accuracy"})
+    curves.to_csv(folder / "curves.csv", index=False)
+    runs, all_curves = quick_copy.collect()
+    row = runs.set_index("run_id").loc[folder.name]
+    assert row["test_score"] == result["test_score"] and "test_accuracy" not in runs
+    assert all_curves[all_curves["run_id"] == folder.name]["dev_score"].tolist() == curves["dev_accuracy"].tolist()

@@ -4,18 +4,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from memorybench.summary import accuracy_table, default_threshold, memory_horizon, t975, throughput_table
+from memorybench.summary import memory_horizon, score_table, t975, throughput_table
 
 
 def runs_frame(values: dict) -> pd.DataFrame:
-    rows = [dict(cell=cell, seq_len=L, seed=s, test_accuracy=v, status="ok", run_id=f"{cell}{L}{s}", steps_per_s=100 + s,
+    rows = [dict(cell=cell, seq_len=L, seed=s, test_score=v, status="ok", run_id=f"{cell}{L}{s}", steps_per_s=100 + s,
                  wall_time_s=1.0, device="cpu")
             for (cell, L), accs in values.items() for s, v in enumerate(accs)]
     return pd.DataFrame(rows)
 
 
 def test_interval_is_the_student_t_interval():
-    table = accuracy_table(runs_frame({("gru", 5): [0.2, 0.4, 0.9, 0.5]}))
+    table = score_table(runs_frame({("gru", 5): [0.2, 0.4, 0.9, 0.5]}))
     row = table.iloc[0]
     values = np.array([0.2, 0.4, 0.9, 0.5])
     half = 3.182 * values.std(ddof=1) / 2
@@ -27,7 +27,7 @@ def test_interval_is_the_student_t_interval():
 def test_single_seed_has_no_interval_and_failed_runs_are_left_out():
     runs = runs_frame({("srn", 5): [0.3, 0.9]})
     runs.loc[1, "status"] = "failed"
-    row = accuracy_table(runs).iloc[0]
+    row = score_table(runs).iloc[0]
     assert row["n"] == 1 and math.isnan(row["ci_low"]) and row["mean"] == 0.3
 
 
@@ -38,7 +38,7 @@ def test_t_quantiles():
 
 
 def test_memory_horizon_is_the_longest_passing_length_with_pessimistic_and_optimistic_ends():
-    table = accuracy_table(runs_frame({
+    table = score_table(runs_frame({
         ("lstm", 5): [1.0, 1.0, 1.0], ("lstm", 10): [0.9, 0.7, 0.5], ("lstm", 20): [0.2, 0.3, 0.9],
         ("srn", 5): [0.3, 0.2, 0.1],
     }))
@@ -46,7 +46,15 @@ def test_memory_horizon_is_the_longest_passing_length_with_pessimistic_and_optim
     assert horizon.at["lstm", "horizon"] == 10  # mean 0.7 at L=10, 0.467 at L=20
     assert horizon.at["lstm", "horizon_low"] == 5 and horizon.at["lstm", "horizon_high"] == 20
     assert math.isnan(horizon.at["srn", "horizon"])
-    assert default_threshold(0.1) == pytest.approx(0.55)
+
+
+def test_lower_is_better_metrics_read_best_seed_and_horizon_the_other_way():
+    runs = runs_frame({("gru", 5): [0.01, 0.02, 0.03], ("gru", 10): [0.05, 0.2, 0.05], ("gru", 20): [0.3, 0.2, 0.25]})
+    table = score_table(runs, direction="lower")
+    assert table.set_index("seq_len").loc[5, ["best", "best_seed"]].tolist() == [0.01, 0]
+    horizon = memory_horizon(table, threshold=0.1, direction="lower").iloc[0]
+    assert horizon["horizon"] == 10  # mean 0.1 at L=10; 0.25 at L=20
+    assert horizon["horizon_low"] == 5 and horizon["horizon_high"] == 10  # pessimistic reads the upper end
 
 
 def test_throughput_is_the_median_over_seeds():

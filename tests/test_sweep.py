@@ -2,8 +2,8 @@ import pandas as pd
 
 from memorybench.config import protocol_config
 from memorybench.store import ResultsStore
-from memorybench.sweep import describe, packs, plan_sweep, run_sweep
-from memorybench.training import RunResult
+from memorybench.result import RunResult
+from memorybench.sweep import describe, plan_sweep, run_sweep
 
 
 def test_plan_covers_every_cell_length_and_seed_longest_first():
@@ -26,8 +26,8 @@ def test_parallel_workers_give_the_same_results_as_one(quick_store, tmp_path):
     store = ResultsStore.open(tmp_path)
     outcome = run_sweep(store, configs, workers=2, progress=False)
     assert len(outcome.done) == 4
-    parallel = store.collect()[0].set_index("run_id")["test_accuracy"]
-    serial = quick_store.collect()[0].set_index("run_id")["test_accuracy"]
+    parallel = store.collect()[0].set_index("run_id")["test_score"]
+    serial = quick_store.collect()[0].set_index("run_id")["test_score"]
     assert parallel.to_dict() == serial[parallel.index].to_dict()
 
 
@@ -43,28 +43,9 @@ def test_a_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path):
 
 def test_describe_says_the_outcome():
     config = protocol_config("nndl", cell="lstm", seq_len=30, seed=2)
-    line = describe(config, RunResult("ok", test_accuracy=0.875, best_dev_accuracy=0.9, best_step=4200, wall_time_s=3.0, steps_per_s=700))
-    assert "lstm L=30" in line and "test acc 0.875" in line and "@ step 4200" in line
+    line = describe(config, RunResult("ok", test_score=0.875, best_dev_score=0.9, best_step=4200, wall_time_s=3.0, steps_per_s=700))
+    assert "lstm L=30" in line and "test accuracy 0.875" in line and "@ step 4200" in line
     assert "FAILED  boom" in describe(config, RunResult("failed", error="boom"))
-
-
-def test_packs_hold_one_cell_seeds_first_then_lengths():
-    configs = plan_sweep("nndl", ["srn", "lstm"], [5, 10], seeds=3, device="cpu")
-    by_seed = packs(configs, 3)  # the seeds of one cell and length
-    assert sorted(len(g) for g in by_seed) == [3, 3, 3, 3] and all(len({(c.cell, c.seq_len) for c in g}) == 1 for g in by_seed)
-    assert sorted(len(g) for g in packs(configs, {"srn": 6, "lstm": 1})) == [1] * 6 + [3, 3]  # never across lengths unasked
-    mixed = packs(configs, {"srn": 6, "lstm": 1}, across_lengths=True)  # every srn run in one pack, lstm alone
-    assert sorted(len(g) for g in mixed) == [1] * 6 + [6]
-    srn = next(g for g in mixed if len(g) == 6)
-    assert [(c.cell, c.seq_len, c.seed) for c in srn] == [("srn", n, s) for n in (10, 5) for s in range(3)]
-    other = protocol_config("nndl", cell="srn", seq_len=5, lr=0.1, device="cpu")
-    assert [len(g) for g in packs(configs + [other], 10, across_lengths=True)] == [6, 6, 1]
-
-
-def test_a_resumed_sweep_packs_what_is_left_of_each_length_alone():
-    configs = plan_sweep("nndl", ["gru"], [5, 10], seeds=3, device="cpu")
-    left = [c for c in configs if not (c.seq_len == 10 and c.seed < 2)]  # seeds 0 and 1 of L=10 were done
-    assert [[(c.seq_len, c.seed) for c in g] for g in packs(left, 3)] == [[(10, 2)], [(5, 0), (5, 1), (5, 2)]]
 
 
 def test_a_resumed_packed_sweep_gives_the_uninterrupted_sweeps_results(tmp_path):
@@ -77,3 +58,33 @@ def test_a_resumed_packed_sweep_gives_the_uninterrupted_sweeps_results(tmp_path)
     assert [(r.pack_size, r.packing) for _, r in outcome.done] == [(1, "stacked")]  # the last seed, alone but stacked
     columns = ["test_loss", "best_step", "packing"]
     pd.testing.assert_frame_equal(resumed.collect()[0].set_index("run_id")[columns], whole.collect()[0].set_index("run_id")[columns])
+
+
+def test_packed_sweep_matches_the_unpacked_sweep(quick_store, tmp_path):
+    configs = plan_sweep("nndl", ["srn", "gru"], [5, 10], seeds=2, quick=True, device="cpu")
+    store = ResultsStore.open(tmp_path)
+    run_sweep(store, configs, pack_size=2, progress=False)
+    packed = store.collect()[0].set_index("run_id")
+    single = quick_store.collect()[0].set_index("run_id").loc[packed.index]
+    assert (packed["pack_size"] == 2).all()
+    assert packed["test_score"].tolist() == single["test_score"].tolist()
+    assert packed["best_step"].tolist() == single["best_step"].tolist()
+
+
+def test_a_pack_that_raises_records_its_runs_as_failed_with_the_error(tmp_path, monkeypatch):
+    def broken(configs, layout, graphs=False, hooks=()):
+        raise RuntimeError("a bug in a layout")
+
+    monkeypatch.setattr("memorybench.engine.loop.train_pack", broken)
+    configs = plan_sweep("nndl", ["srn"], [5], seeds=2, quick=True, device="cpu")
+    outcome = run_sweep(ResultsStore.open(tmp_path), configs, pack_size=2, progress=False)
+    assert [(r.status, r.pack_size, r.error) for _, r in outcome.done] == [("failed", 2, "RuntimeError: a bug in a layout (in a stacked pack of 2)")] * 2
+
+
+def test_a_refused_pack_is_noted_in_the_results_and_the_progress(tmp_path, capsys):
+    configs = [protocol_config("nndl", cell="srn", seq_len=5, seed=s, num_layers=2, steps=10, eval_interval=5, device="cpu") for s in range(2)]
+    store = ResultsStore.open(tmp_path)
+    outcome = run_sweep(store, configs, pack_size=2, progress=True)
+    assert all(r.status == "ok" and r.pack_size == 1 and "not supported by the stacked layout" in r.pack_note for _, r in outcome.done)
+    assert "trained alone: stacked layers" in capsys.readouterr().out
+    assert store.collect()[0]["pack_note"].str.contains("trained alone").all()

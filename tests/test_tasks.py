@@ -126,7 +126,7 @@ def test_bad_parameters_name_the_value_and_the_allowed_range(make, kwargs, messa
 def test_registry_and_task_declarations():
     assert set(TASKS) == {"nndl", "stream"}
     for task in TASKS.values():
-        assert (task.input_kind, task.output_kind, task.metric, task.chance) == ("tokens", "class", "accuracy", 0.1)
+        assert (task.input_kind, task.output_kind, task.metric, task.baseline) == ("tokens", "class", "accuracy", 0.1)
     with pytest.raises(ValueError, match="task='adding' .*nndl, stream"):
         get_task("adding")
     with pytest.raises(ValueError, match="exactly one"):
@@ -135,4 +135,4 @@ def test_registry_and_task_declarations():
 
 def test_chance_level_is_the_best_constant_guess():
     labels = make_nndl_data(5, seed=0).train.targets
-    assert torch.bincount(labels).max().item() / len(labels) == pytest.approx(get_task("nndl").chance)
+    assert torch.bincount(labels).max().item() / len(labels) == pytest.approx(get_task("nndl").baseline)

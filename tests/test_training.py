@@ -18,7 +18,7 @@ def short(protocol="nndl", **kw):
 def test_lstm_learns_the_streaming_task_well_above_chance():
     result = train_run(short("stream", steps=400, eval_interval=100, batch_size=32, lr=3e-3))
     assert result.status == "ok"
-    assert result.test_accuracy > 0.5  # chance is 0.1
+    assert result.test_score > 0.5  # chance is 0.1
     assert result.curves[-1]["train_loss"] < 0.6 * result.curves[0]["train_loss"]
 
 
@@ -29,8 +29,8 @@ def test_result_fields_and_curves():
     assert all(c["grad_norm"] > 0 and c["train_loss"] > 0 for c in result.curves)
     assert result.steps_done == 60 and result.num_params == 10 * 32 + 3 * 32 * 66 + 32 * 19 + 19
     assert result.wall_time_s > 0 and result.steps_per_s > 0 and result.device == "cpu"
-    best = max(result.curves, key=lambda c: c["dev_accuracy"])  # first maximum wins ties
-    assert (result.best_step, result.best_dev_accuracy) == (best["step"], best["dev_accuracy"])
+    best = max(result.curves, key=lambda c: c["dev_score"])  # first maximum wins ties
+    assert (result.best_step, result.best_dev_score) == (best["step"], best["dev_score"])
 
 
 def test_last_step_is_evaluated_when_the_interval_does_not_divide_it():
@@ -46,26 +46,26 @@ def test_test_score_comes_from_the_best_dev_checkpoint():
     model.load_state_dict(checkpoint["state_dict"])
     data = task.make_data(5, 0)
     loss, accuracy = evaluate(model, task, data.test)
-    assert accuracy.item() == result.test_accuracy and loss.item() == pytest.approx(result.test_loss)
-    assert evaluate(model, task, data.dev)[1].item() == result.best_dev_accuracy
+    assert accuracy.item() == result.test_score and loss.item() == pytest.approx(result.test_loss)
+    assert evaluate(model, task, data.dev)[1].item() == result.best_dev_score
 
 
 def test_same_seed_same_result_on_cpu_and_seeds_differ():
     a, b, c = train_run(short(seed=1)), train_run(short(seed=1)), train_run(short(seed=2))
-    assert a.curves == b.curves and a.test_accuracy == b.test_accuracy
+    assert a.curves == b.curves and a.test_score == b.test_score
     assert a.curves != c.curves
 
 
 def test_perfect_dev_stops_early_and_can_be_turned_off():
     config = short("stream", cell="gru", seq_len=3, steps=1500, eval_interval=50, batch_size=32, lr=1e-2, task_params={"eval_size": 100})
     stopped = train_run(config)
-    assert stopped.best_dev_accuracy == 1.0 and stopped.steps_done < 1500
+    assert stopped.best_dev_score == 1.0 and stopped.steps_done < 1500
     assert stopped.steps_done == stopped.best_step == stopped.curves[-1]["step"]
     from dataclasses import replace
 
     full = train_run(replace(config, stop_on_perfect_dev=False))
     assert full.steps_done == 1500 and full.best_step == stopped.best_step
-    assert full.test_accuracy == stopped.test_accuracy
+    assert full.test_score == stopped.test_score
 
 
 @pytest.mark.parametrize("clip", ["global", "per_param"])
@@ -111,5 +111,5 @@ def test_cuda_without_a_gpu_is_a_clear_error():
 def test_cuda_run_learns_like_the_cpu_run():
     gpu = train_run(short("stream", steps=400, eval_interval=100, batch_size=32, lr=3e-3, device="cuda"))
     cpu = train_run(short("stream", steps=400, eval_interval=100, batch_size=32, lr=3e-3))
-    assert gpu.device.startswith("cuda") and gpu.test_accuracy > 0.5
+    assert gpu.device.startswith("cuda") and gpu.test_score > 0.5
     assert abs(gpu.curves[0]["train_loss"] - cpu.curves[0]["train_loss"]) < 0.05

@@ -1,20 +1,26 @@
 """The task interface every memory task fits into.
 
-A task is a `TaskSpec`: what its inputs and outputs are, how it is scored, what a
-memoryless guess scores, and a pure function `make_data(seq_len, seed, **params)`
+A task is a `TaskSpec`: what its inputs and outputs are, how it is scored and in
+which direction (`METRICS`), what a memoryless guess scores (its baseline), the
+threshold that defines a memory horizon and why, the words the report uses for it,
+an example input for gate traces, and a pure function `make_data(seq_len, seed, **params)`
 that returns the data of one run. Adding a task (adding problem, copy memory,
-delayed recall, ...) means one module that builds a `TaskSpec` and one line in the
-`TASKS` registry of `memorybench.tasks`.
+delayed recall, ...) means one module that builds a `TaskSpec` and one call to
+`register_task` (or one line in the `TASKS` registry of `memorybench.tasks`); the
+trainer, sweep, store and report read everything else from the spec.
 
 Example:
     >>> from memorybench.tasks import get_task
     >>> task = get_task("nndl")
     >>> data = task.make_data(seq_len=5, seed=0)
-    >>> data.train.inputs.shape, data.dev.inputs.shape, task.chance
-    (torch.Size([300, 5]), torch.Size([100, 5]), 0.1)
+    >>> data.train.inputs.shape, data.dev.inputs.shape, task.baseline, task.direction
+    (torch.Size([300, 5]), torch.Size([100, 5]), 0.1, 'higher')
+    >>> task.improves(0.5, 0.4), task.improves(0.4, 0.4), task.is_perfect(1.0)
+    (True, False, True)
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -25,6 +31,9 @@ import torch.nn.functional as F
 INPUT_KINDS = ("tokens", "vectors")
 OUTPUT_KINDS = ("class", "class_per_step", "real")
 METRICS = {"accuracy": "higher", "mse": "lower"}  # metric -> which direction is better
+PERFECT = {"accuracy": 1.0, "mse": 0.0}  # the best score a metric can take
+METRIC_RANGES = {"accuracy": (0.0, 1.0), "mse": (0.0, math.inf)}  # where a metric's values (and thresholds) lie
+LOSS_REDUCTIONS = ("mean", "sum")  # over a batch's samples (and steps); the book's section 6.2 sums
 SPLIT_IDS = {"train": 0, "dev": 1, "test": 2}
 
 
@@ -66,14 +75,21 @@ class TaskSpec:
     """What a task is, for the model builder, the trainer and the report."""
 
     name: str
-    description: str
+    label: str  # for titles: "digit sum"
+    description: str  # one sentence for the report
     input_kind: str  # one of INPUT_KINDS
     input_size: int  # vocabulary size (tokens) or features per step (vectors)
     output_kind: str  # one of OUTPUT_KINDS
     output_size: int  # number of classes, or of real outputs
     metric: str  # a key of METRICS
-    chance: float  # the metric of the best memoryless guess
+    baseline: float  # the metric of the best memoryless guess
+    baseline_note: str  # what that guess is, for the report: "always answering the most common sum"
+    threshold: float  # the score that defines the memory horizon, in the metric's direction
+    threshold_note: str  # why that threshold
     make_data: Callable[..., TaskData]  # (seq_len, seed, **params) -> TaskData
+    example_input: tuple = ()  # one input sequence for gate traces (tokens), or () to take a test sequence
+    length_label: str = "sequence length L"  # x axis of length plots
+    fresh_batches: bool = False  # its data samples fresh training batches instead of holding a training set
     min_seq_len: int = 3
 
     def __post_init__(self):
@@ -81,17 +97,59 @@ class TaskSpec:
         check_choice("output_kind", self.output_kind, OUTPUT_KINDS)
         check_choice("metric", self.metric, tuple(METRICS))
 
-    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """Mean training loss: cross-entropy for classes, squared error for reals."""
+    @property
+    def direction(self) -> str:
+        """'higher' or 'lower': which scores are better."""
+        return METRICS[self.metric]
+
+    @property
+    def metric_range(self) -> tuple[float, float]:
+        return METRIC_RANGES[self.metric]
+
+    @property
+    def worst(self) -> float:
+        """A score every real score improves on: where best-dev tracking starts."""
+        return -math.inf if self.direction == "higher" else math.inf
+
+    def improves(self, score: float, best: float) -> bool:
+        """Whether `score` replaces `best` as the best-dev score: strictly better, as in the book."""
+        return score > best if self.direction == "higher" else score < best
+
+    def is_perfect(self, score: float) -> bool:
+        """No later score can improve on this one."""
+        return score >= PERFECT[self.metric] if self.direction == "higher" else score <= PERFECT[self.metric]
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+        """Training loss: cross-entropy for classes, squared error for reals; reduced as asked."""
         if self.output_kind == "real":
-            return F.mse_loss(outputs, targets)
-        return F.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1))
+            return F.mse_loss(outputs, targets, reduction=reduction)
+        return F.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), targets.reshape(-1), reduction=reduction)
 
     def score(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """The task's metric as a 0-d tensor (no host synchronisation)."""
         if self.metric == "mse":
             return F.mse_loss(outputs, targets)
         return (outputs.argmax(-1) == targets).float().mean()
+
+    def replica_losses(self, outputs: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+        """(E,) each replica's loss on its own batch; outputs (E, B, ...), targets (E, B, ...).
+
+        A pack of one is reduced by torch's own loss reduction, so a single run computes
+        exactly what a plain training loop computes; a larger pack reduces per-sample
+        losses per replica (the same value to float rounding).
+        """
+        if outputs.shape[0] == 1:
+            return self.loss(outputs[0], targets[0], reduction).unsqueeze(0)
+        per_sample = self.loss(outputs.flatten(0, 1), targets.flatten(0, 1), "none").view(outputs.shape[0], -1)  # (E, B*...)
+        return per_sample.mean(1) if reduction == "mean" else per_sample.sum(1)
+
+    def replica_scores(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """(E,) each replica's metric on its own split."""
+        if outputs.shape[0] == 1:
+            return self.score(outputs[0], targets[0]).unsqueeze(0)
+        if self.metric == "mse":
+            return (outputs - targets).square().flatten(1).mean(1)
+        return (outputs.argmax(-1) == targets).float().flatten(1).mean(1)
 
 
 def check_choice(name: str, value, allowed) -> None:

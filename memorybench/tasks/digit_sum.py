@@ -32,6 +32,7 @@ from .base import Split, TaskData, TaskSpec, check_int, check_probability, split
 NUM_DIGITS = 10
 NUM_CLASSES = 19  # sums 0..18
 CHANCE = 0.1  # the most common sum (9) is 10 of the 100 operand pairs
+BOOK_EXAMPLE = (6, 7, 0, 0, 1, 0, 0, 0, 0, 0)  # the book's Fig 6.13 sequence at L=10; label 13
 BOOK_LENGTHS = (5, 10, 15, 20, 25, 30, 35)  # the order the book generates its files in
 BOOK_COPIES = {"train": 3, "dev": 1, "test": 1}  # k per split -> 300/100/100 sequences
 
@@ -101,12 +102,18 @@ def make_stream_data(seq_len: int, seed: int, p: float = 0.1, eval_size: int = 1
 
 
 _COMMON = dict(
+    label="digit sum",
     input_kind="tokens",
     input_size=NUM_DIGITS,
     output_kind="class",
     output_size=NUM_CLASSES,
     metric="accuracy",
-    chance=CHANCE,
+    baseline=CHANCE,
+    baseline_note="always answering the most common sum",
+    threshold=(1.0 + CHANCE) / 2,
+    threshold_note="halfway from chance to perfect",
+    example_input=BOOK_EXAMPLE,
+    length_label="sequence length L (digits)",
 )
 NNDL = TaskSpec(
     name="nndl",
@@ -118,5 +125,6 @@ STREAM = TaskSpec(
     name="stream",
     description="digit sum, streaming: fresh batches, each later position noise with probability p",
     make_data=make_stream_data,
+    fresh_batches=True,
     **_COMMON,
 )

@@ -29,8 +29,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .cells import FUSED, RNN_PARAMS, num_chunks
-from .models import SequenceModel
+from ..cells import FUSED, RNN_PARAMS, num_chunks
+from ..models import SequenceModel
+from .layout import Supports
 
 
 def lookup(embedding: torch.Tensor, x: torch.Tensor, capturable: bool = False) -> torch.Tensor:
@@ -60,6 +61,8 @@ def last_states(states: torch.Tensor, lengths: torch.Tensor | None) -> torch.Ten
 
 
 class PackedModel(nn.Module):
+    supports = Supports(input_kinds=("tokens",), output_kinds=("class",), clips=("none",), layered=False, cells="fused", max_size=None)
+
     def __init__(self, models: list[SequenceModel]):
         super().__init__()
         first = models[0]

@@ -1,0 +1,64 @@
+"""Recurrent cells: a registry of cell specs, and two executions of each.
+
+- `fused`: the cell's torch layer (`nn.RNN` (tanh) / `nn.LSTM` / `nn.GRU`) — cuDNN or
+  oneDNN kernels; the training path.
+- `transparent`: `TransparentRNN`, a step-by-step loop over the same parameters
+  (named as torch names them, `layer_parameters`; gate order LSTM i, f, g, o and GRU
+  r, z, n, as torch packs them) that can return every gate and state at every step;
+  the inspection path for heatmaps and diagnostics, and the only one for a cell
+  without a fused kernel.
+
+State dicts move between the two unchanged, so a model trained fused is inspected
+transparently. A new cell is a `CellSpec` given to `register_cell`.
+
+Example:
+    >>> import torch
+    >>> rnn = make_recurrent("lstm", "transparent", input_size=4, hidden_size=3)
+    >>> output, (h_n, c_n) = rnn(torch.randn(2, 5, 4))  # (B, T, I) -> (B, T, H)
+    >>> output.shape, sorted(rnn.trace(torch.randn(2, 5, 4)))
+    (torch.Size([2, 5, 3]), ['c', 'f', 'g', 'h', 'i', 'o'])
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..tasks.base import check_choice
+from .layers import TransparentRNN, layer_directions, layer_parameters, layer_weights
+from .registry import CELLS, cell_names, get_cell, register_cell
+from .spec import CellSpec
+
+EXECUTIONS = ("fused", "transparent")
+
+__all__ = [
+    "CELLS", "CellSpec", "EXECUTIONS", "TransparentRNN", "cell_names", "get_cell", "layer_directions",
+    "layer_parameters", "layer_weights", "make_recurrent", "register_cell",
+]
+
+
+def make_recurrent(
+    cell: str | CellSpec, execution: str, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False
+) -> nn.Module:
+    """A batch-first recurrent layer of `cell` (a registered name or a spec), fused or transparent."""
+    spec = get_cell(cell)
+    check_choice("execution", execution, EXECUTIONS)
+    if execution == "transparent":
+        return TransparentRNN(spec, input_size, hidden_size, num_layers, bidirectional)
+    if spec.fused is None:
+        raise ValueError(f"cell {spec.name!r} has no fused kernel and runs step by step only: choose execution='transparent'")
+    return spec.fused(input_size, hidden_size, num_layers, bidirectional)
+
+
+# transition aliases, removed once the engine uses the registry
+CELL_NAMES = ("srn", "lstm", "gru")
+RNN_PARAMS = layer_parameters("lstm")
+FUSED = {name: (lambda i, h, spec=CELLS[name]: spec.fused(i, h, 1, False)) for name in CELL_NAMES}
+STATES = {name: CELLS[name].states for name in CELL_NAMES}
+
+
+def num_chunks(cell: str) -> int:
+    return get_cell(cell).chunks
+
+
+def cell_step(cell: str, x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+    return get_cell(cell).step(x_proj, h_proj, h, c)

@@ -1,0 +1,45 @@
+"""The cell registry: name -> `CellSpec`, SRN, LSTM and GRU built in, more added by users.
+
+Example:
+    >>> from dataclasses import replace
+    >>> tanh_twin = register_cell(replace(get_cell("srn"), name="tanh_twin", label="SRN twin"))
+    >>> cell_names()
+    ('srn', 'lstm', 'gru', 'tanh_twin')
+    >>> register_cell(tanh_twin)
+    Traceback (most recent call last):
+    ...
+    ValueError: cell 'tanh_twin' is already registered; pass replace=True to replace it
+    >>> del CELLS["tanh_twin"]
+"""
+from __future__ import annotations
+
+from ..tasks.base import check_choice
+from .gru import GRU
+from .lstm import LSTM
+from .spec import CellSpec
+from .srn import SRN
+
+CELLS: dict[str, CellSpec] = {spec.name: spec for spec in (SRN, LSTM, GRU)}
+
+
+def cell_names() -> tuple[str, ...]:
+    """The registered cells' names, in registration order (users' cells included)."""
+    return tuple(CELLS)
+
+
+def get_cell(cell: str | CellSpec) -> CellSpec:
+    """The registered spec named `cell`; a `CellSpec` passes through unchanged."""
+    if isinstance(cell, CellSpec):
+        return cell
+    check_choice("cell", cell, cell_names())
+    return CELLS[cell]
+
+
+def register_cell(spec: CellSpec, replace: bool = False) -> CellSpec:
+    """Add `spec` to the registry under `spec.name` (a lowercase identifier); a taken name only with `replace`."""
+    if not (spec.name.isidentifier() and spec.name == spec.name.lower()):
+        raise ValueError(f"cell name {spec.name!r} must be a lowercase identifier, like 'indrnn'")
+    if spec.name in CELLS and not replace:
+        raise ValueError(f"cell {spec.name!r} is already registered; pass replace=True to replace it")
+    CELLS[spec.name] = spec
+    return spec

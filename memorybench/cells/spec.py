@@ -1,0 +1,132 @@
+"""What a recurrent cell is: `CellSpec`, and the defaults of a cell in torch's layout.
+
+A cell is its step, `(x_proj, h_proj, h, c) -> (h, c, states)`, plus what the
+layers, the initialisations and the figures need to know about it. A cell in torch's
+layout (`torch_layout=True`) has per layer and direction torch's four parameters,
+
+    weight_ih (chunks*H, I), weight_hh (chunks*H, H), bias_ih (chunks*H,), bias_hh (chunks*H,)
+
+with `x_proj = x @ weight_ih.T + bias_ih` and `h_proj = h @ weight_hh.T + bias_hh`.
+A cell outside it (IndRNN: a recurrent vector u (H,), `h_proj = u*h + b`) declares
+its own `parameter_shapes`, `project_input`, `project_hidden` and initialisations.
+
+Example:
+    >>> from memorybench.cells import get_cell
+    >>> spec = get_cell("gru")
+    >>> spec.label, spec.chunks, spec.shapes(input_size=5, hidden_size=2)
+    ('GRU', 3, {'weight_ih': (6, 5), 'weight_hh': (6, 2), 'bias_ih': (6,), 'bias_hh': (6,)})
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+Params = dict[str, torch.Tensor]  # one layer and direction's parameters: base name ('weight_ih', ...) -> tensor
+
+
+def torch_shapes(chunks: int, input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
+    """torch's four parameters of one layer and direction, in its registration order."""
+    rows = chunks * hidden_size
+    return {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size), "bias_ih": (rows,), "bias_hh": (rows,)}
+
+
+def torch_project_input(params: Params, x: torch.Tensor) -> torch.Tensor:
+    """x (..., I) -> x_proj (..., chunks*H), bias included."""
+    return x @ params["weight_ih"].T + params["bias_ih"]
+
+
+def torch_project_hidden(params: Params, h: torch.Tensor) -> torch.Tensor:
+    """h (..., H) -> h_proj (..., chunks*H), bias included."""
+    return h @ params["weight_hh"].T + params["bias_hh"]
+
+
+def torch_init(params: Params, hidden_size: int) -> None:
+    """torch's default: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)), in the order of `params`."""
+    bound = 1.0 / math.sqrt(hidden_size)
+    for weight in params.values():
+        nn.init.uniform_(weight, -bound, bound)
+
+
+def book_init(params: Params, hidden_size: int, chunks: int) -> None:
+    """The NNDL book's Paddle defaults (see `memorybench.models`): Xavier-uniform for
+    each gate's input and recurrent matrix, bias_ih ~ U(+-sqrt(6/(1+H))), bias_hh 0."""
+    for w_ih, w_hh in zip(params["weight_ih"].chunk(chunks), params["weight_hh"].chunk(chunks)):
+        nn.init.xavier_uniform_(w_ih)  # (H, I) per gate: fan_in I, fan_out H
+        nn.init.xavier_uniform_(w_hh)  # (H, H) per gate
+    bound = math.sqrt(6.0 / (1 + hidden_size))  # Xavier for a (1, H) Paddle parameter
+    params["bias_ih"].uniform_(-bound, bound)
+    params["bias_hh"].zero_()
+
+
+def torch_fused(layer: type[nn.RNNBase], **options) -> Callable[[int, int, int, bool], nn.Module]:
+    """A `CellSpec.fused` factory for a torch layer class: (I, H, num_layers, bidirectional) -> batch-first layer."""
+
+    def make(input_size: int, hidden_size: int, num_layers: int, bidirectional: bool) -> nn.Module:
+        return layer(input_size, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional, **options)
+
+    return make
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    """A recurrent cell: its step, its parameters and how to draw them, how to show it.
+
+    name: registry key, a lowercase identifier; label, color: for tables and figures.
+    gates: the chunks' names in torch's packing order (() for a one-chunk cell).
+    states: the names `step` returns, in order (what `TransparentRNN.trace` returns).
+    heatmap: the states a gate figure shows.
+    chunks: hidden-size blocks in the weights (the rows of weight_ih are chunks*H).
+    has_cell_state: the state is (h, c) and the layer returns (h_n, c_n), as the LSTM.
+    step: (x_proj, h_proj, h, c) -> (h, c, states); x_proj, h_proj (..., chunks*H),
+        h, c (..., H), any leading dims; c passes through for a cell without one.
+    fused: (I, H, num_layers, bidirectional) -> batch-first torch layer, or None for a
+        cell that runs step by step only.
+    torch_layout: the parameters and projections are torch's (module docstring);
+        a fused layer needs it, and so do the packed and stacked trainers.
+    parameter_shapes: (I, H) -> base name -> shape of one layer and direction;
+        None: torch's four.
+    project_input, project_hidden: (params, x) -> x_proj, (params, h) -> h_proj.
+    init_torch: (params, H) in place; init_book: (params, H, chunks) in place.
+    """
+
+    name: str
+    label: str
+    color: str
+    gates: tuple[str, ...]
+    states: tuple[str, ...]
+    heatmap: tuple[str, ...]
+    chunks: int
+    has_cell_state: bool
+    step: Callable[..., tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]]
+    fused: Callable[[int, int, int, bool], nn.Module] | None
+    torch_layout: bool = True
+    parameter_shapes: Callable[[int, int], dict[str, tuple[int, ...]]] | None = None
+    project_input: Callable[[Params, torch.Tensor], torch.Tensor] = torch_project_input
+    project_hidden: Callable[[Params, torch.Tensor], torch.Tensor] = torch_project_hidden
+    init_torch: Callable[[Params, int], None] = torch_init
+    init_book: Callable[[Params, int, int], None] = book_init
+
+    def __post_init__(self):
+        if self.gates and len(self.gates) != self.chunks:
+            raise ValueError(f"cell {self.name!r}: {len(self.gates)} gates for {self.chunks} chunks")
+        if not set(self.heatmap) <= set(self.states):
+            raise ValueError(f"cell {self.name!r}: heatmap {self.heatmap} names states it does not have {self.states}")
+        custom = self.parameter_shapes is not None or (self.project_input, self.project_hidden) != (torch_project_input, torch_project_hidden)
+        if self.torch_layout and custom:
+            raise ValueError(f"cell {self.name!r} declares its own parameters or projections: set torch_layout=False")
+        if self.fused is not None and not self.torch_layout:
+            raise ValueError(f"cell {self.name!r}: a fused torch layer has torch's layout; set fused=None")
+
+    def shapes(self, input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
+        """Base name -> shape of one layer and direction's parameters, in registration order."""
+        if self.parameter_shapes is None:
+            return torch_shapes(self.chunks, input_size, hidden_size)
+        return self.parameter_shapes(input_size, hidden_size)
+
+    def base_names(self) -> tuple[str, ...]:
+        """The base names of one layer and direction's parameters ('weight_ih', ...); they do not depend on the sizes."""
+        return tuple(self.shapes(1, 1))

@@ -1,0 +1,254 @@
+"""The one training loop: E >= 1 replicas of one experiment trained in lockstep.
+
+A single run is a pack of one (`layout="single"`, the fused torch layer); packs of
+seeds (and lengths) use the `stacked` or `block` layouts of
+`memorybench.engine.replicas`. Whatever the layout, this module alone decides the
+protocol:
+
+- data: each replica's own training stream (`train_batches`, seeded by
+  `split_seed(seed, "train", seq_len)`) and its own initial weights (`model_for`);
+- each step: every replica's loss (the task's, reduced as `config.loss_reduction`
+  says), one backward (replica e's gradient is its own loss's), clipping per replica
+  (none / global / per-parameter; the norm recorded is the one before clipping), the
+  optimizer (each replica's state equals a separate optimizer's: both are elementwise);
+- evaluation every `eval_interval` steps and at the last (`is_eval_step`): the mean
+  training loss since the last one, dev loss and score, the step's gradient norm —
+  one host synchronisation per evaluation;
+- best-dev: a checkpoint replaces the best only when its dev score is strictly better
+  in the metric's direction (`TaskSpec.improves`), as in the book; a replica that
+  reaches a perfect dev score stops there (`stop_on_perfect_dev`: no later
+  checkpoint could replace it), and the pack stops when every replica has;
+- divergence: a replica whose training loss is not finite is recorded as failed at
+  that evaluation, and its pack mates go on;
+- the test score of each replica's best-dev checkpoint.
+
+Hooks (`Hook`) see every step (after the backward, before clipping) and every
+evaluation, so diagnostics are added without touching the loop.
+
+Example:
+    >>> from memorybench.config import protocol_config
+    >>> configs = [protocol_config("nndl", cell="srn", seq_len=5, seed=s, steps=50, eval_interval=25, device="cpu") for s in range(2)]
+    >>> outputs = train_pack(configs, layout="stacked")
+    >>> [(o.result.status, o.result.pack_size, [c["step"] for c in o.result.curves]) for o in outputs]
+    [('ok', 2, [25, 50]), ('ok', 2, [25, 50])]
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+from ..config import RunConfig
+from ..models import count_parameters
+from ..result import RunResult
+from ..tasks import TaskSpec, get_task, split_seed, train_batches
+from .graphs import GraphedStep
+from .replicas import LAYOUTS
+
+
+@dataclass
+class RunOutput:
+    """A finished run as an executor hands it back to the one writer: config, result, best-dev weights."""
+
+    config: RunConfig
+    result: RunResult
+    state_dict: dict | None = None  # CPU tensors; None for a failed run
+
+
+class Hook:
+    """A diagnostic plugged into the loop; override either method. The loop never reads back."""
+
+    per_step = False  # True if on_step must run every step (the step is then not replayed from a CUDA graph)
+
+    def on_step(self, step: int, replicas) -> None:
+        """After the backward pass and before clipping: raw gradients are in `replicas.parameters()`."""
+
+    def on_eval(self, step: int, replicas, records: list[dict | None]) -> None:
+        """After an evaluation: `records[e]` is replica e's new curve row (None once it stopped or failed)."""
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' takes CUDA when present; asking for CUDA without a GPU is a ValueError."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} is not available: this machine has no CUDA GPU (use cpu or auto)")
+    return torch.device(device)
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return "cpu"
+
+
+def is_eval_step(step: int, config: RunConfig) -> bool:
+    """Evaluate every `eval_interval` steps and at the last step."""
+    return step % config.eval_interval == 0 or step == config.steps
+
+
+def make_optimizer(config: RunConfig, params, capturable: bool = False) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, capturable=capturable)
+    return torch.optim.SGD(params, lr=config.lr)
+
+
+def model_for(config: RunConfig, task: TaskSpec | None = None, execution: str | None = None) -> torch.nn.Module:
+    """The freshly initialised model of a run (the init seed is derived from the run seed)."""
+    from ..models import build_model
+
+    return build_model(
+        task or get_task(config.task), config.cell, execution=execution or config.execution, embedding_size=config.embedding_size,
+        hidden_size=config.hidden_size, init=config.init, forget_bias=config.forget_bias, seed=split_seed(config.seed, "train", 0),
+        **config.layer_options())
+
+
+def stack_padded(tensors: list[torch.Tensor], length: int) -> torch.Tensor:
+    """Per-replica (N, T_e, ...) tensors -> (E, N, length, ...), each right-padded with zeros in time.
+
+    >>> stack_padded([torch.ones(2, 3, dtype=torch.long), torch.ones(2, 1, dtype=torch.long)], 3)[1]
+    tensor([[1, 0, 0],
+            [1, 0, 0]])
+    """
+    def pad(t: torch.Tensor) -> torch.Tensor:
+        return t if t.shape[1] == length else F.pad(t, (0, 0) * (t.dim() - 2) + (0, length - t.shape[1]))
+
+    return torch.stack([pad(t) for t in tensors])
+
+
+class TrainStep:
+    """One eager training step of all replicas. `loss_sum` (E,) accumulates each replica's loss
+    on the device between evaluations; `grad_norm` (E,) holds its last measured gradient norm."""
+
+    def __init__(self, replicas, optimizer, task: TaskSpec, config: RunConfig, lengths, graphs: bool, hooks):
+        self.replicas, self.optimizer, self.task, self.config, self.lengths = replicas, optimizer, task, config, lengths
+        self.set_to_none = not graphs  # a captured graph keeps its gradient buffers
+        self.step_hooks = [h for h in hooks if h.per_step]
+        self.step_count = 0
+        device = next(replicas.parameters()).device
+        self.loss_sum = torch.zeros(replicas.size, device=device)
+        self.grad_norm = torch.zeros(replicas.size, device=device)
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor, want_norm: bool) -> None:
+        self.step_count += 1
+        losses = self.task.replica_losses(self.replicas(x, self.lengths), y, self.config.loss_reduction)  # (E,)
+        self.optimizer.zero_grad(set_to_none=self.set_to_none)
+        losses.sum().backward()  # replica e's gradient is the gradient of its own loss
+        self.replicas.mask_gradients_()
+        for hook in self.step_hooks:
+            hook.on_step(self.step_count, self.replicas)
+        if self.config.clip != "none":
+            self.grad_norm.copy_(self.replicas.clip_(self.config.clip, self.config.clip_value))
+        elif want_norm:
+            self.grad_norm.copy_(self.replicas.grad_norms())
+        self.optimizer.step()
+        self.loss_sum += losses.detach()
+
+
+@dataclass
+class _Progress:
+    """One replica's best-dev tracking and curve."""
+
+    best: float
+    best_step: int = 0
+    best_state: dict | None = None
+    stopped_at: int = 0  # the step it stopped at: a perfect dev score, or divergence
+    error: str = ""
+    curves: list[dict] = field(default_factory=list)
+
+
+@torch.no_grad()
+def evaluate_replicas(replicas, task: TaskSpec, x: torch.Tensor, y: torch.Tensor, lengths, reduction: str = "mean"):
+    """(E,) losses and (E,) scores of every replica on its own split; x (E, N, T[, F]), y (E, N[, ...])."""
+    outputs = replicas(x, lengths)
+    return task.replica_losses(outputs, y, reduction), task.replica_scores(outputs, y)
+
+
+def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = False, hooks=()) -> list[RunOutput]:
+    """Train `configs` (differing only in seed and length; see `policy.refusal`) as one pack.
+
+    Returns one RunOutput per config, in order. `graphs` replays each step from a CUDA
+    graph (CUDA only; per-step hooks turn it off).
+    """
+    from .policy import check_pack
+
+    started = time.perf_counter()
+    check_pack(configs, layout)
+    first = configs[0]
+    device = resolve_device(first.device)
+    graphs = graphs and device.type == "cuda" and not any(h.per_step for h in hooks)
+    task = get_task(first.task)
+    data = [task.make_data(c.seq_len, c.seed, **c.task_params) for c in configs]
+    models = [model_for(c, task) for c in configs]
+    num_params = count_parameters(models[0])
+    replicas = LAYOUTS[layout](models).to(device)
+    replicas.capturable = graphs
+    optimizer = make_optimizer(first, replicas.parameters(), capturable=graphs)
+    T = max(c.seq_len for c in configs)
+    lengths = None if all(c.seq_len == T for c in configs) else torch.tensor([c.seq_len for c in configs], device=device)
+    eager = TrainStep(replicas, optimizer, task, first, lengths, graphs, hooks)
+    step_fn = GraphedStep(eager) if graphs else eager
+    streams = [train_batches(d, c.batch_size, torch.Generator().manual_seed(split_seed(c.seed, "train", c.seq_len)), c.shuffle)
+               for c, d in zip(configs, data)]
+    dev_x = stack_padded([d.dev.inputs for d in data], T).to(device)
+    dev_y = torch.stack([d.dev.targets for d in data]).to(device)
+
+    progress = [_Progress(best=task.worst) for _ in configs]
+    since_eval, train_seconds, tick, step = 0, 0.0, time.perf_counter(), 0
+    for step in range(1, first.steps + 1):
+        batches = [next(s) for s in streams]
+        x = stack_padded([b.inputs for b in batches], T).to(device)  # (E, B, T[, F])
+        step_fn(x, torch.stack([b.targets for b in batches]).to(device), is_eval_step(step, first))
+        since_eval += 1
+        if not is_eval_step(step, first):
+            continue
+        train_loss = [value / since_eval for value in eager.loss_sum.tolist()]  # the one host sync per interval
+        grad_norm = eager.grad_norm.tolist()
+        train_seconds += time.perf_counter() - tick
+        dev_loss, dev_score = (t.tolist() for t in evaluate_replicas(replicas, task, dev_x, dev_y, lengths, first.loss_reduction))
+        eager.loss_sum.zero_()
+        since_eval = 0
+        records = [_record(task, first, p, replicas, e, step, train_loss[e], dev_loss[e], dev_score[e], grad_norm[e])
+                   for e, p in enumerate(progress)]
+        for hook in hooks:
+            hook.on_eval(step, replicas, records)
+        if all(p.stopped_at for p in progress):
+            break
+        tick = time.perf_counter()
+
+    outputs = []
+    for config, d, model, p in zip(configs, data, models, progress):
+        result = RunResult(
+            status="failed" if p.error else "ok", best_dev_score=p.best, best_step=p.best_step, steps_done=p.stopped_at or step,
+            steps_per_s=step / train_seconds, num_params=num_params, device=device_name(device), error=p.error, metric=task.metric,
+            pack_size=len(configs), packing="" if layout == "single" else layout, graphed=isinstance(step_fn, GraphedStep) and step_fn.graphs,
+            curves=p.curves)
+        if not p.error:
+            model = model.to(device)
+            model.load_state_dict(p.best_state)
+            test_loss, test_score = evaluate_replicas(LAYOUTS["single"]([model]), task, d.test.inputs[None].to(device),
+                                                      d.test.targets[None].to(device), None, first.loss_reduction)
+            result.test_loss, result.test_score = test_loss.item(), test_score.item()
+        result.wall_time_s = time.perf_counter() - started
+        outputs.append(RunOutput(config, result, None if p.error else p.best_state))
+    return outputs
+
+
+def _record(task: TaskSpec, config: RunConfig, p: _Progress, replicas, e: int, step: int, train_loss: float, dev_loss: float,
+            dev_score: float, grad_norm: float) -> dict | None:
+    """Replica e's evaluation: its curve row, best-dev checkpoint, stop and divergence; None once it has stopped."""
+    if p.stopped_at:
+        return None
+    if not math.isfinite(train_loss):
+        p.stopped_at, p.error = step, f"FloatingPointError: training loss became {train_loss} by step {step}"
+        return None
+    row = dict(step=step, train_loss=train_loss, dev_loss=dev_loss, dev_score=dev_score, grad_norm=grad_norm)
+    p.curves.append(row)
+    if task.improves(dev_score, p.best):
+        p.best, p.best_step, p.best_state = dev_score, step, replicas.state_dict_of(e)
+    if config.stop_on_perfect_dev and task.is_perfect(p.best):
+        p.stopped_at = step
+    return row

@@ -1,0 +1,145 @@
+"""Every packing decision, in one place: which runs share a pack, in which layout, and why not.
+
+A sweep's configs become `Job`s: a pack of runs and the layout that trains it. Runs
+share a pack only when they differ in nothing but seed (and, when asked, length) and
+the layout supports what they are (`Supports` of `memorybench.engine.replicas`); a
+pack that is refused trains as single runs and each of its runs records why
+(`Job.note`, stored as the result's `pack_note` and shown in the progress output).
+
+Defaults: on the CPU the seeds of one length of the cells in `CPU_PACKED_CELLS` train
+as one stacked pack and other cells one run at a time (torch's fused oneDNN LSTM is as
+fast as a stacked pack of 5 at L=30: benchmarks/README.md); on CUDA every run of a
+cell — all its seeds and lengths — trains as one block-diagonal pack replayed from
+CUDA graphs. Packs span lengths only on CUDA or when the pack size asked for exceeds
+the seeds, so a CPU sweep resumed after a kill gives the same results bit for bit.
+
+Example:
+    >>> from memorybench.config import protocol_config
+    >>> configs = [protocol_config("nndl", cell=cell, seq_len=5, seed=s, device="cpu") for cell in ("srn", "lstm") for s in range(3)]
+    >>> [(job.layout, len(job.configs)) for job in plan_jobs(configs, default_pack_sizes(["srn", "lstm"], [5], 3, "cpu"), False, "cpu")]
+    [('stacked', 3), ('single', 1), ('single', 1), ('single', 1)]
+    >>> refusal([protocol_config("nndl", cell="lstm", clip="global", seed=s) for s in range(2)], "block")
+    "clip='global' is not supported by the block layout"
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+
+from ..config import RunConfig
+from ..tasks import get_task
+
+CPU_PACKED_CELLS = ("srn", "gru")  # 2.2-4.5x faster per run as stacked packs of 3-5 seeds on a CPU
+
+
+@dataclass(frozen=True)
+class Job:
+    """Runs an executor trains together, and how."""
+
+    configs: tuple[RunConfig, ...]
+    layout: str  # a key of memorybench.engine.replicas.LAYOUTS
+    graphs: bool = False  # replay each step from a CUDA graph
+    note: str = ""  # why these runs do not train in the pack planned for them ("" = as planned)
+
+
+def default_layout(device_type: str) -> str:
+    """`block` on CUDA (cuDNN kernels), `stacked` elsewhere."""
+    return "block" if device_type == "cuda" else "stacked"
+
+
+def default_pack_sizes(cells, lengths, seeds: int, device_type: str) -> dict[str, int]:
+    """Runs per pack for each cell when none is asked for (see the module docstring).
+
+    >>> default_pack_sizes(["srn", "lstm"], [5, 10], 3, "cpu"), default_pack_sizes(["srn", "lstm"], [5, 10], 3, "cuda")
+    ({'srn': 3, 'lstm': 1}, {'srn': 6, 'lstm': 6})
+    """
+    if device_type == "cuda":
+        return {cell: seeds * len(set(lengths)) for cell in cells}
+    return {cell: seeds if cell in CPU_PACKED_CELLS else 1 for cell in cells}
+
+
+def packs_span_lengths(pack: int | None, seeds: int, device_type: str) -> bool:
+    """Whether packs may hold runs of several lengths: on CUDA by default, or when the pack
+    size asked for exceeds the seeds of one length."""
+    return device_type == "cuda" if pack is None else pack > seeds
+
+
+def pack_limit(size: int | dict[str, int], cell: str) -> int:
+    """The pack size asked for `cell`: `size` itself, or `size[cell]` (1 if absent)."""
+    return size if isinstance(size, int) else size.get(cell, 1)
+
+
+def group_packs(configs: list[RunConfig], size: int | dict[str, int], across_lengths: bool = False) -> list[list[RunConfig]]:
+    """Group configs that differ only in seed into packs of at most `size` runs (or
+    `size[cell]`), keeping the configs' order. With `across_lengths`, configs that differ
+    in length too share packs: in the planned sweep's order (longest length first, then
+    seed) a pack holds the seeds of one length, then the next length's.
+
+    Without it a run's pack mates are seeds of its own length only, so a sweep resumed
+    after a kill (smaller packs) gives the same results bit for bit on the CPU.
+    """
+    varying = ("seed", "seq_len") if across_lengths else ("seed",)
+    groups: dict[str, list[RunConfig]] = {}
+    for config in configs:
+        shared = {k: v for k, v in config.to_dict().items() if k not in varying}  # device included
+        groups.setdefault(json.dumps(shared, sort_keys=True), []).append(config)
+    limit = lambda group: pack_limit(size, group[0].cell)
+    return [group[i : i + limit(group)] for group in groups.values() for i in range(0, len(group), limit(group))]
+
+
+def refusal(configs: list[RunConfig], layout: str) -> str | None:
+    """Why `layout` cannot train `configs` as one pack, or None if it can."""
+    from ..cells import get_cell
+    from .replicas import LAYOUTS
+
+    first = configs[0]
+    for config in configs[1:]:
+        if replace(config, seed=first.seed, seq_len=first.seq_len) != first:
+            return "packed runs must differ only in seed and seq_len"
+    if len({(c.seed, c.seq_len) for c in configs}) != len(configs):
+        return "packed runs need distinct (seed, seq_len) pairs"
+    supports, task, spec = LAYOUTS[layout].supports, get_task(first.task), get_cell(first.cell)
+    several_lengths = len({c.seq_len for c in configs}) > 1
+    checks = [
+        (supports.max_size is not None and len(configs) > supports.max_size, f"a pack of {len(configs)} is more than it holds"),
+        (task.input_kind not in supports.input_kinds, f"{task.input_kind} inputs (task {task.name!r}) are not supported"),
+        (task.output_kind not in supports.output_kinds, f"{task.output_kind} outputs (task {task.name!r}) are not supported"),
+        (first.clip not in supports.clips, f"clip={first.clip!r} is not supported"),
+        ((first.num_layers > 1 or first.bidirectional) and not supports.layered, "stacked layers and bidirectional cells are not supported"),
+        (several_lengths and (not supports.lengths or task.output_kind == "class_per_step"), "runs of several lengths are not supported"),
+        (supports.cells == "torch_layout" and not spec.torch_layout, f"cell {spec.name!r} does not have torch's weight layout"),
+        (supports.cells == "fused" and spec.fused is None, f"cell {spec.name!r} has no fused kernel"),
+    ]
+    reasons = [reason for refused, reason in checks if refused]
+    return f"{reasons[0]} by the {layout} layout" if reasons else None
+
+
+def check_pack(configs: list[RunConfig], layout: str) -> None:
+    """Raise ValueError if `layout` cannot train `configs` as one pack."""
+    from .replicas import LAYOUTS
+
+    if layout not in LAYOUTS:
+        raise ValueError(f"layout={layout!r} is not allowed; choose one of {', '.join(LAYOUTS)}")
+    reason = refusal(configs, layout)
+    if reason:
+        raise ValueError(reason)
+
+
+def plan_jobs(configs: list[RunConfig], size: int | dict[str, int], across_lengths: bool, device_type: str,
+              layout: str | None = None) -> list[Job]:
+    """The sweep's configs as jobs. A cell with a pack size above 1 trains through its packed
+    layout even when only one of its runs is left (a resumed sweep), so its results do not
+    depend on how the sweep was cut; a pack the layout refuses trains as single runs, each
+    with the reason."""
+    layout = layout or default_layout(device_type)
+    jobs = []
+    for group in group_packs(configs, size, across_lengths):
+        if pack_limit(size, group[0].cell) == 1:
+            jobs += [Job((config,), "single") for config in group]
+            continue
+        reason = refusal(group, layout)
+        if reason:
+            jobs += [Job((config,), "single", note=f"trained alone: {reason}") for config in group]
+        else:
+            jobs.append(Job(tuple(group), layout, graphs=device_type == "cuda"))
+    return jobs

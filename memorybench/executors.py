@@ -1,0 +1,100 @@
+"""Executors: where jobs train. Each hands every finished run back to the driver, which
+alone writes the results folder, so workers need no access to it.
+
+An executor is a class with `run(jobs) -> iterator of (job, outputs)`, yielding each
+job's `RunOutput`s as it finishes, in any order; `EXECUTORS` maps a name to a class
+taking the number of workers. `run_job` is what every worker calls.
+
+Example:
+    >>> from memorybench.config import protocol_config
+    >>> from memorybench.engine.policy import Job
+    >>> job = Job((protocol_config("nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, device="cpu"),), "single")
+    >>> [(j.layout, [o.result.status for o in outputs]) for j, outputs in SerialExecutor().run([job])]
+    [('single', ['ok'])]
+"""
+from __future__ import annotations
+
+import multiprocessing
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+from .engine.policy import Job
+from .result import RunResult
+
+
+def run_job(job: Job) -> list:
+    """Train one job; a job that raises comes back as failed runs carrying the error, never retried
+    silently (a diverged replica is failed by the loop itself, and its pack mates go on)."""
+    from .engine.loop import RunOutput, train_pack
+
+    started = time.perf_counter()
+    try:
+        outputs = train_pack(list(job.configs), job.layout, job.graphs)
+    except Exception as exc:
+        where = f" (in a {job.layout} pack of {len(job.configs)})" if len(job.configs) > 1 else ""
+        error = f"{type(exc).__name__}: {exc}{where}"
+        outputs = [RunOutput(c, RunResult(status="failed", error=error, device=c.device, wall_time_s=time.perf_counter() - started,
+                                          pack_size=len(job.configs), packing="" if job.layout == "single" else job.layout))
+                   for c in job.configs]
+    for output in outputs:
+        output.result.pack_note = job.note
+    return outputs
+
+
+def _init_worker() -> None:
+    import torch
+
+    from .provenance import git_commit
+
+    torch.set_num_threads(1)  # at these sizes one thread per run beats two
+    git_commit()  # provenance of the code this worker loaded
+
+
+class SerialExecutor:
+    """Every job in this process, one after another, with one torch thread."""
+
+    def __init__(self, workers: int = 1):
+        self.workers = 1
+
+    def run(self, jobs: list[Job]) -> Iterator[tuple[Job, list]]:
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            for job in jobs:
+                yield job, run_job(job)
+        finally:
+            torch.set_num_threads(threads)
+
+
+class LocalPoolExecutor:
+    """Jobs in `workers` spawned processes on this machine, at most two per worker in flight."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+
+    def run(self, jobs: list[Job]) -> Iterator[tuple[Job, list]]:
+        waiting = list(reversed(jobs))
+        with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker) as pool:
+            pending = {}
+            try:
+                while waiting or pending:
+                    while waiting and len(pending) < 2 * self.workers:
+                        job = waiting.pop()
+                        pending[pool.submit(run_job, job)] = job
+                    complete, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in complete:
+                        yield pending.pop(future), future.result()
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+
+
+EXECUTORS = {"serial": SerialExecutor, "local": LocalPoolExecutor}
+
+
+def make_executor(workers: int):
+    """The local executor for `workers` processes; in this process when there is one."""
+    return EXECUTORS["serial" if workers <= 1 else "local"](workers)

@@ -1,0 +1,55 @@
+import pytest
+
+from memorybench.config import protocol_config
+from memorybench.engine.policy import check_pack, default_pack_sizes, group_packs, packs_span_lengths, plan_jobs, refusal
+from memorybench.sweep import plan_sweep
+
+
+def test_packs_hold_one_cell_seeds_first_then_lengths():
+    configs = plan_sweep("nndl", ["srn", "lstm"], [5, 10], seeds=3, device="cpu")
+    by_seed = group_packs(configs, 3)  # the seeds of one cell and length
+    assert sorted(len(g) for g in by_seed) == [3, 3, 3, 3] and all(len({(c.cell, c.seq_len) for c in g}) == 1 for g in by_seed)
+    assert sorted(len(g) for g in group_packs(configs, {"srn": 6, "lstm": 1})) == [1] * 6 + [3, 3]  # never across lengths unasked
+    mixed = group_packs(configs, {"srn": 6, "lstm": 1}, across_lengths=True)  # every srn run in one pack, lstm alone
+    assert sorted(len(g) for g in mixed) == [1] * 6 + [6]
+    srn = next(g for g in mixed if len(g) == 6)
+    assert [(c.cell, c.seq_len, c.seed) for c in srn] == [("srn", n, s) for n in (10, 5) for s in range(3)]
+    other = protocol_config("nndl", cell="srn", seq_len=5, lr=0.1, device="cpu")
+    assert [len(g) for g in group_packs(configs + [other], 10, across_lengths=True)] == [6, 6, 1]
+
+
+def test_a_resumed_sweep_packs_what_is_left_of_each_length_alone():
+    configs = plan_sweep("nndl", ["gru"], [5, 10], seeds=3, device="cpu")
+    left = [c for c in configs if not (c.seq_len == 10 and c.seed < 2)]  # seeds 0 and 1 of L=10 were done
+    jobs = plan_jobs(left, 3, False, "cpu")
+    assert [[(c.seq_len, c.seed) for c in job.configs] for job in jobs] == [[(10, 2)], [(5, 0), (5, 1), (5, 2)]]
+    assert [job.layout for job in jobs] == ["stacked", "stacked"]  # the leftover trains stacked too: same results
+
+
+def test_defaults_on_cpu_and_cuda():
+    assert default_pack_sizes(["srn", "lstm", "gru"], [5], 3, "cpu") == {"srn": 3, "lstm": 1, "gru": 3}
+    assert packs_span_lengths(None, 3, "cuda") and not packs_span_lengths(None, 3, "cpu") and packs_span_lengths(4, 3, "cpu")
+    configs = plan_sweep("nndl", ["lstm"], [5, 10], seeds=2, device="cpu")
+    jobs = plan_jobs(configs, default_pack_sizes(["lstm"], [5, 10], 2, "cuda"), True, "cuda")
+    assert [(job.layout, job.graphs, len(job.configs)) for job in jobs] == [("block", True, 4)]
+
+
+def test_what_cannot_be_packed_and_why():
+    base = protocol_config("nndl", cell="lstm", seq_len=5, device="cpu")
+    assert refusal([base, protocol_config("nndl", cell="lstm", seq_len=6, device="cpu")], "stacked") is None  # lengths may differ
+    assert "differ only in seed and seq_len" in refusal([base, protocol_config("nndl", cell="gru", seq_len=5, seed=1)], "stacked")
+    assert "distinct" in refusal([base, base], "stacked")
+    clipped = [protocol_config("nndl", clip="global", seed=s) for s in range(2)]
+    assert refusal(clipped, "block") == "clip='global' is not supported by the block layout" and refusal(clipped, "stacked") is None
+    layered = [protocol_config("nndl", num_layers=2, seed=s) for s in range(2)]
+    assert "stacked layers" in refusal(layered, "stacked")
+    assert "more than it holds" in refusal([base, protocol_config("nndl", cell="lstm", seq_len=5, seed=1, device="cpu")], "single")
+    with pytest.raises(ValueError, match="layout='diagonal' is not allowed"):
+        check_pack([base], "diagonal")
+
+
+def test_a_refused_pack_trains_as_single_runs_and_says_why():
+    configs = [protocol_config("nndl", cell="srn", seq_len=5, seed=s, num_layers=2, device="cpu") for s in range(2)]
+    jobs = plan_jobs(configs, 2, False, "cpu")
+    assert [(job.layout, len(job.configs)) for job in jobs] == [("single", 1), ("single", 1)]
+    assert all(job.note == "trained alone: stacked layers and bidirectional cells are not supported by the stacked layout" for job in jobs)
