@@ -74,7 +74,7 @@ def test_a_diverged_replica_fails_alone_and_its_pack_mates_go_on():
         def on_step(self, step, replicas):
             if step == 1:
                 with torch.no_grad():
-                    replicas.weight_hh_l0[1].fill_(math.inf)
+                    replicas.weight_hh[1].fill_(math.inf)
 
     healthy, diverged = results(configs, "stacked", hooks=[Explode()])
     assert diverged.status == "failed" and "training loss became nan by step 10" in diverged.error

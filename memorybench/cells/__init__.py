@@ -20,7 +20,6 @@ Example:
 """
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from ..tasks.base import check_choice
@@ -47,18 +46,3 @@ def make_recurrent(
     if spec.fused is None:
         raise ValueError(f"cell {spec.name!r} has no fused kernel and runs step by step only: choose execution='transparent'")
     return spec.fused(input_size, hidden_size, num_layers, bidirectional)
-
-
-# transition aliases, removed once the engine uses the registry
-CELL_NAMES = ("srn", "lstm", "gru")
-RNN_PARAMS = layer_parameters("lstm")
-FUSED = {name: (lambda i, h, spec=CELLS[name]: spec.fused(i, h, 1, False)) for name in CELL_NAMES}
-STATES = {name: CELLS[name].states for name in CELL_NAMES}
-
-
-def num_chunks(cell: str) -> int:
-    return get_cell(cell).chunks
-
-
-def cell_step(cell: str, x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
-    return get_cell(cell).step(x_proj, h_proj, h, c)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..cells import FUSED, RNN_PARAMS, num_chunks
+from ..cells import get_cell, layer_parameters
 from ..models import SequenceModel
 from .layout import Supports
 
@@ -68,20 +68,22 @@ class PackedModel(nn.Module):
         first = models[0]
         if not isinstance(first.embedding, nn.Embedding) or first.per_step:
             raise ValueError("packing supports token inputs with one class per sequence")
-        self.cell, self.size = first.cell, len(models)
+        self.spec, self.size = get_cell(first.cell), len(models)
+        self.names = layer_parameters(self.spec)  # the fused layer's and each model's: 'weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0'
+        weight_ih, weight_hh, bias_ih, bias_hh = self.names
         self.capturable = False  # True: only operations a CUDA graph can capture (see `lookup`)
-        self.hidden, self.chunks = first.rnn.hidden_size, num_chunks(first.cell)
+        self.hidden, self.chunks = first.rnn.hidden_size, self.spec.chunks
         self.embed_size = first.embedding.embedding_dim
         E, H, M = self.size, self.hidden, self.embed_size
         self.embedding = nn.Parameter(torch.stack([m.embedding.weight.detach() for m in models]))  # (E, V, M)
-        self.rnn = FUSED[self.cell](E * M, E * H)
+        self.rnn = self.spec.fused(E * M, E * H, 1, False)
         self.head_weight = nn.Parameter(torch.stack([m.head.weight.detach() for m in models]))  # (E, C, H)
         self.head_bias = nn.Parameter(torch.stack([m.head.bias.detach() for m in models]))  # (E, C)
         with torch.no_grad():
-            for name in RNN_PARAMS:
+            for name in self.names:
                 getattr(self.rnn, name).copy_(self._pack([getattr(m.rnn, name).detach() for m in models]))
-        self.register_buffer("mask_ih", self._pack([torch.ones_like(first.rnn.weight_ih_l0)] * E))
-        self.register_buffer("mask_hh", self._pack([torch.ones_like(first.rnn.weight_hh_l0)] * E))
+        self.register_buffer("mask_ih", self._pack([torch.ones_like(getattr(first.rnn, weight_ih))] * E))
+        self.register_buffer("mask_hh", self._pack([torch.ones_like(getattr(first.rnn, weight_hh))] * E))
 
     def _blocks(self, packed: torch.Tensor) -> torch.Tensor:
         """A view of a packed weight or bias as per-gate, per-model blocks.
@@ -122,16 +124,17 @@ class PackedModel(nn.Module):
     @torch.no_grad()
     def mask_gradients_(self) -> None:
         """Zero the off-diagonal blocks' gradients, so no model reads another's state."""
-        self.rnn.weight_ih_l0.grad.mul_(self.mask_ih)
-        self.rnn.weight_hh_l0.grad.mul_(self.mask_hh)
+        weight_ih, weight_hh = self.names[:2]
+        getattr(self.rnn, weight_ih).grad.mul_(self.mask_ih)
+        getattr(self.rnn, weight_hh).grad.mul_(self.mask_hh)
 
     def grad_norms(self) -> torch.Tensor:
         """(E,) each model's global gradient norm, from its own blocks only."""
         squares = self.embedding.grad.square().sum((1, 2)) + self.head_weight.grad.square().sum((1, 2)) + self.head_bias.grad.square().sum(1)
-        for name in ("weight_ih_l0", "weight_hh_l0"):
+        for name in self.names[:2]:  # the weights
             diagonal = self._blocks(getattr(self.rnn, name).grad).diagonal(dim1=1, dim2=3)  # (chunks, H, K, E)
             squares = squares + diagonal.square().sum((0, 1, 2))
-        for name in ("bias_ih_l0", "bias_hh_l0"):
+        for name in self.names[2:]:  # the biases
             squares = squares + self._blocks(getattr(self.rnn, name).grad).square().sum((0, 2))
         return squares.sqrt()
 
@@ -140,5 +143,5 @@ class PackedModel(nn.Module):
         """Model e's weights (with `grads`, their gradients) in the single model's state-dict layout (CPU tensors)."""
         get = (lambda p: p.grad) if grads else (lambda p: p)
         state = {"embedding.weight": get(self.embedding)[e], "head.weight": get(self.head_weight)[e], "head.bias": get(self.head_bias)[e]}
-        state.update({f"rnn.{name}": self._unpack(get(getattr(self.rnn, name)), e) for name in RNN_PARAMS})
+        state.update({f"rnn.{name}": self._unpack(get(getattr(self.rnn, name)), e) for name in self.names})
         return {k: v.detach().cpu().clone() for k, v in state.items()}

@@ -4,7 +4,7 @@ One of the replica layouts of `memorybench.engine.replicas` (beside block-diagon
 packing, `memorybench.engine.block`). Every
 parameter gets a leading model dimension E; each time step is one batched matmul
 (`baddbmm`) for all E recurrent projections and one set of elementwise ops
-(`memorybench.cells.cell_step`) for all E models. The work grows as E, not E**2 as in
+(the cell spec's `step`) for all E models. The work grows as E, not E**2 as in
 a block-diagonal layer, and the number of operations per step does not grow at all —
 which is what pays on a CPU at the book's sizes, where each of the many small
 operations of a training step costs more in dispatch than in arithmetic. Models never
@@ -32,7 +32,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..cells import RNN_PARAMS, cell_step
+from ..cells import get_cell, layer_parameters
 from ..models import SequenceModel
 from .block import last_states, lookup
 from .layout import Supports, clip_per_replica_
@@ -44,13 +44,14 @@ class StackedModel(nn.Module):
     def __init__(self, models: list[SequenceModel]):
         super().__init__()
         first = models[0]
-        self.cell, self.size, self.hidden, self.per_step = first.cell, len(models), first.rnn.hidden_size, first.per_step
+        self.spec, self.size, self.hidden, self.per_step = get_cell(first.cell), len(models), first.rnn.hidden_size, first.per_step
+        self.names = dict(zip(self.spec.base_names(), layer_parameters(self.spec)))  # 'weight_ih' -> the model's 'weight_ih_l0' ...
         self.capturable = False  # True: only operations a CUDA graph can capture (see `block.lookup`)
         stack = lambda get: nn.Parameter(torch.stack([get(m).detach() for m in models]).clone())
         tokens = isinstance(first.embedding, nn.Embedding)
         self.embedding = stack(lambda m: m.embedding.weight) if tokens else None  # (E, V, M)
-        for name in RNN_PARAMS:
-            setattr(self, name, stack(lambda m: getattr(m.rnn, name)))
+        for base, name in self.names.items():
+            setattr(self, base, stack(lambda m: getattr(m.rnn, name)))
         self.head_weight = stack(lambda m: m.head.weight)  # (E, C, H)
         self.head_bias = stack(lambda m: m.head.bias)  # (E, C)
 
@@ -60,14 +61,14 @@ class StackedModel(nn.Module):
         right-padded), or (E, B, T, C) from every step for a per-step task."""
         E, B, T = x.shape[:3]
         embedded = (x if self.embedding is None else lookup(self.embedding, x, self.capturable)).reshape(E, B * T, -1)  # (E, B*T, M)
-        x_proj = torch.baddbmm(self.bias_ih_l0[:, None], embedded, self.weight_ih_l0.transpose(1, 2))  # (E, B*T, chunks*H)
+        x_proj = torch.baddbmm(self.bias_ih[:, None], embedded, self.weight_ih.transpose(1, 2))  # (E, B*T, chunks*H)
         x_proj = x_proj.view(E, B, T, -1).unbind(2)  # T x (E, B, chunks*H)
         h = c = embedded.new_zeros(E, B, self.hidden)  # (E, B, H)
-        recurrent, bias_hh = self.weight_hh_l0.transpose(1, 2), self.bias_hh_l0[:, None]
+        recurrent, bias_hh = self.weight_hh.transpose(1, 2), self.bias_hh[:, None]
         keep = lengths is not None or self.per_step
         outputs = []
         for x_t in x_proj:
-            h, c, _ = cell_step(self.cell, x_t, torch.baddbmm(bias_hh, h, recurrent), h, c)
+            h, c, _ = self.spec.step(x_t, torch.baddbmm(bias_hh, h, recurrent), h, c)
             if keep:
                 outputs.append(h)
         if self.per_step:
@@ -94,5 +95,5 @@ class StackedModel(nn.Module):
         state = {"head.weight": get(self.head_weight)[e], "head.bias": get(self.head_bias)[e]}
         if self.embedding is not None:
             state["embedding.weight"] = get(self.embedding)[e]
-        state.update({f"rnn.{name}": get(getattr(self, name))[e] for name in RNN_PARAMS})
+        state.update({f"rnn.{name}": get(getattr(self, base))[e] for base, name in self.names.items()})
         return {k: v.detach().cpu().clone() for k, v in state.items()}
