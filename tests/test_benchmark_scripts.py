@@ -60,3 +60,21 @@ def test_sweep_scaling_prints_its_speed_up_and_the_same_results_with_two_workers
     two = float(re.search(rf"2 workers:\s+{NUMBER} s", out)[1])
     speed_up = float(re.search(rf"speed-up : {NUMBER}x", out)[1])
     assert speed_up == pytest.approx(one / two, abs=0.06) and "same results: True" in out
+
+
+def test_compare_results_finds_the_run_that_differs(quick_store, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(quick_store.root, copy)
+    same = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compare_results.py"), str(quick_store.root), str(copy)],
+                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert same.returncode == 0 and "identical test_score, test_loss, best_dev_score, best_step, steps_done, status: 12 of 12 runs" in same.stdout
+    folder = next(p for p in (copy / "runs").iterdir())
+    result = json.loads((folder / "result.json").read_text())
+    (folder / "result.json").write_text(json.dumps(dict(result, test_score=result["test_score"] + 0.01)))
+    shutil.rmtree(next(p for p in (copy / "runs").iterdir() if p != folder))
+    changed = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compare_results.py"), str(quick_store.root), str(copy)],
+                             capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert changed.returncode == 1 and f"differs: {folder.name}" in changed.stdout and "only in old" in changed.stdout
+    assert "11 of 11 runs" not in changed.stdout and "10 of 11 runs" in changed.stdout
