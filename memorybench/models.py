@@ -90,9 +90,9 @@ def init_book_(model: SequenceModel) -> None:
 
 @torch.no_grad()
 def set_forget_bias_(model: SequenceModel, value: float) -> None:
-    """Make the LSTM forget gate's total bias (bias_ih + bias_hh) equal `value` in every layer and direction."""
-    if model.cell != "lstm":
-        raise ValueError(f"forget_bias applies to the lstm cell only, not {model.cell!r}")
+    """Make the forget gate's total bias (bias_ih + bias_hh) equal `value` in every layer and direction."""
+    if "f" not in model.spec.gates:
+        raise ValueError(f"forget_bias applies to cells with a forget gate (lstm), not {model.cell!r}")
     hidden = model.rnn.hidden_size
     forget = model.spec.gates.index("f")
     for params in layer_weights(model.rnn, model.spec):

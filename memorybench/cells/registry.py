@@ -13,6 +13,7 @@ Example:
 """
 from __future__ import annotations
 
+from ..registry import add_to_registry
 from ..tasks.base import check_choice
 from .gru import GRU
 from .lstm import LSTM
@@ -37,9 +38,4 @@ def get_cell(cell: str | CellSpec) -> CellSpec:
 
 def register_cell(spec: CellSpec, replace: bool = False) -> CellSpec:
     """Add `spec` to the registry under `spec.name` (a lowercase identifier); a taken name only with `replace`."""
-    if not (spec.name.isidentifier() and spec.name == spec.name.lower()):
-        raise ValueError(f"cell name {spec.name!r} must be a lowercase identifier, like 'indrnn'")
-    if spec.name in CELLS and not replace:
-        raise ValueError(f"cell {spec.name!r} is already registered; pass replace=True to replace it")
-    CELLS[spec.name] = spec
-    return spec
+    return add_to_registry(CELLS, spec.name, spec, "cell", replace)

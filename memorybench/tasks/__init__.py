@@ -10,6 +10,7 @@ Example:
 A task from outside the package is one call: `register_task(spec)`; the sweep, store
 and report then take it like the built-in ones.
 """
+from ..registry import add_to_registry
 from .base import Split, TaskData, TaskSpec, check_choice, split_seed, train_batches
 from .digit_sum import NNDL, STREAM
 
@@ -23,12 +24,7 @@ def get_task(name: str) -> TaskSpec:
 
 def register_task(spec: TaskSpec, replace: bool = False) -> TaskSpec:
     """Add a task to the registry under `spec.name` (a lowercase identifier); returns it."""
-    if not (spec.name.isidentifier() and spec.name == spec.name.lower()):
-        raise ValueError(f"task name {spec.name!r} is not allowed; it must be a lowercase identifier")
-    if spec.name in TASKS and not replace:
-        raise ValueError(f"task {spec.name!r} is registered already; pass replace=True to replace it")
-    TASKS[spec.name] = spec
-    return spec
+    return add_to_registry(TASKS, spec.name, spec, "task", replace)
 
 
 __all__ = ["TASKS", "Split", "TaskData", "TaskSpec", "get_task", "register_task", "split_seed", "train_batches"]
