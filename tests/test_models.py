@@ -114,7 +114,7 @@ def test_forget_bias_sets_the_total_forget_bias_of_every_layer_and_direction(exe
     for params in layer_weights(model.rnn, "lstm"):
         total = params["bias_ih"] + params["bias_hh"]
         assert torch.all(total[32:64] == 1.0) and not torch.all(total[:32] == 1.0)
-    with pytest.raises(ValueError, match="lstm cell only, not 'gru'"):
+    with pytest.raises(ValueError, match="cells with a forget gate \\(lstm\\), not 'gru'"):
         build_model(NNDL, "gru", forget_bias=1.0)
 
 
