@@ -4,24 +4,22 @@
     python run_all.py --lengths 5 10 --cells lstm --quick    # a smoke test
     python -m memorybench.report results/                    # rebuild the report only
 
-Bad input is one line on stderr and exit status 2; nothing on disk is touched.
+Bad input is one line on stderr and exit status 2; nothing on disk is touched. The
+first Ctrl-C (or SIGTERM) stops the sweep within seconds, keeps every finished run and
+says how to resume; a second one exits at once. Torch, pandas and the rest are imported
+only after the signal handlers are in place, so even an early Ctrl-C ends cleanly.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 
-from .cells import cell_names
-from .config import PROTOCOLS
-from .engine.loop import resolve_device
-from .engine.policy import CPU_PACKED_CELLS, default_pack_sizes, packs_span_lengths
-from .provenance import environment, git_commit
-from .store import ResultsStore, StoreError
-from .sweep import QUICK, plan_sweep, run_sweep
-
 DEFAULT_LENGTHS = (5, 10, 15, 20, 25, 30)
+MAX_RUNS = 10_000  # a plan beyond these asks for --yes
+MAX_LENGTH = 10_000
 
 
 class UsageError(Exception):
@@ -47,6 +45,11 @@ def positive_int(minimum: int, what: str):
 
 
 def make_parser() -> argparse.ArgumentParser:
+    from .cells import cell_names
+    from .config import PROTOCOLS
+    from .engine.policy import CPU_PACKED_CELLS
+    from .sweep import QUICK
+
     parser = Parser(
         prog="memorybench",
         description="Train SRN, LSTM and GRU cells on the NNDL digit-sum memory task at every length and seed, "
@@ -77,15 +80,68 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--force", action="store_true", help="retrain runs that are already complete in --out")
     parser.add_argument("--retry-failed", action="store_true", help="retrain runs recorded as failed (default: keep them)")
     parser.add_argument("--no-progress", action="store_true", help="no live progress display")
+    parser.add_argument("--yes", action="store_true",
+                        help=f"run a plan beyond the sane bounds ({MAX_RUNS:,} runs, lengths above {MAX_LENGTH:,}) without asking")
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .report import build_report  # matplotlib: imported only when a report is written
+def _exit_now(signum, frame) -> None:
+    os.write(2, b"memorybench: interrupted again; exiting now\n")
+    os._exit(130)
 
+
+def _interrupt(signum, frame) -> None:
+    """The first Ctrl-C or SIGTERM: unwind (the sweep stops its workers and keeps what finished);
+    from now on a second one exits at once."""
+    signal.signal(signal.SIGINT, _exit_now)
+    signal.signal(signal.SIGTERM, _exit_now)
+    raise KeyboardInterrupt
+
+
+def unique(values: list, flag: str) -> list:
+    """`values` without repeats, in order; a note on stderr names what was dropped."""
+    kept = list(dict.fromkeys(values))
+    if len(kept) < len(values):
+        dropped = sorted({str(v) for v in values if values.count(v) > 1})
+        print(f"memorybench: note: {flag} {' '.join(dropped)} given more than once; each is trained once", file=sys.stderr)
+    return kept
+
+
+def check_size(args) -> None:
+    """Refuse a plan beyond the sane bounds unless --yes (before anything is built or written)."""
+    runs = len(args.cells) * len(args.lengths) * args.seeds
+    if args.yes:
+        return
+    if runs > MAX_RUNS:
+        raise UsageError(f"this sweep plans {runs:,} runs (more than {MAX_RUNS:,}); pass --yes to run it")
+    if max(args.lengths) > MAX_LENGTH:
+        raise UsageError(f"--lengths {max(args.lengths)} is longer than {MAX_LENGTH:,} steps; pass --yes to train at it")
+
+
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    handlers = signal.signal(signal.SIGINT, _interrupt), signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("memorybench: interrupted before training started; no run was stored", file=sys.stderr)
+        return 130
+    finally:
+        signal.signal(signal.SIGINT, handlers[0])
+        signal.signal(signal.SIGTERM, handlers[1])
+
+
+def _main(argv: list[str]) -> int:
+    from .engine.loop import resolve_device
+    from .engine.policy import default_pack_sizes, packs_span_lengths
+    from .provenance import environment, git_commit
+    from .store import ResultsStore, StoreError
+    from .sweep import plan_sweep, plan_work, run_sweep
+
     try:
         args = make_parser().parse_args(argv)
+        args.cells, args.lengths = unique(args.cells, "--cells"), unique(args.lengths, "--lengths")
+        check_size(args)
         device = resolve_device(args.device)
         workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
         pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, device.type)
@@ -99,16 +155,33 @@ def main(argv: list[str] | None = None) -> int:
     git_commit()  # provenance of the code this process loaded, before the sweep starts
     started = time.perf_counter()
     try:
-        outcome = run_sweep(store, configs, workers, args.force, args.retry_failed, progress=not args.no_progress,
-                            pack_size=pack_size, across_lengths=across_lengths)
-    except KeyboardInterrupt:
-        print(f"memorybench: interrupted; completed runs are kept in {store.root}, re-run the same command to finish", file=sys.stderr)
-        return 130
-    entry = environment(["memorybench", *argv])
-    entry.update(device=str(device), workers=workers, pack_size=pack_size, runs_planned=len(configs), runs_trained=len(outcome.done),
-                 runs_skipped=outcome.skipped, runs_failed=len(outcome.failed), wall_time_s=round(time.perf_counter() - started, 1))
-    store.record_sweep(entry)
-    report = build_report(store.root)
+        with store.lock(" ".join(["memorybench", *argv])):
+            plan = plan_work(store, configs, args.force, args.retry_failed, pack_size, across_lengths, device.type)
+            for run_id, why in plan.damaged.items():
+                print(f"memorybench: warning: run folder {store.runs_dir / run_id} is damaged ({why}); it is trained again", file=sys.stderr)
+            print(plan.describe(store, workers))
+            report = store.root / "report.md"
+            if not plan.todo and report.exists() and not plan.damaged:
+                print(f"nothing to train: all {len(configs)} runs are complete in {store.root}; report unchanged: {report}")
+                return 0
+            outcome = run_sweep(store, configs, workers, progress=not args.no_progress, plan=plan)
+            if outcome.done:
+                entry = environment(["memorybench", *argv])
+                entry.update(device=str(device), workers=workers, pack_size=pack_size, runs_planned=len(configs),
+                             runs_trained=len(outcome.done), runs_skipped=outcome.skipped, runs_failed=len(outcome.failed),
+                             interrupted=outcome.interrupted, wall_time_s=round(time.perf_counter() - started, 1))
+                store.record_sweep(entry)
+            if outcome.interrupted:
+                left = len(plan.todo) - len(outcome.done)
+                print(f"memorybench: interrupted: {len(outcome.done)} of {len(plan.todo)} runs completed and are stored in "
+                      f"{store.root}; re-run the same command to train the remaining {left}", file=sys.stderr)
+                return 130
+            from .report import build_report  # matplotlib: imported only when a report is written
+
+            report = build_report(store.root)
+    except StoreError as exc:
+        print(f"memorybench: error: {exc}", file=sys.stderr)
+        return 2
     print(f"{len(outcome.done)} runs trained, {outcome.skipped} already complete, {len(outcome.failed)} failed, "
           f"{outcome.wall_time_s:.0f}s; report: {report}")
     return 0

@@ -14,7 +14,9 @@ Example:
 """
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
+import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -42,7 +44,21 @@ def run_job(job: Job) -> list:
     return outputs
 
 
+PR_SET_PDEATHSIG = 1  # prctl option (Linux): a signal the kernel sends this process when its parent dies
+
+
+def _die_with_parent() -> None:
+    """On Linux, have the kernel kill this process when the driver dies, even by SIGKILL."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the driver's own shutdown still stops the workers
+        pass
+
+
 def _init_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the workers itself
+    _die_with_parent()
     import torch
 
     from .provenance import git_commit
@@ -70,7 +86,13 @@ class SerialExecutor:
 
 
 class LocalPoolExecutor:
-    """Jobs in `workers` spawned processes on this machine, at most two per worker in flight."""
+    """Jobs in `workers` spawned processes on this machine, at most two per worker in flight.
+
+    If the driver is interrupted (or anything else goes wrong in it), the workers are
+    killed at once, not left to finish their jobs: what they were training is not
+    stored, and the next sweep trains it again. Workers ignore Ctrl-C (the driver
+    handles it) and die with the driver even when it is killed with SIGKILL (Linux).
+    """
 
     def __init__(self, workers: int):
         self.workers = workers
@@ -88,6 +110,8 @@ class LocalPoolExecutor:
                     for future in complete:
                         yield pending.pop(future), future.result()
             except BaseException:
+                for process in list((pool._processes or {}).values()):  # stop their jobs now, not after them
+                    process.kill()
                 pool.shutdown(wait=False, cancel_futures=True)
                 raise
 

@@ -52,8 +52,8 @@ def plot_score_vs_length(runs: pd.DataFrame, table: pd.DataFrame, task: TaskSpec
         rows = table[table["cell"] == cell].sort_values("seq_len")
         spec = get_cell(cell)
         ax.plot(rows["seq_len"], rows["mean"], "-o", color=spec.color, label=f"{spec.label} mean")
-        ax.fill_between(rows["seq_len"], rows["ci_low"].clip(low, high), rows["ci_high"].clip(low, high), color=spec.color, alpha=0.18,
-                        linewidth=0)
+        band = [rows[c].clip(low, high).to_numpy(float) for c in ("ci_low", "ci_high")]  # arrays: numpy 1.24.0 cannot mask a Series
+        ax.fill_between(rows["seq_len"].to_numpy(float), *band, color=spec.color, alpha=0.18, linewidth=0)
         seeds = ok[ok["cell"] == cell]
         offset = (index - (len(cells) - 1) / 2) * 0.25  # keep the cells' dots apart
         ax.scatter(seeds["seq_len"] + offset, seeds["test_score"], color=spec.color, s=12, alpha=0.6)

@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from dataclasses import fields
@@ -186,10 +187,26 @@ def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, st
     return out
 
 
+def check_threshold(threshold: float | None, tasks) -> None:
+    """A --threshold must be finite and inside the range of every task's metric it applies to."""
+    if threshold is None:
+        return
+    if not math.isfinite(threshold):
+        raise ValueError(f"--threshold {threshold} is not allowed; it must be a finite number")
+    for task in tasks:
+        low, high = task.metric_range
+        if not low <= threshold <= high:
+            raise ValueError(f"--threshold {threshold} is outside the range of {task.metric} ({low:g} to {high:g}) of task {task.name!r}")
+
+
 def build_report(root, threshold: float | None = None) -> Path:
-    """Write report.md, figures/ and tables/ for the results folder `root`; returns report.md's path."""
+    """Write report.md, figures/ and tables/ for the results folder `root`; returns report.md's path.
+    A bad `threshold` is a ValueError raised before anything is written."""
     store = ResultsStore(root)
+    runs, curves = store.collect()
+    check_threshold(threshold, [get_task(name) for name in runs["task"].unique()] if not runs.empty else [])
     runs, curves = store.write_tables()
+    damaged = store.scan()[1]
     lines = ["# memorybench report", "",
              f"Rebuilt from the {len(runs)} runs stored in this folder by `python -m memorybench.report`. "
              "Tables for pandas: `tables/runs.csv` (one row per run), a summary CSV per table below, and every run's "
@@ -209,6 +226,10 @@ def build_report(root, threshold: float | None = None) -> Path:
         if len(noted):
             lines += ["## Runs not trained in the pack planned for them", "",
                       markdown_table(noted[["experiment", "cell", "seq_len", "seed", "pack_note"]]), ""]
+    if damaged:
+        lines += ["## Unreadable run folders", "",
+                  "Left out of everything above; the next sweep that plans them trains them again.", "",
+                  markdown_table(pd.DataFrame({"run folder": [f"runs/{name}" for name in damaged], "why": list(damaged.values())})), ""]
     lines += _benchmark_section(store)
     lines += _provenance(store, runs)
     write_text_atomic(store.root / "report.md", "\n".join(lines) + "\n")
@@ -259,17 +280,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m memorybench.report", description="Rebuild report.md, figures and tables of a results folder from its stored runs.")
     parser.add_argument("folder", help="a results folder written by run_all.py / memorybench")
     parser.add_argument("--threshold", type=float, default=None, help="score that defines the memory horizon, in the task's metric (default: the task's own threshold)")
+    parser.add_argument("--rebuild-store", action="store_true",
+                        help="write a fresh store.json for the intact run folders (when it is damaged or lost; the record of earlier sweeps is lost with it)")
     args = parser.parse_args(argv)
     folder = Path(args.folder)
-    if not ResultsStore(folder).meta_path.is_file():
-        print(f"memorybench.report: error: {folder} is not a memorybench results folder (no store.json)", file=sys.stderr)
-        return 2
     try:
-        ResultsStore.open(folder)
-    except StoreError as exc:
+        if args.rebuild_store:
+            print(f"rebuilt {folder / 'store.json'} for {ResultsStore.rebuild(folder)} intact runs")
+        store = ResultsStore.open(folder, create=False)
+        for name, why in store.scan()[1].items():
+            print(f"memorybench.report: warning: run folder {store.runs_dir / name} is damaged ({why}); left out of the report", file=sys.stderr)
+        print(build_report(folder, args.threshold))
+    except (StoreError, ValueError) as exc:
         print(f"memorybench.report: error: {exc}", file=sys.stderr)
         return 2
-    print(build_report(folder, args.threshold))
     return 0
 
 

@@ -7,6 +7,14 @@ runs are trained elsewhere (an executor) and handed to `place`, by the one write
       tables/runs.csv       one row per run: config, scores, timing, device, status, error
       report.md, figures/   written by memorybench.report
 
+A folder belongs to one store: `open` refuses a non-empty folder that memorybench did
+not create, and a sweep holds `.lock` (its process id) while it writes, so a second
+sweep on the same folder is refused while the first runs (a lock whose process is gone
+is taken over). A run folder whose files do not load is *damaged*: `scan` names it,
+the report lists it as unreadable and skips it, and the next sweep retrains it. A
+damaged `store.json` is named as such; `rebuild` writes a fresh one for the intact run
+folders (`python -m memorybench.report DIR --rebuild-store`).
+
 Each row is stored once: a run's curve (one row per evaluation point) lives in its own
 folder, and `collect()` gathers every curve into one DataFrame. A run folder appears
 under its final name only once complete: it is written into a hidden temporary folder
@@ -28,11 +36,14 @@ Example:
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import shutil
 import tempfile
 import uuid
+import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
@@ -59,43 +70,127 @@ class ResultsStore:
         self.meta_path = self.root / "store.json"
 
     @classmethod
-    def open(cls, root) -> ResultsStore:
-        """Open or create a store; refuses files, unwritable places and other formats."""
+    def open(cls, root, create: bool = True) -> ResultsStore:
+        """Open a store (or, with `create`, make one in a new or empty folder); refuses files,
+        unwritable places, other formats, damaged store.json files and folders not made by memorybench."""
         root = Path(root)
         if root.exists() and not root.is_dir():
-            raise StoreError(f"--out {root} is a file; give a folder (new or made by memorybench)")
+            raise StoreError(f"{root} is a file; give a folder (new or made by memorybench)")
         existing = root
         while not existing.exists():
             existing = existing.parent
         if not os.access(existing, os.W_OK | os.X_OK):
-            raise StoreError(f"--out {root} is not writable ({existing} does not allow writing)")
+            raise StoreError(f"{root} is not writable ({existing} does not allow writing)")
         store = cls(root)
         meta = store.meta_path
+        rebuild = f"`python -m memorybench.report {root} --rebuild-store` rebuilds it from the intact run folders"
         if meta.exists():
             try:
-                found = json.loads(meta.read_text()).get("format")
-            except (ValueError, AttributeError):
-                raise StoreError(f"--out {root} holds a store.json that is not memorybench's; choose another folder") from None
-            if found != FORMAT:
-                raise StoreError(f"--out {root} was written by a memorybench results format {found!r}; this version reads format {FORMAT}: choose another --out")
-        elif root.exists() and (root / "runs").exists():
-            raise StoreError(f"--out {root} has a runs/ folder but no store.json: not a memorybench {FORMAT} results folder; choose another --out")
+                found = json.loads(meta.read_text())
+            except (ValueError, UnicodeDecodeError):
+                raise StoreError(f"{meta} is damaged (not readable JSON); {rebuild}") from None
+            if not isinstance(found, dict) or "format" not in found:
+                raise StoreError(f"{root} holds a store.json that is not memorybench's; choose another folder")
+            if found["format"] != FORMAT:
+                raise StoreError(f"{root} was written by a memorybench results format {found['format']!r}; this version reads format {FORMAT}: choose another folder")
+        elif root.exists() and (root / "runs").is_dir():
+            raise StoreError(f"{root} has a runs/ folder but no store.json; if memorybench wrote it, {rebuild}")
+        elif root.exists() and any(root.iterdir()):
+            raise StoreError(f"{root} is not empty and was not made by memorybench (no store.json); choose a new or empty folder")
+        if not create and not meta.exists():
+            raise StoreError(f"{root} is not a memorybench results folder (no store.json)")
         try:
             store.runs_dir.mkdir(parents=True, exist_ok=True)
             if not meta.exists():
                 write_json_atomic(meta, {"format": FORMAT, "sweeps": []})
         except OSError as exc:
-            raise StoreError(f"--out {root} cannot be written: {exc.strerror or exc}") from None
+            raise StoreError(f"{root} cannot be written: {exc.strerror or exc}") from None
         return store
 
     def folder(self, config: RunConfig) -> Path:
         return self.runs_dir / config.run_id()
 
+    @classmethod
+    def rebuild(cls, root) -> int:
+        """Write a fresh store.json for a folder whose own is damaged or lost; returns the intact runs.
+        The record of earlier sweeps is gone with the old file; the runs keep their own provenance."""
+        store = cls(root)
+        if not store.runs_dir.is_dir():
+            raise StoreError(f"{root} has no runs/ folder: nothing to rebuild a store from")
+        intact, _ = store.scan()
+        date = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        write_json_atomic(store.meta_path, {"format": FORMAT, "sweeps": [], "rebuilt": date})
+        return len(intact)
+
+    def damage(self, folder: Path) -> str:
+        """Why a finished run folder cannot be read ('' when every file loads)."""
+        for name in ("config.json", "result.json"):
+            try:
+                json.loads((folder / name).read_text())
+            except (OSError, ValueError, UnicodeDecodeError) as exc:
+                return f"{name} does not load ({type(exc).__name__})"
+        try:
+            pd.read_csv(folder / "curves.csv")
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            return f"curves.csv does not load ({type(exc).__name__})"
+        checkpoint = folder / "checkpoint.pt"
+        if checkpoint.exists():
+            try:
+                with zipfile.ZipFile(checkpoint) as archive:  # torch.save's format: every member carries a CRC
+                    corrupt = archive.testzip()
+            except (OSError, zipfile.BadZipFile, EOFError) as exc:
+                return f"checkpoint.pt does not load ({type(exc).__name__}: {exc})"
+            if corrupt:
+                return f"checkpoint.pt does not load (member {corrupt} is corrupt)"
+        return ""
+
+    def scan(self) -> tuple[list[Path], dict[str, str]]:
+        """(intact finished run folders, {damaged run id: why}), sorted by run id."""
+        intact, damaged = [], {}
+        for folder in sorted(p for p in self.runs_dir.iterdir() if not p.name.startswith(".")) if self.runs_dir.is_dir() else []:
+            if not (folder / "result.json").exists():
+                continue
+            why = self.damage(folder)
+            if why:
+                damaged[folder.name] = why
+            else:
+                intact.append(folder)
+        return intact, damaged
+
     def is_complete(self, config: RunConfig, retry_failed: bool = False) -> bool:
-        result = self.folder(config) / "result.json"
-        if not result.exists():
+        """Finished and intact (and, with `retry_failed`, not failed)."""
+        folder = self.folder(config)
+        if not (folder / "result.json").exists() or self.damage(folder):
             return False
-        return not (retry_failed and json.loads(result.read_text())["status"] != "ok")
+        return not (retry_failed and json.loads((folder / "result.json").read_text())["status"] != "ok")
+
+    @contextmanager
+    def lock(self, command: str = ""):
+        """Hold the folder for one sweep: a second sweep is refused, naming the first's process;
+        a lock whose process is gone is taken over."""
+        path = self.root / ".lock"
+        mine = json.dumps({"pid": os.getpid(), "command": command,
+                           "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+        while True:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+                break
+            except FileExistsError:
+                try:
+                    held = json.loads(path.read_text())
+                except (OSError, ValueError):
+                    held = {}
+                pid = held.get("pid")
+                if isinstance(pid, int) and pid != os.getpid() and _alive(pid):
+                    raise StoreError(f"another sweep (process {pid}, started {held.get('started', '?')}) is writing to {self.root}; "
+                                     "wait for it to finish or stop it") from None
+                path.unlink(missing_ok=True)  # stale: its process is gone
+        with os.fdopen(fd, "w") as handle:
+            handle.write(mine)
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
 
     def remove_leftovers(self) -> None:
         """Delete the hidden folders of runs that a killed sweep left unfinished."""
@@ -124,11 +219,10 @@ class ResultsStore:
         return json.loads(self.meta_path.read_text())["sweeps"]
 
     def collect(self) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(runs, curves) read from every complete run folder, sorted by cell, length, seed."""
+        """(runs, curves) read from every intact finished run folder, sorted by cell, length, seed
+        (damaged folders are left out: see `scan`)."""
         rows, curves = [], []
-        for folder in sorted(p for p in self.runs_dir.iterdir() if not p.name.startswith(".")):
-            if not (folder / "result.json").exists():
-                continue
+        for folder in self.scan()[0]:
             config = RunConfig.from_dict(json.loads((folder / "config.json").read_text())).to_dict()  # fields newer than the run at their defaults
             env = json.loads((folder / "env.json").read_text()) if (folder / "env.json").exists() else {}
             row = {"run_id": folder.name, **config, "task_params": json.dumps(config["task_params"], sort_keys=True)}
@@ -152,6 +246,16 @@ class ResultsStore:
         write_atomic(self.tables_dir / "runs.csv", lambda tmp: runs.to_csv(tmp, index=False))
         (self.tables_dir / "curves.csv").unlink(missing_ok=True)  # older stores kept every curve twice
         return runs, curves
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _cell_order(column: pd.Series) -> pd.Series:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from tqdm import tqdm
 
 from .config import RunConfig, protocol_config
-from .engine.policy import plan_jobs
+from .engine.policy import Job, plan_jobs
 from .executors import make_executor
 from .result import RunResult
 from .store import ResultsStore
@@ -42,10 +42,65 @@ class SweepOutcome:
     done: list[tuple[RunConfig, RunResult]] = field(default_factory=list)
     skipped: int = 0
     wall_time_s: float = 0.0
+    interrupted: bool = False  # Ctrl-C or SIGTERM: the runs in `done` are stored, the rest are not
 
     @property
     def failed(self) -> list[tuple[RunConfig, RunResult]]:
         return [(c, r) for c, r in self.done if r.status != "ok"]
+
+
+@dataclass
+class Plan:
+    """What a sweep will do: the runs to train, as jobs, and what it found in the store."""
+
+    todo: list[RunConfig]
+    skipped: int
+    jobs: list[Job]
+    damaged: dict[str, str]  # run id -> why its folder does not load (it is in `todo`)
+
+    def describe(self, store: ResultsStore, workers: int) -> str:
+        """One line: runs, jobs, workers and the time estimated from the runs stored in `store`."""
+        line = f"plan: {len(self.todo)} runs to train ({self.skipped} already complete) in {len(self.jobs)} jobs on {workers} worker(s)"
+        seconds, unknown = estimate_seconds(store, self.jobs, workers)
+        if not self.todo:
+            return line
+        if seconds is None:
+            return line + "; no estimate (no comparable runs stored in this folder yet)"
+        rest = f", {unknown} runs without a comparable stored run not counted" if unknown else ""
+        return line + f"; about {seconds / 60:.0f} min, from the runs stored in this folder{rest}"
+
+
+def estimate_seconds(store: ResultsStore, jobs: list[Job], workers: int) -> tuple[float | None, int]:
+    """(estimated seconds, runs without an estimate): each job costs what the stored runs of the same
+    cell, length, budget and way of training took (a pack's wall time is its whole pack's)."""
+    runs = store.collect()[0]
+    if runs.empty or not jobs:
+        return None, sum(len(job.configs) for job in jobs)
+    ok = runs[runs["status"] == "ok"]
+    cost = ok.groupby(["cell", "seq_len", "steps", "batch_size", "pack_size"])["wall_time_s"].median().to_dict()
+    total, unknown = 0.0, 0
+    for job in jobs:
+        c = job.configs[0]
+        seconds = cost.get((c.cell, max(x.seq_len for x in job.configs), c.steps, c.batch_size, len(job.configs)))
+        if seconds is None:
+            unknown += len(job.configs)
+        else:
+            total += seconds
+    known = sum(len(job.configs) for job in jobs) - unknown
+    return (total / workers if known else None), unknown
+
+
+def plan_work(store: ResultsStore, configs: list[RunConfig], force: bool = False, retry_failed: bool = False,
+              pack_size: int | dict[str, int] = 1, across_lengths: bool = False, device_type: str | None = None) -> Plan:
+    """The runs of `configs` not complete in `store` (damaged ones included), grouped into jobs."""
+    from .engine.loop import resolve_device
+
+    _, damaged = store.scan()
+    todo = [c for c in configs if force or not store.is_complete(c, retry_failed)]
+    device_type = device_type or (resolve_device(todo[0].device).type if todo else "cpu")
+    wanted = {c.run_id() for c in todo}
+    return Plan(todo, len(configs) - len(todo), plan_jobs(todo, pack_size, across_lengths, device_type),
+                {run_id: why for run_id, why in damaged.items() if run_id in wanted})
 
 
 def describe(config: RunConfig, result: RunResult) -> str:
@@ -70,31 +125,32 @@ def run_sweep(
     pack_size: int | dict[str, int] = 1,
     across_lengths: bool = False,
     executor=None,
+    plan: Plan | None = None,
 ) -> SweepOutcome:
-    """Train every config not already complete in `store`; returns what was done.
+    """Train every config not already complete in `store` (or what `plan` says); returns what was done.
 
     With `pack_size` > 1 (for all cells, or per cell as a dict), runs that differ only
     in seed (and, with `across_lengths`, in length) train together as packs of up to that
     many runs (see memorybench.engine.policy). `executor` defaults to the local one for
-    `workers` processes.
+    `workers` processes. A KeyboardInterrupt (Ctrl-C, or SIGTERM through the command's
+    handler) stops the executor; the runs finished by then are stored, the outcome says
+    `interrupted`, and nothing is recorded for the runs that did not finish.
     """
-    from .engine.loop import resolve_device
-
     started = time.perf_counter()
     store.remove_leftovers()
-    todo = [c for c in configs if force or not store.is_complete(c, retry_failed)]
-    outcome = SweepOutcome(skipped=len(configs) - len(todo))
-    device_type = resolve_device(todo[0].device).type if todo else "cpu"
-    jobs = plan_jobs(todo, pack_size, across_lengths, device_type)
+    plan = plan or plan_work(store, configs, force, retry_failed, pack_size, across_lengths)
+    outcome = SweepOutcome(skipped=plan.skipped)
     executor = executor or make_executor(workers)
-    bar = tqdm(total=len(todo), unit="run", desc="sweep", disable=not progress or not todo, dynamic_ncols=True)
+    bar = tqdm(total=len(plan.todo), unit="run", desc="sweep", disable=not progress or not plan.todo, dynamic_ncols=True)
     try:
-        for _, outputs in executor.run(jobs):
+        for _, outputs in executor.run(plan.jobs):
             for output in outputs:
                 store.place(output.config, output.result, output.state_dict)
                 outcome.done.append((output.config, output.result))
                 bar.write(describe(output.config, output.result)) if progress else None
                 bar.update()
+    except KeyboardInterrupt:
+        outcome.interrupted = True
     finally:
         bar.close()
     outcome.wall_time_s = time.perf_counter() - started

@@ -83,23 +83,60 @@ def test_a_real_process_prints_no_traceback():
     assert done.stderr.strip() == "memorybench: error: argument --lengths: length 1 is too small (allowed: integers >= 3)"
 
 
-def test_sweep_then_rerun_finishes_at_once_with_the_same_tables(tmp_path):
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_sweep_then_a_no_op_rerun_changes_no_byte(tmp_path):
     out = tmp_path / "results"
     args = ["--lengths", "5", "--cells", "srn", "lstm", "--seeds", "2", "--out", str(out), *QUICK]
     first = run_cli(*args)
     assert first.returncode == 0, first.stderr
-    assert "4 runs trained, 0 already complete" in first.stdout
+    assert "plan: 4 runs to train (0 already complete) in 3 jobs" in first.stdout and "4 runs trained, 0 already complete" in first.stdout
     runs = pd.read_csv(out / "tables" / "runs.csv").set_index("cell")  # the CPU default: SRN seeds stacked, LSTM alone
     assert runs.loc["srn", "pack_size"].tolist() == [2, 2] and runs.loc["srn", "packing"].tolist() == ["stacked"] * 2
     assert runs.loc["lstm", "pack_size"].tolist() == [1, 1]
-    tables = {name: (out / "tables" / name).read_text() for name in ("runs.csv",)}
-    report = (out / "report.md").read_text()
+    before = snapshot(out)
     second = run_cli(*args)
-    assert second.returncode == 0 and "0 runs trained, 4 already complete" in second.stdout
-    assert {name: (out / "tables" / name).read_text() for name in tables} == tables
-    assert (out / "report.md").read_text().split("## Provenance")[0] == report.split("## Provenance")[0]
+    assert second.returncode == 0 and "nothing to train: all 4 runs are complete" in second.stdout
+    assert snapshot(out) == before  # no provenance row, no report rewrite, no lock left behind
     sweeps = json.loads((out / "store.json").read_text())["sweeps"]
-    assert [s["runs_trained"] for s in sweeps] == [4, 0] and all(s["commit"] and s["torch"] for s in sweeps)
+    assert [s["runs_trained"] for s in sweeps] == [4] and all(s["commit"] and s["torch"] for s in sweeps)
+
+
+def test_the_plan_estimates_time_from_the_runs_stored_here(tmp_path):
+    out = tmp_path / "results"
+    assert run_cli("--lengths", "5", "--cells", "lstm", "--seeds", "1", "--out", str(out), *QUICK).returncode == 0
+    more = run_cli("--lengths", "5", "--cells", "lstm", "--seeds", "3", "--out", str(out), *QUICK)
+    assert more.returncode == 0 and "plan: 2 runs to train (1 already complete) in 2 jobs on 1 worker(s); about 0 min" in more.stdout
+    fresh = run_cli("--lengths", "6", "--cells", "lstm", "--seeds", "1", "--out", str(tmp_path / "other"), *QUICK)
+    assert "no estimate (no comparable runs stored in this folder yet)" in fresh.stdout
+
+
+def test_duplicate_cells_and_lengths_are_trained_once_with_a_note(tmp_path):
+    out = tmp_path / "results"
+    done = run_cli("--lengths", "5", "5", "--cells", "srn", "srn", "--seeds", "1", "--out", str(out), *QUICK)
+    assert done.returncode == 0 and "1 runs trained" in done.stdout
+    assert "note: --cells srn given more than once" in done.stderr and "note: --lengths 5 given more than once" in done.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--seeds", "100000", "--cells", "srn", "--lengths", "5"], "this sweep plans 100,000 runs (more than 10,000); pass --yes"),
+    (["--lengths", "100000", "--cells", "srn", "--seeds", "1"], "--lengths 100000 is longer than 10,000 steps; pass --yes"),
+])
+def test_a_plan_beyond_the_sane_bounds_asks_for_yes_and_touches_nothing(args, message, tmp_path, capsys):
+    assert main([*args, "--out", str(tmp_path / "out"), "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and not (tmp_path / "out").exists()
+
+
+def test_an_unrelated_folder_is_refused_untouched(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "report.md").write_text("my own report")
+    assert main(["--out", str(folder), "--quick"]) == 2
+    assert "is not empty and was not made by memorybench" in capsys.readouterr().err
+    assert snapshot(folder) == {"report.md": b"my own report"}
 
 
 def test_kill_9_mid_sweep_loses_no_completed_run(tmp_path):

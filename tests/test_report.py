@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from memorybench.report import build_report, experiment_label, main, markdown_table
 from tests.conftest import train_into
@@ -117,3 +118,23 @@ def test_other_json_beside_the_cell_benchmarks_is_ignored(tmp_path):
 
     (tmp_path / "training-cpu.json").write_text('{"rows": []}')
     assert load_benchmarks(tmp_path).empty
+
+
+def test_a_damaged_run_is_listed_as_unreadable_and_the_rest_reported(quick_copy, capsys):
+    folder = next(p for p in quick_copy.runs_dir.iterdir())
+    (folder / "checkpoint.pt").write_bytes(b"PK\x03\x04 truncated")
+    assert main([str(quick_copy.root)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"run folder {folder} is damaged (checkpoint.pt does not load" in err
+    text = (quick_copy.root / "report.md").read_text()
+    assert "## Unreadable run folders" in text and f"runs/{folder.name}" in text and "11 runs stored" in text
+
+
+@pytest.mark.parametrize("threshold, message", [("nan", "must be a finite number"), ("1.5", "outside the range of accuracy (0 to 1)"),
+                                                ("-1", "outside the range of accuracy")])
+def test_a_bad_threshold_is_one_line_and_writes_nothing(quick_copy, capsys, threshold, message):
+    before = sorted(p.name for p in quick_copy.root.iterdir())
+    assert main([str(quick_copy.root), "--threshold", threshold]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "--out" not in err
+    assert sorted(p.name for p in quick_copy.root.iterdir()) == before

@@ -30,6 +30,7 @@ from ..config import RunConfig
 from ..tasks import get_task
 
 CPU_PACKED_CELLS = ("srn", "gru")  # 2.2-4.5x faster per run as stacked packs of 3-5 seeds on a CPU
+MAX_DEFAULT_PACK = {"cpu": 16, "cuda": 256}  # default packs stop growing here: memory grows with a pack, speed-ups flatten
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,12 @@ def default_pack_sizes(cells, lengths, seeds: int, device_type: str) -> dict[str
 
     >>> default_pack_sizes(["srn", "lstm"], [5, 10], 3, "cpu"), default_pack_sizes(["srn", "lstm"], [5, 10], 3, "cuda")
     ({'srn': 3, 'lstm': 1}, {'srn': 6, 'lstm': 6})
+    >>> default_pack_sizes(["srn"], [5], 100_000, "cpu")  # never a pack of 100,000 models
+    {'srn': 16}
     """
     if device_type == "cuda":
-        return {cell: seeds * len(set(lengths)) for cell in cells}
-    return {cell: seeds if cell in CPU_PACKED_CELLS else 1 for cell in cells}
+        return {cell: min(seeds * len(set(lengths)), MAX_DEFAULT_PACK["cuda"]) for cell in cells}
+    return {cell: min(seeds, MAX_DEFAULT_PACK["cpu"]) if cell in CPU_PACKED_CELLS else 1 for cell in cells}
 
 
 def packs_span_lengths(pack: int | None, seeds: int, device_type: str) -> bool:
