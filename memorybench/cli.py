@@ -45,10 +45,11 @@ def positive_int(minimum: int, what: str):
 
 
 def make_parser() -> argparse.ArgumentParser:
-    from .cells import cell_names
-    from .config import PROTOCOLS
+    """The command's options. Only light modules are imported here (no torch), so --help answers at once;
+    the command offers the built-in cells (a cell registered from Python trains through the Python API)."""
+    from .config import BUILTIN_CELLS, PROTOCOLS, QUICK
     from .engine.policy import CPU_PACKED_CELLS
-    from .sweep import QUICK
+
 
     parser = Parser(
         prog="memorybench",
@@ -57,8 +58,8 @@ def make_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--lengths", nargs="+", type=positive_int(3, "length"), default=list(DEFAULT_LENGTHS), metavar="L",
                         help="sequence lengths to train at, each an integer >= 3 (default: %(default)s)")
-    parser.add_argument("--cells", nargs="+", choices=cell_names(), default=list(cell_names()), metavar="CELL",
-                        help=f"recurrent cells to compare, from {', '.join(cell_names())} (default: all)")
+    parser.add_argument("--cells", nargs="+", choices=BUILTIN_CELLS, default=list(BUILTIN_CELLS), metavar="CELL",
+                        help=f"recurrent cells to compare, from {', '.join(BUILTIN_CELLS)} (default: all)")
     parser.add_argument("--seeds", type=positive_int(1, "seed count"), default=3, metavar="N",
                         help="independent seeds per cell and length, seeds 0..N-1 (default: %(default)s)")
     parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default="nndl",
@@ -132,6 +133,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str]) -> int:
+    try:
+        args = make_parser().parse_args(argv)  # --help and bad flags answer here, before torch is imported
+        args.cells, args.lengths = unique(args.cells, "--cells"), unique(args.lengths, "--lengths")
+        check_size(args)
+    except UsageError as exc:
+        print(f"memorybench: error: {exc}", file=sys.stderr)
+        return 2
+
     from .engine.loop import resolve_device
     from .engine.policy import default_pack_sizes, packs_span_lengths
     from .provenance import environment, git_commit
@@ -139,9 +148,6 @@ def _main(argv: list[str]) -> int:
     from .sweep import plan_sweep, plan_work, run_sweep
 
     try:
-        args = make_parser().parse_args(argv)
-        args.cells, args.lengths = unique(args.cells, "--cells"), unique(args.lengths, "--lengths")
-        check_size(args)
         device = resolve_device(args.device)
         workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
         pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, device.type)

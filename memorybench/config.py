@@ -23,12 +23,12 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
-from .cells import EXECUTIONS, get_cell
-from .models import INITS
-from .tasks import get_task
-from .tasks.base import LOSS_REDUCTIONS, check_choice, check_int
+from .checks import check_choice, check_int
 
+BUILTIN_CELLS = ("srn", "lstm", "gru")  # the cells memorybench registers itself, in this order (memorybench.cells)
 OPTIMIZERS = ("adam", "sgd")
+LOSS_REDUCTIONS = ("mean", "sum")  # over a batch's samples (and steps); the book's section 6.2 sums
+QUICK = dict(steps=200, eval_interval=50)  # --quick: a smoke-test budget, not a measurement
 # Fields added after results were first stored: at these values they are left out of
 # run_id(), so a config that does not use them keeps the id it always had.
 NEW_FIELD_DEFAULTS = {"loss_reduction": "mean", "num_layers": 1, "bidirectional": False}
@@ -63,6 +63,10 @@ class RunConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N; not part of run_id()
 
     def __post_init__(self):
+        from .cells import EXECUTIONS, get_cell  # torch: imported once a config is made, not with this module
+        from .models import INITS
+        from .tasks import get_task
+
         spec = get_cell(self.cell)
         task = get_task(self.task)
         check_int("seq_len", self.seq_len, task.min_seq_len)
@@ -127,6 +131,8 @@ PROTOCOLS = {
 def protocol_config(protocol: str, **overrides) -> RunConfig:
     """A RunConfig with the protocol's settings; `overrides` replace any field. A cell without a
     fused kernel runs step by step (execution 'transparent') unless told otherwise."""
+    from .cells import get_cell
+
     check_choice("protocol", protocol, tuple(PROTOCOLS))
     if "execution" not in overrides and get_cell(overrides.get("cell", RunConfig.cell)).fused is None:
         overrides["execution"] = "transparent"

@@ -35,7 +35,8 @@ import torch
 from torch import nn
 
 from .cells import get_cell, layer_weights, make_recurrent
-from .tasks.base import TaskSpec, check_choice
+from .checks import check_choice
+from .tasks.base import TaskSpec
 
 INITS = ("book", "torch")
 

@@ -255,7 +255,7 @@ def _benchmark_section(store: ResultsStore) -> list[str]:
     return ["## Cell benchmarks", "",
             f"The recurrent layer alone (input and hidden 32), timed by pytest-benchmark (median of its rounds; "
             f"CPU with {threads} torch thread(s), CPU {rows['cpu'].iloc[0]}). Batch 8 below; every batch size in "
-            "`tables/cell_benchmarks.csv`.", "", f"![cell benchmarks](figures/cell_benchmarks.png)", "",
+            "`tables/cell_benchmarks.csv`.", "", "![cell benchmarks](figures/cell_benchmarks.png)", "",
             markdown_table(table), "",
             f"Fused over transparent, same run, side by side: median {speed['fused_speedup'].median():.1f}x "
             f"(range {speed['fused_speedup'].min():.1f}x to {speed['fused_speedup'].max():.1f}x over all cases).", ""]

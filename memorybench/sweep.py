@@ -17,14 +17,11 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from .config import RunConfig, protocol_config
+from .config import QUICK, RunConfig, protocol_config
 from .engine.policy import Job, plan_jobs
 from .executors import make_executor
 from .result import RunResult
 from .store import ResultsStore
-
-QUICK = dict(steps=200, eval_interval=50)  # --quick: a smoke-test budget, not a measurement
-
 
 def plan_sweep(protocol: str, cells, lengths, seeds: int, quick: bool = False, device: str = "auto") -> list[RunConfig]:
     """The sweep's configs, ordered longest length first (the slowest runs start early)."""

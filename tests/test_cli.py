@@ -170,3 +170,11 @@ def test_a_pack_larger_than_the_seeds_spans_lengths(tmp_path):
     assert main(["--lengths", "5", "6", "--cells", "srn", "--seeds", "2", "--pack", "4", "--out", str(out), *QUICK]) == 0
     runs = pd.read_csv(out / "tables" / "runs.csv")
     assert runs["pack_size"].tolist() == [4] * 4 and sorted(runs["seq_len"].tolist()) == [5, 5, 6, 6]
+
+
+def test_help_answers_without_importing_torch():
+    code = "import sys; from memorybench.cli import main; main(['--help'])"
+    done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0 and "--lengths L" in done.stdout
+    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "memorybench.cli" in imported and not {"torch", "pandas", "numpy", "matplotlib"} & imported

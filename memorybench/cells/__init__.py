@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..tasks.base import check_choice
+from ..checks import check_choice
 from .layers import TransparentRNN, layer_directions, layer_parameters, layer_weights
 from .registry import CELLS, cell_names, get_cell, register_cell
 from .spec import CellSpec

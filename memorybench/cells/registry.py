@@ -13,14 +13,15 @@ Example:
 """
 from __future__ import annotations
 
-from ..registry import add_to_registry
-from ..tasks.base import check_choice
-from .gru import GRU
-from .lstm import LSTM
-from .spec import CellSpec
-from .srn import SRN
+from importlib import import_module
 
-CELLS: dict[str, CellSpec] = {spec.name: spec for spec in (SRN, LSTM, GRU)}
+from ..registry import add_to_registry
+from ..checks import check_choice
+from ..config import BUILTIN_CELLS
+from .spec import CellSpec
+
+# each built-in cell is one module of this package, named for the cell, holding its spec in upper case (srn.SRN)
+CELLS: dict[str, CellSpec] = {name: getattr(import_module(f"{__package__}.{name}"), name.upper()) for name in BUILTIN_CELLS}
 
 
 def cell_names() -> tuple[str, ...]:

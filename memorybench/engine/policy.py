@@ -27,7 +27,6 @@ import json
 from dataclasses import dataclass, replace
 
 from ..config import RunConfig
-from ..tasks import get_task
 
 CPU_PACKED_CELLS = ("srn", "gru")  # 2.2-4.5x faster per run as stacked packs of 3-5 seeds on a CPU
 MAX_DEFAULT_PACK = {"cpu": 16, "cuda": 256}  # default packs stop growing here: memory grows with a pack, speed-ups flatten
@@ -93,6 +92,7 @@ def group_packs(configs: list[RunConfig], size: int | dict[str, int], across_len
 def refusal(configs: list[RunConfig], layout: str) -> str | None:
     """Why `layout` cannot train `configs` as one pack, or None if it can."""
     from ..cells import get_cell
+    from ..tasks import get_task
     from .replicas import LAYOUTS
 
     first = configs[0]

@@ -10,8 +10,9 @@ Example:
 A task from outside the package is one call: `register_task(spec)`; the sweep, store
 and report then take it like the built-in ones.
 """
+from ..checks import check_choice
 from ..registry import add_to_registry
-from .base import Split, TaskData, TaskSpec, check_choice, split_seed, train_batches
+from .base import Split, TaskData, TaskSpec, split_seed, train_batches
 from .digit_sum import NNDL, STREAM
 
 TASKS = {"nndl": NNDL, "stream": STREAM}

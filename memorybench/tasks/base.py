@@ -28,12 +28,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..checks import check_choice
+
 INPUT_KINDS = ("tokens", "vectors")
 OUTPUT_KINDS = ("class", "class_per_step", "real")
 METRICS = {"accuracy": "higher", "mse": "lower"}  # metric -> which direction is better
 PERFECT = {"accuracy": 1.0, "mse": 0.0}  # the best score a metric can take
 METRIC_RANGES = {"accuracy": (0.0, 1.0), "mse": (0.0, math.inf)}  # where a metric's values (and thresholds) lie
-LOSS_REDUCTIONS = ("mean", "sum")  # over a batch's samples (and steps); the book's section 6.2 sums
 SPLIT_IDS = {"train": 0, "dev": 1, "test": 2}
 
 
@@ -150,21 +151,6 @@ class TaskSpec:
         if self.metric == "mse":
             return (outputs - targets).square().flatten(1).mean(1)
         return (outputs.argmax(-1) == targets).float().flatten(1).mean(1)
-
-
-def check_choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name}={value!r} is not allowed; choose one of {', '.join(map(str, allowed))}")
-
-
-def check_int(name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}={value!r} is not allowed; it must be an integer >= {minimum}")
-
-
-def check_probability(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name}={value!r} is not allowed; it must be a number in [0, 1]")
 
 
 def split_seed(seed: int, split: str, seq_len: int) -> int:

@@ -27,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .base import Split, TaskData, TaskSpec, check_int, check_probability, split_seed
+from ..checks import check_int, check_probability
+from .base import Split, TaskData, TaskSpec, split_seed
 
 NUM_DIGITS = 10
 NUM_CLASSES = 19  # sums 0..18
