@@ -69,6 +69,10 @@ def make_parser() -> argparse.ArgumentParser:
                         help="where to train; auto takes CUDA when present (default: %(default)s)")
     parser.add_argument("--workers", type=positive_int(1, "worker count"), default=None, metavar="N",
                         help="runs trained at once on the CPU, one torch thread each (default: the number of cores; 1 on CUDA)")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="where jobs train: local (this machine's cores) or ray (a Ray cluster; pip install -e \".[ray]\")")
+    parser.add_argument("--address", default=None, metavar="auto|HOST:PORT",
+                        help="with --executor ray: the cluster to join (auto: the one `ray start` made here); default: start a local Ray instance")
     parser.add_argument("--pack", type=positive_int(1, "pack size"), default=None, metavar="N",
                         help="train up to N seeds of one cell and length together as one packed model (same results to "
                         "float tolerance; 1 = single runs); N above --seeds fills packs with the next length's seeds. "
@@ -143,9 +147,11 @@ def _main(argv: list[str]) -> int:
 
     from .engine.loop import resolve_device
     from .engine.policy import default_pack_sizes, packs_span_lengths
+    from .executors import make_executor
     from .provenance import environment, git_commit
+    from .ray_executor import ExecutorUnavailable
     from .store import ResultsStore, StoreError
-    from .sweep import plan_sweep, plan_work, run_sweep
+    from .sweep import describe, plan_sweep, plan_work, run_sweep
 
     try:
         device = resolve_device(args.device)
@@ -153,8 +159,12 @@ def _main(argv: list[str]) -> int:
         pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, device.type)
         across_lengths = packs_span_lengths(args.pack, args.seeds, device.type)
         configs = plan_sweep(args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device)
+        if args.address and args.executor != "ray":
+            raise UsageError(f"--address {args.address} applies to --executor ray only")
+        executor = make_executor(workers, args.executor, **({"address": args.address} if args.executor == "ray" else {}))
+        workers = executor.workers
         store = ResultsStore.open(args.out)
-    except (UsageError, ValueError, StoreError) as exc:
+    except (UsageError, ValueError, StoreError, ExecutorUnavailable) as exc:
         print(f"memorybench: error: {exc}", file=sys.stderr)
         return 2
 
@@ -170,7 +180,9 @@ def _main(argv: list[str]) -> int:
             if not plan.todo and report.exists() and not plan.damaged:
                 print(f"nothing to train: all {len(configs)} runs are complete in {store.root}; report unchanged: {report}")
                 return 0
-            outcome = run_sweep(store, configs, workers, progress=not args.no_progress, plan=plan)
+            outcome = run_sweep(store, configs, workers, progress=not args.no_progress, plan=plan, executor=executor)
+            for config, result in outcome.lost:
+                print(f"memorybench: {describe(config, result)}", file=sys.stderr)
             if outcome.done:
                 entry = environment(["memorybench", *argv])
                 entry.update(device=str(device), workers=workers, pack_size=pack_size, runs_planned=len(configs),
@@ -188,7 +200,8 @@ def _main(argv: list[str]) -> int:
     except StoreError as exc:
         print(f"memorybench: error: {exc}", file=sys.stderr)
         return 2
-    print(f"{len(outcome.done)} runs trained, {outcome.skipped} already complete, {len(outcome.failed)} failed, "
+    lost = f", {len(outcome.lost)} lost (not stored: re-run the same command to train them)" if outcome.lost else ""
+    print(f"{len(outcome.done)} runs trained, {outcome.skipped} already complete, {len(outcome.failed)} failed{lost}, "
           f"{outcome.wall_time_s:.0f}s; report: {report}")
     return 0
 

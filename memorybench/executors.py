@@ -116,9 +116,18 @@ class LocalPoolExecutor:
                 raise
 
 
-EXECUTORS = {"serial": SerialExecutor, "local": LocalPoolExecutor}
+def _ray(workers: int, **options):
+    from .ray_executor import RayExecutor  # Ray is an optional extra, imported only when asked for
+
+    return RayExecutor(workers, **options)
 
 
-def make_executor(workers: int):
-    """The local executor for `workers` processes; in this process when there is one."""
-    return EXECUTORS["serial" if workers <= 1 else "local"](workers)
+EXECUTORS = {"serial": SerialExecutor, "local": LocalPoolExecutor, "ray": _ray}
+
+
+def make_executor(workers: int, name: str = "local", **options):
+    """An executor by name: 'local' runs in this process for one worker, else in a process pool;
+    'ray' on a Ray cluster (`address=` 'auto', 'HOST:PORT', or None for a local Ray instance)."""
+    if name == "local":
+        return EXECUTORS["serial" if workers <= 1 else "local"](workers)
+    return EXECUTORS[name](workers, **options)

@@ -40,6 +40,7 @@ class SweepOutcome:
     skipped: int = 0
     wall_time_s: float = 0.0
     interrupted: bool = False  # Ctrl-C or SIGTERM: the runs in `done` are stored, the rest are not
+    lost: list[tuple[RunConfig, RunResult]] = field(default_factory=list)  # their worker died: not stored, trained by the next sweep
 
     @property
     def failed(self) -> list[tuple[RunConfig, RunResult]]:
@@ -104,6 +105,8 @@ def describe(config: RunConfig, result: RunResult) -> str:
     """One line for the progress display."""
     name = f"{config.cell:>4} L={config.seq_len:<3} seed={config.seed}"
     note = f"  ({result.pack_note})" if result.pack_note else ""
+    if result.status == "lost":
+        return f"{name}  LOST  {result.error}; not stored: the next sweep trains it"
     if result.status != "ok":
         return f"{name}  FAILED  {result.error}{note}"
     return (
@@ -142,8 +145,11 @@ def run_sweep(
     try:
         for _, outputs in executor.run(plan.jobs):
             for output in outputs:
-                store.place(output.config, output.result, output.state_dict)
-                outcome.done.append((output.config, output.result))
+                if output.result.status == "lost":
+                    outcome.lost.append((output.config, output.result))
+                else:
+                    store.place(output.config, output.result, output.state_dict)
+                    outcome.done.append((output.config, output.result))
                 bar.write(describe(output.config, output.result)) if progress else None
                 bar.update()
     except KeyboardInterrupt:

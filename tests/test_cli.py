@@ -178,3 +178,11 @@ def test_help_answers_without_importing_torch():
     assert done.returncode == 0 and "--lengths L" in done.stdout
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "memorybench.cli" in imported and not {"torch", "pandas", "numpy", "matplotlib"} & imported
+
+
+def test_the_ray_executor_without_ray_is_one_line_and_touches_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed: `import ray` raises ImportError
+    assert main(["--executor", "ray", "--out", str(tmp_path / "out"), "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert err == 'memorybench: error: --executor ray needs Ray, which is not installed: pip install -e ".[ray]"\n'
+    assert not (tmp_path / "out").exists()
