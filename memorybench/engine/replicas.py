@@ -59,6 +59,10 @@ class Single(nn.Module):
     def clip_(self, mode: str, value: float) -> torch.Tensor:
         return clip_per_replica_([p.grad.unsqueeze(0) for p in self.parameters()], mode, value)
 
+    def named_replica_grads(self) -> dict[str, torch.Tensor]:
+        """Each parameter's gradient with a replica dimension of 1: name -> (1, ...)."""
+        return {name: p.grad.unsqueeze(0) for name, p in self.model.named_parameters()}
+
     @torch.no_grad()
     def state_dict_of(self, e: int, grads: bool = False) -> dict[str, torch.Tensor]:
         state = {k: p.grad for k, p in self.model.named_parameters()} if grads else self.model.state_dict()

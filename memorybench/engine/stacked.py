@@ -88,12 +88,20 @@ class StackedModel(nn.Module):
     def clip_(self, mode: str, value: float) -> torch.Tensor:
         return clip_per_replica_([p.grad for p in self.parameters()], mode, value)
 
+    def named_stacks(self) -> dict[str, nn.Parameter]:
+        """Each stacked parameter (E, ...) under the single model's name for it ('rnn.weight_hh_l0', ...)."""
+        stacks = {"head.weight": self.head_weight, "head.bias": self.head_bias}
+        if self.embedding is not None:
+            stacks["embedding.weight"] = self.embedding
+        stacks.update({f"rnn.{name}": getattr(self, base) for base, name in self.names.items()})
+        return stacks
+
+    def named_replica_grads(self) -> dict[str, torch.Tensor]:
+        """Each parameter's gradient (E, ...), replica-major, under the single model's names."""
+        return {name: p.grad for name, p in self.named_stacks().items()}
+
     @torch.no_grad()
     def state_dict_of(self, e: int, grads: bool = False) -> dict[str, torch.Tensor]:
         """Model e's weights (with `grads`, their gradients) in the single model's state-dict layout (CPU tensors)."""
         get = (lambda p: p.grad) if grads else (lambda p: p)
-        state = {"head.weight": get(self.head_weight)[e], "head.bias": get(self.head_bias)[e]}
-        if self.embedding is not None:
-            state["embedding.weight"] = get(self.embedding)[e]
-        state.update({f"rnn.{name}": get(getattr(self, base))[e] for base, name in self.names.items()})
-        return {k: v.detach().cpu().clone() for k, v in state.items()}
+        return {k: get(p)[e].detach().cpu().clone() for k, p in self.named_stacks().items()}

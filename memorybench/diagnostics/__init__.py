@@ -1,0 +1,1 @@
+"""Diagnostics that plug into the training loop through its hooks (`memorybench.engine.loop.Hook`)."""
