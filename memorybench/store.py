@@ -162,7 +162,11 @@ class ResultsStore:
         folder = self.folder(config)
         if not (folder / "result.json").exists() or self.damage(folder):
             return False
-        return not (retry_failed and json.loads((folder / "result.json").read_text())["status"] != "ok")
+        return not (retry_failed and _failed(folder))
+
+    def complete_ids(self, intact: list[Path], retry_failed: bool = False) -> set[str]:
+        """The run ids of `intact` folders (from `scan`) that count as complete, as `is_complete` decides."""
+        return {folder.name for folder in intact if not (retry_failed and _failed(folder))}
 
     @contextmanager
     def lock(self, command: str = ""):
@@ -246,6 +250,10 @@ class ResultsStore:
         write_atomic(self.tables_dir / "runs.csv", lambda tmp: runs.to_csv(tmp, index=False))
         (self.tables_dir / "curves.csv").unlink(missing_ok=True)  # older stores kept every curve twice
         return runs, curves
+
+
+def _failed(folder: Path) -> bool:
+    return json.loads((folder / "result.json").read_text())["status"] != "ok"
 
 
 def _alive(pid: int) -> bool:

@@ -59,9 +59,9 @@ class Plan:
     def describe(self, store: ResultsStore, workers: int) -> str:
         """One line: runs, jobs, workers and the time estimated from the runs stored in `store`."""
         line = f"plan: {len(self.todo)} runs to train ({self.skipped} already complete) in {len(self.jobs)} jobs on {workers} worker(s)"
-        seconds, unknown = estimate_seconds(store, self.jobs, workers)
         if not self.todo:
             return line
+        seconds, unknown = estimate_seconds(store, self.jobs, workers)
         if seconds is None:
             return line + "; no estimate (no comparable runs stored in this folder yet)"
         rest = f", {unknown} runs without a comparable stored run not counted" if unknown else ""
@@ -93,8 +93,9 @@ def plan_work(store: ResultsStore, configs: list[RunConfig], force: bool = False
     """The runs of `configs` not complete in `store` (damaged ones included), grouped into jobs."""
     from .engine.loop import resolve_device
 
-    _, damaged = store.scan()
-    todo = [c for c in configs if force or not store.is_complete(c, retry_failed)]
+    intact, damaged = store.scan()  # every run folder read once
+    complete = store.complete_ids(intact, retry_failed)
+    todo = [c for c in configs if force or c.run_id() not in complete]
     device_type = device_type or (resolve_device(todo[0].device).type if todo else "cpu")
     wanted = {c.run_id() for c in todo}
     return Plan(todo, len(configs) - len(todo), plan_jobs(todo, pack_size, across_lengths, device_type),

@@ -104,6 +104,10 @@ def test_a_truncated_checkpoint_is_named_left_out_and_retrained(quick_copy):
     assert len(quick_copy.collect()[0]) == 11
     config = protocol_config(**{k: v for k, v in json.loads((folder / "config.json").read_text()).items()})
     assert not quick_copy.is_complete(config)  # so the next sweep trains it again
+    from memorybench.sweep import plan_work
+
+    plan = plan_work(quick_copy, [config])
+    assert plan.todo == [config] and list(plan.damaged) == [folder.name]
 
 
 @pytest.mark.parametrize("name, content", [("result.json", '{"status": "o'), ("curves.csv", "")])
