@@ -36,6 +36,7 @@ from torch import nn
 
 from .cells import get_cell, layer_weights, make_recurrent
 from .checks import check_choice
+from .tasks import get_task, split_seed
 from .tasks.base import TaskSpec
 
 INITS = ("book", "torch")
@@ -128,3 +129,11 @@ def build_model(
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def model_for(config, task: TaskSpec | None = None, execution: str | None = None) -> SequenceModel:
+    """The freshly initialised model of a run (a `RunConfig`; the init seed is derived from the run seed)."""
+    return build_model(
+        task or get_task(config.task), config.cell, execution=execution or config.execution, embedding_size=config.embedding_size,
+        hidden_size=config.hidden_size, init=config.init, forget_bias=config.forget_bias, seed=split_seed(config.seed, "train", 0),
+        **config.layer_options())

@@ -76,7 +76,7 @@ class SavedRun:
 def load_run(folder, execution: str = "fused", map_location="cpu") -> SavedRun:
     """Reload a saved run; `execution="transparent"` gives a model whose rnn can trace its gates."""
     folder = Path(folder)
-    from .engine.loop import model_for
+    from .models import model_for  # torch: only when a run is loaded
 
     config = RunConfig.from_dict(json.loads((folder / "config.json").read_text()))
     result = RunResult.from_dict(json.loads((folder / "result.json").read_text()))

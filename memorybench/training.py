@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 
 from .config import RunConfig
-from .engine.loop import model_for, resolve_device, train_pack
+from .engine.loop import resolve_device, train_pack
+from .models import model_for
 from .result import CURVE_COLUMNS, RunResult
 from .rundir import save_run
 from .tasks import Split, TaskSpec

@@ -3,7 +3,8 @@ import torch
 
 from memorybench.config import protocol_config
 from memorybench.diagnostics.grad_norms import GradientNorms
-from memorybench.engine.loop import model_for, train_pack
+from memorybench.engine.loop import train_pack
+from memorybench.models import model_for
 
 
 @pytest.mark.parametrize("layout, seeds", [("single", 1), ("stacked", 2)])

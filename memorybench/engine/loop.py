@@ -42,7 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from ..config import RunConfig
-from ..models import count_parameters
+from ..models import count_parameters, model_for
 from ..result import RunResult
 from ..tasks import TaskSpec, get_task, split_seed, train_batches
 from .graphs import GraphedStep
@@ -94,16 +94,6 @@ def make_optimizer(config: RunConfig, params, capturable: bool = False) -> torch
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, capturable=capturable)
     return torch.optim.SGD(params, lr=config.lr)
-
-
-def model_for(config: RunConfig, task: TaskSpec | None = None, execution: str | None = None) -> torch.nn.Module:
-    """The freshly initialised model of a run (the init seed is derived from the run seed)."""
-    from ..models import build_model
-
-    return build_model(
-        task or get_task(config.task), config.cell, execution=execution or config.execution, embedding_size=config.embedding_size,
-        hidden_size=config.hidden_size, init=config.init, forget_bias=config.forget_bias, seed=split_seed(config.seed, "train", 0),
-        **config.layer_options())
 
 
 def stack_padded(tensors: list[torch.Tensor], length: int) -> torch.Tensor:
