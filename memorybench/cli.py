@@ -64,7 +64,8 @@ def make_parser() -> argparse.ArgumentParser:
                         help="independent seeds per cell and length, seeds 0..N-1 (default: %(default)s)")
     parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default="nndl",
                         help="nndl: the book exactly (batches in file order); nndl-shuffled: the same, reshuffled every "
-                        "epoch; stream: fresh noisy sequences every step (default: %(default)s)")
+                        "epoch; stream: fresh noisy sequences every step; nndl-6.2: the book's gradient-explosion settings (SGD lr 0.2, "
+                        "batch 64, summed loss, 250 steps; see python -m memorybench.explosion) (default: %(default)s)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where to train; auto takes CUDA when present (default: %(default)s)")
     parser.add_argument("--workers", type=positive_int(1, "worker count"), default=None, metavar="N",

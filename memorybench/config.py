@@ -10,6 +10,9 @@ Protocols:
 - `stream`: the same model and budget on the streaming task: a fresh batch every
   step (no training set to memorise) and 1000-sequence dev and test sets, so
   accuracy is measured with less noise.
+- `nndl-6.2`: the book's gradient-explosion experiment (section 6.2): its data, SGD
+  lr 0.2, batch 64, the cross-entropy summed over the batch, 50 epochs (250 steps),
+  dev every epoch; clipping is set per run (`memorybench.explosion`).
 
 Example:
     >>> cfg = protocol_config("nndl", cell="lstm", seq_len=30, seed=1)
@@ -25,7 +28,8 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 from .checks import check_choice, check_int
 
-BUILTIN_CELLS = ("srn", "lstm", "gru")  # the cells memorybench registers itself, in this order (memorybench.cells)
+BUILTIN_CELLS = ("srn", "lstm", "gru")  # the cells a sweep compares by default, in this order (memorybench.cells)
+BOOK_CELLS = ("srn_book",)  # registered too: the book's one-bias SRN of section 6.2 (memorybench.explosion)
 OPTIMIZERS = ("adam", "sgd")
 LOSS_REDUCTIONS = ("mean", "sum")  # over a batch's samples (and steps); the book's section 6.2 sums
 QUICK = dict(steps=200, eval_interval=50)  # --quick: a smoke-test budget, not a measurement
@@ -125,6 +129,8 @@ PROTOCOLS = {
     "nndl": dict(_BOOK, shuffle=False),
     "nndl-shuffled": dict(_BOOK, shuffle=True),
     "stream": dict(_BOOK, task="stream"),
+    # the book's section 6.2 (gradient explosion, memorybench.explosion): 50 epochs of 5 batches of 64
+    "nndl-6.2": dict(_BOOK, optimizer="sgd", lr=0.2, batch_size=64, steps=250, eval_interval=5, loss_reduction="sum", shuffle=False),
 }
 
 

@@ -164,3 +164,57 @@ def plot_cell_benchmarks(rows: pd.DataFrame, path: Path, batch_size: int) -> Pat
         ax.grid(alpha=0.3, which="both")
     axes[0, 0].legend(fontsize=7)
     return _save(fig, path)
+
+
+def plot_gradient_norms(norms: pd.DataFrame, last_step: int, path: Path, title: str, clip_value: float | None = None) -> Path:
+    """Gradient norms before clipping against step (1..last_step, log scale): one row per cell,
+    one column per parameter (W, U, b), every seed a line; the clip value dashed when given."""
+    norms = norms[norms["step"] <= last_step]
+    cells, parameters = _cells_in(norms), ["W", "U", "b"]
+    fig, axes = plt.subplots(len(cells), len(parameters), figsize=(10, 2.4 * len(cells)), sharex=True, squeeze=False, layout="constrained")
+    for row, cell in enumerate(cells):
+        for col, parameter in enumerate(parameters):
+            ax = axes[row, col]
+            at = norms[(norms["cell"] == cell) & (norms["parameter"] == parameter)]
+            for _, run in at.groupby("seed"):
+                ax.plot(run["step"], run["grad_norm"].clip(lower=1e-8), color=get_cell(cell).color, alpha=0.6, linewidth=0.9)
+            if clip_value is not None:
+                ax.axhline(clip_value, color="black", linestyle="--", linewidth=0.8)
+            ax.set_yscale("log")
+            ax.grid(alpha=0.3)
+            if row == 0:
+                ax.set_title(f"‖∂L/∂{parameter}‖")
+            if col == 0:
+                ax.set_ylabel(get_cell(cell).label)
+            if row == len(cells) - 1:
+                ax.set_xlabel("training step")
+    fig.suptitle(title + " (before clipping; each line one seed; values below 1e-8 drawn at 1e-8)", fontsize=10)
+    return _save(fig, path)
+
+
+def plot_clip_scores(runs: pd.DataFrame, baseline: float, path: Path, title: str) -> Path:
+    """Test score per cell without and with clipping: every seed a dot, the mean a bar with its 95% interval."""
+    from .summary import score_table
+
+    cells = _cells_in(runs)
+    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(cells), 3.6), layout="constrained")
+    for i, cell in enumerate(cells):
+        for j, (clip, label) in enumerate((("none", "no clip"), ("per_param", "clip per parameter"))):
+            at = runs[(runs["cell"] == cell) & (runs["clip"] == clip) & (runs["status"] == "ok")]
+            if at.empty:
+                continue
+            x = i + (j - 0.5) * 0.38
+            row = score_table(at).iloc[0]
+            ax.bar(x, row["mean"], width=0.34, color=get_cell(cell).color, alpha=0.45 if clip == "none" else 0.9,
+                   label=label if i == 0 else None, edgecolor="black", linewidth=0.5)
+            if row["n"] > 1:
+                ax.errorbar(x, row["mean"], yerr=[[row["mean"] - max(row["ci_low"], 0)], [min(row["ci_high"], 1) - row["mean"]]],
+                            color="black", capsize=3, linewidth=1)
+            ax.scatter(np.full(len(at), x), at["test_score"], color="black", s=9, zorder=3)
+    ax.axhline(baseline, color="grey", linestyle="--", linewidth=1, label=f"memoryless baseline ({baseline:.3g})")
+    ax.set_xticks(range(len(cells)), [get_cell(c).label for c in cells])
+    ax.set_ylabel("test accuracy (best-dev checkpoint)")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8)
+    ax.set_title(title + " (bars: mean [95% interval]; dots: seeds)", fontsize=10)
+    return _save(fig, path)

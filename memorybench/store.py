@@ -201,11 +201,14 @@ class ResultsStore:
         for leftover in self.runs_dir.glob(".*"):
             shutil.rmtree(leftover, ignore_errors=True)
 
-    def place(self, config: RunConfig, result: RunResult, state_dict: dict | None) -> None:
-        """Store a finished run (its best-dev weights, if any) under its run id, atomically."""
+    def place(self, config: RunConfig, result: RunResult, state_dict: dict | None, extras: dict[str, pd.DataFrame] | None = None) -> None:
+        """Store a finished run (its best-dev weights, if any) under its run id, atomically; `extras`
+        (file name -> table) are a diagnostic's per-run tables, written as CSV beside the run's files."""
         partial = Path(tempfile.mkdtemp(dir=self.runs_dir, prefix=f".{config.run_id()}."))
         write_json_atomic(partial / "env.json", environment())
         save_run(partial, config, result, state_dict)
+        for name, table in (extras or {}).items():
+            table.to_csv(partial / name, index=False)
         final = self.folder(config)
         if final.exists():  # --force, --retry-failed, or a concurrent sweep finished it first
             old = final.rename(self.runs_dir / f".{final.name}.old.{uuid.uuid4().hex}")

@@ -40,13 +40,46 @@ def score_table(runs: pd.DataFrame, column: str = "test_score", direction: str =
     rows = []
     for (cell, seq_len), group in ok.groupby(["cell", "seq_len"], sort=False):
         values = group[column].to_numpy(dtype=float)
-        n, mean = len(values), float(values.mean())
+        n, mean, low, high = mean_interval(values)
         std = float(values.std(ddof=1)) if n > 1 else math.nan
-        half = t975(n - 1) * std / math.sqrt(n) if n > 1 else math.nan
         best = group.loc[group[column].idxmax() if direction == "higher" else group[column].idxmin()]
-        rows.append(dict(cell=cell, seq_len=seq_len, n=n, mean=mean, std=std, ci_low=mean - half, ci_high=mean + half,
+        rows.append(dict(cell=cell, seq_len=seq_len, n=n, mean=mean, std=std, ci_low=low, ci_high=high,
                          best=float(best[column]), best_seed=int(best["seed"])))
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+
+def mean_interval(values) -> tuple[int, float, float, float]:
+    """(n, mean, 95% t-interval low, high) of a sample; the interval is NaN for fewer than 2 values."""
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    if n == 0:
+        return 0, math.nan, math.nan, math.nan
+    mean = float(values.mean())
+    half = t975(n - 1) * float(values.std(ddof=1)) / math.sqrt(n) if n > 1 else math.nan
+    return n, mean, mean - half, mean + half
+
+
+def paired_differences(runs: pd.DataFrame, key: str, first, second, within=("seq_len",), column: str = "test_score") -> pd.DataFrame:
+    """`first` minus `second` of `key` (e.g. cell lstm minus srn) per group of `within`, over the seeds
+    both have a successful run for (same seed: same data), with a 95% t-interval of the differences —
+    tighter than comparing two means when the seeds' data make both runs easier or harder together.
+
+    >>> runs = pd.DataFrame(dict(cell=["lstm", "srn"] * 3, seq_len=10, seed=[0, 0, 1, 1, 2, 2], status="ok",
+    ...                          test_score=[0.9, 0.5, 0.7, 0.4, 0.8, 0.45]))
+    >>> paired_differences(runs, "cell", "lstm", "srn")[["seq_len", "pairs", "mean"]].round(3).values.tolist()
+    [[10.0, 3.0, 0.35]]
+    """
+    ok = runs[runs["status"] == "ok"]
+    within = list(within)
+    rows = []
+    for group, at in (ok.groupby(within, sort=True) if within else [((), ok)]):
+        a = at[at[key] == first].set_index("seed")[column]
+        b = at[at[key] == second].set_index("seed")[column]
+        seeds = a.index.intersection(b.index)
+        n, mean, low, high = mean_interval((a[seeds] - b[seeds]).to_numpy())
+        if n:
+            rows.append(dict(zip(within, group if isinstance(group, tuple) else (group,)), pairs=n, mean=mean, ci_low=low, ci_high=high))
+    return pd.DataFrame(rows, columns=[*within, "pairs", "mean", "ci_low", "ci_high"])
 
 
 def memory_horizon(table: pd.DataFrame, threshold: float, direction: str = "higher") -> pd.DataFrame:

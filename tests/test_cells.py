@@ -7,6 +7,7 @@ from torch import nn
 from memorybench.cells import CELLS, TransparentRNN, cell_names, get_cell, layer_parameters, make_recurrent, register_cell
 
 BUILT_IN = ("srn", "lstm", "gru")
+REGISTERED = (*BUILT_IN, "srn_book")
 TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
 LAYOUTS = [(1, False), (1, True), (2, False), (2, True)]  # (num_layers, bidirectional)
 TORCH_LAYERS = {
@@ -29,7 +30,7 @@ def twin_layers(cell, input_size, hidden_size, dtype, num_layers=1, bidirectiona
 
 
 def test_the_registry_holds_the_three_cells_in_order():
-    assert cell_names() == tuple(CELLS) == BUILT_IN
+    assert cell_names() == tuple(CELLS) == REGISTERED
     assert [get_cell(c).label for c in BUILT_IN] == ["SRN", "LSTM", "GRU"]
     assert [get_cell(c).chunks for c in BUILT_IN] == [1, 4, 3]
     assert [c for c in BUILT_IN if get_cell(c).has_cell_state] == ["lstm"]
@@ -147,14 +148,14 @@ def test_register_cell_refuses_a_taken_or_malformed_name():
     for name in ("MyCell", "my-cell", "2cell"):
         with pytest.raises(ValueError, match=f"cell name '{name}' must be a lowercase identifier"):
             register_cell(replace(get_cell("srn"), name=name))
-    assert cell_names() == BUILT_IN and CELLS["gru"] is get_cell("gru")
+    assert cell_names() == REGISTERED and CELLS["gru"] is get_cell("gru")
 
 
 def test_register_cell_replaces_only_when_asked():
     original = get_cell("srn")
     try:
         relabelled = register_cell(replace(original, label="Elman"), replace=True)
-        assert get_cell("srn") is relabelled and cell_names() == BUILT_IN
+        assert get_cell("srn") is relabelled and cell_names() == REGISTERED
     finally:
         register_cell(original, replace=True)
 
@@ -169,3 +170,33 @@ def test_a_spec_must_be_consistent():
         replace(srn, project_hidden=lambda params, h: h)
     with pytest.raises(ValueError, match="a fused torch layer has torch's layout; set fused=None"):
         replace(srn, torch_layout=False)
+
+
+def test_the_one_bias_srn_is_the_srn_with_its_two_biases_summed():
+    """Same outputs as torch's nn.RNN when b = bias_ih + bias_hh, and b's gradient equals each of torch's two."""
+    torch.manual_seed(0)
+    reference = nn.RNN(4, 3, batch_first=True).double()
+    one_bias = make_recurrent("srn_book", "transparent", 4, 3).double()
+    with torch.no_grad():
+        one_bias.weight_ih_l0.copy_(reference.weight_ih_l0)
+        one_bias.weight_hh_l0.copy_(reference.weight_hh_l0)
+        one_bias.bias_l0.copy_(reference.bias_ih_l0 + reference.bias_hh_l0)
+    x = torch.randn(2, 6, 4, dtype=torch.float64)
+    (out_ref, h_ref), (out, h) = reference(x), one_bias(x)
+    assert torch.allclose(out, out_ref, atol=1e-12) and torch.allclose(h, h_ref, atol=1e-12)
+    out_ref.sum().backward()
+    out.sum().backward()
+    assert torch.allclose(reference.bias_ih_l0.grad, reference.bias_hh_l0.grad)
+    assert torch.allclose(one_bias.bias_l0.grad, reference.bias_ih_l0.grad, atol=1e-12)
+    assert [n for n, _ in one_bias.named_parameters()] == ["weight_ih_l0", "weight_hh_l0", "bias_l0"]
+
+
+def test_the_one_bias_srn_book_init_draws_its_bias_like_the_srns_summed_biases():
+    from memorybench.models import build_model
+    from memorybench.tasks import get_task
+
+    model = build_model(get_task("nndl"), "srn_book", execution="transparent", hidden_size=64, init="book", seed=3)
+    bias = model.rnn.bias_l0.detach()
+    bound = (6.0 / 65) ** 0.5
+    assert bias.abs().max() <= bound and bias.abs().max() > 0.8 * bound and bias.std() > 0.4 * bound
+    assert get_cell("srn_book").fused is None and get_cell("srn_book").step is get_cell("srn").step

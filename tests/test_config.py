@@ -9,7 +9,9 @@ def test_book_protocol_settings():
     assert (cfg.init, cfg.shuffle, cfg.clip, cfg.forget_bias) == ("book", False, "none", None)
     assert protocol_config("nndl-shuffled").shuffle is True
     assert protocol_config("stream").task == "stream"
-    assert set(PROTOCOLS) == {"nndl", "nndl-shuffled", "stream"}
+    assert set(PROTOCOLS) == {"nndl", "nndl-shuffled", "stream", "nndl-6.2"}
+    book62 = protocol_config("nndl-6.2", cell="srn_book", seq_len=20)  # section 6.2: 50 epochs of 5 batches of 64
+    assert (book62.optimizer, book62.lr, book62.batch_size, book62.steps, book62.loss_reduction, book62.execution) == ("sgd", 0.2, 64, 250, "sum", "transparent")
 
 
 def test_run_id_tracks_the_science_not_the_device():

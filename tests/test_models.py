@@ -144,7 +144,7 @@ def test_vector_inputs_and_per_step_outputs(bidirectional):
 
 
 def test_a_users_cell_trains_step_by_step(indrnn):
-    assert cell_names() == (*BUILT_IN, "indrnn")
+    assert cell_names() == (*BUILT_IN, "srn_book", "indrnn")
     model = build_model(NNDL, "indrnn", execution="transparent", init="book", seed=0).double()
     assert torch.all(model.rnn.u_l0 == 1.0) and count_parameters(model) == 10 * 32 + 32 * (32 + 3) + 32 * 19 + 19
     x = torch.randint(0, 10, (4, 9))

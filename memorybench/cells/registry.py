@@ -1,10 +1,10 @@
-"""The cell registry: name -> `CellSpec`, SRN, LSTM and GRU built in, more added by users.
+"""The cell registry: name -> `CellSpec`, SRN, LSTM, GRU and the book's one-bias SRN built in, more added by users.
 
 Example:
     >>> from dataclasses import replace
     >>> tanh_twin = register_cell(replace(get_cell("srn"), name="tanh_twin", label="SRN twin"))
     >>> cell_names()
-    ('srn', 'lstm', 'gru', 'tanh_twin')
+    ('srn', 'lstm', 'gru', 'srn_book', 'tanh_twin')
     >>> register_cell(tanh_twin)
     Traceback (most recent call last):
     ...
@@ -17,11 +17,11 @@ from importlib import import_module
 
 from ..registry import add_to_registry
 from ..checks import check_choice
-from ..config import BUILTIN_CELLS
+from ..config import BOOK_CELLS, BUILTIN_CELLS
 from .spec import CellSpec
 
 # each built-in cell is one module of this package, named for the cell, holding its spec in upper case (srn.SRN)
-CELLS: dict[str, CellSpec] = {name: getattr(import_module(f"{__package__}.{name}"), name.upper()) for name in BUILTIN_CELLS}
+CELLS: dict[str, CellSpec] = {name: getattr(import_module(f"{__package__}.{name}"), name.upper()) for name in BUILTIN_CELLS + BOOK_CELLS}
 
 
 def cell_names() -> tuple[str, ...]:

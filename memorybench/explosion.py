@@ -1,0 +1,242 @@
+"""The book's section 6.2: an SRN's gradients explode, then vanish; clipping each parameter keeps them alive.
+
+    python -m memorybench.explosion --seeds 5 --out results/explosion
+
+Faithful to the book: the digit sum at L=20 with the book's data, SGD lr 0.2, batch 64,
+the cross-entropy summed over the batch, 50 epochs (250 steps; protocol `nndl-6.2`),
+trained twice per seed: without clipping, and with each parameter's gradient clipped
+to norm 5.0 on its own (the book's `ClipGradByNorm`; torch's `clip_grad_norm_` would
+clip the global norm). The L2 norm of every recurrent parameter's gradient is logged
+at every step *before* clipping (`GradientNorms`, a per-step hook of the engine). The
+book's SRN has one bias b; torch's has two with identical gradients, so the faithful
+cell is `srn_book` (W, U, b). The LSTM and GRU, which the book does not show, run
+beside it with torch's parameters (W = weight_ih, U = weight_hh, b = bias_ih; the
+LSTM's bias_hh has bias_ih's gradient, the GRU's differs in its candidate chunk).
+
+Every run is stored like a sweep's (`runs/<id>/`, with its per-step norms in
+`grad_norms.csv`); the report (`memorybench.report`) adds the figures: the norms over
+the first 40 steps without clipping, over the first 100 with clipping, and both runs'
+test accuracy per cell, each seed its own line and the mean with its interval.
+
+Example:
+    >>> configs = explosion_configs(["srn_book"], seeds=1)
+    >>> [(c.cell, c.seq_len, c.optimizer, c.lr, c.batch_size, c.loss_reduction, c.clip, c.steps) for c in configs]
+    [('srn_book', 20, 'sgd', 0.2, 64, 'sum', 'none', 250), ('srn_book', 20, 'sgd', 0.2, 64, 'sum', 'per_param', 250)]
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+from .cli import Parser, UsageError, positive_int
+
+CELLS = ("srn_book", "lstm", "gru")  # the book's one-bias SRN, and the gated cells beside it
+CLIPS = ("none", "per_param")
+SEQ_LEN = 20
+CLIP_VALUE = 5.0
+ROLES = {"W": ("weight_ih",), "U": ("weight_hh",), "b": ("bias", "bias_ih")}  # the book's names -> parameter base names
+LOG_FILE = "grad_norms.csv"  # in each run folder: step, parameter, grad_norm
+
+
+def explosion_configs(cells=CELLS, seeds: int = 5, device: str = "cpu", steps: int | None = None) -> list:
+    """Every cell x seed x clipping of the experiment, as run configs of protocol `nndl-6.2`."""
+    from .config import protocol_config
+
+    budget = {} if steps is None else {"steps": steps}
+    return [protocol_config("nndl-6.2", cell=cell, seq_len=SEQ_LEN, seed=seed, clip=clip, clip_value=CLIP_VALUE, device=device, **budget)
+            for cell in cells for seed in range(seeds) for clip in CLIPS]
+
+
+def role_of(parameter: str) -> str | None:
+    """'rnn.weight_hh_l0' -> 'U'; None for parameters outside the recurrent layer's first layer."""
+    if not parameter.startswith("rnn.") or not parameter.endswith("_l0"):
+        return None
+    base = parameter[len("rnn."):-len("_l0")]
+    return next((role for role, bases in ROLES.items() if base in bases), None)
+
+
+def train_logged(config):
+    """(RunOutput, grad-norm table) of one run: step, parameter (W, U, b), grad_norm before clipping."""
+    from .diagnostics.grad_norms import GradientNorms
+    from .engine.loop import train_pack
+
+    log = GradientNorms()
+    output = train_pack([config], hooks=[log])[0]
+    table = log.table()
+    table = table.assign(parameter=table["parameter"].map(role_of)).dropna(subset=["parameter"])
+    return output, table[["step", "parameter", "grad_norm"]].reset_index(drop=True)
+
+
+def run_explosion(store, configs, force: bool = False, progress=print) -> int:
+    """Train and store every config not yet stored with its norms; returns the number trained."""
+    trained = 0
+    for config in configs:
+        folder = store.folder(config)
+        if not force and store.is_complete(config) and (folder / LOG_FILE).exists():
+            continue
+        output, table = train_logged(config)
+        store.place(output.config, output.result, output.state_dict, extras={LOG_FILE: table})
+        trained += 1
+        progress(f"{config.cell} seed {config.seed} clip={config.clip}: test accuracy {output.result.test_score:.2f} "
+                 f"({output.result.status}), peak grad norm {table['grad_norm'].max():.3g}")
+    return trained
+
+
+def load_norms(store, runs) -> "pd.DataFrame":
+    """Every stored run's logged norms beside its cell, seed and clipping (empty when none has them)."""
+    import pandas as pd
+
+    frames = []
+    for row in runs.itertuples():
+        path = store.runs_dir / row.run_id / LOG_FILE
+        if path.exists():
+            frames.append(pd.read_csv(path).assign(run_id=row.run_id, cell=row.cell, seed=row.seed, clip=row.clip))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["step", "parameter", "grad_norm", "run_id", "cell", "seed", "clip"])
+
+
+def norm_summary(norms) -> "pd.DataFrame":
+    """Per cell, clipping and parameter, the median over seeds of: the peak norm over the first 40
+    steps and its step, and the mean norm over the last 50 steps (near 0: the gradient vanished)."""
+    import pandas as pd
+
+    rows = []
+    for (cell, clip, parameter), group in norms.groupby(["cell", "clip", "parameter"], sort=False):
+        per_seed = []
+        for _, run in group.groupby("seed"):
+            early = run[run["step"] <= 40]
+            late = run[run["step"] > run["step"].max() - 50]
+            per_seed.append((early["grad_norm"].max(), early.loc[early["grad_norm"].idxmax(), "step"], late["grad_norm"].mean()))
+        peak, peak_step, late = (pd.Series(v) for v in zip(*per_seed))
+        rows.append(dict(cell=cell, clip=clip, parameter=parameter, seeds=len(per_seed), peak_first_40=peak.median(),
+                         peak_step=int(peak_step.median()), mean_last_50=late.median()))
+    return pd.DataFrame(rows)
+
+
+def _interval(n: int, mean: float, low: float, high: float, sign: str = "", bounds=(-math.inf, math.inf)) -> str:
+    """'mean [low, high] (n=N)', the interval clipped to `bounds`; without the interval for one value."""
+    if not n:
+        return "–"
+    text = f"{mean:{sign}.2f}"
+    if n > 1:
+        text += f" [{max(low, bounds[0]):{sign}.2f}, {min(high, bounds[1]):{sign}.2f}]"
+    return text + f" (n={int(n)})"
+
+
+def _order(column):
+    """Sort key: cells in registry order, no clipping before clipping."""
+    from .cells import cell_names
+
+    order = {name: i for i, name in enumerate(cell_names() if column.name == "cell" else CLIPS)}
+    return column.map(order)
+
+
+def report_section(store, runs) -> list[str]:
+    """The report's section 6.2 part for the runs of `runs` that carry logged norms ([] when none do)."""
+    import pandas as pd
+
+    from .cells import cell_names
+    from .figures import plot_clip_scores, plot_gradient_norms
+    from .report import label_of, markdown_table
+    from .rundir import write_atomic
+    from .summary import mean_interval, paired_differences
+    from .tasks import get_task
+
+    norms = load_norms(store, runs)
+    if norms.empty:
+        return []
+    logged = runs[runs["run_id"].isin(set(norms["run_id"]))]
+    figures = store.root / "figures" / "explosion"
+    figures.mkdir(parents=True, exist_ok=True)
+    first = logged.iloc[0]
+    baseline = get_task(first["task"]).baseline
+    plot_gradient_norms(norms[norms["clip"] == "none"], 40, figures / "norms_no_clip.png", "Gradient norms, no clipping, first 40 steps")
+    plot_gradient_norms(norms[norms["clip"] == "per_param"], 100, figures / "norms_clipped.png",
+                        f"Gradient norms, each parameter clipped to {first['clip_value']:g}, first 100 steps", clip_value=first["clip_value"])
+    plot_clip_scores(logged, baseline, figures / "accuracy.png", f"Test accuracy at L={first['seq_len']}, without and with clipping")
+    summary = norm_summary(norms.sort_values(["cell", "clip"], key=_order, kind="stable"))
+    write_atomic(store.tables_dir / "explosion_norms.csv", lambda tmp: summary.to_csv(tmp, index=False))
+    ok = logged[logged["status"] == "ok"]
+    rows = []
+    for cell in [c for c in cell_names() if c in set(logged["cell"])]:
+        scores = [_interval(*mean_interval(ok[(ok["cell"] == cell) & (ok["clip"] == clip)]["test_score"]), bounds=(0, 1)) for clip in CLIPS]
+        paired = paired_differences(ok[ok["cell"] == cell], "clip", "per_param", "none", within=())
+        diff = _interval(*paired.iloc[0][["pairs", "mean", "ci_low", "ci_high"]], sign="+") if len(paired) else "–"
+        failed = int((logged[logged["cell"] == cell]["status"] != "ok").sum())
+        rows.append([label_of(cell), *scores, diff, failed])
+    scores_md = markdown_table(pd.DataFrame(rows, columns=["cell", "no clip", "clip per parameter", "clip − no clip (paired by seed)", "failed runs"]))
+    norm_md = markdown_table(summary.assign(cell=summary["cell"].map(label_of), peak_first_40=summary["peak_first_40"].map("{:.3g}".format),
+                                            mean_last_50=summary["mean_last_50"].map("{:.3g}".format)))
+    rel = lambda name: (figures / name).relative_to(store.root).as_posix()
+    return [
+        "## Gradient explosion (book section 6.2)", "",
+        f"{first['optimizer'].upper()} lr {first['lr']}, batch {first['batch_size']}, loss summed over the batch, "
+        f"{first['steps']} steps at L={first['seq_len']}, {logged['seed'].nunique()} seeds per cell; each seed trained without "
+        f"clipping and with every parameter's gradient clipped to norm {first['clip_value']:g} on its own (the book's "
+        "ClipGradByNorm). Norms are logged at every step before clipping. `SRN (one bias)` is the book's cell (W, U, b); "
+        "for the LSTM and GRU, W, U and b are torch's weight_ih, weight_hh and bias_ih.", "",
+        f"![gradient norms without clipping]({rel('norms_no_clip.png')})", "",
+        f"![gradient norms with clipping]({rel('norms_clipped.png')})", "",
+        "**Gradient norms** (median over seeds of each seed's peak over the first 40 steps, the step of that peak, and "
+        "its mean over the last 50 steps; `tables/explosion_norms.csv`):", "", norm_md, "",
+        f"**Test accuracy** of the best-dev checkpoint, mean [95% t-interval]; the memoryless baseline is {baseline:.3g}. "
+        "The paired difference compares the two runs of each seed (same data, same initial weights).", "",
+        scores_md, "", f"![test accuracy]({rel('accuracy.png')})", "",
+    ]
+
+
+def make_parser():
+    from .config import BOOK_CELLS, BUILTIN_CELLS
+
+    parser = Parser(prog="python -m memorybench.explosion",
+                    description="The NNDL book's gradient-explosion experiment (section 6.2): SRN (and LSTM, GRU) at L=20, "
+                    "SGD lr 0.2, batch 64, summed cross-entropy, 250 steps, without and with per-parameter clipping at 5.0; "
+                    "every parameter's gradient norm logged at every step before clipping. Writes runs, report.md, "
+                    "figures and tables into --out.")
+    cells = BOOK_CELLS + BUILTIN_CELLS
+    parser.add_argument("--cells", nargs="+", choices=cells, default=list(CELLS), metavar="CELL",
+                        help=f"cells to train, from {', '.join(cells)} (default: {' '.join(CELLS)}; srn_book is the book's one-bias SRN)")
+    parser.add_argument("--seeds", type=positive_int(1, "seed count"), default=5, metavar="N",
+                        help="seeds per cell and clipping, 0..N-1 (default: %(default)s)")
+    parser.add_argument("--steps", type=positive_int(1, "step count"), default=None, metavar="N",
+                        help="training steps per run (default: the book's 250, i.e. 50 epochs of 5 batches)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default: %(default)s)")
+    parser.add_argument("--out", default="results/explosion", metavar="DIR", help="results folder (default: %(default)s)")
+    parser.add_argument("--force", action="store_true", help="retrain runs already stored with their norms")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = make_parser().parse_args(argv)
+    except UsageError as exc:
+        print(f"memorybench.explosion: error: {exc}", file=sys.stderr)
+        return 2
+    from .engine.loop import resolve_device
+    from .provenance import environment
+    from .report import build_report
+    from .store import ResultsStore, StoreError
+
+    try:
+        resolve_device(args.device)
+        store = ResultsStore.open(args.out)
+        configs = explosion_configs(list(dict.fromkeys(args.cells)), args.seeds, args.device, args.steps)
+        started = time.perf_counter()
+        with store.lock(" ".join(["memorybench.explosion", *argv])):
+            trained = run_explosion(store, configs, args.force)
+            if trained:
+                entry = environment(["python", "-m", "memorybench.explosion", *argv])
+                entry.update(device=args.device, workers=1, runs_planned=len(configs), runs_trained=trained,
+                             runs_skipped=len(configs) - trained, wall_time_s=round(time.perf_counter() - started, 1))
+                store.record_sweep(entry)
+            report = build_report(store.root)
+    except (ValueError, StoreError) as exc:
+        print(f"memorybench.explosion: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{trained} runs trained, {len(configs) - trained} already stored; report: {report}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
