@@ -12,10 +12,13 @@ only after the signal handlers are in place, so even an early Ctrl-C ends cleanl
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import sys
 import time
+
+from .settings import SweepAxes
 
 DEFAULT_LENGTHS = (5, 10, 15, 20, 25, 30)
 MAX_RUNS = 10_000  # a plan beyond these asks for --yes
@@ -44,6 +47,32 @@ def positive_int(minimum: int, what: str):
     return parse
 
 
+def positive_float(what: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} {text!r} is not a number (allowed: finite numbers > 0)") from None
+        if not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"{what} {text} is not allowed (allowed: finite numbers > 0)")
+        return value
+
+    return parse
+
+
+def bias_value(text: str) -> float | None:
+    """A forget-gate bias: a finite number, or 'none' for the initialisation's own."""
+    if text.lower() == "none":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"forget bias {text!r} is not a number (allowed: finite numbers, or none)") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"forget bias {text} is not allowed (allowed: finite numbers, or none)")
+    return value
+
+
 def make_parser() -> argparse.ArgumentParser:
     """The command's options. Only light modules are imported here (no torch), so --help answers at once;
     the command offers the built-in cells (a cell registered from Python trains through the Python API)."""
@@ -66,6 +95,19 @@ def make_parser() -> argparse.ArgumentParser:
                         help="nndl: the book exactly (batches in file order); nndl-shuffled: the same, reshuffled every "
                         "epoch; stream: fresh noisy sequences every step; nndl-6.2: the book's gradient-explosion settings (SGD lr 0.2, "
                         "batch 64, summed loss, 250 steps; see python -m memorybench.explosion) (default: %(default)s)")
+    axes = parser.add_argument_group("settings (capacity against trainability; each flag an axis, every combination trained)")
+    axes.add_argument("--lr", nargs="+", type=positive_float("learning rate"), default=[], metavar="LR",
+                      help="learning rates to train with (default: the protocol's)")
+    axes.add_argument("--init", nargs="+", choices=("book", "torch"), default=[], metavar="INIT",
+                      help="initialisations, from book (the NNDL book's Paddle defaults) and torch (torch's own) (default: the protocol's)")
+    axes.add_argument("--hidden", nargs="+", type=positive_int(1, "hidden size"), default=[], metavar="H",
+                      help="hidden sizes (default: the protocol's, 32)")
+    axes.add_argument("--forget-bias", nargs="+", type=bias_value, default=[], metavar="B",
+                      help="LSTM forget-gate biases: a number sets the bias, none keeps the initialisation's own "
+                      "(default: none); each value is a variant of the LSTM, compared with the LSTM, not an extra try")
+    axes.add_argument("--match-params", action="store_true",
+                      help="each hidden size is the SRN's; the other cells get the hidden size whose parameter count "
+                      "is closest to the SRN's (a parameter-matched comparison)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where to train; auto takes CUDA when present (default: %(default)s)")
     parser.add_argument("--workers", type=positive_int(1, "worker count"), default=None, metavar="N",
@@ -115,7 +157,7 @@ def unique(values: list, flag: str) -> list:
 
 def check_size(args) -> None:
     """Refuse a plan beyond the sane bounds unless --yes (before anything is built or written)."""
-    runs = len(args.cells) * len(args.lengths) * args.seeds
+    runs = len(args.cells) * len(args.lengths) * args.seeds * args.axes.size()
     if args.yes:
         return
     if runs > MAX_RUNS:
@@ -141,6 +183,8 @@ def _main(argv: list[str]) -> int:
     try:
         args = make_parser().parse_args(argv)  # --help and bad flags answer here, before torch is imported
         args.cells, args.lengths = unique(args.cells, "--cells"), unique(args.lengths, "--lengths")
+        args.axes = SweepAxes(tuple(unique(args.lr, "--lr")), tuple(unique(args.init, "--init")), tuple(unique(args.hidden, "--hidden")),
+                              tuple(unique(args.forget_bias, "--forget-bias")), args.match_params)
         check_size(args)
     except UsageError as exc:
         print(f"memorybench: error: {exc}", file=sys.stderr)
@@ -159,7 +203,7 @@ def _main(argv: list[str]) -> int:
         workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
         pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, device.type)
         across_lengths = packs_span_lengths(args.pack, args.seeds, device.type)
-        configs = plan_sweep(args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device)
+        configs = plan_sweep(args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device, args.axes)
         if args.address and args.executor != "ray":
             raise UsageError(f"--address {args.address} applies to --executor ray only")
         executor = make_executor(workers, args.executor, **({"address": args.address} if args.executor == "ray" else {}))

@@ -206,12 +206,14 @@ def plot_clip_scores(runs: pd.DataFrame, baseline: float, path: Path, title: str
             x = i + (j - 0.5) * 0.38
             row = score_table(at).iloc[0]
             ax.bar(x, row["mean"], width=0.34, color=get_cell(cell).color, alpha=0.45 if clip == "none" else 0.9,
-                   label=label if i == 0 else None, edgecolor="black", linewidth=0.5)
+                   edgecolor="black", linewidth=0.5)
             if row["n"] > 1:
                 ax.errorbar(x, row["mean"], yerr=[[row["mean"] - max(row["ci_low"], 0)], [min(row["ci_high"], 1) - row["mean"]]],
                             color="black", capsize=3, linewidth=1)
             ax.scatter(np.full(len(at), x), at["test_score"], color="black", s=9, zorder=3)
     ax.axhline(baseline, color="grey", linestyle="--", linewidth=1, label=f"memoryless baseline ({baseline:.3g})")
+    for alpha, label in ((0.45, "left: no clipping"), (0.9, "right: each parameter clipped")):
+        ax.bar(0, 0, color="grey", alpha=alpha, edgecolor="black", linewidth=0.5, label=label)
     ax.set_xticks(range(len(cells)), [get_cell(c).label for c in cells])
     ax.set_ylabel("test accuracy (best-dev checkpoint)")
     ax.set_ylim(0, 1)

@@ -17,19 +17,25 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from .config import QUICK, RunConfig, protocol_config
+from .config import PROTOCOLS, QUICK, RunConfig, protocol_config
 from .engine.policy import Job, plan_jobs
 from .executors import make_executor
 from .result import RunResult
+from .settings import SweepAxes
 from .store import ResultsStore
 
-def plan_sweep(protocol: str, cells, lengths, seeds: int, quick: bool = False, device: str = "auto") -> list[RunConfig]:
-    """The sweep's configs, ordered longest length first (the slowest runs start early)."""
+def plan_sweep(protocol: str, cells, lengths, seeds: int, quick: bool = False, device: str = "auto",
+               axes: SweepAxes | None = None) -> list[RunConfig]:
+    """The sweep's configs, ordered longest length first (the slowest runs start early); `axes`
+    adds settings (learning rate, init, hidden size, forget-gate bias; memorybench.settings)."""
     budget = QUICK if quick else {}
+    axes = axes or SweepAxes()
+    task = PROTOCOLS[protocol]["task"]
     return [
-        protocol_config(protocol, cell=cell, seq_len=length, seed=seed, device=device, **budget)
+        protocol_config(protocol, cell=cell, seq_len=length, seed=seed, device=device, **budget, **override)
         for length in sorted(set(lengths), reverse=True)
         for cell in cells
+        for override in axes.overrides(cell, task)
         for seed in range(seeds)
     ]
 
