@@ -25,11 +25,14 @@ Example:
 """
 from __future__ import annotations
 
-import math
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from .cli import Parser, UsageError, positive_int
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CELLS = ("srn_book", "lstm", "gru")  # the book's one-bias SRN, and the gated cells beside it
 CLIPS = ("none", "per_param")
@@ -83,7 +86,7 @@ def run_explosion(store, configs, force: bool = False, progress=print) -> int:
     return trained
 
 
-def load_norms(store, runs) -> "pd.DataFrame":
+def load_norms(store, runs) -> pd.DataFrame:
     """Every stored run's logged norms beside its cell, seed and clipping (empty when none has them)."""
     import pandas as pd
 
@@ -95,7 +98,7 @@ def load_norms(store, runs) -> "pd.DataFrame":
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["step", "parameter", "grad_norm", "run_id", "cell", "seed", "clip"])
 
 
-def norm_summary(norms) -> "pd.DataFrame":
+def norm_summary(norms) -> pd.DataFrame:
     """Per cell, clipping and parameter, the median over seeds of: the peak norm over the first 40
     steps and its step, and the mean norm over the last 50 steps (near 0: the gradient vanished)."""
     import pandas as pd
@@ -113,16 +116,6 @@ def norm_summary(norms) -> "pd.DataFrame":
     return pd.DataFrame(rows)
 
 
-def _interval(n: int, mean: float, low: float, high: float, sign: str = "", bounds=(-math.inf, math.inf)) -> str:
-    """'mean [low, high] (n=N)', the interval clipped to `bounds`; without the interval for one value."""
-    if not n:
-        return "–"
-    text = f"{mean:{sign}.2f}"
-    if n > 1:
-        text += f" [{max(low, bounds[0]):{sign}.2f}, {min(high, bounds[1]):{sign}.2f}]"
-    return text + f" (n={int(n)})"
-
-
 def _order(column):
     """Sort key: cells in registry order, no clipping before clipping."""
     from .cells import cell_names
@@ -137,7 +130,7 @@ def report_section(store, runs) -> list[str]:
 
     from .cells import cell_names
     from .figures import plot_clip_scores, plot_gradient_norms
-    from .report import label_of, markdown_table
+    from .report import interval_text, label_of, markdown_table
     from .rundir import write_atomic
     from .summary import mean_interval, paired_differences
     from .tasks import get_task
@@ -159,9 +152,9 @@ def report_section(store, runs) -> list[str]:
     ok = logged[logged["status"] == "ok"]
     rows = []
     for cell in [c for c in cell_names() if c in set(logged["cell"])]:
-        scores = [_interval(*mean_interval(ok[(ok["cell"] == cell) & (ok["clip"] == clip)]["test_score"]), bounds=(0, 1)) for clip in CLIPS]
+        scores = [interval_text(*mean_interval(ok[(ok["cell"] == cell) & (ok["clip"] == clip)]["test_score"]), bounds=(0, 1)) for clip in CLIPS]
         paired = paired_differences(ok[ok["cell"] == cell], "clip", "per_param", "none", within=())
-        diff = _interval(*paired.iloc[0][["pairs", "mean", "ci_low", "ci_high"]], sign="+") if len(paired) else "–"
+        diff = interval_text(*paired.iloc[0][["pairs", "mean", "ci_low", "ci_high"]], sign="+") if len(paired) else "–"
         failed = int((logged[logged["cell"] == cell]["status"] != "ok").sum())
         rows.append([label_of(cell), *scores, diff, failed])
     scores_md = markdown_table(pd.DataFrame(rows, columns=["cell", "no clip", "clip per parameter", "clip − no clip (paired by seed)", "failed runs"]))

@@ -220,3 +220,32 @@ def plot_clip_scores(runs: pd.DataFrame, baseline: float, path: Path, title: str
     ax.legend(fontsize=8)
     ax.set_title(title + " (bars: mean [95% interval]; dots: seeds)", fontsize=10)
     return _save(fig, path)
+
+
+def plot_capacity(table: pd.DataFrame, task: TaskSpec, threshold: float, path: Path, title: str) -> Path:
+    """Left: capacity — each variant's best setting (by dev) test score against length, with its 95% interval;
+    right: trainability — the solve rate over all settings and seeds. A cell's colour throughout; its
+    forget-gate-bias variants dashed."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    low, high = task.metric_range
+    for cell in _cells_in(table):
+        for k, (variant, rows) in enumerate(table[table["cell"] == cell].groupby("variant", sort=False)):
+            rows = rows.sort_values("seq_len")
+            style = dict(color=get_cell(cell).color, linestyle=("-", "--", ":", "-.")[k % 4], marker="os^D"[k % 4], label=variant)
+            x, mean = rows["seq_len"].to_numpy(), rows["mean"].to_numpy(dtype=float)
+            err = np.vstack([mean - np.maximum(rows["ci_low"].to_numpy(dtype=float), low), np.minimum(rows["ci_high"].to_numpy(dtype=float), high) - mean])
+            left.errorbar(x, mean, yerr=np.nan_to_num(err), capsize=3, **style)
+            right.plot(x, rows["solve_rate"].to_numpy(dtype=float), **style)
+    for ax in (left, right):
+        ax.set_xlabel(task.length_label)
+        ax.grid(alpha=0.3)
+    left.axhline(task.baseline, color="grey", linestyle="--", linewidth=1, label=f"memoryless baseline ({task.baseline:.3g})")
+    left.axhline(threshold, color="black", linestyle=":", linewidth=1, label=f"solved ({threshold:.3g})")
+    left.set_ylabel(f"test {task.metric}, best setting by dev (best of N)")
+    left.set_title("capacity: best setting's mean [95% interval]", fontsize=10)
+    right.set_ylabel("solve rate (all settings and seeds)")
+    right.set_ylim(-0.02, 1.02)
+    right.set_title("trainability: share of runs solved", fontsize=10)
+    left.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)

@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 from .benchtables import load_benchmarks, speedup_table
+from .capacity import capacity_section, is_multi_setting
 from .cells import CELLS, cell_names, get_cell
 from .config import PROTOCOLS, RunConfig
 from .explosion import report_section as explosion_section
@@ -35,8 +36,9 @@ from .figures import loss_label, plot_cell_benchmarks, plot_curves, plot_gates, 
 from .gates import example_sequence, trace_sequence
 from .provenance import git_commit, short_commit
 from .rundir import write_atomic, write_text_atomic
+from .settings import AXES
 from .store import ResultsStore, StoreError
-from .summary import memory_horizon, score_table, throughput_table
+from .summary import memory_horizon, paired_differences, score_table, throughput_table
 from .tasks import TaskSpec, get_task
 
 PER_RUN = ("cell", "seq_len", "seed", "device")  # what varies inside one experiment
@@ -50,18 +52,64 @@ def markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join([header, rule, *body])
 
 
-def experiment_label(config: dict) -> str:
+def experiment_label(config: dict, skip=()) -> str:
     """The protocol's name, plus every setting that differs from that protocol (the execution
-    only where it is not the cell's own: a cell without a fused kernel always runs step by step)."""
+    only where it is not the cell's own: a cell without a fused kernel always runs step by step),
+    leaving out the fields in `skip`."""
     defaults = RunConfig(protocol=config["protocol"], **PROTOCOLS.get(config["protocol"], {})).to_dict()
     if config.get("cell") in CELLS and get_cell(config["cell"]).fused is None:
         defaults["execution"] = "transparent"
-    changed = [f"{k}={config[k]}" for k in EXPERIMENT_KEYS if k != "protocol" and str(config.get(k, defaults[k])) != str(defaults[k])]
+    changed = [f"{k}={config[k]}" for k in EXPERIMENT_KEYS
+               if k != "protocol" and k not in skip and str(config.get(k, defaults[k])) != str(defaults[k])]
     return ", ".join([config["protocol"], *changed])
 
 
-def _fmt(value: float, digits: int = 2) -> str:
+def study_label(runs: pd.DataFrame) -> str:
+    """One section's title: the settings all its runs share, then each setting axis that differs by cell, per cell."""
+    records = runs.to_dict("records")
+    varying = [axis for axis in AXES if runs[axis].astype(str).nunique() > 1]
+    label = experiment_label(records[0], skip=varying)
+    for axis in varying:
+        per_cell = runs.groupby("cell", sort=False)[axis].first()
+        label += f"; {axis} " + ", ".join(f"{label_of(cell)} {'none' if pd.isna(value) else value}" for cell, value in per_cell.items())
+    return label
+
+
+def fmt(value: float, digits: int = 2) -> str:
     return "–" if pd.isna(value) else f"{value:.{digits}f}"
+
+
+def interval_text(n: int, mean: float, low: float, high: float, bounds=(-math.inf, math.inf), sign: str = "") -> str:
+    """'mean [low, high] (n=N)' with the interval clipped to `bounds`; one value has no interval; none is '–'.
+
+    >>> interval_text(3, 0.5, 0.2, 1.1, bounds=(0, 1)), interval_text(1, -0.25, math.nan, math.nan, sign="+")
+    ('0.50 [0.20, 1.00] (n=3)', '-0.25 (n=1)')
+    """
+    if not n or pd.isna(mean):
+        return "–"
+    text = f"{mean:{sign}.2f}"
+    if n > 1:
+        text += f" [{max(low, bounds[0]):{sign}.2f}, {min(high, bounds[1]):{sign}.2f}]"
+    return text + f" (n={int(n)})"
+
+
+def paired_table(runs: pd.DataFrame, key: str, reference: str, others: list[str]) -> pd.DataFrame:
+    """`other - reference` of `key` per length, runs paired by seed, for every other value: one row each."""
+    frames = [paired_differences(runs, key, other, reference).assign(first=other, second=reference) for other in others]
+    columns = ["first", "second", "seq_len", "pairs", "mean", "ci_low", "ci_high"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
+
+
+def paired_markdown(table: pd.DataFrame, label) -> str:
+    """`paired_table` as markdown: one row per length, one column per difference."""
+    if table.empty:
+        return "Only one cell: nothing to pair."
+    pairs = list(dict.fromkeys(zip(table["first"], table["second"])))
+    cells = {pair: at.set_index("seq_len") for pair, at in table.groupby(["first", "second"], sort=False)}
+    rows = [[length] + [interval_text(*cells[p].loc[length, ["pairs", "mean", "ci_low", "ci_high"]], sign="+")
+                        if length in cells[p].index else "–" for p in pairs]
+            for length in sorted(table["seq_len"].unique())]
+    return markdown_table(pd.DataFrame(rows, columns=["L"] + [f"{label(a)} − {label(b)}" for a, b in pairs]))
 
 
 def label_of(cell: str) -> str:
@@ -77,9 +125,9 @@ def _score_markdown(table: pd.DataFrame, task: TaskSpec) -> tuple[str, str]:
     for length in sorted(table["seq_len"].unique()):
         at = table[table["seq_len"] == length].set_index("cell")
         mean_rows.append([length] + [
-            f"{_fmt(at.at[c, 'mean'])} [{_fmt(max(at.at[c, 'ci_low'], low))}, {_fmt(min(at.at[c, 'ci_high'], high))}] (n={at.at[c, 'n']})"
+            f"{fmt(at.at[c, 'mean'])} [{fmt(max(at.at[c, 'ci_low'], low))}, {fmt(min(at.at[c, 'ci_high'], high))}] (n={at.at[c, 'n']})"
             if c in at.index else "–" for c in cells])
-        best_rows.append([length] + [f"{_fmt(at.at[c, 'best'])} (seed {at.at[c, 'best_seed']})" if c in at.index else "–" for c in cells])
+        best_rows.append([length] + [f"{fmt(at.at[c, 'best'])} (seed {at.at[c, 'best_seed']})" if c in at.index else "–" for c in cells])
     columns = ["L"] + [label_of(c) for c in cells]
     return markdown_table(pd.DataFrame(mean_rows, columns=columns)), markdown_table(pd.DataFrame(best_rows, columns=columns))
 
@@ -144,7 +192,9 @@ def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, st
     horizon = memory_horizon(table, threshold, task.direction)
     speed = throughput_table(ok)
     tables = store.tables_dir
-    for name, frame in (("scores", table), ("horizon", horizon), ("throughput", speed)):
+    cells = [c for c in cell_names() if c in set(ok["cell"])]
+    paired = paired_table(ok, "cell", cells[0], cells[1:])
+    for name, frame in (("scores", table), ("horizon", horizon), ("throughput", speed), ("paired", paired)):
         frame = frame.assign(experiment=label, metric=task.metric, baseline=task.baseline)
         write_atomic(tables / f"{name}_{slug}.csv", lambda tmp, f=frame: f.to_csv(tmp, index=False))
     metric = task.metric
@@ -153,7 +203,7 @@ def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, st
     plot_throughput(speed, figures / "throughput.png", f"Training throughput: {label}")
     mean_md, best_md = _score_markdown(table, task)
     rel = lambda name: (figures / name).relative_to(store.root).as_posix()
-    horizon_rows = [[label_of(r.cell), _fmt(r.horizon, 0), _fmt(r.horizon_low, 0), _fmt(r.horizon_high, 0)] for r in horizon.itertuples()]
+    horizon_rows = [[label_of(r.cell), fmt(r.horizon, 0), fmt(r.horizon_low, 0), fmt(r.horizon_high, 0)] for r in horizon.itertuples()]
     speed_md = speed.assign(cell=speed["cell"].map(label_of), steps_per_s=speed["steps_per_s"].round(0).astype(int),
                             model_steps_per_s=speed["model_steps_per_s"].round(0).astype(int), wall_time_s=speed["wall_time_s"].round(1))
     low, high = task.metric_range
@@ -167,6 +217,10 @@ def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, st
         f"**Mean over seeds [95% t-interval, clipped to {low:g}..{high:g}]** — the figure to cite; memoryless baseline "
         f"{task.baseline:.3g}:", "", mean_md, "",
         f"**Best seed** (the {best_word} over seeds, not an average; shown because single seeds vary a lot):", "", best_md, "",
+        "### Paired differences between cells", "",
+        f"Each cell's test {metric} minus the {label_of(cells[0])}'s, seed by seed (the same seed gives both the same data): "
+        "mean [95% t-interval] of the differences, tighter than comparing two means.", "",
+        paired_markdown(paired, label_of), "",
         "### Memory horizon", "",
         f"The longest length whose mean test {metric} is {compare} **{threshold:.3g}** "
         f"({task.threshold_note} unless `--threshold` says otherwise). Pessimistic and optimistic read the "
@@ -215,10 +269,17 @@ def build_report(root, threshold: float | None = None) -> Path:
     if runs.empty:
         lines.append("No runs stored yet.")
     else:
-        runs["experiment"] = [experiment_label(row) for row in runs.to_dict("records")]
-        for label, group in sorted(runs.groupby("experiment"), key=lambda item: -len(item[1])):
+        # a study: runs differing only in cell, length, seed and the setting axes; several settings -> capacity vs trainability
+        runs["experiment"] = [experiment_label(row, skip=AXES) for row in runs.to_dict("records")]
+        for study, group in sorted(runs.groupby("experiment"), key=lambda item: -len(item[1])):
+            multi = is_multi_setting(group)
+            label = study if multi else study_label(group)
+            runs.loc[group.index, "experiment"] = label
             slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
-            lines += _experiment_section(label, group, curves, store, slug, threshold)
+            if multi:
+                lines += capacity_section(label, group, store, slug, threshold)
+            else:
+                lines += _experiment_section(label, group, curves, store, slug, threshold)
         failed = runs[runs["status"] != "ok"]
         lines += ["## Failed runs", ""]
         lines += [markdown_table(failed[["experiment", "cell", "seq_len", "seed", "error"]])] if len(failed) else ["None."]

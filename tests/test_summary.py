@@ -70,3 +70,20 @@ def test_throughput_keeps_single_and_packed_runs_apart():
                                                                  graphed=[False, False, True, True])
     table = throughput_table(runs).set_index("training")
     assert table.loc["single run", "runs"] == 2 and table.loc["block pack of 2 + CUDA graphs", "model_steps_per_s"] == 2 * 102.5
+
+
+def test_paired_differences_pair_by_seed_and_are_tighter_than_two_means():
+    from memorybench.summary import paired_differences
+
+    # seed difficulty moves both cells together: the per-seed difference is nearly constant
+    easy = {0: 0.9, 1: 0.5, 2: 0.7, 3: 0.3}
+    rows = [dict(cell="lstm", seq_len=10, seed=s, status="ok", test_score=v + 0.1 + 0.01 * s) for s, v in easy.items()]
+    rows += [dict(cell="srn", seq_len=10, seed=s, status="ok", test_score=v) for s, v in easy.items()]
+    rows += [dict(cell="srn", seq_len=10, seed=9, status="ok", test_score=0.0)]  # no LSTM partner: left out
+    rows += [dict(cell="lstm", seq_len=10, seed=3, status="failed", test_score=float("nan"))]
+    runs = pd.DataFrame(rows)
+    paired = paired_differences(runs, "cell", "lstm", "srn").iloc[0]
+    assert paired["pairs"] == 4 and paired["mean"] == pytest.approx(0.115)
+    unpaired = score_table(runs[runs["seed"] != 9])
+    width = lambda r: r["ci_high"] - r["ci_low"]
+    assert width(paired) < 0.05 < min(width(r) for _, r in unpaired.iterrows())

@@ -1,0 +1,63 @@
+import pytest
+
+from memorybench.cli import main
+from memorybench.models import build_model, count_parameters
+from memorybench.settings import SweepAxes, matched_hidden, parameter_count
+from memorybench.sweep import plan_sweep
+from memorybench.tasks import get_task
+
+
+@pytest.mark.parametrize("cell", ["srn", "lstm", "gru", "srn_book"])
+@pytest.mark.parametrize("hidden", [7, 32, 64])
+def test_parameter_count_is_the_models(cell, hidden):
+    model = build_model(get_task("nndl"), cell, execution="transparent", hidden_size=hidden)
+    assert parameter_count(cell, hidden) == count_parameters(model)
+
+
+@pytest.mark.parametrize("hidden", [16, 32, 64])
+def test_matched_hidden_sizes_give_the_srns_parameter_count_within_a_step(hidden):
+    target = parameter_count("srn", hidden)
+    for cell in ("lstm", "gru"):
+        h = matched_hidden(cell, hidden)
+        counts = [parameter_count(cell, size) for size in (h - 1, h, h + 1)]
+        assert abs(counts[1] - target) <= min(abs(c - target) for c in counts)  # no neighbour is closer
+        assert abs(counts[1] - target) / target < 0.08
+    assert matched_hidden("srn", hidden) == hidden
+
+
+def test_axes_multiply_into_configs_and_the_forget_bias_touches_the_lstm_only():
+    axes = SweepAxes(lr=(1e-3, 1e-2), init=("book", "torch"), forget_bias=(None, 1.0))
+    configs = plan_sweep("nndl", ["srn", "lstm"], [5, 10], seeds=2, device="cpu", axes=axes)
+    assert len(configs) == 2 * 2 * (4 + 8)
+    lstm = {(c.lr, c.init, c.forget_bias) for c in configs if c.cell == "lstm"}
+    assert len(lstm) == 8 and {c.forget_bias for c in configs if c.cell == "srn"} == {None}
+    assert len({c.run_id() for c in configs}) == len(configs)
+    assert plan_sweep("nndl", ["srn"], [5], seeds=1, device="cpu") == plan_sweep("nndl", ["srn"], [5], seeds=1, device="cpu", axes=SweepAxes())
+
+
+def test_matched_sweep_gives_each_cell_its_hidden_size():
+    configs = plan_sweep("nndl", ["srn", "lstm", "gru"], [5], seeds=1, device="cpu", axes=SweepAxes(hidden=(32, 64), match_params=True))
+    sizes = {(c.cell, c.hidden_size) for c in configs}
+    assert sizes == {("srn", 32), ("srn", 64), ("lstm", matched_hidden("lstm", 32)), ("lstm", matched_hidden("lstm", 64)),
+                     ("gru", matched_hidden("gru", 32)), ("gru", matched_hidden("gru", 64))}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--lr", "0"], "argument --lr: learning rate 0 is not allowed (allowed: finite numbers > 0)"),
+    (["--lr", "inf"], "learning rate inf is not allowed"),
+    (["--init", "xavier"], "argument --init: invalid choice: 'xavier'"),
+    (["--hidden", "0"], "hidden size 0 is too small (allowed: integers >= 1)"),
+    (["--forget-bias", "nan"], "forget bias nan is not allowed (allowed: finite numbers, or none)"),
+    (["--forget-bias", "big"], "forget bias 'big' is not a number"),
+])
+def test_bad_axis_values_are_one_line_and_exit_2(argv, message, tmp_path, capsys):
+    assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+def test_the_size_check_counts_the_settings(tmp_path, capsys):
+    argv = ["--seeds", "500", "--lengths", "5", "10", "--cells", "srn", "--lr", "1e-3", "2e-3", "3e-3", "4e-3", "5e-3", "6e-3", "7e-3",
+            "8e-3", "9e-3", "1e-2", "2e-2", "--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    assert "this sweep plans 11,000 runs (more than 10,000); pass --yes" in capsys.readouterr().err
