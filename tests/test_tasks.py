@@ -124,11 +124,11 @@ def test_bad_parameters_name_the_value_and_the_allowed_range(make, kwargs, messa
 
 
 def test_registry_and_task_declarations():
-    assert set(TASKS) == {"nndl", "stream"}
-    for task in TASKS.values():
+    assert set(TASKS) == {"nndl", "stream", "adding", "copy"}
+    for task in (TASKS["nndl"], TASKS["stream"]):
         assert (task.input_kind, task.output_kind, task.metric, task.baseline) == ("tokens", "class", "accuracy", 0.1)
-    with pytest.raises(ValueError, match="task='adding' .*nndl, stream"):
-        get_task("adding")
+    with pytest.raises(ValueError, match="task='nope' .*nndl, stream, adding, copy"):
+        get_task("nope")
     with pytest.raises(ValueError, match="exactly one"):
         TaskData(dev=None, test=None)
 

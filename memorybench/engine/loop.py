@@ -177,8 +177,9 @@ def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = 
     replicas = LAYOUTS[layout](models).to(device)
     replicas.capturable = graphs
     optimizer = make_optimizer(first, replicas.parameters(), capturable=graphs)
-    T = max(c.seq_len for c in configs)
-    lengths = None if all(c.seq_len == T for c in configs) else torch.tensor([c.seq_len for c in configs], device=device)
+    input_steps = [d.dev.inputs.shape[1] for d in data]  # input steps per run: seq_len, or more where a task adds steps (copy: T + 20)
+    T = max(input_steps)
+    lengths = None if all(n == T for n in input_steps) else torch.tensor(input_steps, device=device)
     eager = TrainStep(replicas, optimizer, task, first, lengths, graphs, hooks)
     step_fn = GraphedStep(eager) if graphs else eager
     streams = [train_batches(d, c.batch_size, torch.Generator().manual_seed(split_seed(c.seed, "train", c.seq_len)), c.shuffle)

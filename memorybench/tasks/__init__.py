@@ -3,7 +3,7 @@
 Example:
     >>> from memorybench.tasks import TASKS, get_task
     >>> sorted(TASKS)
-    ['nndl', 'stream']
+    ['adding', 'copy', 'nndl', 'stream']
     >>> get_task("nndl").output_size
     19
 
@@ -13,9 +13,11 @@ and report then take it like the built-in ones.
 from ..checks import check_choice
 from ..registry import add_to_registry
 from .base import Split, TaskData, TaskSpec, split_seed, train_batches
+from .adding import ADDING
+from .copy_memory import COPY
 from .digit_sum import NNDL, STREAM
 
-TASKS = {"nndl": NNDL, "stream": STREAM}
+TASKS = {"nndl": NNDL, "stream": STREAM, "adding": ADDING, "copy": COPY}
 
 
 def get_task(name: str) -> TaskSpec:

@@ -9,6 +9,11 @@ delayed recall, ...) means one module that builds a `TaskSpec` and one call to
 `register_task` (or one line in the `TASKS` registry of `memorybench.tasks`); the
 trainer, sweep, store and report read everything else from the spec.
 
+Two optional parts: `unscored_class`, a per-step filler class the metric skips (the
+copy task is scored on its recalled symbols only, its loss still covers every step),
+and `memoryless_loss`, the training loss of the memoryless guess, read through
+`loss_baseline(seq_len, **params)` for a reference line on loss curves.
+
 Example:
     >>> from memorybench.tasks import get_task
     >>> task = get_task("nndl")
@@ -17,6 +22,8 @@ Example:
     (torch.Size([300, 5]), torch.Size([100, 5]), 0.1, 'higher')
     >>> task.improves(0.5, 0.4), task.improves(0.4, 0.4), task.is_perfect(1.0)
     (True, False, True)
+    >>> task.loss_baseline(5), get_task("copy").unscored_class, round(get_task("copy").loss_baseline(100), 3)
+    (None, 0, 0.173)
 """
 from __future__ import annotations
 
@@ -92,11 +99,19 @@ class TaskSpec:
     length_label: str = "sequence length L"  # x axis of length plots
     fresh_batches: bool = False  # its data samples fresh training batches instead of holding a training set
     min_seq_len: int = 3
+    # class_per_step accuracy only: steps whose target is this class (a filler such as the copy
+    # task's blank) count in the loss but not in the metric; None scores every step
+    unscored_class: int | None = None
+    # (seq_len, **params) -> the training loss (reduction 'mean') of the memoryless guess; None if not stated
+    memoryless_loss: Callable[..., float] | None = None
 
     def __post_init__(self):
         check_choice("input_kind", self.input_kind, INPUT_KINDS)
         check_choice("output_kind", self.output_kind, OUTPUT_KINDS)
         check_choice("metric", self.metric, tuple(METRICS))
+        if self.unscored_class is not None and (self.output_kind != "class_per_step" or self.metric != "accuracy"):
+            raise ValueError(f"unscored_class={self.unscored_class!r} is not allowed for {self.output_kind} outputs scored by "
+                             f"{self.metric}; it applies to class_per_step outputs scored by accuracy")
 
     @property
     def direction(self) -> str:
@@ -120,6 +135,12 @@ class TaskSpec:
         """No later score can improve on this one."""
         return score >= PERFECT[self.metric] if self.direction == "higher" else score <= PERFECT[self.metric]
 
+    def loss_baseline(self, seq_len: int, **params) -> float | None:
+        """The training loss (per sample and step, reduction 'mean') of the memoryless guess at
+        `seq_len` with the run's task parameters, for a reference line on loss curves; None
+        when the task does not state one."""
+        return None if self.memoryless_loss is None else float(self.memoryless_loss(seq_len, **params))
+
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
         """Training loss: cross-entropy for classes, squared error for reals; reduced as asked."""
         if self.output_kind == "real":
@@ -130,6 +151,8 @@ class TaskSpec:
         """The task's metric as a 0-d tensor (no host synchronisation)."""
         if self.metric == "mse":
             return F.mse_loss(outputs, targets)
+        if self.unscored_class is not None:
+            return self._scored_accuracy(outputs[None], targets[None])[0]
         return (outputs.argmax(-1) == targets).float().mean()
 
     def replica_losses(self, outputs: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
@@ -150,7 +173,15 @@ class TaskSpec:
             return self.score(outputs[0], targets[0]).unsqueeze(0)
         if self.metric == "mse":
             return (outputs - targets).square().flatten(1).mean(1)
+        if self.unscored_class is not None:
+            return self._scored_accuracy(outputs, targets)
         return (outputs.argmax(-1) == targets).float().flatten(1).mean(1)
+
+    def _scored_accuracy(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """(E,) accuracy over the steps whose target is not `unscored_class`; outputs (E, N, T, C), targets (E, N, T)."""
+        scored = (targets != self.unscored_class).flatten(1)  # (E, N*T)
+        hits = ((outputs.argmax(-1) == targets).flatten(1) & scored).sum(1)  # (E,)
+        return hits.float() / scored.sum(1).clamp(min=1).float()
 
 
 def split_seed(seed: int, split: str, seq_len: int) -> int:
