@@ -124,10 +124,10 @@ def test_bad_parameters_name_the_value_and_the_allowed_range(make, kwargs, messa
 
 
 def test_registry_and_task_declarations():
-    assert set(TASKS) == {"nndl", "stream", "adding", "copy"}
+    assert set(TASKS) == {"nndl", "stream", "adding", "copy", "delayed_recall"}
     for task in (TASKS["nndl"], TASKS["stream"]):
         assert (task.input_kind, task.output_kind, task.metric, task.baseline) == ("tokens", "class", "accuracy", 0.1)
-    with pytest.raises(ValueError, match="task='nope' .*nndl, stream, adding, copy"):
+    with pytest.raises(ValueError, match="task='nope' .*nndl, stream, adding, copy, delayed_recall"):
         get_task("nope")
     with pytest.raises(ValueError, match="exactly one"):
         TaskData(dev=None, test=None)

@@ -3,7 +3,7 @@
 Example:
     >>> from memorybench.tasks import TASKS, get_task
     >>> sorted(TASKS)
-    ['adding', 'copy', 'nndl', 'stream']
+    ['adding', 'copy', 'delayed_recall', 'nndl', 'stream']
     >>> get_task("nndl").output_size
     19
 
@@ -15,9 +15,10 @@ from ..registry import add_to_registry
 from .base import Split, TaskData, TaskSpec, split_seed, train_batches
 from .adding import ADDING
 from .copy_memory import COPY
+from .delayed_recall import DELAYED_RECALL
 from .digit_sum import NNDL, STREAM
 
-TASKS = {"nndl": NNDL, "stream": STREAM, "adding": ADDING, "copy": COPY}
+TASKS = {"nndl": NNDL, "stream": STREAM, "adding": ADDING, "copy": COPY, "delayed_recall": DELAYED_RECALL}
 
 
 def get_task(name: str) -> TaskSpec:

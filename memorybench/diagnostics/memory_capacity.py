@@ -1,0 +1,346 @@
+"""Jaeger's memory capacity (Jaeger 2001, "Short term memory in echo state networks") of a recurrent model.
+
+Definition. Drive the recurrence with one long i.i.d. stream u(t) ~ U[-a, a] from a zero
+state, and let h_t be the hidden state after reading u(t) (`states[:, t]` of the model's
+layer: for the LSTM h_t alone, not (h_t, c_t); for a stacked model the last layer's, what
+the head reads). For each delay k = 1..K fit a read-out y_k(t) = w_k . h_t + b_k to u(t - k)
+by least squares, and
+
+    MC_k = corr(y_k(t), u(t - k))^2,    MC = sum over k = 1..K of MC_k.
+
+Delay 1 is the input one step before the latest one the state has read, as in the
+delayed-recall task (output k targets u(T-1-k) from h_{T-1}). Delay 0, the current input,
+is left out: an N-unit shift register h_t = (u(t), u(t-1), ..., u(t-N+1)) has MC_k = 1 for
+k = 1..N-1 and 0 beyond, MC = N - 1; one that lags a step, h_t = (u(t-1), ..., u(t-N)),
+has MC_k = 1 for k = 1..N and MC = N.
+
+What MC_k is computed on: fit on one stream, score on another. Two independent streams
+of `washout` + n steps, drawn as the task draws its inputs (`draw_inputs`) and seeded from
+`seed` (`stream_seed`: independent of the run's training, dev and test data); the first `washout` states of each are dropped (the
+transient from the zero state; washout >= K so that every u(t - k) exists). The read-outs
+(float64 least squares with a constant) are fitted on the train stream's next
+`train_steps` states, and MC_k is their squared correlation with u(t - k) over the test
+stream's `test_steps` states. A read-out whose test output is constant scores 0.
+
+The bound. For a stationary state and i.i.d. input the population MC_k summed over
+k >= 0 is at most N (Jaeger 2001; Bessel's inequality: the delayed inputs are
+uncorrelated), so MC <= N. The estimate obeys it only approximately: a read-out for a
+delay the state knows nothing about still correlates with its target by chance (r^2 of
+about 1/test_steps each, so at most about K/test_steps in all: 0.013 at the defaults),
+while noise in the fit lowers the test correlation of delays the state does hold. Scoring
+on the fitting data instead would add about (N+1)/train_steps for each delay the state
+does not hold (up to 0.2 in all at N = 32, K = 64, 10,000 steps).
+
+Trained models. The stream is far longer than the training sequences, so MC measures the
+state's memory in its stationary regime under the task's input distribution;
+`run_memory_capacity` also scores the trained head where it was trained, on the run's test
+split (length T, from the zero state): its MSE per delay and the squared correlation of
+its outputs with their targets (head_mc_k, summed: head_mc).
+
+    python -m memorybench.diagnostics.memory_capacity results/   # tables/memory_capacity.csv, figures/memory_capacity.png
+
+Example:
+    >>> import torch.nn.functional as F
+    >>> def register(x):  # (B, T, 1) -> (B, T, 4): unit j holds u(t - j), a 4-unit shift register
+    ...     u = x[..., 0]
+    ...     return torch.stack([F.pad(u, (j, 0))[:, : u.shape[1]] for j in range(4)], dim=-1)
+    >>> mc_k, mc = memory_capacity(register, delays=6, seed=0, train_steps=500, test_steps=500, washout=10)
+    >>> mc_k.round(1).tolist(), round(mc, 1)  # delays 1..3 held exactly, 4..6 gone (up to chance, ~1/500 each)
+    ([1.0, 1.0, 1.0, 0.0, 0.0, 0.0], 3.0)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.lines import Line2D
+
+from ..cells import cell_names, get_cell
+from ..checks import check_int
+from ..config import RunConfig
+from ..figures import _save, plt  # pyplot on the figures' Agg backend
+from ..models import SequenceModel
+from ..rundir import load_run, write_atomic
+from ..store import ResultsStore, StoreError
+from ..summary import mean_interval
+from ..tasks import TaskSpec, get_task
+from ..tasks.delayed_recall import DELAYS, SCALE, check_scale, draw_inputs, memoryless_mse
+
+TRAIN_STEPS = 10_000  # states the read-outs are fitted on
+TEST_STEPS = 5_000  # states MC_k is scored on
+WASHOUT = 500  # states dropped at the start of each stream (>= K)
+STREAM_KEY = 2001  # SeedSequence spawn-key slot of the MC streams; split_seed uses 0, 1, 2 (train, dev, test)
+STREAM_PARTS = ("train", "test")
+DELAY_COLUMNS = ["run_id", "experiment", "task", "scale", "seq_len", "cell", "hidden_size", "seed", "k", "mc_k", "head_mc_k", "head_mse_k"]
+GROUP = ["experiment", "task", "scale", "seq_len", "cell", "hidden_size"]  # what a summary over seeds is per
+
+States = Callable[[torch.Tensor], torch.Tensor]  # (B, T, 1) inputs -> (B, T, N) hidden states
+
+
+def stream_seed(seed: int, part: str) -> int:
+    """A 63-bit seed of the MC train or test stream, derived from the run seed (numpy SeedSequence)."""
+    if part not in STREAM_PARTS:
+        raise ValueError(f"part={part!r} is not allowed; choose one of {', '.join(STREAM_PARTS)}")
+    state = np.random.SeedSequence(entropy=seed, spawn_key=(STREAM_KEY, STREAM_PARTS.index(part))).generate_state(2, np.uint64)
+    return int(state[0] >> np.uint64(1))
+
+
+def hidden_states(model: SequenceModel | States) -> States:
+    """(B, T, 1) -> (B, T, N): a SequenceModel's last-layer states h (one real input channel, unidirectional),
+    or any such callable as it is."""
+    if not isinstance(model, SequenceModel):
+        return model
+    if not isinstance(model.embedding, torch.nn.Identity) or model.rnn.input_size != 1:
+        raise ValueError("memory capacity needs a model with one real input channel (input_kind 'vectors', input_size 1)")
+    if model.rnn.bidirectional:
+        raise ValueError("bidirectional=True is not supported; memory capacity needs a causal (unidirectional) state")
+    return lambda x: model.rnn(x)[0]
+
+
+def _device(model) -> torch.device:
+    parameter = next(model.parameters(), None) if isinstance(model, torch.nn.Module) else None
+    return parameter.device if parameter is not None else torch.device("cpu")
+
+
+def stream_states(model: SequenceModel | States, scale: float, steps: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(u (steps,), h (steps, N)) float64: one stream from `seed` and the states after each input."""
+    u = draw_inputs(1, steps, scale, torch.Generator().manual_seed(seed))  # (1, steps)
+    with torch.no_grad():
+        h = hidden_states(model)(u.unsqueeze(-1).to(_device(model)))
+    if h.dim() != 3 or h.shape[:2] != (1, steps):
+        raise ValueError(f"the hidden states have shape {tuple(h.shape)}; expected (1, {steps}, N) for inputs (1, {steps}, 1)")
+    return u[0].double().numpy(), h[0].detach().cpu().double().numpy()
+
+
+def delayed_targets(u: np.ndarray, delays: int, start: int) -> np.ndarray:
+    """(len(u) - start, K): row t - start, column k - 1 is u(t - k), for t = start..len(u)-1 (start >= K)."""
+    t = np.arange(start, len(u))[:, None]
+    return u[t - np.arange(1, delays + 1)[None, :]]
+
+
+def squared_correlations(outputs, targets) -> np.ndarray:
+    """(K,) squared Pearson correlation of each column pair of (n, K) arrays; 0 where an output is constant."""
+    y, z = np.asarray(outputs, dtype=np.float64), np.asarray(targets, dtype=np.float64)
+    yc, zc = y - y.mean(0), z - z.mean(0)
+    y_norm, z_norm = np.sqrt((yc**2).sum(0)), np.sqrt((zc**2).sum(0))
+    constant = (y_norm <= 1e-12 * np.abs(y).max(0) * np.sqrt(len(y))) | (z_norm == 0)  # rounding noise around a constant
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (yc * zc).sum(0) / (y_norm * z_norm)
+    return np.where(constant, 0.0, np.clip(r, -1.0, 1.0) ** 2)
+
+
+def memory_capacity(model: SequenceModel | States, scale: float = SCALE, delays: int = DELAYS, seed: int = 0,
+                    train_steps: int = TRAIN_STEPS, test_steps: int = TEST_STEPS, washout: int = WASHOUT) -> tuple[np.ndarray, float]:
+    """(MC_k for k = 1..K as a (K,) array, MC = their sum): read-outs fitted on the train stream, scored on the
+    test stream (see the module docstring). `model` is a SequenceModel or any callable (B, T, 1) -> (B, T, N)."""
+    check_scale(scale)
+    check_int("delays", delays, 1)
+    check_int("seed", seed, 0)
+    check_int("train_steps", train_steps, 1)
+    check_int("test_steps", test_steps, 2)
+    check_int("washout", washout, delays)
+    fitted = {}
+    for part, steps in (("train", train_steps), ("test", test_steps)):
+        u, h = stream_states(model, scale, washout + steps, stream_seed(seed, part))
+        fitted[part] = (np.hstack([h[washout:], np.ones((steps, 1))]), delayed_targets(u, delays, washout))  # (n, N+1), (n, K)
+    weights = np.linalg.lstsq(*fitted["train"], rcond=None)[0]  # (N+1, K)
+    features, targets = fitted["test"]
+    mc_k = squared_correlations(features @ weights, targets)
+    return mc_k, float(mc_k.sum())
+
+
+def task_delays(task: TaskSpec) -> int:
+    """K of a delayed-recall task (`memorybench.tasks.delayed_recall`); ValueError for any other task."""
+    delays = getattr(task.make_data, "delays", None)
+    if delays is None:
+        raise ValueError(f"task {task.name!r} is not a delayed-recall task; memory capacity is measured on delayed_recall runs")
+    return delays
+
+
+def run_memory_capacity(run_folder, train_steps: int = TRAIN_STEPS, test_steps: int = TEST_STEPS, washout: int = WASHOUT) -> pd.DataFrame:
+    """One stored delayed-recall run at its best-dev checkpoint, one row per delay k = 1..K: mc_k (refitted read-outs,
+    MC streams seeded from the run seed, at the run's scale) and the trained head on the run's test split:
+    head_mc_k (squared correlation of output k and its target) and head_mse_k (their MSE; its mean is the test score)."""
+    from ..report import experiment_label  # the report's grouping of runs into experiments
+
+    folder = Path(run_folder)
+    config = RunConfig.from_dict(json.loads((folder / "config.json").read_text()))
+    task = get_task(config.task)
+    delays = task_delays(task)
+    saved = load_run(folder, execution="fused" if get_cell(config.cell).fused is not None else "transparent")
+    if saved.model is None:
+        raise ValueError(f"run {folder.name} has no checkpoint (status {saved.result.status!r}); only a finished run can be measured")
+    scale = config.task_params.get("scale", SCALE)
+    mc_k, _ = memory_capacity(saved.model, scale, delays, config.seed, train_steps, test_steps, washout)
+    test = task.make_data(config.seq_len, config.seed, **config.task_params).test
+    with torch.no_grad():
+        outputs = saved.model(test.inputs).double()
+    targets = test.targets.double()
+    label = experiment_label({**config.to_dict(), "task_params": json.dumps(config.task_params, sort_keys=True)}, skip=("hidden_size",))
+    return pd.DataFrame(dict(
+        run_id=folder.name, experiment=label, task=config.task, scale=float(scale), seq_len=config.seq_len, cell=config.cell,
+        hidden_size=config.hidden_size, seed=config.seed, k=np.arange(1, delays + 1), mc_k=mc_k,
+        head_mc_k=squared_correlations(outputs.numpy(), targets.numpy()), head_mse_k=(outputs - targets).square().mean(0).numpy()),
+        columns=DELAY_COLUMNS)
+
+
+def collect_memory_capacity(root, warn: Callable[[str], None] | None = None, **options) -> pd.DataFrame:
+    """`run_memory_capacity` rows of every successful delayed-recall run of the results folder `root`;
+    other runs (failed, another task) are skipped, each named to `warn`. `options`: train_steps, test_steps, washout."""
+    root = Path(root)
+    if not root.is_dir():
+        raise StoreError(f"{root} is not a folder; give a results folder written by memorybench")
+    if not (root / "store.json").exists():
+        raise StoreError(f"{root} is not a memorybench results folder (no store.json)")
+    store = ResultsStore.open(root, create=False)
+    runs, _ = store.collect()
+    frames = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the same sums in the same order every time (and fastest at this size)
+    try:
+        for row in runs.to_dict("records"):
+            try:  # runs that are not for this diagnostic are skipped; a failure to measure one that is, is an error
+                if row["status"] != "ok":
+                    raise ValueError(f"status {row['status']!r}")
+                task_delays(get_task(row["task"]))
+            except ValueError as exc:
+                if warn is not None:
+                    warn(f"run {row['run_id']} ({row['task']}, {row['cell']}, T={row['seq_len']}, seed {row['seed']}) skipped: {exc}")
+                continue
+            frames.append(run_memory_capacity(store.runs_dir / row["run_id"], **options))
+    finally:
+        torch.set_num_threads(threads)
+    if not frames:
+        raise ValueError(f"{root} holds no successful delayed-recall run: no memory capacity to measure")
+    return pd.concat(frames, ignore_index=True)
+
+
+def run_summary(per_delay: pd.DataFrame) -> pd.DataFrame:
+    """One row per run: mc (sum of mc_k), head_mc (sum of head_mc_k), head_mse (mean of head_mse_k), delays."""
+    keys = [c for c in DELAY_COLUMNS if c not in ("k", "mc_k", "head_mc_k", "head_mse_k")]
+    return (per_delay.groupby(keys, sort=False)
+            .agg(delays=("k", "size"), mc=("mc_k", "sum"), head_mc=("head_mc_k", "sum"), head_mse=("head_mse_k", "mean"))
+            .reset_index())
+
+
+def mc_summary(per_delay: pd.DataFrame) -> pd.DataFrame:
+    """Per experiment, task, scale, length, cell and hidden size N over the seeds: n, MC mean and 95% t-interval,
+    MC/N (mean and interval), the trained head's test MSE (mean and interval) and head_mc, and the memoryless MSE a^2/3."""
+    rows = []
+    for key, group in run_summary(per_delay).groupby(GROUP, sort=False):
+        at = dict(zip(GROUP, key))
+        n, mc, mc_low, mc_high = mean_interval(group["mc"])
+        _, mse, mse_low, mse_high = mean_interval(group["head_mse"])
+        size = at["hidden_size"]
+        rows.append({**at, "delays": int(group["delays"].iloc[0]), "n": n, "mc": mc, "mc_ci_low": mc_low, "mc_ci_high": mc_high,
+                     "mc_per_unit": mc / size, "mc_per_unit_ci_low": mc_low / size, "mc_per_unit_ci_high": mc_high / size,
+                     "head_mse": mse, "head_mse_ci_low": mse_low, "head_mse_ci_high": mse_high,
+                     "head_mc": float(group["head_mc"].mean()), "memoryless_mse": memoryless_mse(at["scale"])})
+    order = {c: i for i, c in enumerate(cell_names())}
+    table = pd.DataFrame(rows)
+    return table.sort_values(["experiment", "seq_len", "hidden_size", "cell"], key=lambda c: c.map(order) if c.name == "cell" else c,
+                             kind="stable", ignore_index=True)
+
+
+def mc_table(runs_root, **options) -> pd.DataFrame:
+    """`mc_summary` of every successful delayed-recall run of a results folder (options: train_steps, test_steps, washout)."""
+    return mc_summary(collect_memory_capacity(runs_root, **options))
+
+
+def plot_mc_curves(frame: pd.DataFrame, path, title: str) -> Path:
+    """MC_k against k (rows of `run_memory_capacity`, mean over seeds): one panel per experiment, length and hidden
+    size N, one colour per cell; solid the refitted read-outs on the stream, dashed the trained head on the test
+    split; the per-delay bound MC_k <= 1 and the line k = N."""
+    panels = list(frame.groupby(["experiment", "seq_len", "hidden_size"], sort=True))
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.8 * rows), squeeze=False, layout="constrained")
+    several = frame["experiment"].nunique() > 1
+    for ax, ((experiment, seq_len, size), panel) in zip(axes.flat, panels):
+        means = panel.groupby(["cell", "k"], sort=False)[["mc_k", "head_mc_k"]].mean().reset_index()
+        seeds = panel.groupby("cell")["seed"].nunique()
+        handles = []
+        for cell in [c for c in cell_names() if c in set(means["cell"])]:
+            spec, curve = get_cell(cell), means[means["cell"] == cell]
+            ax.plot(curve["k"], curve["mc_k"], "-", marker="o", markersize=2.5, color=spec.color, linewidth=1.5)
+            ax.plot(curve["k"], curve["head_mc_k"], "--", color=spec.color, linewidth=1)
+            handles.append(Line2D([], [], color=spec.color, label=f"{spec.label}: MC = {curve['mc_k'].sum():.1f} ({seeds[cell]} seeds)"))
+        ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
+        ax.axvline(size, color="grey", linestyle="-.", linewidth=1)
+        handles += [Line2D([], [], color="grey", linestyle=":", label="bound MC_k ≤ 1"),
+                    Line2D([], [], color="grey", linestyle="-.", label=f"k = N = {size}"),
+                    Line2D([], [], color="black", linestyle="--", label="trained head (test split)")]
+        ax.set(xlabel="delay k", ylabel="MC_k (squared correlation)", ylim=(-0.03, 1.05),
+               title=f"N = {size}, T = {seq_len}, a = {panel['scale'].iloc[0]:g}" + (f"\n{experiment}" if several else ""))
+        ax.grid(alpha=0.3)
+        ax.legend(handles=handles, fontsize=7, loc="upper right")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle(f"{title}\nMC_k ≤ 1 per delay; MC = Σ_k MC_k ≤ N (N hidden units)", fontsize=10)
+    return _save(fig, Path(path))
+
+
+def write_memory_capacity(root, warn: Callable[[str], None] | None = None, **options) -> list[Path]:
+    """tables/memory_capacity.csv (`mc_summary`) and figures/memory_capacity.png (`plot_mc_curves`) of a results folder."""
+    frame = collect_memory_capacity(root, warn, **options)
+    root = Path(root)
+    (root / "tables").mkdir(exist_ok=True)
+    (root / "figures").mkdir(exist_ok=True)
+    table_path = root / "tables" / "memory_capacity.csv"
+    table = mc_summary(frame)
+    write_atomic(table_path, lambda tmp: table.to_csv(tmp, index=False))
+    title = "Memory capacity per delay: read-outs refitted on h (solid, test stream) and the trained head (dashed, test split)"
+    return [table_path, plot_mc_curves(frame, root / "figures" / "memory_capacity.png", title)]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit status 2 (argparse's own prints the usage too)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _steps(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer (allowed: integers >= {minimum})") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is too small (allowed: integers >= {minimum})")
+        return value
+    return parse
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _Parser(prog="python -m memorybench.diagnostics.memory_capacity",
+                     description="Jaeger's memory capacity of every successful delayed-recall run of a results folder: read-outs "
+                     "of u(t-k), k = 1..K, refitted by least squares on the hidden state h over one input stream and scored "
+                     "(squared correlation) on another, beside the trained head's test MSE. Writes tables/memory_capacity.csv "
+                     "and figures/memory_capacity.png into the folder.")
+    parser.add_argument("folder", help="a results folder written by memorybench (holding store.json and runs/)")
+    parser.add_argument("--train-steps", type=_steps(1), default=TRAIN_STEPS, help="stream steps the read-outs are fitted on (default: %(default)s)")
+    parser.add_argument("--test-steps", type=_steps(2), default=TEST_STEPS, help="stream steps MC_k is scored on (default: %(default)s)")
+    parser.add_argument("--washout", type=_steps(1), default=WASHOUT, help="steps dropped at the start of each stream, >= K (default: %(default)s)")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    try:
+        written = write_memory_capacity(args.folder, warn=lambda text: print(f"{parser.prog}: warning: {text}", file=sys.stderr),
+                                        train_steps=args.train_steps, test_steps=args.test_steps, washout=args.washout)
+    except (StoreError, ValueError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    print(f"wrote {len(written)} files in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

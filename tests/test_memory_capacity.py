@@ -1,0 +1,208 @@
+"""Jaeger memory capacity: models with a known answer, the estimator's honesty, a stored run and the command."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+
+from memorybench.config import protocol_config
+from memorybench.diagnostics.memory_capacity import (
+    delayed_targets, main, mc_table, memory_capacity, plot_mc_curves, run_memory_capacity, squared_correlations, stream_seed,
+)
+from memorybench.models import build_model
+from memorybench.store import ResultsStore
+from memorybench.tasks import get_task
+from memorybench.tasks.delayed_recall import delayed_recall_task, memoryless_mse
+from tests.conftest import train_into
+
+SMALL = dict(train_steps=2000, test_steps=2000, washout=50)  # null delays add ~1/2000 each
+
+
+def register(units: int, lag: int = 0):
+    """(B, T, 1) -> (B, T, units): unit j holds u(t - lag - j) (0 before the stream starts), exactly."""
+    def states(x):
+        u = x[..., 0]
+        return torch.stack([F.pad(u, (j + lag, 0))[:, : u.shape[1]] for j in range(units)], dim=-1)
+    return states
+
+
+def srn_register(units: int, delays: int, epsilon: float = 1e-3):
+    """A real SRN SequenceModel set by hand to a shift register: h_t = tanh(S h_{t-1} + epsilon u(t) e_1), S the
+    down-shift, so unit j holds tanh^(j+1)(epsilon u(t - j)), linear in u(t - j) to ~1e-6 at this epsilon."""
+    model = build_model(delayed_recall_task(delays, name="probe"), "srn", hidden_size=units)
+    with torch.no_grad():
+        model.rnn.weight_ih_l0.zero_()[0, 0] = epsilon
+        model.rnn.weight_hh_l0.copy_(torch.diag(torch.ones(units - 1), -1))  # row j reads unit j - 1
+        model.rnn.bias_ih_l0.zero_()
+        model.rnn.bias_hh_l0.zero_()
+    return model
+
+
+# --- models with a known answer ------------------------------------------------------------------
+
+def test_delayed_targets_are_aligned():
+    u = np.arange(10.0)
+    assert delayed_targets(u, 3, start=3).tolist()[:2] == [[2, 1, 0], [3, 2, 1]]  # row t: u(t-1), u(t-2), u(t-3)
+    assert delayed_targets(u, 3, start=3).shape == (7, 3)
+
+
+@pytest.mark.parametrize("units", [1, 5, 16])
+def test_a_shift_register_of_the_current_and_last_inputs_holds_delays_1_to_n_minus_1(units):
+    delays = units + 8
+    mc_k, mc = memory_capacity(register(units), delays=delays, seed=1, **SMALL)
+    assert mc_k.shape == (delays,)
+    assert mc_k[: units - 1] == pytest.approx(1.0, abs=1e-9)  # k = 1..N-1: in the state exactly
+    assert mc_k[units - 1 :].max() < 0.01  # k >= N: gone (chance only)
+    assert units - 1 - 1e-9 <= mc <= units - 1 + 0.05 and mc == pytest.approx(mc_k.sum())
+
+
+@pytest.mark.parametrize("units", [1, 5, 16])
+def test_a_shift_register_one_step_behind_reaches_the_bound_n_and_not_more(units):
+    delays = units + 8
+    mc_k, mc = memory_capacity(register(units, lag=1), delays=delays, seed=2, **SMALL)
+    assert mc_k[:units] == pytest.approx(1.0, abs=1e-9)  # k = 1..N
+    assert mc_k[units:].max() < 0.01
+    assert units - 1e-9 <= mc <= units + 0.05  # MC <= N up to the chance correlation of the 8 empty delays
+
+
+def test_an_srn_built_as_a_shift_register_holds_delays_1_to_n_minus_1():
+    units, delays = 8, 16
+    mc_k, mc = memory_capacity(srn_register(units, delays), delays=delays, seed=3, **SMALL)
+    assert mc_k[: units - 1] == pytest.approx(1.0, abs=1e-4)
+    assert mc_k[units - 1 :].max() < 0.01 and mc == pytest.approx(units - 1, abs=0.05)
+
+
+def test_a_model_that_forgets_everything_has_no_capacity():
+    model = srn_register(8, 16)
+    with torch.no_grad():
+        model.rnn.weight_ih_l0.normal_(generator=torch.Generator().manual_seed(0))  # h_t = tanh(w u(t)): u(t) only
+        model.rnn.weight_hh_l0.zero_()
+    mc_k, mc = memory_capacity(model, delays=16, seed=4, **SMALL)
+    assert mc_k.max() < 0.01 and mc < 0.05
+    constant = lambda x: torch.ones(*x.shape[:2], 3)  # noqa: E731
+    mc_k, mc = memory_capacity(constant, delays=16, seed=4, **SMALL)
+    assert mc_k.tolist() == [0.0] * 16 and mc == 0.0
+
+
+def test_fitting_on_one_stream_and_scoring_on_another_keeps_noise_out():
+    """A 40-unit state of pure noise: scored on the fitting data its read-outs would 'explain' about
+    K (N+1)/n of variance; scored on the test stream they explain about K/n."""
+    noise = lambda x: torch.randn(*x.shape[:2], 40, generator=torch.Generator().manual_seed(x.shape[1]))  # noqa: E731
+    mc_k, mc = memory_capacity(noise, delays=20, seed=0, train_steps=500, test_steps=500, washout=20)
+    assert mc < 0.2
+    h = noise(torch.zeros(1, 520, 1))[0, 20:].double().numpy()
+    u = np.random.default_rng(0).uniform(-0.5, 0.5, 520)
+    x, y = np.hstack([h, np.ones((500, 1))]), delayed_targets(u, 20, 20)
+    in_sample = squared_correlations(x @ np.linalg.lstsq(x, y, rcond=None)[0], y).sum()
+    assert in_sample > 1.0  # what an estimator without a test stream would report
+
+
+@pytest.mark.parametrize("cell", ["srn", "lstm", "gru"])
+def test_random_cells_stay_within_the_bounds(cell):
+    model = build_model(delayed_recall_task(24, name="probe"), cell, hidden_size=6, seed=1)
+    mc_k, mc = memory_capacity(model, delays=24, seed=0, **SMALL)
+    assert ((mc_k >= 0) & (mc_k <= 1)).all() and 0.5 < mc <= 6 + 0.05
+    again, _ = memory_capacity(model, delays=24, seed=0, **SMALL)
+    other, _ = memory_capacity(model, delays=24, seed=1, **SMALL)
+    assert np.array_equal(mc_k, again) and not np.array_equal(mc_k, other)
+
+
+def test_streams_and_scale():
+    assert stream_seed(0, "train") != stream_seed(0, "test") != stream_seed(1, "test")
+    mc_k, _ = memory_capacity(register(4), scale=3.0, delays=6, seed=0, **SMALL)  # a register is scale-free
+    assert mc_k[:3] == pytest.approx(1.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    "model, kwargs, message",
+    [
+        (register(2), dict(delays=8, washout=7), r"washout=7 .*integer >= 8"),
+        (register(2), dict(scale=0.0), "scale=0.0"),
+        (register(2), dict(test_steps=1), "test_steps=1"),
+        (register(2), dict(delays=0), "delays=0"),
+        (lambda x: x[0], dict(), r"shape \(10050, 1\); expected \(1, 10050, N\)"),
+        (build_model(get_task("nndl"), "gru", hidden_size=4), dict(), "one real input channel"),
+        (build_model(delayed_recall_task(4, name="probe"), "gru", hidden_size=4, bidirectional=True), dict(delays=4), "bidirectional=True"),
+    ],
+)
+def test_bad_parameters_are_one_line_value_errors(model, kwargs, message):
+    options = dict(delays=2, seed=0, train_steps=10_000, test_steps=50, washout=50) | kwargs
+    with pytest.raises(ValueError, match=message) as caught:
+        memory_capacity(model, **options)
+    assert "\n" not in str(caught.value)
+    with pytest.raises(ValueError, match="part='dev'"):
+        stream_seed(0, "dev")
+
+
+# --- a stored run and the command ----------------------------------------------------------------
+
+CLI_OPTIONS = ["--train-steps", "400", "--test-steps", "400", "--washout", "70"]
+
+
+@pytest.fixture(scope="module")
+def recall_store(tmp_path_factory):
+    """Four tiny delayed-recall runs (SRN and GRU, 2 seeds, N = 4) and one digit-sum run."""
+    store = ResultsStore.open(tmp_path_factory.mktemp("recall") / "results")
+    for cell in ("srn", "gru"):
+        for seed in (0, 1):
+            train_into(store, protocol_config("stream", task="delayed_recall", cell=cell, seed=seed, seq_len=66, hidden_size=4,
+                                              steps=20, eval_interval=10, device="cpu"))
+    train_into(store, protocol_config("nndl", cell="srn", seq_len=5, steps=20, eval_interval=10, device="cpu"))
+    return store
+
+
+def test_a_stored_run_reports_mc_and_its_trained_heads_score(recall_store):
+    runs = recall_store.collect()[0]
+    row = runs[runs["task"] == "delayed_recall"].iloc[0]
+    frame = run_memory_capacity(recall_store.runs_dir / row["run_id"], train_steps=400, test_steps=400, washout=70)
+    assert len(frame) == 64 and frame["k"].tolist() == list(range(1, 65)) and (frame["run_id"] == row["run_id"]).all()
+    assert frame["mc_k"].between(0, 1).all() and frame["head_mc_k"].between(0, 1).all()
+    assert frame["head_mse_k"].mean() == pytest.approx(row["test_score"], rel=1e-5)  # the run's own test score
+    assert (frame["scale"] == 0.5).all() and frame["mc_k"].sum() <= 4 + 0.2
+    nndl = runs[runs["task"] == "nndl"].iloc[0]
+    with pytest.raises(ValueError, match="task 'nndl' is not a delayed-recall task"):
+        run_memory_capacity(recall_store.runs_dir / nndl["run_id"])
+
+
+def test_the_command_writes_the_table_and_the_figure(recall_store, capsys):
+    assert main([str(recall_store.root), *CLI_OPTIONS]) == 0
+    out, err = capsys.readouterr()
+    assert "skipped: task 'nndl' is not a delayed-recall task" in err and err.count("\n") == 1
+    table = pd.read_csv(recall_store.root / "tables" / "memory_capacity.csv")
+    assert table["cell"].tolist() == ["srn", "gru"] and (table["n"] == 2).all() and (table["hidden_size"] == 4).all()
+    assert table["mc_per_unit"].tolist() == pytest.approx((table["mc"] / 4).tolist())
+    assert ((table["mc_ci_low"] <= table["mc"]) & (table["mc"] <= table["mc_ci_high"])).all()
+    assert table["memoryless_mse"].tolist() == pytest.approx([memoryless_mse(0.5)] * 2) and (table["mc"] <= 4.2).all()
+    runs = recall_store.collect()[0]
+    srn = runs[(runs["task"] == "delayed_recall") & (runs["cell"] == "srn")]["test_score"]
+    assert table.loc[0, "head_mse"] == pytest.approx(srn.mean(), rel=1e-5)
+    figure = recall_store.root / "figures" / "memory_capacity.png"
+    assert figure.stat().st_size > 10_000 and str(figure) in out
+    again = mc_table(recall_store.root, train_steps=400, test_steps=400, washout=70)
+    pd.testing.assert_frame_equal(again, table, check_dtype=False)
+
+
+def test_the_command_refuses_bad_input_in_one_line(recall_store, tmp_path, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["--help"])
+    assert caught.value.code == 0 and "memory_capacity.csv" in capsys.readouterr().out
+    cases = [[str(tmp_path / "nope")], [str(tmp_path)], [str(recall_store.root), "--washout", "0"],
+             [str(recall_store.root), "--test-steps", "x"]]
+    for argv in cases:  # a missing folder, a folder that is no store, bad numbers
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # argparse's own errors
+            code = exc.code
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and "error:" in err, (argv, err)
+    assert main([str(recall_store.root), "--washout", "10"]) == 2  # after the warning that names the skipped digit-sum run
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "warning:" in err[0] and "error: washout=10 is not allowed; it must be an integer >= 64" in err[1]
+
+
+def test_plot_mc_curves_draws_several_panels(tmp_path):
+    frame = pd.DataFrame(dict(run_id="r", experiment="stream, task=delayed_recall", task="delayed_recall", scale=0.5, seq_len=66,
+                              cell=["srn"] * 4 + ["lstm"] * 4, hidden_size=[2] * 4 + [3] * 4, seed=0, k=[1, 2, 3, 4] * 2,
+                              mc_k=[1, 0.9, 0.2, 0.0] * 2, head_mc_k=[0.8, 0.5, 0.1, 0.0] * 2, head_mse_k=0.05))
+    path = plot_mc_curves(frame, tmp_path / "mc.png", "test")
+    assert path.stat().st_size > 10_000
