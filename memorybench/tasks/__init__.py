@@ -3,7 +3,7 @@
 Example:
     >>> from memorybench.tasks import TASKS, get_task
     >>> sorted(TASKS)
-    ['adding', 'copy', 'delayed_recall', 'nndl', 'stream']
+    ['adding', 'copy', 'delayed_recall', 'digits_pixels', 'digits_rows', 'mnist_rows', 'nndl', 'stream']
     >>> get_task("nndl").output_size
     19
 
@@ -17,8 +17,10 @@ from .adding import ADDING
 from .copy_memory import COPY
 from .delayed_recall import DELAYED_RECALL
 from .digit_sum import NNDL, STREAM
+from .sequential_digits import DIGITS_PIXELS, DIGITS_ROWS, MNIST_ROWS
 
-TASKS = {"nndl": NNDL, "stream": STREAM, "adding": ADDING, "copy": COPY, "delayed_recall": DELAYED_RECALL}
+TASKS = {"nndl": NNDL, "stream": STREAM, "adding": ADDING, "copy": COPY, "delayed_recall": DELAYED_RECALL,
+         "digits_rows": DIGITS_ROWS, "digits_pixels": DIGITS_PIXELS, "mnist_rows": MNIST_ROWS}
 
 
 def get_task(name: str) -> TaskSpec:
