@@ -42,6 +42,13 @@ def with_settings(runs: pd.DataFrame) -> pd.DataFrame:
     return runs.assign(setting=settings, variant=variants)
 
 
+def _cell_rank(cell: str) -> int:
+    from .cells import cell_names
+
+    names = cell_names()
+    return names.index(cell) if cell in names else len(names)
+
+
 def is_multi_setting(runs: pd.DataFrame) -> bool:
     """True when some cell has more than one setting or variant: the runs are a capacity-vs-trainability study."""
     runs = with_settings(runs)
@@ -61,14 +68,18 @@ def settings_table(runs: pd.DataFrame, task, threshold: float) -> pd.DataFrame:
         ok = group[group["status"] == "ok"]
         n, mean, low, high = mean_interval(ok["test_score"])
         solved = int(_passes(ok["test_score"], task, threshold).sum())
-        rows.append(dict(cell=group["cell"].iloc[0], variant=variant, setting=setting, seq_len=seq_len, runs=len(group), n=n,
+        first = group.iloc[0]
+        rows.append(dict(cell=first["cell"], variant=variant, setting=setting, seq_len=seq_len, runs=len(group), n=n,
                          dev_mean=ok["best_dev_score"].mean() if n else math.nan, mean=mean, ci_low=low, ci_high=high,
-                         solved=solved, solve_rate=solved / len(group)))
-    return pd.DataFrame(rows)
+                         solved=solved, solve_rate=solved / len(group),
+                         _order=(_cell_rank(first["cell"]), _bias(first["forget_bias"]) is not None, _bias(first["forget_bias"]) or 0.0,
+                                 first["lr"], first["init"], first["hidden_size"], seq_len)))
+    table = pd.DataFrame(rows)
+    return table.sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True) if rows else table
 
 
 def capacity_table(runs: pd.DataFrame, task, threshold: float) -> pd.DataFrame:
-    """Per variant and length: the best setting by mean dev score (ties: the first in sweep order), its test
+    """Per variant and length: the best setting by mean dev score (ties: the first by lr, init, hidden size), its test
     mean and interval over seeds, the number of settings it was chosen from, and the solve rate over all runs."""
     table = settings_table(runs, task, threshold)
     rows = []
@@ -96,7 +107,6 @@ def best_setting_runs(runs: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 
 def capacity_section(label: str, runs: pd.DataFrame, store, slug: str, threshold: float | None) -> list[str]:
     """The report's section for a capacity-vs-trainability study (several settings or variants per cell)."""
-    from .cells import cell_names
     from .figures import plot_capacity
     from .report import fmt, interval_text, label_of, markdown_table, paired_markdown, paired_table
     from .rundir import write_atomic
@@ -114,8 +124,7 @@ def capacity_section(label: str, runs: pd.DataFrame, store, slug: str, threshold
         cell, _, rest = variant.partition(", ")
         return label_of(cell) + (f" ({rest})" if rest else "")
 
-    order = {c: i for i, c in enumerate(cell_names())}
-    variants = sorted(dict.fromkeys(table["variant"]), key=lambda v: (order.get(v.partition(", ")[0], len(order)), ", " in v, v))
+    variants = list(dict.fromkeys(table["variant"]))  # in settings_table's order: cells in registry order, base variant first
     low, high = task.metric_range
 
     def capacity_cell(r) -> str:

@@ -231,7 +231,8 @@ def plot_capacity(table: pd.DataFrame, task: TaskSpec, threshold: float, path: P
     for cell in _cells_in(table):
         for k, (variant, rows) in enumerate(table[table["cell"] == cell].groupby("variant", sort=False)):
             rows = rows.sort_values("seq_len")
-            style = dict(color=get_cell(cell).color, linestyle=("-", "--", ":", "-.")[k % 4], marker="os^D"[k % 4], label=variant)
+            label = get_cell(cell).label + variant[len(cell):]  # 'lstm, forget bias 1' -> 'LSTM, forget bias 1'
+            style = dict(color=get_cell(cell).color, linestyle=("-", "--", ":", "-.")[k % 4], marker="os^D"[k % 4], label=label)
             x, mean = rows["seq_len"].to_numpy(), rows["mean"].to_numpy(dtype=float)
             err = np.vstack([mean - np.maximum(rows["ci_low"].to_numpy(dtype=float), low), np.minimum(rows["ci_high"].to_numpy(dtype=float), high) - mean])
             left.errorbar(x, mean, yerr=np.nan_to_num(err), capsize=3, **style)
