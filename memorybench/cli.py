@@ -20,7 +20,6 @@ import time
 
 from .settings import SweepAxes
 
-DEFAULT_LENGTHS = (5, 10, 15, 20, 25, 30)
 MAX_RUNS = 10_000  # a plan beyond these asks for --yes
 MAX_LENGTH = 10_000
 
@@ -76,25 +75,37 @@ def bias_value(text: str) -> float | None:
 def make_parser() -> argparse.ArgumentParser:
     """The command's options. Only light modules are imported here (no torch), so --help answers at once;
     the command offers the built-in cells (a cell registered from Python trains through the Python API)."""
-    from .config import BUILTIN_CELLS, PROTOCOLS, QUICK
+    from .config import BUILTIN_CELLS, PROTOCOLS, QUICK, TASK_GRIDS
     from .engine.policy import CPU_PACKED_CELLS
 
 
     parser = Parser(
         prog="memorybench",
-        description="Train SRN, LSTM and GRU cells on the NNDL digit-sum memory task at every length and seed, "
+        description="Train SRN, LSTM and GRU cells on a memory task (default: the NNDL digit sum) at every length and seed, "
         "store every run, and write a report (report.md, figures, CSV tables) into --out.",
     )
-    parser.add_argument("--lengths", nargs="+", type=positive_int(3, "length"), default=list(DEFAULT_LENGTHS), metavar="L",
-                        help="sequence lengths to train at, each an integer >= 3 (default: %(default)s)")
+    tasks = "; ".join(f"{name}: {grid.what}, lengths {' '.join(map(str, grid.lengths))} (literature: "
+                      f"{' '.join(map(str, grid.literature))}), into {grid.out}" for name, grid in TASK_GRIDS.items())
+    parser.add_argument("--task", choices=tuple(TASK_GRIDS), default="nndl", metavar="TASK",
+                        help=f"the memory task; its protocol, lengths and results folder are the defaults. {tasks} (default: %(default)s)")
+    parser.add_argument("--grid", choices=("cpu", "literature"), default="cpu",
+                        help="default lengths: cpu (each task's grid sized for 2 cores, <= 15 minutes) or literature (the "
+                        "published lengths, for GPUs and Ray clusters) (default: %(default)s)")
+    parser.add_argument("--lengths", nargs="+", type=positive_int(1, "length"), default=None, metavar="L",
+                        help="sequence lengths to train at, each at least the task's minimum (default: the task's grid)")
+    parser.add_argument("--data-dir", default=None, metavar="DIR",
+                        help="mnist_rows: the folder holding MNIST's four idx files (torchvision's layout works); nothing is downloaded")
+    parser.add_argument("--task-param", action="append", default=[], metavar="NAME=VALUE",
+                        help="a parameter of the task's data (e.g. markers=anywhere for adding, scale=1.0 for delayed_recall, "
+                        "p=0.2 for the stream digit sum); repeat for several")
     parser.add_argument("--cells", nargs="+", choices=BUILTIN_CELLS, default=list(BUILTIN_CELLS), metavar="CELL",
                         help=f"recurrent cells to compare, from {', '.join(BUILTIN_CELLS)} (default: all)")
     parser.add_argument("--seeds", type=positive_int(1, "seed count"), default=3, metavar="N",
                         help="independent seeds per cell and length, seeds 0..N-1 (default: %(default)s)")
-    parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default="nndl",
-                        help="nndl: the book exactly (batches in file order); nndl-shuffled: the same, reshuffled every "
+    parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default=None,
+                        help="the training settings, one of the task's (default: the task's first). Digit sum: nndl: the book exactly (batches in file order); nndl-shuffled: the same, reshuffled every "
                         "epoch; stream: fresh noisy sequences every step; nndl-6.2: the book's gradient-explosion settings (SGD lr 0.2, "
-                        "batch 64, summed loss, 250 steps; see python -m memorybench.explosion) (default: %(default)s)")
+                        "batch 64, summed loss, 250 steps; see python -m memorybench.explosion). Every other task has one protocol, named after it")
     axes = parser.add_argument_group("settings (capacity against trainability; each flag an axis, every combination trained)")
     axes.add_argument("--lr", nargs="+", type=positive_float("learning rate"), default=[], metavar="LR",
                       help="learning rates to train with (default: the protocol's)")
@@ -121,8 +132,8 @@ def make_parser() -> argparse.ArgumentParser:
                         "float tolerance; 1 = single runs); N above --seeds fills packs with the next length's seeds. "
                         "Default on CUDA: every run of a cell in one block-diagonal pack replayed from CUDA graphs; on the "
                         f"CPU: the seeds of each length of {' and '.join(CPU_PACKED_CELLS)} stacked, other cells one run at a time")
-    parser.add_argument("--out", default="results", metavar="DIR",
-                        help="results folder: runs, tables, report and figures (default: %(default)s)")
+    parser.add_argument("--out", default=None, metavar="DIR",
+                        help="results folder: runs, tables, report and figures (default: the task's, results for the digit sum)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke test: {QUICK['steps']} steps per run instead of the protocol's budget; not a measurement")
     parser.add_argument("--force", action="store_true", help="retrain runs that are already complete in --out")
@@ -155,6 +166,50 @@ def unique(values: list, flag: str) -> list:
     return kept
 
 
+def task_param(text: str) -> tuple[str, object]:
+    """'markers=anywhere' -> ('markers', 'anywhere'); numbers become int or float."""
+    name, sep, value = text.partition("=")
+    if not sep or not name.isidentifier():
+        raise UsageError(f"--task-param {text!r} is not NAME=VALUE")
+    for kind in (int, float):
+        try:
+            return name, kind(value)
+        except ValueError:
+            pass
+    return name, value
+
+
+def resolve_task(args) -> None:
+    """Fill the task's defaults (protocol, lengths, results folder) and check what was given against the task."""
+    from .config import PROTOCOLS, TASK_GRIDS
+
+    grid = TASK_GRIDS[args.task]
+    args.protocol = args.protocol or grid.protocols[0]
+    if args.protocol not in grid.protocols:
+        raise UsageError(f"--protocol {args.protocol} does not train task {args.task} (task {PROTOCOLS[args.protocol]['task']}); "
+                         f"{args.task} has {', '.join(grid.protocols)}")
+    args.lengths = unique(args.lengths, "--lengths") if args.lengths else list(grid.lengths if args.grid == "cpu" else grid.literature)
+    short = [n for n in args.lengths if n < grid.min_length]
+    if short:
+        raise UsageError(f"argument --lengths: length {min(short)} is too small for task {args.task} (allowed: integers >= {grid.min_length})")
+    args.out = args.out or grid.out
+    args.task_params = dict(task_param(text) for text in args.task_param)
+    if args.data_dir is not None:
+        args.task_params["data_dir"] = args.data_dir
+
+
+def check_task_data(configs) -> None:
+    """Build one run's data before anything is written, so a bad task parameter or a missing data folder
+    is one line now, not a failed run in every worker."""
+    from .tasks import get_task
+
+    first = min(configs, key=lambda c: c.seq_len)
+    try:
+        get_task(first.task).make_data(first.seq_len, first.seed, **first.task_params)
+    except TypeError as exc:  # an unknown parameter name
+        raise ValueError(f"task {first.task!r} does not take {sorted(first.task_params)}: {exc}") from None
+
+
 def check_size(args) -> None:
     """Refuse a plan beyond the sane bounds unless --yes (before anything is built or written)."""
     runs = len(args.cells) * len(args.lengths) * args.seeds * args.axes.size()
@@ -182,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     try:
         args = make_parser().parse_args(argv)  # --help and bad flags answer here, before torch is imported
-        args.cells, args.lengths = unique(args.cells, "--cells"), unique(args.lengths, "--lengths")
+        args.cells = unique(args.cells, "--cells")
+        resolve_task(args)
         args.axes = SweepAxes(tuple(unique(args.lr, "--lr")), tuple(unique(args.init, "--init")), tuple(unique(args.hidden, "--hidden")),
                               tuple(unique(args.forget_bias, "--forget-bias")), args.match_params)
         check_size(args)
@@ -203,7 +259,8 @@ def _main(argv: list[str]) -> int:
         workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
         pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, device.type)
         across_lengths = packs_span_lengths(args.pack, args.seeds, device.type)
-        configs = plan_sweep(args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device, args.axes)
+        configs = plan_sweep(args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device, args.axes, args.task_params)
+        check_task_data(configs)
         if args.address and args.executor != "ray":
             raise UsageError(f"--address {args.address} applies to --executor ray only")
         executor = make_executor(workers, args.executor, **({"address": args.address} if args.executor == "ray" else {}))

@@ -56,7 +56,8 @@ def experiment_label(config: dict, skip=()) -> str:
     """The protocol's name, plus every setting that differs from that protocol (the execution
     only where it is not the cell's own: a cell without a fused kernel always runs step by step),
     leaving out the fields in `skip`."""
-    defaults = RunConfig(protocol=config["protocol"], **PROTOCOLS.get(config["protocol"], {})).to_dict()
+    protocol = PROTOCOLS.get(config["protocol"], {})
+    defaults = RunConfig(**{**protocol, "protocol": config["protocol"], "seq_len": config["seq_len"]}).to_dict()
     if config.get("cell") in CELLS and get_cell(config["cell"]).fused is None:
         defaults["execution"] = "transparent"
     changed = [f"{k}={config[k]}" for k in EXPERIMENT_KEYS

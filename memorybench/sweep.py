@@ -25,10 +25,11 @@ from .settings import SweepAxes
 from .store import ResultsStore
 
 def plan_sweep(protocol: str, cells, lengths, seeds: int, quick: bool = False, device: str = "auto",
-               axes: SweepAxes | None = None) -> list[RunConfig]:
+               axes: SweepAxes | None = None, task_params: dict | None = None) -> list[RunConfig]:
     """The sweep's configs, ordered longest length first (the slowest runs start early); `axes`
-    adds settings (learning rate, init, hidden size, forget-gate bias; memorybench.settings)."""
-    budget = QUICK if quick else {}
+    adds settings (learning rate, init, hidden size, forget-gate bias; memorybench.settings);
+    `task_params` go to the task's data."""
+    budget = dict(QUICK if quick else {}, **({"task_params": task_params} if task_params else {}))
     axes = axes or SweepAxes()
     task = PROTOCOLS[protocol]["task"]
     return [

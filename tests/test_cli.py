@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from memorybench.cli import DEFAULT_LENGTHS, main, make_parser
+from memorybench.cli import main, make_parser, resolve_task
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = ["--quick", "--no-progress", "--device", "cpu", "--workers", "1"]
@@ -23,8 +23,21 @@ def run_cli(*args, **kwargs):
 
 def test_defaults_are_the_books_sweep():
     args = make_parser().parse_args([])
-    assert args.lengths == list(DEFAULT_LENGTHS) == [5, 10, 15, 20, 25, 30]
+    resolve_task(args)
+    assert (args.task, args.lengths, args.task_params) == ("nndl", [5, 10, 15, 20, 25, 30], {})
     assert (args.cells, args.seeds, args.protocol, args.device, args.out) == (["srn", "lstm", "gru"], 3, "nndl", "auto", "results")
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--task", "adding"], ("adding", [25, 50, 100], "results/adding")),
+    (["--task", "copy", "--grid", "literature"], ("copy", [100, 200, 500, 1000], "results/copy")),
+    (["--task", "nndl", "--protocol", "stream", "--lengths", "7"], ("stream", [7], "results")),
+    (["--task", "digits_pixels", "--out", "x"], ("digits_pixels", [64], "x")),
+])
+def test_each_task_brings_its_protocol_lengths_and_folder(argv, expected):
+    args = make_parser().parse_args(argv)
+    resolve_task(args)
+    assert (args.protocol, args.lengths, args.out) == expected
 
 
 def test_every_flag_has_help():
@@ -36,7 +49,16 @@ def test_every_flag_has_help():
     "args, message",
     [
         (["--cells", "tcn"], "argument --cells: invalid choice: 'tcn'"),
-        (["--lengths", "2"], "length 2 is too small (allowed: integers >= 3)"),
+        (["--lengths", "2"], "length 2 is too small for task nndl (allowed: integers >= 3)"),
+        (["--task", "delayed_recall", "--lengths", "64"], "length 64 is too small for task delayed_recall (allowed: integers >= 65)"),
+        (["--task", "tcn"], "argument --task: invalid choice: 'tcn'"),
+        (["--task", "adding", "--protocol", "nndl"], "--protocol nndl does not train task adding (task nndl); adding has adding"),
+        (["--task", "adding", "--task-param", "markers=middle"], "markers='middle' is not allowed; choose one of halves, anywhere"),
+        (["--task", "adding", "--task-param", "colour=3"], "task 'adding' does not take ['colour']"),
+        (["--task", "adding", "--task-param", "markers"], "--task-param 'markers' is not NAME=VALUE"),
+        (["--task", "copy", "--task-param", "alphabet=1"], "alphabet=1 is not allowed"),
+        (["--task", "delayed_recall", "--task-param", "scale=0"], "scale=0 is not allowed"),
+        (["--task", "mnist_rows", "--data-dir", "/nonexistent/mnist"], "/nonexistent/mnist"),
         (["--lengths", "5", "x"], "length 'x' is not an integer"),
         (["--lengths", "7.5"], "length '7.5' is not an integer"),
         (["--seeds", "0"], "seed count 0 is too small (allowed: integers >= 1)"),
@@ -80,7 +102,7 @@ def test_unwritable_out(tmp_path, capsys, monkeypatch):
 def test_a_real_process_prints_no_traceback():
     done = run_cli("--lengths", "1")
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.strip() == "memorybench: error: argument --lengths: length 1 is too small (allowed: integers >= 3)"
+    assert done.stderr.strip() == "memorybench: error: argument --lengths: length 1 is too small for task nndl (allowed: integers >= 3)"
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
