@@ -183,3 +183,20 @@ def test_the_folder_gets_mean_profiles_decay_rates_and_a_figure_the_same_each_ti
     out = capsys.readouterr().out
     assert all(str(path) in out for path in written)
     assert all(path.read_bytes() == content for path, content in before.items())  # same runs, same bytes
+
+
+def test_the_report_shows_the_decay_table_once_the_folder_is_profiled(tiny_store, tmp_path):
+    import shutil
+
+    from memorybench.report import build_report
+
+    root = shutil.copytree(tiny_store.root, tmp_path / "copy")
+    for generated in ("tables", "figures"):  # the shared store may have been profiled by another test
+        shutil.rmtree(root / generated, ignore_errors=True)
+    assert "## Gradients through time" not in build_report(root).read_text()
+    write_through_time(root)
+    text = build_report(root).read_text().split("## Gradients through time")[1]
+    decay = pd.read_csv(root / "tables" / "grad_decay.csv").set_index(["cell", "checkpoint", "state"])
+    srn_init = decay.loc[("srn", "init", "h")]
+    assert f"| SRN | initialisation | h | {srn_init['mean']:+.2f} [{srn_init['ci_low']:+.2f}, {srn_init['ci_high']:+.2f}] (n=2) |" in text
+    assert "figures/grad_through_time/nndl_L5.png" in text

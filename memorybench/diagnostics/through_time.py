@@ -319,6 +319,43 @@ def write_through_time(root, warn: Callable[[str], None] | None = None) -> list[
     return written
 
 
+def report_section(store) -> list[str]:
+    """The report's part for a folder profiled by this module ([] when tables/grad_decay.csv is absent)."""
+    from ..report import interval_text, label_of, markdown_table
+
+    path = store.tables_dir / "grad_decay.csv"
+    if not path.exists():
+        return []
+    decay = pd.read_csv(path)
+    order = {name: i for i, name in enumerate(cell_names())}
+    decay = decay.sort_values(["experiment", "checkpoint", "state", "cell"], kind="stable", key=lambda col: {
+        "checkpoint": col.map({"init": 0, "best": 1}), "state": col.map({"h": 0, "c": 1}), "cell": col.map(order)}.get(col.name, col))
+    lengths = sorted(decay["seq_len"].unique())
+    rows = []
+    for (experiment, checkpoint, state, cell), group in decay.groupby(["experiment", "checkpoint", "state", "cell"], sort=False):
+        at = group.set_index("seq_len")
+        rows.append([experiment, label_of(cell), {"best": "best-dev", "init": "initialisation"}[checkpoint], state]
+                    + [interval_text(*at.loc[n, ["n", "mean", "ci_low", "ci_high"]], sign="+") if n in at.index else "–" for n in lengths])
+    table = pd.DataFrame(rows, columns=["experiment", "cell", "checkpoint", "state", *[f"L={n}" for n in lengths]])
+    if table["experiment"].nunique() == 1:
+        table = table.drop(columns="experiment")
+    figures = sorted((store.root / "figures" / "grad_through_time").glob("*.png"), key=lambda f: int(re.findall(r"\d+", f.stem)[-1]))
+    shown = [f"![gradients through time, {f.stem}]({f.relative_to(store.root).as_posix()})" for f in figures[-1:]]
+    others = ", ".join(f"[{f.stem}]({f.relative_to(store.root).as_posix()})" for f in figures[:-1])
+    return [
+        "## Gradients through time", "",
+        "‖∂L/∂h_t‖ against position t (L summed over the test split; each point the mean over sequences of each "
+        "sequence's own gradient norm, then over seeds), at initialisation and at the best-dev checkpoint, from the saved "
+        "runs (`python -m memorybench.diagnostics.through_time`; rerun it after retraining). For the LSTM also ‖∂L/∂c_t‖ "
+        "along the cell state with h_t held fixed.", "",
+        *shown, "", f"Every length: {others}." if others else "", "",
+        "**Decay rate per step back in time**: the least-squares slope of ln‖∂L/∂state_t‖ against the distance from the "
+        "last step, mean [95% t-interval] over seeds; negative: the gradient shrinks going back (vanishes), positive: it "
+        "grows toward the start (`tables/grad_decay.csv`, profiles in `tables/grad_through_time.csv`).", "",
+        markdown_table(table), "",
+    ]
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line and exit status 2 (argparse's own prints the usage too)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
