@@ -58,7 +58,8 @@ def experiment_label(config: dict, skip=()) -> str:
     only where it is not the cell's own: a cell without a fused kernel always runs step by step),
     leaving out the fields in `skip`."""
     protocol = PROTOCOLS.get(config["protocol"], {})
-    defaults = RunConfig(**{**protocol, "protocol": config["protocol"], "seq_len": config["seq_len"]}).to_dict()
+    seq_len = config.get("seq_len", get_task(protocol.get("task", RunConfig.task)).min_seq_len)  # any length the task allows
+    defaults = RunConfig(**{**protocol, "protocol": config["protocol"], "seq_len": seq_len}).to_dict()
     if config.get("cell") in CELLS and get_cell(config["cell"]).fused is None:
         defaults["execution"] = "transparent"
     changed = [f"{k}={config[k]}" for k in EXPERIMENT_KEYS
