@@ -130,7 +130,7 @@ def capacity_section(label: str, runs: pd.DataFrame, store, slug: str, threshold
     def capacity_cell(r) -> str:
         if not isinstance(r["best_setting"], str):
             return f"– (no successful run of {r['settings']} settings)"
-        score = interval_text(r["n"], r["mean"], r["ci_low"], r["ci_high"], (low, high))
+        score = interval_text(r["n"], r["mean"], r["ci_low"], r["ci_high"], (low, high), digits=task.digits)
         return f"{score} — {r['best_setting']} (best of {r['settings']})"
 
     capacity_rows, solve_rows = [], []
@@ -149,8 +149,8 @@ def capacity_section(label: str, runs: pd.DataFrame, store, slug: str, threshold
         frame = frame.assign(experiment=label, metric=task.metric, baseline=task.baseline, threshold=threshold)
         write_atomic(store.tables_dir / f"{name}_{slug}.csv", lambda tmp, f=frame: f.to_csv(tmp, index=False))
     settings_md = settings.assign(variant=settings["variant"].map(variant_label), test=[
-        interval_text(r.n, r.mean, r.ci_low, r.ci_high, (low, high)) for r in settings.itertuples()],
-        dev_mean=settings["dev_mean"].map(fmt), solve_rate=settings["solve_rate"].map("{:.2f}".format))
+        interval_text(r.n, r.mean, r.ci_low, r.ci_high, (low, high), digits=task.digits) for r in settings.itertuples()],
+        dev_mean=settings["dev_mean"].map(lambda v: fmt(v, task.digits)), solve_rate=settings["solve_rate"].map("{:.2f}".format))
     rel = (figures / "capacity.png").relative_to(store.root).as_posix()
     return [
         f"## Capacity against trainability: {label}", "",
@@ -166,7 +166,7 @@ def capacity_section(label: str, runs: pd.DataFrame, store, slug: str, threshold
         f"whose test {task.metric} is {compare} {threshold:.3g}.", "",
         markdown_table(pd.DataFrame(solve_rows, columns=["L"] + columns[1:])), "",
         f"**Paired differences at the best settings** (same seed: same data; mean [95% t-interval] of the per-seed "
-        f"differences of test {task.metric}; `tables/paired_{slug}.csv`):", "", paired_markdown(paired, variant_label), "",
+        f"differences of test {task.metric}; `tables/paired_{slug}.csv`):", "", paired_markdown(paired, variant_label, task.digits), "",
         f"**Every setting** (`tables/settings_{slug}.csv`; capacity rows in `tables/capacity_{slug}.csv`):", "",
         markdown_table(settings_md[["variant", "setting", "seq_len", "runs", "dev_mean", "test", "solve_rate"]].rename(
             columns={"seq_len": "L", "dev_mean": f"dev {task.metric} (mean)", "test": f"test {task.metric} [95% CI]"})), "",

@@ -82,7 +82,7 @@ def fmt(value: float, digits: int = 2) -> str:
     return "–" if pd.isna(value) else f"{value:.{digits}f}"
 
 
-def interval_text(n: int, mean: float, low: float, high: float, bounds=(-math.inf, math.inf), sign: str = "") -> str:
+def interval_text(n: int, mean: float, low: float, high: float, bounds=(-math.inf, math.inf), sign: str = "", digits: int = 2) -> str:
     """'mean [low, high] (n=N)' with the interval clipped to `bounds`; one value has no interval; none is '–'.
 
     >>> interval_text(3, 0.5, 0.2, 1.1, bounds=(0, 1)), interval_text(1, -0.25, math.nan, math.nan, sign="+")
@@ -90,9 +90,9 @@ def interval_text(n: int, mean: float, low: float, high: float, bounds=(-math.in
     """
     if not n or pd.isna(mean):
         return "–"
-    text = f"{mean:{sign}.2f}"
+    text = f"{mean:{sign}.{digits}f}"
     if n > 1:
-        text += f" [{max(low, bounds[0]):{sign}.2f}, {min(high, bounds[1]):{sign}.2f}]"
+        text += f" [{max(low, bounds[0]):{sign}.{digits}f}, {min(high, bounds[1]):{sign}.{digits}f}]"
     return text + f" (n={int(n)})"
 
 
@@ -103,13 +103,13 @@ def paired_table(runs: pd.DataFrame, key: str, reference: str, others: list[str]
     return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
-def paired_markdown(table: pd.DataFrame, label) -> str:
+def paired_markdown(table: pd.DataFrame, label, digits: int = 2) -> str:
     """`paired_table` as markdown: one row per length, one column per difference."""
     if table.empty:
         return "Only one cell: nothing to pair."
     pairs = list(dict.fromkeys(zip(table["first"], table["second"])))
     cells = {pair: at.set_index("seq_len") for pair, at in table.groupby(["first", "second"], sort=False)}
-    rows = [[length] + [interval_text(*cells[p].loc[length, ["pairs", "mean", "ci_low", "ci_high"]], sign="+")
+    rows = [[length] + [interval_text(*cells[p].loc[length, ["pairs", "mean", "ci_low", "ci_high"]], sign="+", digits=digits)
                         if length in cells[p].index else "–" for p in pairs]
             for length in sorted(table["seq_len"].unique())]
     return markdown_table(pd.DataFrame(rows, columns=["L"] + [f"{label(a)} − {label(b)}" for a, b in pairs]))
@@ -124,13 +124,14 @@ def _score_markdown(table: pd.DataFrame, task: TaskSpec) -> tuple[str, str]:
     present = set(table["cell"])
     cells = [c for c in cell_names() if c in present]
     low, high = task.metric_range
+    d = task.digits
     mean_rows, best_rows = [], []
     for length in sorted(table["seq_len"].unique()):
         at = table[table["seq_len"] == length].set_index("cell")
         mean_rows.append([length] + [
-            f"{fmt(at.at[c, 'mean'])} [{fmt(max(at.at[c, 'ci_low'], low))}, {fmt(min(at.at[c, 'ci_high'], high))}] (n={at.at[c, 'n']})"
+            f"{fmt(at.at[c, 'mean'], d)} [{fmt(max(at.at[c, 'ci_low'], low), d)}, {fmt(min(at.at[c, 'ci_high'], high), d)}] (n={at.at[c, 'n']})"
             if c in at.index else "–" for c in cells])
-        best_rows.append([length] + [f"{fmt(at.at[c, 'best'])} (seed {at.at[c, 'best_seed']})" if c in at.index else "–" for c in cells])
+        best_rows.append([length] + [f"{fmt(at.at[c, 'best'], d)} (seed {at.at[c, 'best_seed']})" if c in at.index else "–" for c in cells])
     columns = ["L"] + [label_of(c) for c in cells]
     return markdown_table(pd.DataFrame(mean_rows, columns=columns)), markdown_table(pd.DataFrame(best_rows, columns=columns))
 
@@ -223,7 +224,7 @@ def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, st
         "### Paired differences between cells", "",
         f"Each cell's test {metric} minus the {label_of(cells[0])}'s, seed by seed (the same seed gives both the same data): "
         "mean [95% t-interval] of the differences, tighter than comparing two means.", "",
-        paired_markdown(paired, label_of), "",
+        paired_markdown(paired, label_of, task.digits), "",
         "### Memory horizon", "",
         f"The longest length whose mean test {metric} is {compare} **{threshold:.3g}** "
         f"({task.threshold_note} unless `--threshold` says otherwise). Pessimistic and optimistic read the "

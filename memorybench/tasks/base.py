@@ -42,6 +42,7 @@ OUTPUT_KINDS = ("class", "class_per_step", "real")
 METRICS = {"accuracy": "higher", "mse": "lower"}  # metric -> which direction is better
 PERFECT = {"accuracy": 1.0, "mse": 0.0}  # the best score a metric can take
 METRIC_RANGES = {"accuracy": (0.0, 1.0), "mse": (0.0, math.inf)}  # where a metric's values (and thresholds) lie
+METRIC_DIGITS = {"accuracy": 2, "mse": 4}  # decimals the report shows (an MSE of 0.004 is not 0.00)
 SPLIT_IDS = {"train": 0, "dev": 1, "test": 2}
 
 
@@ -117,6 +118,11 @@ class TaskSpec:
     def direction(self) -> str:
         """'higher' or 'lower': which scores are better."""
         return METRICS[self.metric]
+
+    @property
+    def digits(self) -> int:
+        """Decimals of the metric in tables."""
+        return METRIC_DIGITS[self.metric]
 
     @property
     def metric_range(self) -> tuple[float, float]:
