@@ -1,0 +1,56 @@
+import pandas as pd
+import pytest
+
+from memorybench.config import protocol_config
+from memorybench.result import RunResult
+from memorybench.store import ResultsStore
+from memorybench.suite import main, suite_table, write_suite
+
+CURVE = [dict(step=100, train_loss=1.0, dev_loss=1.0, dev_score=0.5, grad_norm=1.0)]
+
+
+def stored(root, protocol: str, scores: dict, **overrides) -> ResultsStore:
+    """A store of synthetic runs: scores[(cell, seq_len)] = test score per seed."""
+    store = ResultsStore.open(root)
+    for (cell, seq_len), values in scores.items():
+        for seed, value in enumerate(values):
+            config = protocol_config(protocol, cell=cell, seq_len=seq_len, seed=seed, device="cpu", **overrides)
+            store.place(config, RunResult("ok", test_score=value, best_dev_score=value, metric="accuracy", curves=CURVE), None)
+    return store
+
+
+@pytest.fixture
+def two_tasks(tmp_path):
+    digit_sum = stored(tmp_path / "nndl", "nndl", {("srn", 10): [0.9, 0.8, 0.85], ("srn", 20): [0.3, 0.2, 0.25],
+                                                    ("lstm", 10): [0.95, 0.9, 0.92], ("lstm", 20): [0.9, 0.8, 0.85]})
+    digits = stored(tmp_path / "digits", "digits_rows", {("srn", 8): [0.90, 0.92, 0.94], ("gru", 8): [0.80, 0.82, 0.84]})
+    return digit_sum.root, digits.root
+
+
+def test_each_task_gets_its_own_measure(two_tasks):
+    table = suite_table(two_tasks).set_index(["task", "cell"])
+    srn, lstm = table.loc[("nndl", "srn")], table.loc[("nndl", "lstm")]
+    assert (srn["kind"], srn["value"], srn["text"]) == ("horizon", 10, "10 [10, 10]")  # L=20 mean 0.25 < 0.55
+    assert (lstm["value"], lstm["text"]) == (20, "≥ 20 [≥ 20, ≥ 20]")  # passes at the longest length tested
+    digits = table.loc[("digits_rows", "srn")]
+    assert digits["kind"] == "test accuracy" and digits["value"] == pytest.approx(0.92) and digits["text"].startswith("0.92 [")
+    assert table.loc[("digits_rows", "gru")]["baseline"] == pytest.approx(183 / 1797)
+
+
+def test_the_page_has_one_row_per_task_and_a_figure(two_tasks, tmp_path):
+    written = write_suite(two_tasks, tmp_path / "suite")
+    text = written[0].read_text()
+    assert "| `nndl` (nndl; " in text and "| `digits_rows` (digits_rows; " in text and "| SRN | LSTM | GRU |" in text
+    assert written[2].read_bytes().startswith(b"\x89PNG") and len(pd.read_csv(written[1])) == 4
+
+
+def test_a_study_over_settings_is_left_out(tmp_path):
+    root = stored(tmp_path / "grid", "nndl", {("srn", 10): [0.9, 0.8]}).root
+    stored(root, "nndl", {("srn", 10): [0.5, 0.6]}, lr=1e-2)
+    assert suite_table([root]).empty
+
+
+def test_bad_folders_are_one_line_and_exit_2(tmp_path, capsys):
+    assert main([str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "missing" in err and not (tmp_path / "out").exists()
