@@ -31,6 +31,7 @@ from .benchtables import load_benchmarks, speedup_table
 from .capacity import capacity_section, is_multi_setting
 from .cells import CELLS, cell_names, get_cell
 from .config import PROTOCOLS, RunConfig
+from .diagnostics.memory_capacity import report_section as memory_capacity_section
 from .diagnostics.through_time import report_section as through_time_section
 from .explosion import report_section as explosion_section
 from .figures import loss_label, plot_cell_benchmarks, plot_curves, plot_gates, plot_score_vs_length, plot_throughput
@@ -290,6 +291,7 @@ def build_report(root, threshold: float | None = None) -> Path:
         lines += [""]
         lines += explosion_section(store, runs)
         lines += through_time_section(store)
+        lines += memory_capacity_section(store)
         noted = runs[runs["pack_note"].fillna("") != ""] if "pack_note" in runs else runs.iloc[:0]
         if len(noted):
             lines += ["## Runs not trained in the pack planned for them", "",

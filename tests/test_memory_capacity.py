@@ -180,6 +180,11 @@ def test_the_command_writes_the_table_and_the_figure(recall_store, capsys):
     assert figure.stat().st_size > 10_000 and str(figure) in out
     again = mc_table(recall_store.root, train_steps=400, test_steps=400, washout=70)
     pd.testing.assert_frame_equal(again, table, check_dtype=False)
+    from memorybench.report import build_report
+
+    section = build_report(recall_store.root).read_text().split("## Memory capacity (delayed recall)")[1]
+    srn_mc = table.loc[0]
+    assert f"| SRN | 4 | {srn_mc['mc']:.2f} [" in section and "figures/memory_capacity.png" in section
 
 
 def test_the_command_refuses_bad_input_in_one_line(recall_store, tmp_path, capsys):

@@ -52,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -298,6 +299,29 @@ def write_memory_capacity(root, warn: Callable[[str], None] | None = None, **opt
     write_atomic(table_path, lambda tmp: table.to_csv(tmp, index=False))
     title = "Memory capacity per delay: read-outs refitted on h (solid, test stream) and the trained head (dashed, test split)"
     return [table_path, plot_mc_curves(frame, root / "figures" / "memory_capacity.png", title)]
+
+
+def report_section(store) -> list[str]:
+    """The report's part for a folder profiled by this module ([] when tables/memory_capacity.csv is absent)."""
+    from ..report import interval_text, label_of, markdown_table
+
+    path = store.tables_dir / "memory_capacity.csv"
+    if not path.exists():
+        return []
+    table = pd.read_csv(path)
+    rows = [[row.experiment, row.seq_len, f"{row.scale:g}", label_of(row.cell), row.hidden_size,
+             interval_text(row.n, row.mc, row.mc_ci_low, row.mc_ci_high, (0, math.inf)),
+             interval_text(row.n, row.mc_per_unit, row.mc_per_unit_ci_low, row.mc_per_unit_ci_high, (0, math.inf)),
+             interval_text(row.n, row.head_mse, row.head_mse_ci_low, row.head_mse_ci_high, (0, math.inf), digits=4),
+             f"{row.memoryless_mse:.4f}"] for row in table.itertuples()]
+    columns = ["experiment", "T", "scale a", "cell", "N", "MC [95% CI]", "MC / N", "trained head's test MSE", "memoryless MSE"]
+    return ["## Memory capacity (delayed recall)", "",
+            "Jaeger's memory capacity of each trained model: read-outs refit by least squares on the hidden state h alone "
+            "(N numbers; the LSTM's h, not (h, c)) over one fresh input stream, MC_k the squared correlation with u(t-k) on "
+            "a second stream, MC = Σ_k MC_k <= N (`python -m memorybench.diagnostics.memory_capacity`; rerun it after "
+            "retraining). Beside it, the trained read-out head's own test MSE and the memoryless MSE a²/3.", "",
+            markdown_table(pd.DataFrame(rows, columns=columns)), "",
+            "![memory capacity per delay](figures/memory_capacity.png)", ""]
 
 
 class _Parser(argparse.ArgumentParser):
