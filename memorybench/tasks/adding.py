@@ -43,7 +43,7 @@ from __future__ import annotations
 import torch
 
 from ..checks import check_choice, check_int
-from .base import Split, TaskData, TaskSpec, split_seed
+from .base import Split, TaskData, TaskSpec, fresh_data
 
 MARKERS = ("halves", "anywhere")  # where the two marked steps may fall
 MEMORYLESS_MSE = 1 / 6  # Var(a + b) for a, b ~ U[0, 1]: the MSE of always answering E[a + b] = 1
@@ -79,13 +79,7 @@ def make_adding_data(seq_len: int, seed: int, markers: str = "halves", eval_size
     check_choice("markers", markers, MARKERS)
     check_int("eval_size", eval_size, 1)
 
-    def fixed(split: str) -> Split:
-        return make_adding_batch(eval_size, seq_len, markers, torch.Generator().manual_seed(split_seed(seed, split, seq_len)))
-
-    def sample_train(batch_size: int, generator: torch.Generator) -> Split:
-        return make_adding_batch(batch_size, seq_len, markers, generator)
-
-    return TaskData(dev=fixed("dev"), test=fixed("test"), sample_train=sample_train)
+    return fresh_data(lambda batch_size, generator: make_adding_batch(batch_size, seq_len, markers, generator), seq_len, seed, eval_size)
 
 
 def adding_memoryless_loss(seq_len: int, **params) -> float:

@@ -190,6 +190,16 @@ class TaskSpec:
         return hits.float() / scored.sum(1).clamp(min=1).float()
 
 
+def fresh_data(draw: Callable[[int, torch.Generator], Split], seq_len: int, seed: int, eval_size: int) -> TaskData:
+    """A task that draws fresh training batches: `draw(batch_size, generator) -> Split` samples the
+    training stream, and the fixed dev and test sets are `eval_size` draws from seeds of their own
+    (`split_seed`), disjoint from the training stream's."""
+    def fixed(split: str) -> Split:
+        return draw(eval_size, torch.Generator().manual_seed(split_seed(seed, split, seq_len)))
+
+    return TaskData(dev=fixed("dev"), test=fixed("test"), sample_train=draw)
+
+
 def split_seed(seed: int, split: str, seq_len: int) -> int:
     """A 63-bit seed for one split of one length, derived from the run seed.
 

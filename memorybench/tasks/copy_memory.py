@@ -46,7 +46,7 @@ import math
 import torch
 
 from ..checks import check_int
-from .base import Split, TaskData, TaskSpec, split_seed
+from .base import Split, TaskData, TaskSpec, fresh_data
 
 ALPHABET = 8  # symbols 1..8, as Arjovsky et al.
 RECALL = 10  # symbols to reproduce
@@ -73,13 +73,7 @@ def make_copy_data(seq_len: int, seed: int, alphabet: int = ALPHABET, recall: in
     check_int("recall", recall, 1)
     check_int("eval_size", eval_size, 1)
 
-    def fixed(split: str) -> Split:
-        return make_copy_batch(eval_size, seq_len, alphabet, recall, torch.Generator().manual_seed(split_seed(seed, split, seq_len)))
-
-    def sample_train(batch_size: int, generator: torch.Generator) -> Split:
-        return make_copy_batch(batch_size, seq_len, alphabet, recall, generator)
-
-    return TaskData(dev=fixed("dev"), test=fixed("test"), sample_train=sample_train)
+    return fresh_data(lambda batch_size, generator: make_copy_batch(batch_size, seq_len, alphabet, recall, generator), seq_len, seed, eval_size)
 
 
 def copy_memoryless_loss(seq_len: int, alphabet: int = ALPHABET, recall: int = RECALL, **params) -> float:

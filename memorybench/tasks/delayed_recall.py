@@ -56,7 +56,7 @@ import numbers
 import torch
 
 from ..checks import check_int
-from .base import Split, TaskData, TaskSpec, split_seed
+from .base import Split, TaskData, TaskSpec, fresh_data
 
 DELAYS = 64  # K of the registered task: 2N for the largest default hidden size N = 32
 SCALE = 0.5  # a: u ~ U[-a, a]; anchors.md names no scale
@@ -96,13 +96,7 @@ def make_delayed_recall_data(seq_len: int, seed: int, delays: int = DELAYS, scal
     check_scale(scale)
     check_int("eval_size", eval_size, 1)
 
-    def fixed(split: str) -> Split:
-        return make_delayed_recall_batch(eval_size, seq_len, delays, scale, torch.Generator().manual_seed(split_seed(seed, split, seq_len)))
-
-    def sample_train(batch_size: int, generator: torch.Generator) -> Split:
-        return make_delayed_recall_batch(batch_size, seq_len, delays, scale, generator)
-
-    return TaskData(dev=fixed("dev"), test=fixed("test"), sample_train=sample_train)
+    return fresh_data(lambda batch_size, generator: make_delayed_recall_batch(batch_size, seq_len, delays, scale, generator), seq_len, seed, eval_size)
 
 
 def delayed_recall_task(delays: int = DELAYS, name: str = "delayed_recall") -> TaskSpec:

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 from ..checks import check_int, check_probability
-from .base import Split, TaskData, TaskSpec, split_seed
+from .base import Split, TaskData, TaskSpec, fresh_data
 
 NUM_DIGITS = 10
 NUM_CLASSES = 19  # sums 0..18
@@ -92,14 +92,7 @@ def make_stream_data(seq_len: int, seed: int, p: float = 0.1, eval_size: int = 1
     check_probability("p", p)
     check_int("eval_size", eval_size, 1)
 
-    def fixed(split: str) -> Split:
-        generator = torch.Generator().manual_seed(split_seed(seed, split, seq_len))
-        return make_stream_batch(eval_size, seq_len, p, generator)
-
-    def sample_train(batch_size: int, generator: torch.Generator) -> Split:
-        return make_stream_batch(batch_size, seq_len, p, generator)
-
-    return TaskData(dev=fixed("dev"), test=fixed("test"), sample_train=sample_train)
+    return fresh_data(lambda batch_size, generator: make_stream_batch(batch_size, seq_len, p, generator), seq_len, seed, eval_size)
 
 
 _COMMON = dict(
