@@ -34,6 +34,7 @@ from .config import PROTOCOLS, RunConfig
 from .diagnostics.memory_capacity import report_section as memory_capacity_section
 from .diagnostics.through_time import report_section as through_time_section
 from .explosion import report_section as explosion_section
+from .extrapolate import report_section as extrapolation_section
 from .figures import loss_label, plot_cell_benchmarks, plot_curves, plot_gates, plot_score_vs_length, plot_throughput
 from .gates import example_sequence, trace_sequence
 from .provenance import git_commit, short_commit
@@ -292,6 +293,7 @@ def build_report(root, threshold: float | None = None) -> Path:
         lines += explosion_section(store, runs)
         lines += through_time_section(store)
         lines += memory_capacity_section(store)
+        lines += extrapolation_section(store)
         noted = runs[runs["pack_note"].fillna("") != ""] if "pack_note" in runs else runs.iloc[:0]
         if len(noted):
             lines += ["## Runs not trained in the pack planned for them", "",

@@ -28,7 +28,6 @@ Example:
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -36,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from .cells import cell_names, get_cell
+from .diagnostics.command import OneLineParser, run_writer
 from .summary import mean_interval, memory_horizon, score_table
 
 COLUMNS = ["folder", "experiment", "task", "cell", "kind", "value", "low", "high", "text", "baseline", "runs", "longest"]
@@ -174,28 +174,13 @@ def write_suite(folders, out) -> list[Path]:
     return [out / "suite.md", out / "suite.csv", figure]
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog="python -m memorybench.suite",
+    parser = OneLineParser(prog="python -m memorybench.suite",
                      description="One table and one figure across tasks, built from the stored runs of several results folders.")
     parser.add_argument("folders", nargs="+", help="results folders written by memorybench (run_all.py --task ...)")
     parser.add_argument("--out", default="results/suite", help="folder for suite.md, suite.csv and suite.png (default: %(default)s)")
     args = parser.parse_args(argv)
-    from .store import StoreError
-
-    try:
-        written = write_suite(args.folders, args.out)
-    except (StoreError, ValueError) as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    for path in written:
-        print(path)
-    return 0
+    return run_writer(parser, lambda warn: write_suite(args.folders, args.out))
 
 
 if __name__ == "__main__":

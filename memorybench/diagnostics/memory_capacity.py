@@ -54,7 +54,6 @@ import argparse
 import json
 import math
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -64,12 +63,12 @@ import torch
 from matplotlib.lines import Line2D
 
 from ..cells import cell_names, get_cell
+from .command import OneLineParser, one_thread, open_results, run_writer
 from ..checks import check_int
 from ..config import RunConfig
 from ..figures import _save, plt  # pyplot on the figures' Agg backend
 from ..models import SequenceModel
 from ..rundir import load_run, write_atomic
-from ..store import ResultsStore, StoreError
 from ..summary import mean_interval
 from ..tasks import TaskSpec, get_task
 from ..tasks.delayed_recall import DELAYS, SCALE, check_scale, draw_inputs, memoryless_mse
@@ -195,17 +194,11 @@ def run_memory_capacity(run_folder, train_steps: int = TRAIN_STEPS, test_steps: 
 def collect_memory_capacity(root, warn: Callable[[str], None] | None = None, **options) -> pd.DataFrame:
     """`run_memory_capacity` rows of every successful delayed-recall run of the results folder `root`;
     other runs (failed, another task) are skipped, each named to `warn`. `options`: train_steps, test_steps, washout."""
-    root = Path(root)
-    if not root.is_dir():
-        raise StoreError(f"{root} is not a folder; give a results folder written by memorybench")
-    if not (root / "store.json").exists():
-        raise StoreError(f"{root} is not a memorybench results folder (no store.json)")
-    store = ResultsStore.open(root, create=False)
+    store = open_results(root)
+    root = store.root
     runs, _ = store.collect()
     frames = []
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the same sums in the same order every time (and fastest at this size)
-    try:
+    with one_thread():
         for row in runs.to_dict("records"):
             try:  # runs that are not for this diagnostic are skipped; a failure to measure one that is, is an error
                 if row["status"] != "ok":
@@ -216,8 +209,6 @@ def collect_memory_capacity(root, warn: Callable[[str], None] | None = None, **o
                     warn(f"run {row['run_id']} ({row['task']}, {row['cell']}, T={row['seq_len']}, seed {row['seed']}) skipped: {exc}")
                 continue
             frames.append(run_memory_capacity(store.runs_dir / row["run_id"], **options))
-    finally:
-        torch.set_num_threads(threads)
     if not frames:
         raise ValueError(f"{root} holds no successful delayed-recall run: no memory capacity to measure")
     return pd.concat(frames, ignore_index=True)
@@ -324,12 +315,6 @@ def report_section(store) -> list[str]:
             "![memory capacity per delay](figures/memory_capacity.png)", ""]
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line and exit status 2 (argparse's own prints the usage too)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
 def _steps(minimum: int):
     def parse(text: str) -> int:
         try:
@@ -343,7 +328,7 @@ def _steps(minimum: int):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog="python -m memorybench.diagnostics.memory_capacity",
+    parser = OneLineParser(prog="python -m memorybench.diagnostics.memory_capacity",
                      description="Jaeger's memory capacity of every successful delayed-recall run of a results folder: read-outs "
                      "of u(t-k), k = 1..K, refitted by least squares on the hidden state h over one input stream and scored "
                      "(squared correlation) on another, beside the trained head's test MSE. Writes tables/memory_capacity.csv "
@@ -353,17 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-steps", type=_steps(2), default=TEST_STEPS, help="stream steps MC_k is scored on (default: %(default)s)")
     parser.add_argument("--washout", type=_steps(1), default=WASHOUT, help="steps dropped at the start of each stream, >= K (default: %(default)s)")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
-    try:
-        written = write_memory_capacity(args.folder, warn=lambda text: print(f"{parser.prog}: warning: {text}", file=sys.stderr),
-                                        train_steps=args.train_steps, test_steps=args.test_steps, washout=args.washout)
-    except (StoreError, ValueError) as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    for path in written:
-        print(path)
-    print(f"wrote {len(written)} files in {time.perf_counter() - started:.1f} s")
-    return 0
+    return run_writer(parser, lambda warn: write_memory_capacity(args.folder, warn=warn, train_steps=args.train_steps,
+                                                                 test_steps=args.test_steps, washout=args.washout))
 
 
 if __name__ == "__main__":

@@ -41,11 +41,9 @@ Example:
 """
 from __future__ import annotations
 
-import argparse
 import math
 import re
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,10 +54,10 @@ from matplotlib.lines import Line2D
 
 from ..cells import cell_names, get_cell, layer_weights
 from ..checks import check_choice
+from .command import OneLineParser, one_thread, open_results, run_writer
 from ..figures import _save, plt  # pyplot on the figures' Agg backend
 from ..models import SequenceModel, model_for
 from ..rundir import load_run, write_atomic
-from ..store import ResultsStore, StoreError
 from ..summary import t975
 from ..tasks import TaskSpec, get_task
 
@@ -275,19 +273,13 @@ def write_through_time(root, warn: Callable[[str], None] | None = None) -> list[
     Returns the paths written; the CSVs are the same bytes for the same runs."""
     from ..report import experiment_label  # the report's grouping of runs into experiments
 
-    root = Path(root)
-    if not root.is_dir():
-        raise StoreError(f"{root} is not a folder; give a results folder written by memorybench")
-    if not (root / "store.json").exists():
-        raise StoreError(f"{root} is not a memorybench results folder (no store.json)")
-    store = ResultsStore.open(root, create=False)
+    store = open_results(root)
+    root = store.root
     runs, _ = store.collect()
     runs = runs[runs["status"] == "ok"] if not runs.empty else runs
     if runs.empty:
         raise ValueError(f"{root} holds no successful runs: nothing to profile")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the same sums in the same order every time (and fastest at this size)
-    try:
+    with one_thread():
         profiles = []
         for row in runs.to_dict("records"):
             try:
@@ -298,8 +290,6 @@ def write_through_time(root, warn: Callable[[str], None] | None = None) -> list[
                 continue
             profile.insert(0, "experiment", experiment_label(row))
             profiles.append(profile)
-    finally:
-        torch.set_num_threads(threads)
     if not profiles:
         raise ValueError(f"{root} holds no run whose gradients through time can be profiled")
     profiles = pd.concat(profiles, ignore_index=True)
@@ -356,29 +346,14 @@ def report_section(store) -> list[str]:
     ]
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line and exit status 2 (argparse's own prints the usage too)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(2)
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = _Parser(prog="python -m memorybench.diagnostics.through_time",
+    parser = OneLineParser(prog="python -m memorybench.diagnostics.through_time",
                      description="Gradient norms through time (‖∂L/∂h_t‖, and ‖∂L/∂c_t‖ for the LSTM) of every successful run "
                      "of a results folder, at its best-dev checkpoint and at initialisation, on the test split. Writes "
                      "tables/grad_through_time.csv, tables/grad_decay.csv and figures/grad_through_time/*.png into the folder.")
     parser.add_argument("folder", help="a results folder written by memorybench (holding store.json and runs/)")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
-    try:
-        written = write_through_time(args.folder, warn=lambda text: print(f"{parser.prog}: warning: {text}", file=sys.stderr))
-    except (StoreError, ValueError) as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    for path in written:
-        print(path)
-    print(f"wrote {len(written)} files in {time.perf_counter() - started:.1f} s")
-    return 0
+    return run_writer(parser, lambda warn: write_through_time(args.folder, warn=warn))
 
 
 if __name__ == "__main__":

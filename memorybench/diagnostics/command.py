@@ -1,0 +1,65 @@
+"""What the commands that profile a results folder share: a bad argument or folder is one line
+on stderr and exit status 2, warnings go to stderr, and every file written is listed.
+
+Example:
+    >>> parser = OneLineParser(prog="python -m memorybench.diagnostics.example")
+    >>> run_writer(parser, lambda warn: [])
+    wrote 0 files in 0.0 s
+    0
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from contextlib import contextmanager
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message):  # one line and exit status 2 (argparse's own prints the usage too)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(2)
+
+
+def run_writer(parser: argparse.ArgumentParser, write: Callable[[Callable[[str], None]], list]) -> int:
+    """Call `write(warn)`, which returns the paths it wrote; a StoreError or ValueError is one line and exit 2."""
+    from ..store import StoreError
+
+    started = time.perf_counter()
+    try:
+        written = write(lambda text: print(f"{parser.prog}: warning: {text}", file=sys.stderr))
+    except (StoreError, ValueError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(path)
+    print(f"wrote {len(written)} files in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def open_results(root):
+    """The results folder `root` as a store, for reading: a missing folder or one without store.json is a StoreError."""
+    from pathlib import Path
+
+    from ..store import ResultsStore, StoreError
+
+    root = Path(root)
+    if not root.is_dir():
+        raise StoreError(f"{root} is not a folder; give a results folder written by memorybench")
+    if not (root / "store.json").exists():
+        raise StoreError(f"{root} is not a memorybench results folder (no store.json)")
+    return ResultsStore.open(root, create=False)
+
+
+@contextmanager
+def one_thread():
+    """One torch thread while a diagnostic runs: the same sums in the same order every time (and fastest at these sizes)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
