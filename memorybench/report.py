@@ -286,14 +286,14 @@ def build_report(root, threshold: float | None = None) -> Path:
                 lines += capacity_section(label, group, store, slug, threshold)
             else:
                 lines += _experiment_section(label, group, curves, store, slug, threshold)
+        lines += explosion_section(store, runs)  # the diagnostics' sections, where the folder holds their tables
+        lines += through_time_section(store)
+        lines += memory_capacity_section(store)
+        lines += extrapolation_section(store)
         failed = runs[runs["status"] != "ok"]
         lines += ["## Failed runs", ""]
         lines += [markdown_table(failed[["experiment", "cell", "seq_len", "seed", "error"]])] if len(failed) else ["None."]
         lines += [""]
-        lines += explosion_section(store, runs)
-        lines += through_time_section(store)
-        lines += memory_capacity_section(store)
-        lines += extrapolation_section(store)
         noted = runs[runs["pack_note"].fillna("") != ""] if "pack_note" in runs else runs.iloc[:0]
         if len(noted):
             lines += ["## Runs not trained in the pack planned for them", "",

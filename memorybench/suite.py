@@ -112,7 +112,8 @@ def suite_markdown(table: pd.DataFrame) -> str:
         spec = get_task(task)
         at = group.set_index("cell")
         measure_name = group["kind"].iloc[0] + (f" ({group['note'].iloc[0]})" if group["note"].iloc[0] else "")
-        rows.append([f"`{task}` ({experiment}; `{folder}`)", measure_name, f"{spec.baseline:.3g}"]
+        baseline = "0 (a memoryless state)" if group["kind"].iloc[0] == "memory capacity" else f"{spec.baseline:.3g}"
+        rows.append([f"`{task}` ({experiment}; `{folder}`)", measure_name, baseline]
                     + [at.at[c, "text"] if c in at.index else "–" for c in cells])
     return markdown_table(pd.DataFrame(rows, columns=["task", "measure", "memoryless baseline", *[label_of(c) for c in cells]]))
 
@@ -131,7 +132,8 @@ def plot_suite(table: pd.DataFrame, path: Path) -> Path:
         for i, cell in enumerate(cells):
             value, low, high = (float(at.at[cell, k]) for k in ("value", "low", "high"))
             low, high = (value if np.isnan(v) else v for v in (low, high))
-            if np.isnan(value):
+            if np.isnan(value):  # no length passes (a horizon) or nothing measured
+                ax.text(i, 0, "none", ha="center", va="bottom", fontsize=8)
                 continue
             ax.bar(i, value, color=get_cell(cell).color, width=0.6)
             ax.errorbar(i, value, yerr=[[max(value - low, 0)], [max(high - value, 0)]], color="black", capsize=3)
@@ -140,6 +142,7 @@ def plot_suite(table: pd.DataFrame, path: Path) -> Path:
             ax.axhline(group["baseline"].iloc[0], color="grey", linestyle="--", linewidth=1)
         if kind == "horizon":
             ax.axhline(group["longest"].iloc[0], color="grey", linestyle=":", linewidth=1)  # the grid ends here
+            ax.set_ylim(0, group["longest"].iloc[0] * 1.08)
         ax.set_xticks(range(len(cells)), [get_cell(c).label for c in cells])
         ax.set_title(f"{task}\n{experiment}", fontsize=8)
         ax.set_ylabel(kind, fontsize=8)
