@@ -11,12 +11,14 @@ interval over seeds:
   "≥ L" when even the longest length tested passes (the grid, not the cell, ends
   there), "< L" when the shortest fails;
 - delayed recall, once profiled (`python -m memorybench.diagnostics.memory_capacity`):
-  Jaeger's **memory capacity** MC (<= N) with its interval;
+  Jaeger's **memory capacity** MC (<= N) with its interval, at hidden size 32 when the
+  folder has it (its own report has every N);
 - a task trained at one length (sequential digits): the **mean test score** with
   its interval, beside the memoryless baseline.
 
 Capacity-versus-trainability studies (several settings per cell) are left out: their
-best-of-N figures are not comparable with a single setting's mean.
+best-of-N figures are not comparable with a single setting's mean (a delayed-recall
+folder over hidden sizes is shown by its memory capacity).
 
 Example:
     >>> import pandas as pd
@@ -36,6 +38,7 @@ import pandas as pd
 
 from .cells import cell_names, get_cell
 from .diagnostics.command import OneLineParser, run_writer
+from .settings import DEFAULT_HIDDEN
 from .summary import mean_interval, memory_horizon, score_table
 
 COLUMNS = ["folder", "experiment", "task", "cell", "kind", "value", "low", "high", "text", "baseline", "runs", "longest"]
@@ -53,9 +56,12 @@ def measure(runs: pd.DataFrame, task, mc: pd.DataFrame | None) -> dict[str, dict
     lengths = sorted(ok["seq_len"].unique())
     out = {}
     if mc is not None and len(mc):
-        for row in mc.itertuples():
+        sizes = set(mc["hidden_size"])
+        shown = DEFAULT_HIDDEN if DEFAULT_HIDDEN in sizes else max(sizes)  # one hidden size per cell; the folder's report has all
+        for row in mc[mc["hidden_size"] == shown].itertuples():
             out[row.cell] = dict(kind="memory capacity", value=row.mc, low=row.mc_ci_low, high=row.mc_ci_high,
-                                 text=f"MC {row.mc:.1f} [{row.mc_ci_low:.1f}, {row.mc_ci_high:.1f}] of N = {row.hidden_size}", runs=row.n)
+                                 text=f"MC {row.mc:.1f} [{row.mc_ci_low:.1f}, {row.mc_ci_high:.1f}] of N = {row.hidden_size}", runs=row.n,
+                                 longest=np.nan)
         return out
     if len(lengths) > 1:
         table = score_table(ok, direction=task.direction)
@@ -90,10 +96,10 @@ def suite_table(folders) -> pd.DataFrame:
         mc_path = store.tables_dir / "memory_capacity.csv"
         mc_all = pd.read_csv(mc_path) if mc_path.exists() else None
         for experiment, group in runs.groupby("experiment", sort=False):
-            if is_multi_setting(group):
-                continue
             task = get_task(group["task"].iloc[0])
             mc = None if mc_all is None else mc_all[mc_all["task"] == task.name]
+            if is_multi_setting(group) and (mc is None or mc.empty):  # a study over settings: best-of-N, not comparable here
+                continue
             threshold_note = f"solved at {task.threshold:.3g}" if len(set(group["seq_len"])) > 1 else ""
             for cell, m in measure(group, task, mc).items():
                 rows.append(dict(folder=str(folder), experiment=experiment, task=task.name, cell=cell, baseline=task.baseline, **m,

@@ -54,3 +54,13 @@ def test_bad_folders_are_one_line_and_exit_2(tmp_path, capsys):
     assert main([str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "missing" in err and not (tmp_path / "out").exists()
+
+
+def test_delayed_recall_over_hidden_sizes_shows_its_memory_capacity_at_n_32(tmp_path):
+    store = stored(tmp_path / "recall", "delayed_recall", {("srn", 80): [0.05, 0.06]}, hidden_size=8)
+    stored(store.root, "delayed_recall", {("srn", 80): [0.04, 0.05]}, hidden_size=32)
+    store.tables_dir.mkdir(exist_ok=True)
+    pd.DataFrame(dict(task="delayed_recall", cell="srn", hidden_size=[8, 32], n=2, mc=[6.5, 28.8], mc_ci_low=[6.0, 27.7],
+                      mc_ci_high=[7.0, 29.9])).to_csv(store.tables_dir / "memory_capacity.csv", index=False)
+    row = suite_table([store.root]).iloc[0]
+    assert (row["kind"], row["value"], row["text"]) == ("memory capacity", 28.8, "MC 28.8 [27.7, 29.9] of N = 32")
