@@ -18,6 +18,11 @@ the first). Two initialisations, the same for every cell (see `CellSpec.init_boo
 - `torch`: torch's own defaults (U(+-1/sqrt(H)) for recurrent weights and biases,
   N(0, 1) embedding, Kaiming-uniform read-out).
 
+`softmax_before_loss` makes the model output probabilities (a softmax layer after the
+read-out), as the seed posts' MNIST classifier does before its cross-entropy loss, which
+applies a softmax of its own: kept, and named, for a faithful reproduction
+(protocol `mnist-seed`); `mnist-seed-sound` trains the same model on the logits.
+
 `forget_bias` (LSTM only) sets the forget gate's total bias to a constant after
 initialisation (Jozefowicz et al. 2015 use 1.0); the book sets none.
 
@@ -52,8 +57,10 @@ class SequenceModel(nn.Module):
         hidden_size: int = 32,
         num_layers: int = 1,
         bidirectional: bool = False,
+        softmax_before_loss: bool = False,
     ):
         super().__init__()
+        self.softmax_before_loss = softmax_before_loss
         self.spec = get_cell(cell)
         self.cell = self.spec.name
         if task.input_kind == "tokens":
@@ -68,7 +75,8 @@ class SequenceModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         states, _ = self.rnn(self.embedding(x))  # (B, T) -> (B, T, M) -> (B, T, D*H)
-        return self.head(states if self.per_step else final_states(states, self.rnn.bidirectional))  # (B, T, C) or (B, C)
+        logits = self.head(states if self.per_step else final_states(states, self.rnn.bidirectional))  # (B, T, C) or (B, C)
+        return logits.softmax(-1) if self.softmax_before_loss else logits
 
 
 def final_states(states: torch.Tensor, bidirectional: bool) -> torch.Tensor:
@@ -111,6 +119,7 @@ def build_model(
     hidden_size: int = 32,
     num_layers: int = 1,
     bidirectional: bool = False,
+    softmax_before_loss: bool = False,
     init: str = "book",
     forget_bias: float | None = None,
     seed: int = 0,
@@ -119,7 +128,7 @@ def build_model(
     check_choice("init", init, INITS)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = SequenceModel(task, cell, execution, embedding_size, hidden_size, num_layers, bidirectional)
+        model = SequenceModel(task, cell, execution, embedding_size, hidden_size, num_layers, bidirectional, softmax_before_loss)
         if init == "book":
             init_book_(model)
     if forget_bias is not None:
@@ -136,4 +145,4 @@ def model_for(config, task: TaskSpec | None = None, execution: str | None = None
     return build_model(
         task or get_task(config.task), config.cell, execution=execution or config.execution, embedding_size=config.embedding_size,
         hidden_size=config.hidden_size, init=config.init, forget_bias=config.forget_bias, seed=split_seed(config.seed, "train", 0),
-        **config.layer_options())
+        softmax_before_loss=config.softmax_before_loss, **config.layer_options())

@@ -170,3 +170,31 @@ def test_a_cell_without_a_fused_kernel_refuses_fused_execution(indrnn):
     for build in (lambda: make_recurrent("indrnn", "fused", 3, 4), lambda: build_model(NNDL, "indrnn")):
         with pytest.raises(ValueError, match="cell 'indrnn' has no fused kernel and runs step by step only: choose execution='transparent'"):
             build()
+
+
+def test_the_seeds_softmax_before_the_loss_is_kept_and_only_where_asked():
+    import torch.nn.functional as F
+
+    from memorybench.config import protocol_config
+    from memorybench.engine.loop import train_pack
+    from memorybench.engine.policy import refusal
+    from memorybench.models import model_for
+
+    config = protocol_config("digits_rows", cell="lstm", seq_len=8, steps=6, eval_interval=3, device="cpu", bidirectional=True,
+                             hidden_size=8, softmax_before_loss=True)
+    sound = model_for(replace(config, softmax_before_loss=False))
+    seed = model_for(config)
+    x = torch.rand(5, 8, 8)
+    probabilities, logits = seed(x), sound(x)
+    assert torch.allclose(probabilities, logits.softmax(-1)) and torch.allclose(probabilities.sum(-1), torch.ones(5))
+    y = torch.tensor([0, 1, 2, 3, 4])
+    task = get_task("digits_rows")
+    assert task.loss(probabilities, y).item() == pytest.approx(F.cross_entropy(logits.softmax(-1), y).item())
+    unidirectional = replace(config, bidirectional=False)
+    assert refusal([unidirectional, replace(unidirectional, seed=1)], "stacked").startswith("a softmax before the loss")
+    assert refusal([replace(unidirectional, softmax_before_loss=False), replace(unidirectional, seed=1, softmax_before_loss=False)], "stacked") is None
+    (output,) = train_pack([config])
+    assert output.result.status == "ok" and 0 <= output.result.test_score <= 1
+    seed_protocol = protocol_config("mnist-seed", cell="lstm", seq_len=28)
+    assert (seed_protocol.hidden_size, seed_protocol.bidirectional, seed_protocol.batch_size, seed_protocol.softmax_before_loss) == (64, True, 32, True)
+    assert protocol_config("mnist-seed-sound", cell="lstm", seq_len=28).softmax_before_loss is False

@@ -112,6 +112,7 @@ def refusal(configs: list[RunConfig], layout: str) -> str | None:
         (several_lengths and (not supports.lengths or task.output_kind == "class_per_step"), "runs of several lengths are not supported"),
         (supports.cells == "torch_layout" and not spec.torch_layout, f"cell {spec.name!r} does not have torch's weight layout"),
         (supports.cells == "fused" and spec.fused is None, f"cell {spec.name!r} has no fused kernel"),
+        (first.softmax_before_loss and layout != "single", "a softmax before the loss (softmax_before_loss) is not supported"),
     ]
     reasons = [reason for refused, reason in checks if refused]
     return f"{reasons[0]} by the {layout} layout" if reasons else None
