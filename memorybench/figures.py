@@ -81,7 +81,8 @@ def plot_score_vs_length(runs: pd.DataFrame, table: pd.DataFrame, task: TaskSpec
 
 
 def plot_curves(curves: pd.DataFrame, task: TaskSpec, path: Path, title: str) -> Path:
-    """Train loss, dev loss and dev score against steps; one column per length, every seed a line."""
+    """Train loss, dev loss and dev score against steps; one column per length, every seed a line; the memoryless
+    baseline dashed on the score, and on the losses where the task states the memoryless loss (copy: 10 ln 8 / (T+20))."""
     lengths = sorted(curves["seq_len"].unique())
     rows = (("train_loss", f"train {loss_label(task)}"), ("dev_loss", f"dev {loss_label(task)}"), ("dev_score", f"dev {task.metric}"))
     fig, axes = plt.subplots(len(rows), len(lengths), figsize=(3.2 * len(lengths), 7.5), sharex=True, squeeze=False, layout="constrained")
@@ -97,6 +98,9 @@ def plot_curves(curves: pd.DataFrame, task: TaskSpec, path: Path, title: str) ->
                 ax.set_title(f"L = {length}")
             if col == 0:
                 ax.set_ylabel(label)
+            loss_baseline = task.loss_baseline(int(length))  # the memoryless loss at the task's default parameters, if stated
+            if column != "dev_score" and loss_baseline is not None:
+                ax.axhline(loss_baseline, color="grey", linestyle="--", linewidth=1)
             if row == len(rows) - 1:
                 ax.set_xlabel("training step")
                 ax.axhline(task.baseline, color="grey", linestyle="--", linewidth=1)
