@@ -4,7 +4,6 @@ import math
 import os
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -40,7 +39,7 @@ def tiny_model(cell):
     return build_model(TASK, cell, embedding_size=3, hidden_size=4, seed=3).double()
 
 
-def finite_difference_norms(model, inputs, targets, state, eps=1e-6):
+def finite_difference_norms(model, inputs, targets, state, eps=1e-6, task=TASK):
     """(N, T): per sequence, the norm of the central-difference gradient of its own loss with respect to
     the state at each step, one unit direction at a time (all sequences at once: they do not interact)."""
     steps, hidden = inputs.shape[1], model.rnn.hidden_size
@@ -51,8 +50,8 @@ def finite_difference_norms(model, inputs, targets, state, eps=1e-6):
             for unit in range(hidden):
                 delta = torch.zeros(len(inputs), hidden, dtype=torch.float64)
                 delta[:, unit] = eps
-                plus = sequence_losses(model, TASK, inputs, targets, perturb=(t, state, delta))
-                minus = sequence_losses(model, TASK, inputs, targets, perturb=(t, state, -delta))
+                plus = sequence_losses(model, task, inputs, targets, perturb=(t, state, delta))
+                minus = sequence_losses(model, task, inputs, targets, perturb=(t, state, -delta))
                 grad[:, unit] = (plus - minus) / (2 * eps)
             norms[:, t] = grad.norm(dim=1)
     return norms
@@ -74,6 +73,25 @@ def test_gradient_norms_at_every_step_match_central_finite_differences(cell):
         assert (norms["c"][:, :-1] > 1e-4).all() and (norms["c"][:, -1] == 0).all()  # the read-out sees h only
 
 
+@pytest.mark.parametrize("cell", ["srn", "lstm"])
+def test_a_per_step_task_differentiates_its_scored_steps_and_counts_from_the_first(cell):
+    from memorybench.diagnostics.through_time import first_output_step, scored_losses
+
+    copy = get_task("copy")
+    test = copy.make_data(seq_len=2, seed=0, recall=3).test  # 3 symbols, 1 blank, a delimiter, 3 blanks: 8 steps
+    inputs, targets = test.inputs[:12], test.targets[:12]
+    model = build_model(copy, cell, embedding_size=3, hidden_size=4, seed=3).double()
+    assert first_output_step(copy, targets, inputs.shape[1]) == 5  # recall + T: the first recalled symbol
+    outputs, _ = unroll(model, inputs)
+    blanks = (targets == copy.unscored_class)
+    per_step = copy.loss(outputs, targets, reduction="none").reshape(12, -1)
+    torch.testing.assert_close(scored_losses(copy, outputs, targets), (per_step * ~blanks).sum(1))  # blanks left out
+    norms = state_gradients(model, copy, inputs, targets)
+    for state, values in norms.items():
+        torch.testing.assert_close(values, finite_difference_norms(model, inputs, targets, state, task=copy), rtol=1e-6, atol=1e-9)
+    assert (norms["h"][:, :5] > 1e-6).all()
+
+
 @pytest.mark.parametrize("cell", ["srn", "lstm", "gru"])
 def test_the_step_by_step_forward_is_the_models_own(cell):
     test = TASK.make_data(seq_len=7, seed=1).test
@@ -91,9 +109,6 @@ def test_unsupported_models_and_perturbations_are_refused_by_name():
         state_gradients(build_model(TASK, "gru", num_layers=2), TASK, inputs, targets)
     with pytest.raises(ValueError, match="bidirectional=True is not supported"):
         state_gradients(build_model(TASK, "srn", bidirectional=True), TASK, inputs, targets)
-    per_step = replace(TASK, output_kind="class_per_step")
-    with pytest.raises(ValueError, match="output_kind='class_per_step'.*class, real"):
-        state_gradients(build_model(per_step, "srn"), per_step, inputs, torch.zeros(2, 5, dtype=torch.long))
     with pytest.raises(ValueError, match="perturbed state='c' is not allowed; choose one of h"):
         sequence_losses(build_model(TASK, "srn"), TASK, inputs, targets, perturb=(0, "c", torch.zeros(2, 32)))
     with pytest.raises(ValueError, match="t=5 is not allowed; it must be in 0..4"):

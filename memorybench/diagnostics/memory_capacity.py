@@ -50,7 +50,6 @@ Example:
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import sys
@@ -63,6 +62,7 @@ import torch
 from matplotlib.lines import Line2D
 
 from ..cells import cell_names, get_cell
+from ..cli import positive_int
 from .command import OneLineParser, one_thread, open_results, run_writer
 from ..checks import check_int
 from ..config import RunConfig
@@ -315,18 +315,6 @@ def report_section(store) -> list[str]:
             "![memory capacity per delay](figures/memory_capacity.png)", ""]
 
 
-def _steps(minimum: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer (allowed: integers >= {minimum})") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{value} is too small (allowed: integers >= {minimum})")
-        return value
-    return parse
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m memorybench.diagnostics.memory_capacity",
                      description="Jaeger's memory capacity of every successful delayed-recall run of a results folder: read-outs "
@@ -334,9 +322,9 @@ def main(argv: list[str] | None = None) -> int:
                      "(squared correlation) on another, beside the trained head's test MSE. Writes tables/memory_capacity.csv "
                      "and figures/memory_capacity.png into the folder.")
     parser.add_argument("folder", help="a results folder written by memorybench (holding store.json and runs/)")
-    parser.add_argument("--train-steps", type=_steps(1), default=TRAIN_STEPS, help="stream steps the read-outs are fitted on (default: %(default)s)")
-    parser.add_argument("--test-steps", type=_steps(2), default=TEST_STEPS, help="stream steps MC_k is scored on (default: %(default)s)")
-    parser.add_argument("--washout", type=_steps(1), default=WASHOUT, help="steps dropped at the start of each stream, >= K (default: %(default)s)")
+    parser.add_argument("--train-steps", type=positive_int(1, "train steps"), default=TRAIN_STEPS, help="stream steps the read-outs are fitted on (default: %(default)s)")
+    parser.add_argument("--test-steps", type=positive_int(2, "test steps"), default=TEST_STEPS, help="stream steps MC_k is scored on (default: %(default)s)")
+    parser.add_argument("--washout", type=positive_int(1, "washout"), default=WASHOUT, help="steps dropped at the start of each stream, >= K (default: %(default)s)")
     args = parser.parse_args(argv)
     return run_writer(parser, lambda warn: write_memory_capacity(args.folder, warn=warn, train_steps=args.train_steps,
                                                                  test_steps=args.test_steps, washout=args.washout))

@@ -1,7 +1,9 @@
 """Gradients through time: how strongly the task loss reaches back to each step's state.
 
 For a model that reads its answer off the last hidden state, ‖∂L/∂h_t‖ against the
-position t shows how far back the learning signal reaches: a profile that falls
+position t shows how far back the learning signal reaches (for a per-step task such as
+copy, L is the loss on the scored steps — the recalled symbols — and distances are
+counted back from the first of them): a profile that falls
 exponentially going back from the end is a vanishing gradient, and its slope per step
 (`decay_rates`) is the rate. L is the task loss summed over the sequences, so the
 gradient with respect to sequence n's state is that sequence's own loss gradient;
@@ -19,7 +21,8 @@ what these gradients differentiate, so finite differences check them.
 The recurrence is run here step by step with the cell's own `project_input`,
 `project_hidden` and `step` on the model's parameters, so it works for a fused or a
 transparent model of any cell; a single-layer, unidirectional model with a
-last-state read-out (task output 'class' or 'real') is supported.
+read-out on the last state (task output 'class' or 'real') or on every state ('class_per_step')
+is supported.
 
     python -m memorybench.diagnostics.through_time results/   # tables/grad_*.csv, figures/grad_through_time/
 
@@ -62,7 +65,7 @@ from ..summary import t975
 from ..tasks import TaskSpec, get_task
 
 CHECKPOINTS = ("best", "init")  # the best-dev weights saved with the run; the weights it started from
-READOUTS = ("class", "real")  # task output kinds read off the last state
+READOUTS = ("class", "real", "class_per_step")  # last-state read-outs, and a class per step
 STATE_TITLES = {"h": "hidden state: ‖∂L/∂h_t‖", "c": "cell state: ‖∂L/∂c_t‖ (h_t held fixed; 0 at the last step)"}
 PROFILE_COLUMNS = ["run_id", "cell", "seq_len", "seed", "task", "checkpoint", "state", "t", "distance", "grad_norm"]
 RATE_COLUMNS = ["run_id", "task", "cell", "seq_len", "seed", "checkpoint", "state", "rate", "points"]
@@ -82,9 +85,8 @@ def check_supported(model: SequenceModel, task: TaskSpec | None = None) -> None:
         raise ValueError(f"num_layers={model.rnn.num_layers} is not supported; gradients through time need num_layers=1")
     if model.rnn.bidirectional:
         raise ValueError("bidirectional=True is not supported; gradients through time need a unidirectional model")
-    if task is not None and (task.output_kind not in READOUTS or model.per_step):
-        raise ValueError(f"output_kind={task.output_kind!r} (task {task.name!r}) is not supported; "
-                         f"the read-out must be on the last state: {', '.join(READOUTS)}")
+    if task is not None and task.output_kind not in READOUTS:
+        raise ValueError(f"output_kind={task.output_kind!r} (task {task.name!r}) is not supported; choose one of {', '.join(READOUTS)}")
 
 
 def unroll(model: SequenceModel, inputs: torch.Tensor, perturb: Perturbation | None = None):
@@ -116,7 +118,26 @@ def unroll(model: SequenceModel, inputs: torch.Tensor, perturb: Perturbation | N
         h, c = carried["h"], carried["c"]
         for name in states:
             states[name].append(carried[name])
-    return model.head(h), states  # (N, C) or (N, K)
+    outputs = model.head(torch.stack(states["h"], dim=1) if model.per_step else h)  # (N, T, C) per step, else (N, C) or (N, K)
+    return (outputs.softmax(-1) if model.softmax_before_loss else outputs), states
+
+
+def scored_losses(task: TaskSpec, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """(N,) each sequence's loss: the task's, and for a per-step task the sum over the steps it is scored
+    on (targets other than `task.unscored_class`: copy's recalled symbols, not its blanks)."""
+    per_sample = task.loss(outputs, targets, reduction="none").reshape(len(outputs), -1)  # (N, 1 or K) or (N, T)
+    if task.output_kind == "class_per_step" and task.unscored_class is not None:
+        per_sample = per_sample * (targets != task.unscored_class)
+    return per_sample.sum(1)
+
+
+def first_output_step(task: TaskSpec, targets: torch.Tensor, steps: int) -> int:
+    """The step distances are measured from: the last for a last-state read-out; for a per-step task the
+    first step any sequence is scored on (copy: the first recalled symbol)."""
+    if task.output_kind != "class_per_step":
+        return steps - 1
+    scored = targets != task.unscored_class if task.unscored_class is not None else torch.ones_like(targets, dtype=torch.bool)
+    return int(scored.any(0).nonzero()[0])
 
 
 def sequence_losses(model: SequenceModel, task: TaskSpec, inputs: torch.Tensor, targets: torch.Tensor,
@@ -124,7 +145,7 @@ def sequence_losses(model: SequenceModel, task: TaskSpec, inputs: torch.Tensor, 
     """(N,) each sequence's task loss (its sum is the L of the gradients), optionally with one state perturbed."""
     check_supported(model, task)
     outputs, _ = unroll(model, inputs, perturb)
-    return task.loss(outputs, targets, reduction="none").reshape(len(outputs), -1).sum(1)
+    return scored_losses(task, outputs, targets)
 
 
 def state_gradients(model: SequenceModel, task: TaskSpec, inputs: torch.Tensor, targets: torch.Tensor,
@@ -133,7 +154,7 @@ def state_gradients(model: SequenceModel, task: TaskSpec, inputs: torch.Tensor, 
     check_supported(model, task)
     with torch.enable_grad():
         outputs, states = unroll(model, inputs, perturb)
-        loss = task.loss(outputs, targets, reduction="sum")
+        loss = scored_losses(task, outputs, targets).sum()
         flat = [value for name in states for value in states[name]]
         grads = torch.autograd.grad(loss, flat, allow_unused=True)  # c_{T-1} is unused: None
     steps = len(states["h"])
@@ -162,9 +183,10 @@ def _profiles(run_folder, checkpoints) -> pd.DataFrame:
         norms = state_gradients(model, task, test.inputs, test.targets)
         for state, values in norms.items():
             steps = values.shape[1]
+            origin = first_output_step(task, test.targets, steps)
             rows.append(pd.DataFrame(dict(
                 run_id=folder.name, cell=config.cell, seq_len=config.seq_len, seed=config.seed, task=config.task,
-                checkpoint=checkpoint, state=state, t=np.arange(steps), distance=np.arange(steps)[::-1].copy(),
+                checkpoint=checkpoint, state=state, t=np.arange(steps), distance=origin - np.arange(steps),
                 grad_norm=values.double().mean(0).numpy())))  # mean over the test sequences
     return pd.concat(rows, ignore_index=True)[PROFILE_COLUMNS]
 
@@ -173,7 +195,8 @@ def run_profile(run_folder, checkpoint: str = "best") -> pd.DataFrame:
     """One stored run's gradient profile on its test split, at its best-dev checkpoint ('best') or
     at the weights it started from ('init', rebuilt from its config: `model_for` is a pure function
     of the config). Rows: run_id, cell, seq_len, seed, task, checkpoint, state ('h'/'c'),
-    t (0-based position), distance (T-1-t), grad_norm (mean over the test sequences)."""
+    t (0-based position), distance (steps back from the last step, or for a per-step task from its first
+    scored output: negative after it), grad_norm (mean over the test sequences)."""
     return _profiles(run_folder, (checkpoint,))
 
 
@@ -206,10 +229,11 @@ def mean_profiles(profiles: pd.DataFrame) -> pd.DataFrame:
 def decay_rates(profiles: pd.DataFrame) -> pd.DataFrame:
     """Per run, checkpoint and state: the least-squares slope of ln(grad_norm) against the distance from
     the end, per step (negative: the gradient shrinks going back in time; exp(rate) is the factor per
-    step). Positions with a zero norm (c at the last step) are left out; `points` says how many were fitted."""
+    step). Positions with a zero norm (c at the last step) and, for a per-step task, positions after the first
+    scored output (negative distance) are left out; `points` says how many were fitted."""
     rows = []
     for _, group in profiles.groupby(_keys(profiles, ["run_id", "checkpoint", "state"]), sort=False):
-        kept = group[(group["grad_norm"] > 0) & np.isfinite(group["grad_norm"])]
+        kept = group[(group["grad_norm"] > 0) & np.isfinite(group["grad_norm"]) & (group["distance"] >= 0)]
         distance, log_norm = kept["distance"].to_numpy(float), np.log(kept["grad_norm"].to_numpy(float))
         spread = distance - distance.mean() if len(kept) else distance
         rate = float(spread @ (log_norm - log_norm.mean()) / (spread @ spread)) if len(kept) >= 2 else math.nan
