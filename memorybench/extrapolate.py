@@ -371,9 +371,9 @@ def report_section(store) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m memorybench.extrapolate",
-                     description="Score every successful run of a results folder at test lengths it was not trained on "
-                     "(factor x its training length), on a fresh, larger test set from its own task generator. Writes "
-                     "tables/extrapolation.csv, tables/extrapolation_summary.csv and figures/extrapolation/*.png into the folder.")
+                           description="Score every successful run of a results folder at test lengths it was not trained on "
+                           "(factor x its training length), on a fresh, larger test set from its own task generator. Writes "
+                           "tables/extrapolation.csv, tables/extrapolation_summary.csv and figures/extrapolation/*.png into the folder.")
     parser.add_argument("folder", help="a results folder written by memorybench (holding store.json and runs/)")
     parser.add_argument("--factors", type=float, nargs="+", default=None, metavar="K",
                         help="test lengths as whole multiples >= 1 of each run's training length "

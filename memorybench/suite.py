@@ -185,7 +185,7 @@ def write_suite(folders, out) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m memorybench.suite",
-                     description="One table and one figure across tasks, built from the stored runs of several results folders.")
+                           description="One table and one figure across tasks, built from the stored runs of several results folders.")
     parser.add_argument("folders", nargs="+", help="results folders written by memorybench (run_all.py --task ...)")
     parser.add_argument("--out", default="results/suite", help="folder for suite.md, suite.csv and suite.png (default: %(default)s)")
     args = parser.parse_args(argv)

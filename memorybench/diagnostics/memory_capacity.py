@@ -317,10 +317,10 @@ def report_section(store) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m memorybench.diagnostics.memory_capacity",
-                     description="Jaeger's memory capacity of every successful delayed-recall run of a results folder: read-outs "
-                     "of u(t-k), k = 1..K, refitted by least squares on the hidden state h over one input stream and scored "
-                     "(squared correlation) on another, beside the trained head's test MSE. Writes tables/memory_capacity.csv "
-                     "and figures/memory_capacity.png into the folder.")
+                           description="Jaeger's memory capacity of every successful delayed-recall run of a results folder: read-outs "
+                           "of u(t-k), k = 1..K, refitted by least squares on the hidden state h over one input stream and scored "
+                           "(squared correlation) on another, beside the trained head's test MSE. Writes tables/memory_capacity.csv "
+                           "and figures/memory_capacity.png into the folder.")
     parser.add_argument("folder", help="a results folder written by memorybench (holding store.json and runs/)")
     parser.add_argument("--train-steps", type=positive_int(1, "train steps"), default=TRAIN_STEPS, help="stream steps the read-outs are fitted on (default: %(default)s)")
     parser.add_argument("--test-steps", type=positive_int(2, "test steps"), default=TEST_STEPS, help="stream steps MC_k is scored on (default: %(default)s)")

@@ -372,9 +372,9 @@ def report_section(store) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m memorybench.diagnostics.through_time",
-                     description="Gradient norms through time (‖∂L/∂h_t‖, and ‖∂L/∂c_t‖ for the LSTM) of every successful run "
-                     "of a results folder, at its best-dev checkpoint and at initialisation, on the test split. Writes "
-                     "tables/grad_through_time.csv, tables/grad_decay.csv and figures/grad_through_time/*.png into the folder.")
+                           description="Gradient norms through time (‖∂L/∂h_t‖, and ‖∂L/∂c_t‖ for the LSTM) of every successful run "
+                           "of a results folder, at its best-dev checkpoint and at initialisation, on the test split. Writes "
+                           "tables/grad_through_time.csv, tables/grad_decay.csv and figures/grad_through_time/*.png into the folder.")
     parser.add_argument("folder", help="a results folder written by memorybench (holding store.json and runs/)")
     args = parser.parse_args(argv)
     return run_writer(parser, lambda warn: write_through_time(args.folder, warn=warn))
