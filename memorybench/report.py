@@ -69,6 +69,12 @@ def experiment_label(config: dict, skip=()) -> str:
     return ", ".join([config["protocol"], *changed])
 
 
+def study_axes(config: dict) -> tuple[str, ...]:
+    """The setting axes that runs of one study may differ in: all of them, except the hidden size for a task
+    that measures against it (delayed recall's memory capacity per N), whose hidden sizes stay apart."""
+    return tuple(a for a in AXES if not (a == "hidden_size" and get_task(config["task"]).hidden_size_measured))
+
+
 def study_label(runs: pd.DataFrame) -> str:
     """One section's title: the settings all its runs share, then each setting axis that differs by cell, per cell."""
     records = runs.to_dict("records")
@@ -276,7 +282,7 @@ def build_report(root, threshold: float | None = None) -> Path:
         lines.append("No runs stored yet.")
     else:
         # a study: runs differing only in cell, length, seed and the setting axes; several settings -> capacity vs trainability
-        runs["experiment"] = [experiment_label(row, skip=AXES) for row in runs.to_dict("records")]
+        runs["experiment"] = [experiment_label(row, skip=study_axes(row)) for row in runs.to_dict("records")]
         for study, group in sorted(runs.groupby("experiment"), key=lambda item: -len(item[1])):
             multi = is_multi_setting(group)
             label = study if multi else study_label(group)

@@ -92,7 +92,7 @@ def suite_table(folders) -> pd.DataFrame:
         runs, _ = store.collect()
         if runs.empty:
             continue
-        runs["experiment"] = [experiment_label(row, skip=AXES) for row in runs.to_dict("records")]
+        runs["experiment"] = [experiment_label(row, skip=AXES) for row in runs.to_dict("records")]  # one row per task: MC per N below
         mc_path = store.tables_dir / "memory_capacity.csv"
         mc_all = pd.read_csv(mc_path) if mc_path.exists() else None
         for experiment, group in runs.groupby("experiment", sort=False):

@@ -71,3 +71,16 @@ def test_the_report_groups_the_settings_into_one_study_and_labels_best_of_n(tmp_
     assert "| 10 | 0.50 (3/6) | 0.50 (3/6) |" in trainability
     assert (store.root / "figures" / "nndl" / "capacity.png").stat().st_size > 10_000
     assert len(pd.read_csv(store.tables_dir / "capacity_nndl.csv")) == 4
+
+
+def test_a_task_measured_per_hidden_size_keeps_each_size_apart(tmp_path):
+    from tests.conftest import train_into
+
+    store = ResultsStore.open(tmp_path / "recall")
+    for hidden in (4, 8):
+        train_into(store, protocol_config("delayed_recall", cell="srn", seq_len=66, hidden_size=hidden, steps=4, eval_interval=2,
+                                          device="cpu"))
+    text = build_report(store.root).read_text()
+    assert "## Capacity against trainability" not in text
+    assert "## Experiment: delayed_recall, hidden_size=4, steps=4, eval_interval=2\n" in text
+    assert "## Experiment: delayed_recall, hidden_size=8, steps=4, eval_interval=2\n" in text

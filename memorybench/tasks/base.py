@@ -100,6 +100,7 @@ class TaskSpec:
     length_label: str = "sequence length L"  # x axis of length plots
     fresh_batches: bool = False  # its data samples fresh training batches instead of holding a training set
     min_seq_len: int = 3
+    hidden_size_measured: bool = False  # the hidden size is what the task measures against (memory capacity), not a setting to tune
     # class_per_step accuracy only: steps whose target is this class (a filler such as the copy
     # task's blank) count in the loss but not in the metric; None scores every step
     unscored_class: int | None = None

@@ -140,6 +140,7 @@ def delayed_recall_task(delays: int = DELAYS, name: str = "delayed_recall") -> T
         length_label="sequence length T",
         fresh_batches=True,
         min_seq_len=delays + 1,
+        hidden_size_measured=True,  # memory capacity per hidden size N: each N is its own experiment in the report
         memoryless_loss=memoryless_loss,
     )
 
