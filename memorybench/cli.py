@@ -136,6 +136,8 @@ def make_parser() -> argparse.ArgumentParser:
                         help="results folder: runs, tables, report and figures (default: the task's, results for the digit sum)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke test: {QUICK['steps']} steps per run instead of the protocol's budget; not a measurement")
+    parser.add_argument("--reuse", default=None, metavar="DIR",
+                        help="take the runs already complete in results folder DIR as links (stored once, not trained again)")
     parser.add_argument("--force", action="store_true", help="retrain runs that are already complete in --out")
     parser.add_argument("--retry-failed", action="store_true", help="retrain runs recorded as failed (default: keep them)")
     parser.add_argument("--no-progress", action="store_true", help="no live progress display")
@@ -250,7 +252,9 @@ def _main(argv: list[str]) -> int:
     from .engine.policy import default_pack_sizes, packs_span_lengths
     from .executors import make_executor
     from .provenance import environment, git_commit
+    from .diagnostics.command import open_results
     from .ray_executor import ExecutorUnavailable
+    from .sharing import reuse
     from .store import ResultsStore, StoreError
     from .sweep import describe, plan_sweep, plan_work, run_sweep
 
@@ -263,8 +267,11 @@ def _main(argv: list[str]) -> int:
         check_task_data(configs)
         if args.address and args.executor != "ray":
             raise UsageError(f"--address {args.address} applies to --executor ray only")
+        if args.reuse and args.force:
+            raise UsageError(f"--reuse {args.reuse} and --force contradict each other (--force retrains every run); give one")
         executor = make_executor(workers, args.executor, **({"address": args.address} if args.executor == "ray" else {}))
         workers = executor.workers
+        source = open_results(args.reuse) if args.reuse else None
         store = ResultsStore.open(args.out)
     except (UsageError, ValueError, StoreError, ExecutorUnavailable) as exc:
         print(f"memorybench: error: {exc}", file=sys.stderr)
@@ -274,21 +281,25 @@ def _main(argv: list[str]) -> int:
     started = time.perf_counter()
     try:
         with store.lock(" ".join(["memorybench", *argv])):
+            shared = reuse(store, source, configs, args.retry_failed) if source else []
+            if source:
+                print(f"reused {len(shared)} runs complete in {source.root} (linked, not copied)")
             plan = plan_work(store, configs, args.force, args.retry_failed, pack_size, across_lengths, device.type)
             for run_id, why in plan.damaged.items():
                 print(f"memorybench: warning: run folder {store.runs_dir / run_id} is damaged ({why}); it is trained again", file=sys.stderr)
             print(plan.describe(store, workers))
             report = store.root / "report.md"
-            if not plan.todo and report.exists() and not plan.damaged:
+            if not plan.todo and report.exists() and not plan.damaged and not shared:
                 print(f"nothing to train: all {len(configs)} runs are complete in {store.root}; report unchanged: {report}")
                 return 0
             outcome = run_sweep(store, configs, workers, progress=not args.no_progress, plan=plan, executor=executor)
             for config, result in outcome.lost:
                 print(f"memorybench: {describe(config, result)}", file=sys.stderr)
-            if outcome.done:
+            if outcome.done or shared:
                 entry = environment(["memorybench", *argv])
                 entry.update(device=str(device), workers=workers, pack_size=pack_size, runs_planned=len(configs),
-                             runs_trained=len(outcome.done), runs_skipped=outcome.skipped, runs_failed=len(outcome.failed),
+                             runs_trained=len(outcome.done), runs_skipped=outcome.skipped - len(shared), runs_shared=len(shared),
+                             runs_failed=len(outcome.failed),
                              interrupted=outcome.interrupted, wall_time_s=round(time.perf_counter() - started, 1))
                 store.record_sweep(entry)
             if outcome.interrupted:
@@ -303,7 +314,8 @@ def _main(argv: list[str]) -> int:
         print(f"memorybench: error: {exc}", file=sys.stderr)
         return 2
     lost = f", {len(outcome.lost)} lost (not stored: re-run the same command to train them)" if outcome.lost else ""
-    print(f"{len(outcome.done)} runs trained, {outcome.skipped} already complete, {len(outcome.failed)} failed{lost}, "
+    reused = f", {len(shared)} reused from {source.root}" if source else ""
+    print(f"{len(outcome.done)} runs trained, {outcome.skipped - len(shared)} already complete{reused}, {len(outcome.failed)} failed{lost}, "
           f"{outcome.wall_time_s:.0f}s; report: {report}")
     return 0
 

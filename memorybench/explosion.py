@@ -92,7 +92,7 @@ def load_norms(store, runs) -> pd.DataFrame:
 
     frames = []
     for row in runs.itertuples():
-        path = store.runs_dir / row.run_id / LOG_FILE
+        path = store.run_folder(row.run_id) / LOG_FILE
         if path.exists():
             frames.append(pd.read_csv(path).assign(run_id=row.run_id, cell=row.cell, seed=row.seed, clip=row.clip))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["step", "parameter", "grad_norm", "run_id", "cell", "seed", "clip"])

@@ -174,7 +174,7 @@ def extrapolation_table(root, factors: Sequence[int] | Mapping[str, Sequence[int
         for row in runs.to_dict("records"):
             what = f"run {row['run_id']} ({row['task']}, {row['cell']}, L={row['seq_len']}, seed {row['seed']})"
             try:
-                saved = _loaded(store.runs_dir / row["run_id"])
+                saved = _loaded(store.run_folder(row["run_id"]))
                 task = get_task(saved.config.task)
             except ValueError as exc:
                 if warn is not None:

@@ -168,7 +168,7 @@ def _gate_section(runs: pd.DataFrame, store: ResultsStore, figure: Path, task: T
     traces, captions, lines = {}, {}, []
     inputs = example_sequence(task, length)
     for row in gate_runs(runs, length, task).itertuples():
-        traces[row.cell], prediction = trace_sequence(store.runs_dir / row.run_id, inputs)
+        traces[row.cell], prediction = trace_sequence(store.run_folder(row.run_id), inputs)
         captions[row.cell] = f"seed {row.seed}, predicts {prediction}"
         lines.append(f"- {label_of(row.cell)}: seed {row.seed} (best dev {task.metric} {row.best_dev_score:.2f}, "
                      f"test {row.test_score:.2f}) predicts **{prediction}**.")
@@ -344,7 +344,8 @@ def _provenance(store: ResultsStore, runs: pd.DataFrame) -> list[str]:
              "Each sweep invoked on this folder (from `store.json`):", ""]
     rows = [[s.get("date", ""), f"`{s.get('command', '')}`", short_commit(s.get("commit", "")),
              s.get("torch", ""), s.get("cuda_device") or s.get("cpu", ""), s.get("workers", ""),
-             f"{s.get('runs_trained', '')} trained, {s.get('runs_skipped', '')} skipped", f"{s.get('wall_time_s', 0):.0f}"]
+             f"{s.get('runs_trained', '')} trained, {s.get('runs_skipped', '')} skipped"
+             + (f", {s['runs_shared']} reused" if s.get("runs_shared") else ""), f"{s.get('wall_time_s', 0):.0f}"]
             for s in store.sweeps()]
     lines.append(markdown_table(pd.DataFrame(rows, columns=["date (UTC)", "command", "commit", "torch", "device", "workers", "runs", "wall s"])) if rows else "None recorded.")
     if not runs.empty:

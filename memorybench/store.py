@@ -4,6 +4,7 @@ runs are trained elsewhere (an executor) and handed to `place`, by the one write
     OUT/
       store.json            format version, and one entry per sweep invoked (provenance)
       runs/<run_id>/        config.json, curves.csv, checkpoint.pt, env.json, result.json
+      runs/<run_id>.link    or: one line, the path (from runs/) of the same run in another store
       tables/runs.csv       one row per run: config, scores, timing, device, status, error
       report.md, figures/   written by memorybench.report
 
@@ -15,6 +16,10 @@ the report lists it as unreadable and skips it, and the next sweep retrains it. 
 damaged `store.json` is named as such; `rebuild` writes a fresh one for the intact run
 folders (`python -m memorybench.report DIR --rebuild-store`).
 
+A run is stored once. Two studies that share runs (the 5-seed sweep whose seeds 0-2 are
+the 3-seed sweep's) keep one copy: `share` writes `runs/<run_id>.link` instead of a
+folder, and every reader finds the run's files through `run_folder`. A link whose run is
+gone is *damaged* like a folder that does not load (the next sweep trains the run here).
 Each row is stored once: a run's curve (one row per evaluation point) lives in its own
 folder, and `collect()` gathers every curve into one DataFrame. A run folder appears
 under its final name only once complete: it is written into a hidden temporary folder
@@ -52,9 +57,11 @@ from .cells import cell_names
 from .config import RunConfig
 from .provenance import environment
 from .result import CURVE_COLUMNS, RENAMED, RunResult, upgrade
-from .rundir import save_run, write_atomic, write_json_atomic
+from .rundir import save_run, write_atomic, write_json_atomic, write_text_atomic
 
-FORMAT = 1  # bump when the layout changes in a way older readers cannot follow
+LINK = ".link"  # runs/<run_id>.link: a run shared from another store
+FORMAT = 2  # bump when the layout changes in a way older readers cannot follow (2: runs/<run_id>.link)
+READS = (1, 2)  # format 1 is format 2 without links: a store is marked 2 when it first shares a run
 RUN_KEYS = ("run_id", "protocol", "cell", "seq_len", "seed")  # repeated on every curve row
 
 
@@ -91,8 +98,9 @@ class ResultsStore:
                 raise StoreError(f"{meta} is damaged (not readable JSON); {rebuild}") from None
             if not isinstance(found, dict) or "format" not in found:
                 raise StoreError(f"{root} holds a store.json that is not memorybench's; choose another folder")
-            if found["format"] != FORMAT:
-                raise StoreError(f"{root} was written by a memorybench results format {found['format']!r}; this version reads format {FORMAT}: choose another folder")
+            if found["format"] not in READS:
+                raise StoreError(f"{root} was written by a memorybench results format {found['format']!r}; this version reads formats "
+                                 f"{' and '.join(map(str, READS))}: choose another folder")
         elif root.exists() and (root / "runs").is_dir():
             raise StoreError(f"{root} has a runs/ folder but no store.json; if memorybench wrote it, {rebuild}")
         elif root.exists() and any(root.iterdir()):
@@ -108,7 +116,36 @@ class ResultsStore:
         return store
 
     def folder(self, config: RunConfig) -> Path:
-        return self.runs_dir / config.run_id()
+        return self.run_folder(config.run_id())
+
+    def run_folder(self, run_id: str) -> Path:
+        """Where run `run_id`'s files are: its own folder, or the other store's folder its link names."""
+        own, link = self.runs_dir / run_id, self._link(run_id)
+        if own.exists() or not link.is_file():
+            return own
+        try:
+            return Path(os.path.normpath(self.runs_dir / link.read_text().strip()))
+        except (OSError, UnicodeDecodeError):
+            return own
+
+    def _link(self, run_id: str) -> Path:
+        return self.runs_dir / f"{run_id}{LINK}"
+
+    def share(self, run_id: str, folder: Path) -> None:
+        """Keep run `run_id` as a link to `folder` (the same run in another store) instead of a
+        copy; a folder of its own under that id is removed once the link is in place."""
+        folder = Path(folder)
+        if folder.name != run_id or not (folder / "result.json").is_file():
+            raise StoreError(f"{folder} is not a finished run {run_id}; only the same run can be shared")
+        own = self.runs_dir / run_id
+        if own.exists() and own.resolve() == folder.resolve():
+            raise StoreError(f"{folder} is this store's own run {run_id}; a run cannot be shared with itself")
+        meta = json.loads(self.meta_path.read_text())
+        if meta["format"] < FORMAT:  # readers of format 1 would not see the links
+            write_json_atomic(self.meta_path, {**meta, "format": FORMAT})
+        write_text_atomic(self._link(run_id), os.path.relpath(folder, self.runs_dir) + "\n")
+        if own.is_dir():
+            shutil.rmtree(own.rename(self.runs_dir / f".{run_id}.old.{uuid.uuid4().hex}"))
 
     @classmethod
     def rebuild(cls, root) -> int:
@@ -147,12 +184,18 @@ class ResultsStore:
     def scan(self) -> tuple[list[Path], dict[str, str]]:
         """(intact finished run folders, {damaged run id: why}), sorted by run id."""
         intact, damaged = [], {}
-        for folder in sorted(p for p in self.runs_dir.iterdir() if not p.name.startswith(".")) if self.runs_dir.is_dir() else []:
+        for entry in sorted(p for p in self.runs_dir.iterdir() if not p.name.startswith(".")) if self.runs_dir.is_dir() else []:
+            run_id = entry.name.removesuffix(LINK)
+            if entry.name.endswith(LINK) and (self.runs_dir / run_id).exists():
+                continue  # a folder of its own (a retrained run) comes before its old link
+            folder = self.run_folder(run_id)
             if not (folder / "result.json").exists():
+                if entry.name.endswith(LINK):
+                    damaged[run_id] = f"shared from {folder}, which holds no finished run"
                 continue
             why = self.damage(folder)
             if why:
-                damaged[folder.name] = why
+                damaged[run_id] = why
             else:
                 intact.append(folder)
         return intact, damaged
@@ -199,23 +242,25 @@ class ResultsStore:
     def remove_leftovers(self) -> None:
         """Delete the hidden folders of runs that a killed sweep left unfinished."""
         for leftover in self.runs_dir.glob(".*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+            shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
 
     def place(self, config: RunConfig, result: RunResult, state_dict: dict | None, extras: dict[str, pd.DataFrame] | None = None) -> None:
         """Store a finished run (its best-dev weights, if any) under its run id, atomically; `extras`
-        (file name -> table) are a diagnostic's per-run tables, written as CSV beside the run's files."""
+        (file name -> table) are a diagnostic's per-run tables, written as CSV beside the run's files.
+        A run this store shared from another becomes its own (the link goes)."""
         partial = Path(tempfile.mkdtemp(dir=self.runs_dir, prefix=f".{config.run_id()}."))
         write_json_atomic(partial / "env.json", environment())
         save_run(partial, config, result, state_dict)
         for name, table in (extras or {}).items():
             table.to_csv(partial / name, index=False)
-        final = self.folder(config)
+        final = self.runs_dir / config.run_id()
         if final.exists():  # --force, --retry-failed, or a concurrent sweep finished it first
             old = final.rename(self.runs_dir / f".{final.name}.old.{uuid.uuid4().hex}")
             partial.rename(final)
             shutil.rmtree(old, ignore_errors=True)
         else:
             partial.rename(final)
+        self._link(config.run_id()).unlink(missing_ok=True)
 
     def record_sweep(self, entry: dict) -> None:
         meta = json.loads(self.meta_path.read_text())

@@ -208,7 +208,7 @@ def collect_memory_capacity(root, warn: Callable[[str], None] | None = None, **o
                 if warn is not None:
                     warn(f"run {row['run_id']} ({row['task']}, {row['cell']}, T={row['seq_len']}, seed {row['seed']}) skipped: {exc}")
                 continue
-            frames.append(run_memory_capacity(store.runs_dir / row["run_id"], **options))
+            frames.append(run_memory_capacity(store.run_folder(row["run_id"]), **options))
     if not frames:
         raise ValueError(f"{root} holds no successful delayed-recall run: no memory capacity to measure")
     return pd.concat(frames, ignore_index=True)

@@ -307,7 +307,7 @@ def write_through_time(root, warn: Callable[[str], None] | None = None) -> list[
         profiles = []
         for row in runs.to_dict("records"):
             try:
-                profile = _profiles(store.runs_dir / row["run_id"], CHECKPOINTS)
+                profile = _profiles(store.run_folder(row["run_id"]), CHECKPOINTS)
             except ValueError as exc:
                 if warn is not None:
                     warn(f"run {row['run_id']} ({row['cell']}, L={row['seq_len']}, seed {row['seed']}) skipped: {exc}")
