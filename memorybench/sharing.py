@@ -25,7 +25,6 @@ Example:
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
