@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
 from dataclasses import fields
@@ -352,6 +353,10 @@ def _provenance(store: ResultsStore, runs: pd.DataFrame) -> list[str]:
         lines += ["", "Runs by the commit and torch version that trained them: "
                   + "; ".join(f"{short_commit(c)} / torch {t} / {d}: {n}"
                               for (c, t, d), n in runs.groupby(["commit", "torch", "device"]).size().items()) + "."]
+        linked = pd.Series([store.run_folder(r).parent.parent for r in runs["run_id"]]).loc[lambda f: f != store.root]
+        if not linked.empty:
+            lines += ["", "Runs stored once, in another results folder, and linked here (`runs/<run_id>.link`): "
+                      + "; ".join(f"{n} from `{os.path.relpath(f, store.root)}`" for f, n in linked.value_counts(sort=False).items()) + "."]
     return lines
 
 

@@ -30,7 +30,8 @@ def test_a_sweep_reuses_the_runs_another_folder_holds_as_links(quick_copy, tmp_p
     assert len(runs) == 3 and (out / "report.md").exists()
     meta = json.loads((out / "store.json").read_text())
     assert meta["format"] == 2 and meta["sweeps"][-1]["runs_shared"] == 2 and meta["sweeps"][-1]["runs_trained"] == 1
-    assert "2 reused" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "2 reused" in report and "linked here (`runs/<run_id>.link`): 2 from `../results`." in report
     # a second run of the same command finds everything complete and writes nothing
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert main([*SRN_AT_5, "--seeds", "3", "--out", str(out), "--reuse", str(quick_copy.root), *QUICK]) == 0
