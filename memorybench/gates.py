@@ -19,12 +19,13 @@ from .rundir import load_run
 from .tasks import TaskSpec, get_task
 
 
-def example_sequence(task: TaskSpec, seq_len: int, seed: int = 0) -> torch.Tensor:
+def example_sequence(task: TaskSpec, seq_len: int, seed: int = 0, task_params: dict | None = None) -> torch.Tensor:
     """The sequence traced at `seq_len`: the task's own example when it has that length,
-    else the first test sequence of `seed`'s data. (T,) tokens or (T, F) vectors."""
+    else the first test sequence of `seed`'s data, made with the runs' `task_params`
+    (a data folder, an alphabet). (T,) tokens or (T, F) vectors."""
     if len(task.example_input) == seq_len:
         return torch.tensor(task.example_input)
-    return task.make_data(seq_len, seed).test.inputs[0]
+    return task.make_data(seq_len, seed, **(task_params or {})).test.inputs[0]
 
 
 def describe_output(task: TaskSpec, output: torch.Tensor) -> str:

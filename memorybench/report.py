@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import re
@@ -167,7 +168,7 @@ def _gate_section(runs: pd.DataFrame, store: ResultsStore, figure: Path, task: T
     if length is None:
         return "No successful runs, so no gate heatmaps."
     traces, captions, lines = {}, {}, []
-    inputs = example_sequence(task, length)
+    inputs = example_sequence(task, length, task_params=json.loads(runs["task_params"].iloc[0]))  # one experiment: one set of task_params
     for row in gate_runs(runs, length, task).itertuples():
         traces[row.cell], prediction = trace_sequence(store.run_folder(row.run_id), inputs)
         captions[row.cell] = f"seed {row.seed}, predicts {prediction}"

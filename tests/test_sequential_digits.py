@@ -193,3 +193,14 @@ def test_digits_rows_trains_end_to_end(protocol, extra):
     assert result.status == "ok" and [c["step"] for c in result.curves] == [10, 20, 30]
     assert all(math.isfinite(c["train_loss"]) and math.isfinite(c["dev_loss"]) for c in result.curves)
     assert 0.0 <= result.test_score <= 1.0 and math.isfinite(result.test_loss)
+
+
+def test_an_mnist_sweep_on_a_tiny_folder_writes_its_report_with_gate_traces(tmp_path, no_network, capsys):
+    from memorybench.cli import main
+
+    write_mnist(tmp_path / "data")
+    out = tmp_path / "out"
+    assert main(["--task", "mnist_rows", "--data-dir", str(tmp_path / "data"), "--task-param", "dev_size=2", "--cells", "srn",
+                 "--seeds", "1", "--quick", "--no-progress", "--device", "cpu", "--workers", "1", "--out", str(out)]) == 0
+    report = (out / "report.md").read_text()
+    assert "on the first test sequence of seed 0" in report and len(list(out.glob("figures/*/gates.png"))) == 1  # traced on the folder's data
