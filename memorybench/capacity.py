@@ -112,7 +112,7 @@ def capacity_section(label: str, runs: pd.DataFrame, store, slug: str, threshold
     from .rundir import write_atomic
     from .tasks import get_task
 
-    task = get_task(runs["task"].iloc[0])
+    task = get_task(runs["task"].iloc[0], runs["task_params"].iloc[0])
     threshold = task.threshold if threshold is None else threshold
     table = capacity_table(runs, task, threshold)
     settings = settings_table(runs, task, threshold)

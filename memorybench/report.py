@@ -191,7 +191,7 @@ def _batches(first: pd.Series, task: TaskSpec) -> str:
 
 def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, store: ResultsStore, slug: str, threshold: float | None) -> list[str]:
     first = runs.iloc[0]
-    task = get_task(first["task"])
+    task = get_task(first["task"], first["task_params"])
     threshold = task.threshold if threshold is None else threshold
     figures = store.root / "figures" / slug
     figures.mkdir(parents=True, exist_ok=True)

@@ -96,7 +96,7 @@ def suite_table(folders) -> pd.DataFrame:
         mc_path = store.tables_dir / "memory_capacity.csv"
         mc_all = pd.read_csv(mc_path) if mc_path.exists() else None
         for experiment, group in runs.groupby("experiment", sort=False):
-            task = get_task(group["task"].iloc[0])
+            task = get_task(group["task"].iloc[0], group["task_params"].iloc[0])
             mc = None if mc_all is None else mc_all[mc_all["task"] == task.name]
             if is_multi_setting(group) and (mc is None or mc.empty):  # a study over settings: best-of-N, not comparable here
                 continue
@@ -110,15 +110,13 @@ def suite_table(folders) -> pd.DataFrame:
 def suite_markdown(table: pd.DataFrame) -> str:
     """Tasks as rows, cells as columns."""
     from .report import label_of, markdown_table
-    from .tasks import get_task
 
     cells = [c for c in cell_names() if c in set(table["cell"])]
     rows = []
     for (folder, experiment, task), group in table.groupby(["folder", "experiment", "task"], sort=False):
-        spec = get_task(task)
         at = group.set_index("cell")
         measure_name = group["kind"].iloc[0] + (f" ({group['note'].iloc[0]})" if group["note"].iloc[0] else "")
-        baseline = "0 (a memoryless state)" if group["kind"].iloc[0] == "memory capacity" else f"{spec.baseline:.3g}"
+        baseline = "0 (a memoryless state)" if group["kind"].iloc[0] == "memory capacity" else f"{group['baseline'].iloc[0]:.3g}"
         rows.append([f"`{task}` ({experiment}; `{folder}`)", measure_name, baseline]
                     + [at.at[c, "text"] if c in at.index else "–" for c in cells])
     return markdown_table(pd.DataFrame(rows, columns=["task", "measure", "memoryless baseline", *[label_of(c) for c in cells]]))

@@ -143,3 +143,27 @@ def test_a_small_model_learns_two_delays_far_below_the_baseline(two_delays):
                              lr=1e-2, batch_size=32, device="cpu")
     result = train_pack([config])[0].result
     assert result.status == "ok" and result.test_score < 0.1 * two_delays.baseline
+
+
+def test_baseline_and_threshold_follow_the_runs_scale_and_other_tasks_ignore_parameters():
+    at_one = get_task("delayed_recall", '{"scale": 1.0}')  # the JSON of tables/runs.csv
+    assert (at_one.baseline, at_one.threshold) == (memoryless_mse(1.0), solved_mse(1.0)) == (1 / 3, 0.25)
+    assert "a = 1)" in at_one.baseline_note and at_one.threshold_note.startswith("a^2/4 (a = 1)")
+    assert at_one.make_data is DELAYED_RECALL.make_data and get_task("delayed_recall", {}) is DELAYED_RECALL
+    assert (DELAYED_RECALL.baseline, DELAYED_RECALL.threshold) == (memoryless_mse(0.5), solved_mse(0.5))
+    assert get_task("adding", {"markers": "anywhere"}) is get_task("adding")  # its baseline does not depend on them
+    with pytest.raises(ValueError, match="scale=0"):
+        get_task("delayed_recall", {"scale": 0})
+
+
+def test_a_report_at_another_scale_states_that_scales_baseline(tmp_path):
+    from memorybench.report import build_report
+    from memorybench.store import ResultsStore
+    from tests.conftest import train_into
+
+    store = ResultsStore.open(tmp_path / "results")
+    for cell in ("srn", "gru"):
+        train_into(store, protocol_config("stream", task="delayed_recall", cell=cell, seq_len=66, hidden_size=4, steps=20,
+                                          eval_interval=10, device="cpu", task_params={"scale": 1.0}))
+    report = build_report(store.root).read_text()
+    assert "MSE = Var(u) = a^2/3 (a = 1)) is **0.333**" in report and "0.0833" not in report

@@ -10,6 +10,8 @@ Example:
 A task from outside the package is one call: `register_task(spec)`; the sweep, store
 and report then take it like the built-in ones.
 """
+import json
+
 from ..checks import check_choice
 from ..registry import add_to_registry
 from .base import Split, TaskData, TaskSpec, split_seed, train_batches
@@ -23,9 +25,12 @@ TASKS = {"nndl": NNDL, "stream": STREAM, "adding": ADDING, "copy": COPY, "delaye
          "digits_rows": DIGITS_ROWS, "digits_pixels": DIGITS_PIXELS, "mnist_rows": MNIST_ROWS}
 
 
-def get_task(name: str) -> TaskSpec:
+def get_task(name: str, params: str | dict | None = None) -> TaskSpec:
+    """The task `name`, as runs with task parameters `params` (a dict, or its JSON as in
+    `tables/runs.csv`) see it: `TaskSpec.with_params`."""
     check_choice("task", name, tuple(TASKS))
-    return TASKS[name]
+    params = json.loads(params) if isinstance(params, str) else params
+    return TASKS[name].with_params(**(params or {}))
 
 
 def register_task(spec: TaskSpec, replace: bool = False) -> TaskSpec:

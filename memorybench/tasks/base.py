@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -106,6 +106,9 @@ class TaskSpec:
     unscored_class: int | None = None
     # (seq_len, **params) -> the training loss (reduction 'mean') of the memoryless guess; None if not stated
     memoryless_loss: Callable[..., float] | None = None
+    # (**params) -> the fields that depend on the run's task parameters (baseline, threshold and
+    # their notes, say); None: none does
+    at_params: Callable[..., dict] | None = None
 
     def __post_init__(self):
         check_choice("input_kind", self.input_kind, INPUT_KINDS)
@@ -141,6 +144,11 @@ class TaskSpec:
     def is_perfect(self, score: float) -> bool:
         """No later score can improve on this one."""
         return score >= PERFECT[self.metric] if self.direction == "higher" else score <= PERFECT[self.metric]
+
+    def with_params(self, **params) -> TaskSpec:
+        """The task as runs with these task parameters see it: a baseline and threshold that depend
+        on them (delayed recall's scale) computed for them; itself when nothing does."""
+        return replace(self, **self.at_params(**params)) if self.at_params is not None and params else self
 
     def loss_baseline(self, seq_len: int, **params) -> float | None:
         """The training loss (per sample and step, reduction 'mean') of the memoryless guess at

@@ -28,8 +28,9 @@ explained) would be m = K/2 = N: the capacity bound itself for N = 32 and out of
 reach for any smaller model. a^2/4 is m = K/4 = N/2, half the bound of the size the
 task is made for: a model that reaches it has a last state from which linear read-outs
 recover at least K/4 delays' worth (the sum of their squared correlations, up to sampling).
-Both are stated at the task's default scale; `loss_baseline(seq_len, scale=a)` gives
-a^2/3 at a run's own scale.
+Both are stated at the task's default scale; `with_params(scale=a)` gives the task
+with both at a run's own scale (the report does this for every experiment), and
+`loss_baseline(seq_len, scale=a)` gives a^2/3 for the loss curves.
 
 Fresh training batches every step from the run's seeded generator; fixed dev and test
 sets of `eval_size` sequences drawn from seeds disjoint from the training stream.
@@ -47,6 +48,9 @@ Example:
     (64, 65, 0.08333333333333333, 0.0625)
     >>> DELAYED_RECALL.loss_baseline(100, scale=1.0)  # a^2/3
     0.3333333333333333
+    >>> at_one = DELAYED_RECALL.with_params(scale=1.0)
+    >>> at_one.baseline, at_one.threshold  # a^2/3, a^2/4
+    (0.3333333333333333, 0.25)
 """
 from __future__ import annotations
 
@@ -117,6 +121,17 @@ def delayed_recall_task(delays: int = DELAYS, name: str = "delayed_recall") -> T
         check_scale(scale)
         return memoryless_mse(scale)
 
+    def at_params(scale: float = SCALE, **params) -> dict:
+        """Baseline and threshold, and their notes, at the runs' scale a."""
+        check_scale(scale)
+        return dict(
+            baseline=memoryless_mse(scale),
+            baseline_note=f"answering 0, the mean, for every delay: MSE = Var(u) = a^2/3 (a = {scale:g})",
+            threshold=solved_mse(scale),
+            threshold_note=f"a^2/4 (a = {scale:g}): read-outs that together recover the variance of {delays / 4:g} of the {delays} "
+                           f"delays, half the memory-capacity bound of the N = {delays / 2:g} units the task is made for (a^2/6, "
+                           "half the variance, would be the bound itself)")
+
     sized_for = delays
     make_data.delays = delays
     return TaskSpec(
@@ -129,12 +144,7 @@ def delayed_recall_task(delays: int = DELAYS, name: str = "delayed_recall") -> T
         output_kind="real",
         output_size=delays,
         metric="mse",
-        baseline=memoryless_mse(),
-        baseline_note=f"answering 0, the mean, for every delay: MSE = Var(u) = a^2/3 (a = {SCALE}; the run's scale decides)",
-        threshold=solved_mse(),
-        threshold_note=f"a^2/4 (a = {SCALE}): read-outs that together recover the variance of {delays / 4:g} of the {delays} delays, half the "
-                       f"memory-capacity bound of the N = {delays / 2:g} units the task is made for (a^2/6, half the variance, "
-                       "would be the bound itself)",
+        **at_params(),  # baseline, threshold and their notes at the default scale
         make_data=make_data,
         example_input=(),
         length_label="sequence length T",
@@ -142,6 +152,7 @@ def delayed_recall_task(delays: int = DELAYS, name: str = "delayed_recall") -> T
         min_seq_len=delays + 1,
         hidden_size_measured=True,  # memory capacity per hidden size N: each N is its own experiment in the report
         memoryless_loss=memoryless_loss,
+        at_params=at_params,
     )
 
 
