@@ -18,7 +18,6 @@ Example:
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -33,6 +32,7 @@ from .benchtables import load_benchmarks, speedup_table
 from .capacity import capacity_section, is_multi_setting
 from .cells import CELLS, cell_names, get_cell
 from .config import PROTOCOLS, RunConfig
+from .diagnostics.command import OneLineParser
 from .diagnostics.memory_capacity import report_section as memory_capacity_section
 from .diagnostics.through_time import report_section as through_time_section
 from .explosion import report_section as explosion_section
@@ -362,7 +362,7 @@ def _provenance(store: ResultsStore, runs: pd.DataFrame) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m memorybench.report", description="Rebuild report.md, figures and tables of a results folder from its stored runs.")
+    parser = OneLineParser(prog="python -m memorybench.report", description="Rebuild report.md, figures and tables of a results folder from its stored runs.")
     parser.add_argument("folder", help="a results folder written by run_all.py / memorybench")
     parser.add_argument("--threshold", type=float, default=None, help="score that defines the memory horizon, in the task's metric (default: the task's own threshold)")
     parser.add_argument("--rebuild-store", action="store_true",
@@ -374,10 +374,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"rebuilt {folder / 'store.json'} for {ResultsStore.rebuild(folder)} intact runs")
         store = ResultsStore.open(folder, create=False)
         for name, why in store.scan()[1].items():
-            print(f"memorybench.report: warning: run folder {store.runs_dir / name} is damaged ({why}); left out of the report", file=sys.stderr)
+            print(f"{parser.prog}: warning: run folder {store.runs_dir / name} is damaged ({why}); left out of the report", file=sys.stderr)
         print(build_report(folder, args.threshold))
     except (StoreError, ValueError) as exc:
-        print(f"memorybench.report: error: {exc}", file=sys.stderr)
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     return 0
 

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .cells import cell_names, get_cell
-from .diagnostics.command import OneLineParser, run_writer
+from .diagnostics.command import OneLineParser, open_results, run_writer
 from .settings import DEFAULT_HIDDEN
 from .summary import mean_interval, memory_horizon, score_table
 
@@ -83,12 +83,11 @@ def suite_table(folders) -> pd.DataFrame:
     from .capacity import is_multi_setting
     from .report import experiment_label
     from .settings import AXES
-    from .store import ResultsStore
     from .tasks import get_task
 
     rows = []
     for folder in folders:
-        store = ResultsStore.open(folder, create=False)
+        store = open_results(folder)
         runs, _ = store.collect()
         if runs.empty:
             continue

@@ -211,3 +211,13 @@ def test_plot_mc_curves_draws_several_panels(tmp_path):
                               mc_k=[1, 0.9, 0.2, 0.0] * 2, head_mc_k=[0.8, 0.5, 0.1, 0.0] * 2, head_mse_k=0.05))
     path = plot_mc_curves(frame, tmp_path / "mc.png", "test")
     assert path.stat().st_size > 10_000
+
+
+def test_runs_skipped_for_one_reason_are_one_warning(tmp_path, capsys):
+    store = ResultsStore.open(tmp_path / "results")
+    for seed in (0, 1):
+        train_into(store, protocol_config("nndl", cell="srn", seq_len=5, seed=seed, steps=20, eval_interval=10, device="cpu"))
+    assert main([str(store.root)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "warning: 2 runs skipped: task 'nndl' is not a delayed-recall task" in err[0]
+    assert "holds no successful delayed-recall run" in err[1]

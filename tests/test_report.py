@@ -131,10 +131,14 @@ def test_a_damaged_run_is_listed_as_unreadable_and_the_rest_reported(quick_copy,
 
 
 @pytest.mark.parametrize("threshold, message", [("nan", "must be a finite number"), ("1.5", "outside the range of accuracy (0 to 1)"),
-                                                ("-1", "outside the range of accuracy")])
+                                                ("-1", "outside the range of accuracy"), ("abc", "invalid float value: 'abc'")])
 def test_a_bad_threshold_is_one_line_and_writes_nothing(quick_copy, capsys, threshold, message):
     before = sorted(p.name for p in quick_copy.root.iterdir())
-    assert main([str(quick_copy.root), "--threshold", threshold]) == 2
+    try:
+        code = main([str(quick_copy.root), "--threshold", threshold])
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    assert code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and "--out" not in err
     assert sorted(p.name for p in quick_copy.root.iterdir()) == before

@@ -54,6 +54,11 @@ def test_bad_folders_are_one_line_and_exit_2(tmp_path, capsys):
     assert main([str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "missing" in err and not (tmp_path / "out").exists()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("not a results folder")
+    assert main([str(tmp_path / "other"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err  # an input folder is read, never made: no advice to choose a new or empty one
+    assert err.strip().endswith("other is not a memorybench results folder (no store.json)") and err.count("\n") == 1
 
 
 def test_delayed_recall_over_hidden_sizes_shows_its_memory_capacity_at_n_32(tmp_path):

@@ -193,22 +193,25 @@ def run_memory_capacity(run_folder, train_steps: int = TRAIN_STEPS, test_steps: 
 
 def collect_memory_capacity(root, warn: Callable[[str], None] | None = None, **options) -> pd.DataFrame:
     """`run_memory_capacity` rows of every successful delayed-recall run of the results folder `root`;
-    other runs (failed, another task) are skipped, each named to `warn`. `options`: train_steps, test_steps, washout."""
+    other runs (failed, another task) are skipped and named to `warn`, one line per reason (a run named
+    when it is the only one). `options`: train_steps, test_steps, washout."""
     store = open_results(root)
     root = store.root
     runs, _ = store.collect()
-    frames = []
+    skipped = {}  # why -> the runs skipped for it
+    measured = []
+    for row in runs.to_dict("records"):
+        try:  # runs that are not for this diagnostic are skipped; a failure to measure one that is, is an error
+            if row["status"] != "ok":
+                raise ValueError(f"status {row['status']!r}")
+            task_delays(get_task(row["task"]))
+            measured.append(row["run_id"])
+        except ValueError as exc:
+            skipped.setdefault(str(exc), []).append(f"run {row['run_id']} ({row['task']}, {row['cell']}, T={row['seq_len']}, seed {row['seed']})")
+    for why, which in skipped.items() if warn is not None else ():
+        warn(f"{which[0] if len(which) == 1 else f'{len(which)} runs'} skipped: {why}")
     with one_thread():
-        for row in runs.to_dict("records"):
-            try:  # runs that are not for this diagnostic are skipped; a failure to measure one that is, is an error
-                if row["status"] != "ok":
-                    raise ValueError(f"status {row['status']!r}")
-                task_delays(get_task(row["task"]))
-            except ValueError as exc:
-                if warn is not None:
-                    warn(f"run {row['run_id']} ({row['task']}, {row['cell']}, T={row['seq_len']}, seed {row['seed']}) skipped: {exc}")
-                continue
-            frames.append(run_memory_capacity(store.run_folder(row["run_id"]), **options))
+        frames = [run_memory_capacity(store.run_folder(run_id), **options) for run_id in measured]
     if not frames:
         raise ValueError(f"{root} holds no successful delayed-recall run: no memory capacity to measure")
     return pd.concat(frames, ignore_index=True)
