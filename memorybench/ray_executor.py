@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 
 from .engine.policy import Job
 from .result import RunResult
@@ -49,6 +50,21 @@ def lost_outputs(job: Job, reason: str) -> list:
     return [RunOutput(config, RunResult(status="lost", error=reason, pack_size=len(job.configs))) for config in job.configs]
 
 
+def check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
+    """Refuse, in one line and within `timeout_s`, a HOST:PORT where nothing listens (Ray itself
+    would retry for minutes); None, 'auto' and ray:// addresses are left to Ray."""
+    if address is None or address == "auto" or address.startswith("ray://"):
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ExecutorUnavailable(f"--address {address!r} is not allowed: give auto or HOST:PORT (the head's address, port 6379 by default)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ExecutorUnavailable(f"no Ray cluster answers at --address {address} ({exc.strerror or exc}); "
+                                  "start one there with `ray start --head`, or give its head's HOST:PORT") from None
+
+
 class RayExecutor:
     """Jobs as Ray tasks on the cluster at `address` ('auto', 'HOST:PORT'; None starts a local Ray instance)."""
 
@@ -59,6 +75,7 @@ class RayExecutor:
             raise ExecutorUnavailable("--executor ray needs Ray, which is not installed: pip install -e \".[ray]\"") from None
         self.ray, self.gpus_per_cuda_job = ray, gpus_per_cuda_job
         if not ray.is_initialized():
+            check_reachable(address)
             try:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:

@@ -76,3 +76,19 @@ def test_a_worker_killed_mid_run_is_retried_once_then_reported_lost_and_trained_
     assert victim.run_id() not in stored.index and len(stored) == 5 and (stored["status"] == "ok").all()
     resumed = local_sweep(tmp_path / "ray")  # no flag needed: a lost run was never stored
     assert resumed.returncode == 0 and "1 runs trained, 5 already complete" in resumed.stdout
+
+
+def test_an_address_where_no_cluster_answers_is_one_line_within_seconds(tmp_path):
+    import socket
+    import time
+
+    with socket.socket() as probe:  # a loopback port nothing listens on once this closes
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for address, message in ((f"127.0.0.1:{port}", f"no Ray cluster answers at --address 127.0.0.1:{port} (Connection refused)"),
+                             ("head-without-port", "--address 'head-without-port' is not allowed: give auto or HOST:PORT")):
+        started = time.perf_counter()
+        done = subprocess.run([sys.executable, str(ROOT / "run_all.py"), *SWEEP, "--executor", "ray", "--address", address,
+                               "--out", str(tmp_path / "out")], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=90)
+        assert done.returncode == 2 and done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+        assert time.perf_counter() - started < 60 and not (tmp_path / "out").exists()
