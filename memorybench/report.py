@@ -4,7 +4,10 @@
 
 writes `report.md`, `figures/*.png` and `tables/*.csv` into the folder. Runs are
 grouped into experiments (everything in the config but cell, length, seed and
-device); each experiment gets its own section and figures.
+device); each experiment gets its own section and figures. An experiment's tables and
+figures that a rebuild no longer writes (its runs were removed, or became part of a
+study over settings under another name) are deleted with it; what the diagnostics
+commands wrote is theirs and left alone.
 
 Example:
     >>> import tempfile
@@ -23,6 +26,7 @@ import math
 import os
 import re
 import sys
+import tempfile
 from dataclasses import fields
 from pathlib import Path
 
@@ -274,6 +278,7 @@ def build_report(root, threshold: float | None = None) -> Path:
     store = ResultsStore(root)
     runs, curves = store.collect()
     check_threshold(threshold, [get_task(name) for name in runs["task"].unique()] if not runs.empty else [])
+    started = _clock(store.root)
     runs, curves = store.write_tables()
     damaged = store.scan()[1]
     lines = ["# memorybench report", "",
@@ -313,7 +318,38 @@ def build_report(root, threshold: float | None = None) -> Path:
     lines += _benchmark_section(store)
     lines += _provenance(store, runs)
     write_text_atomic(store.root / "report.md", "\n".join(lines) + "\n")
+    _remove_stale(store.root, started)
     return store.root / "report.md"
+
+
+# what the report writes per experiment (slug): tables/<name>_<slug>.csv and figures/<slug>/<figure>
+EXPERIMENT_TABLES = ("scores", "horizon", "throughput", "paired", "capacity", "settings")
+EXPERIMENT_FIGURES = ("score_vs_length.png", "curves.png", "throughput.png", "gates.png", "capacity.png")
+
+
+def _clock(root: Path) -> int:
+    """The filesystem's time now (ns), read from a file written and removed in `root`: the clock
+    that stamps the files a build writes, which may lag time.time()."""
+    fd, marker = tempfile.mkstemp(dir=root, prefix=".clock.")
+    os.close(fd)
+    try:
+        return Path(marker).stat().st_mtime_ns
+    finally:
+        os.unlink(marker)
+
+
+def _remove_stale(root: Path, started: int) -> list[Path]:
+    """Delete the experiment tables and figures this build did not write (older than `started`),
+    and the figure folders left empty; returns what was deleted."""
+    candidates = [p for name in EXPERIMENT_TABLES for p in (root / "tables").glob(f"{name}_*.csv")]
+    candidates += [p for name in EXPERIMENT_FIGURES for p in (root / "figures").glob(f"*/{name}")]
+    stale = [p for p in candidates if p.stat().st_mtime_ns < started]
+    for path in stale:
+        path.unlink()
+    for folder in {p.parent for p in stale if p.parent.parent.name == "figures"}:
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    return stale
 
 
 def _benchmark_section(store: ResultsStore) -> list[str]:

@@ -142,3 +142,26 @@ def test_a_bad_threshold_is_one_line_and_writes_nothing(quick_copy, capsys, thre
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and "--out" not in err
     assert sorted(p.name for p in quick_copy.root.iterdir()) == before
+
+
+def test_a_rebuild_deletes_the_experiment_outputs_it_no_longer_writes_and_nothing_else(quick_copy):
+    import os
+
+    root = quick_copy.root
+    build_report(root)
+    old = {"tables/scores_gone.csv": "stale", "tables/paired_gone.csv": "stale", "figures/gone/curves.png": "stale",
+           "figures/kept/gates.png": "stale", "figures/kept/notes.txt": "a user's",
+           "tables/extrapolation.csv": "a diagnostic's", "figures/extrapolation/gone.png": "a diagnostic's",
+           f"figures/{SLUG}/gates.png": None}  # None: rewritten by the rebuild
+    for name, text in old.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if text is not None:
+            path.write_text(text)
+        os.utime(path, ns=(1, 1))  # written long ago
+    build_report(root)
+    gone = sorted(name for name in old if not (root / name).exists())
+    assert gone == ["figures/gone/curves.png", "figures/kept/gates.png", "tables/paired_gone.csv", "tables/scores_gone.csv"]
+    assert not (root / "figures" / "gone").exists() and (root / "figures" / "kept" / "notes.txt").read_text() == "a user's"
+    assert (root / "figures" / SLUG / "gates.png").stat().st_mtime_ns > 1 and (root / "tables" / f"scores_{SLUG}.csv").exists()
+    assert not list(root.glob(".clock.*"))
