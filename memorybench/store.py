@@ -119,14 +119,18 @@ class ResultsStore:
         return self.run_folder(config.run_id())
 
     def run_folder(self, run_id: str) -> Path:
-        """Where run `run_id`'s files are: its own folder, or the other store's folder its link names."""
-        own, link = self.runs_dir / run_id, self._link(run_id)
-        if own.exists() or not link.is_file():
-            return own
-        try:
-            return Path(os.path.normpath(self.runs_dir / link.read_text().strip()))
-        except (OSError, UnicodeDecodeError):
-            return own
+        """Where run `run_id`'s files are: its own folder, or the folder its link names (followed on
+        when that store has since linked the run onward itself, up to 8 links)."""
+        folder = self.runs_dir / run_id
+        for _ in range(8):
+            link = folder.parent / f"{run_id}{LINK}"
+            if folder.exists() or not link.is_file():
+                break
+            try:
+                folder = Path(os.path.normpath(folder.parent / link.read_text().strip()))
+            except (OSError, UnicodeDecodeError):
+                break
+        return folder
 
     def _link(self, run_id: str) -> Path:
         return self.runs_dir / f"{run_id}{LINK}"

@@ -130,3 +130,13 @@ def test_sharing_command_reports_and_refuses_bad_folders(quick_store, tmp_path, 
     assert exit_.value.code == 2 and "--from" in capsys.readouterr().err
     assert sharing_main([str(target), "--from", str(tmp_path / "none")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_link_is_followed_when_its_source_linked_the_run_onward(quick_store, tmp_path):
+    middle, last = ResultsStore(tmp_path / "middle"), ResultsStore.open(tmp_path / "last")
+    shutil.copytree(quick_store.root, middle.root)
+    config = next(c for c in plan_sweep(**QUICK_SWEEP) if c.cell == "gru")
+    assert reuse(last, middle, [config]) == [config.run_id()]
+    assert share_copies(middle, ResultsStore(quick_store.root))[0]  # middle now links its runs to the first store
+    assert last.run_folder(config.run_id()) == quick_store.run_folder(config.run_id()) and last.is_complete(config)
+    assert [f.name for f in last.scan()[0]] == [config.run_id()] and not last.scan()[1]
