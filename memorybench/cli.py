@@ -293,12 +293,13 @@ def _main(argv: list[str]) -> int:
                 print(f"nothing to train: all {len(configs)} runs are complete in {store.root}; report unchanged: {report}")
                 return 0
             outcome = run_sweep(store, configs, workers, progress=not args.no_progress, plan=plan, executor=executor)
+            complete = outcome.skipped - len(shared)  # complete before this command: the plan counts the linked runs as complete
             for config, result in outcome.lost:
                 print(f"memorybench: {describe(config, result)}", file=sys.stderr)
             if outcome.done or shared:
                 entry = environment(["memorybench", *argv])
                 entry.update(device=str(device), workers=workers, pack_size=pack_size, runs_planned=len(configs),
-                             runs_trained=len(outcome.done), runs_skipped=outcome.skipped - len(shared), runs_shared=len(shared),
+                             runs_trained=len(outcome.done), runs_skipped=complete, runs_shared=len(shared),
                              runs_failed=len(outcome.failed),
                              interrupted=outcome.interrupted, wall_time_s=round(time.perf_counter() - started, 1))
                 store.record_sweep(entry)
@@ -315,7 +316,7 @@ def _main(argv: list[str]) -> int:
         return 2
     lost = f", {len(outcome.lost)} lost (not stored: re-run the same command to train them)" if outcome.lost else ""
     reused = f", {len(shared)} reused from {source.root}" if source else ""
-    print(f"{len(outcome.done)} runs trained, {outcome.skipped - len(shared)} already complete{reused}, {len(outcome.failed)} failed{lost}, "
+    print(f"{len(outcome.done)} runs trained, {complete} already complete{reused}, {len(outcome.failed)} failed{lost}, "
           f"{outcome.wall_time_s:.0f}s; report: {report}")
     return 0
 

@@ -149,7 +149,12 @@ class ResultsStore:
             write_json_atomic(self.meta_path, {**meta, "format": FORMAT})
         write_text_atomic(self._link(run_id), os.path.relpath(folder, self.runs_dir) + "\n")
         if own.is_dir():
-            shutil.rmtree(own.rename(self.runs_dir / f".{run_id}.old.{uuid.uuid4().hex}"))
+            shutil.rmtree(self._set_aside(own))
+
+    def _set_aside(self, folder: Path) -> Path:
+        """Rename a run folder to a hidden name before deleting it, so that its run id never names
+        a half-deleted folder (a killed process leaves it to `remove_leftovers`)."""
+        return folder.rename(self.runs_dir / f".{folder.name}.old.{uuid.uuid4().hex}")
 
     @classmethod
     def rebuild(cls, root) -> int:
@@ -259,7 +264,7 @@ class ResultsStore:
             table.to_csv(partial / name, index=False)
         final = self.runs_dir / config.run_id()
         if final.exists():  # --force, --retry-failed, or a concurrent sweep finished it first
-            old = final.rename(self.runs_dir / f".{final.name}.old.{uuid.uuid4().hex}")
+            old = self._set_aside(final)
             partial.rename(final)
             shutil.rmtree(old, ignore_errors=True)
         else:
