@@ -25,7 +25,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 @functools.lru_cache(maxsize=None)
 def git_commit() -> str:
-    """HEAD of the checkout memorybench runs from, '+dirty' when it has uncommitted changes; 'unknown' outside git.
+    """HEAD of the checkout memorybench runs from, '+dirty' when it has uncommitted changes.
+
+    Outside git (a copy of the tree without .git, as on a lent GPU machine) it is
+    $MEMORYBENCH_COMMIT if set, else 'unknown'.
 
     Read once per process, at first use, which is soon after the code was imported:
     a process keeps running the code it loaded even if the checkout moves on.
@@ -36,7 +39,7 @@ def git_commit() -> str:
         dirty = run("status", "--porcelain", "--", "memorybench", "run_all.py", "pyproject.toml")
         return commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        return os.environ.get("MEMORYBENCH_COMMIT", "").strip() or "unknown"
 
 
 def short_commit(commit: str) -> str:

@@ -23,3 +23,18 @@ def test_short_commit_keeps_the_dirty_mark(monkeypatch):
     assert short_commit("0123456789abcdef0123+dirty") == "0123456789ab+dirty"
     monkeypatch.setattr("memorybench.provenance.git_commit", lambda: "0123456789abcdef+dirty")
     assert "| commit 0123456789ab+dirty |" in provenance_line(["bench.py"])
+
+
+def test_commit_outside_git_is_taken_from_the_environment(monkeypatch, tmp_path):
+    """A copy of the tree without .git (a lent GPU machine's) names the commit it was copied from."""
+    monkeypatch.setattr("memorybench.provenance.REPO_ROOT", tmp_path)  # no .git here or above
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    git_commit.cache_clear()
+    try:
+        monkeypatch.setenv("MEMORYBENCH_COMMIT", "feedc0de" * 5)
+        assert git_commit() == "feedc0de" * 5
+        git_commit.cache_clear()
+        monkeypatch.delenv("MEMORYBENCH_COMMIT")
+        assert git_commit() == "unknown"
+    finally:
+        git_commit.cache_clear()
