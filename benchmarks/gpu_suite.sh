@@ -13,7 +13,8 @@
 # 4. the 5-seed book sweep (90 runs) into RESULTS, timed (target on an H100: under 60 s); its
 #    seeds 0-2 are the default sweep's runs, so there is no separate default sweep;
 #    packed as OUTDIR/results-gpu.tgz;
-# 5. cell forward/backward benchmarks (pytest-benchmark JSON, OUTDIR/cells-DEVICE.json).
+# 5. the same sweep with the three cells trained at once (one process each), timed;
+# 6. cell forward/backward benchmarks (pytest-benchmark JSON, OUTDIR/cells-DEVICE.json).
 # OUTDIR stays a handful of files so that a device call brings it all back.
 #
 # DEVICE (default cuda) is where everything trains. STEPS (default 600) is the throughput
@@ -77,7 +78,18 @@ step 240 "sweep, 5 seeds" "$PY" run_all.py --lengths 5 10 15 20 25 30 --seeds 5 
     --no-progress "${quick[@]}"
 [ -d "$RESULTS" ] && tar czf "$out/results-gpu.tgz" -C "$(dirname "$RESULTS")" "$(basename "$RESULTS")"
 
-# 5. Cell benchmarks on the device (forward, forward+backward).
+# 5. The same sweep with the three cells' packs trained at once, one process per cell, into a
+#    scratch folder: would training them concurrently meet the target? Each process prints its
+#    own training time; the step's time includes start-up and the three reports.
+export DEVICE PY quick_flag="${quick[*]:-}"
+step 150 "sweep, 5 seeds, three cells at once" bash -c 'scratch=$(mktemp -d)
+    for cell in srn lstm gru; do
+        "$PY" run_all.py --lengths 5 10 15 20 25 30 --seeds 5 --cells $cell --device "$DEVICE" --out "$scratch/$cell" \
+            --no-progress $quick_flag 2>&1 | sed "s/^/$cell: /" &
+    done
+    wait; rm -rf "$scratch"'
+
+# 6. Cell benchmarks on the device (forward, forward+backward).
 step 60 "cell benchmarks" "$PY" -m pytest benchmarks/test_cell_speed.py -q -p no:cacheprovider -o addopts="" -k "$DEVICE" \
     --benchmark-enable --benchmark-max-time=0.25 --benchmark-json="$out/cells-$DEVICE.json"
 say "gpu_suite: done; files in $out: $(ls "$out" | paste -sd' ')"

@@ -25,21 +25,24 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 @functools.lru_cache(maxsize=None)
 def git_commit() -> str:
-    """HEAD of the checkout memorybench runs from, '+dirty' when it has uncommitted changes.
+    """HEAD of the checkout memorybench runs from, '+dirty' when it has uncommitted changes;
+    'unknown' outside git.
 
-    Outside git (a copy of the tree without .git, as on a lent GPU machine) it is
-    $MEMORYBENCH_COMMIT if set, else 'unknown'.
+    $MEMORYBENCH_COMMIT, when set, is taken as it is: a copy of the tree sent elsewhere (to a
+    lent GPU machine, say) may have no .git, or a stale one that names another commit.
 
     Read once per process, at first use, which is soon after the code was imported:
     a process keeps running the code it loaded even if the checkout moves on.
     """
+    if os.environ.get("MEMORYBENCH_COMMIT", "").strip():
+        return os.environ["MEMORYBENCH_COMMIT"].strip()
     try:
         run = lambda *args: subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
         commit = run("rev-parse", "HEAD")
         dirty = run("status", "--porcelain", "--", "memorybench", "run_all.py", "pyproject.toml")
         return commit + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        return os.environ.get("MEMORYBENCH_COMMIT", "").strip() or "unknown"
+        return "unknown"
 
 
 def short_commit(commit: str) -> str:

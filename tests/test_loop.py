@@ -16,12 +16,18 @@ def results(configs, layout="single", **kw):
     return [o.result for o in train_pack(configs, layout, **kw)]
 
 
-def compare(single, packed, tol=1e-4):
-    assert (packed.best_step, packed.steps_done, packed.best_dev_score) == (single.best_step, single.steps_done, single.best_dev_score)
-    assert packed.test_score == single.test_score and packed.test_loss == pytest.approx(single.test_loss, abs=tol)
-    assert len(packed.curves) == len(single.curves)
+def compare(single, packed, tol=1e-4, flips=0):
+    """Packed against single: the same curves to `tol`, and scores that differ by at most `flips`
+    of the book's 100 dev (and test) sequences. With flips=0 every score and the best step are equal."""
+    score_tol = flips / 100 + 1e-6
+    assert packed.steps_done == single.steps_done and len(packed.curves) == len(single.curves)
+    assert packed.best_dev_score == pytest.approx(single.best_dev_score, abs=score_tol)
+    assert packed.test_score == pytest.approx(single.test_score, abs=score_tol)
+    assert packed.test_loss == pytest.approx(single.test_loss, abs=tol)
+    if not flips:
+        assert packed.best_step == single.best_step
     for a, b in zip(packed.curves, single.curves):
-        assert a["step"] == b["step"] and a["dev_score"] == b["dev_score"]
+        assert a["step"] == b["step"] and a["dev_score"] == pytest.approx(b["dev_score"], abs=score_tol)
         for key in ("train_loss", "dev_loss", "grad_norm"):
             assert a[key] == pytest.approx(b[key], rel=tol, abs=tol)
 
@@ -143,5 +149,8 @@ def test_graphed_packed_cuda_runs_match_single_eager_runs(cell, layout):
                for n in (10, 6) for s in range(2)]
     packed = results(configs, layout, graphs=True)
     assert all(r.graphed and r.pack_size == 4 and r.packing == layout for r in packed)
+    # cuDNN's fused single run and the graphed pack round differently from the first step; on an
+    # H200 (2026-11-26) losses stayed within 1e-3 over 400 steps, while one dev sequence of 100
+    # near the decision boundary flipped (SRN, stacked: dev accuracy 0.10 against 0.11 at step 200).
     for config, result in zip(configs, packed):
-        compare(train_run(config), result, tol=1e-3)
+        compare(train_run(config), result, tol=1e-3, flips=1)
