@@ -97,20 +97,21 @@ def test_labels_and_tables():
 def test_cell_benchmarks_section(quick_copy):
     import json
 
-    def entry(cell, execution, median):
+    def entry(cell, execution, median, device="cpu"):
         return {"stats": {"median": median, "iqr": median / 10, "rounds": 9}, "extra_info": dict(
-            cell=cell, execution=execution, seq_len=30, batch_size=8, mode="forward", device="cpu", threads=1)}
+            cell=cell, execution=execution, seq_len=30, batch_size=8, mode="forward", device=device, threads=1)}
 
-    document = {"machine_info": {"cpu": {"brand_raw": "Test CPU"}},
-                "benchmarks": [entry("lstm", "fused", 0.0003), entry("lstm", "transparent", 0.0012)]}
     (quick_copy.root / "benchmarks").mkdir()
-    (quick_copy.root / "benchmarks" / "cells-cpu.json").write_text(json.dumps(document))
+    for name, device, ratio in (("cpu", "cpu", 4), ("cuda", "Test GPU", 20)):
+        document = {"machine_info": {"cpu": {"brand_raw": "Test CPU"}},
+                    "benchmarks": [entry("lstm", "fused", 0.0003, device), entry("lstm", "transparent", 0.0003 * ratio, device)]}
+        (quick_copy.root / "benchmarks" / f"cells-{name}.json").write_text(json.dumps(document))
     text = build_report(quick_copy.root).read_text()
     section = text.split("## Cell benchmarks")[1]
     assert "| cpu | forward | LSTM | fused | 30 | 300.0 | 10.0 | 26667 |" in section
-    assert "median 4.0x" in section and "Test CPU" in section
+    assert "cpu median 4.0x" in section and "Test GPU median 20.0x" in section and "Test CPU" in section
     assert (quick_copy.root / "figures" / "cell_benchmarks.png").exists()
-    assert len(pd.read_csv(quick_copy.tables_dir / "cell_benchmarks.csv")) == 2
+    assert len(pd.read_csv(quick_copy.tables_dir / "cell_benchmarks.csv")) == 4
 
 
 def test_other_json_beside_the_cell_benchmarks_is_ignored(tmp_path):
