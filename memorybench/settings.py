@@ -21,7 +21,7 @@ Example:
 """
 from __future__ import annotations
 
-import math
+from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import product
 
@@ -30,26 +30,38 @@ SETTING_AXES = ("lr", "init", "hidden_size")  # a setting; forget_bias makes a v
 DEFAULT_HIDDEN = 32  # RunConfig's, the book's
 
 
-def parameter_count(cell: str, hidden_size: int, task: str = "nndl", embedding_size: int = 32) -> int:
-    """Parameters of a one-layer model of `cell` on `task` (embedding, recurrent layer, read-out).
+def parameter_count(cell: str, hidden_size: int, task: str = "nndl", embedding_size: int = 32, num_layers: int = 1,
+                    bidirectional: bool = False) -> int:
+    """Parameters of the model of `cell` on `task` (embedding, recurrent layers, read-out), counted on the
+    model itself, built on the meta device (shapes only: no memory, nothing drawn).
 
-    >>> parameter_count("srn", 32), parameter_count("lstm", 32)
-    (3059, 9395)
+    >>> parameter_count("srn", 32), parameter_count("lstm", 32), parameter_count("lstm", 32, num_layers=2, bidirectional=True)
+    (3059, 9395, 43539)
     """
-    from .cells import get_cell
+    import torch
+
+    from .models import SequenceModel, count_parameters
     from .tasks import get_task
 
-    spec, spec_task = get_cell(cell), get_task(task)
-    embedded = spec_task.input_kind == "tokens"
-    rnn_input = embedding_size if embedded else spec_task.input_size
-    recurrent = sum(math.prod(shape) for shape in spec.shapes(rnn_input, hidden_size).values())
-    return (spec_task.input_size * embedding_size if embedded else 0) + recurrent + (hidden_size + 1) * spec_task.output_size
+    with torch.device("meta"):  # the transparent layer: every cell has one, with the fused layer's parameters
+        model = SequenceModel(get_task(task), cell, "transparent", embedding_size, hidden_size, num_layers, bidirectional)
+    return count_parameters(model)
 
 
-def matched_hidden(cell: str, srn_hidden: int, task: str = "nndl", embedding_size: int = 32) -> int:
-    """The hidden size of `cell` whose parameter count is closest to the SRN's at `srn_hidden` (ties: the smaller)."""
-    target = parameter_count("srn", srn_hidden, task, embedding_size)
-    return min(range(1, 4 * srn_hidden + 1), key=lambda h: (abs(parameter_count(cell, h, task, embedding_size) - target), h))
+def matched_hidden(cell: str, srn_hidden: int, task: str = "nndl", embedding_size: int = 32, num_layers: int = 1,
+                   bidirectional: bool = False) -> int:
+    """The hidden size of `cell`, from 1 to 4 * `srn_hidden`, whose model has the parameter count closest to
+    the SRN's at `srn_hidden` with the same task and layers (ties: the smaller). A count grows with the
+    hidden size (the read-out's alone does), so a bisection finds it from a few models.
+
+    >>> matched_hidden("lstm", 32), matched_hidden("lstm", 32, num_layers=2), matched_hidden("gru", 32, num_layers=2)
+    (13, 14, 17)
+    """
+    layout = dict(task=task, embedding_size=embedding_size, num_layers=num_layers, bidirectional=bidirectional)
+    target = parameter_count("srn", srn_hidden, **layout)
+    sizes = range(1, 4 * srn_hidden + 1)
+    first_above = bisect_left(sizes, target, key=lambda h: parameter_count(cell, h, **layout))  # the first count >= target
+    return min(sizes[max(first_above - 1, 0) : first_above + 1], key=lambda h: (abs(parameter_count(cell, h, **layout) - target), h))
 
 
 @dataclass(frozen=True)
@@ -62,8 +74,11 @@ class SweepAxes:
     forget_bias: tuple[float | None, ...] = ()
     match_params: bool = False
 
-    def overrides(self, cell: str, task: str = "nndl") -> list[dict]:
-        """The config fields each run of `cell` overrides, one dict per setting and variant, in axis order."""
+    def overrides(self, cell: str, task: str = "nndl", embedding_size: int = 32, num_layers: int = 1,
+                  bidirectional: bool = False) -> list[dict]:
+        """The config fields each run of `cell` overrides, one dict per setting and variant, in axis order;
+        `task` and the model's layout (a protocol's `embedding_size`, `num_layers`, `bidirectional`) are
+        what `match_params` counts parameters on."""
         from .cells import get_cell
 
         hiddens = self.hidden or ((DEFAULT_HIDDEN,) if self.match_params else (None,))
@@ -71,7 +86,7 @@ class SweepAxes:
         out = []
         for lr, init, hidden, bias in product(self.lr or (None,), self.init or (None,), hiddens, biases):
             if hidden is not None and self.match_params:
-                hidden = matched_hidden(cell, hidden, task)
+                hidden = matched_hidden(cell, hidden, task, embedding_size, num_layers, bidirectional)
             values = dict(lr=lr, init=init, hidden_size=hidden, forget_bias=bias)
             override = {k: v for k, v in values.items() if v is not None}
             if override not in out:

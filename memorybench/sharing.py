@@ -29,6 +29,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .config import RunConfig
@@ -65,8 +66,7 @@ def difference(a: Path, b: Path) -> str:
     if list(curves[0].columns) != list(curves[1].columns) or len(curves[0]) != len(curves[1]):
         return "curves of other shapes"
     for column in curves[0].columns:
-        x, y = curves[0][column].to_numpy(float), curves[1][column].to_numpy(float)
-        if not ((abs(x - y) <= 1e-6 * abs(y) + 1e-12) | (pd.isna(x) & pd.isna(y))).all():
+        if not np.isclose(curves[0][column].to_numpy(float), curves[1][column].to_numpy(float), rtol=1e-6, atol=1e-12, equal_nan=True).all():
             return f"curve column {column}"
     return ""
 

@@ -9,10 +9,12 @@ runs are trained elsewhere (an executor) and handed to `place`, by the one write
       report.md, figures/   written by memorybench.report
 
 A folder belongs to one store: `open` refuses a non-empty folder that memorybench did
-not create, and a sweep holds `.lock` (its process id) while it writes, so a second
-sweep on the same folder is refused while the first runs (a lock whose process is gone
-is taken over). A run folder whose files do not load is *damaged*: `scan` names it,
-the report lists it as unreadable and skips it, and the next sweep retrains it. A
+not create, and a sweep holds the folder's lock while it writes, so a second sweep on
+the same folder is refused, naming the first's process and start time (from
+`.lock.holder`, written while the lock is held). The lock is the operating system's
+(`filelock` on `.lock`, an empty file that stays): it is free again when its process
+ends, however it ends. A run folder whose files do not load is *damaged*: `scan` names
+it, the report lists it as unreadable and skips it, and the next sweep retrains it. A
 damaged `store.json` is named as such; `rebuild` writes a fresh one for the intact run
 folders (`python -m memorybench.report DIR --rebuild-store`).
 
@@ -46,12 +48,14 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
+from filelock import FileLock, Timeout
 
 from .cells import cell_names
 from .config import RunConfig
@@ -60,6 +64,8 @@ from .result import CURVE_COLUMNS, RENAMED, RunResult, upgrade
 from .rundir import save_run, write_atomic, write_json_atomic, write_text_atomic
 
 LINK = ".link"  # runs/<run_id>.link: a run shared from another store
+LOCK = ".lock"  # the file the operating system locks while a sweep writes (never removed: see `lock`)
+HOLDER = ".lock.holder"  # who holds the lock (process, command, start time), written while holding it
 FORMAT = 2  # bump when the layout changes in a way older readers cannot follow (2: runs/<run_id>.link)
 READS = (1, 2)  # format 1 is format 2 without links: a store is marked 2 when it first shares a run
 RUN_KEYS = ("run_id", "protocol", "cell", "seq_len", "seed")  # repeated on every curve row
@@ -103,7 +109,7 @@ class ResultsStore:
                                  f"{' and '.join(map(str, READS))}: choose another folder")
         elif root.exists() and (root / "runs").is_dir():
             raise StoreError(f"{root} has a runs/ folder but no store.json; if memorybench wrote it, {rebuild}")
-        elif root.exists() and any(root.iterdir()):
+        elif root.exists() and any(p.name not in (LOCK, HOLDER) for p in root.iterdir()):  # a refused command may leave its lock
             raise StoreError(f"{root} is not empty and was not made by memorybench (no store.json); choose a new or empty folder")
         if not create and not meta.exists():
             raise StoreError(f"{root} is not a memorybench results folder (no store.json)")
@@ -222,31 +228,53 @@ class ResultsStore:
 
     @contextmanager
     def lock(self, command: str = ""):
-        """Hold the folder for one sweep: a second sweep is refused, naming the first's process;
-        a lock whose process is gone is taken over."""
-        path = self.root / ".lock"
-        mine = json.dumps({"pid": os.getpid(), "command": command,
-                           "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
-        while True:
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-                break
-            except FileExistsError:
-                try:
-                    held = json.loads(path.read_text())
-                except (OSError, ValueError):
-                    held = {}
-                pid = held.get("pid")
-                if isinstance(pid, int) and pid != os.getpid() and _alive(pid):
-                    raise StoreError(f"another sweep (process {pid}, started {held.get('started', '?')}) is writing to {self.root}; "
-                                     "wait for it to finish or stop it") from None
-                path.unlink(missing_ok=True)  # stale: its process is gone
-        with os.fdopen(fd, "w") as handle:
-            handle.write(mine)
+        """Hold the folder for one sweep: a second sweep (another process, or this one again) is
+        refused, naming the first's process and start time. The operating system holds the lock, on
+        `.lock`, so it is free again when its process ends, however it ends; `.lock` itself is never
+        removed (a process could still lock the removed file while another locks a new one)."""
+        lock = FileLock(str(self.root / LOCK))
         try:
+            lock.acquire(blocking=False)
+        except Timeout:
+            held = self._holder_note()
+            raise StoreError(f"another sweep (process {held.get('pid', '?')}, started {held.get('started', '?')}) is writing to {self.root}; "
+                             "wait for it to finish or stop it") from None
+        note = self.root / HOLDER
+        try:
+            write_json_atomic(note, {"pid": os.getpid(), "command": command,
+                                     "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
             yield
         finally:
-            path.unlink(missing_ok=True)
+            note.unlink(missing_ok=True)  # before the lock goes, so that it never removes the next holder's note
+            lock.release()
+
+    def holder(self) -> dict | None:
+        """Who holds the folder's lock (`pid`, `command`, `started`), or None when it is free; a free
+        lock is taken for an instant to tell."""
+        if not (self.root / LOCK).exists():
+            return None
+        lock = FileLock(str(self.root / LOCK))
+        try:
+            lock.acquire(blocking=False)
+        except Timeout:
+            return self._holder_note()
+        lock.release()
+        return None
+
+    def _holder_note(self, wait: float = 2.0) -> dict:
+        """The note of the held lock's process: a holder writes it just after taking the lock, so a
+        note missing or left by a process that is gone is read again for up to `wait` seconds."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                held = json.loads((self.root / HOLDER).read_text())
+            except (OSError, ValueError, UnicodeDecodeError):
+                held = {}
+            held = held if isinstance(held, dict) else {}
+            pid = held.get("pid")
+            if (isinstance(pid, int) and _alive(pid)) or time.monotonic() > deadline:
+                return held
+            time.sleep(0.05)
 
     def remove_leftovers(self) -> None:
         """Delete the hidden folders of runs that a killed sweep left unfinished."""

@@ -32,11 +32,12 @@ def plan_sweep(protocol: str, cells, lengths, seeds: int, quick: bool = False, d
     budget = dict(QUICK if quick else {}, **({"task_params": task_params} if task_params else {}))
     axes = axes or SweepAxes()
     task = PROTOCOLS[protocol]["task"]
+    layout = {k: PROTOCOLS[protocol][k] for k in ("embedding_size", "num_layers", "bidirectional") if k in PROTOCOLS[protocol]}
     return [
         protocol_config(protocol, cell=cell, seq_len=length, seed=seed, device=device, **budget, **override)
         for length in sorted(set(lengths), reverse=True)
         for cell in cells
-        for override in axes.overrides(cell, task)
+        for override in axes.overrides(cell, task, **layout)
         for seed in range(seeds)
     ]
 

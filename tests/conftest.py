@@ -4,6 +4,7 @@ import pytest
 
 from memorybench.store import ResultsStore
 from memorybench.sweep import plan_sweep, run_sweep
+from tests.golden import thread_count
 
 QUICK_SWEEP = dict(protocol="nndl", cells=["srn", "lstm", "gru"], lengths=[5, 10], seeds=2, quick=True, device="cpu")
 
@@ -25,12 +26,13 @@ def quick_copy(quick_store, tmp_path):
 
 
 @pytest.fixture(autouse=True, scope="session")
-def one_torch_thread():
-    """One torch thread, as each sweep worker uses: at these sizes more threads only add contention."""
+def torch_threads():
+    """$MEMORYBENCH_TEST_THREADS torch threads, default 1 as each sweep worker uses: at these sizes
+    more threads only add contention. Golden runs are bit for bit only at their recorded count."""
     import torch
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(thread_count())
     yield
     torch.set_num_threads(threads)
 

@@ -2,14 +2,22 @@
 
     python -m tests.golden            # rewrite tests/golden_runs.json from the current code
 
-`tests/test_golden.py` retrains each case and compares it with the stored values: bit for
-bit on the machine kind that wrote them (same CPU model and torch version), to float
-tolerance elsewhere. A refactor that moves code must keep them equal; a change that
-means to alter the science rewrites the file in its own commit and says why.
+The file holds one record per machine kind (`machine_kind()`: CPU model, the kernels torch
+picked for it, torch version and thread count); running this again on another kind adds
+its record, on the same kind replaces it. `tests/test_golden.py` retrains each case and
+compares it bit for bit with the record of this machine's kind, if there is one, and to a
+stated float tolerance with every other record: kernels for other CPUs, instruction sets
+(`ATEN_CPU_CAPABILITY`) or thread counts round differently. A refactor that moves code
+must keep them equal; a change that means to alter the science rewrites the file in its
+own commit and says why.
+
+    >>> sorted(machine_kind())
+    ['capability', 'cpu', 'threads', 'torch']
 """
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import torch
@@ -50,11 +58,30 @@ def run_case(name: str) -> list[dict]:
             for r in results]
 
 
+def machine_kind() -> dict:
+    """What decides the bits of a CPU run: the CPU model, the kernels torch picked for it
+    (`ATEN_CPU_CAPABILITY` overrides), the torch version and the number of threads."""
+    return {"cpu": cpu_name(), "capability": torch.backends.cpu.get_cpu_capability(), "torch": torch.__version__,
+            "threads": torch.get_num_threads()}
+
+
+def thread_count() -> int:
+    """The tests' torch threads: $MEMORYBENCH_TEST_THREADS, default 1 (as each sweep worker trains)."""
+    return int(os.environ.get("MEMORYBENCH_TEST_THREADS", "1"))
+
+
+def load_records() -> list[dict]:
+    """The stored records, each {"machine": machine_kind(), "cases": {name: run_case(name)}}."""
+    return json.loads(GOLDEN_PATH.read_text())["records"] if GOLDEN_PATH.exists() else []
+
+
 def main() -> None:
-    torch.set_num_threads(1)
-    golden = {"cpu": cpu_name(), "torch": torch.__version__, "cases": {name: run_case(name) for name in CASES}}
-    GOLDEN_PATH.write_text(json.dumps(golden, indent=1) + "\n")
-    print(f"wrote {GOLDEN_PATH} ({len(CASES)} cases)")
+    torch.set_num_threads(thread_count())
+    kind = machine_kind()
+    records = [r for r in load_records() if r["machine"] != kind]
+    records.append({"machine": kind, "cases": {name: run_case(name) for name in CASES}})
+    GOLDEN_PATH.write_text(json.dumps({"records": records}, indent=1) + "\n")
+    print(f"wrote {GOLDEN_PATH}: {len(CASES)} cases for {kind}; {len(records)} machine kinds in all")
 
 
 if __name__ == "__main__":

@@ -48,7 +48,8 @@ def test_fused_execution_is_torchs_layer(cell, num_layers, bidirectional):
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 @pytest.mark.parametrize("num_layers, bidirectional", LAYOUTS)
 @pytest.mark.parametrize("cell", BUILT_IN)
-@pytest.mark.parametrize("batch, steps", [(1, 1), (3, 5), (8, 30)])
+# at least 2 steps: after one step from h0 = c0 = 0 the recurrent weights, the LSTM's forget gate and the GRU's z*h have no effect
+@pytest.mark.parametrize("batch, steps", [(1, 2), (3, 5), (8, 30)])
 def test_transparent_agrees_with_torchs_layer_on_outputs_and_gradients(cell, num_layers, bidirectional, dtype, batch, steps):
     reference, transparent = twin_layers(cell, 6, 7, dtype, num_layers, bidirectional)
     x = torch.randn(batch, steps, 6, dtype=dtype)
@@ -130,9 +131,11 @@ def test_lstm_forget_gate_is_the_second_chunk():
     layer = TransparentRNN("lstm", 2, 3)
     with torch.no_grad():
         layer.weight_ih_l0.zero_(), layer.weight_hh_l0.zero_(), layer.bias_hh_l0.zero_()
-        layer.bias_ih_l0.copy_(torch.tensor([0.0] * 3 + [9.0] * 3 + [0.0] * 6))  # i, f, g, o
-    trace = layer.trace(torch.zeros(1, 2, 2))
+        layer.bias_ih_l0.copy_(torch.tensor([0.0] * 3 + [9.0] * 3 + [1.0] * 3 + [0.0] * 3))  # i, f, g, o
+    trace = layer.trace(torch.zeros(1, 3, 2))
     assert trace["f"].min() > 0.99 and trace["i"].max() == pytest.approx(0.5)
+    kept = trace["f"] * torch.cat([torch.zeros_like(trace["c"][:, :1]), trace["c"][:, :-1]], dim=1)
+    torch.testing.assert_close(trace["c"], kept + 0.5 * torch.tanh(torch.tensor(1.0)))  # c_t = f*c_{t-1} + i*g
 
 
 def test_unknown_cell_or_execution_lists_the_choices():

@@ -126,6 +126,7 @@ def test_sweep_then_a_no_op_rerun_changes_no_byte(tmp_path):
     assert [s["runs_trained"] for s in sweeps] == [4] and all(s["commit"] and s["torch"] for s in sweeps)
 
 
+@pytest.mark.slow
 def test_the_plan_estimates_time_from_the_runs_stored_here(tmp_path):
     out = tmp_path / "results"
     assert run_cli("--lengths", "5", "--cells", "lstm", "--seeds", "1", "--out", str(out), *QUICK).returncode == 0
@@ -161,6 +162,7 @@ def test_an_unrelated_folder_is_refused_untouched(tmp_path, capsys):
     assert snapshot(folder) == {"report.md": b"my own report"}
 
 
+@pytest.mark.slow
 def test_kill_9_mid_sweep_loses_no_completed_run(tmp_path):
     out = tmp_path / "results"
     args = ["--lengths", "5", "8", "--cells", "srn", "gru", "--seeds", "2", "--out", str(out), *QUICK]

@@ -25,6 +25,7 @@ def test_roles_name_the_books_parameters():
                                  "head.weight", "embedding.weight", "rnn.weight_hh_l1")] == ["W", "U", "b", "b", None, None, None, None]
 
 
+@pytest.mark.slow
 def test_the_command_stores_runs_with_their_norms_writes_the_report_and_resumes(tmp_path, capsys):
     out = tmp_path / "explosion"
     assert main(["--cells", "srn_book", "lstm", "--seeds", "2", "--steps", "12", "--out", str(out)]) == 0

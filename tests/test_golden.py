@@ -1,24 +1,30 @@
 """Every execution path still gives the stored golden results (see tests/golden.py)."""
-import json
-
 import pytest
-import torch
 
-from memorybench.provenance import cpu_name
-from tests.golden import CASES, GOLDEN_PATH, run_case
+from tests.golden import CASES, load_records, machine_kind, run_case
 
-GOLDEN = json.loads(GOLDEN_PATH.read_text())
-SAME_MACHINE_KIND = GOLDEN["cpu"] == cpu_name() and GOLDEN["torch"] == torch.__version__
+RECORDS = load_records()
+
+
+def test_golden_runs_are_stored():
+    assert RECORDS and all(set(r["cases"]) == set(CASES) for r in RECORDS)
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_golden_case_is_unchanged(name):
-    stored, now = GOLDEN["cases"][name], run_case(name)
-    assert len(now) == len(stored)
-    for run, (got, want) in enumerate(zip(now, stored)):
-        if SAME_MACHINE_KIND:  # bit for bit: the same numbers in the same order
-            assert got == want, f"{name} run {run} differs from tests/golden_runs.json"
-        else:  # another CPU or torch: kernels may round differently, so float tolerance over 300 steps
-            assert (got["best_step"], got["steps_done"]) == (want["best_step"], want["steps_done"])
-            assert got["test_accuracy"] == pytest.approx(want["test_accuracy"], abs=0.011)
-            assert got["train_loss"] == pytest.approx(want["train_loss"], rel=1e-3)
+    now, kind = run_case(name), machine_kind()
+    for record in RECORDS:
+        stored = record["cases"][name]
+        assert len(now) == len(stored)
+        for run, (got, want) in enumerate(zip(now, stored)):
+            if record["machine"] == kind:  # bit for bit: the same numbers in the same order
+                assert got == want, f"{name} run {run} differs from tests/golden_runs.json's record for {kind}"
+                continue
+            # Another kind of machine rounds differently. Over these 300 steps the train losses of
+            # the AVX-512, AVX2 and scalar kernels of one Intel Xeon and of an AMD EPYC stayed within
+            # 1.3e-7 (relative) of each other, with the same best steps and test scores (2026-11-26);
+            # rel=1e-4 leaves room for other CPUs, and a score may move by one example of 100.
+            where = f"{name} run {run} against the record for {record['machine']}"
+            assert (got["best_step"], got["steps_done"]) == (want["best_step"], want["steps_done"]), where
+            assert got["test_accuracy"] == pytest.approx(want["test_accuracy"], abs=0.011), where
+            assert got["train_loss"] == pytest.approx(want["train_loss"], rel=1e-4), where

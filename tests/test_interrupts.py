@@ -12,6 +12,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from memorybench.store import ResultsStore
+
+# real processes and signals: slow, so run with -m slow; /proc and PR_SET_PDEATHSIG are Linux's
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc and relies on PR_SET_PDEATHSIG (Linux only)")]
 ROOT = Path(__file__).resolve().parent.parent
 ARGS = ["--lengths", "5", "8", "--cells", "srn", "lstm", "gru", "--seeds", "2", "--pack", "1", "--quick", "--no-progress",
         "--device", "cpu", "--workers", "2"]
@@ -83,7 +88,7 @@ def test_an_interrupt_mid_sweep_stops_everything_and_keeps_the_finished_runs(tmp
     assert group_gone(process.pid)
     kept = stored(out)
     assert 1 <= len(kept) < RUNS and all(json.loads((p / "result.json").read_text())["status"] == "ok" for p in kept)
-    assert not (out / ".lock").exists()
+    assert ResultsStore(out).holder() is None
     finish_and_check(out, len(kept))
     assert not list((out / "runs").glob(".*"))  # hidden leftovers of the interrupted sweep are removed by the next one
 
@@ -112,10 +117,10 @@ def test_a_killed_driver_takes_its_workers_with_it(tmp_path):
 def test_a_second_sweep_on_the_same_folder_is_refused_while_the_first_runs(tmp_path):
     out = tmp_path / "results"
     first = start(out)
-    wait_for(lambda: (out / ".lock").exists())
+    wait_for(lambda: (out / ".lock.holder").exists())
     second = subprocess.run([sys.executable, str(ROOT / "run_all.py"), *ARGS, "--out", str(out)], capture_output=True, text=True,
                             env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
     assert second.returncode == 2 and f"another sweep (process {first.pid}, started " in second.stderr
     assert second.stderr.count("\n") == 1
     first.communicate(timeout=300)
-    assert first.returncode == 0 and len(stored(out)) == RUNS and not (out / ".lock").exists()
+    assert first.returncode == 0 and len(stored(out)) == RUNS and ResultsStore(out).holder() is None

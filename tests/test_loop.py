@@ -65,9 +65,21 @@ def test_packed_runs_stop_where_single_runs_stop(layout):
     configs = [protocol_config("stream", cell="gru", seq_len=3, seed=s, steps=1500, eval_interval=50, batch_size=32, lr=1e-2,
                                task_params={"eval_size": 100}, device="cpu") for s in range(3)]
     packed = results(configs, layout)
-    assert all(r.best_dev_score == 1.0 for r in packed) and len({r.steps_done for r in packed}) > 1
+    # each replica stops at its own first perfect dev score while its pack mates go on
+    assert all(r.best_dev_score == 1.0 and r.steps_done == r.best_step == r.curves[-1]["step"] for r in packed)
+    assert len({r.steps_done for r in packed}) > 1
     for config, result in zip(configs, packed):
-        compare(train_run(config), result, tol=2e-3)  # lr 1e-2 over ~1000 steps amplifies float32 rounding
+        single = train_run(config)
+        # At lr 1e-2 float32 rounding is amplified: packed and single losses part by more than 1e-4
+        # from step 350 on (2026-11-26, Intel Xeon, ATEN_CPU_CAPABILITY default, avx2 and avx512;
+        # benchmarks/float_divergence.py measures the same at lr 1e-3). So the curves are compared
+        # over the first 200 steps, and the stop where rounding may have moved it: the stop steps
+        # (300, 400 and 550) were equal on all three, one evaluation (50 steps) apart is allowed.
+        assert abs(result.steps_done - single.steps_done) <= config.eval_interval
+        for a, b in zip(result.curves[:4], single.curves[:4]):  # steps 50..200
+            assert a["step"] == b["step"] and a["dev_score"] == b["dev_score"]
+            for key in ("train_loss", "dev_loss", "grad_norm"):
+                assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-4)
 
 
 def test_a_diverged_replica_fails_alone_and_its_pack_mates_go_on():
@@ -103,6 +115,11 @@ def test_lower_is_better_metrics_keep_the_lowest_dev_score():
     task = replace(get_task("nndl"), metric="mse", output_kind="class")
     assert task.improves(0.1, 0.2) and not task.improves(0.2, 0.2) and task.is_perfect(0.0) and not task.is_perfect(0.1)
     assert task.worst == math.inf
+    # the loop: the adding task's dev MSE goes up and down; the best checkpoint is its first minimum
+    result = train_run(protocol_config("adding", cell="srn", seq_len=10, steps=200, eval_interval=10, lr=1e-2, device="cpu"))
+    scores = [c["dev_score"] for c in result.curves]
+    assert max(scores) != scores[-1] and min(scores) != scores[-1]  # neither the highest nor the last would pass
+    assert result.best_dev_score == min(scores) and result.best_step == result.curves[scores.index(min(scores))]["step"]
 
 
 def test_steps_per_s_counts_training_time_not_evaluation():

@@ -164,6 +164,7 @@ def test_a_stored_run_reports_mc_and_its_trained_heads_score(recall_store):
         run_memory_capacity(recall_store.runs_dir / nndl["run_id"])
 
 
+@pytest.mark.slow
 def test_the_command_writes_the_table_and_the_figure(recall_store, capsys):
     assert main([str(recall_store.root), *CLI_OPTIONS]) == 0
     out, err = capsys.readouterr()

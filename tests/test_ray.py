@@ -1,12 +1,15 @@
 """The Ray executor against a real Ray cluster on this machine: a head and a second node as
-separate `ray start` processes, inside a fresh network namespace that has only loopback, so
-every byte of the tests' Ray traffic stays on 127.0.0.1 (tests/ray_cluster.py). Under
+separate `ray start` processes, inside fresh network and PID namespaces, so every byte of
+the tests' Ray traffic stays on 127.0.0.1 and every Ray process they start dies with them,
+and with their own HOME, Ray temp dir and auth token, so they pass whatever Ray state the
+user has: ~/.ray/auth_token, a running `ray start --head` (tests/ray_cluster.py). Under
 CI=true these tests may not skip for want of Ray."""
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -26,12 +29,15 @@ except ImportError:
     pytest.skip("Ray is not installed (pip install -e \".[ray]\")", allow_module_level=True)
 
 
+UNSHARE = ["unshare", "--net", "--pid", "--fork", "--mount-proc", "--kill-child"]  # loopback only; its processes die with it
+
+
 def namespace_available() -> str:
-    """'' if this process may make a network namespace with only loopback (root, unshare, ip), else why not."""
+    """'' if this process may make network and PID namespaces (root, unshare, ip), else why not."""
     if not shutil.which("unshare") or not shutil.which("ip"):
         return "unshare or ip is missing"
-    probe = subprocess.run(["unshare", "-n", "ip", "link", "set", "lo", "up"], capture_output=True, text=True)
-    return "" if probe.returncode == 0 else f"cannot make a network namespace: {probe.stderr.strip()}"
+    probe = subprocess.run([*UNSHARE, "ip", "link", "set", "lo", "up"], capture_output=True, text=True)
+    return "" if probe.returncode == 0 else f"cannot make network and PID namespaces: {probe.stderr.strip()}"
 
 
 pytestmark = pytest.mark.skipif(bool(namespace_available()), reason=namespace_available() or "-")
@@ -39,8 +45,11 @@ pytestmark = pytest.mark.skipif(bool(namespace_available()), reason=namespace_av
 
 def sweep_on_a_ray_cluster(out: Path, env: dict | None = None) -> dict:
     script = f'ip link set lo up && exec "{sys.executable}" "{ROOT / "tests" / "ray_cluster.py"}" "$@"'
-    done = subprocess.run(["unshare", "-n", "bash", "-c", script, "bash", str(out), *SWEEP], capture_output=True, text=True,
-                          env=dict(os.environ, **(env or {})), timeout=900)
+    # Ray's Unix sockets live under its temp dir and their paths are capped at 107 bytes: a short
+    # scratch dir under /tmp, not tmp_path. Once unshare returns, no process of the cluster is left in it.
+    with tempfile.TemporaryDirectory(prefix="mb-ray-", ignore_cleanup_errors=True) as scratch:
+        done = subprocess.run([*UNSHARE, "bash", "-c", script, "bash", scratch, str(out), *SWEEP], capture_output=True, text=True,
+                              env=dict(os.environ, **(env or {})), timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -54,9 +63,10 @@ def runs(out: Path):
     return ResultsStore(out).collect()[0].set_index("run_id").sort_index()
 
 
+@pytest.mark.slow
 def test_a_sweep_on_a_two_node_ray_cluster_gives_the_local_pools_results(tmp_path):
     report = sweep_on_a_ray_cluster(tmp_path / "ray")
-    assert report["cluster_started"] and report["node_addresses"] == ["127.0.0.1", "127.0.0.1"]
+    assert report["cluster_started"] and report["node_addresses"] == ["127.0.0.1", "127.0.0.1"], report["start_stderr"]
     assert report["returncode"] == 0, report["stderr"]
     assert "plan: 6 runs to train (0 already complete) in 4 jobs on 2 worker(s)" in report["stdout"]
     assert "6 runs trained, 0 already complete, 0 failed" in report["stdout"]
@@ -66,6 +76,7 @@ def test_a_sweep_on_a_two_node_ray_cluster_gives_the_local_pools_results(tmp_pat
     assert ray_runs[COLUMNS].equals(local_runs[COLUMNS])  # bit for bit on the CPU
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_is_retried_once_then_reported_lost_and_trained_by_the_next_sweep(tmp_path):
     victim = protocol_config("nndl", cell="lstm", seq_len=5, seed=1, steps=200, eval_interval=50, device="cpu")
     report = sweep_on_a_ray_cluster(tmp_path / "ray", env={"MEMORYBENCH_TEST_KILL_RUN": victim.run_id()})

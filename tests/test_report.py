@@ -32,6 +32,7 @@ def test_report_from_a_quick_sweep(quick_copy):
         assert abs(row.mean - expected[(row.cell, row.seq_len)]) < 1e-12
 
 
+@pytest.mark.slow
 def test_report_is_rebuilt_from_stored_files_alone(quick_copy):
     first = build_report(quick_copy.root).read_text()
     shutil.rmtree(quick_copy.root / "figures"), shutil.rmtree(quick_copy.tables_dir), (quick_copy.root / "report.md").unlink()
@@ -43,8 +44,14 @@ def test_report_is_rebuilt_from_stored_files_alone(quick_copy):
 
 
 def test_threshold_changes_the_horizon(quick_copy):
-    text = build_report(quick_copy.root, threshold=0.05).read_text()
-    assert "at or above **0.05**" in text and "| SRN | 10 |" in text
+    def srn_horizon(threshold):
+        text = build_report(quick_copy.root, threshold=threshold).read_text()
+        assert f"at or above **{threshold}**" in text
+        section = text.split("### Memory horizon")[1].split("###")[0]
+        return [line.split("|")[2].strip() for line in section.splitlines() if line.startswith("| SRN |")]
+
+    # the quick sweep trained L = 5 and 10: both pass 0.05 (SRN's horizon 10), neither passes 0.99
+    assert srn_horizon(0.05) == ["10"] and srn_horizon(0.99) == ["–"]
 
 
 def test_failed_runs_are_listed(quick_copy):

@@ -1,5 +1,6 @@
 import pytest
 
+from memorybench.cells import get_cell
 from memorybench.cli import main
 from memorybench.models import build_model, count_parameters
 from memorybench.settings import SweepAxes, matched_hidden, parameter_count
@@ -7,11 +8,21 @@ from memorybench.sweep import plan_sweep
 from memorybench.tasks import get_task
 
 
+LAYOUTS = [(1, False), (1, True), (2, False), (2, True)]  # (num_layers, bidirectional)
+
+
+@pytest.mark.parametrize("num_layers, bidirectional", LAYOUTS)
+@pytest.mark.parametrize("task", ["nndl", "mnist_rows"])  # tokens (an embedding) and vectors
 @pytest.mark.parametrize("cell", ["srn", "lstm", "gru", "srn_book"])
-@pytest.mark.parametrize("hidden", [7, 32, 64])
-def test_parameter_count_is_the_models(cell, hidden):
-    model = build_model(get_task("nndl"), cell, execution="transparent", hidden_size=hidden)
-    assert parameter_count(cell, hidden) == count_parameters(model)
+@pytest.mark.parametrize("hidden", [7, 32])
+def test_parameter_count_is_the_models(cell, hidden, task, num_layers, bidirectional):
+    execution = "fused" if get_cell(cell).fused else "transparent"
+    model = build_model(get_task(task), cell, execution=execution, hidden_size=hidden, num_layers=num_layers, bidirectional=bidirectional)
+    assert parameter_count(cell, hidden, task, num_layers=num_layers, bidirectional=bidirectional) == count_parameters(model)
+
+
+def test_the_mnist_seed_lstm_is_counted_with_both_directions():
+    assert parameter_count("lstm", 64, "mnist_rows", bidirectional=True) == 49_418  # not 24,714, one direction's
 
 
 @pytest.mark.parametrize("hidden", [16, 32, 64])
@@ -23,6 +34,21 @@ def test_matched_hidden_sizes_give_the_srns_parameter_count_within_a_step(hidden
         assert abs(counts[1] - target) <= min(abs(c - target) for c in counts)  # no neighbour is closer
         assert abs(counts[1] - target) / target < 0.08
     assert matched_hidden("srn", hidden) == hidden
+
+
+@pytest.mark.parametrize("num_layers, bidirectional", LAYOUTS)
+def test_matched_hidden_is_the_closest_of_every_size_for_each_layout(num_layers, bidirectional):
+    layout = dict(num_layers=num_layers, bidirectional=bidirectional)
+    target = parameter_count("srn", 12, **layout)
+    for cell in ("lstm", "gru", "srn_book"):
+        closest = min(range(1, 49), key=lambda h: (abs(parameter_count(cell, h, **layout) - target), h))  # every size tried
+        assert matched_hidden(cell, 12, **layout) == closest
+
+
+def test_matched_sizes_count_the_second_layer():
+    assert [matched_hidden("lstm", 32, num_layers=n) for n in (1, 2)] == [13, 14]
+    matched = SweepAxes(match_params=True)
+    assert [matched.overrides("lstm", num_layers=2, bidirectional=b) for b in (False, True)] == [[{"hidden_size": 14}], [{"hidden_size": 15}]]
 
 
 def test_axes_multiply_into_configs_and_the_forget_bias_touches_the_lstm_only():

@@ -94,6 +94,12 @@ def test_same_run_allows_float32_rounding_of_the_curves_only(quick_copy, tmp_pat
         first[at] = repr(float(curves[1].split(",")[at]) * scale)
         (other / "curves.csv").write_text("\n".join([curves[0], ",".join(first), *curves[2:]]) + "\n")
         assert (difference(folder, other) == "") is same
+    first[at] = ""  # a missing value (NaN) is the same as a missing value, not as a number
+    missing = "\n".join([curves[0], ",".join(first), *curves[2:]]) + "\n"
+    (other / "curves.csv").write_text(missing)
+    assert difference(folder, other) == "curve column grad_norm"
+    (folder / "curves.csv").write_text(missing)
+    assert difference(folder, other) == ""
 
 
 def test_a_run_cannot_be_shared_with_itself_or_with_another_run(quick_copy):
@@ -112,12 +118,13 @@ def test_a_run_cannot_be_shared_with_itself_or_with_another_run(quick_copy):
 ])
 def test_bad_reuse_is_one_line_and_writes_nothing(quick_copy, tmp_path, capsys, extra, message):
     out = tmp_path / "out"
-    ResultsStore.open(out)
-    before = sorted(p.name for p in out.rglob("*"))
+    store = ResultsStore.open(out)
+    written = lambda: sorted(p.name for p in out.rglob("*") if p.name != ".lock")  # the lock's empty file stays once taken
+    before = written()
     argv = [a.format(out=out, tmp=tmp_path, source=quick_copy.root) for a in extra]
     assert main([*SRN_AT_5, "--out", str(out), *argv, *QUICK]) == 2
     err = capsys.readouterr().err
-    assert message in err and len(err.strip().splitlines()) == 1 and sorted(p.name for p in out.rglob("*")) == before
+    assert message in err and len(err.strip().splitlines()) == 1 and written() == before and store.holder() is None
 
 
 def test_sharing_command_reports_and_refuses_bad_folders(quick_store, tmp_path, capsys):
@@ -127,9 +134,10 @@ def test_sharing_command_reports_and_refuses_bad_folders(quick_store, tmp_path, 
     assert "would link 12 runs" in capsys.readouterr().out and not list((target / "runs").glob("*.link"))
     with pytest.raises(SystemExit) as exit_:
         sharing_main([str(target)])
-    assert exit_.value.code == 2 and "--from" in capsys.readouterr().err
+    assert exit_.value.code == 2 and "the following arguments are required: --from" in capsys.readouterr().err
     assert sharing_main([str(target), "--from", str(tmp_path / "none")]) == 2
-    assert capsys.readouterr().err.count("\n") == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{tmp_path / 'none'} is not a folder" in err
 
 
 def test_a_link_is_followed_when_its_source_linked_the_run_onward(quick_store, tmp_path):

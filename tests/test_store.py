@@ -1,4 +1,11 @@
 import json
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,10 +23,14 @@ def test_open_creates_a_store(tmp_path):
     assert store.runs_dir.is_dir()
 
 
-@pytest.mark.parametrize("content", ['{"format": 99}', "not json"])
-def test_open_refuses_other_formats_and_leaves_them_alone(tmp_path, content):
+@pytest.mark.parametrize("content, message", [
+    ('{"format": 99}', "was written by a memorybench results format 99; this version reads formats 1 and 2: choose another folder"),
+    ('{"sweeps": []}', "holds a store.json that is not memorybench's; choose another folder"),
+    ("not json", "store.json is damaged (not readable JSON); `python -m memorybench.report"),
+], ids=["another format", "not memorybench's", "damaged"])
+def test_open_refuses_other_formats_and_leaves_them_alone(tmp_path, content, message):
     (tmp_path / "store.json").write_text(content)
-    with pytest.raises(StoreError, match="format|not memorybench"):
+    with pytest.raises(StoreError, match=re.escape(message)):
         ResultsStore.open(tmp_path)
     assert (tmp_path / "store.json").read_text() == content and sorted(p.name for p in tmp_path.iterdir()) == ["store.json"]
 
@@ -29,7 +40,7 @@ def test_open_refuses_a_file_and_a_foreign_runs_folder(tmp_path):
     with pytest.raises(StoreError, match="is a file"):
         ResultsStore.open(tmp_path / "file.txt")
     (tmp_path / "other" / "runs").mkdir(parents=True)
-    with pytest.raises(StoreError, match="no store.json"):
+    with pytest.raises(StoreError, match="has a runs/ folder but no store.json"):
         ResultsStore.open(tmp_path / "other")
     assert (tmp_path / "file.txt").read_text() == "keep"
 
@@ -135,19 +146,95 @@ def test_a_foreign_non_empty_folder_is_refused_untouched(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"]
 
 
-def test_the_lock_refuses_a_live_sweep_and_takes_over_a_stale_one(tmp_path):
-    import os
-    import subprocess
-
+def test_the_lock_refuses_a_second_sweep_naming_the_first_and_is_free_after(tmp_path):
     store = ResultsStore.open(tmp_path)
+    assert store.holder() is None
     with store.lock("first"):
-        (tmp_path / ".lock").write_text(json.dumps({"pid": os.getppid(), "started": "earlier"}))  # a live process holds it
-        with pytest.raises(StoreError, match=f"another sweep \\(process {os.getppid()}, started earlier\\)"):
-            with store.lock("second"):
+        held = store.holder()
+        assert (held["pid"], held["command"]) == (os.getpid(), "first")
+        with pytest.raises(StoreError) as refused:
+            with store.lock("second"):  # this process again: refused like any other
                 pass
-        gone = subprocess.Popen(["true"])
-        gone.wait()
-        (tmp_path / ".lock").write_text(json.dumps({"pid": gone.pid, "started": "earlier"}))  # its process is gone
-        with store.lock("third"):
-            assert json.loads((tmp_path / ".lock").read_text())["command"] == "third"
-    assert not (tmp_path / ".lock").exists()
+        assert str(refused.value) == (f"another sweep (process {os.getpid()}, started {held['started']}) is writing to {tmp_path}; "
+                                      "wait for it to finish or stop it")
+        assert store.holder() == held
+    assert store.holder() is None
+    with pytest.raises(KeyboardInterrupt):
+        with store.lock("interrupted"):
+            raise KeyboardInterrupt
+    assert store.holder() is None
+
+
+def dead_pid() -> int:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    return gone.pid
+
+
+def leave_stale_notes(root: Path) -> None:
+    """What a killed sweep leaves: its note, and the .lock an earlier memorybench wrote (its process id)."""
+    for name in (".lock", ".lock.holder"):
+        (root / name).write_text(json.dumps({"pid": dead_pid(), "command": "killed", "started": "earlier"}))
+
+
+def test_a_note_left_by_a_dead_process_does_not_hold_the_lock(tmp_path):
+    store = ResultsStore.open(tmp_path)
+    leave_stale_notes(tmp_path)
+    assert store.holder() is None
+    with store.lock("next"):
+        assert store.holder()["pid"] == os.getpid()
+    assert store.holder() is None
+
+
+RACER = """
+import sys
+from memorybench.store import ResultsStore, StoreError
+
+store = ResultsStore(sys.argv[1])
+print("ready", flush=True)
+while sys.stdin.readline().strip() == "go":
+    try:
+        with store.lock("racer"):
+            print("won", flush=True)
+            sys.stdin.readline()  # held until the test lets go
+        print("released", flush=True)
+    except StoreError as exc:
+        print(f"refused: {exc}", flush=True)
+"""
+
+
+def answer(process: subprocess.Popen, seconds: float = 120) -> str:
+    assert select.select([process.stdout], [], [], seconds)[0], f"process {process.pid} did not answer"
+    return process.stdout.readline().decode().strip()
+
+
+def test_two_sweeps_racing_for_the_lock_over_a_stale_note_let_exactly_one_in(tmp_path):
+    store = ResultsStore.open(tmp_path)
+    root = Path(__file__).resolve().parent.parent
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               bufsize=0, env=env) for _ in range(2)]
+    try:
+        assert [answer(racer) for racer in racers] == ["ready", "ready"]
+        for _ in range(10):
+            leave_stale_notes(tmp_path)
+            for racer in racers:
+                racer.stdin.write(b"go\n")
+            answers = {racer: answer(racer) for racer in racers}
+            winners = [racer for racer, said in answers.items() if said == "won"]
+            assert len(winners) == 1, list(answers.values())
+            (loser,) = set(racers) - set(winners)
+            assert answers[loser].startswith(f"refused: another sweep (process {winners[0].pid}, started ")
+            winners[0].stdin.write(b"release\n")
+            assert answer(winners[0]) == "released" and store.holder() is None
+        racers[0].stdin.write(b"go\n")
+        assert answer(racers[0]) == "won" and store.holder()["pid"] == racers[0].pid
+        racers[0].send_signal(signal.SIGKILL)  # killed while it holds the lock: none of its own clean-up runs
+        racers[0].wait(timeout=30)
+        assert store.holder() is None
+        with store.lock("after"):
+            assert store.holder()["command"] == "after"
+    finally:
+        for racer in racers:
+            racer.kill()
+            racer.wait(timeout=30)

@@ -18,7 +18,7 @@ def test_interval_is_the_student_t_interval():
     table = score_table(runs_frame({("gru", 5): [0.2, 0.4, 0.9, 0.5]}))
     row = table.iloc[0]
     values = np.array([0.2, 0.4, 0.9, 0.5])
-    half = 3.182 * values.std(ddof=1) / 2
+    half = 3.1824463 * values.std(ddof=1) / 2  # t(0.975, 3)
     assert row["n"] == 4 and row["mean"] == pytest.approx(0.5)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((0.5 - half, 0.5 + half))
     assert (row["best"], row["best_seed"]) == (0.9, 2)
@@ -32,8 +32,8 @@ def test_single_seed_has_no_interval_and_failed_runs_are_left_out():
 
 
 def test_t_quantiles():
-    assert t975(1) == 12.706 and t975(2) == 4.303 and t975(30) == 2.042
-    assert t975(60) == pytest.approx(2.000, abs=0.003) and t975(1000) == pytest.approx(1.96, abs=0.003)
+    exact = {1: 12.7062047, 2: 4.3026527, 3: 3.1824463, 10: 2.2281389, 30: 2.0422725, 60: 2.0002978, 1000: 1.9623391}
+    assert {df: t975(df) for df in exact} == pytest.approx(exact, rel=1e-7)
     assert math.isnan(t975(0))
 
 

@@ -1,3 +1,4 @@
+import pytest
 import pandas as pd
 
 from memorybench.config import protocol_config
@@ -21,6 +22,7 @@ def test_rerun_skips_complete_runs(quick_copy):
     pd.testing.assert_frame_equal(quick_copy.collect()[0], before)
 
 
+@pytest.mark.slow
 def test_parallel_workers_give_the_same_results_as_one(quick_store, tmp_path):
     configs = plan_sweep("nndl", ["srn", "lstm"], [5], seeds=2, quick=True, device="cpu")
     store = ResultsStore.open(tmp_path)

@@ -76,14 +76,17 @@ class TransparentRNN(nn.Module):
         """One layer and direction over x (B, T, I): (output (B, T, H), h, c (B, H), trace name -> (B, T, H))."""
         if reverse:
             x = x.flip(1)  # the reverse direction reads the sequence backwards
-        batch, steps, _ = x.shape
+        batch = x.shape[0]
         h = x.new_zeros(batch, self.hidden_size)  # (B, H)
         c = x.new_zeros(batch, self.hidden_size)  # (B, H), used by a cell with a cell state only
-        x_proj = self.spec.project_input(params, x)  # (B, T, chunks*H), all steps at once
+        # all steps' input projections at once, split into T views (B, chunks*H): the backward of each view
+        # writes into its own slice, where indexing x_proj[:, t] in the loop would add a full (B, T, chunks*H)
+        # zero tensor per step (time and memory growing as T²)
+        x_steps = self.spec.project_input(params, x).unbind(1)
         outputs, trace = [], {name: [] for name in self.spec.states}
-        for t in range(steps):
+        for x_t in x_steps:
             h_proj = self.spec.project_hidden(params, h)  # (B, chunks*H)
-            h, c, states = self.spec.step(x_proj[:, t], h_proj, h, c)
+            h, c, states = self.spec.step(x_t, h_proj, h, c)
             outputs.append(h)
             if keep:
                 for name, value in states.items():
