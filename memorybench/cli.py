@@ -18,6 +18,7 @@ import signal
 import sys
 import time
 
+from .diagnostics.command import folder_path
 from .settings import SweepAxes
 
 MAX_RUNS = 10_000  # a plan beyond these asks for --yes
@@ -42,6 +43,17 @@ def positive_int(minimum: int, what: str):
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{what} {value} is too small (allowed: integers >= {minimum})")
         return value
+
+    return parse
+
+
+def integer(what: str):
+    """An integer of any size: the task decides the smallest allowed (see `resolve_task`)."""
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} {text!r} is not an integer") from None
 
     return parse
 
@@ -91,9 +103,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--grid", choices=("cpu", "literature"), default="cpu",
                         help="default lengths: cpu (each task's grid sized for 2 cores, <= 15 minutes) or literature (the "
                         "published lengths, for GPUs and Ray clusters) (default: %(default)s)")
-    parser.add_argument("--lengths", nargs="+", type=positive_int(1, "length"), default=None, metavar="L",
+    parser.add_argument("--lengths", nargs="+", type=integer("length"), default=None, metavar="L",
                         help="sequence lengths to train at, each at least the task's minimum (default: the task's grid)")
-    parser.add_argument("--data-dir", default=None, metavar="DIR",
+    parser.add_argument("--data-dir", type=folder_path, default=None, metavar="DIR",
                         help="mnist_rows: the folder holding MNIST's four idx files (torchvision's layout works); nothing is downloaded")
     parser.add_argument("--task-param", action="append", default=[], metavar="NAME=VALUE",
                         help="a parameter of the task's data (e.g. markers=anywhere for adding, scale=1.0 for delayed_recall, "
@@ -132,11 +144,14 @@ def make_parser() -> argparse.ArgumentParser:
                         "float tolerance; 1 = single runs); N above --seeds fills packs with the next length's seeds. "
                         "Default on CUDA: every run of a cell in one block-diagonal pack replayed from CUDA graphs; on the "
                         f"CPU: the seeds of each length of {' and '.join(CPU_PACKED_CELLS)} stacked, other cells one run at a time")
-    parser.add_argument("--out", default=None, metavar="DIR",
+    parser.add_argument("--out", type=folder_path, default=None, metavar="DIR",
                         help="results folder: runs, tables, report and figures (default: the task's, results for the digit sum)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke test: {QUICK['steps']} steps per run instead of the protocol's budget; not a measurement")
-    parser.add_argument("--reuse", default=None, metavar="DIR",
+    parser.add_argument("--steps", type=positive_int(1, "step count"), default=None, metavar="N",
+                        help="training steps per run instead of the protocol's budget (a run's id and the report's "
+                        "experiment heading name it); evaluation keeps the protocol's interval and the last step")
+    parser.add_argument("--reuse", type=folder_path, default=None, metavar="DIR",
                         help="take the runs already complete in results folder DIR as links (stored once, not trained again)")
     parser.add_argument("--force", action="store_true", help="retrain runs that are already complete in --out")
     parser.add_argument("--retry-failed", action="store_true", help="retrain runs recorded as failed (default: keep them)")
@@ -183,7 +198,7 @@ def task_param(text: str) -> tuple[str, object]:
 
 def resolve_task(args) -> None:
     """Fill the task's defaults (protocol, lengths, results folder) and check what was given against the task."""
-    from .config import PROTOCOLS, TASK_GRIDS
+    from .config import PROTOCOLS, QUICK, TASK_GRIDS
 
     grid = TASK_GRIDS[args.task]
     args.protocol = args.protocol or grid.protocols[0]
@@ -195,21 +210,49 @@ def resolve_task(args) -> None:
     if short:
         raise UsageError(f"argument --lengths: length {min(short)} is too small for task {args.task} (allowed: integers >= {grid.min_length})")
     args.out = args.out or grid.out
-    args.task_params = dict(task_param(text) for text in args.task_param)
+    args.task_params = {}
+    for name, value in map(task_param, args.task_param):
+        if name in args.task_params and args.task_params[name] != value:
+            raise UsageError(f"--task-param {name} is given twice ({args.task_params[name]!r} and {value!r}); give it once")
+        args.task_params[name] = value
     if args.data_dir is not None:
         args.task_params["data_dir"] = args.data_dir
+    if args.forget_bias and "lstm" not in args.cells:
+        raise UsageError(f"--forget-bias sets the LSTM's forget gate, and --cells {' '.join(args.cells)} has no LSTM; "
+                         "add lstm or leave --forget-bias out")
+    if args.quick and args.steps:
+        raise UsageError(f"--quick ({QUICK['steps']} steps) and --steps {args.steps} contradict each other; give one")
 
 
 def check_task_data(configs) -> None:
     """Build one run's data before anything is written, so a bad task parameter or a missing data folder
     is one line now, not a failed run in every worker."""
+    import inspect
+
     from .tasks import get_task
 
     first = min(configs, key=lambda c: c.seq_len)
-    try:
-        get_task(first.task).make_data(first.seq_len, first.seed, **first.task_params)
-    except TypeError as exc:  # an unknown parameter name
-        raise ValueError(f"task {first.task!r} does not take {sorted(first.task_params)}: {exc}") from None
+    make_data = get_task(first.task).make_data
+    parameters = inspect.signature(make_data).parameters
+    allowed = [name for name, p in parameters.items()
+               if name not in ("seq_len", "seed") and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    if not any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+        for name in first.task_params:
+            if name not in allowed:
+                raise ValueError(f"--task-param {name} is not a parameter of task {first.task} "
+                                 f"(allowed: {', '.join(n for n in allowed if n != 'data_dir') or 'none'})")
+    if "data_dir" in allowed and first.task_params.get("data_dir") is None:
+        raise ValueError(f"--task {first.task} needs --data-dir DIR, the folder holding its data files (nothing is downloaded)")
+    make_data(first.seq_len, first.seed, **first.task_params)
+
+
+def holds(store) -> str:
+    """What a results folder holds, for a note: 'runs of protocol nndl at lengths 5, 10' or 'no complete run'."""
+    runs, _ = store.collect()
+    if runs.empty:
+        return "no complete run"
+    return (f"runs of protocol {', '.join(sorted(runs['protocol'].astype(str).unique()))} at lengths "
+            f"{', '.join(map(str, sorted(runs['seq_len'].unique())))}")
 
 
 def check_size(args) -> None:
@@ -263,7 +306,8 @@ def _main(argv: list[str]) -> int:
         workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
         pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, device.type)
         across_lengths = packs_span_lengths(args.pack, args.seeds, device.type)
-        configs = plan_sweep(args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device, args.axes, args.task_params)
+        configs = plan_sweep(args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device, args.axes, args.task_params,
+                             steps=args.steps)
         check_task_data(configs)
         if args.address and args.executor != "ray":
             raise UsageError(f"--address {args.address} applies to --executor ray only")
@@ -284,6 +328,8 @@ def _main(argv: list[str]) -> int:
             shared = reuse(store, source, configs, args.retry_failed) if source else []
             if source:
                 print(f"reused {len(shared)} runs complete in {source.root} (linked, not copied)")
+                if not shared and not source.complete_ids(source.scan()[0], args.retry_failed) & {c.run_id() for c in configs}:
+                    print(f"memorybench: note: {source.root} holds none of this plan's runs ({holds(source)})", file=sys.stderr)
             plan = plan_work(store, configs, args.force, args.retry_failed, pack_size, across_lengths, device.type)
             for run_id, why in plan.damaged.items():
                 print(f"memorybench: warning: run folder {store.runs_dir / run_id} is damaged ({why}); it is trained again", file=sys.stderr)
@@ -310,10 +356,19 @@ def _main(argv: list[str]) -> int:
                 return 130
             from .report import build_report  # matplotlib: imported only when a report is written
 
-            report = build_report(store.root)
+            try:
+                report = build_report(store.root)
+            except KeyboardInterrupt:
+                print(f"memorybench: interrupted while writing the report; every run is stored in {store.root} "
+                      f"({len(outcome.done)} trained now): `python -m memorybench.report {store.root}` writes the report", file=sys.stderr)
+                return 130
     except StoreError as exc:
         print(f"memorybench: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a folder made read-only mid-sweep: what was stored before stays whole
+        print(f"memorybench: error: writing to {store.root} failed ({exc.strerror or exc}); the runs stored before it are kept: "
+              "make room and re-run the same command to train the rest", file=sys.stderr)
+        return 1
     lost = f", {len(outcome.lost)} lost (not stored: re-run the same command to train them)" if outcome.lost else ""
     reused = f", {len(shared)} reused from {source.root}" if source else ""
     print(f"{len(outcome.done)} runs trained, {complete} already complete{reused}, {len(outcome.failed)} failed{lost}, "

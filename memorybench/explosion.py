@@ -30,6 +30,7 @@ import time
 from typing import TYPE_CHECKING
 
 from .cli import Parser, UsageError, positive_int
+from .diagnostics.command import folder_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -194,7 +195,7 @@ def make_parser():
     parser.add_argument("--steps", type=positive_int(1, "step count"), default=None, metavar="N",
                         help="training steps per run (default: the book's 250, i.e. 50 epochs of 5 batches)")
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default: %(default)s)")
-    parser.add_argument("--out", default="results/explosion", metavar="DIR", help="results folder (default: %(default)s)")
+    parser.add_argument("--out", type=folder_path, default="results/explosion", metavar="DIR", help="results folder (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="retrain runs already stored with their norms")
     return parser
 
@@ -227,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, StoreError) as exc:
         print(f"memorybench.explosion: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"memorybench.explosion: interrupted: the runs finished before it are stored in {args.out}; re-run the same "
+              "command to train the rest and write the report", file=sys.stderr)
+        return 130
     print(f"{trained} runs trained, {len(configs) - trained} already stored; report: {report}")
     return 0
 

@@ -59,7 +59,7 @@ import torch
 from matplotlib.colors import to_rgb
 from matplotlib.lines import Line2D
 
-from .diagnostics.command import OneLineParser, one_thread, open_results, run_writer
+from .diagnostics.command import OneLineParser, folder_path, one_thread, open_results, run_writer
 from .cells import cell_names, get_cell
 from .config import RunConfig
 from .figures import _save, plt  # pyplot on the figures' Agg backend
@@ -374,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
                            description="Score every successful run of a results folder at test lengths it was not trained on "
                            "(factor x its training length), on a fresh, larger test set from its own task generator. Writes "
                            "tables/extrapolation.csv, tables/extrapolation_summary.csv and figures/extrapolation/*.png into the folder.")
-    parser.add_argument("folder", help="a results folder written by memorybench (holding store.json and runs/)")
+    parser.add_argument("folder", type=folder_path, help="a results folder written by memorybench (holding store.json and runs/)")
     parser.add_argument("--factors", type=float, nargs="+", default=None, metavar="K",
                         help="test lengths as whole multiples >= 1 of each run's training length "
                         f"(default: {' '.join(map(str, DIGIT_SUM_FACTORS))} for the digit sum, {' '.join(map(str, OTHER_FACTORS))} for other tasks)")
@@ -387,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         factors = None if args.factors is None else check_factors(args.factors)
         return write_extrapolation(args.folder, factors, check_size(args.size), warn=warn)
 
-    return run_writer(parser, write)
+    return run_writer(parser, write, args.folder)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from .benchtables import load_benchmarks, speedup_table
 from .capacity import capacity_section, is_multi_setting
 from .cells import CELLS, cell_names, get_cell
 from .config import PROTOCOLS, RunConfig
-from .diagnostics.command import OneLineParser
+from .diagnostics.command import OneLineParser, folder_path
 from .diagnostics.memory_capacity import report_section as memory_capacity_section
 from .diagnostics.through_time import report_section as through_time_section
 from .explosion import report_section as explosion_section
@@ -193,6 +193,18 @@ def _batches(first: pd.Series, task: TaskSpec) -> str:
     return "reshuffled every epoch" if first["shuffle"] else "in file order"
 
 
+def _machines_note(runs: pd.DataFrame) -> list[str]:
+    """A note when one experiment's runs were trained on several kinds of machine (see `provenance.machine_kind`)."""
+    kinds = runs["machine"].fillna("").astype(str) if "machine" in runs else pd.Series([""] * len(runs))
+    counts = kinds[kinds != ""].value_counts()
+    if len(counts) < 2:
+        return []
+    listed = "; ".join(f"{kind} ({n} runs)" for kind, n in counts.items())
+    return [f"Note: these runs were trained on {len(counts)} kinds of machine: {listed}. A run's numbers are "
+            "reproducible bit for bit only on its own kind (CPU model, CPU capability, torch version and thread count; "
+            "on CUDA the GPU and torch version); across kinds they differ by float rounding, amplified by training.", ""]
+
+
 def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, store: ResultsStore, slug: str, threshold: float | None) -> list[str]:
     first = runs.iloc[0]
     task = get_task(first["task"], first["task_params"])
@@ -204,6 +216,7 @@ def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, st
            f"Task `{task.name}` ({task.description}); {first['optimizer']} lr {first['lr']}, batch {first['batch_size']}, "
            f"{first['steps']} steps, dev every {first['eval_interval']} steps, init `{first['init']}`, "
            f"batches {_batches(first, task)}. {len(runs)} runs: {len(ok)} ok, {len(runs) - len(ok)} failed.", ""]
+    out += _machines_note(runs)
     if ok.empty:
         return out + ["No successful runs to summarise.", ""]
     table = score_table(ok, direction=task.direction)
@@ -400,7 +413,7 @@ def _provenance(store: ResultsStore, runs: pd.DataFrame) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m memorybench.report", description="Rebuild report.md, figures and tables of a results folder from its stored runs.")
-    parser.add_argument("folder", help="a results folder written by run_all.py / memorybench")
+    parser.add_argument("folder", type=folder_path, help="a results folder written by run_all.py / memorybench")
     parser.add_argument("--threshold", type=float, default=None, help="score that defines the memory horizon, in the task's metric (default: the task's own threshold)")
     parser.add_argument("--rebuild-store", action="store_true",
                         help="write a fresh store.json for the intact run folders (when it is damaged or lost; the record of earlier sweeps is lost with it)")

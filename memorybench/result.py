@@ -39,6 +39,7 @@ class RunResult:
     packing: str = ""  # its layout: "stacked" or "block"; "" = a single run
     graphed: bool = False  # training steps replayed from CUDA graphs
     pack_note: str = ""  # why this run did not train in the pack it was planned in, if it did not
+    machine: str = ""  # the kind of machine that trained it (provenance.machine_kind); "" in runs stored before it was kept
     curves: list[dict] = field(default_factory=list)
 
     def summary(self) -> dict:

@@ -2,7 +2,9 @@
 
 result.json is written last, so a folder with a result.json holds a finished run;
 every file is written to a temporary name and renamed into place, so a run killed
-mid-write leaves either the old file or none, never half of one.
+mid-write leaves either the old file or none, never half of one. Files and folders get
+the modes a plain open() and mkdir() give (0o666 and 0o777 less the umask), not the
+0600 and 0700 of the temporary files and folders they are written as.
 
 Example:
     >>> import tempfile
@@ -32,13 +34,48 @@ from .config import RunConfig
 from .result import CURVE_COLUMNS, RENAMED, RunResult
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux tells it (/proc/self/status);
+    elsewhere set and restored at once (os.umask is the only way to read it there)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode a plain open() would give a new file: 0o666 less the umask."""
+    return 0o666 & ~current_umask()
+
+
+def dir_mode() -> int:
+    """The mode a plain mkdir() would give a new folder: 0o777 less the umask."""
+    return 0o777 & ~current_umask()
+
+
+def make_temp_dir(parent: Path, prefix: str) -> Path:
+    """A new hidden folder in `parent` (tempfile.mkdtemp), with the mode mkdir() would give it
+    (mkdtemp makes it 0700 whatever the umask), to be renamed into place once complete."""
+    folder = Path(tempfile.mkdtemp(dir=parent, prefix=prefix))
+    os.chmod(folder, dir_mode())
+    return folder
+
+
 def write_atomic(path: Path, write) -> None:
-    """Call write(tmp_path), then rename tmp_path to `path` (atomic on POSIX)."""
+    """Call write(tmp_path), then rename tmp_path to `path` (atomic on POSIX). The file gets the
+    mode a plain open() would give it (0o666 less the umask), not tempfile's 0600."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         write(tmp)
+        os.chmod(tmp, file_mode())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

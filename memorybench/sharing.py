@@ -92,13 +92,13 @@ def share_copies(target: ResultsStore, source: ResultsStore, dry_run: bool = Fal
 
 
 def main(argv: list[str] | None = None) -> int:
-    from .diagnostics.command import OneLineParser, open_results
+    from .diagnostics.command import OneLineParser, folder_path, open_results
 
     parser = OneLineParser(prog="python -m memorybench.sharing",
                            description="Replace the runs a results folder holds a copy of by links to another folder's same runs "
                                        "(checked equal first). The report is unchanged: rebuild it to confirm.")
-    parser.add_argument("target", help="the results folder to slim")
-    parser.add_argument("--from", dest="source", required=True, metavar="SOURCE", help="the results folder that keeps the runs")
+    parser.add_argument("target", type=folder_path, help="the results folder to slim")
+    parser.add_argument("--from", dest="source", type=folder_path, required=True, metavar="SOURCE", help="the results folder that keeps the runs")
     parser.add_argument("--dry-run", action="store_true", help="say what would be linked, change nothing")
     args = parser.parse_args(argv)
     try:

@@ -13,8 +13,9 @@ not create, and a sweep holds the folder's lock while it writes, so a second swe
 the same folder is refused, naming the first's process and start time (from
 `.lock.holder`, written while the lock is held). The lock is the operating system's
 (`filelock` on `.lock`, an empty file that stays): it is free again when its process
-ends, however it ends. A run folder whose files do not load is *damaged*: `scan` names
-it, the report lists it as unreadable and skips it, and the next sweep retrains it. A
+ends, however it ends. A run folder whose files do not load (or whose config.json holds a
+value a RunConfig refuses, such as "hidden_size": "32") is *damaged*: `scan` names it, the
+report lists it as unreadable and skips it, and the next sweep retrains it. A
 damaged `store.json` is named as such; `rebuild` writes a fresh one for the intact run
 folders (`python -m memorybench.report DIR --rebuild-store`).
 
@@ -47,7 +48,6 @@ import datetime as dt
 import json
 import os
 import shutil
-import tempfile
 import time
 import uuid
 import zipfile
@@ -61,7 +61,7 @@ from .cells import cell_names
 from .config import RunConfig
 from .provenance import environment
 from .result import CURVE_COLUMNS, RENAMED, RunResult, upgrade
-from .rundir import save_run, write_atomic, write_json_atomic, write_text_atomic
+from .rundir import make_temp_dir, save_run, write_atomic, write_json_atomic, write_text_atomic
 
 LINK = ".link"  # runs/<run_id>.link: a run shared from another store
 LOCK = ".lock"  # the file the operating system locks while a sweep writes (never removed: see `lock`)
@@ -175,12 +175,18 @@ class ResultsStore:
         return len(intact)
 
     def damage(self, folder: Path) -> str:
-        """Why a finished run folder cannot be read ('' when every file loads)."""
+        """Why a finished run folder cannot be read ('' when every file loads, and config.json
+        makes a valid RunConfig: a wrong-typed or unknown value damages the folder too)."""
+        loaded = {}
         for name in ("config.json", "result.json"):
             try:
-                json.loads((folder / name).read_text())
+                loaded[name] = json.loads((folder / name).read_text())
             except (OSError, ValueError, UnicodeDecodeError) as exc:
                 return f"{name} does not load ({type(exc).__name__})"
+        try:
+            RunConfig.from_dict(loaded["config.json"])
+        except (ValueError, TypeError) as exc:
+            return f"config.json is not a valid run config ({' '.join(str(exc).split())})"
         try:
             pd.read_csv(folder / "curves.csv")
         except (OSError, ValueError, UnicodeDecodeError) as exc:
@@ -285,7 +291,7 @@ class ResultsStore:
         """Store a finished run (its best-dev weights, if any) under its run id, atomically; `extras`
         (file name -> table) are a diagnostic's per-run tables, written as CSV beside the run's files.
         A run this store shared from another becomes its own (the link goes)."""
-        partial = Path(tempfile.mkdtemp(dir=self.runs_dir, prefix=f".{config.run_id()}."))
+        partial = make_temp_dir(self.runs_dir, f".{config.run_id()}.")
         write_json_atomic(partial / "env.json", environment())
         save_run(partial, config, result, state_dict)
         for name, table in (extras or {}).items():
@@ -317,6 +323,8 @@ class ResultsStore:
             row = {"run_id": folder.name, **config, "task_params": json.dumps(config["task_params"], sort_keys=True)}
             row.update(upgrade(json.loads((folder / "result.json").read_text())))
             row.update({"commit": env.get("commit", ""), "torch": env.get("torch", ""), "finished": env.get("date", "")})
+            if not row.get("machine"):  # stored before runs kept it: the CPU and torch of the process that stored it
+                row["machine"] = " | ".join(x for x in (env.get("cpu", ""), env.get("torch", "") and f"torch {env['torch']}") if x)
             rows.append(row)
             run_curves = pd.read_csv(folder / "curves.csv").rename(columns=RENAMED)
             for key in RUN_KEYS:

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .cells import cell_names, get_cell
-from .diagnostics.command import OneLineParser, open_results, run_writer
+from .diagnostics.command import OneLineParser, folder_path, open_results, run_writer
 from .settings import DEFAULT_HIDDEN
 from .summary import mean_interval, memory_horizon, score_table
 
@@ -183,8 +183,8 @@ def write_suite(folders, out) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m memorybench.suite",
                            description="One table and one figure across tasks, built from the stored runs of several results folders.")
-    parser.add_argument("folders", nargs="+", help="results folders written by memorybench (run_all.py --task ...)")
-    parser.add_argument("--out", default="results/suite", help="folder for suite.md, suite.csv and suite.png (default: %(default)s)")
+    parser.add_argument("folders", nargs="+", type=folder_path, help="results folders written by memorybench (run_all.py --task ...)")
+    parser.add_argument("--out", type=folder_path, default="results/suite", help="folder for suite.md, suite.csv and suite.png (default: %(default)s)")
     args = parser.parse_args(argv)
     return run_writer(parser, lambda warn: write_suite(args.folders, args.out))
 

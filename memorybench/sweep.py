@@ -25,11 +25,11 @@ from .settings import SweepAxes
 from .store import ResultsStore
 
 def plan_sweep(protocol: str, cells, lengths, seeds: int, quick: bool = False, device: str = "auto",
-               axes: SweepAxes | None = None, task_params: dict | None = None) -> list[RunConfig]:
+               axes: SweepAxes | None = None, task_params: dict | None = None, steps: int | None = None) -> list[RunConfig]:
     """The sweep's configs, ordered longest length first (the slowest runs start early); `axes`
     adds settings (learning rate, init, hidden size, forget-gate bias; memorybench.settings);
-    `task_params` go to the task's data."""
-    budget = dict(QUICK if quick else {}, **({"task_params": task_params} if task_params else {}))
+    `task_params` go to the task's data; `steps` replaces the protocol's training budget."""
+    budget = dict(QUICK if quick else {}, **({"task_params": task_params} if task_params else {}), **({"steps": steps} if steps else {}))
     axes = axes or SweepAxes()
     task = PROTOCOLS[protocol]["task"]
     layout = {k: PROTOCOLS[protocol][k] for k in ("embedding_size", "num_layers", "bidirectional") if k in PROTOCOLS[protocol]}

@@ -8,19 +8,21 @@ of that step (before any clipping).
 
 Example:
     >>> from memorybench.config import protocol_config
+    >>> from memorybench.config import protocol_config
     >>> result = train_run(protocol_config("nndl", cell="srn", seq_len=5, steps=50, eval_interval=25, device="cpu"))
     >>> result.status, result.metric, [row["step"] for row in result.curves]
     ('ok', 'accuracy', [25, 50])
 """
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 import torch
 
 from .config import RunConfig
-from .engine.loop import resolve_device, train_pack
+from .engine.loop import Hook, resolve_device, train_pack
 from .models import model_for
 from .result import CURVE_COLUMNS, RunResult
 from .rundir import save_run
@@ -36,13 +38,39 @@ def evaluate(model: torch.nn.Module, task: TaskSpec, split: Split) -> tuple[torc
     return task.loss(outputs, split.targets), task.score(outputs, split.targets)
 
 
-def train_run(config: RunConfig, checkpoint: dict | None = None) -> RunResult:
+class PrintProgress(Hook):
+    """One line on stderr per evaluation: step, training loss, dev score."""
+
+    def __init__(self, config: RunConfig):
+        self.config = config
+
+    def on_eval(self, step, replicas, records) -> None:
+        for record in records:
+            if record:
+                print(f"{self.config.cell} L={self.config.seq_len} seed {self.config.seed}: step {step}/{self.config.steps}, "
+                      f"train loss {record['train_loss']:.4g}, dev score {record['dev_score']:.4g}", file=sys.stderr, flush=True)
+
+
+def train_run(config: RunConfig, checkpoint: dict | None = None, progress: bool = False, threads: int | None = 1) -> RunResult:
     """Train one run and return its result (a diverged run comes back with status 'failed').
 
     If `checkpoint` is a dict, it receives the best-dev state dict (CPU tensors) under
-    "state_dict". Other exceptions propagate; `run_safely` records them instead.
+    "state_dict". Other exceptions propagate; `run_safely` records them instead. `progress`
+    prints a line per evaluation; `threads` torch threads train it (1, as each sweep worker:
+    at the book's sizes more threads only add contention; None keeps torch's setting).
+
+    >>> from memorybench.config import protocol_config
+    >>> result = train_run(protocol_config("nndl", cell="srn", seq_len=5, steps=20, eval_interval=10, device="cpu"))
+    >>> result.status, [c["step"] for c in result.curves]
+    ('ok', [10, 20])
     """
-    output = train_pack([config])[0]
+    previous = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        output = train_pack([config], hooks=[PrintProgress(config)] if progress else ())[0]
+    finally:
+        torch.set_num_threads(previous)
     if checkpoint is not None and output.state_dict is not None:
         checkpoint["state_dict"] = output.state_dict
     return output.result

@@ -2,8 +2,8 @@
 
     python -m tests.golden            # rewrite tests/golden_runs.json from the current code
 
-The file holds one record per machine kind (`machine_kind()`: CPU model, the kernels torch
-picked for it, torch version and thread count); running this again on another kind adds
+The file holds one record per machine kind (`memorybench.provenance.machine_kind()`: CPU
+model, the kernels torch picked for it, torch version and thread count); running this again on another kind adds
 its record, on the same kind replaces it. `tests/test_golden.py` retrains each case and
 compares it bit for bit with the record of this machine's kind, if there is one, and to a
 stated float tolerance with every other record: kernels for other CPUs, instruction sets
@@ -11,8 +11,6 @@ stated float tolerance with every other record: kernels for other CPUs, instruct
 must keep them equal; a change that means to alter the science rewrites the file in its
 own commit and says why.
 
-    >>> sorted(machine_kind())
-    ['capability', 'cpu', 'threads', 'torch']
 """
 from __future__ import annotations
 
@@ -23,7 +21,7 @@ from pathlib import Path
 import torch
 
 from memorybench.config import protocol_config
-from memorybench.provenance import cpu_name
+from memorybench.provenance import machine_kind
 
 GOLDEN_PATH = Path(__file__).with_name("golden_runs.json")
 BUDGET = dict(steps=300, eval_interval=50, device="cpu")
@@ -58,20 +56,17 @@ def run_case(name: str) -> list[dict]:
             for r in results]
 
 
-def machine_kind() -> dict:
-    """What decides the bits of a CPU run: the CPU model, the kernels torch picked for it
-    (`ATEN_CPU_CAPABILITY` overrides), the torch version and the number of threads."""
-    return {"cpu": cpu_name(), "capability": torch.backends.cpu.get_cpu_capability(), "torch": torch.__version__,
-            "threads": torch.get_num_threads()}
-
-
 def thread_count() -> int:
     """The tests' torch threads: $MEMORYBENCH_TEST_THREADS, default 1 (as each sweep worker trains)."""
     return int(os.environ.get("MEMORYBENCH_TEST_THREADS", "1"))
 
 
 def load_records() -> list[dict]:
-    """The stored records, each {"machine": machine_kind(), "cases": {name: run_case(name)}}."""
+    """The stored records, each {"machine": machine_kind(), "cases": {name: run_case(name)}}.
+
+    >>> all(" | torch " in record["machine"] for record in load_records())
+    True
+    """
     return json.loads(GOLDEN_PATH.read_text())["records"] if GOLDEN_PATH.exists() else []
 
 

@@ -54,7 +54,17 @@ def test_every_flag_has_help():
         (["--task", "tcn"], "argument --task: invalid choice: 'tcn'"),
         (["--task", "adding", "--protocol", "nndl"], "--protocol nndl does not train task adding (task nndl); adding has adding"),
         (["--task", "adding", "--task-param", "markers=middle"], "markers='middle' is not allowed; choose one of halves, anywhere"),
-        (["--task", "adding", "--task-param", "colour=3"], "task 'adding' does not take ['colour']"),
+        (["--task", "adding", "--task-param", "colour=3"], "--task-param colour is not a parameter of task adding (allowed: "),
+        (["--task-param", "foo=1"], "--task-param foo is not a parameter of task nndl (allowed: train_copies, eval_copies)"),
+        (["--protocol", "stream", "--task-param", "p=0.1", "--task-param", "p=0.2"], "--task-param p is given twice (0.1 and 0.2)"),
+        (["--task", "mnist_rows"], "--task mnist_rows needs --data-dir DIR"),
+        (["--forget-bias", "1", "--cells", "srn"], "--forget-bias sets the LSTM's forget gate, and --cells srn has no LSTM"),
+        (["--lengths", "0"], "length 0 is too small for task nndl (allowed: integers >= 3)"),
+        (["--lengths", "-4"], "length -4 is too small for task nndl (allowed: integers >= 3)"),
+        (["--quick", "--steps", "5"], "--quick (200 steps) and --steps 5 contradict each other"),
+        (["--steps", "0"], "step count 0 is too small (allowed: integers >= 1)"),
+        (["--reuse", ""], "argument --reuse: '' is empty (allowed: a folder's path)"),
+        (["--data-dir", " ", "--task", "mnist_rows"], "argument --data-dir: ' ' is empty"),
         (["--task", "adding", "--task-param", "markers"], "--task-param 'markers' is not NAME=VALUE"),
         (["--task", "copy", "--task-param", "alphabet=1"], "alphabet=1 is not allowed"),
         (["--task", "delayed_recall", "--task-param", "scale=0"], "scale=0 is not allowed"),
@@ -210,3 +220,73 @@ def test_the_ray_executor_without_ray_is_one_line_and_touches_nothing(tmp_path, 
     err = capsys.readouterr().err
     assert err == 'memorybench: error: --executor ray needs Ray, which is not installed: pip install -e ".[ray]"\n'
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("out", ["", "   "])
+def test_an_empty_out_is_refused_and_the_default_folder_untouched(out, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # where the default folder, results/, would be written
+    assert main(["--out", out, *QUICK]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"argument --out: {out!r} is empty (allowed: a folder's path)" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+TINY = ["--lengths", "5", "--cells", "srn", "--seeds", "1", "--no-progress", "--device", "cpu", "--workers", "1"]
+
+
+def test_steps_sets_the_budget_and_the_report_names_it(tmp_path):
+    out = tmp_path / "out"
+    assert main([*TINY, "--steps", "30", "--out", str(out)]) == 0
+    runs = pd.read_csv(out / "tables" / "runs.csv")
+    assert runs["steps"].tolist() == [30] and runs["steps_done"].tolist() == [30]
+    assert "## Experiment: nndl, steps=30" in (out / "report.md").read_text()
+
+
+def test_a_reuse_folder_without_the_plans_runs_says_what_it_holds(quick_store, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["--task", "adding", "--lengths", "25", "--cells", "srn", "--seeds", "1", "--steps", "20", "--no-progress",
+                 "--device", "cpu", "--workers", "1", "--reuse", str(quick_store.root), "--out", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "reused 0 runs" in captured.out
+    assert f"{quick_store.root} holds none of this plan's runs (runs of protocol nndl at lengths 5, 10)" in captured.err
+
+
+def test_ctrl_c_while_the_report_is_written_says_the_runs_are_stored(tmp_path, monkeypatch, capsys):
+    def interrupted_report(root):
+        os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, caught by the command's handler
+        time.sleep(10)
+
+    monkeypatch.setattr("memorybench.report.build_report", interrupted_report)
+    out = tmp_path / "out"
+    assert main([*TINY, "--steps", "20", "--out", str(out)]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"interrupted while writing the report; every run is stored in {out} (1 trained now)" in err
+    assert f"python -m memorybench.report {out}" in err
+    assert len(list((out / "runs").iterdir())) == 1
+
+
+def test_a_full_disk_mid_sweep_is_one_line_and_keeps_the_stored_runs(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from memorybench import store as store_module
+
+    real, calls = store_module.save_run, []
+
+    def save_run_until_full(*args, **kwargs):
+        calls.append(1)
+        if len(calls) > 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(store_module, "save_run", save_run_until_full)
+    out = tmp_path / "out"
+    args = ["--lengths", "5", "--cells", "srn", "--seeds", "2", "--pack", "1", "--steps", "20", "--no-progress", "--device", "cpu",
+            "--workers", "1", "--out", str(out)]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"writing to {out} failed (No space left on device); the runs stored before it are kept" in err
+    monkeypatch.setattr(store_module, "save_run", real)
+    assert main(args) == 0  # the rerun trains the one run that was not stored
+    assert "1 runs trained, 1 already complete" in capsys.readouterr().out

@@ -62,3 +62,21 @@ def test_a_foreign_folder_is_refused_and_left_alone(tmp_path, capsys):
     assert main(["--seeds", "1", "--steps", "2", "--out", str(tmp_path)]) == 2
     assert "is not empty and was not made by memorybench" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["notes.txt"] and (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_ctrl_c_is_one_line_naming_what_is_stored(tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+    import time
+
+    from memorybench import explosion
+
+    def interrupted(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C
+        time.sleep(10)
+
+    monkeypatch.setattr(explosion, "run_explosion", interrupted)
+    assert explosion.main(["--seeds", "1", "--out", str(tmp_path / "out")]) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"interrupted: the runs finished before it are stored in {tmp_path / 'out'}; re-run the same command" in err

@@ -1,7 +1,8 @@
 """Every execution path still gives the stored golden results (see tests/golden.py)."""
 import pytest
 
-from tests.golden import CASES, load_records, machine_kind, run_case
+from memorybench.provenance import machine_kind
+from tests.golden import CASES, load_records, run_case
 
 RECORDS = load_records()
 

@@ -1,3 +1,4 @@
+import json
 import shutil
 import subprocess
 import sys
@@ -173,3 +174,28 @@ def test_a_rebuild_deletes_the_experiment_outputs_it_no_longer_writes_and_nothin
     assert not (root / "figures" / "gone").exists() and (root / "figures" / "kept" / "notes.txt").read_text() == "a user's"
     assert (root / "figures" / SLUG / "gates.png").stat().st_mtime_ns > 1 and (root / "tables" / f"scores_{SLUG}.csv").exists()
     assert not list(root.glob(".clock.*"))
+
+
+def test_a_run_whose_config_has_a_wrong_typed_value_is_listed_as_unreadable_and_the_rest_reported(quick_copy, capsys):
+    folder = next(p for p in quick_copy.runs_dir.iterdir())
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "hidden_size": "32"}))
+    assert main([str(quick_copy.root)]) == 0
+    out, err = capsys.readouterr()
+    why = "config.json is not a valid run config (hidden_size='32' is not allowed; it must be an integer >= 1)"
+    assert err == f"python -m memorybench.report: warning: run folder {folder} is damaged ({why}); left out of the report\n"
+    assert out.strip() == str(quick_copy.root / "report.md")
+    text = (quick_copy.root / "report.md").read_text()
+    assert "## Unreadable run folders" in text and f"| runs/{folder.name} | {why} |" in text and "11 runs stored" in text
+    runs = pd.read_csv(quick_copy.root / "tables" / "runs.csv")
+    assert len(runs) == 11 and folder.name not in set(runs["run_id"])
+
+
+def test_an_experiment_trained_on_several_kinds_of_machine_says_so(quick_copy):
+    assert "kinds of machine" not in build_report(quick_copy.root).read_text()  # one machine trained the quick sweep
+    folder = sorted(quick_copy.runs_dir.iterdir())[0]
+    result = json.loads((folder / "result.json").read_text())
+    (folder / "result.json").write_text(json.dumps(dict(result, machine="Other CPU | AVX2 | torch 2.13.0+cpu | 1 thread")))
+    text = build_report(quick_copy.root).read_text()
+    assert "Note: these runs were trained on 2 kinds of machine: " in text
+    assert "Other CPU | AVX2 | torch 2.13.0+cpu | 1 thread (1 runs)" in text and "reproducible bit for bit only on its own kind" in text

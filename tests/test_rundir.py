@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 import torch
@@ -60,3 +61,28 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["table.csv"]
     write_text_atomic(target, "new")
     assert target.read_text() == "new"
+
+
+@pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700), (0o002, 0o664, 0o775)],
+                         ids=["umask 022", "umask 077", "umask 002"])
+def test_atomic_writes_and_temporary_folders_follow_the_umask(tmp_path, monkeypatch, umask, file_mode, dir_mode):
+    from memorybench import rundir
+    from memorybench.rundir import current_umask, make_temp_dir, write_atomic
+
+    def no_proc(*args, **kwargs):
+        raise FileNotFoundError("/proc/self/status")
+
+    old = os.umask(umask)
+    try:
+        assert current_umask() == umask
+        with monkeypatch.context() as patch:  # where /proc does not tell it: read through os.umask, and left as it was
+            patch.setattr(rundir, "open", no_proc, raising=False)
+            assert current_umask() == umask and current_umask() == umask
+        write_text_atomic(tmp_path / "report.md", "text")
+        write_atomic(tmp_path / "table.csv", lambda tmp: open(tmp, "w").write("a\n"))
+        folder = make_temp_dir(tmp_path, ".partial.")
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "report.md").st_mode & 0o777 == file_mode
+    assert os.stat(tmp_path / "table.csv").st_mode & 0o777 == file_mode
+    assert os.stat(folder).st_mode & 0o777 == dir_mode and folder.name.startswith(".partial.")

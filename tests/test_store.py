@@ -121,6 +121,56 @@ def test_a_truncated_checkpoint_is_named_left_out_and_retrained(quick_copy):
     assert plan.todo == [config] and list(plan.damaged) == [folder.name]
 
 
+def test_a_config_with_a_wrong_typed_value_is_named_left_out_and_retrained(quick_copy):
+    from memorybench.sweep import plan_sweep, plan_work, run_sweep
+    from tests.conftest import QUICK_SWEEP
+
+    folder = next(p for p in quick_copy.runs_dir.iterdir())
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**config, "hidden_size": "32"}))
+    intact, damaged = quick_copy.scan()
+    assert damaged == {folder.name: "config.json is not a valid run config (hidden_size='32' is not allowed; it must be an integer >= 1)"}
+    assert len(intact) == 11 and len(quick_copy.collect()[0]) == 11
+    configs = plan_sweep(**QUICK_SWEEP)
+    (wanted,) = [c for c in configs if c.run_id() == folder.name]
+    assert not quick_copy.is_complete(wanted)
+    plan = plan_work(quick_copy, configs)
+    assert plan.todo == [wanted] and plan.skipped == 11 and list(plan.damaged) == [folder.name]
+    outcome = run_sweep(quick_copy, configs, progress=False)
+    assert [c for c, _ in outcome.done] == [wanted] and outcome.skipped == 11
+    assert json.loads((folder / "config.json").read_text())["hidden_size"] == 32 and quick_copy.scan()[1] == {}
+
+
+@pytest.mark.parametrize("content", ['{"cell": "nope"}', '["not", "a", "config"]', '{"hidden_size": 32, "colour": "red"}'])
+def test_a_config_that_is_json_but_no_run_config_is_named(quick_copy, content):
+    folder = next(p for p in quick_copy.runs_dir.iterdir())
+    (folder / "config.json").write_text(content)
+    assert list(quick_copy.scan()[1]) == [folder.name] and "config.json is not a valid run config (" in quick_copy.scan()[1][folder.name]
+
+
+@pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)], ids=["umask 022", "umask 077"])
+def test_a_sweep_and_its_report_write_files_and_folders_as_the_umask_says(tmp_path, umask, file_mode, dir_mode):
+    from memorybench.report import build_report
+    from memorybench.sweep import run_sweep
+
+    old = os.umask(umask)
+    try:
+        store = ResultsStore.open(tmp_path / "results")
+        run_sweep(store, [CONFIG], progress=False)
+        build_report(store.root)
+        build_report(store.root)  # a rebuild over the files the first build wrote
+    finally:
+        os.umask(old)
+    root = store.root
+    run = root / "runs" / CONFIG.run_id()
+    written = [root / "report.md", root / "store.json", *root.glob("tables/*.csv"), *run.iterdir(), *root.glob("figures/**/*.png")]
+    assert {"runs.csv", "config.json", "result.json", "curves.csv", "env.json", "checkpoint.pt"} <= {p.name for p in written}
+    assert {p.relative_to(root).as_posix(): oct(p.stat().st_mode & 0o777) for p in written} == {
+        p.relative_to(root).as_posix(): oct(file_mode) for p in written}
+    folders = [root, root / "runs", run, root / "tables", root / "figures", *root.glob("figures/*/")]
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in folders} == {p.name: oct(dir_mode) for p in folders}
+
+
 @pytest.mark.parametrize("name, content", [("result.json", '{"status": "o'), ("curves.csv", "")])
 def test_a_damaged_result_or_curve_file_is_named(quick_copy, name, content):
     folder = next(p for p in quick_copy.runs_dir.iterdir())

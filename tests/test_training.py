@@ -113,3 +113,29 @@ def test_cuda_run_learns_like_the_cpu_run():
     cpu = train_run(short("stream", steps=400, eval_interval=100, batch_size=32, lr=3e-3))
     assert gpu.device.startswith("cuda") and gpu.test_score > 0.5
     assert abs(gpu.curves[0]["train_loss"] - cpu.curves[0]["train_loss"]) < 0.05
+
+
+def test_progress_prints_each_evaluation_and_one_thread_trains(capsys, monkeypatch):
+    import memorybench.training as training
+
+    threads_seen, real = [], training.train_pack
+    monkeypatch.setattr(training, "train_pack", lambda *a, **k: (threads_seen.append(torch.get_num_threads()), real(*a, **k))[1])
+    torch.set_num_threads(2)
+    try:
+        config = short("nndl", steps=20, eval_interval=10)
+        train_run(config, progress=True)
+        assert threads_seen == [1] and torch.get_num_threads() == 2  # one thread while it trains, then restored
+        train_run(config, threads=None)
+        assert threads_seen == [1, 2]
+    finally:
+        torch.set_num_threads(1)
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and err[0].startswith("lstm L=5 seed 0: step 10/20, train loss ") and "dev score" in err[0]
+    assert err[1].startswith("lstm L=5 seed 0: step 20/20")
+
+
+def test_a_run_records_the_kind_of_machine_that_trained_it():
+    from memorybench.provenance import machine_kind
+
+    result = train_run(short(steps=10, eval_interval=10))
+    assert result.machine == machine_kind() and result.machine.endswith("| 1 thread")

@@ -16,14 +16,27 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 
+def folder_path(text: str) -> str:
+    """An argparse type for a folder's path; an empty or blank one (an unset shell variable, say) is
+    refused rather than read as the current folder.
+
+    >>> folder_path("results/")
+    'results/'
+    """
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is empty (allowed: a folder's path)")
+    return text
+
+
 class OneLineParser(argparse.ArgumentParser):
     def error(self, message):  # one line and exit status 2 (argparse's own prints the usage too)
         print(f"{self.prog}: error: {message}", file=sys.stderr)
         sys.exit(2)
 
 
-def run_writer(parser: argparse.ArgumentParser, write: Callable[[Callable[[str], None]], list]) -> int:
-    """Call `write(warn)`, which returns the paths it wrote; a StoreError or ValueError is one line and exit 2."""
+def run_writer(parser: argparse.ArgumentParser, write: Callable[[Callable[[str], None]], list], folder=None) -> int:
+    """Call `write(warn)`, which returns the paths it wrote; a StoreError or ValueError is one line and exit 2,
+    Ctrl-C one line and exit 130. With `folder`, the last line says how its report.md shows what was written."""
     from ..store import StoreError
 
     started = time.perf_counter()
@@ -32,9 +45,15 @@ def run_writer(parser: argparse.ArgumentParser, write: Callable[[Callable[[str],
     except (StoreError, ValueError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"{parser.prog}: interrupted: each file it wrote is whole (written atomically), the stored runs are untouched; "
+              "re-run the same command to write them all", file=sys.stderr)
+        return 130
     for path in written:
         print(path)
     print(f"wrote {len(written)} files in {time.perf_counter() - started:.1f} s")
+    if folder is not None:
+        print(f"report.md is not rebuilt by this command: `python -m memorybench.report {folder}` adds these to it")
     return 0
 
 

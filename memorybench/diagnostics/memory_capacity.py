@@ -63,7 +63,7 @@ from matplotlib.lines import Line2D
 
 from ..cells import cell_names, get_cell
 from ..cli import positive_int
-from .command import OneLineParser, one_thread, open_results, run_writer
+from .command import OneLineParser, folder_path, one_thread, open_results, run_writer
 from ..checks import check_int
 from ..config import RunConfig
 from ..figures import _save, plt  # pyplot on the figures' Agg backend
@@ -324,13 +324,13 @@ def main(argv: list[str] | None = None) -> int:
                            "of u(t-k), k = 1..K, refitted by least squares on the hidden state h over one input stream and scored "
                            "(squared correlation) on another, beside the trained head's test MSE. Writes tables/memory_capacity.csv "
                            "and figures/memory_capacity.png into the folder.")
-    parser.add_argument("folder", help="a results folder written by memorybench (holding store.json and runs/)")
+    parser.add_argument("folder", type=folder_path, help="a results folder written by memorybench (holding store.json and runs/)")
     parser.add_argument("--train-steps", type=positive_int(1, "train steps"), default=TRAIN_STEPS, help="stream steps the read-outs are fitted on (default: %(default)s)")
     parser.add_argument("--test-steps", type=positive_int(2, "test steps"), default=TEST_STEPS, help="stream steps MC_k is scored on (default: %(default)s)")
     parser.add_argument("--washout", type=positive_int(1, "washout"), default=WASHOUT, help="steps dropped at the start of each stream, >= K (default: %(default)s)")
     args = parser.parse_args(argv)
     return run_writer(parser, lambda warn: write_memory_capacity(args.folder, warn=warn, train_steps=args.train_steps,
-                                                                 test_steps=args.test_steps, washout=args.washout))
+                                                                 test_steps=args.test_steps, washout=args.washout), args.folder)
 
 
 if __name__ == "__main__":

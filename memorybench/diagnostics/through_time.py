@@ -57,7 +57,7 @@ from matplotlib.lines import Line2D
 
 from ..cells import cell_names, get_cell, layer_weights
 from ..checks import check_choice
-from .command import OneLineParser, one_thread, open_results, run_writer
+from .command import OneLineParser, folder_path, one_thread, open_results, run_writer
 from ..figures import _save, plt  # pyplot on the figures' Agg backend
 from ..models import SequenceModel, model_for
 from ..rundir import load_run, write_atomic
@@ -375,9 +375,9 @@ def main(argv: list[str] | None = None) -> int:
                            description="Gradient norms through time (‖∂L/∂h_t‖, and ‖∂L/∂c_t‖ for the LSTM) of every successful run "
                            "of a results folder, at its best-dev checkpoint and at initialisation, on the test split. Writes "
                            "tables/grad_through_time.csv, tables/grad_decay.csv and figures/grad_through_time/*.png into the folder.")
-    parser.add_argument("folder", help="a results folder written by memorybench (holding store.json and runs/)")
+    parser.add_argument("folder", type=folder_path, help="a results folder written by memorybench (holding store.json and runs/)")
     args = parser.parse_args(argv)
-    return run_writer(parser, lambda warn: write_through_time(args.folder, warn=warn))
+    return run_writer(parser, lambda warn: write_through_time(args.folder, warn=warn), args.folder)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,7 @@ import torch.nn.functional as F
 
 from ..config import RunConfig
 from ..models import count_parameters, model_for
+from ..provenance import machine_kind
 from ..result import RunResult
 from ..tasks import TaskSpec, get_task, split_seed, train_batches
 from .graphs import GraphedStep
@@ -187,6 +188,7 @@ def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = 
     dev_x = stack_padded([d.dev.inputs for d in data], T).to(device)
     dev_y = torch.stack([d.dev.targets for d in data]).to(device)
 
+    machine = machine_kind(str(device))
     progress = [_Progress(best=task.worst) for _ in configs]
     since_eval, train_seconds, tick, step = 0, 0.0, time.perf_counter(), 0
     for step in range(1, first.steps + 1):
@@ -214,7 +216,7 @@ def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = 
     for config, d, model, p in zip(configs, data, models, progress):
         result = RunResult(
             status="failed" if p.error else "ok", best_dev_score=p.best, best_step=p.best_step, steps_done=p.stopped_at or step,
-            steps_per_s=step / train_seconds, num_params=num_params, device=device_name(device), error=p.error, metric=task.metric,
+            steps_per_s=step / train_seconds, num_params=num_params, device=device_name(device), machine=machine, error=p.error, metric=task.metric,
             pack_size=len(configs), packing="" if layout == "single" else layout, graphed=isinstance(step_fn, GraphedStep) and step_fn.graphs,
             curves=p.curves)
         if not p.error:

@@ -1,0 +1,48 @@
+import os
+import signal
+import time
+
+import pytest
+
+from memorybench.diagnostics.command import OneLineParser, run_writer
+
+
+def test_the_written_files_are_listed_with_the_command_that_shows_them_in_the_report(tmp_path, capsys):
+    parser = OneLineParser(prog="python -m memorybench.diagnostics.example")
+    assert run_writer(parser, lambda warn: [tmp_path / "tables" / "x.csv"], tmp_path) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == str(tmp_path / "tables" / "x.csv") and lines[1].startswith("wrote 1 files in ")
+    assert lines[2] == f"report.md is not rebuilt by this command: `python -m memorybench.report {tmp_path}` adds these to it"
+
+
+def test_ctrl_c_is_one_line_and_exit_130(capsys):
+    def interrupted(warn):
+        os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C: Python's default handler raises KeyboardInterrupt
+        time.sleep(10)
+
+    assert run_writer(OneLineParser(prog="python -m memorybench.diagnostics.example"), interrupted) == 130
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("python -m memorybench.diagnostics.example: interrupted:")
+    assert "re-run the same command" in err
+
+
+@pytest.mark.parametrize("module, argv", [
+    ("memorybench.report", [""]),
+    ("memorybench.explosion", ["--out", ""]),
+    ("memorybench.suite", [" "]),
+    ("memorybench.sharing", ["", "--from", "x"]),
+    ("memorybench.extrapolate", [""]),
+    ("memorybench.diagnostics.through_time", [""]),
+    ("memorybench.diagnostics.memory_capacity", [""]),
+])
+def test_an_empty_folder_is_refused_not_read_as_the_current_one(module, argv, tmp_path, monkeypatch, capsys):
+    import importlib
+
+    monkeypatch.chdir(tmp_path)
+    try:
+        status = importlib.import_module(module).main(argv)
+    except SystemExit as exc:
+        status = exc.code
+    err = capsys.readouterr().err
+    assert status == 2 and err.count("\n") == 1 and "is empty (allowed: a folder's path)" in err
+    assert list(tmp_path.iterdir()) == []
