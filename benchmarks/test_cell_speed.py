@@ -22,14 +22,6 @@ MODES = ("forward", "forward_backward")
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as each sweep worker trains
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("batch_size", BATCHES, ids=lambda b: f"B{b}")

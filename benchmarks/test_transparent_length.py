@@ -18,14 +18,6 @@ CELL = "gru"
 INPUT_SIZE = HIDDEN_SIZE = 32  # the book's embedding and hidden sizes
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as each sweep worker trains
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("batch_size", (8, 64), ids=lambda b: f"B{b}")
 @pytest.mark.parametrize("seq_len", (100, 1000), ids=lambda n: f"L{n}")
 def test_transparent_forward_backward(benchmark, seq_len, batch_size):
