@@ -1,3 +1,3 @@
 """memorybench: how far back can SRN, LSTM and GRU cells remember?"""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

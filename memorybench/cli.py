@@ -1,8 +1,8 @@
-"""The `memorybench` command (also `python run_all.py`): run a sweep, then write the report.
+"""`memorybench run` (also `python run_all.py`): run a sweep, then write the report.
 
     python run_all.py --lengths 5 10 15 20 25 30            # the book's protocol, 3 seeds
     python run_all.py --lengths 5 10 --cells lstm --quick    # a smoke test
-    python -m memorybench.report results/                    # rebuild the report only
+    memorybench report results/                              # rebuild the report only
 
 Bad input is one line on stderr and exit status 2; nothing on disk is touched. The
 first Ctrl-C (or SIGTERM) stops the sweep within seconds, keeps every finished run and
@@ -21,6 +21,7 @@ import time
 from .diagnostics.command import folder_path
 from .settings import SweepAxes
 
+PROG = "memorybench run"  # the sweep's name as `memorybench` and run_all.py both run it
 MAX_RUNS = 10_000  # a plan beyond these asks for --yes
 MAX_LENGTH = 10_000
 
@@ -84,7 +85,7 @@ def bias_value(text: str) -> float | None:
     return value
 
 
-def make_parser() -> argparse.ArgumentParser:
+def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The command's options. Only light modules are imported here (no torch), so --help answers at once;
     the command offers the built-in cells (a cell registered from Python trains through the Python API)."""
     from .config import BUILTIN_CELLS, PROTOCOLS, QUICK, TASK_GRIDS
@@ -92,7 +93,7 @@ def make_parser() -> argparse.ArgumentParser:
 
 
     parser = Parser(
-        prog="memorybench",
+        prog=prog,
         description="Train SRN, LSTM and GRU cells on a memory task (default: the NNDL digit sum) at every length and seed, "
         "store every run, and write a report (report.md, figures, CSV tables) into --out.",
     )
@@ -266,11 +267,11 @@ def check_size(args) -> None:
         raise UsageError(f"--lengths {max(args.lengths)} is longer than {MAX_LENGTH:,} steps; pass --yes to train at it")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     argv = sys.argv[1:] if argv is None else argv
     handlers = signal.signal(signal.SIGINT, _interrupt), signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return _main(argv)
+        return _main(argv, prog)
     except KeyboardInterrupt:
         print("memorybench: interrupted before training started; no run was stored", file=sys.stderr)
         return 130
@@ -279,9 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, handlers[1])
 
 
-def _main(argv: list[str]) -> int:
+def _main(argv: list[str], prog: str) -> int:
     try:
-        args = make_parser().parse_args(argv)  # --help and bad flags answer here, before torch is imported
+        args = make_parser(prog).parse_args(argv)  # --help and bad flags answer here, before torch is imported
         args.cells = unique(args.cells, "--cells")
         resolve_task(args)
         args.axes = SweepAxes(tuple(unique(args.lr, "--lr")), tuple(unique(args.init, "--init")), tuple(unique(args.hidden, "--hidden")),
@@ -324,7 +325,7 @@ def _main(argv: list[str]) -> int:
     git_commit()  # provenance of the code this process loaded, before the sweep starts
     started = time.perf_counter()
     try:
-        with store.lock(" ".join(["memorybench", *argv])):
+        with store.lock(" ".join([prog, *argv])):
             shared = reuse(store, source, configs, args.retry_failed) if source else []
             if source:
                 print(f"reused {len(shared)} runs complete in {source.root} (linked, not copied)")
@@ -343,7 +344,7 @@ def _main(argv: list[str]) -> int:
             for config, result in outcome.lost:
                 print(f"memorybench: {describe(config, result)}", file=sys.stderr)
             if outcome.done or shared:
-                entry = environment(["memorybench", *argv])
+                entry = environment([*prog.split(), *argv])
                 entry.update(device=str(device), workers=workers, pack_size=pack_size, runs_planned=len(configs),
                              runs_trained=len(outcome.done), runs_skipped=complete, runs_shared=len(shared),
                              runs_failed=len(outcome.failed),

@@ -179,10 +179,10 @@ def report_section(store, runs) -> list[str]:
     ]
 
 
-def make_parser():
+def make_parser(prog: str = "python -m memorybench.explosion"):
     from .config import BOOK_CELLS, BUILTIN_CELLS
 
-    parser = Parser(prog="python -m memorybench.explosion",
+    parser = Parser(prog=prog,
                     description="The NNDL book's gradient-explosion experiment (section 6.2): SRN (and LSTM, GRU) at L=20, "
                     "SGD lr 0.2, batch 64, summed cross-entropy, 250 steps, without and with per-parameter clipping at 5.0; "
                     "every parameter's gradient norm logged at every step before clipping. Writes runs, report.md, "
@@ -200,12 +200,12 @@ def make_parser():
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m memorybench.explosion") -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
-        args = make_parser().parse_args(argv)
+        args = make_parser(prog).parse_args(argv)
     except UsageError as exc:
-        print(f"memorybench.explosion: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     from .engine.loop import resolve_device
     from .provenance import environment
@@ -217,19 +217,19 @@ def main(argv: list[str] | None = None) -> int:
         store = ResultsStore.open(args.out)
         configs = explosion_configs(list(dict.fromkeys(args.cells)), args.seeds, args.device, args.steps)
         started = time.perf_counter()
-        with store.lock(" ".join(["memorybench.explosion", *argv])):
+        with store.lock(" ".join([prog, *argv])):
             trained = run_explosion(store, configs, args.force)
             if trained:
-                entry = environment(["python", "-m", "memorybench.explosion", *argv])
+                entry = environment([*prog.split(), *argv])
                 entry.update(device=args.device, workers=1, runs_planned=len(configs), runs_trained=trained,
                              runs_skipped=len(configs) - trained, wall_time_s=round(time.perf_counter() - started, 1))
                 store.record_sweep(entry)
             report = build_report(store.root)
     except (ValueError, StoreError) as exc:
-        print(f"memorybench.explosion: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"memorybench.explosion: interrupted: the runs finished before it are stored in {args.out}; re-run the same "
+        print(f"{prog}: interrupted: the runs finished before it are stored in {args.out}; re-run the same "
               "command to train the rest and write the report", file=sys.stderr)
         return 130
     print(f"{trained} runs trained, {len(configs) - trained} already stored; report: {report}")

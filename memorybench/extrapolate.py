@@ -369,8 +369,8 @@ def report_section(store) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = OneLineParser(prog="python -m memorybench.extrapolate",
+def main(argv: list[str] | None = None, prog: str = "python -m memorybench.extrapolate") -> int:
+    parser = OneLineParser(prog=prog,
                            description="Score every successful run of a results folder at test lengths it was not trained on "
                            "(factor x its training length), on a fresh, larger test set from its own task generator. Writes "
                            "tables/extrapolation.csv, tables/extrapolation_summary.csv and figures/extrapolation/*.png into the folder.")

@@ -411,8 +411,8 @@ def _provenance(store: ResultsStore, runs: pd.DataFrame) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = OneLineParser(prog="python -m memorybench.report", description="Rebuild report.md, figures and tables of a results folder from its stored runs.")
+def main(argv: list[str] | None = None, prog: str = "python -m memorybench.report") -> int:
+    parser = OneLineParser(prog=prog, description="Rebuild report.md, figures and tables of a results folder from its stored runs.")
     parser.add_argument("folder", type=folder_path, help="a results folder written by run_all.py / memorybench")
     parser.add_argument("--threshold", type=float, default=None, help="score that defines the memory horizon, in the task's metric (default: the task's own threshold)")
     parser.add_argument("--rebuild-store", action="store_true",

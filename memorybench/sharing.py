@@ -91,10 +91,10 @@ def share_copies(target: ResultsStore, source: ResultsStore, dry_run: bool = Fal
     return linked, kept
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m memorybench.sharing") -> int:
     from .diagnostics.command import OneLineParser, folder_path, open_results
 
-    parser = OneLineParser(prog="python -m memorybench.sharing",
+    parser = OneLineParser(prog=prog,
                            description="Replace the runs a results folder holds a copy of by links to another folder's same runs "
                                        "(checked equal first). The report is unchanged: rebuild it to confirm.")
     parser.add_argument("target", type=folder_path, help="the results folder to slim")
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         target, source = open_results(args.target), open_results(args.source)
-        with target.lock(" ".join(["memorybench.sharing", *(argv if argv is not None else sys.argv[1:])])):
+        with target.lock(" ".join([prog, *(argv if argv is not None else sys.argv[1:])])):
             linked, kept = share_copies(target, source, args.dry_run)
     except StoreError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)

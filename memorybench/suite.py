@@ -180,8 +180,8 @@ def write_suite(folders, out) -> list[Path]:
     return [out / "suite.md", out / "suite.csv", figure]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = OneLineParser(prog="python -m memorybench.suite",
+def main(argv: list[str] | None = None, prog: str = "python -m memorybench.suite") -> int:
+    parser = OneLineParser(prog=prog,
                            description="One table and one figure across tasks, built from the stored runs of several results folders.")
     parser.add_argument("folders", nargs="+", type=folder_path, help="results folders written by memorybench (run_all.py --task ...)")
     parser.add_argument("--out", type=folder_path, default="results/suite", help="folder for suite.md, suite.csv and suite.png (default: %(default)s)")

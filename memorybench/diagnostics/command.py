@@ -28,10 +28,15 @@ def folder_path(text: str) -> str:
     return text
 
 
+def usage_error(prog: str, message: str) -> int:
+    """Bad input as one line on stderr, `PROG: error: MESSAGE`; returns the exit status, 2."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return 2
+
+
 class OneLineParser(argparse.ArgumentParser):
     def error(self, message):  # one line and exit status 2 (argparse's own prints the usage too)
-        print(f"{self.prog}: error: {message}", file=sys.stderr)
-        sys.exit(2)
+        sys.exit(usage_error(self.prog, message))
 
 
 def run_writer(parser: argparse.ArgumentParser, write: Callable[[Callable[[str], None]], list], folder=None) -> int:

@@ -318,8 +318,8 @@ def report_section(store) -> list[str]:
             "![memory capacity per delay](figures/memory_capacity.png)", ""]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = OneLineParser(prog="python -m memorybench.diagnostics.memory_capacity",
+def main(argv: list[str] | None = None, prog: str = "python -m memorybench.diagnostics.memory_capacity") -> int:
+    parser = OneLineParser(prog=prog,
                            description="Jaeger's memory capacity of every successful delayed-recall run of a results folder: read-outs "
                            "of u(t-k), k = 1..K, refitted by least squares on the hidden state h over one input stream and scored "
                            "(squared correlation) on another, beside the trained head's test MSE. Writes tables/memory_capacity.csv "

@@ -370,8 +370,8 @@ def report_section(store) -> list[str]:
     ]
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = OneLineParser(prog="python -m memorybench.diagnostics.through_time",
+def main(argv: list[str] | None = None, prog: str = "python -m memorybench.diagnostics.through_time") -> int:
+    parser = OneLineParser(prog=prog,
                            description="Gradient norms through time (‖∂L/∂h_t‖, and ‖∂L/∂c_t‖ for the LSTM) of every successful run "
                            "of a results folder, at its best-dev checkpoint and at initialisation, on the test split. Writes "
                            "tables/grad_through_time.csv, tables/grad_decay.csv and figures/grad_through_time/*.png into the folder.")

@@ -1,0 +1,146 @@
+"""The `memorybench` command: one command with subcommands, as git and pip have them.
+
+    memorybench run --lengths 5 10 15 20 25 30    # a sweep and its report (the same as python run_all.py)
+    memorybench report results/                   # rebuild a results folder's report
+    memorybench diagnose through-time results/    # a diagnostic of a results folder
+    memorybench list cells                        # what is registered
+    memorybench --help                            # every command
+
+`python -m memorybench` is the same command. Each command is the `main(argv, prog)` of its module,
+imported only when the command runs, so `--help` imports neither torch, pandas nor matplotlib. The
+old `python -m memorybench.report` (and the others) still work. Bad input is one line on stderr,
+`PROG: error: ...`, and exit status 2.
+
+Example:
+    >>> main(["list", "protocols"])  # doctest: +ELLIPSIS
+    nndl              task nndl: adam lr 0.001, batch 8, 19,000 steps, book init
+    ...
+    0
+"""
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+from . import __version__
+from .diagnostics.command import OneLineParser, usage_error
+
+PROG = "memorybench"
+
+# name -> (module, function, one-line help), or a group: name -> {name: (module, function, help)}.
+# The function is called as function(arguments after the command's name, prog="memorybench NAME ...").
+COMMANDS = {
+    "run": ("memorybench.cli", "main", "train cells at every length and seed, store the runs, write the report (run_all.py)"),
+    "report": ("memorybench.report", "main", "rebuild report.md, figures and tables of a results folder"),
+    "suite": ("memorybench.suite", "main", "one table and one figure across the tasks of several results folders"),
+    "explosion": ("memorybench.explosion", "main", "the NNDL book's gradient-explosion experiment (section 6.2)"),
+    "diagnose": {
+        "through-time": ("memorybench.diagnostics.through_time", "main", "gradient norms through time of a folder's runs"),
+        "memory-capacity": ("memorybench.diagnostics.memory_capacity", "main", "Jaeger's memory capacity of a folder's delayed-recall runs"),
+        "extrapolate": ("memorybench.extrapolate", "main", "score a folder's runs at lengths longer than trained"),
+    },
+    "store": {
+        "rebuild": ("memorybench.commands", "store_rebuild", "write a fresh store.json for a folder's intact runs, then its report"),
+        "share": ("memorybench.sharing", "main", "replace a folder's copies of another folder's runs by links"),
+    },
+    "list": {
+        "tasks": ("memorybench.commands", "list_tasks", "the registered memory tasks"),
+        "cells": ("memorybench.commands", "list_cells", "the registered recurrent cells"),
+        "protocols": ("memorybench.commands", "list_protocols", "the training protocols"),
+    },
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run `memorybench ARGV...`; returns the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv == ["--version"]:
+        print(f"{PROG} {__version__}")
+        return 0
+    return dispatch(COMMANDS, argv, PROG)
+
+
+def dispatch(commands: dict, argv: list[str], prog: str) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print(help_text(commands, prog))
+        return 0
+    name, rest = argv[0], argv[1:]
+    if name not in commands:
+        hint = f"; a sweep's options follow `run`: {PROG} run {name} ..." if name.startswith("-") and prog == PROG else ""
+        return usage_error(prog, f"unknown command {name!r} (allowed: {', '.join(commands)}){hint}")
+    entry = commands[name]
+    if isinstance(entry, dict):
+        return dispatch(entry, rest, f"{prog} {name}")
+    module, function, _ = entry
+    return getattr(import_module(module), function)(rest, prog=f"{prog} {name}")
+
+
+def help_text(commands: dict, prog: str) -> str:
+    rows = list(command_rows(commands))
+    width = max(len(name) for name, _ in rows)
+    lines = [f"usage: {prog} COMMAND [ARGS ...]", ""]
+    if prog == PROG:
+        lines += [f"memorybench {__version__}: how far back can recurrent cells (SRN, LSTM, GRU) remember?", ""]
+    lines += ["commands:", *(f"  {name:<{width}}  {text}" for name, text in rows), "",
+              f"`{prog} COMMAND --help` explains a command's options."]
+    return "\n".join(lines)
+
+
+def command_rows(commands: dict, prefix: str = ""):
+    """(name, help) of every command, a group's as 'group name'."""
+    for name, entry in commands.items():
+        if isinstance(entry, dict):
+            yield from command_rows(entry, f"{prefix}{name} ")
+        else:
+            yield f"{prefix}{name}", entry[2]
+
+
+def store_rebuild(argv: list[str], prog: str) -> int:
+    """`memorybench store rebuild FOLDER`: `memorybench report FOLDER --rebuild-store`."""
+    from .report import main as report
+
+    return report(["--rebuild-store", *argv], prog=prog)
+
+
+def print_rows(prog: str, description: str, argv: list[str], rows: dict[str, str]) -> int:
+    OneLineParser(prog=prog, description=description).parse_args(argv)  # --help, or no arguments
+    width = max(map(len, rows), default=0)
+    for name, text in rows.items():
+        print(f"{name:<{width}}  {text}")
+    return 0
+
+
+def list_tasks(argv: list[str], prog: str) -> int:
+    from .config import PROTOCOLS
+    from .tasks import TASKS
+
+    def protocols(task):
+        return ", ".join(name for name, p in PROTOCOLS.items() if p["task"] == task) or "none (train it from Python)"
+
+    return print_rows(prog, "The registered memory tasks: what each is, its metric, the protocols that train it.", argv,
+                      {name: f"{spec.label}, {spec.metric}; protocols: {protocols(name)}" for name, spec in TASKS.items()})
+
+
+def list_cells(argv: list[str], prog: str) -> int:
+    from .cells import cell_names, get_cell
+
+    def describe(spec):
+        gates = f"gates {' '.join(spec.gates)}" if spec.gates else "no gates"
+        return f"{spec.label}: {gates}" + ("" if spec.fused else "; step by step only (no fused kernel)")
+
+    return print_rows(prog, "The registered recurrent cells: their gates, and whether a fused kernel trains them.", argv,
+                      {name: describe(get_cell(name)) for name in cell_names()})
+
+
+def list_protocols(argv: list[str], prog: str) -> int:
+    from .config import PROTOCOLS
+
+    shown = {"task", "optimizer", "lr", "batch_size", "steps", "init", "eval_interval", "shuffle"}
+
+    def describe(p):
+        extra = "".join(f", {key}={value}" for key, value in p.items() if key not in shown)
+        return (f"task {p['task']}: {p['optimizer']} lr {p['lr']:g}, batch {p['batch_size']}, {p['steps']:,} steps, {p['init']} init"
+                + (", reshuffled every epoch" if p.get("shuffle") else "") + extra)
+
+    return print_rows(prog, "The training protocols (`memorybench run --protocol NAME`): task, optimizer, batch, steps, init.", argv,
+                      {name: describe(p) for name, p in PROTOCOLS.items()})
