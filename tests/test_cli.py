@@ -290,3 +290,15 @@ def test_a_full_disk_mid_sweep_is_one_line_and_keeps_the_stored_runs(tmp_path, m
     monkeypatch.setattr(store_module, "save_run", real)
     assert main(args) == 0  # the rerun trains the one run that was not stored
     assert "1 runs trained, 1 already complete" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["--out", ""], ["--forget-bias", "1", "--cells", "srn"], ["--task-param", "foo=1"], ["--lengths", "0"]])
+def test_odd_input_in_a_real_process_touches_no_byte(args, tmp_path):
+    """As a new user would see it: one line, exit 2, and the folder it runs in (where results/ would be) unchanged."""
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "report.md").write_text("precious")
+    done = run_cli(*args, "--quick", "--no-progress", cwd=tmp_path, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1 and done.stderr.startswith("memorybench: error:")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["report.md", "results"]
+    assert (tmp_path / "results" / "report.md").read_text() == "precious"
