@@ -108,7 +108,8 @@ def best_setting_runs(runs: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 def capacity_section(label: str, runs: pd.DataFrame, store, slug: str, threshold: float | None) -> list[str]:
     """The report's section for a capacity-vs-trainability study (several settings or variants per cell)."""
     from .figures import plot_capacity
-    from .report import fmt, interval_text, label_of, markdown_table, paired_markdown, paired_table
+    from .experiments import label_of, paired_table
+    from .markdown import fmt, interval_text, markdown_table, paired_markdown
     from .rundir import write_atomic
     from .tasks import get_task
 

@@ -18,34 +18,12 @@ import signal
 import sys
 import time
 
-from .diagnostics.command import folder_path
+from .diagnostics.command import Parser, UsageError, folder_path, positive_int
 from .settings import SweepAxes
 
 PROG = "memorybench run"  # the sweep's name as `memorybench` and run_all.py both run it
 MAX_RUNS = 10_000  # a plan beyond these asks for --yes
 MAX_LENGTH = 10_000
-
-
-class UsageError(Exception):
-    pass
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2 (argparse prints usage and two lines)
-        raise UsageError(message)
-
-
-def positive_int(minimum: int, what: str):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} {text!r} is not an integer (allowed: integers >= {minimum})") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"{what} {value} is too small (allowed: integers >= {minimum})")
-        return value
-
-    return parse
 
 
 def integer(what: str):

@@ -33,7 +33,7 @@ COMMANDS = {
     "run": ("memorybench.cli", "main", "train cells at every length and seed, store the runs, write the report (run_all.py)"),
     "report": ("memorybench.report", "main", "rebuild report.md, figures and tables of a results folder"),
     "suite": ("memorybench.suite", "main", "one table and one figure across the tasks of several results folders"),
-    "explosion": ("memorybench.explosion", "main", "the NNDL book's gradient-explosion experiment (section 6.2)"),
+    "explosion": ("memorybench.explosion_command", "main", "the NNDL book's gradient-explosion experiment (section 6.2)"),
     "diagnose": {
         "through-time": ("memorybench.diagnostics.through_time", "main", "gradient norms through time of a folder's runs"),
         "memory-capacity": ("memorybench.diagnostics.memory_capacity", "main", "Jaeger's memory capacity of a folder's delayed-recall runs"),

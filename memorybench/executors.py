@@ -17,31 +17,11 @@ from __future__ import annotations
 import ctypes
 import multiprocessing
 import signal
-import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+from .engine.jobs import run_job
 from .engine.policy import Job
-from .result import RunResult
-
-
-def run_job(job: Job) -> list:
-    """Train one job; a job that raises comes back as failed runs carrying the error, never retried
-    silently (a diverged replica is failed by the loop itself, and its pack mates go on)."""
-    from .engine.loop import RunOutput, train_pack
-
-    started = time.perf_counter()
-    try:
-        outputs = train_pack(list(job.configs), job.layout, job.graphs)
-    except Exception as exc:
-        where = f" (in a {job.layout} pack of {len(job.configs)})" if len(job.configs) > 1 else ""
-        error = f"{type(exc).__name__}: {exc}{where}"
-        outputs = [RunOutput(c, RunResult(status="failed", error=error, device=c.device, wall_time_s=time.perf_counter() - started,
-                                          pack_size=len(job.configs), packing="" if job.layout == "single" else job.layout))
-                   for c in job.configs]
-    for output in outputs:
-        output.result.pack_note = job.note
-    return outputs
 
 
 PR_SET_PDEATHSIG = 1  # prctl option (Linux): a signal the kernel sends this process when its parent dies

@@ -159,7 +159,7 @@ def extrapolation_table(root, factors: Sequence[int] | Mapping[str, Sequence[int
     `default_factors`), on `size` fresh sequences. One row per run and test length (`RUN_COLUMNS`):
     factor 1 is the training length on the large fresh set, beside `book_test_score`, the stored test
     score. A run and length the task's generator cannot make (ValueError) is skipped, named to `warn`."""
-    from .report import experiment_label  # the report's grouping of runs into experiments
+    from .experiments import experiment_label  # the report's grouping of runs into experiments
 
     size = check_size(size)
     if factors is not None and not isinstance(factors, Mapping):
@@ -321,7 +321,8 @@ def _slug(means: pd.DataFrame, experiment: str, task: str) -> str:
 
 def report_section(store) -> list[str]:
     """The report's part for a folder scored by this module ([] when tables/extrapolation_summary.csv is absent)."""
-    from .report import interval_text, label_of, markdown_table
+    from .experiments import label_of
+    from .markdown import interval_text, markdown_table
 
     path = store.tables_dir / "extrapolation_summary.csv"
     if not path.exists():

@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 
+from .engine.jobs import run_job
 from .engine.policy import Job
 from .result import RunResult
 
@@ -54,8 +55,6 @@ class ExecutorUnavailable(Exception):
 
 def _run_remote(job: Job, kill_run: str | None) -> list:
     import torch
-
-    from .executors import run_job
 
     if kill_run and any(config.run_id() == kill_run for config in job.configs):
         os.kill(os.getpid(), signal.SIGKILL)  # a deterministic fault: this worker dies mid-job, every attempt

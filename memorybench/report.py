@@ -37,101 +37,20 @@ from .capacity import capacity_section, is_multi_setting
 from .cells import CELLS, cell_names, get_cell
 from .config import PROTOCOLS, RunConfig
 from .diagnostics.command import OneLineParser, folder_path
+from .experiments import EXPERIMENT_KEYS, PER_RUN, experiment_label, label_of, paired_table, study_axes, study_label
 from .diagnostics.memory_capacity import report_section as memory_capacity_section
 from .diagnostics.through_time import report_section as through_time_section
 from .explosion import report_section as explosion_section
 from .extrapolate import report_section as extrapolation_section
 from .figures import loss_label, plot_cell_benchmarks, plot_curves, plot_gates, plot_score_vs_length, plot_throughput
 from .gates import example_sequence, trace_sequence
+from .markdown import fmt, interval_text, markdown_table, paired_markdown
 from .provenance import git_commit, short_commit
 from .rundir import write_atomic, write_text_atomic
 from .settings import AXES
 from .store import ResultsStore, StoreError
 from .summary import memory_horizon, paired_differences, score_table, throughput_table
 from .tasks import TaskSpec, get_task
-
-PER_RUN = ("cell", "seq_len", "seed", "device")  # what varies inside one experiment
-EXPERIMENT_KEYS = tuple(f.name for f in fields(RunConfig) if f.name not in PER_RUN)
-
-
-def markdown_table(frame: pd.DataFrame) -> str:
-    header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(map(str, row)) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join([header, rule, *body])
-
-
-def experiment_label(config: dict, skip=()) -> str:
-    """The protocol's name, plus every setting that differs from that protocol (the execution
-    only where it is not the cell's own: a cell without a fused kernel always runs step by step),
-    leaving out the fields in `skip`."""
-    protocol = PROTOCOLS.get(config["protocol"], {})
-    seq_len = config.get("seq_len", get_task(protocol.get("task", RunConfig.task)).min_seq_len)  # any length the task allows
-    defaults = RunConfig(**{**protocol, "protocol": config["protocol"], "seq_len": seq_len}).to_dict()
-    if config.get("cell") in CELLS and get_cell(config["cell"]).fused is None:
-        defaults["execution"] = "transparent"
-    changed = [f"{k}={config[k]}" for k in EXPERIMENT_KEYS
-               if k != "protocol" and k not in skip and str(config.get(k, defaults[k])) != str(defaults[k])]
-    return ", ".join([config["protocol"], *changed])
-
-
-def study_axes(config: dict) -> tuple[str, ...]:
-    """The setting axes that runs of one study may differ in: all of them, except the hidden size for a task
-    that measures against it (delayed recall's memory capacity per N), whose hidden sizes stay apart."""
-    return tuple(a for a in AXES if not (a == "hidden_size" and get_task(config["task"]).hidden_size_measured))
-
-
-def study_label(runs: pd.DataFrame) -> str:
-    """One section's title: the settings all its runs share, then each setting axis that differs by cell, per cell."""
-    records = runs.to_dict("records")
-    varying = [axis for axis in AXES if runs[axis].astype(str).nunique() > 1]
-    label = experiment_label(records[0], skip=varying)
-    for axis in varying:
-        per_cell = runs.groupby("cell", sort=False)[axis].first()
-        label += f"; {axis} " + ", ".join(f"{label_of(cell)} {'none' if pd.isna(value) else value}" for cell, value in per_cell.items())
-    return label
-
-
-def fmt(value: float, digits: int = 2) -> str:
-    return "–" if pd.isna(value) else f"{value:.{digits}f}"
-
-
-def interval_text(n: int, mean: float, low: float, high: float, bounds=(-math.inf, math.inf), sign: str = "", digits: int = 2) -> str:
-    """'mean [low, high] (n=N)' with the interval clipped to `bounds`; one value has no interval; none is '–'.
-
-    >>> interval_text(3, 0.5, 0.2, 1.1, bounds=(0, 1)), interval_text(1, -0.25, math.nan, math.nan, sign="+")
-    ('0.50 [0.20, 1.00] (n=3)', '-0.25 (n=1)')
-    """
-    if not n or pd.isna(mean):
-        return "–"
-    text = f"{mean:{sign}.{digits}f}"
-    if n > 1:
-        text += f" [{max(low, bounds[0]):{sign}.{digits}f}, {min(high, bounds[1]):{sign}.{digits}f}]"
-    return text + f" (n={int(n)})"
-
-
-def paired_table(runs: pd.DataFrame, key: str, reference: str, others: list[str]) -> pd.DataFrame:
-    """`other - reference` of `key` per length, runs paired by seed, for every other value: one row each."""
-    frames = [paired_differences(runs, key, other, reference).assign(first=other, second=reference) for other in others]
-    columns = ["first", "second", "seq_len", "pairs", "mean", "ci_low", "ci_high"]
-    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
-
-
-def paired_markdown(table: pd.DataFrame, label, digits: int = 2) -> str:
-    """`paired_table` as markdown: one row per length, one column per difference."""
-    if table.empty:
-        return "Only one cell: nothing to pair."
-    pairs = list(dict.fromkeys(zip(table["first"], table["second"])))
-    cells = {pair: at.set_index("seq_len") for pair, at in table.groupby(["first", "second"], sort=False)}
-    rows = [[length] + [interval_text(*cells[p].loc[length, ["pairs", "mean", "ci_low", "ci_high"]], sign="+", digits=digits)
-                        if length in cells[p].index else "–" for p in pairs]
-            for length in sorted(table["seq_len"].unique())]
-    return markdown_table(pd.DataFrame(rows, columns=["L"] + [f"{label(a)} − {label(b)}" for a, b in pairs]))
-
-
-def label_of(cell: str) -> str:
-    return get_cell(cell).label
-
 
 def _score_markdown(table: pd.DataFrame, task: TaskSpec) -> tuple[str, str]:
     """(mean [95% CI] per cell and length, best seed per cell and length) as markdown."""

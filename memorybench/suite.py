@@ -81,7 +81,7 @@ def measure(runs: pd.DataFrame, task, mc: pd.DataFrame | None) -> dict[str, dict
 def suite_table(folders) -> pd.DataFrame:
     """One row per folder, experiment and cell with the task's measure (`measure`)."""
     from .capacity import is_multi_setting
-    from .report import experiment_label
+    from .experiments import experiment_label
     from .settings import AXES
     from .tasks import get_task
 
@@ -108,7 +108,8 @@ def suite_table(folders) -> pd.DataFrame:
 
 def suite_markdown(table: pd.DataFrame) -> str:
     """Tasks as rows, cells as columns."""
-    from .report import label_of, markdown_table
+    from .experiments import label_of
+    from .markdown import markdown_table
 
     cells = [c for c in cell_names() if c in set(table["cell"])]
     rows = []

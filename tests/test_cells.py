@@ -203,3 +203,10 @@ def test_the_one_bias_srn_book_init_draws_its_bias_like_the_srns_summed_biases()
     bound = (6.0 / 65) ** 0.5
     assert bias.abs().max() <= bound and bias.abs().max() > 0.8 * bound and bias.std() > 0.4 * bound
     assert get_cell("srn_book").fused is None and get_cell("srn_book").step is get_cell("srn").step
+
+
+def test_the_packages_cell_modules_are_the_built_in_cells():
+    from memorybench.cells.registry import BUILTIN_MODULES
+    from memorybench.config import BOOK_CELLS, BUILTIN_CELLS
+
+    assert sorted(BUILTIN_MODULES) == sorted(BUILTIN_CELLS + BOOK_CELLS)

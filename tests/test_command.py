@@ -28,7 +28,7 @@ def test_ctrl_c_is_one_line_and_exit_130(capsys):
 
 @pytest.mark.parametrize("module, argv", [
     ("memorybench.report", [""]),
-    ("memorybench.explosion", ["--out", ""]),
+    ("memorybench.explosion_command", ["--out", ""]),
     ("memorybench.suite", [" "]),
     ("memorybench.sharing", ["", "--from", "x"]),
     ("memorybench.extrapolate", [""]),

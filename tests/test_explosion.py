@@ -1,7 +1,8 @@
 import pandas as pd
 import pytest
 
-from memorybench.explosion import LOG_FILE, explosion_configs, main, role_of, train_logged
+from memorybench.explosion import LOG_FILE, explosion_configs, role_of, train_logged
+from memorybench.explosion_command import main
 from memorybench.models import model_for
 from memorybench.store import ResultsStore
 
@@ -69,14 +70,14 @@ def test_ctrl_c_is_one_line_naming_what_is_stored(tmp_path, monkeypatch, capsys)
     import signal
     import time
 
-    from memorybench import explosion
+    from memorybench import explosion_command
 
     def interrupted(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C
         time.sleep(10)
 
-    monkeypatch.setattr(explosion, "run_explosion", interrupted)
-    assert explosion.main(["--seeds", "1", "--out", str(tmp_path / "out")]) == 130
+    monkeypatch.setattr(explosion_command, "run_explosion", interrupted)
+    assert explosion_command.main(["--seeds", "1", "--out", str(tmp_path / "out")]) == 130
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert f"interrupted: the runs finished before it are stored in {tmp_path / 'out'}; re-run the same command" in err

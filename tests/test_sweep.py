@@ -77,7 +77,7 @@ def test_a_pack_that_raises_records_its_runs_as_failed_with_the_error(tmp_path, 
     def broken(configs, layout, graphs=False, hooks=()):
         raise RuntimeError("a bug in a layout")
 
-    monkeypatch.setattr("memorybench.engine.loop.train_pack", broken)
+    monkeypatch.setattr("memorybench.engine.jobs.train_pack", broken)
     configs = plan_sweep("nndl", ["srn"], [5], seeds=2, quick=True, device="cpu")
     outcome = run_sweep(ResultsStore.open(tmp_path), configs, pack_size=2, progress=False)
     assert [(r.status, r.pack_size, r.error) for _, r in outcome.done] == [("failed", 2, "RuntimeError: a bug in a layout (in a stacked pack of 2)")] * 2

@@ -17,11 +17,11 @@ from importlib import import_module
 
 from ..registry import add_to_registry
 from ..checks import check_choice
-from ..config import BOOK_CELLS, BUILTIN_CELLS
 from .spec import CellSpec
 
 # each built-in cell is one module of this package, named for the cell, holding its spec in upper case (srn.SRN)
-CELLS: dict[str, CellSpec] = {name: getattr(import_module(f"{__package__}.{name}"), name.upper()) for name in BUILTIN_CELLS + BOOK_CELLS}
+BUILTIN_MODULES = ("srn", "lstm", "gru", "srn_book")  # this package's cells, each module's NAME spec (config.BUILTIN_CELLS + BOOK_CELLS)
+CELLS: dict[str, CellSpec] = {name: getattr(import_module(f"{__package__}.{name}"), name.upper()) for name in BUILTIN_MODULES}
 
 
 def cell_names() -> tuple[str, ...]:

@@ -16,6 +16,28 @@ from collections.abc import Callable
 from contextlib import contextmanager
 
 
+class UsageError(Exception):
+    """Bad input, for `Parser` and the checks after parsing: one line, exit 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2 (argparse prints usage and two lines)
+        raise UsageError(message)
+
+
+def positive_int(minimum: int, what: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} {text!r} is not an integer (allowed: integers >= {minimum})") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{what} {value} is too small (allowed: integers >= {minimum})")
+        return value
+
+    return parse
+
+
 def folder_path(text: str) -> str:
     """An argparse type for a folder's path; an empty or blank one (an unset shell variable, say) is
     refused rather than read as the current folder.

@@ -62,8 +62,7 @@ import torch
 from matplotlib.lines import Line2D
 
 from ..cells import cell_names, get_cell
-from ..cli import positive_int
-from .command import OneLineParser, folder_path, one_thread, open_results, run_writer
+from .command import OneLineParser, folder_path, one_thread, open_results, positive_int, run_writer
 from ..checks import check_int
 from ..config import RunConfig
 from ..figures import _save, plt  # pyplot on the figures' Agg backend
@@ -168,7 +167,7 @@ def run_memory_capacity(run_folder, train_steps: int = TRAIN_STEPS, test_steps: 
     """One stored delayed-recall run at its best-dev checkpoint, one row per delay k = 1..K: mc_k (refitted read-outs,
     MC streams seeded from the run seed, at the run's scale) and the trained head on the run's test split:
     head_mc_k (squared correlation of output k and its target) and head_mse_k (their MSE; its mean is the test score)."""
-    from ..report import experiment_label  # the report's grouping of runs into experiments
+    from ..experiments import experiment_label  # the report's grouping of runs into experiments
 
     folder = Path(run_folder)
     config = RunConfig.from_dict(json.loads((folder / "config.json").read_text()))
@@ -297,7 +296,8 @@ def write_memory_capacity(root, warn: Callable[[str], None] | None = None, **opt
 
 def report_section(store) -> list[str]:
     """The report's part for a folder profiled by this module ([] when tables/memory_capacity.csv is absent)."""
-    from ..report import interval_text, label_of, markdown_table
+    from ..experiments import label_of
+    from ..markdown import interval_text, markdown_table
 
     path = store.tables_dir / "memory_capacity.csv"
     if not path.exists():

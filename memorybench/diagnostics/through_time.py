@@ -295,7 +295,7 @@ def write_through_time(root, warn: Callable[[str], None] | None = None) -> list[
     and figures/grad_through_time/<task>_L<seq_len>.png (prefixed by the experiment when the folder
     holds several). Runs the model cannot be profiled for are skipped, each named to `warn`.
     Returns the paths written; the CSVs are the same bytes for the same runs."""
-    from ..report import experiment_label  # the report's grouping of runs into experiments
+    from ..experiments import experiment_label  # the report's grouping of runs into experiments
 
     store = open_results(root)
     root = store.root
@@ -335,7 +335,8 @@ def write_through_time(root, warn: Callable[[str], None] | None = None) -> list[
 
 def report_section(store) -> list[str]:
     """The report's part for a folder profiled by this module ([] when tables/grad_decay.csv is absent)."""
-    from ..report import interval_text, label_of, markdown_table
+    from ..experiments import label_of
+    from ..markdown import interval_text, markdown_table
 
     path = store.tables_dir / "grad_decay.csv"
     if not path.exists():

@@ -1,0 +1,72 @@
+"""`memorybench explosion` (and `python -m memorybench.explosion`): train the book's section 6.2
+experiment into a results folder and write its report. The experiment itself is
+`memorybench.explosion`; this module sits above the report, which shows it.
+
+Example:
+    >>> make_parser().parse_args(["--seeds", "2"]).seeds
+    2
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+from .diagnostics.command import Parser, UsageError, folder_path, positive_int
+from .explosion import CELLS, explosion_configs, run_explosion
+
+
+def make_parser(prog: str = "python -m memorybench.explosion"):
+    from .config import BOOK_CELLS, BUILTIN_CELLS
+
+    parser = Parser(prog=prog,
+                    description="The NNDL book's gradient-explosion experiment (section 6.2): SRN (and LSTM, GRU) at L=20, "
+                    "SGD lr 0.2, batch 64, summed cross-entropy, 250 steps, without and with per-parameter clipping at 5.0; "
+                    "every parameter's gradient norm logged at every step before clipping. Writes runs, report.md, "
+                    "figures and tables into --out.")
+    cells = BOOK_CELLS + BUILTIN_CELLS
+    parser.add_argument("--cells", nargs="+", choices=cells, default=list(CELLS), metavar="CELL",
+                        help=f"cells to train, from {', '.join(cells)} (default: {' '.join(CELLS)}; srn_book is the book's one-bias SRN)")
+    parser.add_argument("--seeds", type=positive_int(1, "seed count"), default=5, metavar="N",
+                        help="seeds per cell and clipping, 0..N-1 (default: %(default)s)")
+    parser.add_argument("--steps", type=positive_int(1, "step count"), default=None, metavar="N",
+                        help="training steps per run (default: the book's 250, i.e. 50 epochs of 5 batches)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default: %(default)s)")
+    parser.add_argument("--out", type=folder_path, default="results/explosion", metavar="DIR", help="results folder (default: %(default)s)")
+    parser.add_argument("--force", action="store_true", help="retrain runs already stored with their norms")
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m memorybench.explosion") -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = make_parser(prog).parse_args(argv)
+    except UsageError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    from .engine.loop import resolve_device
+    from .provenance import environment
+    from .report import build_report
+    from .store import ResultsStore, StoreError
+
+    try:
+        resolve_device(args.device)
+        store = ResultsStore.open(args.out)
+        configs = explosion_configs(list(dict.fromkeys(args.cells)), args.seeds, args.device, args.steps)
+        started = time.perf_counter()
+        with store.lock(" ".join([prog, *argv])):
+            trained = run_explosion(store, configs, args.force)
+            if trained:
+                entry = environment([*prog.split(), *argv])
+                entry.update(device=args.device, workers=1, runs_planned=len(configs), runs_trained=trained,
+                             runs_skipped=len(configs) - trained, wall_time_s=round(time.perf_counter() - started, 1))
+                store.record_sweep(entry)
+            report = build_report(store.root)
+    except (ValueError, StoreError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted: the runs finished before it are stored in {args.out}; re-run the same "
+              "command to train the rest and write the report", file=sys.stderr)
+        return 130
+    print(f"{trained} runs trained, {len(configs) - trained} already stored; report: {report}")
+    return 0
