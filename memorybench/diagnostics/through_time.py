@@ -106,12 +106,12 @@ def unroll(model: SequenceModel, inputs: torch.Tensor, perturb: Perturbation | N
         check_choice("perturbed state", name, state_names(model))
         if not 0 <= t < steps:
             raise ValueError(f"perturbed step t={t} is not allowed; it must be in 0..{steps - 1}")
-    x_proj = spec.project_input(params, x)  # (N, T, chunks*H)
+    x_steps = spec.project_input(params, x).unbind(1)  # T views (N, chunks*H): a backward linear in T (see cells.layers)
     h = x.new_zeros(batch, rnn.hidden_size)  # (N, H)
     c = x.new_zeros(batch, rnn.hidden_size)  # (N, H); passes through a cell without a cell state
     states = {name: [] for name in state_names(model)}
-    for t in range(steps):
-        h, c, _ = spec.step(x_proj[:, t], spec.project_hidden(params, h), h, c)
+    for t, x_t in enumerate(x_steps):
+        h, c, _ = spec.step(x_t, spec.project_hidden(params, h), h, c)
         carried = {"h": h.clone(), "c": c.clone()}  # new nodes: c_t's gradient leaves out its use in this step's h_t
         if perturb is not None and perturb[0] == t:
             carried[perturb[1]] = carried[perturb[1]] + perturb[2]
