@@ -19,6 +19,7 @@ import sys
 import time
 
 from .diagnostics.command import Parser, UsageError, folder_path, positive_int
+from .plugins import load_plugins, take_plugins
 from .settings import SweepAxes
 
 PROG = "memorybench run"  # the sweep's name as `memorybench` and run_all.py both run it
@@ -89,8 +90,11 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser.add_argument("--task-param", action="append", default=[], metavar="NAME=VALUE",
                         help="a parameter of the task's data (e.g. markers=anywhere for adding, scale=1.0 for delayed_recall, "
                         "p=0.2 for the stream digit sum); repeat for several")
-    parser.add_argument("--cells", nargs="+", choices=BUILTIN_CELLS, default=list(BUILTIN_CELLS), metavar="CELL",
-                        help=f"recurrent cells to compare, from {', '.join(BUILTIN_CELLS)} (default: all)")
+    parser.add_argument("--cells", nargs="+", default=list(BUILTIN_CELLS), metavar="CELL",
+                        help=f"recurrent cells to compare, from {', '.join(BUILTIN_CELLS)} or a --plugin's "
+                        f"(default: {' '.join(BUILTIN_CELLS)})")
+    parser.add_argument("--plugin", action="append", default=[], metavar="PATH_OR_MODULE",
+                        help="import a user's file or module that registers cells or tasks before anything is checked; repeatable")
     parser.add_argument("--seeds", type=positive_int(1, "seed count"), default=3, metavar="N",
                         help="independent seeds per cell and length, seeds 0..N-1 (default: %(default)s)")
     parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default=None,
@@ -259,8 +263,9 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
 
 
 def _main(argv: list[str], prog: str) -> int:
+    parsed, plugins = take_plugins(argv)
     try:
-        args = make_parser(prog).parse_args(argv)  # --help and bad flags answer here, before torch is imported
+        args = make_parser(prog).parse_args(parsed)  # --help and bad flags answer here, before torch is imported
         args.cells = unique(args.cells, "--cells")
         resolve_task(args)
         args.axes = SweepAxes(tuple(unique(args.lr, "--lr")), tuple(unique(args.init, "--init")), tuple(unique(args.hidden, "--hidden")),
@@ -270,6 +275,7 @@ def _main(argv: list[str], prog: str) -> int:
         print(f"memorybench: error: {exc}", file=sys.stderr)
         return 2
 
+    from .cells import cell_names
     from .engine.loop import resolve_device
     from .engine.policy import default_pack_sizes, packs_span_lengths
     from .executors import make_executor
@@ -281,6 +287,11 @@ def _main(argv: list[str], prog: str) -> int:
     from .sweep import describe, plan_sweep, plan_work, run_sweep
 
     try:
+        load_plugins(plugins)  # a user's cells and tasks, before their names are checked
+        unknown = [cell for cell in args.cells if cell not in cell_names()]
+        if unknown:
+            raise UsageError(f"argument --cells: invalid choice: {unknown[0]!r} (choose from {', '.join(map(repr, cell_names()))}; "
+                             "a plugin's cell needs its --plugin)")
         device = resolve_device(args.device)
         workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
         pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, device.type)

@@ -24,6 +24,7 @@ from importlib import import_module
 
 from . import __version__
 from .diagnostics.command import OneLineParser, usage_error
+from .plugins import load_plugins, take_plugins
 
 PROG = "memorybench"
 
@@ -54,6 +55,11 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     """Run `memorybench ARGV...`; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    argv, plugins = take_plugins(argv)
+    try:
+        load_plugins(plugins)
+    except ValueError as exc:
+        return usage_error(PROG, str(exc))
     if argv == ["--version"]:
         print(f"{PROG} {__version__}")
         return 0
@@ -82,7 +88,8 @@ def help_text(commands: dict, prog: str) -> str:
     if prog == PROG:
         lines += [f"memorybench {__version__}: how far back can recurrent cells (SRN, LSTM, GRU) remember?", ""]
     lines += ["commands:", *(f"  {name:<{width}}  {text}" for name, text in rows), "",
-              f"`{prog} COMMAND --help` explains a command's options."]
+              f"`{prog} COMMAND --help` explains a command's options. `--plugin PATH_OR_MODULE` (any command, "
+              "repeatable) first imports a user's file or module that registers cells or tasks."]
     return "\n".join(lines)
 
 

@@ -22,6 +22,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from .engine.jobs import run_job
 from .engine.policy import Job
+from .plugins import LOADED, load_plugins
 
 
 PR_SET_PDEATHSIG = 1  # prctl option (Linux): a signal the kernel sends this process when its parent dies
@@ -36,7 +37,7 @@ def _die_with_parent() -> None:
         pass
 
 
-def _init_worker() -> None:
+def _init_worker(plugins: tuple[str, ...] = ()) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the workers itself
     _die_with_parent()
     import torch
@@ -45,6 +46,7 @@ def _init_worker() -> None:
 
     torch.set_num_threads(1)  # at these sizes one thread per run beats two
     git_commit()  # provenance of the code this worker loaded
+    load_plugins(plugins)  # the driver's plugins: their cells and tasks train here too
 
 
 class SerialExecutor:
@@ -79,7 +81,8 @@ class LocalPoolExecutor:
 
     def run(self, jobs: list[Job]) -> Iterator[tuple[Job, list]]:
         waiting = list(reversed(jobs))
-        with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker) as pool:
+        with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+                                 initargs=(tuple(LOADED),)) as pool:
             pending = {}
             try:
                 while waiting or pending:

@@ -65,3 +65,52 @@ def test_a_users_task_and_cell_run_through_sweep_store_and_report(registered, tm
     assert "memoryless baseline (guessing any one token) is **0.25**" in text and "at or above **0.625**" in text
     assert "| L | GRU | IndRNN |" in text and "- IndRNN: seed" in text  # its own column (registry order) and gate trace
     assert (store.root / "figures").is_dir()
+
+
+PLUGIN = '''
+import torch
+
+from memorybench import CellSpec, register_cell
+
+
+def step(x_proj, h_proj, h, c):  # (..., H) each
+    h = torch.relu(x_proj + h_proj)
+    return h, c, {"h": h}
+
+
+register_cell(CellSpec(
+    name="my_indrnn", label="my IndRNN", color="#CC79A7", gates=(), states=("h",), heatmap=("h",), chunks=1,
+    has_cell_state=False, step=step, fused=None, torch_layout=False,
+    parameter_shapes=lambda i, h: {"weight_ih": (h, i), "u": (h,), "bias": (h,)},
+    project_input=lambda p, x: x @ p["weight_ih"].T + p["bias"],
+    project_hidden=lambda p, h: p["u"] * h,
+    init_torch=lambda p, h: [torch.nn.init.uniform_(t, -h**-0.5, h**-0.5) for t in p.values()],
+    init_book=lambda p, h, chunks: [torch.nn.init.uniform_(t, -h**-0.5, h**-0.5) for t in p.values()],
+))
+'''
+
+
+@pytest.mark.slow
+def test_a_plugin_cell_trains_and_reports_from_the_command_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    plugin, out = tmp_path / "my_cells.py", tmp_path / "out"
+    plugin.write_text(PLUGIN)
+    root = Path(__file__).resolve().parent.parent
+    run = lambda *args: subprocess.run([sys.executable, "-m", "memorybench", *args], capture_output=True, text=True, cwd=root,
+                                       timeout=300)
+    trained = run("run", "--plugin", str(plugin), "--cells", "my_indrnn", "gru", "--lengths", "5", "--seeds", "2", "--steps", "30",
+                  "--workers", "2", "--pack", "1", "--device", "cpu", "--no-progress", "--out", str(out))
+    assert trained.returncode == 0, trained.stderr
+    runs = pd.read_csv(out / "tables" / "runs.csv")  # written by the sweep's report, which had the plugin
+    assert sorted(runs["cell"]) == ["gru", "gru", "my_indrnn", "my_indrnn"] and set(runs["status"]) == {"ok"}
+    reported = run("report", "--plugin", str(plugin), str(out))
+    assert reported.returncode == 0 and "my IndRNN" in (out / "report.md").read_text()
+    refused = run("run", "--cells", "my_indrnn", "--lengths", "5", "--out", str(tmp_path / "other"))
+    assert refused.returncode == 2 and "invalid choice: 'my_indrnn'" in refused.stderr and "--plugin" in refused.stderr
+    broken = run("report", "--plugin", str(tmp_path / "missing.py"), str(out))
+    assert broken.returncode == 2 and broken.stderr.strip() == f"memorybench: error: --plugin {tmp_path / 'missing.py'}: no such file"
