@@ -1,0 +1,40 @@
+"""The README stays short and keeps its two quick-start commands; the docs are all in the nav; CI
+builds them strictly. Text checks only: the MkDocs build itself runs in `.ci/run`."""
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+
+MAIN_COMMAND = ("python3 -m venv .venv && . .venv/bin/activate && pip install -e . && "
+                "python run_all.py --lengths 5 10 15 20 25 30")
+TEST_COMMAND = ('python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[dev,ray]" && '
+                "python -m pytest")
+
+
+def test_readme_is_short():
+    lines = README.read_text(encoding="utf-8").splitlines()
+    assert len(lines) <= 210, f"README.md has {len(lines)} lines; move the rest into docs/"
+
+
+def test_readme_keeps_the_quick_start_commands_verbatim():
+    text = README.read_text(encoding="utf-8")
+    for command in (MAIN_COMMAND, TEST_COMMAND):
+        assert f"```bash\n{command}\n```" in text, command
+
+
+def test_ci_runs_the_tests_and_builds_the_docs_strictly():
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "python -m pytest" in ci
+    assert "mkdocs build --strict" in ci
+
+
+def test_every_docs_page_is_in_the_nav_and_every_readme_link_to_docs_resolves():
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    pages = sorted(p.relative_to(ROOT / "docs").as_posix() for p in (ROOT / "docs").rglob("*.md"))
+    assert pages, "docs/ holds no pages"
+    missing = [page for page in pages if not re.search(rf":\s*{re.escape(page)}\s*$", nav, re.M)]
+    assert not missing, f"not in mkdocs.yml's nav: {missing}"
+    links = re.findall(r"\]\((docs/[^)#\s]+)", README.read_text(encoding="utf-8"))
+    assert links, "the README links to no docs page"
+    assert [link for link in links if not (ROOT / link).is_file()] == []
