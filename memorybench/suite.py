@@ -158,13 +158,30 @@ def plot_suite(table: pd.DataFrame, path: Path) -> Path:
     return _save(fig, path)
 
 
-def write_suite(folders, out) -> list[Path]:
-    """suite.md, suite.csv and suite.png in `out` (an ordinary folder)."""
+MARKERS = ("<!-- suite -->", "<!-- /suite -->")  # where a README holds the suite's table
+
+
+def between_markers(text: str, table: str, where: str = "the file") -> str:
+    r"""`text` with what stands between MARKERS replaced by `table`.
+
+    >>> between_markers("a\n<!-- suite -->\nold\n<!-- /suite -->\nb", "| new |")
+    'a\n<!-- suite -->\n| new |\n<!-- /suite -->\nb'
+    """
+    start, end = text.find(MARKERS[0]), text.find(MARKERS[1])
+    if start < 0 or end < start:
+        raise ValueError(f"{where} has no {MARKERS[0]} ... {MARKERS[1]} block to write the suite's table into")
+    return text[: start + len(MARKERS[0])] + "\n" + table + "\n" + text[end:]
+
+
+def write_suite(folders, out, readme=None) -> list[Path]:
+    """suite.md, suite.csv and suite.png in `out` (an ordinary folder); with `readme`, the table
+    also replaces the one between that file's MARKERS."""
     from .rundir import write_atomic, write_text_atomic
 
     table = suite_table(folders)
     if table.empty:
         raise ValueError("the folders hold no successful runs to summarise")
+    readme_text = None if readme is None else between_markers(Path(readme).read_text(), suite_markdown(table), str(readme))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     write_atomic(out / "suite.csv", lambda tmp: table.to_csv(tmp, index=False))
@@ -177,8 +194,12 @@ def write_suite(folders, out) -> list[Path]:
         "the test score, beside the memoryless baseline. Built by `python -m memorybench.suite` from: "
         + ", ".join(f"`{f}`" for f in folders) + ".", "",
         suite_markdown(table), "", "![the suite at a glance](suite.png)", ""])
+    written = [out / "suite.md", out / "suite.csv", figure]
+    if readme is not None:
+        write_text_atomic(Path(readme), readme_text)
+        written.append(Path(readme))
     write_text_atomic(out / "suite.md", text)
-    return [out / "suite.md", out / "suite.csv", figure]
+    return written
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m memorybench.suite") -> int:
@@ -186,8 +207,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m memorybench.suite
                            description="One table and one figure across tasks, built from the stored runs of several results folders.")
     parser.add_argument("folders", nargs="+", type=folder_path, help="results folders written by memorybench (run_all.py --task ...)")
     parser.add_argument("--out", type=folder_path, default="results/suite", help="folder for suite.md, suite.csv and suite.png (default: %(default)s)")
+    parser.add_argument("--readme", type=folder_path, default=None, metavar="FILE",
+                        help=f"also write the table into FILE, between its {MARKERS[0]} and {MARKERS[1]} lines (README.md)")
     args = parser.parse_args(argv)
-    return run_writer(parser, lambda warn: write_suite(args.folders, args.out))
+    return run_writer(parser, lambda warn: write_suite(args.folders, args.out, args.readme))
 
 
 if __name__ == "__main__":

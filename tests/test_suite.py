@@ -69,3 +69,34 @@ def test_delayed_recall_over_hidden_sizes_shows_its_memory_capacity_at_n_32(tmp_
                       mc_ci_high=[7.0, 29.9])).to_csv(store.tables_dir / "memory_capacity.csv", index=False)
     row = suite_table([store.root]).iloc[0]
     assert (row["kind"], row["value"], row["text"]) == ("memory capacity", 28.8, "MC 28.8 [27.7, 29.9] of N = 32")
+
+
+def table_in(text: str) -> str:
+    return "\n".join(line for line in text.splitlines() if line.startswith("|"))
+
+
+def test_the_readme_table_is_written_between_its_markers(two_tasks, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# title\n\n<!-- suite -->\n| old |\n<!-- /suite -->\n\nafter\n")
+    written = write_suite(two_tasks, tmp_path / "suite", readme=readme)
+    text = readme.read_text()
+    assert written[-1] == readme and text.startswith("# title\n\n<!-- suite -->\n| task |") and text.endswith("<!-- /suite -->\n\nafter\n")
+    assert table_in(text) == table_in(written[0].read_text()) and "| old |" not in text
+
+
+def test_a_readme_without_markers_is_one_line_and_nothing_is_written(two_tasks, tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text("# no markers\n")
+    assert main([*map(str, two_tasks), "--out", str(tmp_path / "suite"), "--readme", str(readme)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no <!-- suite --> ... <!-- /suite --> block" in err
+    assert readme.read_text() == "# no markers\n" and not (tmp_path / "suite").exists()
+
+
+def test_the_committed_readme_shows_the_committed_suite_table():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    block = readme.split("<!-- suite -->")[1].split("<!-- /suite -->")[0]
+    assert table_in(block) == table_in((root / "results" / "suite" / "suite.md").read_text())
