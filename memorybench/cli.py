@@ -250,16 +250,30 @@ def check_size(args) -> None:
 
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    """The sweep; returns the exit status. Called as the process's entry (argv None), an
+    interrupted sweep ends the process at once (`exit_interrupted`)."""
+    entry = argv is None
     argv = sys.argv[1:] if argv is None else argv
     handlers = signal.signal(signal.SIGINT, _interrupt), signal.signal(signal.SIGTERM, _interrupt)
     try:
-        return _main(argv, prog)
+        code = _main(argv, prog)
     except KeyboardInterrupt:
         print("memorybench: interrupted before training started; no run was stored", file=sys.stderr)
-        return 130
-    finally:
-        signal.signal(signal.SIGINT, handlers[0])
-        signal.signal(signal.SIGTERM, handlers[1])
+        code = 130
+    if entry:
+        exit_interrupted(code)
+    signal.signal(signal.SIGINT, handlers[0])
+    signal.signal(signal.SIGTERM, handlers[1])
+    return code
+
+
+def exit_interrupted(code: int) -> None:
+    """After an interrupt (130), end the process now: a second Ctrl-C during the interpreter's
+    shutdown (worker pools, atexit) would otherwise print a traceback instead of exiting at once."""
+    if code == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
 
 
 def _main(argv: list[str], prog: str) -> int:

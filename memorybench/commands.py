@@ -53,8 +53,16 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run `memorybench ARGV...`; returns the exit status."""
-    argv = sys.argv[1:] if argv is None else list(argv)
+    """Run `memorybench ARGV...`; returns the exit status (as the process's entry, argv None, an
+    interrupted command ends the process at once: `cli.exit_interrupted`)."""
+    if argv is None:
+        code = main(sys.argv[1:])
+        if code == 130:
+            from .cli import exit_interrupted
+
+            exit_interrupted(code)
+        return code
+    argv = list(argv)
     argv, plugins = take_plugins(argv)
     try:
         load_plugins(plugins)
