@@ -43,6 +43,7 @@ COMMANDS = {
     "store": {
         "rebuild": ("memorybench.commands", "store_rebuild", "write a fresh store.json for a folder's intact runs, then its report"),
         "share": ("memorybench.sharing", "main", "replace a folder's copies of another folder's runs by links"),
+        "prune": ("memorybench.prune", "main", "remove the checkpoints that no report section or diagnostic reads"),
     },
     "list": {
         "tasks": ("memorybench.commands", "list_tasks", "the registered memory tasks"),

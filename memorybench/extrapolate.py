@@ -63,7 +63,7 @@ from .diagnostics.command import OneLineParser, folder_path, one_thread, open_re
 from .cells import cell_names, get_cell
 from .config import RunConfig
 from .figures import _save, plt  # pyplot on the figures' Agg backend
-from .rundir import load_run, write_atomic
+from .rundir import load_run, trained_model, write_atomic
 from .store import ResultsStore
 from .summary import mean_interval
 from .tasks import Split, TaskSpec, get_task
@@ -130,8 +130,7 @@ def _score(model: torch.nn.Module, task: TaskSpec, split: Split) -> float:
 
 def _loaded(run_folder):
     saved = load_run(Path(run_folder))
-    if saved.model is None:
-        raise ValueError(f"run {Path(run_folder).name} has no checkpoint (status {saved.result.status!r}); only a finished run can be scored")
+    trained_model(saved, Path(run_folder), "score")
     return saved
 
 

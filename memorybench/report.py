@@ -46,7 +46,7 @@ from .figures import loss_label, plot_cell_benchmarks, plot_curves, plot_gates, 
 from .gates import example_sequence, trace_sequence
 from .markdown import fmt, interval_text, markdown_table, paired_markdown
 from .provenance import git_commit, short_commit
-from .rundir import write_atomic, write_text_atomic
+from .rundir import CHECKPOINT, write_atomic, write_text_atomic
 from .settings import AXES
 from .store import ResultsStore, StoreError
 from .summary import memory_horizon, paired_differences, score_table, throughput_table
@@ -93,11 +93,18 @@ def _gate_section(runs: pd.DataFrame, store: ResultsStore, figure: Path, task: T
     traces, captions, lines = {}, {}, []
     inputs = example_sequence(task, length, task_params=json.loads(runs["task_params"].iloc[0]))  # one experiment: one set of task_params
     for row in gate_runs(runs, length, task).itertuples():
-        traces[row.cell], prediction = trace_sequence(store.run_folder(row.run_id), inputs)
+        folder = store.run_folder(row.run_id)
+        if not (folder / CHECKPOINT).exists():
+            lines.append(f"- {label_of(row.cell)}: seed {row.seed} has no {CHECKPOINT} in {folder} (removed by "
+                         "`memorybench store prune` of a folder that holds it?), so no heatmap.")
+            continue
+        traces[row.cell], prediction = trace_sequence(folder, inputs)
         captions[row.cell] = f"seed {row.seed}, predicts {prediction}"
         lines.append(f"- {label_of(row.cell)}: seed {row.seed} (best dev {task.metric} {row.best_dev_score:.2f}, "
                      f"test {row.test_score:.2f}) predicts **{prediction}**.")
     shown = inputs.tolist() if inputs.dim() == 1 else [f"x{t}" for t in range(len(inputs))]
+    if not traces:
+        return "\n".join(lines)
     plot_gates(traces, [str(v) for v in shown], captions, figure)
     source = "the task's example sequence" if len(task.example_input) == length else "the first test sequence of seed 0"
     return "\n".join([
@@ -204,6 +211,26 @@ def check_threshold(threshold: float | None, tasks) -> None:
             raise ValueError(f"--threshold {threshold} is outside the range of {task.metric} ({low:g} to {high:g}) of task {task.name!r}")
 
 
+def experiments(runs: pd.DataFrame):
+    """(label, runs, multi) per report section, largest first. A study is runs differing only in cell,
+    length, seed and the setting axes; one over several settings (multi) is a capacity study."""
+    studies = pd.Series([experiment_label(row, skip=study_axes(row)) for row in runs.to_dict("records")], index=runs.index)
+    for study, group in sorted(runs.groupby(studies), key=lambda item: -len(item[1])):
+        multi = is_multi_setting(group)
+        yield (study if multi else study_label(group)), group, multi
+
+
+def traced_runs(store: ResultsStore) -> list[str]:
+    """The run ids whose checkpoints the report reads: each experiment's gate-heatmap runs."""
+    runs = store.collect()[0]
+    traced = []
+    for _, group, multi in ([] if runs.empty else experiments(runs)):
+        task = get_task(group["task"].iloc[0], group["task_params"].iloc[0])
+        length = None if multi else gate_length(group, task)
+        traced += [] if length is None else gate_runs(group, length, task)["run_id"].tolist()
+    return traced
+
+
 def build_report(root, threshold: float | None = None) -> Path:
     """Write report.md, figures/ and tables/ for the results folder `root`; returns report.md's path.
     A bad `threshold` is a ValueError raised before anything is written."""
@@ -220,11 +247,8 @@ def build_report(root, threshold: float | None = None) -> Path:
     if runs.empty:
         lines.append("No runs stored yet.")
     else:
-        # a study: runs differing only in cell, length, seed and the setting axes; several settings -> capacity vs trainability
-        runs["experiment"] = [experiment_label(row, skip=study_axes(row)) for row in runs.to_dict("records")]
-        for study, group in sorted(runs.groupby("experiment"), key=lambda item: -len(item[1])):
-            multi = is_multi_setting(group)
-            label = study if multi else study_label(group)
+        runs["experiment"] = ""
+        for label, group, multi in experiments(runs):
             runs.loc[group.index, "experiment"] = label
             slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
             if multi:

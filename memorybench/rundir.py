@@ -33,6 +33,8 @@ import torch
 from .config import RunConfig
 from .result import CURVE_COLUMNS, RENAMED, RunResult
 
+CHECKPOINT = "checkpoint.pt"  # the best-dev weights; optional (see memorybench.prune)
+
 
 def current_umask() -> int:
     """The process's umask, read without changing it where Linux tells it (/proc/self/status);
@@ -97,7 +99,7 @@ def save_run(folder, config: RunConfig, result: RunResult, state_dict: dict | No
     curves = pd.DataFrame(result.curves, columns=list(CURVE_COLUMNS))
     write_atomic(folder / "curves.csv", lambda tmp: curves.to_csv(tmp, index=False))
     if state_dict is not None:
-        write_atomic(folder / "checkpoint.pt", lambda tmp: torch.save(state_dict, tmp))
+        write_atomic(folder / CHECKPOINT, lambda tmp: torch.save(state_dict, tmp))
     write_json_atomic(folder / "result.json", result.summary())
     return folder
 
@@ -120,8 +122,19 @@ def load_run(folder, execution: str = "fused", map_location="cpu") -> SavedRun:
     curves = pd.read_csv(folder / "curves.csv").rename(columns=RENAMED)
     result.curves = curves.to_dict("records")
     model = None
-    if (folder / "checkpoint.pt").exists():
+    if (folder / CHECKPOINT).exists():
         model = model_for(config, execution=execution)
-        model.load_state_dict(torch.load(folder / "checkpoint.pt", map_location=map_location, weights_only=True))
+        model.load_state_dict(torch.load(folder / CHECKPOINT, map_location=map_location, weights_only=True))
         model.eval()
     return SavedRun(config, result, model, curves)
+
+
+def trained_model(saved: SavedRun, folder, purpose: str):
+    """`saved.model`, or a ValueError saying why a run has none (failed, or its checkpoint removed)."""
+    if saved.model is not None:
+        return saved.model
+    name = Path(folder).name
+    if saved.result.status == "ok":
+        raise ValueError(f"run {name} has no {CHECKPOINT} (removed by `memorybench store prune`?); "
+                         f"retrain it, or use a folder that keeps it, to {purpose} it")
+    raise ValueError(f"run {name} has no checkpoint (status {saved.result.status!r}); only a finished run can be {purpose}d")

@@ -61,7 +61,7 @@ from .cells import cell_names
 from .config import RunConfig
 from .provenance import environment
 from .result import CURVE_COLUMNS, RENAMED, RunResult, upgrade
-from .rundir import make_temp_dir, save_run, write_atomic, write_json_atomic, write_text_atomic
+from .rundir import CHECKPOINT, make_temp_dir, save_run, write_atomic, write_json_atomic, write_text_atomic
 
 LINK = ".link"  # runs/<run_id>.link: a run shared from another store
 LOCK = ".lock"  # the file the operating system locks while a sweep writes (never removed: see `lock`)
@@ -191,7 +191,7 @@ class ResultsStore:
             pd.read_csv(folder / "curves.csv")
         except (OSError, ValueError, UnicodeDecodeError) as exc:
             return f"curves.csv does not load ({type(exc).__name__})"
-        checkpoint = folder / "checkpoint.pt"
+        checkpoint = folder / CHECKPOINT
         if checkpoint.exists():
             try:
                 with zipfile.ZipFile(checkpoint) as archive:  # torch.save's format: every member carries a CRC

@@ -67,7 +67,7 @@ from ..checks import check_int
 from ..config import RunConfig
 from ..figures import _save, plt  # pyplot on the figures' Agg backend
 from ..models import SequenceModel
-from ..rundir import load_run, write_atomic
+from ..rundir import load_run, trained_model, write_atomic
 from ..summary import mean_interval
 from ..tasks import TaskSpec, get_task
 from ..tasks.delayed_recall import DELAYS, SCALE, check_scale, draw_inputs, memoryless_mse
@@ -174,8 +174,7 @@ def run_memory_capacity(run_folder, train_steps: int = TRAIN_STEPS, test_steps: 
     task = get_task(config.task)
     delays = task_delays(task)
     saved = load_run(folder, execution="fused" if get_cell(config.cell).fused is not None else "transparent")
-    if saved.model is None:
-        raise ValueError(f"run {folder.name} has no checkpoint (status {saved.result.status!r}); only a finished run can be measured")
+    trained_model(saved, folder, "measure")
     scale = config.task_params.get("scale", SCALE)
     mc_k, _ = memory_capacity(saved.model, scale, delays, config.seed, train_steps, test_steps, washout)
     test = task.make_data(config.seq_len, config.seed, **config.task_params).test

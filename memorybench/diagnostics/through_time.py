@@ -60,7 +60,7 @@ from ..checks import check_choice
 from .command import OneLineParser, folder_path, one_thread, open_results, run_writer
 from ..figures import _save, plt  # pyplot on the figures' Agg backend
 from ..models import SequenceModel, model_for
-from ..rundir import load_run, write_atomic
+from ..rundir import load_run, trained_model, write_atomic
 from ..summary import t975
 from ..tasks import TaskSpec, get_task
 
@@ -172,8 +172,7 @@ def _profiles(run_folder, checkpoints) -> pd.DataFrame:
     folder = Path(run_folder)
     saved = load_run(folder, execution="transparent")
     config = saved.config
-    if saved.model is None:
-        raise ValueError(f"run {folder.name} has no checkpoint (status {saved.result.status!r}); only a finished run can be profiled")
+    trained_model(saved, folder, "profile")
     task = get_task(config.task)
     check_supported(saved.model, task)
     test = task.make_data(config.seq_len, config.seed, **config.task_params).test

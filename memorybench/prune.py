@@ -1,0 +1,105 @@
+"""Slim results folders: keep each run's checkpoint.pt only where something still reads it.
+
+    memorybench store prune results/gpu results/stream results/capacity [--dry-run]
+
+A run's scores, curves and timing live in its small files; `checkpoint.pt` (the best-dev
+weights) is read only by the report's gate heatmaps (each experiment's best-dev seed per
+cell at the gate length, see `report.traced_runs`) and by the diagnostics that score saved
+models (extrapolation, gradients through time, memory capacity). Prune keeps:
+
+- the checkpoints of the runs a folder's gate heatmaps trace, and
+- every checkpoint of a folder holding a table of such a diagnostic (it was computed from
+  them, and re-running the diagnostic needs them all),
+
+for every folder named, and removes the rest from those folders' own run folders (a run a
+folder links to stays with the folder that holds it: name both folders, and every folder that
+links to one you prune, in one command). Tables, report and figures stay as they are; a run
+without its checkpoint is still complete (a sweep does not retrain it), and a diagnostic
+asked to score it says the checkpoint was removed.
+
+Example:
+    >>> import tempfile
+    >>> from memorybench.store import ResultsStore
+    >>> from memorybench.sweep import plan_sweep, run_sweep
+    >>> store = ResultsStore.open(tempfile.mkdtemp())
+    >>> _ = run_sweep(store, plan_sweep("nndl", ["srn"], [5], seeds=3, quick=True, device="cpu"), progress=False)
+    >>> kept, removed = prune([store])
+    >>> len(kept), len(removed)  # the gate heatmaps' run (the best-dev seed) keeps its checkpoint
+    (1, 2)
+"""
+from __future__ import annotations
+
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+from .report import traced_runs
+from .rundir import CHECKPOINT
+from .store import ResultsStore, StoreError
+
+# diagnostic tables computed from saved models: a folder holding one keeps every checkpoint
+FROM_CHECKPOINTS = {"extrapolation.csv": "diagnose extrapolate", "grad_through_time.csv": "diagnose through-time",
+                    "memory_capacity.csv": "diagnose memory-capacity"}
+
+
+def needed(store: ResultsStore) -> dict[Path, str]:
+    """Run folder (resolved) -> why its checkpoint is kept, for the checkpoints `store` reads."""
+    readers = [command for name, command in FROM_CHECKPOINTS.items() if (store.tables_dir / name).exists()]
+    keep = {}
+    if readers:
+        for folder in store.scan()[0]:
+            keep[folder.resolve()] = f"{store.root}: read by {', '.join(readers)}"
+    for run_id in traced_runs(store):
+        keep.setdefault(store.run_folder(run_id).resolve(), f"{store.root}: gate heatmaps")
+    return keep
+
+
+def prune(stores: list[ResultsStore], dry_run: bool = False) -> tuple[dict[Path, str], dict[Path, int]]:
+    """Remove the checkpoints no store in `stores` reads from their own run folders; returns
+    (kept: checkpoint -> why, removed: checkpoint -> bytes). With `dry_run` nothing is removed."""
+    keep = {}
+    for store in stores:
+        for folder, why in needed(store).items():
+            keep.setdefault(folder, why)
+    kept, removed = {}, {}
+    for store in stores:
+        for checkpoint in sorted(store.runs_dir.glob(f"*/{CHECKPOINT}")):
+            folder = checkpoint.parent.resolve()
+            if folder in keep:
+                kept[checkpoint] = keep[folder]
+                continue
+            removed[checkpoint] = checkpoint.stat().st_size
+            if not dry_run:
+                checkpoint.unlink()
+    return kept, removed
+
+
+def main(argv: list[str] | None = None, prog: str = "memorybench store prune") -> int:
+    from .diagnostics.command import OneLineParser, folder_path, open_results
+
+    parser = OneLineParser(prog=prog, description="Remove the checkpoints (best-dev weights) that neither the report's gate heatmaps "
+                                                  "nor a diagnostic's table of the named folders reads. Scores, curves, tables and "
+                                                  "reports are unchanged; name every folder that links to one you prune.")
+    parser.add_argument("folders", nargs="+", type=folder_path, metavar="FOLDER", help="results folders to slim together")
+    parser.add_argument("--dry-run", action="store_true", help="say what would be removed, change nothing")
+    args = parser.parse_args(argv)
+    command = " ".join([prog, *(argv if argv is not None else sys.argv[1:])])
+    try:
+        stores = [open_results(folder) for folder in args.folders]
+        with ExitStack() as locks:  # every folder's lock: a sweep writing to one of them is refused meanwhile
+            for store in stores:
+                locks.enter_context(store.lock(command))
+            kept, removed = prune(stores, args.dry_run)
+    except StoreError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    verb = "would remove" if args.dry_run else "removed"
+    for store in stores:
+        own = [path for path in removed if path.is_relative_to(store.runs_dir)]
+        held = [path for path in kept if path.is_relative_to(store.runs_dir)]
+        print(f"{store.root}: {verb} {len(own)} checkpoints ({sum(removed[p] for p in own) / 1e6:.1f} MB), kept {len(held)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
