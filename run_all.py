@@ -15,7 +15,7 @@ def _interrupted_while_starting(signum, frame):
 
 signal.signal(signal.SIGINT, _interrupted_while_starting)  # until the command installs its own handlers
 signal.signal(signal.SIGTERM, _interrupted_while_starting)
-from memorybench.cli import main  # noqa: E402
+from memorybench.cli.run import main  # noqa: E402
 
 if __name__ == "__main__":
     sys.exit(main())

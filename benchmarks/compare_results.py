@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("new", type=Path)
     args = parser.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from memorybench.provenance import provenance_line
-    from memorybench.store import ResultsStore
+    from memorybench.storage.provenance import provenance_line
+    from memorybench.storage.store import ResultsStore
 
     old, new = (ResultsStore(folder).collect()[0].set_index("run_id") for folder in (args.old, args.new))
     common = old.index.intersection(new.index)

@@ -55,7 +55,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write every measurement to this JSON file")
     args = parser.parse_args()
     sys.path.insert(0, str(args.new.resolve()))
-    from memorybench.provenance import provenance_line
+    from memorybench.storage.provenance import provenance_line
 
     print(provenance_line())
     print(f"old: {args.old}  new: {args.new}; {args.steps} steps at L=30, batch 8, 1 thread, {args.repeats} interleaved pairs")

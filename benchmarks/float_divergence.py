@@ -21,7 +21,7 @@ import torch
 
 from memorybench.config import protocol_config
 from memorybench.engine.loop import train_pack
-from memorybench.provenance import provenance_line
+from memorybench.storage.provenance import provenance_line
 from memorybench.training import train_run
 
 REPORT_STEPS = (100, 500, 1000, 1500, 2000, 3000, 4000, 6000, 10000, 19000)

@@ -28,7 +28,7 @@ import torch
 from memorybench.config import BUILTIN_CELLS, RunConfig, protocol_config
 from memorybench.diagnostics.grad_norms import GradientNorms
 from memorybench.engine.loop import train_pack
-from memorybench.provenance import provenance_line
+from memorybench.storage.provenance import provenance_line
 
 SEQ_LEN = 20
 

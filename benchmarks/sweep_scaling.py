@@ -17,9 +17,9 @@ from dataclasses import replace
 
 import torch
 
-from memorybench.provenance import provenance_line
-from memorybench.store import ResultsStore
-from memorybench.sweep import plan_sweep, run_sweep
+from memorybench.storage.provenance import provenance_line
+from memorybench.storage.store import ResultsStore
+from memorybench.sweep.plan import plan_sweep, run_sweep
 
 
 def timed_sweep(configs, workers: int) -> tuple[float, dict]:

@@ -6,7 +6,7 @@ forward and forward+backward, on the CPU (one torch thread) and on CUDA when pre
 
 The default test run (`python -m pytest`, with --benchmark-disable from pyproject.toml)
 calls every case once and checks its output: a correctness pass, not a timing.
-`python -m memorybench.report results/` turns the JSON into a throughput table
+`memorybench report results/` turns the JSON into a throughput table
 (sequences/s, µs per time step) and a figure.
 """
 import pytest

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from memorybench.config import protocol_config
-from memorybench.provenance import provenance_line
+from memorybench.storage.provenance import provenance_line
 from memorybench.tasks import get_task, split_seed, train_batches
 from memorybench.training import model_for, train_run
 

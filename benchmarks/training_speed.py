@@ -22,7 +22,7 @@ import torch
 from memorybench.config import protocol_config
 from memorybench.engine.loop import train_pack
 from memorybench.engine.replicas import LAYOUTS
-from memorybench.provenance import environment, provenance_line
+from memorybench.storage.provenance import environment, provenance_line
 from memorybench.training import train_run
 
 

@@ -11,6 +11,10 @@ The Python API, importable from here (each name is loaded when first used, so th
 
 __version__ = "0.2.0"
 
+from memorybench._moved import install as _install_old_paths  # noqa: E402  (the paths before 0.2.0, until 0.3.0)
+
+_install_old_paths()
+
 # name -> the module that defines it
 API = {
     "protocol_config": "memorybench.config",
@@ -18,17 +22,19 @@ API = {
     "train_run": "memorybench.training",
     "train_and_save": "memorybench.training",
     "evaluate": "memorybench.training",
-    "load_run": "memorybench.rundir",
+    "load_run": "memorybench.training",
     "get_task": "memorybench.tasks",
     "register_task": "memorybench.tasks",
     "TaskSpec": "memorybench.tasks.base",
     "get_cell": "memorybench.cells",
     "register_cell": "memorybench.cells",
     "CellSpec": "memorybench.cells.spec",
-    "ResultsStore": "memorybench.store",
-    "plan_sweep": "memorybench.sweep",
-    "run_sweep": "memorybench.sweep",
-    "build_report": "memorybench.report",
+    "ResultsStore": "memorybench.storage.store",
+    "plan_sweep": "memorybench.sweep.plan",
+    "run_sweep": "memorybench.sweep.plan",
+    "build_report": "memorybench.report.build",
+    "ReportSection": "memorybench.report.sections",
+    "register_section": "memorybench.report.sections",
     "train_pack": "memorybench.engine.loop",
 }
 __all__ = ["__version__", *API]

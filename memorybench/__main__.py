@@ -1,7 +1,7 @@
-"""`python -m memorybench`: the `memorybench` command (see memorybench.commands)."""
+"""`python -m memorybench`: the `memorybench` command (see memorybench.cli.main)."""
 import sys
 
-from .commands import main
+from memorybench.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

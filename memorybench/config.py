@@ -12,7 +12,7 @@ Protocols:
   accuracy is measured with less noise.
 - `nndl-6.2`: the book's gradient-explosion experiment (section 6.2): its data, SGD
   lr 0.2, batch 64, the cross-entropy summed over the batch, 50 epochs (250 steps),
-  dev every epoch; clipping is set per run (`memorybench.explosion`).
+  dev every epoch; clipping is set per run (`memorybench.diagnostics.explosion`).
 
 Example:
     >>> cfg = protocol_config("nndl", cell="lstm", seq_len=30, seed=1)
@@ -26,10 +26,10 @@ import json
 import math
 from dataclasses import asdict, dataclass, field, fields
 
-from .checks import check_choice, check_int
+from memorybench.checks import check_choice, check_int
 
 BUILTIN_CELLS = ("srn", "lstm", "gru")  # the cells a sweep compares by default, in this order (memorybench.cells)
-BOOK_CELLS = ("srn_book",)  # registered too: the book's one-bias SRN of section 6.2 (memorybench.explosion)
+BOOK_CELLS = ("srn_book",)  # registered too: the book's one-bias SRN of section 6.2 (memorybench.diagnostics.explosion)
 OPTIMIZERS = ("adam", "sgd")
 LOSS_REDUCTIONS = ("mean", "sum")  # over a batch's samples (and steps); the book's section 6.2 sums
 QUICK = dict(steps=200, eval_interval=50)  # --quick: a smoke-test budget, not a measurement
@@ -68,9 +68,9 @@ class RunConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N; not part of run_id()
 
     def __post_init__(self):
-        from .cells import EXECUTIONS, get_cell  # torch: imported once a config is made, not with this module
-        from .models import INITS
-        from .tasks import get_task
+        from memorybench.cells import EXECUTIONS, get_cell  # torch: imported once a config is made, not with this module
+        from memorybench.models import INITS
+        from memorybench.tasks import get_task
 
         spec = get_cell(self.cell)
         task = get_task(self.task)
@@ -131,7 +131,7 @@ PROTOCOLS = {
     "nndl": dict(_BOOK, shuffle=False),
     "nndl-shuffled": dict(_BOOK, shuffle=True),
     "stream": dict(_BOOK, task="stream"),
-    # the book's section 6.2 (gradient explosion, memorybench.explosion): 50 epochs of 5 batches of 64
+    # the book's section 6.2 (gradient explosion, memorybench.diagnostics.explosion): 50 epochs of 5 batches of 64
     "nndl-6.2": dict(_BOOK, optimizer="sgd", lr=0.2, batch_size=64, steps=250, eval_interval=5, loss_reduction="sum", shuffle=False),
 }
 # The suite's other tasks: Adam lr 1e-3, batch 32 and torch's own initialisation, as the published RNN
@@ -184,7 +184,7 @@ TASK_GRIDS = {
 def protocol_config(protocol: str, **overrides) -> RunConfig:
     """A RunConfig with the protocol's settings; `overrides` replace any field. A cell without a
     fused kernel runs step by step (execution 'transparent') unless told otherwise."""
-    from .cells import get_cell
+    from memorybench.cells import get_cell
 
     check_choice("protocol", protocol, tuple(PROTOCOLS))
     if "execution" not in overrides and get_cell(overrides.get("cell", RunConfig.cell)).fused is None:

@@ -39,10 +39,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .cells import get_cell, layer_weights, make_recurrent
-from .checks import check_choice
-from .tasks import get_task, split_seed
-from .tasks.base import TaskSpec
+from memorybench.cells import get_cell, layer_weights, make_recurrent
+from memorybench.checks import check_choice
+from memorybench.tasks import get_task, split_seed
+from memorybench.tasks.base import TaskSpec
 
 INITS = ("book", "torch")
 
@@ -146,3 +146,8 @@ def model_for(config, task: TaskSpec | None = None, execution: str | None = None
         task or get_task(config.task), config.cell, execution=execution or config.execution, embedding_size=config.embedding_size,
         hidden_size=config.hidden_size, init=config.init, forget_bias=config.forget_bias, seed=split_seed(config.seed, "train", 0),
         softmax_before_loss=config.softmax_before_loss, **config.layer_options())
+
+
+def checkpoint_writer(state_dict: dict | None):
+    """What `ResultsStore.place` and `save_run` take to write best-dev weights: a function of the path, or None."""
+    return None if state_dict is None else (lambda path: torch.save(state_dict, path))

@@ -15,18 +15,21 @@ Example:
 """
 from __future__ import annotations
 
+import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import torch
 
-from .config import RunConfig
-from .engine.loop import Hook, resolve_device, train_pack
-from .models import model_for
-from .result import CURVE_COLUMNS, RunResult
-from .rundir import save_run
-from .tasks import Split, TaskSpec
+from memorybench.config import RunConfig
+from memorybench.engine.loop import Hook, resolve_device, train_pack
+from memorybench.models import checkpoint_writer, model_for
+from memorybench.result import CURVE_COLUMNS, RENAMED, RunResult
+from memorybench.storage.rundir import CHECKPOINT, save_run
+from memorybench.tasks import Split, TaskSpec
 
 __all__ = ["CURVE_COLUMNS", "RunResult", "evaluate", "model_for", "resolve_device", "run_safely", "train_and_save", "train_run"]
 
@@ -77,10 +80,10 @@ def train_run(config: RunConfig, checkpoint: dict | None = None, progress: bool 
 
 
 def train_and_save(config: RunConfig, folder) -> Path:
-    """Train `config` (failures recorded, not raised) and save it under `folder` (see memorybench.rundir)."""
+    """Train `config` (failures recorded, not raised) and save it under `folder` (see memorybench.storage.rundir)."""
     checkpoint: dict = {}
     result = run_safely(config, checkpoint)
-    return save_run(folder, config, result, checkpoint.get("state_dict"))
+    return save_run(folder, config, result, checkpoint_writer(checkpoint.get("state_dict")))
 
 
 def run_safely(config: RunConfig, checkpoint: dict | None = None) -> RunResult:
@@ -90,3 +93,37 @@ def run_safely(config: RunConfig, checkpoint: dict | None = None) -> RunResult:
         return train_run(config, checkpoint)
     except Exception as exc:  # a sweep records the failure and goes on
         return RunResult(status="failed", error=f"{type(exc).__name__}: {exc}", device=config.device, wall_time_s=time.perf_counter() - started)
+
+
+@dataclass
+class SavedRun:
+    config: RunConfig
+    result: RunResult
+    model: torch.nn.Module | None  # best-dev weights; None for a failed run
+    curves: pd.DataFrame
+
+
+def load_run(folder, execution: str = "fused", map_location="cpu") -> SavedRun:
+    """Reload a saved run; `execution="transparent"` gives a model whose rnn can trace its gates."""
+    folder = Path(folder)
+    config = RunConfig.from_dict(json.loads((folder / "config.json").read_text()))
+    result = RunResult.from_dict(json.loads((folder / "result.json").read_text()))
+    curves = pd.read_csv(folder / "curves.csv").rename(columns=RENAMED)
+    result.curves = curves.to_dict("records")
+    model = None
+    if (folder / CHECKPOINT).exists():
+        model = model_for(config, execution=execution)
+        model.load_state_dict(torch.load(folder / CHECKPOINT, map_location=map_location, weights_only=True))
+        model.eval()
+    return SavedRun(config, result, model, curves)
+
+
+def trained_model(saved: SavedRun, folder, purpose: str):
+    """`saved.model`, or a ValueError saying why a run has none (failed, or its checkpoint removed)."""
+    if saved.model is not None:
+        return saved.model
+    name = Path(folder).name
+    if saved.result.status == "ok":
+        raise ValueError(f"run {name} has no {CHECKPOINT} (removed by `memorybench store prune`?); "
+                         f"retrain it, or use a folder that keeps it, to {purpose} it")
+    raise ValueError(f"run {name} has no checkpoint (status {saved.result.status!r}); only a finished run can be {purpose}d")

@@ -2,8 +2,9 @@ import shutil
 
 import pytest
 
-from memorybench.store import ResultsStore
-from memorybench.sweep import plan_sweep, run_sweep
+from memorybench.models import checkpoint_writer
+from memorybench.storage.store import ResultsStore
+from memorybench.sweep.plan import plan_sweep, run_sweep
 from tests.golden import thread_count
 
 QUICK_SWEEP = dict(protocol="nndl", cells=["srn", "lstm", "gru"], lengths=[5, 10], seeds=2, quick=True, device="cpu")
@@ -40,8 +41,8 @@ def torch_threads():
 def train_into(store, config):
     """Train one run as a sweep would (failures recorded) and store it; returns its result."""
     from memorybench.engine.policy import Job
-    from memorybench.executors import run_job
+    from memorybench.sweep.executors import run_job
 
     output = run_job(Job((config,), "single"))[0]
-    store.place(output.config, output.result, output.state_dict)
+    store.place(output.config, output.result, checkpoint_writer(output.state_dict))
     return output.result

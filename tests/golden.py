@@ -2,7 +2,7 @@
 
     python -m tests.golden            # rewrite tests/golden_runs.json from the current code
 
-The file holds one record per machine kind (`memorybench.provenance.machine_kind()`: CPU
+The file holds one record per machine kind (`memorybench.storage.provenance.machine_kind()`: CPU
 model, the kernels torch picked for it, torch version and thread count); running this again on another kind adds
 its record, on the same kind replaces it. `tests/test_golden.py` retrains each case and
 compares it bit for bit with the record of this machine's kind, if there is one, and to a
@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from memorybench.config import protocol_config
-from memorybench.provenance import machine_kind
+from memorybench.engine.machine import machine_kind
 
 GOLDEN_PATH = Path(__file__).with_name("golden_runs.json")
 BUDGET = dict(steps=300, eval_interval=50, device="cpu")

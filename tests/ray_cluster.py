@@ -35,9 +35,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 # the memorybench command with the Ray executor's connection timeouts set: argv[1] is {"NAME": seconds}
-CLI_WITH_TIMEOUTS = ("import json, sys\nimport memorybench.ray_executor as ray_executor\n"
+CLI_WITH_TIMEOUTS = ("import json, sys\nimport memorybench.sweep.ray_executor as ray_executor\n"
                      "for name, seconds in json.loads(sys.argv[1]).items():\n    setattr(ray_executor, name, seconds)\n"
-                     "from memorybench.cli import main\nsys.exit(main(sys.argv[2:]))")
+                     "from memorybench.cli.run import main\nsys.exit(main(sys.argv[2:]))")
 
 
 def free_port() -> int:

@@ -1,11 +1,11 @@
 import pandas as pd
 import pytest
 
-from memorybench.capacity import capacity_table, is_multi_setting, settings_table
 from memorybench.config import protocol_config
-from memorybench.report import build_report
+from memorybench.report.build import build_report
+from memorybench.report.capacity import capacity_table, is_multi_setting, settings_table
 from memorybench.result import RunResult
-from memorybench.store import ResultsStore
+from memorybench.storage.store import ResultsStore
 from memorybench.tasks import get_task
 
 NNDL = get_task("nndl")

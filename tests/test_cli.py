@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import torch
 
-from memorybench.cli import main, make_parser, resolve_task
+from memorybench.cli.run import main, make_parser, resolve_task
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = ["--quick", "--no-progress", "--device", "cpu", "--workers", "1"]
@@ -207,11 +207,11 @@ def test_a_pack_larger_than_the_seeds_spans_lengths(tmp_path):
 
 
 def test_help_answers_without_importing_torch():
-    code = "import sys; from memorybench.cli import main; main(['--help'])"
+    code = "import sys; from memorybench.cli.run import main; main(['--help'])"
     done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert done.returncode == 0 and "--lengths L" in done.stdout
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
-    assert "memorybench.cli" in imported and not {"torch", "pandas", "numpy", "matplotlib"} & imported
+    assert "memorybench.cli.run" in imported and not {"torch", "pandas", "numpy", "matplotlib"} & imported
 
 
 def test_the_ray_executor_without_ray_is_one_line_and_touches_nothing(tmp_path, capsys, monkeypatch):
@@ -256,20 +256,20 @@ def test_ctrl_c_while_the_report_is_written_says_the_runs_are_stored(tmp_path, m
         os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, caught by the command's handler
         time.sleep(10)
 
-    monkeypatch.setattr("memorybench.report.build_report", interrupted_report)
+    monkeypatch.setattr("memorybench.report.build.build_report", interrupted_report)
     out = tmp_path / "out"
     assert main([*TINY, "--steps", "20", "--out", str(out)]) == 130
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert f"interrupted while writing the report; every run is stored in {out} (1 trained now)" in err
-    assert f"python -m memorybench.report {out}" in err
+    assert f"memorybench report {out}" in err
     assert len(list((out / "runs").iterdir())) == 1
 
 
 def test_a_full_disk_mid_sweep_is_one_line_and_keeps_the_stored_runs(tmp_path, monkeypatch, capsys):
     import errno
 
-    from memorybench import store as store_module
+    from memorybench.storage import store as store_module
 
     real, calls = store_module.save_run, []
 

@@ -4,15 +4,16 @@ import time
 
 import pytest
 
-from memorybench.diagnostics.command import OneLineParser, run_writer
+from memorybench.parser import Parser
+from memorybench.report.writer import run_writer
 
 
 def test_the_written_files_are_listed_with_the_command_that_shows_them_in_the_report(tmp_path, capsys):
-    parser = OneLineParser(prog="python -m memorybench.diagnostics.example")
+    parser = Parser(prog="memorybench diagnose example")
     assert run_writer(parser, lambda warn: [tmp_path / "tables" / "x.csv"], tmp_path) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == str(tmp_path / "tables" / "x.csv") and lines[1].startswith("wrote 1 files in ")
-    assert lines[2] == f"report.md is not rebuilt by this command: `python -m memorybench.report {tmp_path}` adds these to it"
+    assert lines[2] == f"report.md is not rebuilt by this command: `memorybench report {tmp_path}` adds these to it"
 
 
 def test_ctrl_c_is_one_line_and_exit_130(capsys):
@@ -20,18 +21,18 @@ def test_ctrl_c_is_one_line_and_exit_130(capsys):
         os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C: Python's default handler raises KeyboardInterrupt
         time.sleep(10)
 
-    assert run_writer(OneLineParser(prog="python -m memorybench.diagnostics.example"), interrupted) == 130
+    assert run_writer(Parser(prog="memorybench diagnose example"), interrupted) == 130
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("python -m memorybench.diagnostics.example: interrupted:")
+    assert err.count("\n") == 1 and err.startswith("memorybench diagnose example: interrupted:")
     assert "re-run the same command" in err
 
 
 @pytest.mark.parametrize("module, argv", [
-    ("memorybench.report", [""]),
-    ("memorybench.explosion_command", ["--out", ""]),
-    ("memorybench.suite", [" "]),
-    ("memorybench.sharing", ["", "--from", "x"]),
-    ("memorybench.extrapolate", [""]),
+    ("memorybench.report.build", [""]),
+    ("memorybench.diagnostics.explosion_command", ["--out", ""]),
+    ("memorybench.report.suite", [" "]),
+    ("memorybench.storage.sharing", ["", "--from", "x"]),
+    ("memorybench.diagnostics.extrapolate", [""]),
     ("memorybench.diagnostics.through_time", [""]),
     ("memorybench.diagnostics.memory_capacity", [""]),
 ])

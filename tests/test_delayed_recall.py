@@ -10,7 +10,12 @@ from memorybench.models import build_model
 from memorybench.tasks import TASKS, get_task, register_task
 from memorybench.tasks.base import split_seed
 from memorybench.tasks.delayed_recall import (
-    DELAYED_RECALL, delayed_recall_task, make_delayed_recall_batch, make_delayed_recall_data, memoryless_mse, solved_mse,
+    DELAYED_RECALL,
+    delayed_recall_task,
+    make_delayed_recall_batch,
+    make_delayed_recall_data,
+    memoryless_mse,
+    solved_mse,
 )
 
 
@@ -157,8 +162,8 @@ def test_baseline_and_threshold_follow_the_runs_scale_and_other_tasks_ignore_par
 
 
 def test_a_report_at_another_scale_states_that_scales_baseline(tmp_path):
-    from memorybench.report import build_report
-    from memorybench.store import ResultsStore
+    from memorybench.report.build import build_report
+    from memorybench.storage.store import ResultsStore
     from tests.conftest import train_into
 
     store = ResultsStore.open(tmp_path / "results")

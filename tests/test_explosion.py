@@ -1,10 +1,10 @@
 import pandas as pd
 import pytest
 
-from memorybench.explosion import LOG_FILE, explosion_configs, role_of, train_logged
-from memorybench.explosion_command import main
+from memorybench.diagnostics.explosion import LOG_FILE, explosion_configs, role_of, train_logged
+from memorybench.diagnostics.explosion_command import main
 from memorybench.models import model_for
-from memorybench.store import ResultsStore
+from memorybench.storage.store import ResultsStore
 
 
 def test_the_book_srn_logs_w_u_b_raw_and_each_is_clipped_alone():
@@ -70,7 +70,7 @@ def test_ctrl_c_is_one_line_naming_what_is_stored(tmp_path, monkeypatch, capsys)
     import signal
     import time
 
-    from memorybench import explosion_command
+    from memorybench.diagnostics import explosion_command
 
     def interrupted(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C

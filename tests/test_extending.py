@@ -5,9 +5,9 @@ import torch
 
 from memorybench.cells import CELLS, CellSpec, register_cell
 from memorybench.config import protocol_config
-from memorybench.report import build_report
-from memorybench.store import ResultsStore
-from memorybench.sweep import run_sweep
+from memorybench.report.build import build_report
+from memorybench.storage.store import ResultsStore
+from memorybench.sweep.plan import run_sweep
 from memorybench.tasks import TASKS, Split, TaskData, TaskSpec, register_task
 
 

@@ -8,11 +8,10 @@ import pytest
 import torch
 
 from memorybench.config import protocol_config
-from memorybench.extrapolate import (FRESH_SEED_OFFSET, RUN_COLUMNS, check_factors, extrapolation_table, main, report_section,
-                                     score_at, summary, write_extrapolation)
-from memorybench.rundir import load_run
-from memorybench.store import ResultsStore
+from memorybench.diagnostics.extrapolate import FRESH_SEED_OFFSET, RUN_COLUMNS, check_factors, extrapolation_table, main, report_section, score_at, summary, write_extrapolation
+from memorybench.storage.store import ResultsStore
 from memorybench.tasks.digit_sum import make_nndl_data, make_stream_data
+from memorybench.training import load_run
 from tests.conftest import train_into
 
 L = 5

@@ -1,7 +1,7 @@
 """Every execution path still gives the stored golden results (see tests/golden.py)."""
 import pytest
 
-from memorybench.provenance import machine_kind
+from memorybench.engine.machine import machine_kind
 from tests.golden import CASES, load_records, run_case
 
 RECORDS = load_records()

@@ -1,7 +1,10 @@
-"""The package's modules import one another without cycles, imports inside functions counted.
+"""The package's import contract: its parts import one another only downward, through the layers
+below, and no module imports itself back; imports inside functions counted.
 
 A cycle hides behind an import inside a function until the day it is moved to the top; this test
-reads every module's imports (all of them, wherever they stand) and fails on any cycle, naming it.
+reads every module's imports (all of them, wherever they stand), checks each against `LAYERS`, and
+fails on any cycle, naming it. Exempt: the paths before 0.2.0 (`memorybench._moved`, which imports
+the commands to run an old `python -m` path, and the shims that import it), and `__main__` modules.
 """
 import ast
 from pathlib import Path
@@ -14,6 +17,34 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+SHIMS = "memorybench._moved"
+
+# lowest first: a part imports only parts of lower layers (and itself); parts of one layer not each other
+LAYERS = [
+    ("memorybench", "memorybench.checks", "memorybench.registry", "memorybench.parser", "memorybench.plugins", "memorybench.result"),
+    ("memorybench.tasks", "memorybench.cells"),
+    ("memorybench.models",),
+    ("memorybench.config",),
+    ("memorybench.storage",),  # no torch either: see test_storage_imports_no_torch
+    ("memorybench.engine",),
+    ("memorybench.training", "memorybench.sweep"),
+    ("memorybench.analysis",),
+    ("memorybench.report",),
+    ("memorybench.diagnostics",),
+    ("memorybench.cli",),
+]
+
+
+def part_of(module: str) -> str:
+    """The part (package or top-level module) of LAYERS that holds `module`."""
+    parts = [p for layer in LAYERS for p in layer if module == p or module.startswith(p + ".")]
+    return max(parts, key=len)
+
+
+def layer_of(part: str) -> int:
+    return next(i for i, layer in enumerate(LAYERS) if part in layer)
+
+
 def import_graph() -> dict[str, set[str]]:
     """module -> the package's modules it imports (a name imported from a package counts as that package,
     unless it is a submodule)."""
@@ -22,15 +53,36 @@ def import_graph() -> dict[str, set[str]]:
     for name, path in paths.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         found = set()
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(without_main_blocks(ast.parse(path.read_text()))):
             if isinstance(node, ast.ImportFrom):
                 base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
                 target = ".".join(base + ([node.module] if node.module else []))
                 found |= {f"{target}.{a.name}" if f"{target}.{a.name}" in paths else target for a in node.names}
             elif isinstance(node, ast.Import):
                 found |= {a.name for a in node.names}
-        graph[name] = {m for m in found if m in paths and m != name}
-    return graph
+        graph[name] = {m for m in found if m in paths and m != name and m != SHIMS}
+    return {name: edges for name, edges in graph.items() if name != SHIMS and not name.endswith("__main__")}
+
+
+def without_main_blocks(tree: ast.Module) -> ast.Module:
+    """The module without its `if __name__ == "__main__":` blocks (the shims of the paths before 0.2.0)."""
+    def is_main(node):
+        test = getattr(node, "test", None)
+        return isinstance(node, ast.If) and isinstance(test, ast.Compare) and ast.unparse(test) == "__name__ == '__main__'"
+
+    tree.body = [node for node in tree.body if not is_main(node)]
+    return tree
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Every import against LAYERS, as 'module -> module (layer i -> layer j)'."""
+    bad = []
+    for module, imported in sorted(graph.items()):
+        for target in sorted(imported):
+            a, b = part_of(module), part_of(target)
+            if a != b and layer_of(b) >= layer_of(a):
+                bad.append(f"{module} -> {target} (layer {layer_of(a)} -> {layer_of(b)})")
+    return bad
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -70,8 +122,33 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_import_graph_is_read():
     graph = import_graph()
-    assert "memorybench.engine.loop" in graph["memorybench.engine.jobs"] and "memorybench.report" in graph["memorybench.cli"]
+    assert "memorybench.engine.loop" in graph["memorybench.engine.jobs"] and "memorybench.report.build" in graph["memorybench.cli.run"]
 
 
 def test_no_module_imports_itself_back():
     assert cycles(import_graph()) == []
+
+
+def test_every_module_belongs_to_a_layer():
+    assert all(part_of(module) for module in import_graph())
+
+
+def test_parts_import_only_downward():
+    assert upward_imports(import_graph()) == []
+
+
+def test_an_upward_import_is_caught():
+    graph = import_graph()
+    graph["memorybench.storage.store"] = graph["memorybench.storage.store"] | {"memorybench.engine.loop"}
+    assert upward_imports(graph) == ["memorybench.storage.store -> memorybench.engine.loop (layer 4 -> 5)"]
+
+
+def test_storage_imports_no_torch():
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json, sys\nimport memorybench.storage.store, memorybench.storage.sharing, memorybench.storage.rundir\n"
+            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'matplotlib'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent, check=True)
+    assert json.loads(done.stdout) == []

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from memorybench.store import ResultsStore
+from memorybench.storage.store import ResultsStore
 
 # real processes and signals: slow, so run with -m slow; /proc and PR_SET_PDEATHSIG are Linux's
 pytestmark = [pytest.mark.slow,

@@ -1,15 +1,15 @@
-"""The `memorybench` command with subcommands (memorybench.commands), and `python -m memorybench`."""
+"""The `memorybench` command with subcommands (memorybench.cli.main), and `python -m memorybench`."""
 import json
 import os
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 import memorybench
-from memorybench.commands import COMMANDS, command_rows, main
+from memorybench.cli.main import COMMANDS, command_rows, main
 
 ROOT = Path(__file__).resolve().parent.parent
 # the issue's fixed names (other issues use them)
@@ -31,7 +31,7 @@ def test_python_m_memorybench_help_lists_every_command_without_heavy_imports():
     assert done.returncode == 0 and done.stderr == ""
     *listing, last = done.stdout.splitlines()
     answer = json.loads(last)
-    assert answer["status"] == 0 and "memorybench.commands" in answer["modules"]
+    assert answer["status"] == 0 and "memorybench.cli.main" in answer["modules"]
     for name in LEAVES:
         assert any(line.startswith(f"  {name} ") for line in listing), name
     assert not {"torch", "matplotlib", "pandas"} & {module.split(".")[0] for module in answer["modules"]}
@@ -87,7 +87,7 @@ def test_version_is_one_number_everywhere(capsys):
     assert main(["--version"]) == 0 and capsys.readouterr().out == "memorybench 0.2.0\n"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     assert project["version"] == memorybench.__version__ == "0.2.0"
-    assert project["scripts"]["memorybench"] == "memorybench.commands:main"
+    assert project["scripts"]["memorybench"] == "memorybench.cli.main:main"
 
 
 def test_run_trains_and_writes_the_report(tmp_path, capsys):
@@ -109,3 +109,27 @@ def test_store_rebuild_then_report(quick_copy, capsys):
     assert (root / "store.json").exists() and (root / "report.md").exists()
     assert main(["report", str(root)]) == 0
     assert capsys.readouterr().out.strip() == str(root / "report.md")
+
+
+@pytest.mark.parametrize("old, new", [("memorybench.report", "report"), ("memorybench.suite", "suite"),
+                                      ("memorybench.sharing", "store share"), ("memorybench.extrapolate", "diagnose extrapolate"),
+                                      ("memorybench.diagnostics.memory_capacity", "diagnose memory-capacity")])
+def test_an_old_python_m_path_names_the_new_command_and_runs_it(old, new):
+    done = subprocess.run([sys.executable, "-m", old, "--help"], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0 and done.stderr.splitlines() == [
+        f"note: `python -m {old}` is `memorybench {new}` since 0.2.0; the old path goes in 0.3.0"]
+    assert done.stdout.startswith(f"usage: memorybench {new} ")
+
+
+def test_an_old_import_path_gives_the_new_names_with_a_deprecation_warning():
+    from memorybench.analysis.summary import score_table
+    from memorybench.training import load_run
+
+    with pytest.warns(DeprecationWarning, match=r"memorybench.summary is memorybench.analysis.summary since 0.2.0"):
+        from memorybench.summary import score_table as old
+    assert old is score_table
+    with pytest.warns(DeprecationWarning, match=r"memorybench.rundir is memorybench.training since 0.2.0"):
+        from memorybench.rundir import load_run as old_load
+    assert old_load is load_run
+    with pytest.warns(DeprecationWarning, match=r"memorybench.report is memorybench.report.build"):
+        from memorybench.report import build_report  # noqa: F401  (the module, now a package)

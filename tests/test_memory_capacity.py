@@ -7,10 +7,17 @@ import torch.nn.functional as F
 
 from memorybench.config import protocol_config
 from memorybench.diagnostics.memory_capacity import (
-    delayed_targets, main, mc_table, memory_capacity, plot_mc_curves, run_memory_capacity, squared_correlations, stream_seed,
+    delayed_targets,
+    main,
+    mc_table,
+    memory_capacity,
+    plot_mc_curves,
+    run_memory_capacity,
+    squared_correlations,
+    stream_seed,
 )
 from memorybench.models import build_model
-from memorybench.store import ResultsStore
+from memorybench.storage.store import ResultsStore
 from memorybench.tasks import get_task
 from memorybench.tasks.delayed_recall import delayed_recall_task, memoryless_mse
 from tests.conftest import train_into
@@ -181,7 +188,7 @@ def test_the_command_writes_the_table_and_the_figure(recall_store, capsys):
     assert figure.stat().st_size > 10_000 and str(figure) in out
     again = mc_table(recall_store.root, train_steps=400, test_steps=400, washout=70)
     pd.testing.assert_frame_equal(again, table, check_dtype=False)
-    from memorybench.report import build_report
+    from memorybench.report.build import build_report
 
     section = build_report(recall_store.root).read_text().split("## Memory capacity (delayed recall)")[1]
     srn_mc = table.loc[0]

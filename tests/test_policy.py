@@ -2,7 +2,7 @@ import pytest
 
 from memorybench.config import protocol_config
 from memorybench.engine.policy import check_pack, default_pack_sizes, group_packs, packs_span_lengths, plan_jobs, refusal
-from memorybench.sweep import plan_sweep
+from memorybench.sweep.plan import plan_sweep
 
 
 def test_packs_hold_one_cell_seeds_first_then_lengths():

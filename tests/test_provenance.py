@@ -2,7 +2,7 @@ import subprocess
 
 import torch
 
-from memorybench.provenance import REPO_ROOT, environment, git_commit, provenance_line, short_commit
+from memorybench.storage.provenance import REPO_ROOT, environment, git_commit, provenance_line, short_commit
 
 
 def test_environment_names_the_code_and_the_machine():
@@ -21,7 +21,7 @@ def test_provenance_line_is_one_line_with_commit_torch_and_date():
 def test_short_commit_keeps_the_dirty_mark(monkeypatch):
     assert short_commit("0123456789abcdef0123") == "0123456789ab"
     assert short_commit("0123456789abcdef0123+dirty") == "0123456789ab+dirty"
-    monkeypatch.setattr("memorybench.provenance.git_commit", lambda: "0123456789abcdef+dirty")
+    monkeypatch.setattr("memorybench.storage.provenance.git_commit", lambda: "0123456789abcdef+dirty")
     assert "| commit 0123456789ab+dirty |" in provenance_line(["bench.py"])
 
 
@@ -33,7 +33,7 @@ def test_the_commit_can_be_named_by_the_environment(monkeypatch, tmp_path):
         assert git_commit() == "feedc0de" * 5
         git_commit.cache_clear()
         monkeypatch.delenv("MEMORYBENCH_COMMIT")
-        monkeypatch.setattr("memorybench.provenance.REPO_ROOT", tmp_path)  # no .git here or above
+        monkeypatch.setattr("memorybench.storage.provenance.REPO_ROOT", tmp_path)  # no .git here or above
         assert git_commit() == "unknown"
     finally:
         git_commit.cache_clear()

@@ -1,10 +1,10 @@
-import pytest
 
 from memorybench.diagnostics.through_time import main as through_time
-from memorybench.prune import main as prune_main, prune
-from memorybench.report import build_report, gate_length, gate_runs
-from memorybench.rundir import CHECKPOINT
-from memorybench.store import ResultsStore
+from memorybench.report.build import build_report, gate_length, gate_runs
+from memorybench.report.prune import main as prune_main
+from memorybench.report.prune import prune
+from memorybench.storage.rundir import CHECKPOINT
+from memorybench.storage.store import ResultsStore
 from memorybench.tasks import get_task
 
 
@@ -39,7 +39,7 @@ def test_a_diagnostics_table_keeps_every_checkpoint_and_a_pruned_run_is_skipped_
     quick_copy.tables_dir.mkdir(exist_ok=True)
     (quick_copy.tables_dir / "grad_through_time.csv").write_text("made by diagnose through-time\n")
     kept, removed = prune([quick_copy])
-    assert removed == {} and len(kept) == 12 and all("diagnose through-time" in why for why in kept.values())
+    assert removed == {} and len(kept) == 12 and all("through_time" in why for why in kept.values())
     (quick_copy.tables_dir / "grad_through_time.csv").unlink()
     prune([quick_copy])
     assert through_time([str(quick_copy.root)]) == 0  # profiles the 3 kept runs and names each skipped one

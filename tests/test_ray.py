@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from memorybench.config import protocol_config
-from memorybench.store import ResultsStore
+from memorybench.storage.store import ResultsStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SWEEP = ["--lengths", "5", "--cells", "srn", "lstm", "gru", "--seeds", "2", "--quick", "--device", "cpu", "--no-progress"]
@@ -187,7 +187,7 @@ class FakeRay:
 def make_ray_executor(address):
     """RayExecutor(address=address), or the exception it raised, and the seconds it took; a
     hang fails the test (after 20 s) rather than stopping it."""
-    from memorybench.ray_executor import RayExecutor
+    from memorybench.sweep.ray_executor import RayExecutor
 
     made = {}
 
@@ -208,8 +208,8 @@ def make_ray_executor(address):
 @pytest.mark.parametrize("address, names", [(None, "could not start a local Ray instance within 0.5 s: "),
                                             ("auto", "could not connect to the Ray cluster at --address auto within 0.5 s: ")])
 def test_a_connection_that_hangs_is_one_line_within_the_timeout(monkeypatch, address, names):
-    from memorybench import ray_executor
-    from memorybench.ray_executor import ExecutorUnavailable
+    from memorybench.sweep import ray_executor
+    from memorybench.sweep.ray_executor import ExecutorUnavailable
 
     monkeypatch.setattr(ray_executor, "LOCAL_START_TIMEOUT_S", 0.5)
     monkeypatch.setattr(ray_executor, "JOIN_TIMEOUT_S", 0.5)
@@ -241,7 +241,7 @@ def test_without_address_ray_starts_a_fresh_local_instance_whatever_RAY_ADDRESS_
 
 
 def test_a_refused_token_is_one_line_that_names_RAY_AUTH_MODE_and_the_token(monkeypatch):
-    from memorybench.ray_executor import ExecutorUnavailable
+    from memorybench.sweep.ray_executor import ExecutorUnavailable
 
     try:  # how Ray 2.60 says it: a plain ConnectionError, caused by the GCS client's AuthenticationError
         try:
@@ -251,7 +251,7 @@ def test_a_refused_token_is_one_line_that_names_RAY_AUTH_MODE_and_the_token(monk
             raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.7:6379") from cause
     except ConnectionError as refused:
         FakeRay(monkeypatch, error=refused)
-    monkeypatch.setattr("memorybench.ray_executor.check_reachable", lambda address: None)
+    monkeypatch.setattr("memorybench.sweep.ray_executor.check_reachable", lambda address: None)
     _, error, _ = make_ray_executor("10.0.0.7:6379")
     assert isinstance(error, ExecutorUnavailable) and "\n" not in str(error), error
     message = str(error)

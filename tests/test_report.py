@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from memorybench.report import build_report, experiment_label, main, markdown_table
+from memorybench.report.build import build_report, experiment_label, main, markdown_table
 from tests.conftest import train_into
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,7 @@ def test_report_from_a_quick_sweep(quick_copy):
 def test_report_is_rebuilt_from_stored_files_alone(quick_copy):
     first = build_report(quick_copy.root).read_text()
     shutil.rmtree(quick_copy.root / "figures"), shutil.rmtree(quick_copy.tables_dir), (quick_copy.root / "report.md").unlink()
-    done = subprocess.run([sys.executable, "-m", "memorybench.report", str(quick_copy.root)], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "memorybench", "report", str(quick_copy.root)], capture_output=True, text=True,
                           cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert done.returncode == 0, done.stderr
     assert (quick_copy.root / "report.md").read_text() == first
@@ -66,8 +66,8 @@ def test_failed_runs_are_listed(quick_copy):
 
 
 def test_gate_heatmaps_without_the_examples_length_trace_a_test_sequence(tmp_path):
-    from memorybench.store import ResultsStore
-    from memorybench.sweep import plan_sweep, run_sweep
+    from memorybench.storage.store import ResultsStore
+    from memorybench.sweep.plan import plan_sweep, run_sweep
 
     store = ResultsStore.open(tmp_path)
     run_sweep(store, plan_sweep("nndl", ["lstm"], [5], seeds=1, quick=True, device="cpu"), progress=False)
@@ -123,7 +123,7 @@ def test_cell_benchmarks_section(quick_copy):
 
 
 def test_other_json_beside_the_cell_benchmarks_is_ignored(tmp_path):
-    from memorybench.benchtables import load_benchmarks
+    from memorybench.report.benchtables import load_benchmarks
 
     (tmp_path / "training-cpu.json").write_text('{"rows": []}')
     assert load_benchmarks(tmp_path).empty
@@ -183,7 +183,7 @@ def test_a_run_whose_config_has_a_wrong_typed_value_is_listed_as_unreadable_and_
     assert main([str(quick_copy.root)]) == 0
     out, err = capsys.readouterr()
     why = "config.json is not a valid run config (hidden_size='32' is not allowed; it must be an integer >= 1)"
-    assert err == f"python -m memorybench.report: warning: run folder {folder} is damaged ({why}); left out of the report\n"
+    assert err == f"memorybench report: warning: run folder {folder} is damaged ({why}); left out of the report\n"
     assert out.strip() == str(quick_copy.root / "report.md")
     text = (quick_copy.root / "report.md").read_text()
     assert "## Unreadable run folders" in text and f"| runs/{folder.name} | {why} |" in text and "11 runs stored" in text

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from memorybench.config import protocol_config
-from memorybench.rundir import load_run, write_text_atomic
+from memorybench.storage.rundir import write_text_atomic
 from memorybench.tasks import get_task
-from memorybench.training import evaluate, train_and_save
+from memorybench.training import evaluate, load_run, train_and_save
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
         open(tmp, "w").write("half")
         raise Boom
 
-    from memorybench.rundir import write_atomic
+    from memorybench.storage.rundir import write_atomic
 
     with pytest.raises(Boom):
         write_atomic(target, explode)
@@ -66,8 +66,8 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
 @pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700), (0o002, 0o664, 0o775)],
                          ids=["umask 022", "umask 077", "umask 002"])
 def test_atomic_writes_and_temporary_folders_follow_the_umask(tmp_path, monkeypatch, umask, file_mode, dir_mode):
-    from memorybench import rundir
-    from memorybench.rundir import current_umask, make_temp_dir, write_atomic
+    from memorybench.storage import rundir
+    from memorybench.storage.rundir import current_umask, make_temp_dir, write_atomic
 
     def no_proc(*args, **kwargs):
         raise FileNotFoundError("/proc/self/status")

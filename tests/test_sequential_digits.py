@@ -14,8 +14,18 @@ from memorybench.config import RunConfig, protocol_config
 from memorybench.engine.loop import train_pack
 from memorybench.tasks import get_task
 from memorybench.tasks.sequential_digits import (
-    DIGITS_COUNTS, DIGITS_PIXELS, DIGITS_ROWS, MNIST_FILES, MNIST_ROWS, digits_partition, load_mnist, make_digits_data,
-    make_mnist_data, mnist_task, read_idx)
+    DIGITS_COUNTS,
+    DIGITS_PIXELS,
+    DIGITS_ROWS,
+    MNIST_FILES,
+    MNIST_ROWS,
+    digits_partition,
+    load_mnist,
+    make_digits_data,
+    make_mnist_data,
+    mnist_task,
+    read_idx,
+)
 
 DIGITS = load_digits()
 
@@ -196,7 +206,7 @@ def test_digits_rows_trains_end_to_end(protocol, extra):
 
 
 def test_an_mnist_sweep_on_a_tiny_folder_writes_its_report_with_gate_traces(tmp_path, no_network, capsys):
-    from memorybench.cli import main
+    from memorybench.cli.run import main
 
     write_mnist(tmp_path / "data")
     out = tmp_path / "out"

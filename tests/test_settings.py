@@ -1,12 +1,11 @@
 import pytest
 
 from memorybench.cells import get_cell
-from memorybench.cli import main
+from memorybench.cli.run import main
 from memorybench.models import build_model, count_parameters
-from memorybench.settings import SweepAxes, matched_hidden, parameter_count
-from memorybench.sweep import plan_sweep
+from memorybench.sweep.plan import plan_sweep
+from memorybench.sweep.settings import SweepAxes, matched_hidden, parameter_count
 from memorybench.tasks import get_task
-
 
 LAYOUTS = [(1, False), (1, True), (2, False), (2, True)]  # (num_layers, bidirectional)
 

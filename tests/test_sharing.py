@@ -3,10 +3,11 @@ import shutil
 
 import pytest
 
-from memorybench.cli import main
-from memorybench.sharing import difference, main as sharing_main, reuse, share_copies
-from memorybench.store import ResultsStore, StoreError
-from memorybench.sweep import plan_sweep, plan_work
+from memorybench.cli.run import main
+from memorybench.storage.sharing import difference, reuse, share_copies
+from memorybench.storage.sharing import main as sharing_main
+from memorybench.storage.store import ResultsStore, StoreError
+from memorybench.sweep.plan import plan_sweep, plan_work
 from tests.conftest import QUICK_SWEEP
 
 QUICK = ["--quick", "--no-progress", "--device", "cpu", "--workers", "1"]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from memorybench.config import protocol_config
-from memorybench.store import FORMAT, ResultsStore, StoreError
+from memorybench.storage.store import FORMAT, ResultsStore, StoreError
 from tests.conftest import train_into
 
 CONFIG = protocol_config("nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, device="cpu")
@@ -26,7 +26,7 @@ def test_open_creates_a_store(tmp_path):
 @pytest.mark.parametrize("content, message", [
     ('{"format": 99}', "was written by a memorybench results format 99; this version reads formats 1 and 2: choose another folder"),
     ('{"sweeps": []}', "holds a store.json that is not memorybench's; choose another folder"),
-    ("not json", "store.json is damaged (not readable JSON); `python -m memorybench.report"),
+    ("not json", "store.json is damaged (not readable JSON); `memorybench report"),
 ], ids=["another format", "not memorybench's", "damaged"])
 def test_open_refuses_other_formats_and_leaves_them_alone(tmp_path, content, message):
     (tmp_path / "store.json").write_text(content)
@@ -115,14 +115,14 @@ def test_a_truncated_checkpoint_is_named_left_out_and_retrained(quick_copy):
     assert len(quick_copy.collect()[0]) == 11
     config = protocol_config(**{k: v for k, v in json.loads((folder / "config.json").read_text()).items()})
     assert not quick_copy.is_complete(config)  # so the next sweep trains it again
-    from memorybench.sweep import plan_work
+    from memorybench.sweep.plan import plan_work
 
     plan = plan_work(quick_copy, [config])
     assert plan.todo == [config] and list(plan.damaged) == [folder.name]
 
 
 def test_a_config_with_a_wrong_typed_value_is_named_left_out_and_retrained(quick_copy):
-    from memorybench.sweep import plan_sweep, plan_work, run_sweep
+    from memorybench.sweep.plan import plan_sweep, plan_work, run_sweep
     from tests.conftest import QUICK_SWEEP
 
     folder = next(p for p in quick_copy.runs_dir.iterdir())
@@ -150,8 +150,8 @@ def test_a_config_that_is_json_but_no_run_config_is_named(quick_copy, content):
 
 @pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)], ids=["umask 022", "umask 077"])
 def test_a_sweep_and_its_report_write_files_and_folders_as_the_umask_says(tmp_path, umask, file_mode, dir_mode):
-    from memorybench.report import build_report
-    from memorybench.sweep import run_sweep
+    from memorybench.report.build import build_report
+    from memorybench.sweep.plan import run_sweep
 
     old = os.umask(umask)
     try:
@@ -238,7 +238,7 @@ def test_a_note_left_by_a_dead_process_does_not_hold_the_lock(tmp_path):
 
 RACER = """
 import sys
-from memorybench.store import ResultsStore, StoreError
+from memorybench.storage.store import ResultsStore, StoreError
 
 store = ResultsStore(sys.argv[1])
 print("ready", flush=True)

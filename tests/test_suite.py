@@ -2,9 +2,9 @@ import pandas as pd
 import pytest
 
 from memorybench.config import protocol_config
+from memorybench.report.suite import main, suite_table, write_suite
 from memorybench.result import RunResult
-from memorybench.store import ResultsStore
-from memorybench.suite import main, suite_table, write_suite
+from memorybench.storage.store import ResultsStore
 
 CURVE = [dict(step=100, train_loss=1.0, dev_loss=1.0, dev_score=0.5, grad_norm=1.0)]
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from memorybench.summary import memory_horizon, score_table, t975, throughput_table
+from memorybench.analysis.summary import memory_horizon, score_table, t975, throughput_table
 
 
 def runs_frame(values: dict) -> pd.DataFrame:
@@ -73,7 +73,7 @@ def test_throughput_keeps_single_and_packed_runs_apart():
 
 
 def test_paired_differences_pair_by_seed_and_are_tighter_than_two_means():
-    from memorybench.summary import paired_differences
+    from memorybench.analysis.summary import paired_differences
 
     # seed difficulty moves both cells together: the per-seed difference is nearly constant
     easy = {0: 0.9, 1: 0.5, 2: 0.7, 3: 0.3}

@@ -1,10 +1,10 @@
-import pytest
 import pandas as pd
+import pytest
 
 from memorybench.config import protocol_config
-from memorybench.store import ResultsStore
 from memorybench.result import RunResult
-from memorybench.sweep import describe, plan_sweep, run_sweep
+from memorybench.storage.store import ResultsStore
+from memorybench.sweep.plan import describe, plan_sweep, run_sweep
 
 
 def test_plan_covers_every_cell_length_and_seed_longest_first():

@@ -10,14 +10,13 @@ import pandas as pd
 import pytest
 import torch
 
+from memorybench.analysis.summary import t975
 from memorybench.config import protocol_config
-from memorybench.diagnostics.through_time import (decay_rates, decay_table, main, run_profile, sequence_losses, state_gradients,
-                                                  unroll, write_through_time)
+from memorybench.diagnostics.through_time import decay_rates, decay_table, main, run_profile, sequence_losses, state_gradients, unroll, write_through_time
 from memorybench.models import build_model, model_for
-from memorybench.rundir import load_run
-from memorybench.store import ResultsStore
-from memorybench.summary import t975
+from memorybench.storage.store import ResultsStore
 from memorybench.tasks import get_task
+from memorybench.training import load_run
 from tests.conftest import train_into
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,7 +167,7 @@ def test_the_command_refuses_a_missing_folder_in_one_line(tmp_path, capsys):
     assert main([str(missing)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "error:" in err and str(missing) in err
-    done = subprocess.run([sys.executable, "-m", "memorybench.diagnostics.through_time", str(missing)], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-m", "memorybench", "diagnose", "through-time", str(missing)], capture_output=True, text=True,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
     assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.count("\n") == 1 and not missing.exists()
 
@@ -203,7 +202,7 @@ def test_the_folder_gets_mean_profiles_decay_rates_and_a_figure_the_same_each_ti
 def test_the_report_shows_the_decay_table_once_the_folder_is_profiled(tiny_store, tmp_path):
     import shutil
 
-    from memorybench.report import build_report
+    from memorybench.report.build import build_report
 
     root = shutil.copytree(tiny_store.root, tmp_path / "copy")
     for generated in ("tables", "figures"):  # the shared store may have been profiled by another test

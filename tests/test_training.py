@@ -135,7 +135,7 @@ def test_progress_prints_each_evaluation_and_one_thread_trains(capsys, monkeypat
 
 
 def test_a_run_records_the_kind_of_machine_that_trained_it():
-    from memorybench.provenance import machine_kind
+    from memorybench.engine.machine import machine_kind
 
     result = train_run(short(steps=10, eval_interval=10))
     assert result.machine == machine_kind() and result.machine.endswith("| 1 thread")

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..checks import check_choice
-from .layers import TransparentRNN, layer_directions, layer_parameters, layer_weights
-from .registry import CELLS, cell_names, get_cell, register_cell
-from .spec import CellSpec
+from memorybench.cells.layers import TransparentRNN, layer_directions, layer_parameters, layer_weights
+from memorybench.cells.registry import CELLS, cell_names, get_cell, register_cell
+from memorybench.cells.spec import CellSpec
+from memorybench.checks import check_choice
 
 EXECUTIONS = ("fused", "transparent")
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .registry import get_cell
-from .spec import CellSpec
+from memorybench.cells.registry import get_cell
+from memorybench.cells.spec import CellSpec
 
 
 def layer_parameters(cell: str | CellSpec, layer: int = 0, reverse: bool = False) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .spec import CellSpec, torch_fused
+from memorybench.cells.spec import CellSpec, torch_fused
 
 
 def step(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.Tensor):

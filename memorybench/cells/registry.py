@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from ..registry import add_to_registry
-from ..checks import check_choice
-from .spec import CellSpec
+from memorybench.cells.spec import CellSpec
+from memorybench.checks import check_choice
+from memorybench.registry import add_to_registry
 
 # each built-in cell is one module of this package, named for the cell, holding its spec in upper case (srn.SRN)
 BUILTIN_MODULES = ("srn", "lstm", "gru", "srn_book")  # this package's cells, each module's NAME spec (config.BUILTIN_CELLS + BOOK_CELLS)

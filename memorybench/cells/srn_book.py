@@ -24,8 +24,8 @@ import math
 import torch
 from torch import nn
 
-from .spec import CellSpec, Params, torch_init
-from .srn import step
+from memorybench.cells.spec import CellSpec, Params, torch_init
+from memorybench.cells.srn import step
 
 
 def shapes(input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:

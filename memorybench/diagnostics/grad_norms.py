@@ -20,7 +20,7 @@ from __future__ import annotations
 import pandas as pd
 import torch
 
-from ..engine.loop import Hook
+from memorybench.engine.loop import Hook
 
 
 class GradientNorms(Hook):

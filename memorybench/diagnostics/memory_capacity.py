@@ -37,7 +37,7 @@ state's memory in its stationary regime under the task's input distribution;
 split (length T, from the zero state): its MSE per delay and the squared correlation of
 its outputs with their targets (head_mc_k, summed: head_mc).
 
-    python -m memorybench.diagnostics.memory_capacity results/   # tables/memory_capacity.csv, figures/memory_capacity.png
+    memorybench diagnose memory-capacity results/   # tables/memory_capacity.csv, figures/memory_capacity.png
 
 Example:
     >>> import torch.nn.functional as F
@@ -50,9 +50,13 @@ Example:
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m memorybench.diagnostics.memory_capacity`, the path before 0.2.0, until 0.3.0
+    from memorybench._moved import run_old_command
+
+    run_old_command("memorybench.diagnostics.memory_capacity")  # exits: the module is imported afresh by the command
+
 import json
 import math
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -61,16 +65,21 @@ import pandas as pd
 import torch
 from matplotlib.lines import Line2D
 
-from ..cells import cell_names, get_cell
-from .command import OneLineParser, folder_path, one_thread, open_results, positive_int, run_writer
-from ..checks import check_int
-from ..config import RunConfig
-from ..figures import _save, plt  # pyplot on the figures' Agg backend
-from ..models import SequenceModel
-from ..rundir import load_run, trained_model, write_atomic
-from ..summary import mean_interval
-from ..tasks import TaskSpec, get_task
-from ..tasks.delayed_recall import DELAYS, SCALE, check_scale, draw_inputs, memoryless_mse
+from memorybench.analysis.summary import mean_interval
+from memorybench.cells import cell_names, get_cell
+from memorybench.checks import check_int
+from memorybench.config import RunConfig
+from memorybench.diagnostics.command import one_thread
+from memorybench.models import SequenceModel
+from memorybench.parser import Parser, folder_path, positive_int
+from memorybench.report.figures import _save, plt  # pyplot on the figures' Agg backend
+from memorybench.report.sections import ReportSection, register_section
+from memorybench.report.writer import run_writer
+from memorybench.storage.rundir import write_atomic
+from memorybench.storage.store import open_results
+from memorybench.tasks import TaskSpec, get_task
+from memorybench.tasks.delayed_recall import DELAYS, SCALE, check_scale, draw_inputs, memoryless_mse
+from memorybench.training import load_run, trained_model
 
 TRAIN_STEPS = 10_000  # states the read-outs are fitted on
 TEST_STEPS = 5_000  # states MC_k is scored on
@@ -167,7 +176,7 @@ def run_memory_capacity(run_folder, train_steps: int = TRAIN_STEPS, test_steps: 
     """One stored delayed-recall run at its best-dev checkpoint, one row per delay k = 1..K: mc_k (refitted read-outs,
     MC streams seeded from the run seed, at the run's scale) and the trained head on the run's test split:
     head_mc_k (squared correlation of output k and its target) and head_mse_k (their MSE; its mean is the test score)."""
-    from ..experiments import experiment_label  # the report's grouping of runs into experiments
+    from memorybench.analysis.experiments import experiment_label  # the report's grouping of runs into experiments
 
     folder = Path(run_folder)
     config = RunConfig.from_dict(json.loads((folder / "config.json").read_text()))
@@ -293,10 +302,10 @@ def write_memory_capacity(root, warn: Callable[[str], None] | None = None, **opt
     return [table_path, plot_mc_curves(frame, root / "figures" / "memory_capacity.png", title)]
 
 
-def report_section(store) -> list[str]:
+def report_section(store, runs=None) -> list[str]:
     """The report's part for a folder profiled by this module ([] when tables/memory_capacity.csv is absent)."""
-    from ..experiments import label_of
-    from ..markdown import interval_text, markdown_table
+    from memorybench.analysis.experiments import label_of
+    from memorybench.report.markdown import interval_text, markdown_table
 
     path = store.tables_dir / "memory_capacity.csv"
     if not path.exists():
@@ -311,14 +320,14 @@ def report_section(store) -> list[str]:
     return ["## Memory capacity (delayed recall)", "",
             "Jaeger's memory capacity of each trained model: read-outs refit by least squares on the hidden state h alone "
             "(N numbers; the LSTM's h, not (h, c)) over one fresh input stream, MC_k the squared correlation with u(t-k) on "
-            "a second stream, MC = Σ_k MC_k <= N (`python -m memorybench.diagnostics.memory_capacity`; rerun it after "
+            "a second stream, MC = Σ_k MC_k <= N (`memorybench diagnose memory-capacity`; rerun it after "
             "retraining). Beside it, the trained read-out head's own test MSE and the memoryless MSE a²/3.", "",
             markdown_table(pd.DataFrame(rows, columns=columns)), "",
             "![memory capacity per delay](figures/memory_capacity.png)", ""]
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m memorybench.diagnostics.memory_capacity") -> int:
-    parser = OneLineParser(prog=prog,
+def main(argv: list[str] | None = None, prog: str = "memorybench diagnose memory-capacity") -> int:
+    parser = Parser(prog=prog,
                            description="Jaeger's memory capacity of every successful delayed-recall run of a results folder: read-outs "
                            "of u(t-k), k = 1..K, refitted by least squares on the hidden state h over one input stream and scored "
                            "(squared correlation) on another, beside the trained head's test MSE. Writes tables/memory_capacity.csv "
@@ -327,10 +336,9 @@ def main(argv: list[str] | None = None, prog: str = "python -m memorybench.diagn
     parser.add_argument("--train-steps", type=positive_int(1, "train steps"), default=TRAIN_STEPS, help="stream steps the read-outs are fitted on (default: %(default)s)")
     parser.add_argument("--test-steps", type=positive_int(2, "test steps"), default=TEST_STEPS, help="stream steps MC_k is scored on (default: %(default)s)")
     parser.add_argument("--washout", type=positive_int(1, "washout"), default=WASHOUT, help="steps dropped at the start of each stream, >= K (default: %(default)s)")
-    args = parser.parse_args(argv)
+    args = parser.parse_or_exit(argv)
     return run_writer(parser, lambda warn: write_memory_capacity(args.folder, warn=warn, train_steps=args.train_steps,
                                                                  test_steps=args.test_steps, washout=args.washout), args.folder)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+register_section(ReportSection("memory_capacity", needs=("tables/memory_capacity.csv",), write=report_section, reads_checkpoints=True))

@@ -24,7 +24,7 @@ transparent model of any cell; a single-layer, unidirectional model with a
 read-out on the last state (task output 'class' or 'real') or on every state ('class_per_step')
 is supported.
 
-    python -m memorybench.diagnostics.through_time results/   # tables/grad_*.csv, figures/grad_through_time/
+    memorybench diagnose through-time results/   # tables/grad_*.csv, figures/grad_through_time/
 
 Example:
     >>> from memorybench.models import build_model
@@ -44,9 +44,13 @@ Example:
 """
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m memorybench.diagnostics.through_time`, the path before 0.2.0, until 0.3.0
+    from memorybench._moved import run_old_command
+
+    run_old_command("memorybench.diagnostics.through_time")  # exits: the module is imported afresh by the command
+
 import math
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -55,14 +59,19 @@ import pandas as pd
 import torch
 from matplotlib.lines import Line2D
 
-from ..cells import cell_names, get_cell, layer_weights
-from ..checks import check_choice
-from .command import OneLineParser, folder_path, one_thread, open_results, run_writer
-from ..figures import _save, plt  # pyplot on the figures' Agg backend
-from ..models import SequenceModel, model_for
-from ..rundir import load_run, trained_model, write_atomic
-from ..summary import t975
-from ..tasks import TaskSpec, get_task
+from memorybench.analysis.summary import t975
+from memorybench.cells import cell_names, get_cell, layer_weights
+from memorybench.checks import check_choice
+from memorybench.diagnostics.command import one_thread
+from memorybench.models import SequenceModel, model_for
+from memorybench.parser import Parser, folder_path
+from memorybench.report.figures import _save, plt  # pyplot on the figures' Agg backend
+from memorybench.report.sections import ReportSection, register_section
+from memorybench.report.writer import run_writer
+from memorybench.storage.rundir import write_atomic
+from memorybench.storage.store import open_results
+from memorybench.tasks import TaskSpec, get_task
+from memorybench.training import load_run, trained_model
 
 CHECKPOINTS = ("best", "init")  # the best-dev weights saved with the run; the weights it started from
 READOUTS = ("class", "real", "class_per_step")  # last-state read-outs, and a class per step
@@ -294,7 +303,7 @@ def write_through_time(root, warn: Callable[[str], None] | None = None) -> list[
     and figures/grad_through_time/<task>_L<seq_len>.png (prefixed by the experiment when the folder
     holds several). Runs the model cannot be profiled for are skipped, each named to `warn`.
     Returns the paths written; the CSVs are the same bytes for the same runs."""
-    from ..experiments import experiment_label  # the report's grouping of runs into experiments
+    from memorybench.analysis.experiments import experiment_label  # the report's grouping of runs into experiments
 
     store = open_results(root)
     root = store.root
@@ -332,10 +341,10 @@ def write_through_time(root, warn: Callable[[str], None] | None = None) -> list[
     return written
 
 
-def report_section(store) -> list[str]:
+def report_section(store, runs=None) -> list[str]:
     """The report's part for a folder profiled by this module ([] when tables/grad_decay.csv is absent)."""
-    from ..experiments import label_of
-    from ..markdown import interval_text, markdown_table
+    from memorybench.analysis.experiments import label_of
+    from memorybench.report.markdown import interval_text, markdown_table
 
     path = store.tables_dir / "grad_decay.csv"
     if not path.exists():
@@ -360,7 +369,7 @@ def report_section(store) -> list[str]:
         "## Gradients through time", "",
         "‖∂L/∂h_t‖ against position t (L summed over the test split; each point the mean over sequences of each "
         "sequence's own gradient norm, then over seeds), at initialisation and at the best-dev checkpoint, from the saved "
-        "runs (`python -m memorybench.diagnostics.through_time`; rerun it after retraining). For the LSTM also ‖∂L/∂c_t‖ "
+        "runs (`memorybench diagnose through-time`; rerun it after retraining). For the LSTM also ‖∂L/∂c_t‖ "
         "along the cell state with h_t held fixed.", "",
         *shown, "", f"Every length: {others}." if others else "", "",
         "**Decay rate per step back in time**: the least-squares slope of ln‖∂L/∂state_t‖ against the distance from the "
@@ -370,15 +379,14 @@ def report_section(store) -> list[str]:
     ]
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m memorybench.diagnostics.through_time") -> int:
-    parser = OneLineParser(prog=prog,
+def main(argv: list[str] | None = None, prog: str = "memorybench diagnose through-time") -> int:
+    parser = Parser(prog=prog,
                            description="Gradient norms through time (‖∂L/∂h_t‖, and ‖∂L/∂c_t‖ for the LSTM) of every successful run "
                            "of a results folder, at its best-dev checkpoint and at initialisation, on the test split. Writes "
                            "tables/grad_through_time.csv, tables/grad_decay.csv and figures/grad_through_time/*.png into the folder.")
     parser.add_argument("folder", type=folder_path, help="a results folder written by memorybench (holding store.json and runs/)")
-    args = parser.parse_args(argv)
+    args = parser.parse_or_exit(argv)
     return run_writer(parser, lambda warn: write_through_time(args.folder, warn=warn), args.folder)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+register_section(ReportSection("through_time", needs=("tables/grad_decay.csv", "tables/grad_through_time.csv"), write=report_section, reads_checkpoints=True))

@@ -29,9 +29,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..cells import get_cell, layer_parameters
-from ..models import SequenceModel
-from .layout import Supports
+from memorybench.cells import get_cell, layer_parameters
+from memorybench.engine.layout import Supports
+from memorybench.models import SequenceModel
 
 
 def lookup(embedding: torch.Tensor, x: torch.Tensor, capturable: bool = False) -> torch.Tensor:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 
-from ..result import RunResult
-from .loop import RunOutput, train_pack
-from .policy import Job
+from memorybench.engine.loop import RunOutput, train_pack
+from memorybench.engine.policy import Job
+from memorybench.result import RunResult
 
 
 def run_job(job: Job) -> list:

@@ -41,13 +41,13 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from ..config import RunConfig
-from ..models import count_parameters, model_for
-from ..provenance import machine_kind
-from ..result import RunResult
-from ..tasks import TaskSpec, get_task, split_seed, train_batches
-from .graphs import GraphedStep
-from .replicas import LAYOUTS
+from memorybench.config import RunConfig
+from memorybench.engine.graphs import GraphedStep
+from memorybench.engine.machine import machine_kind
+from memorybench.engine.replicas import LAYOUTS
+from memorybench.models import count_parameters, model_for
+from memorybench.result import RunResult
+from memorybench.tasks import TaskSpec, get_task, split_seed, train_batches
 
 
 @dataclass
@@ -164,7 +164,7 @@ def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = 
     Returns one RunOutput per config, in order. `graphs` replays each step from a CUDA
     graph (CUDA only; per-step hooks turn it off).
     """
-    from .policy import check_pack
+    from memorybench.engine.policy import check_pack
 
     started = time.perf_counter()
     check_pack(configs, layout)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 
-from ..config import RunConfig
+from memorybench.config import RunConfig
 
 CPU_PACKED_CELLS = ("srn", "gru")  # 2.2-4.5x faster per run as stacked packs of 3-5 seeds on a CPU
 MAX_DEFAULT_PACK = {"cpu": 16, "cuda": 256}  # default packs stop growing here: memory grows with a pack, speed-ups flatten
@@ -91,9 +91,9 @@ def group_packs(configs: list[RunConfig], size: int | dict[str, int], across_len
 
 def refusal(configs: list[RunConfig], layout: str) -> str | None:
     """Why `layout` cannot train `configs` as one pack, or None if it can."""
-    from ..cells import get_cell
-    from ..tasks import get_task
-    from .replicas import LAYOUTS
+    from memorybench.cells import get_cell
+    from memorybench.engine.replicas import LAYOUTS
+    from memorybench.tasks import get_task
 
     first = configs[0]
     for config in configs[1:]:
@@ -120,7 +120,7 @@ def refusal(configs: list[RunConfig], layout: str) -> str | None:
 
 def check_pack(configs: list[RunConfig], layout: str) -> None:
     """Raise ValueError if `layout` cannot train `configs` as one pack."""
-    from .replicas import LAYOUTS
+    from memorybench.engine.replicas import LAYOUTS
 
     if layout not in LAYOUTS:
         raise ValueError(f"layout={layout!r} is not allowed; choose one of {', '.join(LAYOUTS)}")

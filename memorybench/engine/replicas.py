@@ -30,10 +30,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..models import SequenceModel
-from .block import PackedModel
-from .layout import Supports, clip_per_replica_
-from .stacked import StackedModel
+from memorybench.engine.block import PackedModel
+from memorybench.engine.layout import Supports, clip_per_replica_
+from memorybench.engine.stacked import StackedModel
+from memorybench.models import SequenceModel
 
 
 class Single(nn.Module):

@@ -32,10 +32,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..cells import get_cell, layer_parameters
-from ..models import SequenceModel
-from .block import last_states, lookup
-from .layout import Supports, clip_per_replica_
+from memorybench.cells import get_cell, layer_parameters
+from memorybench.engine.block import last_states, lookup
+from memorybench.engine.layout import Supports, clip_per_replica_
+from memorybench.models import SequenceModel
 
 
 class StackedModel(nn.Module):

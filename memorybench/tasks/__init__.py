@@ -12,14 +12,14 @@ and report then take it like the built-in ones.
 """
 import json
 
-from ..checks import check_choice
-from ..registry import add_to_registry
-from .base import Split, TaskData, TaskSpec, split_seed, train_batches
-from .adding import ADDING
-from .copy_memory import COPY
-from .delayed_recall import DELAYED_RECALL
-from .digit_sum import NNDL, STREAM
-from .sequential_digits import DIGITS_PIXELS, DIGITS_ROWS, MNIST_ROWS
+from memorybench.checks import check_choice
+from memorybench.registry import add_to_registry
+from memorybench.tasks.adding import ADDING
+from memorybench.tasks.base import Split, TaskData, TaskSpec, split_seed, train_batches
+from memorybench.tasks.copy_memory import COPY
+from memorybench.tasks.delayed_recall import DELAYED_RECALL
+from memorybench.tasks.digit_sum import NNDL, STREAM
+from memorybench.tasks.sequential_digits import DIGITS_PIXELS, DIGITS_ROWS, MNIST_ROWS
 
 TASKS = {"nndl": NNDL, "stream": STREAM, "adding": ADDING, "copy": COPY, "delayed_recall": DELAYED_RECALL,
          "digits_rows": DIGITS_ROWS, "digits_pixels": DIGITS_PIXELS, "mnist_rows": MNIST_ROWS}

@@ -42,8 +42,8 @@ from __future__ import annotations
 
 import torch
 
-from ..checks import check_choice, check_int
-from .base import Split, TaskData, TaskSpec, fresh_data
+from memorybench.checks import check_choice, check_int
+from memorybench.tasks.base import Split, TaskData, TaskSpec, fresh_data
 
 MARKERS = ("halves", "anywhere")  # where the two marked steps may fall
 MEMORYLESS_MSE = 1 / 6  # Var(a + b) for a, b ~ U[0, 1]: the MSE of always answering E[a + b] = 1

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..checks import check_choice
+from memorybench.checks import check_choice
 
 INPUT_KINDS = ("tokens", "vectors")
 OUTPUT_KINDS = ("class", "class_per_step", "real")

@@ -45,8 +45,8 @@ import math
 
 import torch
 
-from ..checks import check_int
-from .base import Split, TaskData, TaskSpec, fresh_data
+from memorybench.checks import check_int
+from memorybench.tasks.base import Split, TaskData, TaskSpec, fresh_data
 
 ALPHABET = 8  # symbols 1..8, as Arjovsky et al.
 RECALL = 10  # symbols to reproduce

@@ -59,8 +59,8 @@ import numbers
 
 import torch
 
-from ..checks import check_int
-from .base import Split, TaskData, TaskSpec, fresh_data
+from memorybench.checks import check_int
+from memorybench.tasks.base import Split, TaskData, TaskSpec, fresh_data
 
 DELAYS = 64  # K of the registered task: 2N for the largest default hidden size N = 32
 SCALE = 0.5  # a: u ~ U[-a, a]; anchors.md names no scale

@@ -27,8 +27,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..checks import check_int, check_probability
-from .base import Split, TaskData, TaskSpec, fresh_data
+from memorybench.checks import check_int, check_probability
+from memorybench.tasks.base import Split, TaskData, TaskSpec, fresh_data
 
 NUM_DIGITS = 10
 NUM_CLASSES = 19  # sums 0..18

@@ -64,8 +64,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..checks import check_choice, check_int
-from .base import Split, TaskData, TaskSpec, split_seed
+from memorybench.checks import check_choice, check_int
+from memorybench.tasks.base import Split, TaskData, TaskSpec, split_seed
 
 ORDERS = ("rows", "pixels")  # one image row per step, or one pixel per step (row-major)
 NUM_CLASSES = 10

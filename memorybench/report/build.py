@@ -1,6 +1,6 @@
 """The report, rebuilt from a results folder's stored files alone.
 
-    python -m memorybench.report results/ [--threshold 0.55]
+    memorybench report results/ [--threshold 0.55]
 
 writes `report.md`, `figures/*.png` and `tables/*.csv` into the folder. Runs are
 grouped into experiments (everything in the config but cell, length, seed and
@@ -11,8 +11,8 @@ commands wrote is theirs and left alone.
 
 Example:
     >>> import tempfile
-    >>> from memorybench.store import ResultsStore
-    >>> from memorybench.sweep import plan_sweep, run_sweep
+    >>> from memorybench.storage.store import ResultsStore
+    >>> from memorybench.sweep.plan import plan_sweep, run_sweep
     >>> store = ResultsStore.open(tempfile.mkdtemp())
     >>> _ = run_sweep(store, plan_sweep("nndl", ["srn"], [5], seeds=2, quick=True, device="cpu"), progress=False)
     >>> path = build_report(store.root)
@@ -27,30 +27,25 @@ import os
 import re
 import sys
 import tempfile
-from dataclasses import fields
 from pathlib import Path
 
 import pandas as pd
 
-from .benchtables import load_benchmarks, speedup_table
-from .capacity import capacity_section, is_multi_setting
-from .cells import CELLS, cell_names, get_cell
-from .config import PROTOCOLS, RunConfig
-from .diagnostics.command import OneLineParser, folder_path
-from .experiments import EXPERIMENT_KEYS, PER_RUN, experiment_label, label_of, paired_table, study_axes, study_label
-from .diagnostics.memory_capacity import report_section as memory_capacity_section
-from .diagnostics.through_time import report_section as through_time_section
-from .explosion import report_section as explosion_section
-from .extrapolate import report_section as extrapolation_section
-from .figures import loss_label, plot_cell_benchmarks, plot_curves, plot_gates, plot_score_vs_length, plot_throughput
-from .gates import example_sequence, trace_sequence
-from .markdown import fmt, interval_text, markdown_table, paired_markdown
-from .provenance import git_commit, short_commit
-from .rundir import CHECKPOINT, write_atomic, write_text_atomic
-from .settings import AXES
-from .store import ResultsStore, StoreError
-from .summary import memory_horizon, paired_differences, score_table, throughput_table
-from .tasks import TaskSpec, get_task
+from memorybench.analysis.experiments import experiment_label, label_of, paired_table, study_axes, study_label
+from memorybench.analysis.gates import example_sequence, trace_sequence
+from memorybench.analysis.summary import memory_horizon, score_table, throughput_table
+from memorybench.cells import cell_names
+from memorybench.parser import Parser, folder_path
+from memorybench.report.benchtables import load_benchmarks, speedup_table
+from memorybench.report.capacity import capacity_section, is_multi_setting
+from memorybench.report.figures import loss_label, plot_cell_benchmarks, plot_curves, plot_gates, plot_score_vs_length, plot_throughput
+from memorybench.report.markdown import fmt, markdown_table, paired_markdown
+from memorybench.report.sections import report_sections
+from memorybench.storage.provenance import git_commit, short_commit
+from memorybench.storage.rundir import CHECKPOINT, write_atomic, write_text_atomic
+from memorybench.storage.store import ResultsStore, StoreError
+from memorybench.tasks import TaskSpec, get_task
+
 
 def _score_markdown(table: pd.DataFrame, task: TaskSpec) -> tuple[str, str]:
     """(mean [95% CI] per cell and length, best seed per cell and length) as markdown."""
@@ -241,7 +236,7 @@ def build_report(root, threshold: float | None = None) -> Path:
     runs, curves = store.write_tables()
     damaged = store.scan()[1]
     lines = ["# memorybench report", "",
-             f"Rebuilt from the {len(runs)} runs stored in this folder by `python -m memorybench.report`. "
+             f"Rebuilt from the {len(runs)} runs stored in this folder by `memorybench report`. "
              "Tables for pandas: `tables/runs.csv` (one row per run), a summary CSV per table below, and every run's "
              "curve in `runs/<run_id>/curves.csv` (all of them as one DataFrame: `ResultsStore(folder).collect()[1]`).", ""]
     if runs.empty:
@@ -255,10 +250,8 @@ def build_report(root, threshold: float | None = None) -> Path:
                 lines += capacity_section(label, group, store, slug, threshold)
             else:
                 lines += _experiment_section(label, group, curves, store, slug, threshold)
-        lines += explosion_section(store, runs)  # the diagnostics' sections, where the folder holds their tables
-        lines += through_time_section(store)
-        lines += memory_capacity_section(store)
-        lines += extrapolation_section(store)
+        for section in report_sections():  # the diagnostics' sections (and plugins'), where the folder holds their files
+            lines += section.write(store, runs)
         failed = runs[runs["status"] != "ok"]
         lines += ["## Failed runs", ""]
         lines += [markdown_table(failed[["experiment", "cell", "seq_len", "seed", "error"]])] if len(failed) else ["None."]
@@ -354,13 +347,13 @@ def _provenance(store: ResultsStore, runs: pd.DataFrame) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m memorybench.report") -> int:
-    parser = OneLineParser(prog=prog, description="Rebuild report.md, figures and tables of a results folder from its stored runs.")
+def main(argv: list[str] | None = None, prog: str = "memorybench report") -> int:
+    parser = Parser(prog=prog, description="Rebuild report.md, figures and tables of a results folder from its stored runs.")
     parser.add_argument("folder", type=folder_path, help="a results folder written by run_all.py / memorybench")
     parser.add_argument("--threshold", type=float, default=None, help="score that defines the memory horizon, in the task's metric (default: the task's own threshold)")
     parser.add_argument("--rebuild-store", action="store_true",
                         help="write a fresh store.json for the intact run folders (when it is damaged or lost; the record of earlier sweeps is lost with it)")
-    args = parser.parse_args(argv)
+    args = parser.parse_or_exit(argv)
     folder = Path(args.folder)
     try:
         if args.rebuild_store:
@@ -373,7 +366,3 @@ def main(argv: list[str] | None = None, prog: str = "python -m memorybench.repor
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

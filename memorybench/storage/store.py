@@ -6,7 +6,7 @@ runs are trained elsewhere (an executor) and handed to `place`, by the one write
       runs/<run_id>/        config.json, curves.csv, checkpoint.pt, env.json, result.json
       runs/<run_id>.link    or: one line, the path (from runs/) of the same run in another store
       tables/runs.csv       one row per run: config, scores, timing, device, status, error
-      report.md, figures/   written by memorybench.report
+      report.md, figures/   written by memorybench.report.build
 
 A folder belongs to one store: `open` refuses a non-empty folder that memorybench did
 not create, and a sweep holds the folder's lock while it writes, so a second sweep on
@@ -17,7 +17,7 @@ ends, however it ends. A run folder whose files do not load (or whose config.jso
 value a RunConfig refuses, such as "hidden_size": "32") is *damaged*: `scan` names it, the
 report lists it as unreadable and skips it, and the next sweep retrains it. A
 damaged `store.json` is named as such; `rebuild` writes a fresh one for the intact run
-folders (`python -m memorybench.report DIR --rebuild-store`).
+folders (`memorybench report DIR --rebuild-store`).
 
 A run is stored once. Two studies that share runs (the 5-seed sweep whose seeds 0-2 are
 the 3-seed sweep's) keep one copy: `share` writes `runs/<run_id>.link` instead of a
@@ -48,20 +48,21 @@ import datetime as dt
 import json
 import os
 import shutil
+import sys
 import time
 import uuid
 import zipfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from .cells import cell_names
-from .config import RunConfig
-from .provenance import environment
-from .result import CURVE_COLUMNS, RENAMED, RunResult, upgrade
-from .rundir import CHECKPOINT, make_temp_dir, save_run, write_atomic, write_json_atomic, write_text_atomic
+from memorybench.config import BOOK_CELLS, BUILTIN_CELLS, RunConfig
+from memorybench.result import CURVE_COLUMNS, RENAMED, RunResult, upgrade
+from memorybench.storage.provenance import environment
+from memorybench.storage.rundir import CHECKPOINT, make_temp_dir, save_run, write_atomic, write_json_atomic, write_text_atomic
 
 LINK = ".link"  # runs/<run_id>.link: a run shared from another store
 LOCK = ".lock"  # the file the operating system locks while a sweep writes (never removed: see `lock`)
@@ -96,7 +97,7 @@ class ResultsStore:
             raise StoreError(f"{root} is not writable ({existing} does not allow writing)")
         store = cls(root)
         meta = store.meta_path
-        rebuild = f"`python -m memorybench.report {root} --rebuild-store` rebuilds it from the intact run folders"
+        rebuild = f"`memorybench report {root} --rebuild-store` rebuilds it from the intact run folders"
         if meta.exists():
             try:
                 found = json.loads(meta.read_text())
@@ -287,13 +288,15 @@ class ResultsStore:
         for leftover in self.runs_dir.glob(".*"):
             shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
 
-    def place(self, config: RunConfig, result: RunResult, state_dict: dict | None, extras: dict[str, pd.DataFrame] | None = None) -> None:
-        """Store a finished run (its best-dev weights, if any) under its run id, atomically; `extras`
+    def place(self, config: RunConfig, result: RunResult, checkpoint: Callable[[Path], None] | None,
+              extras: dict[str, pd.DataFrame] | None = None) -> None:
+        """Store a finished run under its run id, atomically: `checkpoint(path)` writes its best-dev weights
+        (`models.checkpoint_writer`; None for a run without them); `extras`
         (file name -> table) are a diagnostic's per-run tables, written as CSV beside the run's files.
         A run this store shared from another becomes its own (the link goes)."""
         partial = make_temp_dir(self.runs_dir, f".{config.run_id()}.")
         write_json_atomic(partial / "env.json", environment())
-        save_run(partial, config, result, state_dict)
+        save_run(partial, config, result, checkpoint)
         for name, table in (extras or {}).items():
             table.to_csv(partial / name, index=False)
         final = self.runs_dir / config.run_id()
@@ -345,6 +348,16 @@ class ResultsStore:
         return runs, curves
 
 
+def open_results(root):
+    """The results folder `root` as a store, for reading: a missing folder or one without store.json is a StoreError."""
+    root = Path(root)
+    if not root.is_dir():
+        raise StoreError(f"{root} is not a folder; give a results folder written by memorybench")
+    if not (root / "store.json").exists():
+        raise StoreError(f"{root} is not a memorybench results folder (no store.json)")
+    return ResultsStore.open(root, create=False)
+
+
 def _failed(folder: Path) -> bool:
     return json.loads((folder / "result.json").read_text())["status"] != "ok"
 
@@ -360,6 +373,8 @@ def _alive(pid: int) -> bool:
 
 
 def _cell_order(column: pd.Series) -> pd.Series:
-    """Cells in registry order (built-in first, then users' in the order registered)."""
-    order = {name: i for i, name in enumerate(cell_names())}
+    """Cells in registry order (built-in first, then users' in the order registered; without importing the
+    registry, and torch with it: a process that has not imported it has registered no cell of its own)."""
+    cells = sys.modules.get("memorybench.cells")
+    order = {name: i for i, name in enumerate(dict.fromkeys([*BUILTIN_CELLS, *BOOK_CELLS, *(cells.cell_names() if cells else ())]))}
     return column.map(lambda c: order.get(c, len(order))) if column.name == "cell" else column

@@ -8,8 +8,9 @@ cell at the gate length, see `report.traced_runs`) and by the diagnostics that s
 models (extrapolation, gradients through time, memory capacity). Prune keeps:
 
 - the checkpoints of the runs a folder's gate heatmaps trace, and
-- every checkpoint of a folder holding a table of such a diagnostic (it was computed from
-  them, and re-running the diagnostic needs them all),
+- every checkpoint of a folder holding the tables of a report section computed from saved
+  weights (`ReportSection.reads_checkpoints`: extrapolation, gradients through time, memory
+  capacity; re-running the diagnostic needs them all),
 
 for every folder named, and removes the rest from those folders' own run folders (a run a
 folder links to stays with the folder that holds it: name both folders, and every folder that
@@ -19,8 +20,8 @@ asked to score it says the checkpoint was removed.
 
 Example:
     >>> import tempfile
-    >>> from memorybench.store import ResultsStore
-    >>> from memorybench.sweep import plan_sweep, run_sweep
+    >>> from memorybench.storage.store import ResultsStore
+    >>> from memorybench.sweep.plan import plan_sweep, run_sweep
     >>> store = ResultsStore.open(tempfile.mkdtemp())
     >>> _ = run_sweep(store, plan_sweep("nndl", ["srn"], [5], seeds=3, quick=True, device="cpu"), progress=False)
     >>> kept, removed = prune([store])
@@ -33,22 +34,19 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
-from .report import traced_runs
-from .rundir import CHECKPOINT
-from .store import ResultsStore, StoreError
-
-# diagnostic tables computed from saved models: a folder holding one keeps every checkpoint
-FROM_CHECKPOINTS = {"extrapolation.csv": "diagnose extrapolate", "grad_through_time.csv": "diagnose through-time",
-                    "memory_capacity.csv": "diagnose memory-capacity"}
+from memorybench.report.build import traced_runs
+from memorybench.report.sections import report_sections
+from memorybench.storage.rundir import CHECKPOINT
+from memorybench.storage.store import ResultsStore, StoreError
 
 
 def needed(store: ResultsStore) -> dict[Path, str]:
     """Run folder (resolved) -> why its checkpoint is kept, for the checkpoints `store` reads."""
-    readers = [command for name, command in FROM_CHECKPOINTS.items() if (store.tables_dir / name).exists()]
+    readers = [section.name for section in report_sections() if section.reads_checkpoints and section.present(store.root)]
     keep = {}
     if readers:
         for folder in store.scan()[0]:
-            keep[folder.resolve()] = f"{store.root}: read by {', '.join(readers)}"
+            keep[folder.resolve()] = f"{store.root}: read by the {', '.join(readers)} section's tables"
     for run_id in traced_runs(store):
         keep.setdefault(store.run_folder(run_id).resolve(), f"{store.root}: gate heatmaps")
     return keep
@@ -75,14 +73,15 @@ def prune(stores: list[ResultsStore], dry_run: bool = False) -> tuple[dict[Path,
 
 
 def main(argv: list[str] | None = None, prog: str = "memorybench store prune") -> int:
-    from .diagnostics.command import OneLineParser, folder_path, open_results
+    from memorybench.parser import Parser, folder_path
+    from memorybench.storage.store import open_results
 
-    parser = OneLineParser(prog=prog, description="Remove the checkpoints (best-dev weights) that neither the report's gate heatmaps "
+    parser = Parser(prog=prog, description="Remove the checkpoints (best-dev weights) that neither the report's gate heatmaps "
                                                   "nor a diagnostic's table of the named folders reads. Scores, curves, tables and "
                                                   "reports are unchanged; name every folder that links to one you prune.")
     parser.add_argument("folders", nargs="+", type=folder_path, metavar="FOLDER", help="results folders to slim together")
     parser.add_argument("--dry-run", action="store_true", help="say what would be removed, change nothing")
-    args = parser.parse_args(argv)
+    args = parser.parse_or_exit(argv)
     command = " ".join([prog, *(argv if argv is not None else sys.argv[1:])])
     try:
         stores = [open_results(folder) for folder in args.folders]
@@ -99,7 +98,3 @@ def main(argv: list[str] | None = None, prog: str = "memorybench store prune") -
         held = [path for path in kept if path.is_relative_to(store.runs_dir)]
         print(f"{store.root}: {verb} {len(own)} checkpoints ({sum(removed[p] for p in own) / 1e6:.1f} MB), kept {len(held)}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

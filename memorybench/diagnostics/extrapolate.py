@@ -29,7 +29,7 @@ A task whose generator cannot make a set of that size at that length (the sequen
 digits, whose length is the image's) raises ValueError; `extrapolation_table` skips
 such a run and length with a warning.
 
-    python -m memorybench.extrapolate results/ [--factors 1 2 3] [--size 1000]
+    memorybench diagnose extrapolate results/ [--factors 1 2 3] [--size 1000]
     # tables/extrapolation.csv, tables/extrapolation_summary.csv, figures/extrapolation/<task>.png
 
 Example:
@@ -49,7 +49,6 @@ import inspect
 import math
 import numbers
 import re
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -59,14 +58,18 @@ import torch
 from matplotlib.colors import to_rgb
 from matplotlib.lines import Line2D
 
-from .diagnostics.command import OneLineParser, folder_path, one_thread, open_results, run_writer
-from .cells import cell_names, get_cell
-from .config import RunConfig
-from .figures import _save, plt  # pyplot on the figures' Agg backend
-from .rundir import load_run, trained_model, write_atomic
-from .store import ResultsStore
-from .summary import mean_interval
-from .tasks import Split, TaskSpec, get_task
+from memorybench.analysis.summary import mean_interval
+from memorybench.cells import cell_names, get_cell
+from memorybench.config import RunConfig
+from memorybench.diagnostics.command import one_thread
+from memorybench.parser import Parser, folder_path
+from memorybench.report.figures import _save, plt  # pyplot on the figures' Agg backend
+from memorybench.report.sections import ReportSection, register_section
+from memorybench.report.writer import run_writer
+from memorybench.storage.rundir import write_atomic
+from memorybench.storage.store import ResultsStore, open_results
+from memorybench.tasks import Split, TaskSpec, get_task
+from memorybench.training import load_run, trained_model
 
 FRESH_SEED_OFFSET = 1_000_003  # fresh data come from run seed + this: never the run's own seed
 DEFAULT_SIZE = 1000  # fresh test sequences per run and length
@@ -158,7 +161,7 @@ def extrapolation_table(root, factors: Sequence[int] | Mapping[str, Sequence[int
     `default_factors`), on `size` fresh sequences. One row per run and test length (`RUN_COLUMNS`):
     factor 1 is the training length on the large fresh set, beside `book_test_score`, the stored test
     score. A run and length the task's generator cannot make (ValueError) is skipped, named to `warn`."""
-    from .experiments import experiment_label  # the report's grouping of runs into experiments
+    from memorybench.analysis.experiments import experiment_label  # the report's grouping of runs into experiments
 
     size = check_size(size)
     if factors is not None and not isinstance(factors, Mapping):
@@ -318,10 +321,10 @@ def _slug(means: pd.DataFrame, experiment: str, task: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", experiment.lower()).strip("-") + "_" if several else ""
 
 
-def report_section(store) -> list[str]:
+def report_section(store, runs=None) -> list[str]:
     """The report's part for a folder scored by this module ([] when tables/extrapolation_summary.csv is absent)."""
-    from .experiments import label_of
-    from .markdown import interval_text, markdown_table
+    from memorybench.analysis.experiments import label_of
+    from memorybench.report.markdown import interval_text, markdown_table
 
     path = store.tables_dir / "extrapolation_summary.csv"
     if not path.exists():
@@ -333,7 +336,7 @@ def report_section(store) -> list[str]:
         "## Beyond the training length", "",
         "Each successful run's best-dev model scored on a fresh test set drawn by its own task generator "
         f"(seed run seed + {FRESH_SEED_OFFSET:,}: not its training, dev or test data) at test length factor × its training "
-        "length L (`python -m memorybench.extrapolate`; rerun it after retraining): mean [95% t-interval] over seeds "
+        "length L (`memorybench diagnose extrapolate`; rerun it after retraining): mean [95% t-interval] over seeds "
         "(`tables/extrapolation_summary.csv`, per run in `tables/extrapolation.csv`). The factor-1 column is the "
         "training length on the larger fresh set, beside the stored test score.", "",
     ]
@@ -369,8 +372,8 @@ def report_section(store) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m memorybench.extrapolate") -> int:
-    parser = OneLineParser(prog=prog,
+def main(argv: list[str] | None = None, prog: str = "memorybench diagnose extrapolate") -> int:
+    parser = Parser(prog=prog,
                            description="Score every successful run of a results folder at test lengths it was not trained on "
                            "(factor x its training length), on a fresh, larger test set from its own task generator. Writes "
                            "tables/extrapolation.csv, tables/extrapolation_summary.csv and figures/extrapolation/*.png into the folder.")
@@ -381,7 +384,7 @@ def main(argv: list[str] | None = None, prog: str = "python -m memorybench.extra
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
                         help=f"fresh test sequences per run and length, >= {MIN_SIZE} (default {DEFAULT_SIZE}; "
                         "the digit sum rounds it down to a multiple of 100)")
-    args = parser.parse_args(argv)
+    args = parser.parse_or_exit(argv)
 
     def write(warn):
         factors = None if args.factors is None else check_factors(args.factors)
@@ -390,5 +393,4 @@ def main(argv: list[str] | None = None, prog: str = "python -m memorybench.extra
     return run_writer(parser, write, args.folder)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+register_section(ReportSection("extrapolation", needs=("tables/extrapolation_summary.csv", "tables/extrapolation.csv"), write=report_section, reads_checkpoints=True))

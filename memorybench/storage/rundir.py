@@ -9,7 +9,7 @@ the modes a plain open() and mkdir() give (0o666 and 0o777 less the umask), not 
 Example:
     >>> import tempfile
     >>> from memorybench.config import protocol_config
-    >>> from memorybench.training import evaluate, train_and_save
+    >>> from memorybench.training import evaluate, load_run, train_and_save
     >>> from memorybench.tasks import get_task
     >>> config = protocol_config("nndl", cell="gru", seq_len=5, steps=20, eval_interval=10, device="cpu")
     >>> folder = train_and_save(config, tempfile.mkdtemp())
@@ -24,16 +24,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
-import torch
 
-from .config import RunConfig
-from .result import CURVE_COLUMNS, RENAMED, RunResult
+from memorybench.config import RunConfig
+from memorybench.result import CURVE_COLUMNS, RunResult
 
-CHECKPOINT = "checkpoint.pt"  # the best-dev weights; optional (see memorybench.prune)
+CHECKPOINT = "checkpoint.pt"  # the best-dev weights; optional (see memorybench.report.prune)
 
 
 def current_umask() -> int:
@@ -92,49 +91,15 @@ def write_json_atomic(path: Path, value) -> None:
     write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True, allow_nan=True) + "\n")
 
 
-def save_run(folder, config: RunConfig, result: RunResult, state_dict: dict | None) -> Path:
+def save_run(folder, config: RunConfig, result: RunResult, checkpoint: Callable[[Path], None] | None) -> Path:
+    """Write run files into `folder`, result.json last; `checkpoint(path)` writes the best-dev weights
+    (the engine's writer: this package imports no torch), None for a run without them."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     write_json_atomic(folder / "config.json", config.to_dict())
     curves = pd.DataFrame(result.curves, columns=list(CURVE_COLUMNS))
     write_atomic(folder / "curves.csv", lambda tmp: curves.to_csv(tmp, index=False))
-    if state_dict is not None:
-        write_atomic(folder / CHECKPOINT, lambda tmp: torch.save(state_dict, tmp))
+    if checkpoint is not None:
+        write_atomic(folder / CHECKPOINT, checkpoint)
     write_json_atomic(folder / "result.json", result.summary())
     return folder
-
-
-@dataclass
-class SavedRun:
-    config: RunConfig
-    result: RunResult
-    model: torch.nn.Module | None  # best-dev weights; None for a failed run
-    curves: pd.DataFrame
-
-
-def load_run(folder, execution: str = "fused", map_location="cpu") -> SavedRun:
-    """Reload a saved run; `execution="transparent"` gives a model whose rnn can trace its gates."""
-    folder = Path(folder)
-    from .models import model_for  # torch: only when a run is loaded
-
-    config = RunConfig.from_dict(json.loads((folder / "config.json").read_text()))
-    result = RunResult.from_dict(json.loads((folder / "result.json").read_text()))
-    curves = pd.read_csv(folder / "curves.csv").rename(columns=RENAMED)
-    result.curves = curves.to_dict("records")
-    model = None
-    if (folder / CHECKPOINT).exists():
-        model = model_for(config, execution=execution)
-        model.load_state_dict(torch.load(folder / CHECKPOINT, map_location=map_location, weights_only=True))
-        model.eval()
-    return SavedRun(config, result, model, curves)
-
-
-def trained_model(saved: SavedRun, folder, purpose: str):
-    """`saved.model`, or a ValueError saying why a run has none (failed, or its checkpoint removed)."""
-    if saved.model is not None:
-        return saved.model
-    name = Path(folder).name
-    if saved.result.status == "ok":
-        raise ValueError(f"run {name} has no {CHECKPOINT} (removed by `memorybench store prune`?); "
-                         f"retrain it, or use a folder that keeps it, to {purpose} it")
-    raise ValueError(f"run {name} has no checkpoint (status {saved.result.status!r}); only a finished run can be {purpose}d")

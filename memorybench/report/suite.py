@@ -1,6 +1,6 @@
 """The suite at a glance: one table and one figure across tasks, from several results folders.
 
-    python -m memorybench.suite results results/adding results/copy results/delayed_recall results/digits_rows --out results/suite
+    memorybench suite results results/adding results/copy results/delayed_recall results/digits_rows --out results/suite
 
 Per task (one experiment of one folder) and cell, the measure that task has, with its
 interval over seeds:
@@ -10,7 +10,7 @@ interval over seeds:
   optimistic horizons read off the 95% interval's ends (`summary.memory_horizon`);
   "≥ L" when even the longest length tested passes (the grid, not the cell, ends
   there), "< L" when the shortest fails;
-- delayed recall, once profiled (`python -m memorybench.diagnostics.memory_capacity`):
+- delayed recall, once profiled (`memorybench diagnose memory-capacity`):
   Jaeger's **memory capacity** MC (<= N) with its interval, at hidden size 32 when the
   folder has it (its own report has every N);
 - a task trained at one length (sequential digits): the **mean test score** with
@@ -30,16 +30,17 @@ Example:
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from .cells import cell_names, get_cell
-from .diagnostics.command import OneLineParser, folder_path, open_results, run_writer
-from .settings import DEFAULT_HIDDEN
-from .summary import mean_interval, memory_horizon, score_table
+from memorybench.analysis.summary import mean_interval, memory_horizon, score_table
+from memorybench.cells import cell_names, get_cell
+from memorybench.parser import Parser, folder_path
+from memorybench.report.writer import run_writer
+from memorybench.storage.store import open_results
+from memorybench.sweep.settings import DEFAULT_HIDDEN
 
 COLUMNS = ["folder", "experiment", "task", "cell", "kind", "value", "low", "high", "text", "baseline", "runs", "longest"]
 
@@ -80,10 +81,10 @@ def measure(runs: pd.DataFrame, task, mc: pd.DataFrame | None) -> dict[str, dict
 
 def suite_table(folders) -> pd.DataFrame:
     """One row per folder, experiment and cell with the task's measure (`measure`)."""
-    from .capacity import is_multi_setting
-    from .experiments import experiment_label
-    from .settings import AXES
-    from .tasks import get_task
+    from memorybench.analysis.experiments import experiment_label
+    from memorybench.report.capacity import is_multi_setting
+    from memorybench.sweep.settings import AXES
+    from memorybench.tasks import get_task
 
     rows = []
     for folder in folders:
@@ -108,8 +109,8 @@ def suite_table(folders) -> pd.DataFrame:
 
 def suite_markdown(table: pd.DataFrame) -> str:
     """Tasks as rows, cells as columns."""
-    from .experiments import label_of
-    from .markdown import markdown_table
+    from memorybench.analysis.experiments import label_of
+    from memorybench.report.markdown import markdown_table
 
     cells = [c for c in cell_names() if c in set(table["cell"])]
     rows = []
@@ -124,7 +125,7 @@ def suite_markdown(table: pd.DataFrame) -> str:
 
 def plot_suite(table: pd.DataFrame, path: Path) -> Path:
     """One panel per task: each cell's measure with its interval (horizons as lengths, MC in units, scores)."""
-    from .figures import _save, plt
+    from memorybench.report.figures import _save, plt
 
     groups = list(table.groupby(["folder", "experiment", "task"], sort=False))
     columns = min(4, len(groups))
@@ -176,7 +177,7 @@ def between_markers(text: str, table: str, where: str = "the file") -> str:
 def write_suite(folders, out, readme=None) -> list[Path]:
     """suite.md, suite.csv and suite.png in `out` (an ordinary folder); with `readme`, the table
     also replaces the one between that file's MARKERS."""
-    from .rundir import write_atomic, write_text_atomic
+    from memorybench.storage.rundir import write_atomic, write_text_atomic
 
     table = suite_table(folders)
     if table.empty:
@@ -191,7 +192,7 @@ def write_suite(folders, out, readme=None) -> list[Path]:
         "Per task and cell the measure the task has, mean over seeds with its interval: the memory horizon "
         "(longest length whose mean test score passes the task's threshold; in brackets the pessimistic and optimistic "
         "horizons read off the 95% interval; `≥` when the longest length tested passes, `<` when the shortest fails), Jaeger's memory capacity, or "
-        "the test score, beside the memoryless baseline. Built by `python -m memorybench.suite` from: "
+        "the test score, beside the memoryless baseline. Built by `memorybench suite` from: "
         + ", ".join(f"`{f}`" for f in folders) + ".", "",
         suite_markdown(table), "", "![the suite at a glance](suite.png)", ""])
     written = [out / "suite.md", out / "suite.csv", figure]
@@ -202,16 +203,12 @@ def write_suite(folders, out, readme=None) -> list[Path]:
     return written
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m memorybench.suite") -> int:
-    parser = OneLineParser(prog=prog,
+def main(argv: list[str] | None = None, prog: str = "memorybench suite") -> int:
+    parser = Parser(prog=prog,
                            description="One table and one figure across tasks, built from the stored runs of several results folders.")
     parser.add_argument("folders", nargs="+", type=folder_path, help="results folders written by memorybench (run_all.py --task ...)")
     parser.add_argument("--out", type=folder_path, default="results/suite", help="folder for suite.md, suite.csv and suite.png (default: %(default)s)")
     parser.add_argument("--readme", type=folder_path, default=None, metavar="FILE",
                         help=f"also write the table into FILE, between its {MARKERS[0]} and {MARKERS[1]} lines (README.md)")
-    args = parser.parse_args(argv)
+    args = parser.parse_or_exit(argv)
     return run_writer(parser, lambda warn: write_suite(args.folders, args.out, args.readme))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """A sweep: every cell x length x seed of one protocol, trained by an executor into a store.
 
 The plan is a list of configs; `memorybench.engine.policy` turns it into jobs (packs),
-an executor (`memorybench.executors`: in this process, or a pool of worker processes
+an executor (`memorybench.sweep.executors`: in this process, or a pool of worker processes
 with one torch thread each) trains them and hands every finished run back, and this
 process alone writes it into the store. Runs already complete in the store are skipped.
 
@@ -17,17 +17,19 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from .config import PROTOCOLS, QUICK, RunConfig, protocol_config
-from .engine.policy import Job, plan_jobs
-from .executors import make_executor
-from .result import RunResult
-from .settings import SweepAxes
-from .store import ResultsStore
+from memorybench.config import PROTOCOLS, QUICK, RunConfig, protocol_config
+from memorybench.engine.policy import Job, plan_jobs
+from memorybench.models import checkpoint_writer
+from memorybench.result import RunResult
+from memorybench.storage.store import ResultsStore
+from memorybench.sweep.executors import make_executor
+from memorybench.sweep.settings import SweepAxes
+
 
 def plan_sweep(protocol: str, cells, lengths, seeds: int, quick: bool = False, device: str = "auto",
                axes: SweepAxes | None = None, task_params: dict | None = None, steps: int | None = None) -> list[RunConfig]:
     """The sweep's configs, ordered longest length first (the slowest runs start early); `axes`
-    adds settings (learning rate, init, hidden size, forget-gate bias; memorybench.settings);
+    adds settings (learning rate, init, hidden size, forget-gate bias; memorybench.sweep.settings);
     `task_params` go to the task's data; `steps` replaces the protocol's training budget."""
     budget = dict(QUICK if quick else {}, **({"task_params": task_params} if task_params else {}), **({"steps": steps} if steps else {}))
     axes = axes or SweepAxes()
@@ -99,7 +101,7 @@ def estimate_seconds(store: ResultsStore, jobs: list[Job], workers: int) -> tupl
 def plan_work(store: ResultsStore, configs: list[RunConfig], force: bool = False, retry_failed: bool = False,
               pack_size: int | dict[str, int] = 1, across_lengths: bool = False, device_type: str | None = None) -> Plan:
     """The runs of `configs` not complete in `store` (damaged ones included), grouped into jobs."""
-    from .engine.loop import resolve_device
+    from memorybench.engine.loop import resolve_device
 
     intact, damaged = store.scan()  # every run folder read once
     complete = store.complete_ids(intact, retry_failed)
@@ -157,7 +159,7 @@ def run_sweep(
                 if output.result.status == "lost":
                     outcome.lost.append((output.config, output.result))
                 else:
-                    store.place(output.config, output.result, output.state_dict)
+                    store.place(output.config, output.result, checkpoint_writer(output.state_dict))
                     outcome.done.append((output.config, output.result))
                 bar.write(describe(output.config, output.result)) if progress else None
                 bar.update()

@@ -18,9 +18,9 @@ import signal
 import sys
 import time
 
-from .diagnostics.command import Parser, UsageError, folder_path, positive_int
-from .plugins import load_plugins, take_plugins
-from .settings import SweepAxes
+from memorybench.parser import Parser, UsageError, folder_path, positive_int
+from memorybench.plugins import load_plugins, take_plugins
+from memorybench.sweep.settings import SweepAxes
 
 PROG = "memorybench run"  # the sweep's name as `memorybench` and run_all.py both run it
 MAX_RUNS = 10_000  # a plan beyond these asks for --yes
@@ -67,8 +67,8 @@ def bias_value(text: str) -> float | None:
 def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The command's options. Only light modules are imported here (no torch), so --help answers at once;
     the command offers the built-in cells (a cell registered from Python trains through the Python API)."""
-    from .config import BUILTIN_CELLS, PROTOCOLS, QUICK, TASK_GRIDS
-    from .engine.policy import CPU_PACKED_CELLS
+    from memorybench.config import BUILTIN_CELLS, PROTOCOLS, QUICK, TASK_GRIDS
+    from memorybench.engine.policy import CPU_PACKED_CELLS
 
 
     parser = Parser(
@@ -100,7 +100,7 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default=None,
                         help="the training settings, one of the task's (default: the task's first). Digit sum: nndl: the book exactly (batches in file order); nndl-shuffled: the same, reshuffled every "
                         "epoch; stream: fresh noisy sequences every step; nndl-6.2: the book's gradient-explosion settings (SGD lr 0.2, "
-                        "batch 64, summed loss, 250 steps; see python -m memorybench.explosion). Every other task has one protocol, named after it")
+                        "batch 64, summed loss, 250 steps; see memorybench explosion). Every other task has one protocol, named after it")
     axes = parser.add_argument_group("settings (capacity against trainability; each flag an axis, every combination trained)")
     axes.add_argument("--lr", nargs="+", type=positive_float("learning rate"), default=[], metavar="LR",
                       help="learning rates to train with (default: the protocol's)")
@@ -181,7 +181,7 @@ def task_param(text: str) -> tuple[str, object]:
 
 def resolve_task(args) -> None:
     """Fill the task's defaults (protocol, lengths, results folder) and check what was given against the task."""
-    from .config import PROTOCOLS, QUICK, TASK_GRIDS
+    from memorybench.config import PROTOCOLS, QUICK, TASK_GRIDS
 
     grid = TASK_GRIDS[args.task]
     args.protocol = args.protocol or grid.protocols[0]
@@ -212,7 +212,7 @@ def check_task_data(configs) -> None:
     is one line now, not a failed run in every worker."""
     import inspect
 
-    from .tasks import get_task
+    from memorybench.tasks import get_task
 
     first = min(configs, key=lambda c: c.seq_len)
     make_data = get_task(first.task).make_data
@@ -289,16 +289,15 @@ def _main(argv: list[str], prog: str) -> int:
         print(f"memorybench: error: {exc}", file=sys.stderr)
         return 2
 
-    from .cells import cell_names
-    from .engine.loop import resolve_device
-    from .engine.policy import default_pack_sizes, packs_span_lengths
-    from .executors import make_executor
-    from .provenance import environment, git_commit
-    from .diagnostics.command import open_results
-    from .ray_executor import ExecutorUnavailable
-    from .sharing import reuse
-    from .store import ResultsStore, StoreError
-    from .sweep import describe, plan_sweep, plan_work, run_sweep
+    from memorybench.cells import cell_names
+    from memorybench.engine.loop import resolve_device
+    from memorybench.engine.policy import default_pack_sizes, packs_span_lengths
+    from memorybench.storage.provenance import environment, git_commit
+    from memorybench.storage.sharing import reuse
+    from memorybench.storage.store import ResultsStore, StoreError, open_results
+    from memorybench.sweep.executors import make_executor
+    from memorybench.sweep.plan import describe, plan_sweep, plan_work, run_sweep
+    from memorybench.sweep.ray_executor import ExecutorUnavailable
 
     try:
         load_plugins(plugins)  # a user's cells and tasks, before their names are checked
@@ -358,13 +357,13 @@ def _main(argv: list[str], prog: str) -> int:
                 print(f"memorybench: interrupted: {len(outcome.done)} of {len(plan.todo)} runs completed and are stored in "
                       f"{store.root}; re-run the same command to train the remaining {left}", file=sys.stderr)
                 return 130
-            from .report import build_report  # matplotlib: imported only when a report is written
+            from memorybench.report.build import build_report  # matplotlib: imported only when a report is written
 
             try:
                 report = build_report(store.root)
             except KeyboardInterrupt:
                 print(f"memorybench: interrupted while writing the report; every run is stored in {store.root} "
-                      f"({len(outcome.done)} trained now): `python -m memorybench.report {store.root}` writes the report", file=sys.stderr)
+                      f"({len(outcome.done)} trained now): `memorybench report {store.root}` writes the report", file=sys.stderr)
                 return 130
     except StoreError as exc:
         print(f"memorybench: error: {exc}", file=sys.stderr)
@@ -378,7 +377,3 @@ def _main(argv: list[str], prog: str) -> int:
     print(f"{len(outcome.done)} runs trained, {complete} already complete{reused}, {len(outcome.failed)} failed{lost}, "
           f"{outcome.wall_time_s:.0f}s; report: {report}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -8,7 +8,7 @@
 
 `python -m memorybench` is the same command. Each command is the `main(argv, prog)` of its module,
 imported only when the command runs, so `--help` imports neither torch, pandas nor matplotlib. The
-old `python -m memorybench.report` (and the others) still work. Bad input is one line on stderr,
+old `memorybench report` (and the others) still work. Bad input is one line on stderr,
 `PROG: error: ...`, and exit status 2.
 
 Example:
@@ -22,33 +22,33 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
-from . import __version__
-from .diagnostics.command import OneLineParser, usage_error
-from .plugins import load_plugins, take_plugins
+from memorybench import __version__
+from memorybench.parser import Parser, usage_error
+from memorybench.plugins import load_plugins, take_plugins
 
 PROG = "memorybench"
 
 # name -> (module, function, one-line help), or a group: name -> {name: (module, function, help)}.
 # The function is called as function(arguments after the command's name, prog="memorybench NAME ...").
 COMMANDS = {
-    "run": ("memorybench.cli", "main", "train cells at every length and seed, store the runs, write the report (run_all.py)"),
-    "report": ("memorybench.report", "main", "rebuild report.md, figures and tables of a results folder"),
-    "suite": ("memorybench.suite", "main", "one table and one figure across the tasks of several results folders"),
-    "explosion": ("memorybench.explosion_command", "main", "the NNDL book's gradient-explosion experiment (section 6.2)"),
+    "run": ("memorybench.cli.run", "main", "train cells at every length and seed, store the runs, write the report (run_all.py)"),
+    "report": ("memorybench.report.build", "main", "rebuild report.md, figures and tables of a results folder"),
+    "suite": ("memorybench.report.suite", "main", "one table and one figure across the tasks of several results folders"),
+    "explosion": ("memorybench.diagnostics.explosion_command", "main", "the NNDL book's gradient-explosion experiment (section 6.2)"),
     "diagnose": {
         "through-time": ("memorybench.diagnostics.through_time", "main", "gradient norms through time of a folder's runs"),
         "memory-capacity": ("memorybench.diagnostics.memory_capacity", "main", "Jaeger's memory capacity of a folder's delayed-recall runs"),
-        "extrapolate": ("memorybench.extrapolate", "main", "score a folder's runs at lengths longer than trained"),
+        "extrapolate": ("memorybench.diagnostics.extrapolate", "main", "score a folder's runs at lengths longer than trained"),
     },
     "store": {
-        "rebuild": ("memorybench.commands", "store_rebuild", "write a fresh store.json for a folder's intact runs, then its report"),
-        "share": ("memorybench.sharing", "main", "replace a folder's copies of another folder's runs by links"),
-        "prune": ("memorybench.prune", "main", "remove the checkpoints that no report section or diagnostic reads"),
+        "rebuild": ("memorybench.cli.main", "store_rebuild", "write a fresh store.json for a folder's intact runs, then its report"),
+        "share": ("memorybench.storage.sharing", "main", "replace a folder's copies of another folder's runs by links"),
+        "prune": ("memorybench.report.prune", "main", "remove the checkpoints that no report section or diagnostic reads"),
     },
     "list": {
-        "tasks": ("memorybench.commands", "list_tasks", "the registered memory tasks"),
-        "cells": ("memorybench.commands", "list_cells", "the registered recurrent cells"),
-        "protocols": ("memorybench.commands", "list_protocols", "the training protocols"),
+        "tasks": ("memorybench.cli.main", "list_tasks", "the registered memory tasks"),
+        "cells": ("memorybench.cli.main", "list_cells", "the registered recurrent cells"),
+        "protocols": ("memorybench.cli.main", "list_protocols", "the training protocols"),
     },
 }
 
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:
         code = main(sys.argv[1:])
         if code == 130:
-            from .cli import exit_interrupted
+            from memorybench.cli.run import exit_interrupted
 
             exit_interrupted(code)
         return code
@@ -113,13 +113,13 @@ def command_rows(commands: dict, prefix: str = ""):
 
 def store_rebuild(argv: list[str], prog: str) -> int:
     """`memorybench store rebuild FOLDER`: `memorybench report FOLDER --rebuild-store`."""
-    from .report import main as report
+    from memorybench.report.build import main as report
 
     return report(["--rebuild-store", *argv], prog=prog)
 
 
 def print_rows(prog: str, description: str, argv: list[str], rows: dict[str, str]) -> int:
-    OneLineParser(prog=prog, description=description).parse_args(argv)  # --help, or no arguments
+    Parser(prog=prog, description=description).parse_or_exit(argv)  # --help, or no arguments
     width = max(map(len, rows), default=0)
     for name, text in rows.items():
         print(f"{name:<{width}}  {text}")
@@ -127,8 +127,8 @@ def print_rows(prog: str, description: str, argv: list[str], rows: dict[str, str
 
 
 def list_tasks(argv: list[str], prog: str) -> int:
-    from .config import PROTOCOLS
-    from .tasks import TASKS
+    from memorybench.config import PROTOCOLS
+    from memorybench.tasks import TASKS
 
     def protocols(task):
         return ", ".join(name for name, p in PROTOCOLS.items() if p["task"] == task) or "none (train it from Python)"
@@ -138,7 +138,7 @@ def list_tasks(argv: list[str], prog: str) -> int:
 
 
 def list_cells(argv: list[str], prog: str) -> int:
-    from .cells import cell_names, get_cell
+    from memorybench.cells import cell_names, get_cell
 
     def describe(spec):
         gates = f"gates {' '.join(spec.gates)}" if spec.gates else "no gates"
@@ -149,7 +149,7 @@ def list_cells(argv: list[str], prog: str) -> int:
 
 
 def list_protocols(argv: list[str], prog: str) -> int:
-    from .config import PROTOCOLS
+    from memorybench.config import PROTOCOLS
 
     shown = {"task", "optimizer", "lr", "batch_size", "steps", "init", "eval_interval", "shuffle"}
 

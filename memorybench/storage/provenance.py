@@ -1,4 +1,4 @@
-"""Where a result came from: commit, versions, device, date, command line.
+"""Where a result came from: commit, versions, device, date, command line (without importing torch).
 
 Example:
     >>> env = environment(command=["run_all.py", "--quick"])
@@ -14,11 +14,10 @@ import platform
 import shlex
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
-import torch
-
-from . import __version__
+from memorybench import __version__
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,32 +59,33 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-def machine_kind(device: str = "cpu") -> str:
-    """What decides a run's bits: on the CPU, its model, the kernels torch picked for it (its CPU
-    capability; `ATEN_CPU_CAPABILITY` overrides), the torch version and the thread count; on CUDA,
-    the GPU and the torch version. Runs of one config give the same bits only on the same kind.
+def torch_version() -> str:
+    """The torch this process runs (without importing it: this package stays torch-free), else the installed one."""
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        return torch.__version__
+    try:
+        return metadata.version("torch")
+    except metadata.PackageNotFoundError:
+        return ""
 
-    >>> machine_kind().count(" | ")
-    3
-    """
-    if device.startswith("cuda"):
-        return f"{torch.cuda.get_device_name(torch.device(device))} | torch {torch.__version__}"
-    threads = torch.get_num_threads()
-    return (f"{cpu_name()} | {torch.backends.cpu.get_cpu_capability()} | torch {torch.__version__} | "
-            f"{threads} thread{'s' if threads > 1 else ''}")
+
+def cuda_device() -> str:
+    """The CUDA device this process's torch uses, '' when none; a process that never imported torch used none."""
+    torch = sys.modules.get("torch")
+    return torch.cuda.get_device_name(0) if torch is not None and torch.cuda.is_available() else ""
 
 
 def environment(command: list[str] | None = None) -> dict:
-    cuda = torch.cuda.is_available()
     return {
         "memorybench": __version__,
         "commit": git_commit(),
-        "torch": torch.__version__,
+        "torch": torch_version(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "cpu": cpu_name(),
         "cpu_count": os.cpu_count(),
-        "cuda_device": torch.cuda.get_device_name(0) if cuda else "",
+        "cuda_device": cuda_device(),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "command": shlex.join(command if command is not None else sys.argv),
     }

@@ -1,6 +1,6 @@
-"""`memorybench explosion` (and `python -m memorybench.explosion`): train the book's section 6.2
+"""`memorybench explosion` (and `memorybench explosion`): train the book's section 6.2
 experiment into a results folder and write its report. The experiment itself is
-`memorybench.explosion`; this module sits above the report, which shows it.
+`memorybench.diagnostics.explosion`; this module sits above the report, which shows it.
 
 Example:
     >>> make_parser().parse_args(["--seeds", "2"]).seeds
@@ -11,12 +11,12 @@ from __future__ import annotations
 import sys
 import time
 
-from .diagnostics.command import Parser, UsageError, folder_path, positive_int
-from .explosion import CELLS, explosion_configs, run_explosion
+from memorybench.diagnostics.explosion import CELLS, explosion_configs, run_explosion
+from memorybench.parser import Parser, UsageError, folder_path, positive_int
 
 
-def make_parser(prog: str = "python -m memorybench.explosion"):
-    from .config import BOOK_CELLS, BUILTIN_CELLS
+def make_parser(prog: str = "memorybench explosion"):
+    from memorybench.config import BOOK_CELLS, BUILTIN_CELLS
 
     parser = Parser(prog=prog,
                     description="The NNDL book's gradient-explosion experiment (section 6.2): SRN (and LSTM, GRU) at L=20, "
@@ -36,17 +36,17 @@ def make_parser(prog: str = "python -m memorybench.explosion"):
     return parser
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m memorybench.explosion") -> int:
+def main(argv: list[str] | None = None, prog: str = "memorybench explosion") -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = make_parser(prog).parse_args(argv)
     except UsageError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    from .engine.loop import resolve_device
-    from .provenance import environment
-    from .report import build_report
-    from .store import ResultsStore, StoreError
+    from memorybench.engine.loop import resolve_device
+    from memorybench.report.build import build_report
+    from memorybench.storage.provenance import environment
+    from memorybench.storage.store import ResultsStore, StoreError
 
     try:
         resolve_device(args.device)

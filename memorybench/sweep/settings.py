@@ -40,8 +40,8 @@ def parameter_count(cell: str, hidden_size: int, task: str = "nndl", embedding_s
     """
     import torch
 
-    from .models import SequenceModel, count_parameters
-    from .tasks import get_task
+    from memorybench.models import SequenceModel, count_parameters
+    from memorybench.tasks import get_task
 
     with torch.device("meta"):  # the transparent layer: every cell has one, with the fused layer's parameters
         model = SequenceModel(get_task(task), cell, "transparent", embedding_size, hidden_size, num_layers, bidirectional)
@@ -79,7 +79,7 @@ class SweepAxes:
         """The config fields each run of `cell` overrides, one dict per setting and variant, in axis order;
         `task` and the model's layout (a protocol's `embedding_size`, `num_layers`, `bidirectional`) are
         what `match_params` counts parameters on."""
-        from .cells import get_cell
+        from memorybench.cells import get_cell
 
         hiddens = self.hidden or ((DEFAULT_HIDDEN,) if self.match_params else (None,))
         biases = self.forget_bias if self.forget_bias and "f" in get_cell(cell).gates else (None,)

@@ -1,4 +1,4 @@
-"""Capacity against trainability: a sweep over settings (`memorybench.settings`) read two ways.
+"""Capacity against trainability: a sweep over settings (`memorybench.sweep.settings`) read two ways.
 
 - **Capacity** (can the cell hold it?): per cell variant and length, the setting with the
   best mean *dev* score over seeds, and that setting's mean *test* score with its
@@ -28,7 +28,7 @@ import math
 
 import pandas as pd
 
-from .summary import mean_interval
+from memorybench.analysis.summary import mean_interval
 
 
 def _bias(value) -> float | None:
@@ -43,7 +43,7 @@ def with_settings(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cell_rank(cell: str) -> int:
-    from .cells import cell_names
+    from memorybench.cells import cell_names
 
     names = cell_names()
     return names.index(cell) if cell in names else len(names)
@@ -107,11 +107,11 @@ def best_setting_runs(runs: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 
 def capacity_section(label: str, runs: pd.DataFrame, store, slug: str, threshold: float | None) -> list[str]:
     """The report's section for a capacity-vs-trainability study (several settings or variants per cell)."""
-    from .figures import plot_capacity
-    from .experiments import label_of, paired_table
-    from .markdown import fmt, interval_text, markdown_table, paired_markdown
-    from .rundir import write_atomic
-    from .tasks import get_task
+    from memorybench.analysis.experiments import label_of, paired_table
+    from memorybench.report.figures import plot_capacity
+    from memorybench.report.markdown import fmt, interval_text, markdown_table, paired_markdown
+    from memorybench.storage.rundir import write_atomic
+    from memorybench.tasks import get_task
 
     task = get_task(runs["task"].iloc[0], runs["task_params"].iloc[0])
     threshold = task.threshold if threshold is None else threshold

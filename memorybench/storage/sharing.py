@@ -2,10 +2,10 @@
 
 The 5-seed sweep holds the 3-seed sweep's runs as its seeds 0-2; a capacity study over
 settings holds the base setting's runs. Instead of a second copy, a store keeps a link
-(`runs/<run_id>.link`, see memorybench.store) to the folder that has the run:
+(`runs/<run_id>.link`, see memorybench.storage.store) to the folder that has the run:
 
 - `run_all.py ... --reuse DIR`: runs already complete in DIR are linked, not trained;
-- `python -m memorybench.sharing TARGET --from SOURCE`: the runs TARGET holds a copy of
+- `memorybench store share TARGET --from SOURCE`: the runs TARGET holds a copy of
   are replaced by links to SOURCE's, after checking that the two are the same run.
 
 The same run means the same run id (the same config, seed included), status, test score
@@ -16,7 +16,7 @@ Example:
     >>> import tempfile
     >>> from memorybench.config import protocol_config
     >>> from memorybench.result import RunResult
-    >>> from memorybench.store import ResultsStore
+    >>> from memorybench.storage.store import ResultsStore
     >>> first, second = ResultsStore.open(tempfile.mkdtemp()), ResultsStore.open(tempfile.mkdtemp())
     >>> config = protocol_config("nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, device="cpu")
     >>> first.place(config, RunResult("ok", test_score=0.5, curves=[dict(step=5, train_loss=2.0, dev_loss=2.1, dev_score=0.4, grad_norm=1.0)]), None)
@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import RunConfig
-from .store import ResultsStore, StoreError
+from memorybench.config import RunConfig
+from memorybench.storage.store import ResultsStore, StoreError
 
 SAME_FIELDS = ("status", "test_score", "best_dev_score", "best_step")
 
@@ -91,16 +91,17 @@ def share_copies(target: ResultsStore, source: ResultsStore, dry_run: bool = Fal
     return linked, kept
 
 
-def main(argv: list[str] | None = None, prog: str = "python -m memorybench.sharing") -> int:
-    from .diagnostics.command import OneLineParser, folder_path, open_results
+def main(argv: list[str] | None = None, prog: str = "memorybench store share") -> int:
+    from memorybench.parser import Parser, folder_path
+    from memorybench.storage.store import open_results
 
-    parser = OneLineParser(prog=prog,
+    parser = Parser(prog=prog,
                            description="Replace the runs a results folder holds a copy of by links to another folder's same runs "
                                        "(checked equal first). The report is unchanged: rebuild it to confirm.")
     parser.add_argument("target", type=folder_path, help="the results folder to slim")
     parser.add_argument("--from", dest="source", type=folder_path, required=True, metavar="SOURCE", help="the results folder that keeps the runs")
     parser.add_argument("--dry-run", action="store_true", help="say what would be linked, change nothing")
-    args = parser.parse_args(argv)
+    args = parser.parse_or_exit(argv)
     try:
         target, source = open_results(args.target), open_results(args.source)
         with target.lock(" ".join([prog, *(argv if argv is not None else sys.argv[1:])])):
@@ -113,7 +114,3 @@ def main(argv: list[str] | None = None, prog: str = "python -m memorybench.shari
     verb = "would link" if args.dry_run else "linked"
     print(f"{verb} {len(linked)} runs of {target.root} to {source.root}; {len(kept)} kept as copies (they differ)")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

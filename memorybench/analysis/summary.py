@@ -18,6 +18,7 @@ import math
 import numpy as np
 import pandas as pd
 
+
 def t975(df: int) -> float:
     """t(0.975, df), the two-sided 95% Student t quantile with `df` degrees of freedom (NaN below 1).
 

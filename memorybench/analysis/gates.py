@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .rundir import load_run
-from .tasks import TaskSpec, get_task
+from memorybench.tasks import TaskSpec, get_task
+from memorybench.training import load_run
 
 
 def example_sequence(task: TaskSpec, seq_len: int, seed: int = 0, task_params: dict | None = None) -> torch.Tensor:

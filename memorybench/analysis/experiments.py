@@ -11,11 +11,11 @@ from dataclasses import fields
 
 import pandas as pd
 
-from .cells import CELLS, get_cell
-from .config import PROTOCOLS, RunConfig
-from .settings import AXES
-from .summary import paired_differences
-from .tasks import get_task
+from memorybench.analysis.summary import paired_differences
+from memorybench.cells import CELLS, get_cell
+from memorybench.config import PROTOCOLS, RunConfig
+from memorybench.sweep.settings import AXES
+from memorybench.tasks import get_task
 
 PER_RUN = ("cell", "seq_len", "seed", "device")  # what varies inside one experiment
 

@@ -35,9 +35,9 @@ import tempfile
 import threading
 import time
 
-from .engine.jobs import run_job
-from .engine.policy import Job
-from .result import RunResult
+from memorybench.engine.jobs import run_job
+from memorybench.engine.policy import Job
+from memorybench.result import RunResult
 
 KILL_HOOK = "MEMORYBENCH_TEST_KILL_RUN"  # tests only: a worker that would train this run id kills itself first
 RETRIES = 1
@@ -64,7 +64,7 @@ def _run_remote(job: Job, kill_run: str | None) -> list:
 
 def lost_outputs(job: Job, reason: str) -> list:
     """The runs of a job whose worker died: status 'lost', never stored."""
-    from .engine.loop import RunOutput
+    from memorybench.engine.loop import RunOutput
 
     return [RunOutput(config, RunResult(status="lost", error=reason, pack_size=len(job.configs))) for config in job.configs]
 

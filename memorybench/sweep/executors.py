@@ -20,10 +20,9 @@ import signal
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
-from .engine.jobs import run_job
-from .engine.policy import Job
-from .plugins import LOADED, load_plugins
-
+from memorybench.engine.jobs import run_job
+from memorybench.engine.policy import Job
+from memorybench.plugins import LOADED, load_plugins
 
 PR_SET_PDEATHSIG = 1  # prctl option (Linux): a signal the kernel sends this process when its parent dies
 
@@ -42,7 +41,7 @@ def _init_worker(plugins: tuple[str, ...] = ()) -> None:
     _die_with_parent()
     import torch
 
-    from .provenance import git_commit
+    from memorybench.storage.provenance import git_commit
 
     torch.set_num_threads(1)  # at these sizes one thread per run beats two
     git_commit()  # provenance of the code this worker loaded
@@ -100,7 +99,7 @@ class LocalPoolExecutor:
 
 
 def _ray(workers: int, **options):
-    from .ray_executor import RayExecutor  # Ray is an optional extra, imported only when asked for
+    from memorybench.sweep.ray_executor import RayExecutor  # Ray is an optional extra, imported only when asked for
 
     return RayExecutor(workers, **options)
 

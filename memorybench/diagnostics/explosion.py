@@ -1,6 +1,6 @@
 """The book's section 6.2: an SRN's gradients explode, then vanish; clipping each parameter keeps them alive.
 
-    python -m memorybench.explosion --seeds 5 --out results/explosion
+    memorybench explosion --seeds 5 --out results/explosion
 
 Faithful to the book: the digit sum at L=20 with the book's data, SGD lr 0.2, batch 64,
 the cross-entropy summed over the batch, 50 epochs (250 steps; protocol `nndl-6.2`),
@@ -14,7 +14,7 @@ beside it with torch's parameters (W = weight_ih, U = weight_hh, b = bias_ih; th
 LSTM's bias_hh has bias_ih's gradient, the GRU's differs in its candidate chunk).
 
 Every run is stored like a sweep's (`runs/<id>/`, with its per-step norms in
-`grad_norms.csv`); the report (`memorybench.report`) adds the figures: the norms over
+`grad_norms.csv`); the report (`memorybench.report.build`) adds the figures: the norms over
 the first 40 steps without clipping, over the first 100 with clipping, and both runs'
 test accuracy per cell, each seed its own line and the mean with its interval.
 
@@ -25,9 +25,9 @@ Example:
 """
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
+from memorybench.report.sections import ReportSection, register_section
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -42,7 +42,7 @@ LOG_FILE = "grad_norms.csv"  # in each run folder: step, parameter, grad_norm
 
 def explosion_configs(cells=CELLS, seeds: int = 5, device: str = "cpu", steps: int | None = None) -> list:
     """Every cell x seed x clipping of the experiment, as run configs of protocol `nndl-6.2`."""
-    from .config import protocol_config
+    from memorybench.config import protocol_config
 
     budget = {} if steps is None else {"steps": steps}
     return [protocol_config("nndl-6.2", cell=cell, seq_len=SEQ_LEN, seed=seed, clip=clip, clip_value=CLIP_VALUE, device=device, **budget)
@@ -59,8 +59,8 @@ def role_of(parameter: str) -> str | None:
 
 def train_logged(config):
     """(RunOutput, grad-norm table) of one run: step, parameter (W, U, b), grad_norm before clipping."""
-    from .diagnostics.grad_norms import GradientNorms
-    from .engine.loop import train_pack
+    from memorybench.diagnostics.grad_norms import GradientNorms
+    from memorybench.engine.loop import train_pack
 
     log = GradientNorms()
     output = train_pack([config], hooks=[log])[0]
@@ -71,13 +71,15 @@ def train_logged(config):
 
 def run_explosion(store, configs, force: bool = False, progress=print) -> int:
     """Train and store every config not yet stored with its norms; returns the number trained."""
+    from memorybench.models import checkpoint_writer
+
     trained = 0
     for config in configs:
         folder = store.folder(config)
         if not force and store.is_complete(config) and (folder / LOG_FILE).exists():
             continue
         output, table = train_logged(config)
-        store.place(output.config, output.result, output.state_dict, extras={LOG_FILE: table})
+        store.place(output.config, output.result, checkpoint_writer(output.state_dict), extras={LOG_FILE: table})
         trained += 1
         progress(f"{config.cell} seed {config.seed} clip={config.clip}: test accuracy {output.result.test_score:.2f} "
                  f"({output.result.status}), peak grad norm {table['grad_norm'].max():.3g}")
@@ -116,7 +118,7 @@ def norm_summary(norms) -> pd.DataFrame:
 
 def _order(column):
     """Sort key: cells in registry order, no clipping before clipping."""
-    from .cells import cell_names
+    from memorybench.cells import cell_names
 
     order = {name: i for i, name in enumerate(cell_names() if column.name == "cell" else CLIPS)}
     return column.map(order)
@@ -126,13 +128,13 @@ def report_section(store, runs) -> list[str]:
     """The report's section 6.2 part for the runs of `runs` that carry logged norms ([] when none do)."""
     import pandas as pd
 
-    from .cells import cell_names
-    from .figures import plot_clip_scores, plot_gradient_norms
-    from .experiments import label_of
-    from .markdown import interval_text, markdown_table
-    from .rundir import write_atomic
-    from .summary import mean_interval, paired_differences
-    from .tasks import get_task
+    from memorybench.analysis.experiments import label_of
+    from memorybench.analysis.summary import mean_interval, paired_differences
+    from memorybench.cells import cell_names
+    from memorybench.report.figures import plot_clip_scores, plot_gradient_norms
+    from memorybench.report.markdown import interval_text, markdown_table
+    from memorybench.storage.rundir import write_atomic
+    from memorybench.tasks import get_task
 
     norms = load_norms(store, runs)
     if norms.empty:
@@ -177,7 +179,4 @@ def report_section(store, runs) -> list[str]:
     ]
 
 
-if __name__ == "__main__":  # the old `python -m memorybench.explosion`, until 0.3.0: the command lives above the report
-    from importlib import import_module
-
-    sys.exit(import_module("memorybench.explosion_command").main())
+register_section(ReportSection("explosion", needs=("runs/*/grad_norms.csv",), write=report_section))

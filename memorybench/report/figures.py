@@ -12,12 +12,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 
-from .cells import cell_names, get_cell  # noqa: E402
-from .tasks.base import TaskSpec  # noqa: E402
+from memorybench.cells import cell_names, get_cell  # noqa: E402
+from memorybench.tasks.base import TaskSpec  # noqa: E402
 
 GATE_TITLES = {
     "i": "input gate i", "f": "forget gate f", "o": "output gate o", "c": "cell state c",
@@ -208,7 +208,7 @@ def plot_gradient_norms(norms: pd.DataFrame, last_step: int, path: Path, title: 
 
 def plot_clip_scores(runs: pd.DataFrame, baseline: float, path: Path, title: str) -> Path:
     """Test score per cell without and with clipping: every seed a dot, the mean a bar with its 95% interval."""
-    from .summary import score_table
+    from memorybench.analysis.summary import score_table
 
     cells = _cells_in(runs)
     fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(cells), 3.6), layout="constrained")

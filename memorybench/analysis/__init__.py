@@ -1,0 +1,1 @@
+"""Analysis: score tables and intervals, experiments and studies, gate traces."""

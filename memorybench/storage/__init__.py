@@ -1,0 +1,1 @@
+"""Storage: atomic run folders, the results store and its links and lock, provenance. No torch."""
