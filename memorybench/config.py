@@ -24,9 +24,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields
 
 from memorybench.checks import check_choice, check_int
+from memorybench.registry import add_to_registry
 
 BUILTIN_CELLS = ("srn", "lstm", "gru")  # the cells a sweep compares by default, in this order (memorybench.cells)
 BOOK_CELLS = ("srn_book",)  # registered too: the book's one-bias SRN of section 6.2 (memorybench.diagnostics.explosion)
@@ -179,6 +181,34 @@ TASK_GRIDS = {
     "digits_pixels": TaskGrid(("digits_pixels",), 64, (64,), (64,), "results/digits_pixels", "8x8 digits pixel by pixel, accuracy, baseline 0.10"),
     "mnist_rows": TaskGrid(("mnist_rows", "mnist-seed", "mnist-seed-sound"), 28, (28,), (28,), "results/mnist_rows", "MNIST row by row (--data-dir), accuracy, baseline 0.11"),
 }
+
+
+def register_protocol(name: str, settings: dict, replace: bool = False) -> dict:
+    """Add a training protocol: RunConfig field -> value, its `task` included (`memorybench run --protocol NAME`).
+    A name is lowercase letters, digits, '-', '.' and '_'; a taken one only with `replace`.
+
+    >>> _ = register_protocol("nndl-short", dict(PROTOCOLS["nndl"], steps=2000))
+    >>> protocol_config("nndl-short", cell="gru", seq_len=5).steps
+    2000
+    >>> del PROTOCOLS["nndl-short"]
+    """
+    if not (isinstance(name, str) and re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name)):
+        raise ValueError(f"protocol name {name!r} must be lowercase letters, digits, '-', '.' or '_', like 'my-task'")
+    if name in PROTOCOLS and not replace:
+        raise ValueError(f"protocol {name!r} is already registered; pass replace=True to replace it")
+    unknown = set(settings) - {f.name for f in fields(RunConfig)}
+    if unknown or "task" not in settings:
+        raise ValueError(f"protocol {name!r}: {'needs a task' if not unknown else f'{sorted(unknown)[0]!r} is not a RunConfig field'}")
+    PROTOCOLS[name] = dict(settings)
+    return PROTOCOLS[name]
+
+
+def register_task_grid(task: str, grid: TaskGrid, replace: bool = False) -> TaskGrid:
+    """Offer a registered task to `memorybench run --task TASK`: its protocols, default lengths and results folder."""
+    missing = [p for p in grid.protocols if p not in PROTOCOLS]
+    if missing:
+        raise ValueError(f"task grid {task!r}: protocol {missing[0]!r} is not registered (register_protocol first)")
+    return add_to_registry(TASK_GRIDS, task, grid, "task grid", replace)
 
 
 def protocol_config(protocol: str, **overrides) -> RunConfig:

@@ -1,8 +1,9 @@
 """A user's plugins: a Python file or module that registers cells, tasks or executors,
 imported by `--plugin PATH_OR_MODULE` on any command (repeatable) before its names are checked.
 
-The local pool's workers import the same plugins (they start fresh processes), so a plugin's
-cell trains there as it does here.
+The local pool's workers import the same plugins (they start fresh processes), and a Ray task
+gets them with its job (a file's source travels with it: `shipped`), so a plugin's cell trains
+there as it does here.
 
 Example:
     >>> take_plugins(["run", "--plugin", "my_cells.py", "--cells", "mycell", "--plugin=other"])
@@ -38,7 +39,7 @@ def load_plugin(plugin: str) -> None:
     if not plugin.strip():
         raise ValueError("--plugin needs a file or a module (allowed: PATH.py or a module name)")
     try:
-        if plugin.endswith(".py") or "/" in plugin:
+        if _is_file(plugin):
             path = Path(plugin)
             if not path.is_file():
                 raise ValueError(f"--plugin {plugin}: no such file")
@@ -61,3 +62,30 @@ def load_plugin(plugin: str) -> None:
 def load_plugins(plugins) -> None:
     for plugin in plugins:
         load_plugin(plugin)
+
+
+def _is_file(plugin: str) -> bool:
+    return plugin.endswith(".py") or "/" in plugin
+
+
+def shipped() -> tuple[tuple[str, str | None], ...]:
+    """The plugins this process loaded, as a worker on another machine needs them: (plugin, the file's
+    source), or (module name, None) for an installed module the worker imports itself."""
+    return tuple((plugin, Path(plugin).read_text() if _is_file(plugin) else None) for plugin in LOADED)
+
+
+def load_shipped(plugins) -> None:
+    """Load `shipped()`'s plugins in a worker (a Ray task): a file is run from its source, so it need not
+    exist on the worker's machine."""
+    for plugin, source in plugins:
+        if plugin in LOADED:
+            continue
+        if source is None:
+            load_plugin(plugin)
+            continue
+        name = f"memorybench_plugin_{Path(plugin).stem}"
+        module = type(sys)(name)
+        module.__file__ = plugin
+        sys.modules[name] = module
+        exec(compile(source, plugin, "exec"), module.__dict__)
+        LOADED.append(plugin)

@@ -114,3 +114,84 @@ def test_a_plugin_cell_trains_and_reports_from_the_command_line(tmp_path):
     assert refused.returncode == 2 and "invalid choice: 'my_indrnn'" in refused.stderr and "--plugin" in refused.stderr
     broken = run("report", "--plugin", str(tmp_path / "missing.py"), str(out))
     assert broken.returncode == 2 and broken.stderr.strip() == f"memorybench: error: --plugin {tmp_path / 'missing.py'}: no such file"
+
+
+TASK_PLUGIN = '''
+import torch
+
+from memorybench import TaskSpec, register_task
+from memorybench.config import PROTOCOLS, TaskGrid, register_protocol, register_task_grid
+from memorybench.tasks import Split, TaskData
+
+
+def make_data(seq_len, seed):  # recall the first of seq_len tokens from {0, 1, 2, 3}
+    generator = torch.Generator().manual_seed(seed)
+    inputs = torch.randint(0, 4, (400, seq_len), generator=generator)
+    split = lambda rows: Split(inputs[rows], inputs[rows, 0])
+    return TaskData(train=split(slice(0, 200)), dev=split(slice(200, 300)), test=split(slice(300, 400)))
+
+
+register_task(TaskSpec(
+    name="first_token", label="first-token recall", description="recall the first of L tokens from {0, 1, 2, 3}",
+    input_kind="tokens", input_size=4, output_kind="class", output_size=4, metric="accuracy",
+    baseline=0.25, baseline_note="guessing any one token", threshold=0.625, threshold_note="halfway from guessing to perfect",
+    make_data=make_data))
+register_protocol("first_token", dict(PROTOCOLS["nndl"], task="first_token"))
+register_task_grid("first_token", TaskGrid(("first_token",), 1, (4, 8), (16, 32), "results/first_token", "first-token recall"))
+'''
+
+SECTION_PLUGIN = '''
+from memorybench import ReportSection, register_section
+
+
+def write(store, runs):
+    return ["## Runs per cell (a plugin's section)", "", *(f"- {cell}: {n}" for cell, n in runs.groupby("cell").size().items()), ""]
+
+
+register_section(ReportSection("runs_per_cell", needs=(), write=write))
+'''
+
+EXECUTOR_PLUGIN = '''
+from memorybench.sweep.executors import LocalPoolExecutor, register_executor
+
+
+class Announcing(LocalPoolExecutor):
+    def run(self, jobs):
+        jobs = list(jobs)
+        print(f"announcing: {len(jobs)} jobs on {self.workers} workers", flush=True)
+        yield from super().run(jobs)
+
+
+register_executor("announcing", Announcing)
+'''
+
+
+@pytest.mark.slow
+def test_a_plugin_task_cell_report_section_and_executor_run_from_the_command_line(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    plugins = []
+    for name, text in (("my_cells", PLUGIN), ("my_task", TASK_PLUGIN), ("my_section", SECTION_PLUGIN), ("my_executor", EXECUTOR_PLUGIN)):
+        (tmp_path / f"{name}.py").write_text(text)
+        plugins += ["--plugin", str(tmp_path / f"{name}.py")]
+    out = tmp_path / "out"
+    root = Path(__file__).resolve().parent.parent
+    run = lambda *args: subprocess.run([sys.executable, "-m", "memorybench", *args], capture_output=True, text=True, cwd=root, timeout=300)
+    trained = run("run", *plugins, "--task", "first_token", "--cells", "my_indrnn", "gru", "--seeds", "2", "--steps", "30",
+                  "--workers", "2", "--executor", "announcing", "--device", "cpu", "--no-progress", "--out", str(out))
+    assert trained.returncode == 0, trained.stderr
+    assert "announcing: " in trained.stdout and " jobs on 2 workers" in trained.stdout
+    runs = pd.read_csv(out / "tables" / "runs.csv")
+    assert set(runs["task"]) == {"first_token"} and sorted(set(runs["seq_len"])) == [4, 8] and len(runs) == 8  # the task's grid
+    assert set(runs["status"]) == {"ok"}
+    assert "- gru: 4\n- my_indrnn: 4" in (out / "report.md").read_text()  # the section, in the sweep's report
+    (out / "report.md").unlink()
+    assert run("report", *plugins, str(out)).returncode == 0 and "## Runs per cell (a plugin's section)" in (out / "report.md").read_text()
+    refused = run("run", "--plugin", str(tmp_path / "my_cells.py"), "--executor", "announcing", "--out", str(tmp_path / "other"))
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
+        "memorybench: error: argument --executor: invalid choice: 'announcing' (choose from 'local', 'ray'; "
+        "a plugin's executor needs its --plugin)"]

@@ -35,3 +35,23 @@ def test_a_broken_plugin_is_one_line(source, message, tmp_path):
 def test_a_missing_module_is_one_line():
     with pytest.raises(ValueError, match="--plugin no_such_plugin_module: no such module"):
         load_plugin("no_such_plugin_module")
+
+
+def test_a_file_plugin_travels_as_source_and_loads_where_the_file_does_not_exist(tmp_path):
+    # what a Ray task on another machine does with shipped(): the driver's file is not there
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    plugin = tmp_path / "shipped_cell.py"
+    plugin.write_text("from dataclasses import replace\nfrom memorybench.cells import get_cell, register_cell\n"
+                      "register_cell(replace(get_cell('srn'), name='shipped_srn'))\n")
+    code = ("import json, sys\nfrom memorybench.plugins import load_plugins, shipped\n"
+            f"load_plugins([{str(plugin)!r}, 'json'])\nprint(json.dumps(shipped()))")
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
+    plugin.unlink()
+    code = ("import json, sys\nfrom memorybench.plugins import LOADED, load_shipped\nfrom memorybench.cells import cell_names\n"
+            f"load_shipped(json.loads({done.stdout.strip()!r}))\nprint(cell_names()[-1], LOADED)")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
+    assert loaded.stdout.strip() == f"shipped_srn {[str(plugin), 'json']}"

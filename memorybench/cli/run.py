@@ -118,8 +118,9 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
                         help="where to train; auto takes CUDA when present (default: %(default)s)")
     parser.add_argument("--workers", type=positive_int(1, "worker count"), default=None, metavar="N",
                         help="runs trained at once on the CPU, one torch thread each (default: the number of cores; 1 on CUDA)")
-    parser.add_argument("--executor", choices=("local", "ray"), default="local",
-                        help="where jobs train: local (this machine's cores) or ray (a Ray cluster; pip install -e \".[ray]\")")
+    parser.add_argument("--executor", default="local", metavar="NAME",
+                        help="where jobs train: local (this machine's cores), ray (a Ray cluster; pip install -e \".[ray]\"), "
+                        "or a --plugin's executor (default: %(default)s)")
     parser.add_argument("--address", default=None, metavar="auto|HOST:PORT",
                         help="with --executor ray: the cluster to join (auto: the one `ray start` made here); default: start a local Ray instance")
     parser.add_argument("--pack", type=positive_int(1, "pack size"), default=None, metavar="N",
@@ -279,13 +280,14 @@ def exit_interrupted(code: int) -> None:
 def _main(argv: list[str], prog: str) -> int:
     parsed, plugins = take_plugins(argv)
     try:
+        load_plugins(plugins)  # a user's cells, tasks, protocols, executors: offered by the parser (a plugin imports torch itself)
         args = make_parser(prog).parse_args(parsed)  # --help and bad flags answer here, before torch is imported
         args.cells = unique(args.cells, "--cells")
         resolve_task(args)
         args.axes = SweepAxes(tuple(unique(args.lr, "--lr")), tuple(unique(args.init, "--init")), tuple(unique(args.hidden, "--hidden")),
                               tuple(unique(args.forget_bias, "--forget-bias")), args.match_params)
         check_size(args)
-    except UsageError as exc:
+    except (UsageError, ValueError) as exc:
         print(f"memorybench: error: {exc}", file=sys.stderr)
         return 2
 
@@ -295,12 +297,11 @@ def _main(argv: list[str], prog: str) -> int:
     from memorybench.storage.provenance import environment, git_commit
     from memorybench.storage.sharing import reuse
     from memorybench.storage.store import ResultsStore, StoreError, open_results
-    from memorybench.sweep.executors import make_executor
+    from memorybench.sweep.executors import EXECUTORS, make_executor
     from memorybench.sweep.plan import describe, plan_sweep, plan_work, run_sweep
     from memorybench.sweep.ray_executor import ExecutorUnavailable
 
     try:
-        load_plugins(plugins)  # a user's cells and tasks, before their names are checked
         unknown = [cell for cell in args.cells if cell not in cell_names()]
         if unknown:
             raise UsageError(f"argument --cells: invalid choice: {unknown[0]!r} (choose from {', '.join(map(repr, cell_names()))}; "
@@ -312,6 +313,9 @@ def _main(argv: list[str], prog: str) -> int:
         configs = plan_sweep(args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device, args.axes, args.task_params,
                              steps=args.steps)
         check_task_data(configs)
+        if args.executor not in EXECUTORS:
+            raise UsageError(f"argument --executor: invalid choice: {args.executor!r} (choose from "
+                             f"{', '.join(repr(name) for name in EXECUTORS if name != 'serial')}; a plugin's executor needs its --plugin)")
         if args.address and args.executor != "ray":
             raise UsageError(f"--address {args.address} applies to --executor ray only")
         if args.reuse and args.force:

@@ -23,6 +23,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from memorybench.engine.jobs import run_job
 from memorybench.engine.policy import Job
 from memorybench.plugins import LOADED, load_plugins
+from memorybench.registry import add_to_registry
 
 PR_SET_PDEATHSIG = 1  # prctl option (Linux): a signal the kernel sends this process when its parent dies
 
@@ -105,6 +106,12 @@ def _ray(workers: int, **options):
 
 
 EXECUTORS = {"serial": SerialExecutor, "local": LocalPoolExecutor, "ray": _ray}
+
+
+def register_executor(name: str, factory, replace: bool = False):
+    """Add an executor: `factory(workers, **options)` returns an object with `workers` and `run(jobs)`
+    (see the module docstring); `memorybench run --plugin FILE --executor NAME` then uses it."""
+    return add_to_registry(EXECUTORS, name, factory, "executor", replace)
 
 
 def make_executor(workers: int, name: str = "local", **options):

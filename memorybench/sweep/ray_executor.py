@@ -37,6 +37,7 @@ import time
 
 from memorybench.engine.jobs import run_job
 from memorybench.engine.policy import Job
+from memorybench.plugins import load_shipped, shipped
 from memorybench.result import RunResult
 
 KILL_HOOK = "MEMORYBENCH_TEST_KILL_RUN"  # tests only: a worker that would train this run id kills itself first
@@ -53,9 +54,10 @@ class ExecutorUnavailable(Exception):
     """The executor asked for cannot run here; the message is one line for the user."""
 
 
-def _run_remote(job: Job, kill_run: str | None) -> list:
+def _run_remote(job: Job, kill_run: str | None, plugins=()) -> list:
     import torch
 
+    load_shipped(plugins)  # the driver's --plugin cells, tasks: this worker may be on another machine
     if kill_run and any(config.run_id() == kill_run for config in job.configs):
         os.kill(os.getpid(), signal.SIGKILL)  # a deterministic fault: this worker dies mid-job, every attempt
     torch.set_num_threads(1)
@@ -226,7 +228,7 @@ class RayExecutor:
         cuda = job.configs[0].device.startswith("cuda") or job.graphs
         task = self.ray.remote(_run_remote).options(num_cpus=1, num_gpus=self.gpus_per_cuda_job if cuda else 0,
                                                     max_retries=RETRIES, retry_exceptions=False)
-        return task.remote(job, self.kill_run)
+        return task.remote(job, self.kill_run, shipped())
 
     def run(self, jobs: list[Job]):
         ray = self.ray
