@@ -27,8 +27,8 @@ def test_a_resumed_sweep_packs_what_is_left_of_each_length_alone():
 
 
 def test_defaults_on_cpu_and_cuda():
-    assert default_pack_sizes(["srn", "lstm", "gru"], [5], 3, "cpu") == {"srn": 3, "lstm": 1, "gru": 3}
-    assert packs_span_lengths(None, 3, "cuda") and not packs_span_lengths(None, 3, "cpu") and packs_span_lengths(4, 3, "cpu")
+    assert default_pack_sizes(["srn", "lstm", "gru"], [5], 3, "cpu") == {"srn": 3, "lstm": 1, "gru": 3}  # the LSTM packs from 6
+    assert packs_span_lengths(None, 3, "cuda") and packs_span_lengths(None, 3, "cpu") and not packs_span_lengths(3, 3, "cpu")
     configs = plan_sweep("nndl", ["lstm"], [5, 10], seeds=2, device="cpu")
     jobs = plan_jobs(configs, default_pack_sizes(["lstm"], [5, 10], 2, "cuda"), True, "cuda")
     assert [(job.layout, job.graphs, len(job.configs)) for job in jobs] == [("block", True, 4)]
@@ -53,3 +53,21 @@ def test_a_refused_pack_trains_as_single_runs_and_says_why():
     jobs = plan_jobs(configs, 2, False, "cpu")
     assert [(job.layout, len(job.configs)) for job in jobs] == [("single", 1), ("single", 1)]
     assert all(job.note == "trained alone: stacked layers and bidirectional cells are not supported by the stacked layout" for job in jobs)
+
+
+def test_the_default_cpu_sweep_packs_every_cell_across_lengths_longest_first():
+    cells, lengths = ["srn", "lstm", "gru"], [5, 10, 15, 20, 25, 30]
+    configs = plan_sweep("nndl", cells, lengths, seeds=3, device="cpu")
+    jobs = plan_jobs(configs, default_pack_sizes(cells, lengths, 3, "cpu"), True, "cpu")
+    assert [(job.configs[0].cell, job.layout, sorted({c.seq_len for c in job.configs}), len(job.configs)) for job in jobs] == [
+        (cell, "stacked", group, 9) for group in ([20, 25, 30], [5, 10, 15]) for cell in cells]  # 6 jobs, the long ones first
+    assert sorted(c.run_id() for job in jobs for c in job.configs) == sorted(c.run_id() for c in configs)
+
+
+def test_a_default_pack_of_a_per_step_task_packs_each_length_and_a_small_lstm_pack_trains_alone():
+    cells, lengths = ["srn", "lstm"], [10, 20]
+    configs = plan_sweep("copy", cells, lengths, seeds=3, device="cpu")
+    jobs = plan_jobs(configs, default_pack_sizes(cells, lengths, 3, "cpu"), True, "cpu")
+    shapes = sorted((job.configs[0].cell, job.layout, job.configs[0].seq_len, len(job.configs), job.note) for job in jobs)
+    assert shapes == [("lstm", "single", 10, 1, "")] * 3 + [("lstm", "single", 20, 1, "")] * 3 + [
+        ("srn", "stacked", 10, 3, ""), ("srn", "stacked", 20, 3, "")]

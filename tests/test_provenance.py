@@ -37,3 +37,8 @@ def test_the_commit_can_be_named_by_the_environment(monkeypatch, tmp_path):
         assert git_commit() == "unknown"
     finally:
         git_commit.cache_clear()
+
+
+def test_the_checkout_is_the_repository_root():
+    # git_commit's '+dirty' looks at memorybench/, run_all.py and pyproject.toml from here
+    assert (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "memorybench" / "storage" / "provenance.py").is_file()

@@ -91,6 +91,8 @@ class CellSpec:
         None: torch's four.
     project_input, project_hidden: (params, x) -> x_proj, (params, h) -> h_proj.
     init_torch: (params, H) in place; init_book: (params, H, chunks) in place.
+    cpu_min_pack: the smallest stacked pack that trains faster per run than one run at a time on
+        a CPU (the engine's default packing reads it; benchmarks/README.md has the measurements).
     """
 
     name: str
@@ -109,6 +111,7 @@ class CellSpec:
     project_hidden: Callable[[Params, torch.Tensor], torch.Tensor] = torch_project_hidden
     init_torch: Callable[[Params, int], None] = torch_init
     init_book: Callable[[Params, int, int], None] = book_init
+    cpu_min_pack: int = 2
 
     def __post_init__(self):
         if self.gates and len(self.gates) != self.chunks:

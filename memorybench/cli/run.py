@@ -68,7 +68,6 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The command's options. Only light modules are imported here (no torch), so --help answers at once;
     the command offers the built-in cells (a cell registered from Python trains through the Python API)."""
     from memorybench.config import BUILTIN_CELLS, PROTOCOLS, QUICK, TASK_GRIDS
-    from memorybench.engine.policy import CPU_PACKED_CELLS
 
 
     parser = Parser(
@@ -126,8 +125,8 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser.add_argument("--pack", type=positive_int(1, "pack size"), default=None, metavar="N",
                         help="train up to N seeds of one cell and length together as one packed model (same results to "
                         "float tolerance; 1 = single runs); N above --seeds fills packs with the next length's seeds. "
-                        "Default on CUDA: every run of a cell in one block-diagonal pack replayed from CUDA graphs; on the "
-                        f"CPU: the seeds of each length of {' and '.join(CPU_PACKED_CELLS)} stacked, other cells one run at a time")
+                        "Default: all of a cell's runs in packs of at most 16 (256 on CUDA, block-diagonal, replayed from CUDA "
+                        "graphs; on the CPU stacked, for a cell whose packs beat one run at a time: the LSTM from 6)")
     parser.add_argument("--out", type=folder_path, default=None, metavar="DIR",
                         help="results folder: runs, tables, report and figures (default: the task's, results for the digit sum)")
     parser.add_argument("--quick", action="store_true",

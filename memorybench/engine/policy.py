@@ -6,12 +6,14 @@ the layout supports what they are (`Supports` of `memorybench.engine.replicas`);
 pack that is refused trains as single runs and each of its runs records why
 (`Job.note`, stored as the result's `pack_note` and shown in the progress output).
 
-Defaults: on the CPU the seeds of one length of the cells in `CPU_PACKED_CELLS` train
-as one stacked pack and other cells one run at a time (torch's fused oneDNN LSTM is as
-fast as a stacked pack of 5 at L=30: benchmarks/README.md); on CUDA every run of a
-cell — all its seeds and lengths — trains as one block-diagonal pack replayed from
-CUDA graphs. Packs span lengths only on CUDA or when the pack size asked for exceeds
-the seeds, so a CPU sweep resumed after a kill gives the same results bit for bit.
+Defaults: every run of a cell, all its lengths and seeds, trains in packs: on the CPU stacked
+packs of at most `MAX_DEFAULT_PACK["cpu"]` runs, split evenly, longest lengths together (so
+padding stays small), for a cell whose `CellSpec.cpu_min_pack` the packs reach (the LSTM's
+fused oneDNN kernel matches a stacked pack of 5, so it packs from 6); on CUDA one
+block-diagonal pack replayed from CUDA graphs. Jobs are handed out longest first, so that
+the workers finish together. A stacked run's result does not depend on its pack mates or on
+padding, bit for bit on the CPU (`engine.stacked.StackedModel.project_inputs`), so a sweep
+resumed after a kill, a horizon search and `--reuse` all get the bits a full sweep gets.
 
 Example:
     >>> from memorybench.config import protocol_config
@@ -28,7 +30,6 @@ from dataclasses import dataclass, replace
 
 from memorybench.config import RunConfig
 
-CPU_PACKED_CELLS = ("srn", "gru")  # 2.2-4.5x faster per run as stacked packs of 3-5 seeds on a CPU
 MAX_DEFAULT_PACK = {"cpu": 16, "cuda": 256}  # default packs stop growing here: memory grows with a pack, speed-ups flatten
 
 
@@ -48,22 +49,28 @@ def default_layout(device_type: str) -> str:
 
 
 def default_pack_sizes(cells, lengths, seeds: int, device_type: str) -> dict[str, int]:
-    """Runs per pack for each cell when none is asked for (see the module docstring).
+    """Runs per pack for each cell when none is asked for (see the module docstring): all of a cell's
+    runs, split evenly into packs of at most MAX_DEFAULT_PACK.
 
-    >>> default_pack_sizes(["srn", "lstm"], [5, 10], 3, "cpu"), default_pack_sizes(["srn", "lstm"], [5, 10], 3, "cuda")
-    ({'srn': 3, 'lstm': 1}, {'srn': 6, 'lstm': 6})
-    >>> default_pack_sizes(["srn"], [5], 100_000, "cpu")  # never a pack of 100,000 models
-    {'srn': 16}
+    >>> default_pack_sizes(["srn", "lstm"], [5, 10, 15, 20, 25, 30], 3, "cpu"), default_pack_sizes(["srn", "lstm"], [5], 3, "cpu")
+    ({'srn': 9, 'lstm': 9}, {'srn': 3, 'lstm': 1})
+    >>> default_pack_sizes(["srn"], [5], 100_000, "cuda")  # never a pack of 100,000 models
+    {'srn': 256}
     """
+    from memorybench.cells import get_cell
+
+    runs = seeds * len(set(lengths))
+    packs = -(-runs // MAX_DEFAULT_PACK[device_type])
+    size = -(-runs // packs)
     if device_type == "cuda":
-        return {cell: min(seeds * len(set(lengths)), MAX_DEFAULT_PACK["cuda"]) for cell in cells}
-    return {cell: min(seeds, MAX_DEFAULT_PACK["cpu"]) if cell in CPU_PACKED_CELLS else 1 for cell in cells}
+        return {cell: size for cell in cells}
+    return {cell: size if get_cell(cell).torch_layout and size >= get_cell(cell).cpu_min_pack else 1 for cell in cells}
 
 
 def packs_span_lengths(pack: int | None, seeds: int, device_type: str) -> bool:
-    """Whether packs may hold runs of several lengths: on CUDA by default, or when the pack
-    size asked for exceeds the seeds of one length."""
-    return device_type == "cuda" if pack is None else pack > seeds
+    """Whether packs may hold runs of several lengths: by default, or when the pack size asked for
+    exceeds the seeds of one length."""
+    return True if pack is None else pack > seeds
 
 
 def pack_limit(size: int | dict[str, int], cell: str) -> int:
@@ -77,8 +84,7 @@ def group_packs(configs: list[RunConfig], size: int | dict[str, int], across_len
     in length too share packs: in the planned sweep's order (longest length first, then
     seed) a pack holds the seeds of one length, then the next length's.
 
-    Without it a run's pack mates are seeds of its own length only, so a sweep resumed
-    after a kill (smaller packs) gives the same results bit for bit on the CPU.
+    Without it a run's pack mates are seeds of its own length only.
     """
     varying = ("seed", "seq_len") if across_lengths else ("seed",)
     groups: dict[str, list[RunConfig]] = {}
@@ -134,7 +140,10 @@ def plan_jobs(configs: list[RunConfig], size: int | dict[str, int], across_lengt
     """The sweep's configs as jobs. A cell with a pack size above 1 trains through its packed
     layout even when only one of its runs is left (a resumed sweep), so its results do not
     depend on how the sweep was cut; a pack the layout refuses trains as single runs, each
-    with the reason."""
+    with the reason, except a default pack (`size` a dict, from `default_pack_sizes`) of several
+    lengths the layout cannot mix (a per-step task), which packs each length's seeds instead."""
+    from memorybench.cells import get_cell
+
     layout = layout or default_layout(device_type)
     jobs = []
     for group in group_packs(configs, size, across_lengths):
@@ -142,8 +151,25 @@ def plan_jobs(configs: list[RunConfig], size: int | dict[str, int], across_lengt
             jobs += [Job((config,), "single") for config in group]
             continue
         reason = refusal(group, layout)
-        if reason:
+        default = isinstance(size, dict)
+        if reason and len({c.seq_len for c in group}) > 1 and default:  # a default pack: its lengths apart instead
+            jobs += plan_jobs(group, {group[0].cell: max(seeds_per_length(group))}, False, device_type, layout)
+        elif reason:
             jobs += [Job((config,), "single", note=f"trained alone: {reason}") for config in group]
+        elif device_type != "cuda" and default and len(group) < get_cell(group[0].cell).cpu_min_pack:
+            jobs += [Job((config,), "single") for config in group]  # too small a pack to beat one run at a time
         else:
             jobs.append(Job(tuple(group), layout, graphs=device_type == "cuda"))
-    return jobs
+    return sorted(jobs, key=job_cost, reverse=True)  # longest first: the workers finish together
+
+
+def seeds_per_length(configs: list[RunConfig]) -> list[int]:
+    lengths = [c.seq_len for c in configs]
+    return [lengths.count(n) for n in set(lengths)]
+
+
+def job_cost(job: Job) -> int:
+    """A job's cost in time steps trained, what orders the jobs: steps x the longest input x (1 + the runs / 8);
+    a pack's step costs little more than one run's at these sizes (dispatch, not arithmetic, sets the pace)."""
+    first = job.configs[0]
+    return first.steps * max(c.seq_len for c in job.configs) * (8 + len(job.configs))

@@ -40,6 +40,7 @@ class Single(nn.Module):
     """One run: the model itself, with a replica dimension of 1 around its inputs and outputs."""
 
     supports = Supports()
+    plain_loss = True  # torch's own loss reduction, as a plain training loop (see TaskSpec.replica_losses)
 
     def __init__(self, models: list[SequenceModel]):
         super().__init__()

@@ -37,9 +37,12 @@ from memorybench.engine.block import last_states, lookup
 from memorybench.engine.layout import Supports, clip_per_replica_
 from memorybench.models import SequenceModel
 
+PROJECTION_ROWS = 128  # rows per input-projection matmul: short enough that its sums run in one block (see project_inputs)
+
 
 class StackedModel(nn.Module):
     supports = Supports(layered=False, cells="torch_layout", max_size=None)
+    plain_loss = False  # per-sample losses per replica: a pack of one reduces as a pack of many
 
     def __init__(self, models: list[SequenceModel]):
         super().__init__()
@@ -60,10 +63,8 @@ class StackedModel(nn.Module):
         from each model's last step (step T, or step lengths[e] for model e, its sequences
         right-padded), or (E, B, T, C) from every step for a per-step task."""
         E, B, T = x.shape[:3]
-        embedded = (x if self.embedding is None else lookup(self.embedding, x, self.capturable)).reshape(E, B * T, -1)  # (E, B*T, M)
-        x_proj = torch.baddbmm(self.bias_ih[:, None], embedded, self.weight_ih.transpose(1, 2))  # (E, B*T, chunks*H)
-        x_proj = x_proj.view(E, B, T, -1).unbind(2)  # T x (E, B, chunks*H)
-        h = c = embedded.new_zeros(E, B, self.hidden)  # (E, B, H)
+        x_proj = self.project_inputs(x.transpose(1, 2))  # T x (E, B, chunks*H)
+        h = c = x_proj[0].new_zeros(E, B, self.hidden)  # (E, B, H)
         recurrent, bias_hh = self.weight_hh.transpose(1, 2), self.bias_hh[:, None]
         keep = lengths is not None or self.per_step
         outputs = []
@@ -77,6 +78,23 @@ class StackedModel(nn.Module):
             h = last_states(torch.stack(outputs, dim=2), lengths)  # (E, B, T, H) -> (E, B, H)
         out = torch.baddbmm(self.head_bias[:, None], h, self.head_weight.transpose(1, 2))  # (E, B[*T], C)
         return out.view(E, B, T, -1) if self.per_step else out
+
+    def project_inputs(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """x (E, T, B[, F]), time-major -> T x (E, B, chunks*H): every step's input projection, in time blocks of
+        `PROJECTION_ROWS // B` steps whose bounds depend on t alone. A replica shorter than its pack's longest
+        gets right-padded steps: whole blocks of them add exact zeros to its gradients, and the padded rows of
+        its last block are the last rows of a short sum. So its weights are the bits it gets alone or in a pack
+        of its own length (tests/test_stacked.py), which a single matmul over all T*B rows does not give."""
+        E, T, B = x.shape[:3]
+        steps = max(1, PROJECTION_ROWS // B)
+        projected = []
+        for start in range(0, T, steps):
+            block = x[:, start : start + steps]  # (E, n, B[, F])
+            n = block.shape[1]
+            embedded = (block if self.embedding is None else lookup(self.embedding, block, self.capturable)).reshape(E, n * B, -1)  # (E, n*B, M)
+            out = torch.baddbmm(self.bias_ih[:, None], embedded, self.weight_ih.transpose(1, 2))  # (E, n*B, chunks*H)
+            projected += out.view(E, n, B, -1).unbind(1)
+        return projected
 
     def mask_gradients_(self) -> None:
         """Nothing to mask: no parameter is shared between models."""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from memorybench import __version__
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]  # memorybench/storage/provenance.py -> the checkout
 
 
 @functools.lru_cache(maxsize=None)

@@ -170,14 +170,14 @@ class TaskSpec:
             return self._scored_accuracy(outputs[None], targets[None])[0]
         return (outputs.argmax(-1) == targets).float().mean()
 
-    def replica_losses(self, outputs: torch.Tensor, targets: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    def replica_losses(self, outputs: torch.Tensor, targets: torch.Tensor, reduction: str = "mean", plain: bool = False) -> torch.Tensor:
         """(E,) each replica's loss on its own batch; outputs (E, B, ...), targets (E, B, ...).
 
-        A pack of one is reduced by torch's own loss reduction, so a single run computes
-        exactly what a plain training loop computes; a larger pack reduces per-sample
-        losses per replica (the same value to float rounding).
+        With `plain` (the single layout: E = 1) torch's own loss reduction, so a single run computes
+        exactly what a plain training loop computes; otherwise per-sample losses reduced per
+        replica (the same value to float rounding), the same numbers whatever the pack's size.
         """
-        if outputs.shape[0] == 1:
+        if plain:
             return self.loss(outputs[0], targets[0], reduction).unsqueeze(0)
         per_sample = self.loss(outputs.flatten(0, 1), targets.flatten(0, 1), "none").view(outputs.shape[0], -1)  # (E, B*...)
         return per_sample.mean(1) if reduction == "mean" else per_sample.sum(1)
