@@ -34,6 +34,7 @@ COMMANDS = {
     "run": ("memorybench.cli.run", "main", "train cells at every length and seed, store the runs, write the report (run_all.py)"),
     "report": ("memorybench.report.build", "main", "rebuild report.md, figures and tables of a results folder"),
     "suite": ("memorybench.report.suite", "main", "one table and one figure across the tasks of several results folders"),
+    "horizon": ("memorybench.cli.horizon", "main", "search each cell's memory horizon on a task (grow, then bisect the length)"),
     "explosion": ("memorybench.diagnostics.explosion_command", "main", "the NNDL book's gradient-explosion experiment (section 6.2)"),
     "diagnose": {
         "through-time": ("memorybench.diagnostics.through_time", "main", "gradient norms through time of a folder's runs"),

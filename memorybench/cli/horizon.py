@@ -1,0 +1,186 @@
+"""`memorybench horizon`: search each cell's memory horizon on a task instead of reading it off a grid.
+
+    memorybench horizon --task nndl --cells srn lstm gru --seeds 3
+    memorybench horizon --task adding --cells gru --max-length 400 --dry-run
+
+Each round trains, for every cell still searching, `--seeds` seeds at its next length
+(`memorybench.sweep.horizon.Search`: start at the task's CPU-grid maximum, grow x2 while the mean
+test score passes the task's threshold, shrink while it fails, then bisect). A round's probes of
+all cells train at once through the executor, packed as a sweep packs them; every probe is an
+ordinary stored run in `--out` (the task's results folder by default), so a sweep's runs count,
+nothing is trained twice, and a stopped search resumes. Writes tables/search_horizons.csv (one row
+per cell) and tables/search_probes.csv (one row per probed length), then the report.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+
+from memorybench.parser import Parser, UsageError, folder_path, positive_int
+
+PROG = "memorybench horizon"
+CAP_FACTOR = 8  # default --max-length: this many times the task's CPU-grid maximum
+
+
+def positive_float(what: str, minimum: float):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} {text!r} is not a number (allowed: numbers > {minimum:g})") from None
+        if not (math.isfinite(value) and value > minimum):
+            raise argparse.ArgumentTypeError(f"{what} {text} is not allowed (allowed: numbers > {minimum:g})")
+        return value
+
+    return parse
+
+
+def make_parser(prog: str) -> Parser:
+    from memorybench.config import BUILTIN_CELLS, TASK_GRIDS
+
+    caps = ", ".join(f"{name} {CAP_FACTOR * max(grid.lengths)}" for name, grid in TASK_GRIDS.items())
+    parser = Parser(prog=prog, description="Search each cell's memory horizon on a task: the longest length at which the mean "
+                                           "test score of its seeds passes the task's threshold (grown, then bisected).")
+    parser.add_argument("--task", choices=tuple(TASK_GRIDS), default="nndl", metavar="TASK", help="the memory task (default: %(default)s)")
+    parser.add_argument("--protocol", default=None, help="the training settings (default: the task's first)")
+    parser.add_argument("--cells", nargs="+", default=list(BUILTIN_CELLS), metavar="CELL", help="cells to search (default: %(default)s)")
+    parser.add_argument("--seeds", type=positive_int(1, "seed count"), default=3, metavar="N", help="seeds per probed length (default: 3)")
+    parser.add_argument("--start", type=positive_int(1, "start length"), default=None, metavar="L",
+                        help="the first length probed (default: the task's CPU-grid maximum, so a committed sweep's runs count)")
+    parser.add_argument("--growth", type=positive_float("growth", 1), default=2.0, help="factor to grow or shrink by (default: 2)")
+    parser.add_argument("--resolution", type=positive_float("resolution", 0), default=0.1,
+                        help="bisect until first fail - last pass <= max(1, ceil(RESOLUTION x last pass)) (default: 0.1)")
+    parser.add_argument("--max-length", type=positive_int(1, "max length"), default=None, metavar="CAP",
+                        help=f"the longest length probed; a horizon there reads '>= CAP at this budget' (default: {CAP_FACTOR}x the "
+                        f"task's CPU-grid maximum: {caps})")
+    parser.add_argument("--quick", action="store_true", help="a smoke test: 200 steps a run (not a measurement)")
+    parser.add_argument("--steps", type=positive_int(1, "steps"), default=None, help="steps a run instead of the protocol's budget")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to train (default: %(default)s)")
+    parser.add_argument("--workers", type=positive_int(1, "worker count"), default=None, metavar="N",
+                        help="runs trained at once on the CPU (default: the number of cores)")
+    parser.add_argument("--out", type=folder_path, default=None, metavar="DIR", help="results folder (default: the task's)")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and the first round's probes; train nothing")
+    parser.add_argument("--no-progress", action="store_true", help="no per-run lines, only a line per round")
+    return parser
+
+
+def main(argv: list[str] | None = None, prog: str = PROG) -> int:
+    args = make_parser(prog).parse_or_exit(argv)
+    try:
+        return _search(args, prog)
+    except (UsageError, ValueError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted: every finished probe is stored; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+def _search(args, prog: str) -> int:
+    import os
+
+    import pandas as pd
+
+    from memorybench.cells import cell_names
+    from memorybench.config import PROTOCOLS, QUICK, TASK_GRIDS
+    from memorybench.engine.loop import resolve_device
+    from memorybench.engine.policy import default_pack_sizes
+    from memorybench.report.build import build_report
+    from memorybench.report.horizon_section import horizon_text
+    from memorybench.storage.rundir import write_atomic
+    from memorybench.storage.store import ResultsStore
+    from memorybench.sweep.horizon import Search
+    from memorybench.sweep.plan import plan_sweep, run_sweep
+    from memorybench.tasks import get_task
+
+    grid = TASK_GRIDS[args.task]
+    protocol = args.protocol or grid.protocols[0]
+    if protocol not in grid.protocols:
+        raise UsageError(f"--protocol {protocol} does not train task {args.task} (allowed: {', '.join(grid.protocols)})")
+    unknown = [c for c in args.cells if c not in cell_names()]
+    if unknown:
+        raise UsageError(f"argument --cells: invalid choice: {unknown[0]!r} (choose from {', '.join(map(repr, cell_names()))})")
+    if args.quick and args.steps:
+        raise UsageError(f"--quick ({QUICK['steps']} steps) and --steps {args.steps} contradict each other; give one")
+    task = get_task(PROTOCOLS[protocol]["task"])
+    cap = args.max_length or CAP_FACTOR * max(grid.lengths)
+    if cap < grid.min_length:
+        raise UsageError(f"--max-length {cap} is below task {args.task}'s minimum length (allowed: integers >= {grid.min_length})")
+    start = min(args.start or max(grid.lengths), cap)
+    if start < grid.min_length:
+        raise UsageError(f"--start {start} is below task {args.task}'s minimum length (allowed: integers >= {grid.min_length})")
+    search = Search(start, grid.min_length, cap, args.growth, args.resolution)
+    device = resolve_device(args.device)
+    workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
+    most = math.ceil(math.log(cap / start, args.growth)) + math.ceil(math.log(start / grid.min_length, args.growth)) + math.ceil(math.log2(cap)) + 1
+    print(f"{prog}: task {args.task} ({protocol}, threshold {task.threshold:g}, {task.direction} is better), cells {' '.join(args.cells)}, "
+          f"{args.seeds} seeds, start {start}, x{args.growth:g}, cap {cap}: at most {most} rounds, {most * len(args.cells) * args.seeds} runs")
+    if args.dry_run:
+        print(f"first round: {', '.join(f'{cell} L={start}' for cell in args.cells)} ({len(args.cells) * args.seeds} runs; "
+              "a sweep's runs already stored there are not trained again)")
+        return 0
+
+    store = ResultsStore.open(args.out or grid.out)
+    passes = (lambda score: score >= task.threshold) if task.direction == "higher" else (lambda score: score <= task.threshold)
+    plan = lambda cell, length: plan_sweep(protocol, [cell], [length], args.seeds, args.quick, args.device, steps=args.steps)
+    probes = {cell: {} for cell in args.cells}
+    scores: dict[tuple[str, int], dict] = {}
+
+    def record(runs, cell: str, length: int) -> bool:
+        """Score a probe from its stored runs; False when not all of its seeds are stored."""
+        at = runs.reindex([c.run_id() for c in plan(cell, length)])
+        if at["status"].isna().any():
+            return False
+        ok = at[at["status"] == "ok"]
+        mean = float(ok["test_score"].mean()) if len(ok) else math.nan
+        probes[cell][length] = bool(len(ok)) and passes(mean)
+        scores[(cell, length)] = dict(task=args.task, protocol=protocol, cell=cell, seq_len=length, seeds=len(at), ok=len(ok), mean=mean,
+                                      solve_rate=float(ok["test_score"].map(passes).sum()) / len(at), passed=probes[cell][length])
+        return True
+
+    stored = store.collect()[0]
+    runs = stored.set_index("run_id") if len(stored) else pd.DataFrame(columns=["status", "test_score"])
+    for cell in args.cells:  # a sweep's runs (and a stopped search's) count as probes
+        mine = stored[(stored["cell"] == cell) & (stored["protocol"] == protocol)] if len(stored) else stored
+        for length in sorted(set(mine["seq_len"]) if len(mine) else ()):
+            if grid.min_length <= length <= cap:
+                record(runs, cell, int(length))
+    started, trained = time.perf_counter(), 0
+    with store.lock(" ".join([prog, *sys.argv[1:]])):
+        for round_number in range(1, most + 2):
+            wanted = {cell: search.next_length(probes[cell]) for cell in args.cells}
+            wanted = {cell: length for cell, length in wanted.items() if length is not None}
+            if not wanted:
+                break
+            configs = [c for cell, length in wanted.items() for c in plan(cell, length)]
+            sizes = default_pack_sizes(list(wanted), list(set(wanted.values())), args.seeds, device.type)
+            tick = time.perf_counter()
+            outcome = run_sweep(store, configs, workers, pack_size=sizes, across_lengths=True, progress=not args.no_progress)
+            if outcome.interrupted:
+                raise KeyboardInterrupt
+            trained += len(outcome.done)
+            runs = store.collect()[0].set_index("run_id")
+            for cell, length in wanted.items():
+                if not record(runs, cell, length):
+                    raise ValueError(f"{cell} at L={length}: a probe's runs were not all stored (see the sweep's lines above)")
+            line = "; ".join(f"{cell} L={length} {scores[(cell, length)]['mean']:.3g} {'pass' if probes[cell][length] else 'fail'} "
+                             f"(bracket [{', '.join('?' if n is None else str(n) for n in search.bracket(probes[cell]))}])" for cell, length in wanted.items())
+            print(f"round {round_number}: {line}; {len(outcome.done)} runs trained, {time.perf_counter() - tick:.0f} s", flush=True)
+    rows = []
+    for cell in args.cells:
+        reading = search.reading(probes[cell])
+        rows.append(dict(task=args.task, protocol=protocol, cell=cell, horizon=reading["horizon"], last_pass=reading["last_pass"],
+                         first_fail=reading["first_fail"], longest_pass=reading["longest_pass"], censored=reading["censored"], cap=cap,
+                         min_length=grid.min_length, start=start, threshold=task.threshold, direction=task.direction, baseline=task.baseline,
+                         seeds=args.seeds, probes=len(probes[cell]), runs=len(probes[cell]) * args.seeds))
+    scores = {key: scores[key] for key in sorted(scores)}
+    store.tables_dir.mkdir(exist_ok=True)
+    table, probed = pd.DataFrame(rows), pd.DataFrame(list(scores.values()))
+    write_atomic(store.tables_dir / "search_horizons.csv", lambda tmp: table.to_csv(tmp, index=False))
+    write_atomic(store.tables_dir / "search_probes.csv", lambda tmp: probed.to_csv(tmp, index=False))
+    for row in rows:
+        print(f"{row['cell']}: horizon {horizon_text(row)}")
+    print(f"{trained} runs trained in {time.perf_counter() - started:.0f} s; report: {build_report(store.root)}")
+    return 0

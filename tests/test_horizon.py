@@ -1,0 +1,108 @@
+"""The horizon search: the pure search on stubs whose true horizon is known, and the command."""
+import pytest
+
+from memorybench.cli.horizon import main
+from memorybench.sweep.horizon import Search
+
+
+def run_search(search: Search, passes) -> dict[int, bool]:
+    probes = {}
+    while (length := search.next_length(probes)) is not None:
+        assert length not in probes  # never a length twice
+        probes[length] = passes(length)
+    return probes
+
+
+@pytest.mark.parametrize("true", [3, 7, 29, 30, 31, 44, 100, 239])
+@pytest.mark.parametrize("start", [5, 30])
+def test_the_search_finds_a_known_horizon_up_and_down_to_its_resolution(true, start):
+    search = Search(start=start, min_length=3, cap=240)
+    probes = run_search(search, lambda n: n <= true)
+    reading = search.reading(probes)
+    assert reading["censored"] == "none" and reading["last_pass"] <= true < reading["first_fail"]
+    assert reading["first_fail"] - reading["last_pass"] <= max(1, -(-true // 10))  # ceil(0.1 * last pass) at most
+    assert len(probes) <= 12
+
+
+def test_a_horizon_at_the_cap_or_below_the_minimum_is_censored_and_never_silent():
+    search = Search(start=30, min_length=3, cap=240)
+    above = search.reading(run_search(search, lambda n: True))
+    assert (above["censored"], above["horizon"], above["bracket"]) == ("above", 240, None)
+    below = search.reading(run_search(search, lambda n: False))
+    assert (below["censored"], below["horizon"], below["first_fail"]) == ("below", None, 3)
+
+
+def test_a_score_that_is_not_monotone_stands_below_the_first_fail_and_keeps_its_longest_pass():
+    # a sweep's runs: passes at 20 and 30 but fails at 25 (nndl-shuffled GRU in the committed grid)
+    search = Search(start=30, min_length=3, cap=240)
+    probes = {20: True, 25: False, 30: True}
+    while (length := search.next_length(probes)) is not None:
+        probes[length] = length <= 22 or length in range(30, 36)
+    reading = search.reading(probes)
+    assert (reading["horizon"], reading["first_fail"], reading["longest_pass"]) == (22, 25, 30) and reading["censored"] == "none"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--max-length", "2"], "--max-length 2 is below task nndl's minimum length (allowed: integers >= 3)"),
+    (["--resolution", "0"], "argument --resolution: resolution 0 is not allowed (allowed: numbers > 0)"),
+    (["--growth", "1"], "argument --growth: growth 1 is not allowed (allowed: numbers > 1)"),
+    (["--task", "nope"], "argument --task: invalid choice: 'nope'"),
+    (["--cells", "elman"], "argument --cells: invalid choice: 'elman'"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, message, tmp_path, capsys):
+    out = tmp_path / "out"
+    with pytest.raises(SystemExit) if argv[0] in ("--resolution", "--growth", "--task") else _returns(2) as code:
+        code.value = main([*argv, "--out", str(out)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0] and not out.exists()
+
+
+class _returns:
+    def __init__(self, expected):
+        self.expected = expected
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        assert exc[0] is None and self.value == self.expected
+
+
+def test_dry_run_prints_the_plan_and_the_first_round_and_trains_nothing(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["--task", "adding", "--cells", "gru", "lstm", "--dry-run", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "start 100, x2, cap 800" in printed and "first round: gru L=100, lstm L=100 (6 runs" in printed and not out.exists()
+
+
+@pytest.mark.slow
+def test_a_real_search_through_the_command_resumes_after_ctrl_c_without_retraining_a_probe(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    root = Path(__file__).resolve().parent.parent
+    command = lambda out: [sys.executable, "-m", "memorybench", "horizon", "--task", "nndl", "--cells", "srn", "--seeds", "2", "--quick",
+                           "--max-length", "12", "--workers", "1", "--device", "cpu", "--no-progress", "--out", str(out)]
+    whole = subprocess.run(command(tmp_path / "whole"), capture_output=True, text=True, cwd=root, timeout=300)
+    assert whole.returncode == 0, whole.stderr
+    rounds = [line for line in whole.stdout.splitlines() if line.startswith("round ")]
+    assert len(rounds) >= 2 and "## Horizon search" in (tmp_path / "whole" / "report.md").read_text()
+
+    stopped = subprocess.Popen(command(tmp_path / "resumed"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root)
+    for line in stopped.stdout:
+        if line.startswith("round 1:"):
+            stopped.send_signal(signal.SIGINT)
+            break
+    stopped.wait(timeout=120)
+    stored = len(list((tmp_path / "resumed" / "runs").iterdir()))
+    assert stopped.returncode in (130, 0) and stored >= 2  # round 1's probe (2 seeds) kept
+    resumed = subprocess.run(command(tmp_path / "resumed"), capture_output=True, text=True, cwd=root, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    total = len(list((tmp_path / "whole" / "runs").iterdir()))
+    assert f"{total - stored} runs trained" in resumed.stdout  # no stored probe trained again
+    for name in ("search_horizons.csv", "search_probes.csv"):  # the same answer, bit for bit
+        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "whole" / "tables" / name), pd.read_csv(tmp_path / "resumed" / "tables" / name))
