@@ -22,6 +22,7 @@
 # a rehearsal, not a measurement. RESULTS (default results/gpu on CUDA, OUTDIR/results-DEVICE
 # elsewhere) is the sweep's results folder. PYTHON (default python3) runs everything.
 # MEMORYBENCH_COMMIT names the commit in the results' provenance where the tree has no .git.
+# CONCURRENT=0 skips step 5 (about 100 s on an H200; it measured no overlap on 2026-11-26).
 set -uo pipefail
 out=${1:?usage: [DEVICE=cuda] [STEPS=N] bash benchmarks/gpu_suite.sh OUTDIR}
 DEVICE=${DEVICE:-cuda}
@@ -82,6 +83,7 @@ step 240 "sweep, 5 seeds" "$PY" run_all.py --lengths 5 10 15 20 25 30 --seeds 5 
 #    scratch folder: would training them concurrently meet the target? Each process prints its
 #    own training time; the step's time includes start-up and the three reports.
 export DEVICE PY quick_flag="${quick[*]:-}"
+[ "${CONCURRENT:-1}" = 0 ] && say "sweep, 5 seeds, three cells at once: skipped (CONCURRENT=0)" ||
 step 150 "sweep, 5 seeds, three cells at once" bash -c 'scratch=$(mktemp -d)
     for cell in srn lstm gru; do
         "$PY" run_all.py --lengths 5 10 15 20 25 30 --seeds 5 --cells $cell --device "$DEVICE" --out "$scratch/$cell" \

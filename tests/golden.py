@@ -4,7 +4,7 @@
 
 The file holds one record per machine kind (`memorybench.storage.provenance.machine_kind()`: CPU
 model, the kernels torch picked for it, torch version and thread count); running this again on another kind adds
-its record, on the same kind replaces it. `tests/test_golden.py` retrains each case and
+its record, on the same kind replaces it. `tests/engine/test_golden.py` retrains each case and
 compares it bit for bit with the record of this machine's kind, if there is one, and to a
 stated float tolerance with every other record: kernels for other CPUs, instruction sets
 (`ATEN_CPU_CAPABILITY`) or thread counts round differently. A refactor that moves code

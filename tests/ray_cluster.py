@@ -1,4 +1,4 @@
-"""Run as PID 1 of fresh network and PID namespaces (see tests/test_ray.py): start Ray clusters
+"""Run as PID 1 of fresh network and PID namespaces (see tests/sweep/test_ray.py): start Ray clusters
 as separate `ray start` processes on 127.0.0.1, run memorybench commands against them, and
 print what happened as JSON.
 

@@ -27,4 +27,5 @@ def step(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.T
 GRU = CellSpec(
     name="gru", label="GRU", color="#009E73", gates=("r", "z", "n"), states=("r", "z", "n", "h"),
     heatmap=("r", "z", "n"), chunks=3, has_cell_state=False, step=step, fused=torch_fused(nn.GRU),
+    titles=(("r", "reset gate r"), ("z", "update gate z"), ("n", "candidate n")), unit_states=("r", "z"),
 )

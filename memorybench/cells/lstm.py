@@ -28,5 +28,6 @@ def step(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.T
 LSTM = CellSpec(
     name="lstm", label="LSTM", color="#0072B2", gates=("i", "f", "g", "o"), states=("i", "f", "g", "o", "c", "h"),
     heatmap=("i", "f", "o", "c"), chunks=4, has_cell_state=True, step=step, fused=torch_fused(nn.LSTM),
+    titles=(("i", "input gate i"), ("f", "forget gate f"), ("o", "output gate o")), unit_states=("i", "f", "o"),
     cpu_min_pack=6,  # oneDNN's fused LSTM is as fast per run as a stacked pack of 5 at L=30 (benchmarks/README.md)
 )

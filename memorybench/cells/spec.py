@@ -71,6 +71,9 @@ def torch_fused(layer: type[nn.RNNBase], **options) -> Callable[[int, int, int, 
     return make
 
 
+COMMON_TITLES = {"h": "hidden state h", "c": "cell state c"}
+
+
 @dataclass(frozen=True)
 class CellSpec:
     """A recurrent cell: its step, its parameters and how to draw them, how to show it.
@@ -91,6 +94,8 @@ class CellSpec:
         None: torch's four.
     project_input, project_hidden: (params, x) -> x_proj, (params, h) -> h_proj.
     init_torch: (params, H) in place; init_book: (params, H, chunks) in place.
+    titles: (state, title) pairs for the gate figures ('h' and 'c' have common ones); unit_states: the
+        states drawn on a 0..1 scale (sigmoid gates), every other around 0.
     cpu_min_pack: the smallest stacked pack that trains faster per run than one run at a time on
         a CPU (the engine's default packing reads it; benchmarks/README.md has the measurements).
     """
@@ -111,6 +116,8 @@ class CellSpec:
     project_hidden: Callable[[Params, torch.Tensor], torch.Tensor] = torch_project_hidden
     init_torch: Callable[[Params, int], None] = torch_init
     init_book: Callable[[Params, int, int], None] = book_init
+    titles: tuple[tuple[str, str], ...] = ()
+    unit_states: tuple[str, ...] = ()
     cpu_min_pack: int = 2
 
     def __post_init__(self):
@@ -123,6 +130,10 @@ class CellSpec:
             raise ValueError(f"cell {self.name!r} declares its own parameters or projections: set torch_layout=False")
         if self.fused is not None and not self.torch_layout:
             raise ValueError(f"cell {self.name!r}: a fused torch layer has torch's layout; set fused=None")
+
+    def title(self, state: str) -> str:
+        """The gate figures' title of `state`: 'forget gate f', 'hidden state h', or the name itself."""
+        return dict(self.titles).get(state) or COMMON_TITLES.get(state, state)
 
     def shapes(self, input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
         """Base name -> shape of one layer and direction's parameters, in registration order."""

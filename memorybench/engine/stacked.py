@@ -84,7 +84,7 @@ class StackedModel(nn.Module):
         `PROJECTION_ROWS // B` steps whose bounds depend on t alone. A replica shorter than its pack's longest
         gets right-padded steps: whole blocks of them add exact zeros to its gradients, and the padded rows of
         its last block are the last rows of a short sum. So its weights are the bits it gets alone or in a pack
-        of its own length (tests/test_stacked.py), which a single matmul over all T*B rows does not give."""
+        of its own length (tests/engine/test_stacked.py), which a single matmul over all T*B rows does not give."""
         E, T, B = x.shape[:3]
         steps = max(1, PROJECTION_ROWS // B)
         projected = []

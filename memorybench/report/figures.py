@@ -19,11 +19,6 @@ from matplotlib.lines import Line2D  # noqa: E402
 from memorybench.cells import cell_names, get_cell  # noqa: E402
 from memorybench.tasks.base import TaskSpec  # noqa: E402
 
-GATE_TITLES = {
-    "i": "input gate i", "f": "forget gate f", "o": "output gate o", "c": "cell state c",
-    "r": "reset gate r", "z": "update gate z", "n": "candidate n", "h": "hidden state h",
-}
-GATE_NAMES = ("i", "f", "o", "r", "z")  # sigmoid gates, drawn on a 0..1 scale; every other state around 0
 LOSS_LABELS = {"real": "loss (MSE)"}  # every class output: cross-entropy
 
 
@@ -133,14 +128,14 @@ def plot_gates(traces: dict[str, dict[str, np.ndarray]], position_labels: list[s
                 continue
             name = spec.heatmap[col]
             values = traces[cell][name]
-            if name in GATE_NAMES:
+            if name in spec.unit_states:  # sigmoid gates: 0..1
                 image = ax.imshow(values, aspect="auto", cmap="viridis", vmin=0, vmax=1)
             else:
                 limit = max(float(np.abs(values).max()), 1e-6)
                 image = ax.imshow(values, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit)
             fig.colorbar(image, ax=ax, fraction=0.046, pad=0.02)
             ax.set_xticks(range(len(position_labels)), labels, fontsize=7)
-            ax.set_title(f"{spec.label}: {GATE_TITLES.get(name, name)}", fontsize=9)
+            ax.set_title(f"{spec.label}: {spec.title(name)}", fontsize=9)
             ax.set_xlabel("position / input", fontsize=8)
             if col == 0:
                 ax.set_ylabel(f"hidden unit\n{captions[cell]}", fontsize=8)

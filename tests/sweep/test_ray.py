@@ -21,7 +21,7 @@ import pytest
 from memorybench.config import protocol_config
 from memorybench.storage.store import ResultsStore
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SWEEP = ["--lengths", "5", "--cells", "srn", "lstm", "gru", "--seeds", "2", "--quick", "--device", "cpu", "--no-progress"]
 COLUMNS = ["test_score", "test_loss", "best_dev_score", "best_step", "steps_done", "status", "pack_size", "packing"]
 

@@ -11,7 +11,7 @@ import tomllib
 import memorybench
 from memorybench.cli.main import COMMANDS, command_rows, main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # the issue's fixed names (other issues use them)
 LEAVES = ["run", "report", "suite", "horizon", "explosion", "diagnose through-time", "diagnose memory-capacity", "diagnose extrapolate",
           "store rebuild", "store share", "store prune", "list tasks", "list cells", "list protocols"]

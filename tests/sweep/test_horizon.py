@@ -84,7 +84,7 @@ def test_a_real_search_through_the_command_resumes_after_ctrl_c_without_retraini
 
     import pandas as pd
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     command = lambda out: [sys.executable, "-m", "memorybench", "horizon", "--task", "nndl", "--cells", "srn", "--seeds", "2", "--quick",
                            "--max-length", "12", "--workers", "1", "--device", "cpu", "--no-progress", "--out", str(out)]
     whole = subprocess.run(command(tmp_path / "whole"), capture_output=True, text=True, cwd=root, timeout=300)

@@ -10,7 +10,7 @@ import pytest
 from memorybench.report.build import build_report, experiment_label, main, markdown_table
 from tests.conftest import train_into
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SLUG = "nndl-steps-200-eval-interval-50"
 
 

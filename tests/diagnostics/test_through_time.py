@@ -19,7 +19,7 @@ from memorybench.tasks import get_task
 from memorybench.training import load_run
 from tests.conftest import train_into
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TASK = get_task("nndl")
 SEEDS = (0, 1)
 

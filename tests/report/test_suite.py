@@ -96,7 +96,7 @@ def test_a_readme_without_markers_is_one_line_and_nothing_is_written(two_tasks, 
 def test_the_committed_readme_shows_the_committed_suite_table():
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     readme = (root / "README.md").read_text()
     block = readme.split("<!-- suite -->")[1].split("<!-- /suite -->")[0]
     assert table_in(block) == table_in((root / "results" / "suite" / "suite.md").read_text())

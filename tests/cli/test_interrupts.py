@@ -17,7 +17,7 @@ from memorybench.storage.store import ResultsStore
 # real processes and signals: slow, so run with -m slow; /proc and PR_SET_PDEATHSIG are Linux's
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc and relies on PR_SET_PDEATHSIG (Linux only)")]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ARGS = ["--lengths", "5", "8", "--cells", "srn", "lstm", "gru", "--seeds", "2", "--pack", "1", "--quick", "--no-progress",
         "--device", "cpu", "--workers", "2"]
 RUNS = 12

@@ -260,7 +260,7 @@ def answer(process: subprocess.Popen, seconds: float = 120) -> str:
 
 def test_two_sweeps_racing_for_the_lock_over_a_stale_note_let_exactly_one_in(tmp_path):
     store = ResultsStore.open(tmp_path)
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
     racers = [subprocess.Popen([sys.executable, "-c", RACER, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                bufsize=0, env=env) for _ in range(2)]

@@ -12,7 +12,7 @@ import torch
 
 from memorybench.cli.run import main, make_parser, resolve_task
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 QUICK = ["--quick", "--no-progress", "--device", "cpu", "--workers", "1"]
 
 

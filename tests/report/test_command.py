@@ -21,7 +21,11 @@ def test_ctrl_c_is_one_line_and_exit_130(capsys):
         os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C: Python's default handler raises KeyboardInterrupt
         time.sleep(10)
 
-    assert run_writer(Parser(prog="memorybench diagnose example"), interrupted) == 130
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # also where the runner ignores SIGINT (a background job)
+    try:
+        assert run_writer(Parser(prog="memorybench diagnose example"), interrupted) == 130
+    finally:
+        signal.signal(signal.SIGINT, previous)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("memorybench diagnose example: interrupted:")
     assert "re-run the same command" in err
