@@ -83,6 +83,7 @@ def _search(args, prog: str) -> int:
 
     import pandas as pd
 
+    from memorybench.analysis.search import probe_summary, search_reading
     from memorybench.cells import cell_names
     from memorybench.config import PROTOCOLS, QUICK, TASK_GRIDS
     from memorybench.engine.loop import resolve_device
@@ -123,7 +124,6 @@ def _search(args, prog: str) -> int:
         return 0
 
     store = ResultsStore.open(args.out or grid.out)
-    passes = (lambda score: score >= task.threshold) if task.direction == "higher" else (lambda score: score <= task.threshold)
     plan = lambda cell, length: plan_sweep(protocol, [cell], [length], args.seeds, args.quick, args.device, steps=args.steps)
     probes = {cell: {} for cell in args.cells}
     scores: dict[tuple[str, int], dict] = {}
@@ -133,11 +133,9 @@ def _search(args, prog: str) -> int:
         at = runs.reindex([c.run_id() for c in plan(cell, length)])
         if at["status"].isna().any():
             return False
-        ok = at[at["status"] == "ok"]
-        mean = float(ok["test_score"].mean()) if len(ok) else math.nan
-        probes[cell][length] = bool(len(ok)) and passes(mean)
-        scores[(cell, length)] = dict(task=args.task, protocol=protocol, cell=cell, seq_len=length, seeds=len(at), ok=len(ok), mean=mean,
-                                      solve_rate=float(ok["test_score"].map(passes).sum()) / len(at), passed=probes[cell][length])
+        summary = probe_summary(at, task.threshold, task.direction).iloc[0].to_dict()
+        probes[cell][length] = summary["passed"]
+        scores[(cell, length)] = dict(task=args.task, protocol=protocol, **summary)
         return True
 
     stored = store.collect()[0]
@@ -168,16 +166,21 @@ def _search(args, prog: str) -> int:
             line = "; ".join(f"{cell} L={length} {scores[(cell, length)]['mean']:.3g} {'pass' if probes[cell][length] else 'fail'} "
                              f"(bracket [{', '.join('?' if n is None else str(n) for n in search.bracket(probes[cell]))}])" for cell, length in wanted.items())
             print(f"round {round_number}: {line}; {len(outcome.done)} runs trained, {time.perf_counter() - tick:.0f} s", flush=True)
+    scores = {key: scores[key] for key in sorted(scores)}
+    probed = pd.DataFrame(list(scores.values()))
+    steps = plan(args.cells[0], start)[0].steps
     rows = []
     for cell in args.cells:
-        reading = search.reading(probes[cell])
+        mine = probed[probed["cell"] == cell]
+        reading = search_reading(search, mine, task.threshold, task.direction)
         rows.append(dict(task=args.task, protocol=protocol, cell=cell, horizon=reading["horizon"], last_pass=reading["last_pass"],
-                         first_fail=reading["first_fail"], longest_pass=reading["longest_pass"], censored=reading["censored"], cap=cap,
-                         min_length=grid.min_length, start=start, threshold=task.threshold, direction=task.direction, baseline=task.baseline,
-                         seeds=args.seeds, probes=len(probes[cell]), runs=len(probes[cell]) * args.seeds))
-    scores = {key: scores[key] for key in sorted(scores)}
+                         first_fail=reading["first_fail"], longest_pass=reading["longest_pass"], censored=reading["censored"],
+                         horizon_low=reading["horizon_low"], censored_low=reading["censored_low"], horizon_high=reading["horizon_high"],
+                         censored_high=reading["censored_high"], cap=cap, min_length=grid.min_length, start=start, growth=args.growth,
+                         threshold=task.threshold, direction=task.direction, metric=task.metric, baseline=task.baseline, seeds=args.seeds,
+                         steps=steps, probes=len(mine), runs=int(mine["seeds"].sum()), wall_time_s=float(mine["wall_time_s"].sum())))
     store.tables_dir.mkdir(exist_ok=True)
-    table, probed = pd.DataFrame(rows), pd.DataFrame(list(scores.values()))
+    table = pd.DataFrame(rows)
     write_atomic(store.tables_dir / "search_horizons.csv", lambda tmp: table.to_csv(tmp, index=False))
     write_atomic(store.tables_dir / "search_probes.csv", lambda tmp: probed.to_csv(tmp, index=False))
     for row in rows:

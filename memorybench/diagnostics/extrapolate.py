@@ -63,7 +63,7 @@ from memorybench.cells import cell_names, get_cell
 from memorybench.config import RunConfig
 from memorybench.diagnostics.command import one_thread
 from memorybench.parser import Parser, folder_path
-from memorybench.report.figures import _save, plt  # pyplot on the figures' Agg backend
+from memorybench.report.figures import save_figure, plt  # pyplot on the figures' Agg backend
 from memorybench.report.sections import ReportSection, register_section
 from memorybench.report.writer import run_writer
 from memorybench.storage.rundir import write_atomic
@@ -279,7 +279,7 @@ def plot_extrapolation(table: pd.DataFrame, task: str, path, title: str) -> Path
                 Line2D([], [], color="grey", linestyle="--", label=f"memoryless baseline ({spec.baseline:.3g})")]
     fig.legend(handles=handles, fontsize=7, loc="outside right center")
     fig.suptitle(title, fontsize=10)
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def _tint(colour, index: int, count: int) -> tuple[float, ...]:

@@ -72,7 +72,7 @@ from memorybench.config import RunConfig
 from memorybench.diagnostics.command import one_thread
 from memorybench.models import SequenceModel
 from memorybench.parser import Parser, folder_path, positive_int
-from memorybench.report.figures import _save, plt  # pyplot on the figures' Agg backend
+from memorybench.report.figures import save_figure, plt  # pyplot on the figures' Agg backend
 from memorybench.report.sections import ReportSection, register_section
 from memorybench.report.writer import run_writer
 from memorybench.storage.rundir import write_atomic
@@ -286,7 +286,7 @@ def plot_mc_curves(frame: pd.DataFrame, path, title: str) -> Path:
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     fig.suptitle(f"{title}\nMC_k ≤ 1 per delay; MC = Σ_k MC_k ≤ N (N hidden units)", fontsize=10)
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def write_memory_capacity(root, warn: Callable[[str], None] | None = None, **options) -> list[Path]:

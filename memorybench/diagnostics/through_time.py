@@ -65,7 +65,7 @@ from memorybench.checks import check_choice
 from memorybench.diagnostics.command import one_thread
 from memorybench.models import SequenceModel, model_for
 from memorybench.parser import Parser, folder_path
-from memorybench.report.figures import _save, plt  # pyplot on the figures' Agg backend
+from memorybench.report.figures import save_figure, plt  # pyplot on the figures' Agg backend
 from memorybench.report.sections import ReportSection, register_section
 from memorybench.report.writer import run_writer
 from memorybench.storage.rundir import write_atomic
@@ -294,7 +294,7 @@ def plot_profiles(profiles: pd.DataFrame, path, title: str) -> Path:
                 Line2D([], [], color="black", linestyle="--", label="initialisation")]
     axes[0, 0].legend(handles=handles, fontsize=8, loc="best")
     fig.suptitle(title, fontsize=10)
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def write_through_time(root, warn: Callable[[str], None] | None = None) -> list[Path]:

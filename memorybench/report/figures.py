@@ -31,7 +31,7 @@ def loss_label(task: TaskSpec) -> str:
     return LOSS_LABELS.get(task.output_kind, "loss (CE)")
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     """Write `fig` as a 256-colour PNG (a third of the bytes of matplotlib's RGBA, the same to the eye),
     so the committed results stay small enough to travel to a GPU machine."""
     from PIL import Image
@@ -72,7 +72,7 @@ def plot_score_vs_length(runs: pd.DataFrame, table: pd.DataFrame, task: TaskSpec
     ax.legend(fontsize=8, loc="lower left")
     ax.text(0.99, 0.01, "bands: 95% t-interval over seeds; dots: single seeds", transform=ax.transAxes,
             ha="right", va="bottom", fontsize=7, color="dimgrey")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_curves(curves: pd.DataFrame, task: TaskSpec, path: Path, title: str) -> Path:
@@ -105,7 +105,7 @@ def plot_curves(curves: pd.DataFrame, task: TaskSpec, path: Path, title: str) ->
     handles.append(Line2D([], [], color="grey", linestyle="--", label=f"memoryless baseline ({task.baseline:.3g})"))
     axes[0, -1].legend(handles=handles, fontsize=8, loc="upper right")
     fig.suptitle(title + f" (each line one seed; a run that reaches a perfect dev {task.metric} stops there)", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_gates(traces: dict[str, dict[str, np.ndarray]], position_labels: list[str], captions: dict[str, str], path: Path) -> Path:
@@ -139,7 +139,7 @@ def plot_gates(traces: dict[str, dict[str, np.ndarray]], position_labels: list[s
             ax.set_xlabel("position / input", fontsize=8)
             if col == 0:
                 ax.set_ylabel(f"hidden unit\n{captions[cell]}", fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_throughput(table: pd.DataFrame, path: Path, title: str) -> Path:
@@ -154,7 +154,7 @@ def plot_throughput(table: pd.DataFrame, path: Path, title: str) -> Path:
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_cell_benchmarks(rows: pd.DataFrame, path: Path, batch_size: int) -> Path:
@@ -172,7 +172,7 @@ def plot_cell_benchmarks(rows: pd.DataFrame, path: Path, batch_size: int) -> Pat
                title=f"{mode.replace('_', ' + ')}, batch {batch_size}, {device}")
         ax.grid(alpha=0.3, which="both")
     axes[0, 0].legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_gradient_norms(norms: pd.DataFrame, last_step: int, path: Path, title: str, clip_value: float | None = None) -> Path:
@@ -198,7 +198,7 @@ def plot_gradient_norms(norms: pd.DataFrame, last_step: int, path: Path, title: 
             if row == len(cells) - 1:
                 ax.set_xlabel("training step")
     fig.suptitle(title + " (before clipping; each line one seed; values below 1e-8 drawn at 1e-8)", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_clip_scores(runs: pd.DataFrame, baseline: float, path: Path, title: str) -> Path:
@@ -228,7 +228,7 @@ def plot_clip_scores(runs: pd.DataFrame, baseline: float, path: Path, title: str
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8)
     ax.set_title(title + " (bars: mean [95% interval]; dots: seeds)", fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_capacity(table: pd.DataFrame, task: TaskSpec, threshold: float, path: Path, title: str) -> Path:
@@ -258,4 +258,4 @@ def plot_capacity(table: pd.DataFrame, task: TaskSpec, threshold: float, path: P
     right.set_title("trainability: share of runs solved", fontsize=10)
     left.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -1,13 +1,24 @@
-"""The report's section for a horizon search (`memorybench horizon`): each cell's searched horizon, its
-bracket and every probed length's mean test score and solve rate, from tables/search_horizons.csv and
-tables/search_probes.csv."""
+"""The report's section for a horizon search (`memorybench horizon`), from tables/search_horizons.csv and
+tables/search_probes.csv: each cell's searched horizon with its bracket, the pessimistic and optimistic
+horizons read off the seeds' interval, every probed length's mean score and solve rate, and two figures —
+every probed seed's score against length (figures/search/TASK_scores.png) and the horizon the stored dev
+curves give at each earlier training budget (figures/search/TASK_budget.png)."""
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 
 from memorybench.analysis.experiments import label_of
+from memorybench.analysis.search import horizon_by_budget
 from memorybench.report.markdown import markdown_table
 from memorybench.report.sections import ReportSection, register_section
+from memorybench.sweep.horizon import Search
+
+
+def _given(value) -> bool:
+    return value is not None and not (isinstance(value, float) and math.isnan(value))
 
 
 def horizon_text(row) -> str:
@@ -20,24 +31,139 @@ def horizon_text(row) -> str:
     return text + (f"; passes again at {int(row['longest_pass'])}" if row["longest_pass"] > row["horizon"] else "")
 
 
+def side_text(row, side: str) -> str:
+    """A pessimistic ('low') or optimistic ('high') horizon: '20', '>= 60 (censored)', '< 30 (censored)', '–' without an interval."""
+    censored = row.get(f"censored_{side}")
+    if not _given(censored):
+        return "–"
+    if censored == "above":
+        return f">= {int(row['last_probed'])} (censored)"
+    if censored == "below":
+        return f"< {int(row['first_probed'])} (censored)"
+    return str(int(row[f"horizon_{side}"]))
+
+
+def search_of(row) -> Search:
+    """The search a row of search_horizons.csv was found with (the rule its readings follow)."""
+    return Search(int(row["start"]), int(row["min_length"]), int(row["cap"]), float(row.get("growth", 2.0)))
+
+
+def plot_scores(table: pd.DataFrame, probes: pd.DataFrame, path):
+    """One panel per cell: every probed seed's test score against length (dots), the mean with its 95%
+    interval, the threshold (dashed), the memoryless baseline (dotted) and the horizon (shaded up to it)."""
+    from memorybench.cells import get_cell
+    from memorybench.report.figures import plt, save_figure
+
+    cells = list(table["cell"])
+    fig, axes = plt.subplots(1, len(cells), figsize=(3.6 * len(cells), 3.2), squeeze=False, sharey=True, layout="constrained")
+    for ax, (_, row) in zip(axes[0], table.iterrows()):
+        mine = probes[probes["cell"] == row["cell"]].sort_values("seq_len")
+        color = get_cell(row["cell"]).color if row["cell"] in _known_cells() else "black"
+        for _, probe in mine.iterrows():
+            scores = [float(s) for s in str(probe["scores"]).split()] if _given(probe["scores"]) else []
+            ax.scatter([probe["seq_len"]] * len(scores), scores, s=16, facecolors="none", edgecolors="black", linewidths=0.6, zorder=3)
+        low = (mine["mean"] - mine["ci_low"]).clip(lower=0).fillna(0)
+        high = (mine["ci_high"] - mine["mean"]).clip(lower=0).fillna(0)
+        ax.errorbar(mine["seq_len"], mine["mean"], yerr=[low, high], color=color, marker="o", capsize=3, label="mean, 95% interval")
+        ax.scatter([], [], s=16, facecolors="none", edgecolors="black", linewidths=0.6, label="one seed")
+        ax.axhline(row["threshold"], color="black", linestyle="--", linewidth=1, label=f"threshold {row['threshold']:g}")
+        ax.axhline(row["baseline"], color="grey", linestyle=":", linewidth=1, label=f"memoryless baseline {row['baseline']:.3g}")
+        if row["censored"] != "below":
+            ax.axvspan(mine["seq_len"].min(), row["horizon"] if row["censored"] == "none" else row["cap"], color=color, alpha=0.08)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(mine["seq_len"], [str(n) for n in mine["seq_len"]], fontsize=7)
+        ax.minorticks_off()
+        ax.set_title(f"{label_of(row['cell'])}: horizon {horizon_text(row)}", fontsize=9)
+        ax.set_xlabel("length L (probed)", fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(f"test {table['metric'].iloc[0] if 'metric' in table else 'score'}", fontsize=8)
+    axes[0][0].legend(fontsize=7, loc="best")
+    first = table.iloc[0]
+    fig.suptitle(f"Horizon search on {first['task']} ({first['protocol']}): every probed seed, {int(first['seeds'])} a length", fontsize=9)
+    return save_figure(fig, path)
+
+
+def plot_budget(budget: pd.DataFrame, table: pd.DataFrame, path):
+    """The horizon each cell's probes give when cut at each evaluation step (best dev score so far)."""
+    from memorybench.cells import get_cell
+    from memorybench.report.figures import plt, save_figure
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.4), layout="constrained")
+    for cell, mine in budget.groupby("cell", sort=False):
+        color = get_cell(cell).color if cell in _known_cells() else None
+        shown = mine["horizon"].where(mine["censored"] != "below", np.nan).astype(float)
+        ax.step(mine["step"], shown, where="post", color=color, label=label_of(cell))
+        above = mine[mine["censored"] == "above"]
+        ax.scatter(above["step"], above["horizon"].astype(float), marker="^", s=14, color=color)
+    first = table.iloc[0]
+    ax.set_xlabel("training steps (budget)", fontsize=8)
+    ax.set_ylabel("horizon from the dev score (best so far)", fontsize=8)
+    ax.set_title(f"{first['task']}: does the horizon still grow with the budget? (▲: every probed length passes)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return save_figure(fig, path)
+
+
+def _known_cells() -> set:
+    from memorybench.cells import cell_names
+
+    return set(cell_names())
+
+
 def report_section(store, runs=None) -> list[str]:
     path, probes_path = store.tables_dir / "search_horizons.csv", store.tables_dir / "search_probes.csv"
     if not path.exists():
         return []
     table, probes = pd.read_csv(path), pd.read_csv(probes_path)
     first = table.iloc[0]
-    rows = [[label_of(r["cell"]), horizon_text(r), int(r["probes"]), int(r["runs"])] for _, r in table.iterrows()]
-    probed = probes.sort_values(["cell", "seq_len"])
-    probe_rows = [[label_of(r["cell"]), int(r["seq_len"]), f"{r['mean']:.3g}", f"{r['solve_rate']:.2f}", "pass" if r["passed"] else "fail"]
-                  for _, r in probed.iterrows()]
-    return ["## Horizon search", "",
-            f"Task `{first['task']}` ({first['protocol']}), {int(first['seeds'])} seeds a length: the horizon is the last length whose "
-            f"mean test score passes {first['threshold']:g} ({first['direction']} is better; memoryless baseline {first['baseline']:.3g}) "
-            f"below the first that fails, found from {int(first['start'])} by growing x2, shrinking and bisecting "
-            f"(`memorybench horizon`), capped at {int(first['cap'])}. [last pass, first fail] is the bracket; a cell whose "
-            "score is not monotone in length shows the longest passing length it was probed at too.", "",
-            markdown_table(pd.DataFrame(rows, columns=["cell", "horizon", "lengths probed", "runs"])), "",
-            markdown_table(pd.DataFrame(probe_rows, columns=["cell", "L", "mean test score", "solve rate", "threshold"])), ""]
+    bounds = probes.groupby("cell")["seq_len"].agg(["min", "max"])
+    table = table.assign(first_probed=table["cell"].map(bounds["min"]), last_probed=table["cell"].map(bounds["max"]))
+    rows = [[label_of(r["cell"]), horizon_text(r), side_text(r, "low"), side_text(r, "high"), int(r["probes"]), int(r["runs"]),
+             f"{r['wall_time_s']:.0f}" if _given(r.get("wall_time_s")) else "–"] for _, r in table.iterrows()]
+    probe_rows = [[label_of(r["cell"]), int(r["seq_len"]), f"{r['mean']:.3g}", _interval(r), f"{r['solve_rate']:.2f}",
+                   "pass" if r["passed"] else "fail"] for _, r in probes.sort_values(["cell", "seq_len"]).iterrows()]
+    figures = store.root / "figures" / "search"
+    figures.mkdir(parents=True, exist_ok=True)
+    lines = ["## Horizon search", "",
+             f"Task `{first['task']}` ({first['protocol']}), {int(first['seeds'])} seeds a length: the horizon is the last length whose "
+             f"mean test score passes {first['threshold']:g} ({first['direction']} is better; memoryless baseline {first['baseline']:.3g}) "
+             f"below the shortest length that fails, found from {int(first['start'])} by growing x{first.get('growth', 2):g}, shrinking "
+             f"and bisecting (`memorybench horizon`), capped at {int(first['cap'])}. [last pass, first fail] is the bracket; a cell whose "
+             "score is not monotone in length shows the longest passing length it was probed at too. The pessimistic and optimistic "
+             "horizons apply the same rule to the 95% interval's worse and better ends at the probed lengths (censored where that "
+             "end passes at every probed length, or at none). Run time: each probe run's share of its pack's wall time, summed.", "",
+             markdown_table(pd.DataFrame(rows, columns=["cell", "horizon", "pessimistic", "optimistic", "lengths probed", "runs",
+                                                        "run time (s)"])), "",
+             markdown_table(pd.DataFrame(probe_rows, columns=["cell", "L", "mean test score", "95% interval", "solve rate",
+                                                              "threshold"])), ""]
+    scores_png = plot_scores(table, probes, figures / f"{first['task']}_scores.png")
+    lines += [f"![every probed seed against length]({scores_png.relative_to(store.root)})", ""]
+    if runs is not None and len(runs):
+        budget = _budget(store, runs, table, probes)
+        if len(budget):
+            budget_png = plot_budget(budget, table, figures / f"{first['task']}_budget.png")
+            lines += ["The horizon the same rule reads off the probed lengths when every run is cut at an earlier step and scored "
+                      "by its best dev score so far (dev, not test: the test score exists only at the end):", "",
+                      f"![horizon against training steps]({budget_png.relative_to(store.root)})", ""]
+    return lines
+
+
+def _interval(row) -> str:
+    return "–" if not _given(row["ci_low"]) else f"[{row['ci_low']:.3g}, {row['ci_high']:.3g}]"
+
+
+def _budget(store, runs: pd.DataFrame, table: pd.DataFrame, probes: pd.DataFrame) -> pd.DataFrame:
+    """horizon_by_budget over the probes' own runs (seeds below the search's count, its protocol and budget)."""
+    frames = []
+    _, curves = store.collect()
+    for _, row in table.iterrows():
+        lengths = set(probes.loc[probes["cell"] == row["cell"], "seq_len"])
+        mine = runs[(runs["cell"] == row["cell"]) & (runs["protocol"] == row["protocol"]) & runs["seq_len"].isin(lengths)
+                    & (runs["seed"] < row["seeds"])]
+        if _given(row.get("steps")):
+            mine = mine[mine["steps"] == row["steps"]]
+        frames.append(horizon_by_budget(search_of(row), mine, curves[curves["run_id"].isin(mine["run_id"])], row["threshold"], row["direction"]))
+    return pd.concat(frames, ignore_index=True)
 
 
 register_section(ReportSection("horizon_search", needs=("tables/search_horizons.csv",), write=report_section))

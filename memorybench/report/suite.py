@@ -1,15 +1,18 @@
-"""The suite at a glance: one table and one figure across tasks, from several results folders.
+"""The suite at a glance: one JSON file, one table and one figure across tasks, from several results folders.
 
-    memorybench suite results results/adding results/copy results/delayed_recall results/digits_rows --out results/suite
+    memorybench suite results/nndl-seeds5 results/adding results/copy results/delayed_recall --out results/suite
 
 Per task (one experiment of one folder) and cell, the measure that task has, with its
-interval over seeds:
+interval over seeds, as one entry of `suite.json` (schema: docs/reference/suite-json.md);
+`suite.md`, `suite.png` and the README's table are rendered from that file:
 
-- a task trained at several lengths: the **memory horizon** — the longest length
-  whose mean test score passes the task's threshold, with the pessimistic and
-  optimistic horizons read off the 95% interval's ends (`summary.memory_horizon`);
-  "≥ L" when even the longest length tested passes (the grid, not the cell, ends
-  there), "< L" when the shortest fails;
+- a task trained at several lengths: the **memory horizon** — the last length whose mean
+  test score passes the task's threshold below the shortest length that fails, with the
+  pessimistic and optimistic horizons from the 95% interval's ends (`analysis.search`).
+  Where the folder holds a horizon search (`memorybench horizon`: tables/search_horizons.csv),
+  its reading; otherwise the same rule applied to the folder's grid of lengths, censored
+  "above" when the longest length tried passes (the grid, not the cell, ends there) and
+  "below" when the shortest fails;
 - delayed recall, once profiled (`memorybench diagnose memory-capacity`):
   Jaeger's **memory capacity** MC (<= N) with its interval, at hidden size 32 when the
   folder has it (its own report has every N);
@@ -22,89 +25,174 @@ folder over hidden sizes is shown by its memory capacity).
 
 Example:
     >>> import pandas as pd
-    >>> runs = pd.DataFrame(dict(cell="lstm", seq_len=[10, 10, 20, 20], seed=[0, 1] * 2, status="ok", test_score=[0.9, 0.95, 0.3, 0.35]))
+    >>> runs = pd.DataFrame(dict(cell="lstm", seq_len=[10, 10, 20, 20], seed=[0, 1] * 2, status="ok", steps=100,
+    ...                          test_score=[0.9, 0.95, 0.3, 0.35]))
     >>> from memorybench.tasks import get_task
-    >>> row = measure(runs, get_task("nndl"), None)["lstm"]
-    >>> row["kind"], row["text"]
-    ('horizon', '10 [10, ≥ 20]')
+    >>> entry = measure(runs, get_task("nndl"), None)["lstm"]
+    >>> entry["measure"], entry["value"], entry["bracket"], entry_text(entry)
+    ('horizon', 10, [10, 20], '10 [10, ≥ 20]')
 """
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from memorybench.analysis.summary import mean_interval, memory_horizon, score_table
+from memorybench.analysis.search import probe_summary, search_reading
+from memorybench.analysis.summary import mean_interval
 from memorybench.cells import cell_names, get_cell
 from memorybench.parser import Parser, folder_path
 from memorybench.report.writer import run_writer
 from memorybench.storage.store import open_results
+from memorybench.sweep.horizon import Search
 from memorybench.sweep.settings import DEFAULT_HIDDEN
+from memorybench.tasks.base import METRIC_DIGITS, METRIC_RANGES
 
-COLUMNS = ["folder", "experiment", "task", "cell", "kind", "value", "low", "high", "text", "baseline", "runs", "longest"]
+SCHEMA_VERSION = 1
+# one entry of suite.json (docs/reference/suite-json.md); folder, experiment and source say where it was read
+ENTRY_FIELDS = ["task", "protocol", "cell", "measure", "metric", "direction", "value", "low", "high", "bracket", "longest_pass",
+                "censored", "low_censored", "high_censored", "cap", "min_length", "threshold", "baseline", "seeds", "steps", "runs",
+                "source", "folder", "experiment"]
 
 
-def _length_text(value: float, lengths: list[int]) -> str:
-    if np.isnan(value):
-        return f"< {min(lengths)}"
-    return f"≥ {int(value)}" if value == max(lengths) else str(int(value))
+def _number(value):
+    """A JSON number or null: NaN and None -> None, numpy scalars -> Python ones, whole floats kept as they are."""
+    if value is None or (isinstance(value, (float, np.floating)) and math.isnan(value)):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
 
 
-def measure(runs: pd.DataFrame, task, mc: pd.DataFrame | None) -> dict[str, dict]:
-    """cell -> the task's headline measure over the successful runs of one experiment (see the module docstring)."""
+def horizon_entry(reading: dict, probes: pd.DataFrame, cap: int, min_length: int) -> dict:
+    """A horizon entry's numbers from a `search_reading`: value is the horizon (the cap when censored above, null
+    below), low and high the pessimistic and optimistic horizons under the same convention (censored above: the
+    longest length probed)."""
+    longest_probed = int(probes["seq_len"].max())
+
+    def side(horizon, censored, top):
+        return None if censored in (None, "below") else top if censored == "above" else int(horizon)
+
+    return dict(value=side(reading["horizon"], reading["censored"], cap),
+                low=side(reading["horizon_low"], reading["censored_low"], longest_probed),
+                high=side(reading["horizon_high"], reading["censored_high"], longest_probed),
+                bracket=list(reading["bracket"]) if reading["bracket"] else None, longest_pass=reading["longest_pass"],
+                censored=reading["censored"], low_censored=reading["censored_low"], high_censored=reading["censored_high"],
+                cap=cap, min_length=min_length)
+
+
+def measure(runs: pd.DataFrame, task, mc: pd.DataFrame | None, searched: pd.DataFrame | None = None) -> dict[str, dict]:
+    """cell -> the task's headline entry over the successful runs of one experiment (see the module docstring);
+    `searched`: the folder's tables/search_horizons.csv rows for this experiment, which replace the grid's reading."""
     ok = runs[runs["status"] == "ok"]
     lengths = sorted(ok["seq_len"].unique())
+    base = dict(metric=task.metric, direction=task.direction, threshold=None, baseline=task.baseline, bracket=None, longest_pass=None,
+                censored="none", low_censored=None, high_censored=None, cap=None, min_length=None)
     out = {}
     if mc is not None and len(mc):
         sizes = set(mc["hidden_size"])
         shown = DEFAULT_HIDDEN if DEFAULT_HIDDEN in sizes else max(sizes)  # one hidden size per cell; the folder's report has all
         for row in mc[mc["hidden_size"] == shown].itertuples():
-            out[row.cell] = dict(kind="memory capacity", value=row.mc, low=row.mc_ci_low, high=row.mc_ci_high,
-                                 text=f"MC {row.mc:.1f} [{row.mc_ci_low:.1f}, {row.mc_ci_high:.1f}] of N = {row.hidden_size}", runs=row.n,
-                                 longest=np.nan)
+            out[row.cell] = {**base, "measure": "memory_capacity", "metric": f"MC of N = {row.hidden_size}", "direction": "higher",
+                             "baseline": 0.0, "value": row.mc, "low": row.mc_ci_low, "high": row.mc_ci_high, "seeds": row.n,
+                             "runs": row.n, "source": "memory capacity"}
         return out
     if len(lengths) > 1:
-        table = score_table(ok, direction=task.direction)
-        for row in memory_horizon(table, task.threshold, task.direction).itertuples():
-            text = f"{_length_text(row.horizon, lengths)} [{_length_text(row.horizon_low, lengths)}, {_length_text(row.horizon_high, lengths)}]"
-            out[row.cell] = dict(kind="horizon", value=row.horizon, low=row.horizon_low, high=row.horizon_high, text=text,
-                                 runs=int((ok["cell"] == row.cell).sum()), longest=max(lengths))
+        for cell, group in ok.groupby("cell", sort=False):
+            steps, seeds = int(group["steps"].max()), int(group.groupby("seq_len")["seed"].nunique().max())
+            if searched is not None and cell in set(searched["cell"]):
+                row = searched[searched["cell"] == cell].iloc[0]
+                probes = pd.read_csv(row["probes_path"])
+                probes = probes[probes["cell"] == cell]
+                reading = search_reading(Search(int(row["start"]), int(row["min_length"]), int(row["cap"]), float(row.get("growth", 2.0))),
+                                         probes, task.threshold, task.direction)
+                entry = horizon_entry(reading, probes, int(row["cap"]), int(row["min_length"]))
+                entry.update(seeds=int(row["seeds"]), steps=int(row["steps"]), runs=int(row["runs"]), source="search")
+            else:  # the grid read with the search's rule: the last pass below the shortest failing length tried
+                probes = probe_summary(group, task.threshold, task.direction)
+                grid = Search(start=max(lengths), min_length=min(lengths), cap=max(lengths))
+                entry = horizon_entry(search_reading(grid, probes, task.threshold, task.direction), probes, max(lengths), min(lengths))
+                entry.update(seeds=seeds, steps=steps, runs=len(group), source="grid")
+            out[cell] = {**base, "measure": "horizon", "threshold": task.threshold, **entry}
         return out
     for cell, group in ok.groupby("cell", sort=False):
         n, mean, low, high = mean_interval(group["test_score"])
-        digits = task.digits
-        text = f"{mean:.{digits}f}" + (f" [{max(low, task.metric_range[0]):.{digits}f}, {min(high, task.metric_range[1]):.{digits}f}]" if n > 1 else "")
-        out[cell] = dict(kind=f"test {task.metric}", value=mean, low=low, high=high, text=text, runs=n)
+        out[cell] = {**base, "measure": "test_score", "value": mean, "low": low if n > 1 else None, "high": high if n > 1 else None,
+                     "seeds": n, "steps": int(group["steps"].max()), "runs": n, "source": "single length"}
     return out
 
 
-def suite_table(folders) -> pd.DataFrame:
-    """One row per folder, experiment and cell with the task's measure (`measure`)."""
+def entry_text(entry: dict) -> str:
+    """How the suite's table shows an entry: '20 [15, ≥ 30]' (horizon [pessimistic, optimistic]; '≥' censored
+    above, '<' below; '; passes at 30' where a longer length passed again), 'MC 28.8 [27.7, 29.9] of N = 32',
+    '0.92 [0.87, 0.97]' (the metric's decimals, the interval clipped to its range)."""
+    if entry["measure"] == "horizon":
+        def length(value, censored):
+            if censored is None:  # one seed: no interval
+                return "–"
+            return f"< {entry['min_length']}" if censored == "below" else f"≥ {value}" if censored == "above" else str(value)
+
+        text = f"{length(entry['value'], entry['censored'])} [{length(entry['low'], entry['low_censored'])}, " \
+               f"{length(entry['high'], entry['high_censored'])}]"
+        if entry["censored"] == "none" and entry["longest_pass"] and entry["longest_pass"] > entry["value"]:
+            text += f"; passes at {entry['longest_pass']}"
+        return text
+    if entry["measure"] == "memory_capacity":
+        return f"MC {entry['value']:.1f} [{entry['low']:.1f}, {entry['high']:.1f}] of N = {entry['metric'].split('= ')[-1]}"
+    digits, (bottom, top) = METRIC_DIGITS[entry["metric"]], METRIC_RANGES[entry["metric"]]
+    interval = "" if entry["low"] is None else f" [{max(entry['low'], bottom):.{digits}f}, {min(entry['high'], top):.{digits}f}]"
+    return f"{entry['value']:.{digits}f}{interval}"
+
+
+def suite_entries(folders) -> tuple[list[dict], list[str]]:
+    """(one entry per folder, experiment and cell with the task's measure (`measure`), its fields ENTRY_FIELDS;
+    the runs' 'device / torch version' pairs)."""
     from memorybench.analysis.experiments import experiment_label
     from memorybench.report.capacity import is_multi_setting
     from memorybench.sweep.settings import AXES
     from memorybench.tasks import get_task
 
-    rows = []
+    entries, trained_with = [], set()
     for folder in folders:
         store = open_results(folder)
         runs, _ = store.collect()
         if runs.empty:
             continue
+        trained_with |= {f"{device} / torch {torch}" for device, torch in zip(runs["device"], runs["torch"])}
         runs["experiment"] = [experiment_label(row, skip=AXES) for row in runs.to_dict("records")]  # one row per task: MC per N below
-        mc_path = store.tables_dir / "memory_capacity.csv"
+        mc_path, search_path = store.tables_dir / "memory_capacity.csv", store.tables_dir / "search_horizons.csv"
         mc_all = pd.read_csv(mc_path) if mc_path.exists() else None
+        searches = pd.read_csv(search_path).assign(probes_path=str(store.tables_dir / "search_probes.csv")) if search_path.exists() else None
         for experiment, group in runs.groupby("experiment", sort=False):
             task = get_task(group["task"].iloc[0], group["task_params"].iloc[0])
+            protocol = group["protocol"].iloc[0]
             mc = None if mc_all is None else mc_all[mc_all["task"] == task.name]
             if is_multi_setting(group) and (mc is None or mc.empty):  # a study over settings: best-of-N, not comparable here
                 continue
-            threshold_note = f"solved at {task.threshold:.3g}" if len(set(group["seq_len"])) > 1 else ""
-            for cell, m in measure(group, task, mc).items():
-                rows.append(dict(folder=str(folder), experiment=experiment, task=task.name, cell=cell, baseline=task.baseline, **m,
-                                 note=threshold_note))
-    return pd.DataFrame(rows, columns=[*COLUMNS, "note"])
+            searched = None if searches is None else searches[(searches["protocol"] == protocol) & (searches["steps"] == group["steps"].max())]
+            for cell, m in measure(group, task, mc, searched).items():
+                entry = dict(task=task.name, protocol=protocol, cell=cell, folder=str(folder), experiment=experiment, **m)
+                entries.append({field: _number(entry.get(field)) if not isinstance(entry.get(field), list) else entry[field]
+                                for field in ENTRY_FIELDS})
+    return entries, sorted(trained_with)
+
+
+def suite_table(folders) -> pd.DataFrame:
+    """`suite_entries` as a DataFrame, with each entry's `text`."""
+    entries, _ = suite_entries(folders)
+    return pd.DataFrame([{**e, "text": entry_text(e)} for e in entries], columns=[*ENTRY_FIELDS, "text"])
+
+
+def measure_name(group: pd.DataFrame) -> str:
+    """The table's 'measure' cell for one task's entries: 'horizon, searched (cap 240; solved at 0.55)', ..."""
+    first = group.iloc[0]
+    if first["measure"] == "horizon":
+        searched = (group["source"] == "search").all()
+        where = f"searched, cap {int(group['cap'].max())}" if searched else \
+            f"grid {int(first['min_length'])}–{int(first['cap'])}" if (group["source"] == "grid").all() else "searched or grid: see suite.json"
+        return f"horizon ({where}; solved at {first['threshold']:.3g})"
+    return "memory capacity" if first["measure"] == "memory_capacity" else f"test {first['metric']}"
 
 
 def suite_markdown(table: pd.DataFrame) -> str:
@@ -116,16 +204,15 @@ def suite_markdown(table: pd.DataFrame) -> str:
     rows = []
     for (folder, experiment, task), group in table.groupby(["folder", "experiment", "task"], sort=False):
         at = group.set_index("cell")
-        measure_name = group["kind"].iloc[0] + (f" ({group['note'].iloc[0]})" if group["note"].iloc[0] else "")
-        baseline = "0 (a memoryless state)" if group["kind"].iloc[0] == "memory capacity" else f"{group['baseline'].iloc[0]:.3g}"
-        rows.append([f"`{task}` ({experiment}; `{folder}`)", measure_name, baseline]
+        baseline = "0 (a memoryless state)" if group["measure"].iloc[0] == "memory_capacity" else f"{group['baseline'].iloc[0]:.3g}"
+        rows.append([f"`{task}` ({experiment}; `{folder}`)", measure_name(group), baseline]
                     + [at.at[c, "text"] if c in at.index else "–" for c in cells])
     return markdown_table(pd.DataFrame(rows, columns=["task", "measure", "memoryless baseline", *[label_of(c) for c in cells]]))
 
 
 def plot_suite(table: pd.DataFrame, path: Path) -> Path:
     """One panel per task: each cell's measure with its interval (horizons as lengths, MC in units, scores)."""
-    from memorybench.report.figures import _save, plt
+    from memorybench.report.figures import plt, save_figure
 
     groups = list(table.groupby(["folder", "experiment", "task"], sort=False))
     columns = min(4, len(groups))
@@ -135,28 +222,29 @@ def plot_suite(table: pd.DataFrame, path: Path) -> Path:
         cells = [c for c in cell_names() if c in set(group["cell"])]
         at = group.set_index("cell")
         for i, cell in enumerate(cells):
-            value, low, high = (float(at.at[cell, k]) for k in ("value", "low", "high"))
+            value, low, high = (np.nan if at.at[cell, k] is None else float(at.at[cell, k]) for k in ("value", "low", "high"))
             low, high = (value if np.isnan(v) else v for v in (low, high))
             if np.isnan(value):  # no length passes (a horizon) or nothing measured
                 ax.text(i, 0, "none", ha="center", va="bottom", fontsize=8)
                 continue
-            ax.bar(i, value, color=get_cell(cell).color, width=0.6)
+            ax.bar(i, value, color=get_cell(cell).color, width=0.6, hatch="//" if at.at[cell, "censored"] == "above" else None)
             ax.errorbar(i, value, yerr=[[max(value - low, 0)], [max(high - value, 0)]], color="black", capsize=3)
-        kind = group["kind"].iloc[0]
-        if kind.startswith("test"):
+        kind = group["measure"].iloc[0]
+        if kind == "test_score":
             ax.axhline(group["baseline"].iloc[0], color="grey", linestyle="--", linewidth=1)
         if kind == "horizon":
-            ax.axhline(group["longest"].iloc[0], color="grey", linestyle=":", linewidth=1)  # the grid ends here
-            ax.set_ylim(0, group["longest"].iloc[0] * 1.08)
+            cap = float(group["cap"].max())
+            ax.axhline(cap, color="grey", linestyle=":", linewidth=1)  # the search's cap or the grid's end
+            ax.set_ylim(0, cap * 1.08)
         ax.set_xticks(range(len(cells)), [get_cell(c).label for c in cells])
         ax.set_title(f"{task}\n{experiment}", fontsize=8)
-        ax.set_ylabel(kind, fontsize=8)
+        ax.set_ylabel(measure_name(group).split(" (")[0], fontsize=8)
         ax.grid(alpha=0.3, axis="y")
     for ax in list(axes.flat)[len(groups):]:
         ax.set_visible(False)
-    fig.suptitle("The suite at a glance: each task's measure per cell, with its 95% interval over seeds "
-                 "(horizon: pessimistic to optimistic, dotted: the longest length tested; dashed: memoryless baseline)", fontsize=9)
-    return _save(fig, path)
+    fig.suptitle("The suite at a glance: each task's measure per cell, with its 95% interval over seeds (horizon: pessimistic to "
+                 "optimistic; hatched: censored at the cap, dotted: the cap or the grid's end; dashed: memoryless baseline)", fontsize=9)
+    return save_figure(fig, path)
 
 
 MARKERS = ("<!-- suite -->", "<!-- /suite -->")  # where a README holds the suite's table
@@ -174,28 +262,49 @@ def between_markers(text: str, table: str, where: str = "the file") -> str:
     return text[: start + len(MARKERS[0])] + "\n" + table + "\n" + text[end:]
 
 
-def write_suite(folders, out, readme=None) -> list[Path]:
-    """suite.md, suite.csv and suite.png in `out` (an ordinary folder); with `readme`, the table
-    also replaces the one between that file's MARKERS."""
-    from memorybench.storage.rundir import write_atomic, write_text_atomic
+def read_suite(path) -> dict:
+    """A suite.json: {'schema_version', 'provenance', 'entries'}; refuses a schema it does not know."""
+    suite = json.loads(Path(path).read_text())
+    if suite.get("schema_version") != SCHEMA_VERSION:
+        raise ValueError(f"{path} has schema_version {suite.get('schema_version')!r}; this memorybench reads {SCHEMA_VERSION}")
+    return suite
 
-    table = suite_table(folders)
-    if table.empty:
+
+def write_suite(folders, out, readme=None) -> list[Path]:
+    """suite.json, then suite.md and suite.png rendered from it, in `out` (an ordinary folder); with `readme`, the
+    table also replaces the one between that file's MARKERS."""
+    from memorybench.storage.provenance import environment
+    from memorybench.storage.rundir import write_text_atomic
+
+    entries, trained_with = suite_entries(folders)
+    if not entries:
         raise ValueError("the folders hold no successful runs to summarise")
-    readme_text = None if readme is None else between_markers(Path(readme).read_text(), suite_markdown(table), str(readme))
+    if readme is not None:
+        between_markers(Path(readme).read_text(), "", str(readme))  # refused before anything is written
+    env = environment()
+    provenance = dict(commit=env["commit"], torch=env["torch"], device=", ".join(sorted({t.split(" / ")[0] for t in trained_with})),
+                      trained_with=trained_with, cpu=env["cpu"], date=env["date"], memorybench=env["memorybench"],
+                      folders=[str(f) for f in folders])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_atomic(out / "suite.csv", lambda tmp: table.to_csv(tmp, index=False))
+    suite_json = out / "suite.json"
+    write_text_atomic(suite_json, json.dumps(dict(schema_version=SCHEMA_VERSION, provenance=provenance, entries=entries), indent=1) + "\n")
+    (out / "suite.csv").unlink(missing_ok=True)  # replaced by suite.json
+    table = pd.DataFrame(read_suite(suite_json)["entries"])
+    table["text"] = [entry_text(e) for e in table.to_dict("records")]
+    readme_text = None if readme is None else between_markers(Path(readme).read_text(), suite_markdown(table), str(readme))
     figure = plot_suite(table, out / "suite.png")
     text = "\n".join([
         "# The suite at a glance", "",
-        "Per task and cell the measure the task has, mean over seeds with its interval: the memory horizon "
-        "(longest length whose mean test score passes the task's threshold; in brackets the pessimistic and optimistic "
-        "horizons read off the 95% interval; `≥` when the longest length tested passes, `<` when the shortest fails), Jaeger's memory capacity, or "
-        "the test score, beside the memoryless baseline. Built by `memorybench suite` from: "
-        + ", ".join(f"`{f}`" for f in folders) + ".", "",
+        "Per task and cell the measure the task has, with its interval over seeds: the memory horizon (the last length whose "
+        "mean test score passes the task's threshold below the shortest length that fails; in brackets the pessimistic and "
+        "optimistic horizons, the same rule applied to the 95% interval's worse and better ends; `≥` censored at the cap or the "
+        "longest length tried, `<` below the shortest; '; passes at' a longer length that passed again), searched by "
+        "`memorybench horizon` where the folder holds a search, else read off its grid; Jaeger's memory capacity; or "
+        "the test score, beside the memoryless baseline. Rendered from `suite.json` (docs/reference/suite-json.md), built by "
+        "`memorybench suite` from: " + ", ".join(f"`{f}`" for f in folders) + ".", "",
         suite_markdown(table), "", "![the suite at a glance](suite.png)", ""])
-    written = [out / "suite.md", out / "suite.csv", figure]
+    written = [out / "suite.md", suite_json, figure]
     if readme is not None:
         write_text_atomic(Path(readme), readme_text)
         written.append(Path(readme))
@@ -207,7 +316,7 @@ def main(argv: list[str] | None = None, prog: str = "memorybench suite") -> int:
     parser = Parser(prog=prog,
                            description="One table and one figure across tasks, built from the stored runs of several results folders.")
     parser.add_argument("folders", nargs="+", type=folder_path, help="results folders written by memorybench (run_all.py --task ...)")
-    parser.add_argument("--out", type=folder_path, default="results/suite", help="folder for suite.md, suite.csv and suite.png (default: %(default)s)")
+    parser.add_argument("--out", type=folder_path, default="results/suite", help="folder for suite.json, suite.md and suite.png (default: %(default)s)")
     parser.add_argument("--readme", type=folder_path, default=None, metavar="FILE",
                         help=f"also write the table into FILE, between its {MARKERS[0]} and {MARKERS[1]} lines (README.md)")
     args = parser.parse_or_exit(argv)

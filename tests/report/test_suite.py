@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from memorybench.config import protocol_config
-from memorybench.report.suite import main, suite_table, write_suite
+from memorybench.report.suite import main, read_suite, suite_table, write_suite
 from memorybench.result import RunResult
 from memorybench.storage.store import ResultsStore
 
@@ -30,10 +30,11 @@ def two_tasks(tmp_path):
 def test_each_task_gets_its_own_measure(two_tasks):
     table = suite_table(two_tasks).set_index(["task", "cell"])
     srn, lstm = table.loc[("nndl", "srn")], table.loc[("nndl", "lstm")]
-    assert (srn["kind"], srn["value"], srn["text"]) == ("horizon", 10, "10 [10, 10]")  # L=20 mean 0.25 < 0.55
-    assert (lstm["value"], lstm["text"]) == (20, "≥ 20 [≥ 20, ≥ 20]")  # passes at the longest length tested
+    assert (srn["measure"], srn["value"], srn["text"], srn["bracket"]) == ("horizon", 10, "10 [10, 10]", [10, 20])  # L=20: 0.25 < 0.55
+    assert (lstm["value"], lstm["text"], lstm["censored"], lstm["cap"]) == (20, "≥ 20 [≥ 20, ≥ 20]", "above", 20)  # the longest tried passes
+    assert srn["source"] == "grid" and (srn["seeds"], srn["runs"], srn["min_length"], srn["threshold"]) == (3, 6, 10, 0.55)
     digits = table.loc[("digits_rows", "srn")]
-    assert digits["kind"] == "test accuracy" and digits["value"] == pytest.approx(0.92) and digits["text"].startswith("0.92 [")
+    assert digits["measure"] == "test_score" and digits["value"] == pytest.approx(0.92) and digits["text"].startswith("0.92 [")
     assert table.loc[("digits_rows", "gru")]["baseline"] == pytest.approx(183 / 1797)
 
 
@@ -41,7 +42,7 @@ def test_the_page_has_one_row_per_task_and_a_figure(two_tasks, tmp_path):
     written = write_suite(two_tasks, tmp_path / "suite")
     text = written[0].read_text()
     assert "| `nndl` (nndl; " in text and "| `digits_rows` (digits_rows; " in text and "| SRN | LSTM | GRU |" in text
-    assert written[2].read_bytes().startswith(b"\x89PNG") and len(pd.read_csv(written[1])) == 4
+    assert written[2].read_bytes().startswith(b"\x89PNG") and len(read_suite(written[1])["entries"]) == 4
 
 
 def test_a_study_over_settings_is_left_out(tmp_path):
@@ -68,7 +69,7 @@ def test_delayed_recall_over_hidden_sizes_shows_its_memory_capacity_at_n_32(tmp_
     pd.DataFrame(dict(task="delayed_recall", cell="srn", hidden_size=[8, 32], n=2, mc=[6.5, 28.8], mc_ci_low=[6.0, 27.7],
                       mc_ci_high=[7.0, 29.9])).to_csv(store.tables_dir / "memory_capacity.csv", index=False)
     row = suite_table([store.root]).iloc[0]
-    assert (row["kind"], row["value"], row["text"]) == ("memory capacity", 28.8, "MC 28.8 [27.7, 29.9] of N = 32")
+    assert (row["measure"], row["value"], row["text"]) == ("memory_capacity", 28.8, "MC 28.8 [27.7, 29.9] of N = 32")
 
 
 def table_in(text: str) -> str:

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Retrain the committed CPU results folders with this checkout's code, then rebuild what reads
+# their checkpoints (diagnostics), their reports and the suite, prune the checkpoints no report
+# reads (checkpoints are kept until every folder is done), and compare every folder run by run with OLD, a checkout of the previous results:
+#
+#   git worktree add /tmp/old HEAD       # before retraining: the results as committed
+#   bash benchmarks/regenerate_results.sh /tmp/old [FOLDER ...]   # default: every folder below
+#
+# Each folder's own runs are deleted and trained again by the sweep command that made it (the
+# table below); runs it links to another folder (`runs/<id>.link`: nndl-seeds5 -> results,
+# capacity -> stream, matched -> nndl-shuffled) follow that folder, so it is retrained first.
+# The comparisons go to results/benchmarks/regenerated-DATE.txt. Not here: results/gpu (CUDA;
+# benchmarks/gpu_suite.sh) and results/explosion (`memorybench explosion`, its own plan).
+set -euo pipefail
+old=${1:?usage: bash benchmarks/regenerate_results.sh OLD_CHECKOUT [FOLDER ...]}
+shift
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python}
+declare -A sweeps=(
+    [results]="--lengths 5 10 15 20 25 30"
+    [nndl-seeds5]="--lengths 5 10 15 20 25 30 --seeds 5"
+    [nndl-shuffled]="--lengths 5 10 15 20 25 30 --protocol nndl-shuffled"
+    [stream]="--lengths 5 10 15 20 25 30 --protocol stream"
+    [adding]="--task adding"
+    [copy]="--task copy"
+    [delayed_recall]="--task delayed_recall;--task delayed_recall --hidden 8 16 32 64"
+    [digits_rows]="--task digits_rows"
+    [digits_pixels]="--task digits_pixels"
+    [capacity]="--protocol stream --lengths 10 20 30 --lr 1e-3 1e-2 --init book torch --forget-bias none 1 --seeds 3"
+    [matched]="--protocol nndl-shuffled --lengths 10 20 30 --match-params --seeds 3"
+)
+declare -A diagnostics=(
+    [results]="through-time;extrapolate"
+    [adding]="extrapolate"
+    [copy]="extrapolate"
+    [delayed_recall]="memory-capacity"
+)
+order=(results nndl-seeds5 stream capacity nndl-shuffled matched adding copy delayed_recall digits_rows digits_pixels)
+[ $# -gt 0 ] && order=("$@")
+log=results/benchmarks/regenerated-$(date -u +%Y-%m-%d).txt
+echo "# bash benchmarks/regenerate_results.sh $old ${order[*]} | $(git rev-parse --short HEAD)$(git diff --quiet || echo +dirty) | $(date -u +%FT%TZ)" >>"$log"
+for name in "${order[@]}"; do
+    [ -n "${sweeps[$name]:-}" ] || { echo "unknown folder $name; known: ${order[*]}" >&2; exit 2; }
+    folder=results/$name
+    [ "$name" = results ] && folder=results
+    find "$folder/runs" -mindepth 1 -maxdepth 1 -type d -exec rm -rf {} +  # own runs; links stay
+    IFS=';' read -ra commands <<<"${sweeps[$name]}"
+    for args in "${commands[@]}"; do
+        # shellcheck disable=SC2086  # the table's words are the arguments
+        "$PY" -m memorybench run $args --out "$folder" --no-progress
+    done
+    IFS=';' read -ra checks <<<"${diagnostics[$name]:-}"
+    for check in "${checks[@]}"; do
+        "$PY" -m memorybench diagnose "$check" "$folder"
+    done
+    "$PY" -m memorybench report "$folder"
+    old_folder=$old/$folder
+    { echo "## $folder"; "$PY" benchmarks/compare_results.py "$old_folder" "$folder" || true; } >>"$log"
+done
+# Together, so that a checkpoint one folder reads through a link is kept.
+"$PY" -m memorybench store prune results $(printf 'results/%s ' "${!sweeps[@]}" | sed 's#results/results ##')
+"$PY" -m memorybench suite results/nndl-seeds5 results/nndl-shuffled results/stream results/adding results/copy \
+    results/delayed_recall results/digits_rows results/digits_pixels --readme README.md
+echo "comparisons: $log"
