@@ -25,13 +25,21 @@ class Supports:
     max_size: int | None = 1  # replicas per pack
 
 
+def replica_norms(grads: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Gradients (each (E, ...), replica-major) -> ((E, P) each replica's norm of each parameter's gradient,
+    (E,) each replica's global norm), computed one replica at a time: each is a reduction over that replica's
+    own values alone, so its bits do not depend on how many replicas share the pack (a reduction across
+    the replica dimension, such as summing a (P, E) stack over P, picks its loop by E and rounds differently)."""
+    norms = torch.stack([torch.stack([torch.linalg.vector_norm(g[e]) for g in grads]) for e in range(grads[0].shape[0])])  # (E, P)
+    return norms, torch.stack([torch.linalg.vector_norm(row) for row in norms])
+
+
 def clip_per_replica_(grads: list[torch.Tensor], mode: str, value: float) -> torch.Tensor:
     """Clip gradients (each (E, ...), replica-major) per replica, as torch's clip_grad_norm_ does
     per run: 'global' scales all of a replica's gradients by min(1, value / norm); 'per_param'
     scales each parameter's alone (the book's ClipGradByNorm). Returns (E,) the global norms
     before clipping."""
-    norms = torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads], dim=1)  # (E, P)
-    total = torch.linalg.vector_norm(norms, dim=1)  # (E,)
+    norms, total = replica_norms(grads)  # (E, P), (E,)
     limit = total[:, None] if mode == "global" else norms  # (E, 1) or (E, P)
     scale = (value / (limit + 1e-6)).clamp(max=1.0).expand_as(norms)  # torch's formula
     for p, g in enumerate(grads):

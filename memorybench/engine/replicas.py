@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from memorybench.engine.block import PackedModel
-from memorybench.engine.layout import Supports, clip_per_replica_
+from memorybench.engine.layout import Supports, clip_per_replica_, replica_norms
 from memorybench.engine.stacked import StackedModel
 from memorybench.models import SequenceModel
 
@@ -55,7 +55,7 @@ class Single(nn.Module):
         """Nothing to mask."""
 
     def grad_norms(self) -> torch.Tensor:
-        return torch.stack([p.grad.norm() for p in self.parameters()]).norm().unsqueeze(0)
+        return replica_norms([p.grad.unsqueeze(0) for p in self.parameters()])[1]
 
     def clip_(self, mode: str, value: float) -> torch.Tensor:
         return clip_per_replica_([p.grad.unsqueeze(0) for p in self.parameters()], mode, value)

@@ -34,7 +34,7 @@ from torch import nn
 
 from memorybench.cells import get_cell, layer_parameters
 from memorybench.engine.block import last_states, lookup
-from memorybench.engine.layout import Supports, clip_per_replica_
+from memorybench.engine.layout import Supports, clip_per_replica_, replica_norms
 from memorybench.models import SequenceModel
 
 PROJECTION_ROWS = 128  # rows per input-projection matmul: short enough that its sums run in one block (see project_inputs)
@@ -100,8 +100,8 @@ class StackedModel(nn.Module):
         """Nothing to mask: no parameter is shared between models."""
 
     def grad_norms(self) -> torch.Tensor:
-        """(E,) each model's global gradient norm."""
-        return torch.stack([p.grad.flatten(1).square().sum(1) for p in self.parameters()]).sum(0).sqrt()
+        """(E,) each model's global gradient norm (independent of its pack mates: `replica_norms`)."""
+        return replica_norms([p.grad for p in self.parameters()])[1]
 
     def clip_(self, mode: str, value: float) -> torch.Tensor:
         return clip_per_replica_([p.grad for p in self.parameters()], mode, value)
