@@ -72,6 +72,7 @@ def torch_fused(layer: type[nn.RNNBase], **options) -> Callable[[int, int, int, 
 
 
 COMMON_TITLES = {"h": "hidden state h", "c": "cell state c"}
+BOOK_ROLES = (("W", ("weight_ih",)), ("U", ("weight_hh",)), ("b", ("bias", "bias_ih")))  # torch's layout in the book's names
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ class CellSpec:
         None: torch's four.
     project_input, project_hidden: (params, x) -> x_proj, (params, h) -> h_proj.
     init_torch: (params, H) in place; init_book: (params, H, chunks) in place.
+    roles: (the book's name, parameter base names) pairs: which parameters the gradient-explosion experiment
+        logs as the input weights W, recurrent weights U and bias b (torch's layout: weight_ih, weight_hh, bias_ih).
     titles: (state, title) pairs for the gate figures ('h' and 'c' have common ones); unit_states: the
         states drawn on a 0..1 scale (sigmoid gates), every other around 0.
     cpu_min_pack: the smallest stacked pack that trains faster per run than one run at a time on
@@ -116,6 +119,7 @@ class CellSpec:
     project_hidden: Callable[[Params, torch.Tensor], torch.Tensor] = torch_project_hidden
     init_torch: Callable[[Params, int], None] = torch_init
     init_book: Callable[[Params, int, int], None] = book_init
+    roles: tuple[tuple[str, tuple[str, ...]], ...] = BOOK_ROLES
     titles: tuple[tuple[str, str], ...] = ()
     unit_states: tuple[str, ...] = ()
     cpu_min_pack: int = 2
@@ -130,6 +134,10 @@ class CellSpec:
             raise ValueError(f"cell {self.name!r} declares its own parameters or projections: set torch_layout=False")
         if self.fused is not None and not self.torch_layout:
             raise ValueError(f"cell {self.name!r}: a fused torch layer has torch's layout; set fused=None")
+
+    def role(self, base: str) -> str | None:
+        """The book's name ('W', 'U', 'b') of a parameter base name ('weight_hh'), None for one without a role."""
+        return next((role for role, bases in self.roles if base in bases), None)
 
     def title(self, state: str) -> str:
         """The gate figures' title of `state`: 'forget gate f', 'hidden state h', or the name itself."""

@@ -32,19 +32,20 @@ PROG = "memorybench"
 # The function is called as function(arguments after the command's name, prog="memorybench NAME ...").
 COMMANDS = {
     "run": ("memorybench.cli.run", "main", "train cells at every length and seed, store the runs, write the report (run_all.py)"),
-    "report": ("memorybench.report.build", "main", "rebuild report.md, figures and tables of a results folder"),
-    "suite": ("memorybench.report.suite", "main", "one table and one figure across the tasks of several results folders"),
+    "report": ("memorybench.cli.report", "main", "rebuild report.md, figures and tables of a results folder"),
+    "suite": ("memorybench.cli.report", "suite", "one table and one figure across the tasks of several results folders"),
     "horizon": ("memorybench.cli.horizon", "main", "search each cell's memory horizon on a task (grow, then bisect the length)"),
+    "docs": ("memorybench.report.docs_tables", "main", "rewrite the docs' results tables from the reports they name"),
     "explosion": ("memorybench.diagnostics.explosion_command", "main", "the NNDL book's gradient-explosion experiment (section 6.2)"),
     "diagnose": {
-        "through-time": ("memorybench.diagnostics.through_time", "main", "gradient norms through time of a folder's runs"),
-        "memory-capacity": ("memorybench.diagnostics.memory_capacity", "main", "Jaeger's memory capacity of a folder's delayed-recall runs"),
-        "extrapolate": ("memorybench.diagnostics.extrapolate", "main", "score a folder's runs at lengths longer than trained"),
+        "through-time": ("memorybench.cli.diagnose", "through_time", "gradient norms through time of a folder's runs"),
+        "memory-capacity": ("memorybench.cli.diagnose", "memory_capacity", "Jaeger's memory capacity of a folder's delayed-recall runs"),
+        "extrapolate": ("memorybench.cli.diagnose", "extrapolate", "score a folder's runs at lengths longer than trained"),
     },
     "store": {
         "rebuild": ("memorybench.cli.main", "store_rebuild", "write a fresh store.json for a folder's intact runs, then its report"),
-        "share": ("memorybench.storage.sharing", "main", "replace a folder's copies of another folder's runs by links"),
-        "prune": ("memorybench.report.prune", "main", "remove the checkpoints that no report section or diagnostic reads"),
+        "share": ("memorybench.cli.store", "share", "replace a folder's copies of another folder's runs by links"),
+        "prune": ("memorybench.cli.store", "prune", "remove the checkpoints that no report section or diagnostic reads"),
     },
     "list": {
         "tasks": ("memorybench.cli.main", "list_tasks", "the registered memory tasks"),
@@ -114,13 +115,16 @@ def command_rows(commands: dict, prefix: str = ""):
 
 def store_rebuild(argv: list[str], prog: str) -> int:
     """`memorybench store rebuild FOLDER`: `memorybench report FOLDER --rebuild-store`."""
-    from memorybench.report.build import main as report
+    from memorybench.cli.report import main as report
 
     return report(["--rebuild-store", *argv], prog=prog)
 
 
-def print_rows(prog: str, description: str, argv: list[str], rows: dict[str, str]) -> int:
-    Parser(prog=prog, description=description).parse_or_exit(argv)  # --help, or no arguments
+def print_rows(prog: str, description: str, argv: list[str], rows) -> int:
+    """Parse `argv` (--help, or nothing), then print `rows()` (name -> text) as two columns: the registries
+    are imported only after parsing, so `--help` stays torch-free."""
+    Parser(prog=prog, description=description).parse_or_exit(argv)
+    rows = rows()
     width = max(map(len, rows), default=0)
     for name, text in rows.items():
         print(f"{name:<{width}}  {text}")
@@ -128,36 +132,42 @@ def print_rows(prog: str, description: str, argv: list[str], rows: dict[str, str
 
 
 def list_tasks(argv: list[str], prog: str) -> int:
-    from memorybench.config import PROTOCOLS
-    from memorybench.tasks import TASKS
+    def rows():
+        from memorybench.config import PROTOCOLS
+        from memorybench.tasks import TASKS
 
-    def protocols(task):
-        return ", ".join(name for name, p in PROTOCOLS.items() if p["task"] == task) or "none (train it from Python)"
+        def protocols(task):
+            return ", ".join(name for name, p in PROTOCOLS.items() if p["task"] == task) or "none (train it from Python)"
 
-    return print_rows(prog, "The registered memory tasks: what each is, its metric, the protocols that train it.", argv,
-                      {name: f"{spec.label}, {spec.metric}; protocols: {protocols(name)}" for name, spec in TASKS.items()})
+        return {name: f"{spec.label}, {spec.metric}; protocols: {protocols(name)}" for name, spec in TASKS.items()}
+
+    return print_rows(prog, "The registered memory tasks: what each is, its metric, the protocols that train it.", argv, rows)
 
 
 def list_cells(argv: list[str], prog: str) -> int:
-    from memorybench.cells import cell_names, get_cell
+    def rows():
+        from memorybench.cells import cell_names, get_cell
 
-    def describe(spec):
-        gates = f"gates {' '.join(spec.gates)}" if spec.gates else "no gates"
-        return f"{spec.label}: {gates}" + ("" if spec.fused else "; step by step only (no fused kernel)")
+        def describe(spec):
+            gates = f"gates {' '.join(spec.gates)}" if spec.gates else "no gates"
+            return f"{spec.label}: {gates}" + ("" if spec.fused else "; step by step only (no fused kernel)")
 
-    return print_rows(prog, "The registered recurrent cells: their gates, and whether a fused kernel trains them.", argv,
-                      {name: describe(get_cell(name)) for name in cell_names()})
+        return {name: describe(get_cell(name)) for name in cell_names()}
+
+    return print_rows(prog, "The registered recurrent cells: their gates, and whether a fused kernel trains them.", argv, rows)
 
 
 def list_protocols(argv: list[str], prog: str) -> int:
-    from memorybench.config import PROTOCOLS
+    def rows():
+        from memorybench.config import PROTOCOLS
 
-    shown = {"task", "optimizer", "lr", "batch_size", "steps", "init", "eval_interval", "shuffle"}
+        shown = {"task", "optimizer", "lr", "batch_size", "steps", "init", "eval_interval", "shuffle"}
 
-    def describe(p):
-        extra = "".join(f", {key}={value}" for key, value in p.items() if key not in shown)
-        return (f"task {p['task']}: {p['optimizer']} lr {p['lr']:g}, batch {p['batch_size']}, {p['steps']:,} steps, {p['init']} init"
-                + (", reshuffled every epoch" if p.get("shuffle") else "") + extra)
+        def describe(p):
+            extra = "".join(f", {key}={value}" for key, value in p.items() if key not in shown)
+            return (f"task {p['task']}: {p['optimizer']} lr {p['lr']:g}, batch {p['batch_size']}, {p['steps']:,} steps, {p['init']} init"
+                    + (", reshuffled every epoch" if p.get("shuffle") else "") + extra)
 
-    return print_rows(prog, "The training protocols (`memorybench run --protocol NAME`): task, optimizer, batch, steps, init.", argv,
-                      {name: describe(p) for name, p in PROTOCOLS.items()})
+        return {name: describe(p) for name, p in PROTOCOLS.items()}
+
+    return print_rows(prog, "The training protocols (`memorybench run --protocol NAME`): task, optimizer, batch, steps, init.", argv, rows)

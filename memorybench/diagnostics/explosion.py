@@ -36,7 +36,6 @@ CELLS = ("srn_book", "lstm", "gru")  # the book's one-bias SRN, and the gated ce
 CLIPS = ("none", "per_param")
 SEQ_LEN = 20
 CLIP_VALUE = 5.0
-ROLES = {"W": ("weight_ih",), "U": ("weight_hh",), "b": ("bias", "bias_ih")}  # the book's names -> parameter base names
 LOG_FILE = "grad_norms.csv"  # in each run folder: step, parameter, grad_norm
 
 
@@ -49,12 +48,13 @@ def explosion_configs(cells=CELLS, seeds: int = 5, device: str = "cpu", steps: i
             for cell in cells for seed in range(seeds) for clip in CLIPS]
 
 
-def role_of(parameter: str) -> str | None:
-    """'rnn.weight_hh_l0' -> 'U'; None for parameters outside the recurrent layer's first layer."""
+def role_of(parameter: str, cell: str = "srn") -> str | None:
+    """'rnn.weight_hh_l0' -> 'U' (the cell's `CellSpec.roles`); None for parameters outside the recurrent layer's first layer."""
+    from memorybench.cells import get_cell
+
     if not parameter.startswith("rnn.") or not parameter.endswith("_l0"):
         return None
-    base = parameter[len("rnn."):-len("_l0")]
-    return next((role for role, bases in ROLES.items() if base in bases), None)
+    return get_cell(cell).role(parameter[len("rnn."):-len("_l0")])
 
 
 def train_logged(config):
@@ -65,7 +65,7 @@ def train_logged(config):
     log = GradientNorms()
     output = train_pack([config], hooks=[log])[0]
     table = log.table()
-    table = table.assign(parameter=table["parameter"].map(role_of)).dropna(subset=["parameter"])
+    table = table.assign(parameter=table["parameter"].map(lambda name: role_of(name, config.cell))).dropna(subset=["parameter"])
     return output, table[["step", "parameter", "grad_norm"]].reset_index(drop=True)
 
 

@@ -62,20 +62,15 @@ from memorybench.analysis.summary import mean_interval
 from memorybench.cells import cell_names, get_cell
 from memorybench.config import RunConfig
 from memorybench.diagnostics.command import one_thread
-from memorybench.parser import Parser, folder_path
+from memorybench.diagnostics.defaults import DEFAULT_SIZE, DIGIT_SUM_FACTORS, MIN_SIZE, OTHER_FACTORS
 from memorybench.report.figures import save_figure, plt  # pyplot on the figures' Agg backend
 from memorybench.report.sections import ReportSection, register_section
-from memorybench.report.writer import run_writer
 from memorybench.storage.rundir import write_atomic
 from memorybench.storage.store import ResultsStore, open_results
 from memorybench.tasks import Split, TaskSpec, get_task
 from memorybench.training import load_run, trained_model
 
 FRESH_SEED_OFFSET = 1_000_003  # fresh data come from run seed + this: never the run's own seed
-DEFAULT_SIZE = 1000  # fresh test sequences per run and length
-MIN_SIZE = 100  # the digit sum's smallest set: each operand pair once
-DIGIT_SUM_FACTORS = (1, 2, 3)  # the digit sum (both variants): cheap at any length, and the book's question
-OTHER_FACTORS = (1, 2)
 DEFAULT_FACTORS = {"nndl": DIGIT_SUM_FACTORS, "stream": DIGIT_SUM_FACTORS}  # task -> factors; any other task OTHER_FACTORS
 OUTPUT_KINDS = ("class", "class_per_step", "real")  # what `score_at` reads out (every output kind a task can have)
 RUN_COLUMNS = ["experiment", "run_id", "task", "cell", "seq_len", "seed", "test_len", "factor", "fresh_seed", "n", "score", "book_test_score"]
@@ -371,26 +366,6 @@ def report_section(store, runs=None) -> list[str]:
             lines += [f"![{spec.label} beyond the training length]({figure.relative_to(store.root).as_posix()})", ""]
     return lines
 
-
-def main(argv: list[str] | None = None, prog: str = "memorybench diagnose extrapolate") -> int:
-    parser = Parser(prog=prog,
-                           description="Score every successful run of a results folder at test lengths it was not trained on "
-                           "(factor x its training length), on a fresh, larger test set from its own task generator. Writes "
-                           "tables/extrapolation.csv, tables/extrapolation_summary.csv and figures/extrapolation/*.png into the folder.")
-    parser.add_argument("folder", type=folder_path, help="a results folder written by memorybench (holding store.json and runs/)")
-    parser.add_argument("--factors", type=float, nargs="+", default=None, metavar="K",
-                        help="test lengths as whole multiples >= 1 of each run's training length "
-                        f"(default: {' '.join(map(str, DIGIT_SUM_FACTORS))} for the digit sum, {' '.join(map(str, OTHER_FACTORS))} for other tasks)")
-    parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
-                        help=f"fresh test sequences per run and length, >= {MIN_SIZE} (default {DEFAULT_SIZE}; "
-                        "the digit sum rounds it down to a multiple of 100)")
-    args = parser.parse_or_exit(argv)
-
-    def write(warn):
-        factors = None if args.factors is None else check_factors(args.factors)
-        return write_extrapolation(args.folder, factors, check_size(args.size), warn=warn)
-
-    return run_writer(parser, write, args.folder)
 
 
 register_section(ReportSection("extrapolation", needs=("tables/extrapolation_summary.csv", "tables/extrapolation.csv"), write=report_section, reads_checkpoints=True))

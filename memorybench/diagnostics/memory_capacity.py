@@ -70,20 +70,16 @@ from memorybench.cells import cell_names, get_cell
 from memorybench.checks import check_int
 from memorybench.config import RunConfig
 from memorybench.diagnostics.command import one_thread
+from memorybench.diagnostics.defaults import TEST_STEPS, TRAIN_STEPS, WASHOUT
 from memorybench.models import SequenceModel
-from memorybench.parser import Parser, folder_path, positive_int
 from memorybench.report.figures import save_figure, plt  # pyplot on the figures' Agg backend
 from memorybench.report.sections import ReportSection, register_section
-from memorybench.report.writer import run_writer
 from memorybench.storage.rundir import write_atomic
 from memorybench.storage.store import open_results
 from memorybench.tasks import TaskSpec, get_task
 from memorybench.tasks.delayed_recall import DELAYS, SCALE, check_scale, draw_inputs, memoryless_mse
 from memorybench.training import load_run, trained_model
 
-TRAIN_STEPS = 10_000  # states the read-outs are fitted on
-TEST_STEPS = 5_000  # states MC_k is scored on
-WASHOUT = 500  # states dropped at the start of each stream (>= K)
 STREAM_KEY = 2001  # SeedSequence spawn-key slot of the MC streams; split_seed uses 0, 1, 2 (train, dev, test)
 STREAM_PARTS = ("train", "test")
 DELAY_COLUMNS = ["run_id", "experiment", "task", "scale", "seq_len", "cell", "hidden_size", "seed", "k", "mc_k", "head_mc_k", "head_mse_k"]
@@ -325,20 +321,6 @@ def report_section(store, runs=None) -> list[str]:
             markdown_table(pd.DataFrame(rows, columns=columns)), "",
             "![memory capacity per delay](figures/memory_capacity.png)", ""]
 
-
-def main(argv: list[str] | None = None, prog: str = "memorybench diagnose memory-capacity") -> int:
-    parser = Parser(prog=prog,
-                           description="Jaeger's memory capacity of every successful delayed-recall run of a results folder: read-outs "
-                           "of u(t-k), k = 1..K, refitted by least squares on the hidden state h over one input stream and scored "
-                           "(squared correlation) on another, beside the trained head's test MSE. Writes tables/memory_capacity.csv "
-                           "and figures/memory_capacity.png into the folder.")
-    parser.add_argument("folder", type=folder_path, help="a results folder written by memorybench (holding store.json and runs/)")
-    parser.add_argument("--train-steps", type=positive_int(1, "train steps"), default=TRAIN_STEPS, help="stream steps the read-outs are fitted on (default: %(default)s)")
-    parser.add_argument("--test-steps", type=positive_int(2, "test steps"), default=TEST_STEPS, help="stream steps MC_k is scored on (default: %(default)s)")
-    parser.add_argument("--washout", type=positive_int(1, "washout"), default=WASHOUT, help="steps dropped at the start of each stream, >= K (default: %(default)s)")
-    args = parser.parse_or_exit(argv)
-    return run_writer(parser, lambda warn: write_memory_capacity(args.folder, warn=warn, train_steps=args.train_steps,
-                                                                 test_steps=args.test_steps, washout=args.washout), args.folder)
 
 
 register_section(ReportSection("memory_capacity", needs=("tables/memory_capacity.csv",), write=report_section, reads_checkpoints=True))

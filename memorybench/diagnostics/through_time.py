@@ -64,10 +64,8 @@ from memorybench.cells import cell_names, get_cell, layer_weights
 from memorybench.checks import check_choice
 from memorybench.diagnostics.command import one_thread
 from memorybench.models import SequenceModel, model_for
-from memorybench.parser import Parser, folder_path
 from memorybench.report.figures import save_figure, plt  # pyplot on the figures' Agg backend
 from memorybench.report.sections import ReportSection, register_section
-from memorybench.report.writer import run_writer
 from memorybench.storage.rundir import write_atomic
 from memorybench.storage.store import open_results
 from memorybench.tasks import TaskSpec, get_task
@@ -378,15 +376,6 @@ def report_section(store, runs=None) -> list[str]:
         markdown_table(table), "",
     ]
 
-
-def main(argv: list[str] | None = None, prog: str = "memorybench diagnose through-time") -> int:
-    parser = Parser(prog=prog,
-                           description="Gradient norms through time (‖∂L/∂h_t‖, and ‖∂L/∂c_t‖ for the LSTM) of every successful run "
-                           "of a results folder, at its best-dev checkpoint and at initialisation, on the test split. Writes "
-                           "tables/grad_through_time.csv, tables/grad_decay.csv and figures/grad_through_time/*.png into the folder.")
-    parser.add_argument("folder", type=folder_path, help="a results folder written by memorybench (holding store.json and runs/)")
-    args = parser.parse_or_exit(argv)
-    return run_writer(parser, lambda warn: write_through_time(args.folder, warn=warn), args.folder)
 
 
 register_section(ReportSection("through_time", needs=("tables/grad_decay.csv", "tables/grad_through_time.csv"), write=report_section, reads_checkpoints=True))

@@ -25,7 +25,6 @@ import json
 import math
 import os
 import re
-import sys
 import tempfile
 from pathlib import Path
 
@@ -35,7 +34,6 @@ from memorybench.analysis.experiments import experiment_label, label_of, paired_
 from memorybench.analysis.gates import example_sequence, trace_sequence
 from memorybench.analysis.summary import memory_horizon, score_table, throughput_table
 from memorybench.cells import cell_names
-from memorybench.parser import Parser, folder_path
 from memorybench.report.benchtables import load_benchmarks, speedup_table
 from memorybench.report.capacity import capacity_section, is_multi_setting
 from memorybench.report.figures import loss_label, plot_cell_benchmarks, plot_curves, plot_gates, plot_score_vs_length, plot_throughput
@@ -43,7 +41,7 @@ from memorybench.report.markdown import fmt, markdown_table, paired_markdown
 from memorybench.report.sections import report_sections
 from memorybench.storage.provenance import git_commit, short_commit
 from memorybench.storage.rundir import CHECKPOINT, write_atomic, write_text_atomic
-from memorybench.storage.store import ResultsStore, StoreError
+from memorybench.storage.store import ResultsStore
 from memorybench.tasks import TaskSpec, get_task
 
 
@@ -347,22 +345,3 @@ def _provenance(store: ResultsStore, runs: pd.DataFrame) -> list[str]:
     return lines
 
 
-def main(argv: list[str] | None = None, prog: str = "memorybench report") -> int:
-    parser = Parser(prog=prog, description="Rebuild report.md, figures and tables of a results folder from its stored runs.")
-    parser.add_argument("folder", type=folder_path, help="a results folder written by run_all.py / memorybench")
-    parser.add_argument("--threshold", type=float, default=None, help="score that defines the memory horizon, in the task's metric (default: the task's own threshold)")
-    parser.add_argument("--rebuild-store", action="store_true",
-                        help="write a fresh store.json for the intact run folders (when it is damaged or lost; the record of earlier sweeps is lost with it)")
-    args = parser.parse_or_exit(argv)
-    folder = Path(args.folder)
-    try:
-        if args.rebuild_store:
-            print(f"rebuilt {folder / 'store.json'} for {ResultsStore.rebuild(folder)} intact runs")
-        store = ResultsStore.open(folder, create=False)
-        for name, why in store.scan()[1].items():
-            print(f"{parser.prog}: warning: run folder {store.runs_dir / name} is damaged ({why}); left out of the report", file=sys.stderr)
-        print(build_report(folder, args.threshold))
-    except (StoreError, ValueError) as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    return 0

@@ -30,14 +30,12 @@ Example:
 """
 from __future__ import annotations
 
-import sys
-from contextlib import ExitStack
 from pathlib import Path
 
 from memorybench.report.build import traced_runs
 from memorybench.report.sections import report_sections
 from memorybench.storage.rundir import CHECKPOINT
-from memorybench.storage.store import ResultsStore, StoreError
+from memorybench.storage.store import ResultsStore
 
 
 def needed(store: ResultsStore) -> dict[Path, str]:
@@ -72,29 +70,3 @@ def prune(stores: list[ResultsStore], dry_run: bool = False) -> tuple[dict[Path,
     return kept, removed
 
 
-def main(argv: list[str] | None = None, prog: str = "memorybench store prune") -> int:
-    from memorybench.parser import Parser, folder_path
-    from memorybench.storage.store import open_results
-
-    parser = Parser(prog=prog, description="Remove the checkpoints (best-dev weights) that neither the report's gate heatmaps "
-                                                  "nor a diagnostic's table of the named folders reads. Scores, curves, tables and "
-                                                  "reports are unchanged; name every folder that links to one you prune.")
-    parser.add_argument("folders", nargs="+", type=folder_path, metavar="FOLDER", help="results folders to slim together")
-    parser.add_argument("--dry-run", action="store_true", help="say what would be removed, change nothing")
-    args = parser.parse_or_exit(argv)
-    command = " ".join([prog, *(argv if argv is not None else sys.argv[1:])])
-    try:
-        stores = [open_results(folder) for folder in args.folders]
-        with ExitStack() as locks:  # every folder's lock: a sweep writing to one of them is refused meanwhile
-            for store in stores:
-                locks.enter_context(store.lock(command))
-            kept, removed = prune(stores, args.dry_run)
-    except StoreError as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    verb = "would remove" if args.dry_run else "removed"
-    for store in stores:
-        own = [path for path in removed if path.is_relative_to(store.runs_dir)]
-        held = [path for path in kept if path.is_relative_to(store.runs_dir)]
-        print(f"{store.root}: {verb} {len(own)} checkpoints ({sum(removed[p] for p in own) / 1e6:.1f} MB), kept {len(held)}")
-    return 0

@@ -44,8 +44,6 @@ import pandas as pd
 from memorybench.analysis.search import probe_summary, search_reading
 from memorybench.analysis.summary import mean_interval
 from memorybench.cells import cell_names, get_cell
-from memorybench.parser import Parser, folder_path
-from memorybench.report.writer import run_writer
 from memorybench.storage.store import open_results
 from memorybench.sweep.horizon import Search
 from memorybench.sweep.settings import DEFAULT_HIDDEN
@@ -310,14 +308,3 @@ def write_suite(folders, out, readme=None) -> list[Path]:
         written.append(Path(readme))
     write_text_atomic(out / "suite.md", text)
     return written
-
-
-def main(argv: list[str] | None = None, prog: str = "memorybench suite") -> int:
-    parser = Parser(prog=prog,
-                           description="One table and one figure across tasks, built from the stored runs of several results folders.")
-    parser.add_argument("folders", nargs="+", type=folder_path, help="results folders written by memorybench (run_all.py --task ...)")
-    parser.add_argument("--out", type=folder_path, default="results/suite", help="folder for suite.json, suite.md and suite.png (default: %(default)s)")
-    parser.add_argument("--readme", type=folder_path, default=None, metavar="FILE",
-                        help=f"also write the table into FILE, between its {MARKERS[0]} and {MARKERS[1]} lines (README.md)")
-    args = parser.parse_or_exit(argv)
-    return run_writer(parser, lambda warn: write_suite(args.folders, args.out, args.readme))

@@ -26,7 +26,6 @@ Example:
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -89,28 +88,3 @@ def share_copies(target: ResultsStore, source: ResultsStore, dry_run: bool = Fal
             target.share(folder.name, theirs[folder.name])
         linked.append(folder.name)
     return linked, kept
-
-
-def main(argv: list[str] | None = None, prog: str = "memorybench store share") -> int:
-    from memorybench.parser import Parser, folder_path
-    from memorybench.storage.store import open_results
-
-    parser = Parser(prog=prog,
-                           description="Replace the runs a results folder holds a copy of by links to another folder's same runs "
-                                       "(checked equal first). The report is unchanged: rebuild it to confirm.")
-    parser.add_argument("target", type=folder_path, help="the results folder to slim")
-    parser.add_argument("--from", dest="source", type=folder_path, required=True, metavar="SOURCE", help="the results folder that keeps the runs")
-    parser.add_argument("--dry-run", action="store_true", help="say what would be linked, change nothing")
-    args = parser.parse_or_exit(argv)
-    try:
-        target, source = open_results(args.target), open_results(args.source)
-        with target.lock(" ".join([prog, *(argv if argv is not None else sys.argv[1:])])):
-            linked, kept = share_copies(target, source, args.dry_run)
-    except StoreError as exc:
-        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
-        return 2
-    for run_id, why in kept.items():
-        print(f"{parser.prog}: kept {run_id}: not the same run as {source.run_folder(run_id)} ({why})", file=sys.stderr)
-    verb = "would link" if args.dry_run else "linked"
-    print(f"{verb} {len(linked)} runs of {target.root} to {source.root}; {len(kept)} kept as copies (they differ)")
-    return 0

@@ -13,7 +13,7 @@ from memorybench.cli.main import COMMANDS, command_rows, main
 
 ROOT = Path(__file__).resolve().parents[2]
 # the issue's fixed names (other issues use them)
-LEAVES = ["run", "report", "suite", "horizon", "explosion", "diagnose through-time", "diagnose memory-capacity", "diagnose extrapolate",
+LEAVES = ["run", "report", "suite", "horizon", "docs", "explosion", "diagnose through-time", "diagnose memory-capacity", "diagnose extrapolate",
           "store rebuild", "store share", "store prune", "list tasks", "list cells", "list protocols"]
 
 
@@ -35,6 +35,19 @@ def test_python_m_memorybench_help_lists_every_command_without_heavy_imports():
     for name in LEAVES:
         assert any(line.startswith(f"  {name} ") for line in listing), name
     assert not {"torch", "matplotlib", "pandas"} & {module.split(".")[0] for module in answer["modules"]}
+
+
+def test_no_commands_help_imports_torch_pandas_or_matplotlib():
+    code = ("import contextlib, io, json, sys\nfrom memorybench.cli.main import main\nheavy = {}\n"
+            f"for command in {LEAVES!r}:\n"
+            "    before = set(sys.modules)\n"
+            "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "        main([*command.split(), '--help'])\n"
+            "    heavy[command] = sorted({m.split('.')[0] for m in set(sys.modules) - before} & {'torch', 'pandas', 'matplotlib'})\n"
+            "print(json.dumps(heavy))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert done.returncode == 0, done.stderr
+    assert {command: modules for command, modules in json.loads(done.stdout).items() if modules} == {}
 
 
 @pytest.mark.parametrize("command", LEAVES)
@@ -61,10 +74,10 @@ def test_list_prints_the_registered_names(what, expected, capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["x"], "memorybench: error: unknown command 'x' (allowed: run, report, suite, horizon, explosion, diagnose, store, list)"),
+    (["x"], "memorybench: error: unknown command 'x' (allowed: run, report, suite, horizon, docs, explosion, diagnose, store, list)"),
     (["list", "x"], "memorybench list: error: unknown command 'x' (allowed: tasks, cells, protocols)"),
     (["diagnose", "horizon"], "memorybench diagnose: error: unknown command 'horizon' (allowed: through-time, memory-capacity, extrapolate)"),
-    (["--lengths", "5"], "memorybench: error: unknown command '--lengths' (allowed: run, report, suite, horizon, explosion, diagnose, store, list); "
+    (["--lengths", "5"], "memorybench: error: unknown command '--lengths' (allowed: run, report, suite, horizon, docs, explosion, diagnose, store, list); "
                          "a sweep's options follow `run`: memorybench run --lengths ..."),
 ])
 def test_an_unknown_command_is_one_line_and_exit_2(argv, message, capsys):

@@ -26,6 +26,15 @@ def test_roles_name_the_books_parameters():
                                  "head.weight", "embedding.weight", "rnn.weight_hh_l1")] == ["W", "U", "b", "b", None, None, None, None]
 
 
+def test_a_cell_names_its_own_roles_in_its_spec(monkeypatch):
+    from dataclasses import replace
+
+    from memorybench.cells import CELLS, get_cell
+
+    monkeypatch.setitem(CELLS, "mine", replace(get_cell("srn"), name="mine", roles=(("U", ("recurrent",)), ("W", ("weight_ih",)))))
+    assert [role_of(n, "mine") for n in ("rnn.recurrent_l0", "rnn.weight_ih_l0", "rnn.weight_hh_l0")] == ["U", "W", None]
+
+
 @pytest.mark.slow
 def test_the_command_stores_runs_with_their_norms_writes_the_report_and_resumes(tmp_path, capsys):
     out = tmp_path / "explosion"

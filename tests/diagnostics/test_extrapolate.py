@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from memorybench.config import protocol_config
-from memorybench.diagnostics.extrapolate import FRESH_SEED_OFFSET, RUN_COLUMNS, check_factors, extrapolation_table, main, report_section, score_at, summary, write_extrapolation
+from memorybench.cli.diagnose import extrapolate as main
+from memorybench.diagnostics.extrapolate import FRESH_SEED_OFFSET, RUN_COLUMNS, check_factors, extrapolation_table, report_section, score_at, summary, write_extrapolation
 from memorybench.storage.store import ResultsStore
 from memorybench.tasks.digit_sum import make_nndl_data, make_stream_data
 from memorybench.training import load_run

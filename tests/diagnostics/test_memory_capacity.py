@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 
 from memorybench.config import protocol_config
+from memorybench.cli.diagnose import memory_capacity as main
 from memorybench.diagnostics.memory_capacity import (
     delayed_targets,
-    main,
     mc_table,
     memory_capacity,
     plot_mc_curves,

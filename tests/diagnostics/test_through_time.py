@@ -12,7 +12,8 @@ import torch
 
 from memorybench.analysis.summary import t975
 from memorybench.config import protocol_config
-from memorybench.diagnostics.through_time import decay_rates, decay_table, main, run_profile, sequence_losses, state_gradients, unroll, write_through_time
+from memorybench.cli.diagnose import through_time as main
+from memorybench.diagnostics.through_time import decay_rates, decay_table, run_profile, sequence_losses, state_gradients, unroll, write_through_time
 from memorybench.models import build_model, model_for
 from memorybench.storage.store import ResultsStore
 from memorybench.tasks import get_task

@@ -1,7 +1,7 @@
 
-from memorybench.diagnostics.through_time import main as through_time
+from memorybench.cli.diagnose import through_time
 from memorybench.report.build import build_report, gate_length, gate_runs
-from memorybench.report.prune import main as prune_main
+from memorybench.cli.store import prune as prune_main
 from memorybench.report.prune import prune
 from memorybench.storage.rundir import CHECKPOINT
 from memorybench.storage.store import ResultsStore

@@ -7,7 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from memorybench.report.build import build_report, experiment_label, main, markdown_table
+from memorybench.cli.report import main
+from memorybench.report.build import build_report, experiment_label, markdown_table
 from tests.conftest import train_into
 
 ROOT = Path(__file__).resolve().parents[2]

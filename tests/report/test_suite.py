@@ -2,7 +2,8 @@ import pandas as pd
 import pytest
 
 from memorybench.config import protocol_config
-from memorybench.report.suite import main, read_suite, suite_table, write_suite
+from memorybench.cli.report import suite as main
+from memorybench.report.suite import read_suite, suite_table, write_suite
 from memorybench.result import RunResult
 from memorybench.storage.store import ResultsStore
 

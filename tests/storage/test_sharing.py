@@ -5,7 +5,7 @@ import pytest
 
 from memorybench.cli.run import main
 from memorybench.storage.sharing import difference, reuse, share_copies
-from memorybench.storage.sharing import main as sharing_main
+from memorybench.cli.store import share as sharing_main
 from memorybench.storage.store import ResultsStore, StoreError
 from memorybench.sweep.plan import plan_sweep, plan_work
 from tests.conftest import QUICK_SWEEP

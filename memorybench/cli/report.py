@@ -1,0 +1,52 @@
+"""`memorybench report` and `suite`: their parsers, light enough that `--help` imports neither
+torch, pandas nor matplotlib; the work is imported once the arguments parse.
+
+    memorybench report results/
+    memorybench suite results/nndl-seeds5 results/adding --readme README.md
+"""
+from __future__ import annotations
+
+import sys
+
+from memorybench.parser import Parser, folder_path
+
+SUITE_MARKERS = ("<!-- suite -->", "<!-- /suite -->")  # where a README holds the suite's table (memorybench.report.suite.MARKERS)
+
+
+def main(argv: list[str] | None = None, prog: str = "memorybench report") -> int:
+    """`memorybench report FOLDER [--threshold T] [--rebuild-store]`."""
+    parser = Parser(prog=prog, description="Rebuild report.md, figures and tables of a results folder from its stored runs.")
+    parser.add_argument("folder", type=folder_path, help="a results folder written by run_all.py / memorybench")
+    parser.add_argument("--threshold", type=float, default=None, help="score that defines the memory horizon, in the task's metric (default: the task's own threshold)")
+    parser.add_argument("--rebuild-store", action="store_true",
+                        help="write a fresh store.json for the intact run folders (when it is damaged or lost; the record of earlier sweeps is lost with it)")
+    args = parser.parse_or_exit(argv)
+    from memorybench.report.build import build_report
+    from memorybench.storage.store import ResultsStore, StoreError
+
+    try:
+        if args.rebuild_store:
+            print(f"rebuilt {args.folder}/store.json for {ResultsStore.rebuild(args.folder)} intact runs")
+        store = ResultsStore.open(args.folder, create=False)
+        for name, why in store.scan()[1].items():
+            print(f"{parser.prog}: warning: run folder {store.runs_dir / name} is damaged ({why}); left out of the report", file=sys.stderr)
+        print(build_report(args.folder, args.threshold))
+    except (StoreError, ValueError) as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def suite(argv: list[str] | None = None, prog: str = "memorybench suite") -> int:
+    """`memorybench suite FOLDER ... [--out DIR] [--readme FILE]`."""
+    parser = Parser(prog=prog, description="One table and one figure across tasks, built from the stored runs of several results folders.")
+    parser.add_argument("folders", nargs="+", type=folder_path, help="results folders written by memorybench (run_all.py --task ...)")
+    parser.add_argument("--out", type=folder_path, default="results/suite", help="folder for suite.json, suite.md and suite.png (default: %(default)s)")
+    parser.add_argument("--readme", type=folder_path, default=None, metavar="FILE",
+                        help=f"also write the table into FILE, between its {SUITE_MARKERS[0]} and {SUITE_MARKERS[1]} lines (README.md)")
+    args = parser.parse_or_exit(argv)
+    from memorybench.report.suite import write_suite
+    from memorybench.report.writer import run_writer
+
+    return run_writer(parser, lambda warn: write_suite(args.folders, args.out, args.readme))
+

@@ -1,0 +1,124 @@
+"""Results tables in the docs, copied from the reports instead of typed by hand: `memorybench docs`.
+
+A docs page asks for a table with a block
+
+    <!-- table: results/nndl-seeds5/report.md, after "### Memory horizon" -->
+    | ... rewritten by `memorybench docs` ... |
+    <!-- /table -->
+
+naming a markdown file of the repository (a report, the suite's page), the first line of it that
+holds the quoted text, and optionally `, nth 2` for the second table after that line. `memorybench
+docs` rewrites every block from the file as it is now; `--check` only says which are stale (exit
+status 1). A results row typed into a page outside a block (a number with an interval, '0.91 [0.88,
+0.95]') is what `hand_typed_rows` finds: the test suite fails on one, so the docs cannot drift from
+the results they describe.
+
+Example:
+    >>> source = "## A\\n\\n| L | SRN |\\n|---|---|\\n| 5 | 0.9 [0.8, 1.0] |\\n"
+    >>> page = '<!-- table: r.md, after "## A" -->\\nold\\n<!-- /table -->\\n'
+    >>> print(refresh(page, lambda path: source, "page.md"), end="")
+    <!-- table: r.md, after "## A" -->
+    | L | SRN |
+    |---|---|
+    | 5 | 0.9 [0.8, 1.0] |
+    <!-- /table -->
+    >>> hand_typed_rows("| 5 | 0.9 [0.8, 1.0] |\\n| name | what |\\n")
+    [(1, '| 5 | 0.9 [0.8, 1.0] |')]
+"""
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from memorybench.parser import Parser, folder_path
+
+BLOCK = re.compile(r'^<!-- table: (?P<path>[^,\s]+)(?:, after "(?P<after>[^"]+)")?(?:, nth (?P<nth>\d+))? -->\n'
+                   r"(?P<body>.*?)^<!-- /table -->$", re.M | re.S)
+RESULT_ROW = re.compile(r"\d\s*\[\s*[<≥−+-]?\s*\d")  # a number followed by an interval: '0.91 [0.88', '20 [15', 'MC 6.2 [5.0'
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def tables(text: str) -> list[tuple[int, str]]:
+    """(first line index, table text) of each markdown table in `text` (consecutive lines starting with '|')."""
+    lines, found, start = text.splitlines(), [], None
+    for i, line in enumerate([*text.splitlines(), ""]):
+        if line.startswith("|") and start is None:
+            start = i
+        elif not line.startswith("|") and start is not None:
+            found.append((start, "\n".join(lines[start:i])))
+            start = None
+    return found
+
+
+def pick_table(text: str, after: str | None, nth: int, where: str) -> str:
+    """The `nth` table (1-based) after the first line of `text` holding `after` (from the top without it)."""
+    lines = text.splitlines()
+    start = 0
+    if after is not None:
+        start = next((i for i, line in enumerate(lines) if after in line), -1)
+        if start < 0:
+            raise ValueError(f"{where} has no line holding {after!r}")
+    candidates = [table for first, table in tables(text) if first >= start]  # the anchor may be the header row itself
+    if len(candidates) < nth:
+        raise ValueError(f"{where} has {len(candidates)} table(s) after {after!r}, not {nth}")
+    return candidates[nth - 1]
+
+
+def refresh(page: str, read: Callable[[str], str], where: str) -> str:
+    """`page` with every table block rewritten from its source (`read(path)` gives a source's text)."""
+
+    def fill(match: re.Match) -> str:
+        path, after, nth = match["path"], match["after"], int(match["nth"] or 1)
+        try:
+            source = read(path)
+        except FileNotFoundError:
+            raise ValueError(f"{where}: the table block names {path}, which does not exist") from None
+        table = pick_table(source, after, nth, f"{where}: {path}")
+        return f"{match.group(0).split(chr(10), 1)[0]}\n{table}\n<!-- /table -->"
+
+    return BLOCK.sub(fill, page)
+
+
+def hand_typed_rows(page: str) -> list[tuple[int, str]]:
+    """(line number, row) of each results row outside the table blocks: typed by hand, so free to drift."""
+    inside = {i for match in BLOCK.finditer(page)
+              for i in range(page.count("\n", 0, match.start()), page.count("\n", 0, match.end()) + 1)}
+    return [(i + 1, line) for i, line in enumerate(page.splitlines())
+            if i not in inside and line.startswith("|") and RESULT_ROW.search(line)]
+
+
+def pages(paths) -> list[Path]:
+    """The markdown files under `paths` (folders are searched)."""
+    found = []
+    for path in map(Path, paths):
+        found += sorted(path.rglob("*.md")) if path.is_dir() else [path]
+    return found
+
+
+def main(argv: list[str] | None = None, prog: str = "memorybench docs") -> int:
+    parser = Parser(prog=prog, description="Rewrite the results tables of the docs from the reports they name "
+                                           "(<!-- table: FILE, after \"TEXT\" --> ... <!-- /table --> blocks).")
+    parser.add_argument("paths", nargs="*", type=folder_path, default=["docs"], help="pages or folders of pages (default: docs)")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit status 1 when a block is stale or a row typed by hand")
+    args = parser.parse_or_exit(argv)
+    from memorybench.storage.rundir import write_text_atomic
+
+    read = lambda path: (REPO_ROOT / path).read_text()
+    stale = []
+    try:
+        for page in pages(args.paths):
+            text = page.read_text()
+            new = refresh(text, read, str(page))
+            stale += [f"{page}:{n}: a results row typed by hand (put it in a <!-- table: ... --> block)" for n, _ in hand_typed_rows(new)]
+            if new != text:
+                stale.append(f"{page}: its tables differ from the reports'")
+                if not args.check:
+                    write_text_atomic(page, new)
+    except (ValueError, OSError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
+    for line in stale:
+        print(line)
+    return 1 if stale and (args.check or any("typed by hand" in line for line in stale)) else 0
