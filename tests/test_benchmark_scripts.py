@@ -78,3 +78,10 @@ def test_compare_results_finds_the_run_that_differs(quick_store, tmp_path):
                              capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert changed.returncode == 1 and f"differs: {folder.name}" in changed.stdout and "only in old" in changed.stdout
     assert "11 of 11 runs" not in changed.stdout and "10 of 11 runs" in changed.stdout
+
+
+def test_help_time_times_every_command_and_names_what_it_imported(tmp_path):
+    out = run_script("help_time.py", "--repeats", "1", "--out", str(tmp_path / "help.txt"))
+    rows = [line for line in out.splitlines() if line.startswith("memorybench ")]
+    assert len(rows) == 12 and all(line.split()[-1] == "none" and "--help" in line for line in rows)
+    assert float(re.search(rf"import torch\s+{NUMBER}", out)[1]) > 0 and (tmp_path / "help.txt").read_text() == out
