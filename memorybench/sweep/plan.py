@@ -12,8 +12,10 @@ Example:
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -65,17 +67,46 @@ class Plan:
     skipped: int
     jobs: list[Job]
     damaged: dict[str, str]  # run id -> why its folder does not load (it is in `todo`)
+    earlier_packing: int = 0  # runs kept that memorybench before 0.2.0 trained (another CPU packing)
 
     def describe(self, store: ResultsStore, workers: int) -> str:
-        """One line: runs, jobs, workers and the time estimated from the runs stored in `store`."""
+        """Runs, jobs, workers and the time estimated from the runs stored in `store`; a second line when the
+        runs kept were trained by an earlier packing policy (`mixed_packings`)."""
         line = f"plan: {len(self.todo)} runs to train ({self.skipped} already complete) in {len(self.jobs)} jobs on {workers} worker(s)"
         if not self.todo:
             return line
         seconds, unknown = estimate_seconds(store, self.jobs, workers)
         if seconds is None:
-            return line + "; no estimate (no comparable runs stored in this folder yet)"
-        rest = f", {unknown} runs without a comparable stored run not counted" if unknown else ""
-        return line + f"; about {seconds / 60:.0f} min, from the runs stored in this folder{rest}"
+            line += "; no estimate (no comparable runs stored in this folder yet)"
+        else:
+            rest = f", {unknown} runs without a comparable stored run not counted" if unknown else ""
+            line += f"; about {seconds / 60:.0f} min, from the runs stored in this folder{rest}"
+        if self.earlier_packing:
+            line += (f"\nnote: this folder mixes packings: {self.earlier_packing} of the runs kept were trained on the CPU by "
+                     "memorybench before 0.2.0 (packs of one length's seeds, the LSTM alone); the runs trained now pack across "
+                     "lengths. The same training: their bits differ by rounding (docs/explanation/engine-and-packing.md)")
+        return line
+
+
+PACKS_SPAN_LENGTHS_SINCE = (0, 2)  # memorybench 0.2.0: default CPU packs span lengths, each run's bits independent of its pack
+
+
+def earlier_packing(folder: Path) -> bool:
+    """Whether the run in `folder` was trained on the CPU by memorybench before 0.2.0 (its env.json), whose
+    default packs held one length's seeds.
+
+    >>> import json, tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "env.json").write_text(json.dumps({"memorybench": "0.1.0", "cuda_device": ""}))
+    >>> earlier_packing(folder)
+    True
+    """
+    try:
+        env = json.loads((folder / "env.json").read_text())
+    except (OSError, ValueError):
+        return False
+    version = tuple(int(part) for part in str(env.get("memorybench", "")).split(".")[:2] if part.isdigit())
+    return bool(version) and version < PACKS_SPAN_LENGTHS_SINCE and not env.get("cuda_device")
 
 
 def estimate_seconds(store: ResultsStore, jobs: list[Job], workers: int) -> tuple[float | None, int]:
@@ -108,8 +139,10 @@ def plan_work(store: ResultsStore, configs: list[RunConfig], force: bool = False
     todo = [c for c in configs if force or c.run_id() not in complete]
     device_type = device_type or (resolve_device(todo[0].device).type if todo else "cpu")
     wanted = {c.run_id() for c in todo}
+    kept = [c.run_id() for c in configs if c.run_id() not in wanted]
+    earlier = sum(earlier_packing(store.run_folder(run_id)) for run_id in kept) if todo and device_type == "cpu" else 0
     return Plan(todo, len(configs) - len(todo), plan_jobs(todo, pack_size, across_lengths, device_type),
-                {run_id: why for run_id, why in damaged.items() if run_id in wanted})
+                {run_id: why for run_id, why in damaged.items() if run_id in wanted}, earlier)
 
 
 def describe(config: RunConfig, result: RunResult) -> str:
