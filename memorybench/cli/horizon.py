@@ -37,6 +37,18 @@ def positive_float(what: str, minimum: float):
     return parse
 
 
+def lengths_per_cell(workers: int, cells: int, seeds: int) -> int:
+    """How many lengths each searching cell probes in one round: 1 while its runs fill the workers; more where
+    workers would idle (a cluster, or one cell searched), taken breadth first from the search's next outcomes
+    (`Search.next_lengths`): more runs for fewer rounds, which pays when a round's wall time, not its runs, is
+    the cost.
+
+    >>> lengths_per_cell(2, 3, 3), lengths_per_cell(16, 1, 3), lengths_per_cell(64, 3, 3)
+    (1, 5, 7)
+    """
+    return max(1, workers // (cells * seeds))
+
+
 def make_parser(prog: str) -> Parser:
     from memorybench.config import BUILTIN_CELLS, TASK_GRIDS
 
@@ -60,6 +72,8 @@ def make_parser(prog: str) -> Parser:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to train (default: %(default)s)")
     parser.add_argument("--workers", type=positive_int(1, "worker count"), default=None, metavar="N",
                         help="runs trained at once on the CPU (default: the number of cores)")
+    parser.add_argument("--executor", default="local", metavar="NAME", help="where the probes train: local (a process pool) or ray (default: local)")
+    parser.add_argument("--address", default=None, metavar="HOST:PORT", help="with --executor ray: the cluster to join (default: a local one)")
     parser.add_argument("--out", type=folder_path, default=None, metavar="DIR", help="results folder (default: the task's)")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and the first round's probes; train nothing")
     parser.add_argument("--no-progress", action="store_true", help="no per-run lines, only a line per round")
@@ -73,6 +87,7 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     except (UsageError, ValueError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
+
     except KeyboardInterrupt:
         print(f"{prog}: interrupted: every finished probe is stored; run the same command again to resume", file=sys.stderr)
         return 130
@@ -92,7 +107,9 @@ def _search(args, prog: str) -> int:
     from memorybench.report.horizon_section import horizon_text
     from memorybench.storage.rundir import write_atomic
     from memorybench.storage.store import ResultsStore
+    from memorybench.sweep.executors import EXECUTORS, make_executor
     from memorybench.sweep.horizon import Search
+    from memorybench.sweep.ray_executor import ExecutorUnavailable
     from memorybench.sweep.plan import plan_sweep, run_sweep
     from memorybench.tasks import get_task
 
@@ -113,14 +130,26 @@ def _search(args, prog: str) -> int:
     if start < grid.min_length:
         raise UsageError(f"--start {start} is below task {args.task}'s minimum length (allowed: integers >= {grid.min_length})")
     search = Search(start, grid.min_length, cap, args.growth, args.resolution)
+    if args.executor not in EXECUTORS:
+        raise UsageError(f"argument --executor: invalid choice: {args.executor!r} (choose from "
+                         f"{', '.join(repr(name) for name in EXECUTORS if name != 'serial')}; a plugin's executor needs its --plugin)")
+    if args.address and args.executor != "ray":
+        raise UsageError(f"--address {args.address} applies to --executor ray only")
     device = resolve_device(args.device)
     workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
+    try:
+        executor = make_executor(workers, args.executor, **({"address": args.address} if args.executor == "ray" else {}))
+    except ExecutorUnavailable as exc:
+        raise UsageError(str(exc)) from None
+    workers = executor.workers
+    k = lengths_per_cell(workers, len(args.cells), args.seeds)
     most = math.ceil(math.log(cap / start, args.growth)) + math.ceil(math.log(start / grid.min_length, args.growth)) + math.ceil(math.log2(cap)) + 1
     print(f"{prog}: task {args.task} ({protocol}, threshold {task.threshold:g}, {task.direction} is better), cells {' '.join(args.cells)}, "
-          f"{args.seeds} seeds, start {start}, x{args.growth:g}, cap {cap}: at most {most} rounds, {most * len(args.cells) * args.seeds} runs")
+          f"{args.seeds} seeds, start {start}, x{args.growth:g}, cap {cap}: at most {most} rounds, {most * len(args.cells) * args.seeds * k} runs; "
+          f"{workers} worker(s): {k} length(s) per cell a round")
     if args.dry_run:
-        print(f"first round: {', '.join(f'{cell} L={start}' for cell in args.cells)} ({len(args.cells) * args.seeds} runs; "
-              "a sweep's runs already stored there are not trained again)")
+        first = [f"{cell} L={n}" for cell in args.cells for n in search.next_lengths({}, k)]
+        print(f"first round: {', '.join(first)} ({len(first) * args.seeds} runs; a sweep's runs already stored there are not trained again)")
         return 0
 
     store = ResultsStore.open(args.out or grid.out)
@@ -148,23 +177,26 @@ def _search(args, prog: str) -> int:
     started, trained = time.perf_counter(), 0
     with store.lock(" ".join([prog, *sys.argv[1:]])):
         for round_number in range(1, most + 2):
-            wanted = {cell: search.next_length(probes[cell]) for cell in args.cells}
-            wanted = {cell: length for cell, length in wanted.items() if length is not None}
-            if not wanted:
+            active = [cell for cell in args.cells if search.next_length(probes[cell]) is not None]
+            if not active:
                 break
-            configs = [c for cell, length in wanted.items() for c in plan(cell, length)]
-            sizes = default_pack_sizes(list(wanted), list(set(wanted.values())), args.seeds, device.type)
+            wanted = {cell: search.next_lengths(probes[cell], lengths_per_cell(workers, len(active), args.seeds)) for cell in active}
+            pairs = [(cell, length) for cell, lengths in wanted.items() for length in lengths]
+            configs = [c for cell, length in pairs for c in plan(cell, length)]
+            sizes = default_pack_sizes(active, sorted({length for _, length in pairs}), args.seeds, device.type)
             tick = time.perf_counter()
-            outcome = run_sweep(store, configs, workers, pack_size=sizes, across_lengths=True, progress=not args.no_progress)
+            outcome = run_sweep(store, configs, workers, pack_size=sizes, across_lengths=True, progress=not args.no_progress,
+                                executor=executor)
             if outcome.interrupted:
                 raise KeyboardInterrupt
             trained += len(outcome.done)
             runs = store.collect()[0].set_index("run_id")
-            for cell, length in wanted.items():
+            for cell, length in pairs:
                 if not record(runs, cell, length):
                     raise ValueError(f"{cell} at L={length}: a probe's runs were not all stored (see the sweep's lines above)")
-            line = "; ".join(f"{cell} L={length} {scores[(cell, length)]['mean']:.3g} {'pass' if probes[cell][length] else 'fail'} "
-                             f"(bracket [{', '.join('?' if n is None else str(n) for n in search.bracket(probes[cell]))}])" for cell, length in wanted.items())
+            line = "; ".join(f"{cell} " + ", ".join(f"L={n} {scores[(cell, n)]['mean']:.3g} {'pass' if probes[cell][n] else 'fail'}" for n in lengths)
+                             + f" (bracket [{', '.join('?' if n is None else str(n) for n in search.bracket(probes[cell]))}])"
+                             for cell, lengths in wanted.items())
             print(f"round {round_number}: {line}; {len(outcome.done)} runs trained, {time.perf_counter() - tick:.0f} s", flush=True)
     scores = {key: scores[key] for key in sorted(scores)}
     probed = pd.DataFrame(list(scores.values()))

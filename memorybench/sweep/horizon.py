@@ -62,6 +62,22 @@ class Search:
             return None if first_fail <= self.min_length else max(self.min_length, math.floor(first_fail / self.growth))
         return None if self.close_enough(last_pass, first_fail) else (last_pass + first_fail) // 2
 
+    def next_lengths(self, probes: dict[int, bool], k: int = 1) -> list[int]:
+        """Up to `k` lengths for one round: the next length, then the lengths the search would probe after it
+        for either outcome, breadth first (growing from L with k=3: L, then 2L if L passes and the length it
+        would shrink or bisect to if L fails). One of them is always the length the next round would have
+        probed, so a round of 3 does the work of 2 rounds of 1 with one run in three spare."""
+        chosen, frontier = [], [dict(probes)]
+        while frontier and len(chosen) < k:
+            hypothesis = frontier.pop(0)
+            length = self.next_length(hypothesis)
+            if length is None:
+                continue
+            if length not in chosen:
+                chosen.append(length)
+            frontier += [{**hypothesis, length: outcome} for outcome in (True, False)]
+        return chosen
+
     def reading(self, probes: dict[int, bool]) -> dict:
         """What the probes say: horizon (the last pass below the first fail; the cap when censored above, None
         below the minimum), bracket, longest_pass (the longest passing length probed) and censored."""

@@ -107,3 +107,30 @@ def test_a_real_search_through_the_command_resumes_after_ctrl_c_without_retraini
     for name in ("search_horizons.csv", "search_probes.csv"):  # the same answer, bit for bit (the time it took aside)
         read = lambda folder: pd.read_csv(tmp_path / folder / "tables" / name).drop(columns="wall_time_s")
         pd.testing.assert_frame_equal(read("whole"), read("resumed"))
+
+
+@pytest.mark.parametrize("true", [3, 9, 30, 37, 100, 240])
+@pytest.mark.parametrize("k", [2, 3, 5])
+def test_probing_several_lengths_a_round_finds_the_same_horizon_in_fewer_rounds(true, k):
+    search = Search(start=30, min_length=3, cap=240)
+    passes = lambda n: n <= true
+    one_at_a_time = run_search(search, passes)
+    probes, rounds = {}, 0
+    while lengths := search.next_lengths(probes, k):
+        rounds += 1
+        assert len(lengths) <= k and not set(lengths) & set(probes)
+        probes.update({n: passes(n) for n in lengths})
+    assert search.reading(probes) == search.reading(one_at_a_time)
+    assert rounds < len(one_at_a_time) or len(one_at_a_time) == 1
+
+
+def test_a_round_of_three_holds_the_next_length_for_either_outcome():
+    search = Search(start=30, min_length=3, cap=240)
+    assert search.next_lengths({}, 3) == [30, 60, 15]  # 30; then 60 if it passes, 15 if it fails
+    assert search.next_lengths({30: True, 60: False}, 3) == [45, 52, 37]  # bisecting: the middle, then both halves' middles
+
+
+def test_dry_run_on_many_workers_probes_several_lengths_per_cell(tmp_path, capsys):
+    assert main(["--task", "nndl", "--cells", "gru", "--seeds", "2", "--workers", "6", "--dry-run", "--out", str(tmp_path / "o")]) == 0
+    printed = capsys.readouterr().out
+    assert "6 worker(s): 3 length(s) per cell a round" in printed and "first round: gru L=30, gru L=60, gru L=15 (6 runs" in printed
