@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Retrain the committed CPU results folders with this checkout's code, then rebuild what reads
-# their checkpoints (diagnostics), their reports and the suite, prune the checkpoints no report
-# reads (checkpoints are kept until every folder is done), and compare every folder run by run with OLD, a checkout of the previous results:
+# their checkpoints (diagnostics), their reports, the suite and the docs' tables, prune the
+# checkpoints no report reads (once every folder is done), and compare every folder run by run
+# with OLD, a checkout of the previous results:
 #
 #   git worktree add /tmp/old HEAD       # before retraining: the results as committed
 #   bash benchmarks/regenerate_results.sh /tmp/old [FOLDER ...]   # default: every folder below
@@ -16,6 +17,9 @@ old=${1:?usage: bash benchmarks/regenerate_results.sh OLD_CHECKOUT [FOLDER ...]}
 shift
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python}
+# Nothing is deleted before the tools are known to work: the environment, and the old checkout to compare with.
+"$PY" -c "import torch, memorybench" || { echo "regenerate_results.sh: $PY cannot import torch and memorybench (activate the environment, or set PYTHON)" >&2; exit 2; }
+[ -d "$old/results" ] || { echo "regenerate_results.sh: $old holds no results/ to compare with (git worktree add $old HEAD first)" >&2; exit 2; }
 declare -A sweeps=(
     [results]="--lengths 5 10 15 20 25 30"
     [nndl-seeds5]="--lengths 5 10 15 20 25 30 --seeds 5"
@@ -61,4 +65,5 @@ done
 "$PY" -m memorybench store prune results $(printf 'results/%s ' "${!sweeps[@]}" | sed 's#results/results ##')
 "$PY" -m memorybench suite results/nndl-seeds5 results/nndl-shuffled results/stream results/adding results/copy \
     results/delayed_recall results/digits_rows results/digits_pixels --readme README.md
+"$PY" -m memorybench docs  # the docs' results tables, from the rebuilt reports
 echo "comparisons: $log"
