@@ -1,4 +1,4 @@
-"""Results tables in the docs, copied from the reports instead of typed by hand: `memorybench docs`.
+"""Results tables in the docs and the README, copied from the reports instead of typed by hand: `memorybench docs`.
 
 A docs page asks for a table with a block
 
@@ -36,6 +36,7 @@ from memorybench.parser import Parser, folder_path
 
 BLOCK = re.compile(r'^<!-- table: (?P<path>[^,\s]+)(?:, after "(?P<after>[^"]+)")?(?:, nth (?P<nth>\d+))? -->\n'
                    r"(?P<body>.*?)^<!-- /table -->$", re.M | re.S)
+SUITE_BLOCK = re.compile(r"^<!-- suite -->\n.*?^<!-- /suite -->$", re.M | re.S)  # the README's suite table: `memorybench suite --readme`
 RESULT_ROW = re.compile(r"\d\s*\[\s*[<≥−+-]?\s*\d")  # a number followed by an interval: '0.91 [0.88', '20 [15', 'MC 6.2 [5.0'
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,8 +83,9 @@ def refresh(page: str, read: Callable[[str], str], where: str) -> str:
 
 
 def hand_typed_rows(page: str) -> list[tuple[int, str]]:
-    """(line number, row) of each results row outside the table blocks: typed by hand, so free to drift."""
-    inside = {i for match in BLOCK.finditer(page)
+    """(line number, row) of each results row outside the table blocks (and the README's suite block, which
+    `memorybench suite --readme` writes): typed by hand, so free to drift."""
+    inside = {i for match in [*BLOCK.finditer(page), *SUITE_BLOCK.finditer(page)]
               for i in range(page.count("\n", 0, match.start()), page.count("\n", 0, match.end()) + 1)}
     return [(i + 1, line) for i, line in enumerate(page.splitlines())
             if i not in inside and line.startswith("|") and RESULT_ROW.search(line)]
@@ -100,7 +102,8 @@ def pages(paths) -> list[Path]:
 def main(argv: list[str] | None = None, prog: str = "memorybench docs") -> int:
     parser = Parser(prog=prog, description="Rewrite the results tables of the docs from the reports they name "
                                            "(<!-- table: FILE, after \"TEXT\" --> ... <!-- /table --> blocks).")
-    parser.add_argument("paths", nargs="*", type=folder_path, default=["docs"], help="pages or folders of pages (default: docs)")
+    parser.add_argument("paths", nargs="*", type=folder_path, default=["docs", "README.md"],
+                        help="pages or folders of pages (default: docs and README.md)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit status 1 when a block is stale or a row typed by hand")
     args = parser.parse_or_exit(argv)
     from memorybench.storage.rundir import write_text_atomic

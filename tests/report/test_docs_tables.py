@@ -6,7 +6,7 @@ from memorybench.report.docs_tables import REPO_ROOT, hand_typed_rows, main, pag
 REPORT = "# r\n\n## A\n\n| L | SRN |\n|---|---|\n| 5 | 0.9 [0.8, 1.0] |\n\n## B\n\n| L | SRN |\n|---|---|\n| 5 | 0.5 [0.4, 0.6] |\n\n| x |\n|---|\n| 7 |\n"
 
 
-@pytest.mark.parametrize("page", pages([REPO_ROOT / "docs"]), ids=lambda p: str(p.relative_to(REPO_ROOT)))
+@pytest.mark.parametrize("page", pages([REPO_ROOT / "docs", REPO_ROOT / "README.md"]), ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_every_results_table_in_the_docs_is_the_reports_as_committed(page):
     text = page.read_text()
     assert refresh(text, lambda path: (REPO_ROOT / path).read_text(), str(page)) == text, "stale: run `memorybench docs`"
@@ -45,5 +45,5 @@ def test_the_command_rewrites_stale_blocks_and_check_only_reports_them(tmp_path,
 
 
 def test_hand_typed_rows_are_results_rows_outside_blocks():
-    page = "| cell | command |\n|---|---|\n| SRN | run |\n| 20 [15, ≥ 30] | x |\n"
-    assert [n for n, _ in hand_typed_rows(page)] == [4]
+    page = "| cell | command |\n|---|---|\n| SRN | run |\n| 20 [15, ≥ 30] | x |\n<!-- suite -->\n| 20 [15, 25] |\n<!-- /suite -->\n"
+    assert [n for n, _ in hand_typed_rows(page)] == [4]  # the suite's block is written by `memorybench suite --readme`
