@@ -32,7 +32,7 @@ def indrnn_step(x_proj, h_proj, h, c):  # (..., H) each
 
 
 INDRNN = CellSpec(
-    name="indrnn", label="IndRNN", color="#CC79A7", gates=(), states=("h",), heatmap=("h",), chunks=1,
+    name="test_indrnn", label="IndRNN (test)", color="#CC79A7", gates=(), states=("h",), heatmap=("h",), chunks=1,
     has_cell_state=False, step=indrnn_step, fused=None, torch_layout=False,
     parameter_shapes=lambda i, h: {"weight_ih": (h, i), "u": (h,), "bias": (h,)},
     project_input=lambda p, x: x @ p["weight_ih"].T + p["bias"],
@@ -50,20 +50,20 @@ def registered():
 
 def test_a_users_task_and_cell_run_through_sweep_store_and_report(registered, tmp_path):
     configs = [protocol_config("nndl", task="first_token", cell=cell, seq_len=n, seed=s, steps=150, eval_interval=50, device="cpu")
-               for n in (4, 6) for cell in ("indrnn", "gru") for s in range(2)]
-    assert {c.execution for c in configs if c.cell == "indrnn"} == {"transparent"}  # no fused kernel: step by step
+               for n in (4, 6) for cell in ("test_indrnn", "gru") for s in range(2)]
+    assert {c.execution for c in configs if c.cell == "test_indrnn"} == {"transparent"}  # no fused kernel: step by step
     store = ResultsStore.open(tmp_path)
     outcome = run_sweep(store, configs, pack_size=2, progress=False)
     assert len(outcome.done) == 8 and not outcome.failed
     runs = store.collect()[0]
-    indrnn = runs[runs["cell"] == "indrnn"]
+    indrnn = runs[runs["cell"] == "test_indrnn"]
     assert set(indrnn["packing"]) == {""} and indrnn["pack_note"].str.contains("torch's weight layout").all()  # refused, said why
     assert set(runs[runs["cell"] == "gru"]["packing"]) == {"stacked"}
     assert runs.groupby("cell")["test_score"].mean()["gru"] > 0.25  # learns the recall above the baseline
     text = build_report(store.root).read_text()
     assert "Task `first_token` (recall the first of L tokens from {0, 1, 2, 3})" in text
     assert "memoryless baseline (guessing any one token) is **0.25**" in text and "at or above **0.625**" in text
-    assert "| L | GRU | IndRNN |" in text and "- IndRNN: seed" in text  # its own column (registry order) and gate trace
+    assert "| L | GRU | IndRNN (test) |" in text and "- IndRNN (test): seed" in text  # its own column (registry order) and gate trace
     assert (store.root / "figures").is_dir()
 
 

@@ -7,7 +7,7 @@ imports neither torch, pandas nor matplotlib; the diagnostic is imported once th
 """
 from __future__ import annotations
 
-from memorybench.diagnostics.defaults import DEFAULT_SIZE, DIGIT_SUM_FACTORS, MIN_SIZE, OTHER_FACTORS, TEST_STEPS, TRAIN_STEPS, WASHOUT
+from memorybench.diagnostics.defaults import DEFAULT_SIZE, MIN_SIZE, TEST_STEPS, TRAIN_STEPS, WASHOUT
 from memorybench.parser import Parser, folder_path, positive_int
 
 FOLDER_HELP = "a results folder written by memorybench (holding store.json and runs/)"
@@ -52,7 +52,7 @@ def extrapolate(argv: list[str] | None = None, prog: str = "memorybench diagnose
     parser.add_argument("folder", type=folder_path, help=FOLDER_HELP)
     parser.add_argument("--factors", type=float, nargs="+", default=None, metavar="K",
                         help="test lengths as whole multiples >= 1 of each run's training length "
-                        f"(default: {' '.join(map(str, DIGIT_SUM_FACTORS))} for the digit sum, {' '.join(map(str, OTHER_FACTORS))} for other tasks)")
+                        "(default: the task's own, TaskSpec.extrapolation_factors: 1 2 3 for the digit sum, 1 2 for the built-in others)")
     parser.add_argument("--size", type=int, default=DEFAULT_SIZE,
                         help=f"fresh test sequences per run and length, >= {MIN_SIZE} (default {DEFAULT_SIZE}; "
                         "the digit sum rounds it down to a multiple of 100)")

@@ -35,7 +35,7 @@ COMMANDS = {
     "report": ("memorybench.cli.report", "main", "rebuild report.md, figures and tables of a results folder"),
     "suite": ("memorybench.cli.report", "suite", "one table and one figure across the tasks of several results folders"),
     "horizon": ("memorybench.cli.horizon", "main", "search each cell's memory horizon on a task (grow, then bisect the length)"),
-    "docs": ("memorybench.report.docs_tables", "main", "rewrite the docs' results tables from the reports they name"),
+    "docs": ("memorybench.cli.docs", "main", "rewrite the docs' results tables from the reports they name"),
     "explosion": ("memorybench.diagnostics.explosion_command", "main", "the NNDL book's gradient-explosion experiment (section 6.2)"),
     "diagnose": {
         "through-time": ("memorybench.cli.diagnose", "through_time", "gradient norms through time of a folder's runs"),

@@ -9,5 +9,3 @@ WASHOUT = 500  # states dropped at the start of each stream (>= K)
 # memorybench diagnose extrapolate
 DEFAULT_SIZE = 1000  # fresh test sequences per run and length
 MIN_SIZE = 100  # the digit sum's smallest set: each operand pair once
-DIGIT_SUM_FACTORS = (1, 2, 3)  # the digit sum (both variants): cheap at any length, and the book's question
-OTHER_FACTORS = (1, 2)

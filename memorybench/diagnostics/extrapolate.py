@@ -62,7 +62,7 @@ from memorybench.analysis.summary import mean_interval
 from memorybench.cells import cell_names, get_cell
 from memorybench.config import RunConfig
 from memorybench.diagnostics.command import one_thread
-from memorybench.diagnostics.defaults import DEFAULT_SIZE, DIGIT_SUM_FACTORS, MIN_SIZE, OTHER_FACTORS
+from memorybench.diagnostics.defaults import DEFAULT_SIZE, MIN_SIZE
 from memorybench.report.figures import save_figure, plt  # pyplot on the figures' Agg backend
 from memorybench.report.sections import ReportSection, register_section
 from memorybench.storage.rundir import write_atomic
@@ -71,7 +71,6 @@ from memorybench.tasks import Split, TaskSpec, get_task
 from memorybench.training import load_run, trained_model
 
 FRESH_SEED_OFFSET = 1_000_003  # fresh data come from run seed + this: never the run's own seed
-DEFAULT_FACTORS = {"nndl": DIGIT_SUM_FACTORS, "stream": DIGIT_SUM_FACTORS}  # task -> factors; any other task OTHER_FACTORS
 OUTPUT_KINDS = ("class", "class_per_step", "real")  # what `score_at` reads out (every output kind a task can have)
 RUN_COLUMNS = ["experiment", "run_id", "task", "cell", "seq_len", "seed", "test_len", "factor", "fresh_seed", "n", "score", "book_test_score"]
 GROUP = ["experiment", "task", "cell", "seq_len", "test_len", "factor"]  # what a summary over seeds is per
@@ -80,8 +79,9 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")  # one per training
 
 
 def default_factors(task: str) -> tuple[int, ...]:
-    """The test-length factors a task is scored at by default: 1, 2, 3 for the digit sum, 1, 2 otherwise."""
-    return DEFAULT_FACTORS.get(task, OTHER_FACTORS)
+    """The test-length factors a task is scored at by default: its spec's (`TaskSpec.extrapolation_factors`;
+    1, 2, 3 for the digit sum, 1, 2 for the others)."""
+    return check_factors(get_task(task).extrapolation_factors)
 
 
 def check_factors(factors) -> tuple[int, ...]:
@@ -111,11 +111,10 @@ def fresh_split(config: RunConfig, test_len: int, size: int = DEFAULT_SIZE, seed
     if isinstance(seed_offset, bool) or not isinstance(seed_offset, numbers.Integral) or seed_offset < 1:
         raise ValueError(f"seed_offset={seed_offset!r} is not allowed; a whole number >= 1 (0 would draw from the run's own seed)")
     seed = config.seed + seed_offset
-    if config.task == "nndl":
-        return task.make_data(test_len, seed, train_copies=1, eval_copies=size // 100).test
-    if "eval_size" not in inspect.signature(task.make_data).parameters:
-        raise ValueError(f"task {config.task!r} takes no eval_size: its test set cannot be sized")
-    return task.make_data(test_len, seed, **{**config.task_params, "eval_size": size}).test
+    if task.sized_test is None and "eval_size" not in inspect.signature(task.make_data).parameters:
+        raise ValueError(f"task {config.task!r} takes no eval_size and its spec no sized_test: its test set cannot be sized")
+    sized = task.sized_test(size) if task.sized_test is not None else {"eval_size": size}
+    return task.make_data(test_len, seed, **{**config.task_params, **sized}).test
 
 
 @torch.no_grad()

@@ -162,7 +162,7 @@ def memory_capacity(model: SequenceModel | States, scale: float = SCALE, delays:
 
 def task_delays(task: TaskSpec) -> int:
     """K of a delayed-recall task (`memorybench.tasks.delayed_recall`); ValueError for any other task."""
-    delays = getattr(task.make_data, "delays", None)
+    delays = task.delays
     if delays is None:
         raise ValueError(f"task {task.name!r} is not a delayed-recall task; memory capacity is measured on delayed_recall runs")
     return delays

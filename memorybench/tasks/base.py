@@ -109,6 +109,11 @@ class TaskSpec:
     # (**params) -> the fields that depend on the run's task parameters (baseline, threshold and
     # their notes, say); None: none does
     at_params: Callable[..., dict] | None = None
+    # what the diagnostics read of a task (`memorybench diagnose ...`), so a plugin's task is served like a built-in:
+    extrapolation_factors: tuple[int, ...] = (1, 2)  # test lengths, as multiples of the training length, `extrapolate` scores
+    # size -> the make_data parameters of a fresh test set of about `size` sequences; None: {'eval_size': size}
+    sized_test: Callable[[int], dict] | None = None
+    delays: int | None = None  # a delayed-recall task's K: the past inputs it asks for (what `memory-capacity` reads out)
 
     def __post_init__(self):
         check_choice("input_kind", self.input_kind, INPUT_KINDS)

@@ -106,8 +106,7 @@ def make_delayed_recall_data(seq_len: int, seed: int, delays: int = DELAYS, scal
 def delayed_recall_task(delays: int = DELAYS, name: str = "delayed_recall") -> TaskSpec:
     """Delayed recall of the last `delays` inputs: one real input, `delays` real outputs.
 
-    Its `make_data` carries `delays` as an attribute (`task.make_data.delays`), which is how
-    the memory-capacity diagnostic recognises a delayed-recall task and reads its K.
+    Its spec's `delays` is how the memory-capacity diagnostic recognises a delayed-recall task and reads its K.
     """
     check_int("delays", delays, 1)
 
@@ -133,7 +132,6 @@ def delayed_recall_task(delays: int = DELAYS, name: str = "delayed_recall") -> T
                            "half the variance, would be the bound itself)")
 
     sized_for = delays
-    make_data.delays = delays
     return TaskSpec(
         name=name,
         label="delayed recall",
@@ -153,6 +151,7 @@ def delayed_recall_task(delays: int = DELAYS, name: str = "delayed_recall") -> T
         hidden_size_measured=True,  # memory capacity per hidden size N: each N is its own experiment in the report
         memoryless_loss=memoryless_loss,
         at_params=at_params,
+        delays=delays,
     )
 
 

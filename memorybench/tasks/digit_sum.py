@@ -113,12 +113,15 @@ NNDL = TaskSpec(
     name="nndl",
     description="digit sum, the book's data: 300/100/100 sequences, one noise digit per sequence",
     make_data=make_nndl_data,
+    extrapolation_factors=(1, 2, 3),  # cheap at any length, and the book's own question
+    sized_test=lambda size: {"train_copies": 1, "eval_copies": size // 100},  # the test set holds each operand pair eval_copies times
     **_COMMON,
 )
 STREAM = TaskSpec(
     name="stream",
     description="digit sum, streaming: fresh batches, each later position noise with probability p",
     make_data=make_stream_data,
+    extrapolation_factors=(1, 2, 3),
     fresh_batches=True,
     **_COMMON,
 )

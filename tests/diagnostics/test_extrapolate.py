@@ -158,3 +158,16 @@ def test_cli_writes(store_copy, capsys):
     table = pd.read_csv(store_copy.tables_dir / "extrapolation.csv")
     assert len(table) == 6 and set(table["n"]) == {200}
     assert "wrote 4 files" in capsys.readouterr().out
+
+
+def test_a_tasks_own_spec_gives_its_default_factors_and_sizes_its_fresh_test_set(monkeypatch):
+    from dataclasses import replace
+
+    from memorybench.diagnostics.extrapolate import default_factors, fresh_split
+    from memorybench.tasks import TASKS, get_task
+
+    monkeypatch.setitem(TASKS, "adding3", replace(get_task("adding"), name="adding3", extrapolation_factors=(3, 1),
+                                                  sized_test=lambda size: {"eval_size": size // 2}))
+    assert default_factors("adding3") == (1, 3) and default_factors("nndl") == (1, 2, 3) and default_factors("copy") == (1, 2)
+    config = protocol_config("adding", seq_len=10, seed=0, device="cpu")
+    assert len(fresh_split(replace(config, task="adding3"), 20, size=400)) == 200

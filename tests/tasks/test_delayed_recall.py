@@ -89,9 +89,9 @@ def test_registered_task_and_factory_declarations():
     task = get_task("delayed_recall")
     assert task is DELAYED_RECALL and TASKS["delayed_recall"] is task
     assert (task.input_kind, task.input_size, task.output_kind, task.output_size, task.metric) == ("vectors", 1, "real", 64, "mse")
-    assert (task.min_seq_len, task.fresh_batches, task.make_data.delays) == (65, True, 64)
+    assert (task.min_seq_len, task.fresh_batches, task.delays) == (65, True, 64)
     other = delayed_recall_task(3, name="recall3")
-    assert (other.name, other.output_size, other.min_seq_len, other.make_data.delays) == ("recall3", 3, 4, 3)
+    assert (other.name, other.output_size, other.min_seq_len, other.delays) == ("recall3", 3, 4, 3)
     assert other.make_data(4, 0).dev.targets.shape == (1000, 3)
     model = build_model(task, "lstm", hidden_size=8)
     assert model(torch.zeros(5, 70, 1)).shape == (5, 64)

@@ -1,4 +1,5 @@
-"""Results tables in the docs and the README, copied from the reports instead of typed by hand: `memorybench docs`.
+"""Results tables and command help in the docs and the README, copied from their sources instead of typed by
+hand: `memorybench docs`.
 
 A docs page asks for a table with a block
 
@@ -7,7 +8,9 @@ A docs page asks for a table with a block
     <!-- /table -->
 
 naming a markdown file of the repository (a report, the suite's page), the first line of it that
-holds the quoted text, and optionally `, nth 2` for the second table after that line. `memorybench
+holds the quoted text, and optionally `, nth 2` for the second table after that line. A block
+`<!-- help: run -->` ... `<!-- /help -->` holds `memorybench run --help` as the command prints it
+(100 columns wide), so the command reference is generated from the parsers themselves. `memorybench
 docs` rewrites every block from the file as it is now; `--check` only says which are stale (exit
 status 1). A results row typed into a page outside a block (a number with an interval, '0.91 [0.88,
 0.95]') is what `hand_typed_rows` finds: the test suite fails on one, so the docs cannot drift from
@@ -67,8 +70,36 @@ def pick_table(text: str, after: str | None, nth: int, where: str) -> str:
     return candidates[nth - 1]
 
 
-def refresh(page: str, read: Callable[[str], str], where: str) -> str:
-    """`page` with every table block rewritten from its source (`read(path)` gives a source's text)."""
+HELP_BLOCK = re.compile(r"^<!-- help: (?P<command>[a-z][a-z -]*?) -->\n(?P<body>.*?)^<!-- /help -->$", re.M | re.S)
+HELP_COLUMNS = "100"  # argparse wraps to the terminal's width: fixed, so the generated text does not depend on who runs it
+
+
+def help_text(command: str) -> str:
+    """What `memorybench COMMAND --help` prints, 100 columns wide."""
+    import contextlib
+    import io
+    import os
+
+    from memorybench.cli.main import main
+
+    out, previous = io.StringIO(), os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = HELP_COLUMNS
+    try:
+        with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+            main([*command.split(), "--help"])
+    finally:
+        if previous is None:
+            del os.environ["COLUMNS"]
+        else:
+            os.environ["COLUMNS"] = previous
+    if not out.getvalue().startswith("usage:"):
+        raise ValueError(f"`memorybench {command} --help` printed no usage (is {command!r} a command?)")
+    return out.getvalue().rstrip("\n")
+
+
+def refresh(page: str, read: Callable[[str], str], where: str, helps: bool = True) -> str:
+    """`page` with every table block rewritten from its source (`read(path)` gives a source's text) and, with
+    `helps`, every help block from its command."""
 
     def fill(match: re.Match) -> str:
         path, after, nth = match["path"], match["after"], int(match["nth"] or 1)
@@ -79,13 +110,17 @@ def refresh(page: str, read: Callable[[str], str], where: str) -> str:
         table = pick_table(source, after, nth, f"{where}: {path}")
         return f"{match.group(0).split(chr(10), 1)[0]}\n{table}\n<!-- /table -->"
 
-    return BLOCK.sub(fill, page)
+    def fill_help(match: re.Match) -> str:
+        return f"<!-- help: {match['command']} -->\n```\n{help_text(match['command'])}\n```\n<!-- /help -->"
+
+    tables = BLOCK.sub(fill, page)
+    return HELP_BLOCK.sub(fill_help, tables) if helps else tables
 
 
 def hand_typed_rows(page: str) -> list[tuple[int, str]]:
     """(line number, row) of each results row outside the table blocks (and the README's suite block, which
     `memorybench suite --readme` writes): typed by hand, so free to drift."""
-    inside = {i for match in [*BLOCK.finditer(page), *SUITE_BLOCK.finditer(page)]
+    inside = {i for match in [*BLOCK.finditer(page), *HELP_BLOCK.finditer(page), *SUITE_BLOCK.finditer(page)]
               for i in range(page.count("\n", 0, match.start()), page.count("\n", 0, match.end()) + 1)}
     return [(i + 1, line) for i, line in enumerate(page.splitlines())
             if i not in inside and line.startswith("|") and RESULT_ROW.search(line)]
@@ -101,7 +136,8 @@ def pages(paths) -> list[Path]:
 
 def main(argv: list[str] | None = None, prog: str = "memorybench docs") -> int:
     parser = Parser(prog=prog, description="Rewrite the results tables of the docs from the reports they name "
-                                           "(<!-- table: FILE, after \"TEXT\" --> ... <!-- /table --> blocks).")
+                                           "(<!-- table: FILE, after \"TEXT\" --> ... <!-- /table --> blocks) and the command help "
+                                           "from the parsers (<!-- help: COMMAND --> ... <!-- /help -->).")
     parser.add_argument("paths", nargs="*", type=folder_path, default=["docs", "README.md"],
                         help="pages or folders of pages (default: docs and README.md)")
     parser.add_argument("--check", action="store_true", help="write nothing; exit status 1 when a block is stale or a row typed by hand")
@@ -116,7 +152,7 @@ def main(argv: list[str] | None = None, prog: str = "memorybench docs") -> int:
             new = refresh(text, read, str(page))
             stale += [f"{page}:{n}: a results row typed by hand (put it in a <!-- table: ... --> block)" for n, _ in hand_typed_rows(new)]
             if new != text:
-                stale.append(f"{page}: its tables differ from the reports'")
+                stale.append(f"{page}: {'stale' if args.check else 'rewritten'}: its blocks differ from their sources")
                 if not args.check:
                     write_text_atomic(page, new)
     except (ValueError, OSError) as exc:

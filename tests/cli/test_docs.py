@@ -1,7 +1,12 @@
-"""The docs' results tables come from the reports (`memorybench docs`): none typed by hand, none stale."""
+"""The docs' results tables come from the reports and their command help from the parsers (`memorybench docs`):
+none typed by hand, none stale."""
+import sys
+
 import pytest
 
-from memorybench.report.docs_tables import REPO_ROOT, hand_typed_rows, main, pages, refresh
+from memorybench.cli.docs import REPO_ROOT, hand_typed_rows, help_text, main, pages, refresh
+
+HELP_PYTHON = (3, 11)  # the Python the committed help blocks were generated with (CI's): argparse's layout changes between versions
 
 REPORT = "# r\n\n## A\n\n| L | SRN |\n|---|---|\n| 5 | 0.9 [0.8, 1.0] |\n\n## B\n\n| L | SRN |\n|---|---|\n| 5 | 0.5 [0.4, 0.6] |\n\n| x |\n|---|\n| 7 |\n"
 
@@ -9,7 +14,8 @@ REPORT = "# r\n\n## A\n\n| L | SRN |\n|---|---|\n| 5 | 0.9 [0.8, 1.0] |\n\n## B\
 @pytest.mark.parametrize("page", pages([REPO_ROOT / "docs", REPO_ROOT / "README.md"]), ids=lambda p: str(p.relative_to(REPO_ROOT)))
 def test_every_results_table_in_the_docs_is_the_reports_as_committed(page):
     text = page.read_text()
-    assert refresh(text, lambda path: (REPO_ROOT / path).read_text(), str(page)) == text, "stale: run `memorybench docs`"
+    helps = sys.version_info[:2] == HELP_PYTHON
+    assert refresh(text, lambda path: (REPO_ROOT / path).read_text(), str(page), helps) == text, "stale: run `memorybench docs`"
     assert hand_typed_rows(text) == [], "a results row typed by hand: put the table in a <!-- table: ... --> block"
 
 
@@ -30,7 +36,7 @@ def test_a_block_naming_what_is_not_there_is_refused_by_name(block, message):
 
 
 def test_the_command_rewrites_stale_blocks_and_check_only_reports_them(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("memorybench.report.docs_tables.REPO_ROOT", tmp_path)
+    monkeypatch.setattr("memorybench.cli.docs.REPO_ROOT", tmp_path)
     (tmp_path / "r.md").write_text(REPORT)
     page = tmp_path / "docs" / "p.md"
     page.parent.mkdir()
@@ -47,3 +53,13 @@ def test_the_command_rewrites_stale_blocks_and_check_only_reports_them(tmp_path,
 def test_hand_typed_rows_are_results_rows_outside_blocks():
     page = "| cell | command |\n|---|---|\n| SRN | run |\n| 20 [15, ≥ 30] | x |\n<!-- suite -->\n| 20 [15, 25] |\n<!-- /suite -->\n"
     assert [n for n, _ in hand_typed_rows(page)] == [4]  # the suite's block is written by `memorybench suite --readme`
+
+
+def test_a_help_block_holds_the_commands_help_at_a_fixed_width(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "40")
+    page = refresh("<!-- help: diagnose extrapolate -->\nSTALE\n<!-- /help -->\n", None, "p.md")
+    assert page.startswith("<!-- help: diagnose extrapolate -->\n```\nusage: memorybench diagnose extrapolate [-h]")
+    assert page.endswith("```\n<!-- /help -->\n") and "STALE" not in page and help_text("diagnose extrapolate") in page
+    assert max(map(len, page.splitlines())) > 40  # 100 columns, whatever the terminal says
+    with pytest.raises(ValueError, match="printed no usage"):
+        refresh("<!-- help: nope -->\n<!-- /help -->\n", None, "p.md")
