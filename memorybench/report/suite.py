@@ -129,12 +129,12 @@ def entry_text(entry: dict) -> str:
         def length(value, censored):
             if censored is None:  # one seed: no interval
                 return "–"
-            return f"< {entry['min_length']}" if censored == "below" else f"≥ {value}" if censored == "above" else str(value)
+            return f"< {int(entry['min_length'])}" if censored == "below" else f"≥ {int(value)}" if censored == "above" else str(int(value))
 
         text = f"{length(entry['value'], entry['censored'])} [{length(entry['low'], entry['low_censored'])}, " \
                f"{length(entry['high'], entry['high_censored'])}]"
         if entry["censored"] == "none" and entry["longest_pass"] and entry["longest_pass"] > entry["value"]:
-            text += f"; passes at {entry['longest_pass']}"
+            text += f"; passes at {int(entry['longest_pass'])}"
         return text
     if entry["measure"] == "memory_capacity":
         return f"MC {entry['value']:.1f} [{entry['low']:.1f}, {entry['high']:.1f}] of N = {entry['metric'].split('= ')[-1]}"
@@ -288,8 +288,8 @@ def write_suite(folders, out, readme=None) -> list[Path]:
     suite_json = out / "suite.json"
     write_text_atomic(suite_json, json.dumps(dict(schema_version=SCHEMA_VERSION, provenance=provenance, entries=entries), indent=1) + "\n")
     (out / "suite.csv").unlink(missing_ok=True)  # replaced by suite.json
-    table = pd.DataFrame(read_suite(suite_json)["entries"])
-    table["text"] = [entry_text(e) for e in table.to_dict("records")]
+    entries = read_suite(suite_json)["entries"]  # what follows is rendered from the file: its nulls, not pandas' NaN
+    table = pd.DataFrame(entries).assign(text=[entry_text(e) for e in entries])
     readme_text = None if readme is None else between_markers(Path(readme).read_text(), suite_markdown(table), str(readme))
     figure = plot_suite(table, out / "suite.png")
     text = "\n".join([

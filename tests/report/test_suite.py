@@ -43,6 +43,7 @@ def test_the_page_has_one_row_per_task_and_a_figure(two_tasks, tmp_path):
     written = write_suite(two_tasks, tmp_path / "suite")
     text = written[0].read_text()
     assert "| `nndl` (nndl; " in text and "| `digits_rows` (digits_rows; " in text and "| SRN | LSTM | GRU |" in text
+    assert "| 10 [10, 10] | ≥ 20 [≥ 20, ≥ 20] |" in text  # lengths as read back from suite.json: whole numbers, its nulls as censoring
     assert written[2].read_bytes().startswith(b"\x89PNG") and len(read_suite(written[1])["entries"]) == 4
 
 
