@@ -8,8 +8,8 @@ Example:
     >>> table = score_table(runs)
     >>> table[["seq_len", "mean", "ci_low", "ci_high", "best"]].round(3).values.tolist()
     [[10.0, 0.9, 0.652, 1.148, 1.0], [30.0, 0.5, 0.252, 0.748, 0.6]]
-    >>> memory_horizon(table, threshold=0.55)[["horizon", "horizon_low", "horizon_high"]].values.tolist()
-    [[10.0, 10.0, 30.0]]
+    >>> memory_horizon(table, threshold=0.55)[["horizon", "horizon_low", "horizon_high", "longest_pass"]].values.tolist()
+    [[10.0, 10.0, 30.0, 10.0]]
 """
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ import math
 
 import numpy as np
 import pandas as pd
+
+from memorybench.sweep.horizon import Search
 
 
 def t975(df: int) -> float:
@@ -85,21 +87,29 @@ def paired_differences(runs: pd.DataFrame, key: str, first, second, within=("seq
 
 
 def memory_horizon(table: pd.DataFrame, threshold: float, direction: str = "higher") -> pd.DataFrame:
-    """Per cell: the longest length whose mean test score passes the threshold (>= it for a
-    'higher' metric, <= for a 'lower' one; NaN if none passes), and the same read off the
-    interval's worse and better ends (a pessimistic and an optimistic horizon)."""
+    """Per cell, the horizon search's rule (`memorybench.sweep.horizon.Search.reading`) on the lengths tested:
+    the last length whose mean test score passes the threshold (>= it for a 'higher' metric, <= for a 'lower'
+    one) below the shortest length that fails (NaN when the shortest fails); the same on the interval's worse
+    and better ends (a pessimistic and an optimistic horizon); and longest_pass, the longest passing length,
+    above the horizon where the score is not monotone in length."""
 
-    def longest(group: pd.DataFrame, column: str) -> float:
-        passes = group[column] >= threshold if direction == "higher" else group[column] <= threshold
-        passing = group.loc[passes, "seq_len"]
-        return float(passing.max()) if len(passing) else np.nan
+    def passes(value: float) -> bool:
+        return value == value and (value >= threshold if direction == "higher" else value <= threshold)
 
     worse, better = ("ci_low", "ci_high") if direction == "higher" else ("ci_high", "ci_low")
-    rows = [
-        dict(cell=cell, horizon=longest(g, "mean"), horizon_low=longest(g, worse), horizon_high=longest(g, better))
-        for cell, g in table.groupby("cell", sort=False)
-    ]
-    return pd.DataFrame(rows, columns=["cell", "horizon", "horizon_low", "horizon_high"])
+    rows = []
+    for cell, g in table.groupby("cell", sort=False):
+        lengths = [int(n) for n in g["seq_len"]]
+        grid = Search(start=max(lengths), min_length=min(lengths), cap=max(lengths))
+        read = lambda column: grid.reading({int(n): passes(float(v)) for n, v in zip(g["seq_len"], g[column])})
+        mean = read("mean")
+        rows.append(dict(cell=cell, horizon=_length(mean["horizon"]), horizon_low=_length(read(worse)["horizon"]),
+                         horizon_high=_length(read(better)["horizon"]), longest_pass=_length(mean["longest_pass"])))
+    return pd.DataFrame(rows, columns=["cell", "horizon", "horizon_low", "horizon_high", "longest_pass"])
+
+
+def _length(value) -> float:
+    return np.nan if value is None else float(value)
 
 
 def _column(runs: pd.DataFrame, name: str, default) -> pd.Series:

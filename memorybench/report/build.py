@@ -153,7 +153,8 @@ def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, st
     plot_throughput(speed, figures / "throughput.png", f"Training throughput: {label}")
     mean_md, best_md = _score_markdown(table, task)
     rel = lambda name: (figures / name).relative_to(store.root).as_posix()
-    horizon_rows = [[label_of(r.cell), fmt(r.horizon, 0), fmt(r.horizon_low, 0), fmt(r.horizon_high, 0)] for r in horizon.itertuples()]
+    horizon_rows = [[label_of(r.cell), fmt(r.horizon, 0), fmt(r.horizon_low, 0), fmt(r.horizon_high, 0), fmt(r.longest_pass, 0)]
+                    for r in horizon.itertuples()]
     speed_md = speed.assign(cell=speed["cell"].map(label_of), steps_per_s=speed["steps_per_s"].round(0).astype(int),
                             model_steps_per_s=speed["model_steps_per_s"].round(0).astype(int), wall_time_s=speed["wall_time_s"].round(1))
     low, high = task.metric_range
@@ -172,10 +173,12 @@ def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, st
         "mean [95% t-interval] of the differences, tighter than comparing two means.", "",
         paired_markdown(paired, label_of, task.digits), "",
         "### Memory horizon", "",
-        f"The longest length whose mean test {metric} is {compare} **{threshold:.3g}** "
-        f"({task.threshold_note} unless `--threshold` says otherwise). Pessimistic and optimistic read the "
-        "same off the interval's worse and better ends; – means no tested length passes.", "",
-        markdown_table(pd.DataFrame(horizon_rows, columns=["cell", "horizon L", "pessimistic", "optimistic"])), "",
+        f"The last length whose mean test {metric} is {compare} **{threshold:.3g}** "
+        f"({task.threshold_note} unless `--threshold` says otherwise) below the shortest length that fails (the horizon "
+        "search's rule); the longest length tested that passes is beside it, longer where the score is not monotone. "
+        "Pessimistic and optimistic apply the rule to the interval's worse and better ends; – means the shortest length "
+        "tested fails. A horizon at the longest length tested is a lower bound: `memorybench horizon` searches past it.", "",
+        markdown_table(pd.DataFrame(horizon_rows, columns=["cell", "horizon L", "pessimistic", "optimistic", "longest passing L"])), "",
         "### Training curves", "",
         f"Train and dev {loss_label(task)} and dev {metric} against steps; the dashed line is the memoryless baseline.", "",
         f"![training curves]({rel('curves.png')})", "",

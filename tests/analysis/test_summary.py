@@ -87,3 +87,11 @@ def test_paired_differences_pair_by_seed_and_are_tighter_than_two_means():
     unpaired = score_table(runs[runs["seed"] != 9])
     width = lambda r: r["ci_high"] - r["ci_low"]
     assert width(paired) < 0.05 < min(width(r) for _, r in unpaired.iterrows())
+
+
+def test_a_score_that_is_not_monotone_reads_below_its_first_fail_with_the_longest_pass_beside_it():
+    # nndl-shuffled GRU before 0.2.0's retraining: 0.64 at L=20, 0.54 at L=25 (below 0.55), 0.82 at L=30
+    table = score_table(runs_frame({("gru", 20): [0.64, 0.63, 0.65], ("gru", 25): [0.54, 0.53, 0.55], ("gru", 30): [0.82, 0.80, 0.84]}))
+    horizon = memory_horizon(table, threshold=0.55).iloc[0]
+    assert (horizon["horizon"], horizon["longest_pass"]) == (20, 30)  # not ">= 30" over a failing L=25
+    assert horizon["horizon_high"] == 30 and horizon["horizon_low"] == 20
