@@ -2,8 +2,8 @@
 
 Importing an old path (`from memorybench.store import ResultsStore`) gives the new module's names
 with a DeprecationWarning naming the new path; `python -m OLD` (`python -m memorybench.suite ...`)
-prints the new command on stderr and runs it. Nothing else imports this module's targets, so it
-stands outside the layers that tests/test_imports.py checks.
+prints the new command on stderr and runs it in its place. It imports the new modules only by name, when an
+old one is asked for, so it is the lowest layer of tests/test_imports.py.
 
 Example:
     >>> import warnings
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.util
+import os
 import sys
 import warnings
 from importlib import import_module
@@ -82,13 +83,11 @@ def old_name(old: str, name: str):
 
 
 def run_old_command(old: str) -> None:
-    """`python -m OLD ARGS`: say the new command, then run it with ARGS."""
+    """`python -m OLD ARGS`: say the new command, then become it (`python -m memorybench COMMAND ARGS`, this
+    process replaced): this module imports no command, so it sits below every part that imports it."""
     command = COMMANDS[old]
-    print(f"note: `python -m {old}` is `memorybench {command}` since 0.2.0; the old path goes in 0.3.0", file=sys.stderr)
-    from memorybench.cli.main import main
-
-    code = main([*command.split(), *sys.argv[1:]])
-    sys.exit(code)
+    print(f"note: `python -m {old}` is `memorybench {command}` since 0.2.0; the old path goes in 0.3.0", file=sys.stderr, flush=True)
+    os.execv(sys.executable, [sys.executable, "-m", "memorybench", *command.split(), *sys.argv[1:]])
 
 
 class OldPaths(importlib.abc.MetaPathFinder, importlib.abc.Loader):
