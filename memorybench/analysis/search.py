@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 
 from memorybench.analysis.summary import mean_interval
@@ -72,6 +73,28 @@ def search_reading(search: Search, probes: pd.DataFrame, threshold: float, direc
         side = search.reading({int(n): passes(float(v), threshold, direction) for n, v in by_length[end].items()})
         reading[f"horizon_{suffix}"], reading[f"censored_{suffix}"] = side["horizon"], side["censored"]
     return reading
+
+
+def memory_horizon(table: pd.DataFrame, threshold: float, direction: str = "higher") -> pd.DataFrame:
+    """Per cell of a `score_table`, the search's readings (`search_reading`) on the lengths tested, as a grid
+    that starts at its longest length: horizon (NaN when the shortest length fails), horizon_low and
+    horizon_high (the interval's worse and better ends) and longest_pass (above the horizon where the score is
+    not monotone in length).
+
+    >>> from memorybench.analysis.summary import score_table
+    >>> runs = pd.DataFrame(dict(cell="lstm", seq_len=[10, 10, 10, 30, 30, 30], seed=[0, 1, 2] * 2,
+    ...                          test_score=[0.9, 0.8, 1.0, 0.4, 0.5, 0.6], status="ok"))
+    >>> memory_horizon(score_table(runs), threshold=0.55)[["horizon", "horizon_low", "horizon_high", "longest_pass"]].values.tolist()
+    [[10.0, 10.0, 30.0, 10.0]]
+    """
+    length = lambda value: np.nan if value is None else float(value)
+    rows = []
+    for cell, g in table.groupby("cell", sort=False):
+        grid = Search(start=int(g["seq_len"].max()), min_length=int(g["seq_len"].min()), cap=int(g["seq_len"].max()))
+        probes = g.assign(passed=[passes(float(m), threshold, direction) for m in g["mean"]])
+        reading = search_reading(grid, probes, threshold, direction)
+        rows.append(dict(cell=cell, **{key: length(reading[key]) for key in ("horizon", "horizon_low", "horizon_high", "longest_pass")}))
+    return pd.DataFrame(rows, columns=["cell", "horizon", "horizon_low", "horizon_high", "longest_pass"])
 
 
 def horizon_by_budget(search: Search, runs: pd.DataFrame, curves: pd.DataFrame, threshold: float, direction: str) -> pd.DataFrame:

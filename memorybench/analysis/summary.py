@@ -1,4 +1,4 @@
-"""Summaries over seeds: mean with a 95% confidence interval, best seed, memory horizon —
+"""Summaries over seeds: mean with a 95% confidence interval, best seed —
 each in the direction of the task's metric ('higher' for accuracy, 'lower' for MSE).
 
 Example:
@@ -8,8 +8,6 @@ Example:
     >>> table = score_table(runs)
     >>> table[["seq_len", "mean", "ci_low", "ci_high", "best"]].round(3).values.tolist()
     [[10.0, 0.9, 0.652, 1.148, 1.0], [30.0, 0.5, 0.252, 0.748, 0.6]]
-    >>> memory_horizon(table, threshold=0.55)[["horizon", "horizon_low", "horizon_high", "longest_pass"]].values.tolist()
-    [[10.0, 10.0, 30.0, 10.0]]
 """
 from __future__ import annotations
 
@@ -17,8 +15,6 @@ import math
 
 import numpy as np
 import pandas as pd
-
-from memorybench.sweep.horizon import Search
 
 
 def t975(df: int) -> float:
@@ -84,32 +80,6 @@ def paired_differences(runs: pd.DataFrame, key: str, first, second, within=("seq
         if n:
             rows.append(dict(zip(within, group if isinstance(group, tuple) else (group,)), pairs=n, mean=mean, ci_low=low, ci_high=high))
     return pd.DataFrame(rows, columns=[*within, "pairs", "mean", "ci_low", "ci_high"])
-
-
-def memory_horizon(table: pd.DataFrame, threshold: float, direction: str = "higher") -> pd.DataFrame:
-    """Per cell, the horizon search's rule (`memorybench.sweep.horizon.Search.reading`) on the lengths tested:
-    the last length whose mean test score passes the threshold (>= it for a 'higher' metric, <= for a 'lower'
-    one) below the shortest length that fails (NaN when the shortest fails); the same on the interval's worse
-    and better ends (a pessimistic and an optimistic horizon); and longest_pass, the longest passing length,
-    above the horizon where the score is not monotone in length."""
-
-    def passes(value: float) -> bool:
-        return value == value and (value >= threshold if direction == "higher" else value <= threshold)
-
-    worse, better = ("ci_low", "ci_high") if direction == "higher" else ("ci_high", "ci_low")
-    rows = []
-    for cell, g in table.groupby("cell", sort=False):
-        lengths = [int(n) for n in g["seq_len"]]
-        grid = Search(start=max(lengths), min_length=min(lengths), cap=max(lengths))
-        read = lambda column: grid.reading({int(n): passes(float(v)) for n, v in zip(g["seq_len"], g[column])})
-        mean = read("mean")
-        rows.append(dict(cell=cell, horizon=_length(mean["horizon"]), horizon_low=_length(read(worse)["horizon"]),
-                         horizon_high=_length(read(better)["horizon"]), longest_pass=_length(mean["longest_pass"])))
-    return pd.DataFrame(rows, columns=["cell", "horizon", "horizon_low", "horizon_high", "longest_pass"])
-
-
-def _length(value) -> float:
-    return np.nan if value is None else float(value)
 
 
 def _column(runs: pd.DataFrame, name: str, default) -> pd.Series:

@@ -32,7 +32,8 @@ import pandas as pd
 
 from memorybench.analysis.experiments import experiment_label, label_of, paired_table, study_axes, study_label
 from memorybench.analysis.gates import example_sequence, trace_sequence
-from memorybench.analysis.summary import memory_horizon, score_table, throughput_table
+from memorybench.analysis.search import memory_horizon
+from memorybench.analysis.summary import score_table, throughput_table
 from memorybench.cells import cell_names
 from memorybench.report.benchtables import load_benchmarks, speedup_table
 from memorybench.report.capacity import capacity_section, is_multi_setting

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from memorybench.analysis.summary import memory_horizon, score_table, t975, throughput_table
+from memorybench.analysis.search import memory_horizon
+from memorybench.analysis.summary import score_table, t975, throughput_table
 
 
 def runs_frame(values: dict) -> pd.DataFrame:
