@@ -10,15 +10,19 @@ from __future__ import annotations
 from memorybench.diagnostics.defaults import DEFAULT_SIZE, MIN_SIZE, TEST_STEPS, TRAIN_STEPS, WASHOUT
 from memorybench.parser import Parser, folder_path, positive_int
 
-FOLDER_HELP = "a results folder written by memorybench (holding store.json and runs/)"
+
+
+def folder_parser(prog: str, description: str) -> Parser:
+    """A diagnostic's parser: its description and the results folder it reads."""
+    parser = Parser(prog=prog, description=description)
+    parser.add_argument("folder", type=folder_path, help="a results folder written by memorybench (holding store.json and runs/)")
+    return parser
 
 
 def through_time(argv: list[str] | None = None, prog: str = "memorybench diagnose through-time") -> int:
-    parser = Parser(prog=prog,
-                    description="Gradient norms through time (‖∂L/∂h_t‖, and ‖∂L/∂c_t‖ for the LSTM) of every successful run "
+    parser = folder_parser(prog, "Gradient norms through time (‖∂L/∂h_t‖, and ‖∂L/∂c_t‖ for the LSTM) of every successful run "
                     "of a results folder, at its best-dev checkpoint and at initialisation, on the test split. Writes "
                     "tables/grad_through_time.csv, tables/grad_decay.csv and figures/grad_through_time/*.png into the folder.")
-    parser.add_argument("folder", type=folder_path, help=FOLDER_HELP)
     args = parser.parse_or_exit(argv)
     from memorybench.diagnostics.through_time import write_through_time
     from memorybench.report.writer import run_writer
@@ -27,12 +31,10 @@ def through_time(argv: list[str] | None = None, prog: str = "memorybench diagnos
 
 
 def memory_capacity(argv: list[str] | None = None, prog: str = "memorybench diagnose memory-capacity") -> int:
-    parser = Parser(prog=prog,
-                    description="Jaeger's memory capacity of every successful delayed-recall run of a results folder: read-outs "
+    parser = folder_parser(prog, "Jaeger's memory capacity of every successful delayed-recall run of a results folder: read-outs "
                     "of u(t-k), k = 1..K, refitted by least squares on the hidden state h over one input stream and scored "
                     "(squared correlation) on another, beside the trained head's test MSE. Writes tables/memory_capacity.csv "
                     "and figures/memory_capacity.png into the folder.")
-    parser.add_argument("folder", type=folder_path, help=FOLDER_HELP)
     parser.add_argument("--train-steps", type=positive_int(1, "train steps"), default=TRAIN_STEPS, help="stream steps the read-outs are fitted on (default: %(default)s)")
     parser.add_argument("--test-steps", type=positive_int(2, "test steps"), default=TEST_STEPS, help="stream steps MC_k is scored on (default: %(default)s)")
     parser.add_argument("--washout", type=positive_int(1, "washout"), default=WASHOUT, help="steps dropped at the start of each stream, >= K (default: %(default)s)")
@@ -45,11 +47,9 @@ def memory_capacity(argv: list[str] | None = None, prog: str = "memorybench diag
 
 
 def extrapolate(argv: list[str] | None = None, prog: str = "memorybench diagnose extrapolate") -> int:
-    parser = Parser(prog=prog,
-                    description="Score every successful run of a results folder at test lengths it was not trained on "
+    parser = folder_parser(prog, "Score every successful run of a results folder at test lengths it was not trained on "
                     "(factor x its training length), on a fresh, larger test set from its own task generator. Writes "
                     "tables/extrapolation.csv, tables/extrapolation_summary.csv and figures/extrapolation/*.png into the folder.")
-    parser.add_argument("folder", type=folder_path, help=FOLDER_HELP)
     parser.add_argument("--factors", type=float, nargs="+", default=None, metavar="K",
                         help="test lengths as whole multiples >= 1 of each run's training length "
                         "(default: the task's own, TaskSpec.extrapolation_factors: 1 2 3 for the digit sum, 1 2 for the built-in others)")
