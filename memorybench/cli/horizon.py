@@ -17,6 +17,7 @@ import argparse
 import math
 import sys
 import time
+from pathlib import Path
 
 from memorybench.parser import Parser, UsageError, folder_path, positive_int
 
@@ -47,6 +48,38 @@ def lengths_per_cell(workers: int, cells: int, seeds: int) -> int:
     (1, 5, 7)
     """
     return max(1, workers // (cells * seeds))
+
+
+def cost_line(costliest: dict[str, list[int]], stored, seeds: int, steps: int, workers: int) -> str:
+    """The most the search can still cost: per cell, the lengths of its costliest outcome (`Search.costliest`)
+    priced at this folder's stored runs of the cell at the same budget (a run's share of its pack's wall time
+    per unit of length), spread over the workers.
+
+    >>> import pandas as pd
+    >>> stored = pd.DataFrame(dict(cell=["srn"], steps=[100], status=["ok"], seq_len=[10], wall_time_s=[80.0], pack_size=[2]))
+    >>> cost_line({"srn": [20, 40], "gru": [20]}, stored, seeds=3, steps=100, workers=2)
+    "at most 9 runs (srn 20, 40; gru 20): about 6 min of training for srn at the stored runs' speed; gru: no stored run at 100 steps to price"
+    """
+    runs = sum(len(lengths) for lengths in costliest.values()) * seeds
+    ok = stored[(stored["status"] == "ok") & (stored["steps"] == steps)] if len(stored) else stored
+    seconds, priced, unpriced = 0.0, [], []
+    for cell, lengths in costliest.items():
+        mine = ok[ok["cell"] == cell] if len(ok) else ok
+        if not lengths:
+            continue
+        if not len(mine):
+            unpriced.append(cell)
+            continue
+        per_length = (mine["wall_time_s"] / mine["pack_size"].fillna(1).clip(lower=1) / mine["seq_len"]).median()
+        seconds += per_length * seeds * sum(lengths) / workers
+        priced.append(cell)
+    where = "; ".join(f"{cell} {', '.join(map(str, lengths))}" for cell, lengths in costliest.items() if lengths)
+    line = f"at most {runs} runs ({where or 'none: every cell is done'})"
+    if priced:
+        line += f": about {seconds / 60:.0f} min of training for {' '.join(priced)} at the stored runs' speed"
+    if unpriced:
+        line += f"; {' '.join(unpriced)}: no stored run at {steps} steps to price"
+    return line
 
 
 def make_parser(prog: str) -> Parser:
@@ -144,15 +177,8 @@ def _search(args, prog: str) -> int:
     workers = executor.workers
     k = lengths_per_cell(workers, len(args.cells), args.seeds)
     most = math.ceil(math.log(cap / start, args.growth)) + math.ceil(math.log(start / grid.min_length, args.growth)) + math.ceil(math.log2(cap)) + 1
-    print(f"{prog}: task {args.task} ({protocol}, threshold {task.threshold:g}, {task.direction} is better), cells {' '.join(args.cells)}, "
-          f"{args.seeds} seeds, start {start}, x{args.growth:g}, cap {cap}: at most {most} rounds, {most * len(args.cells) * args.seeds * k} runs; "
-          f"{workers} worker(s): {k} length(s) per cell a round")
-    if args.dry_run:
-        first = [f"{cell} L={n}" for cell in args.cells for n in search.next_lengths({}, k)]
-        print(f"first round: {', '.join(first)} ({len(first) * args.seeds} runs; a sweep's runs already stored there are not trained again)")
-        return 0
-
-    store = ResultsStore.open(args.out or grid.out)
+    folder = args.out or grid.out
+    store = ResultsStore.open(folder) if not args.dry_run or (Path(folder) / "store.json").exists() else None
     plan = lambda cell, length: plan_sweep(protocol, [cell], [length], args.seeds, args.quick, args.device, steps=args.steps)
     probes = {cell: {} for cell in args.cells}
     scores: dict[tuple[str, int], dict] = {}
@@ -167,13 +193,24 @@ def _search(args, prog: str) -> int:
         scores[(cell, length)] = dict(task=args.task, protocol=protocol, **summary)
         return True
 
-    stored = store.collect()[0]
-    runs = stored.set_index("run_id") if len(stored) else pd.DataFrame(columns=["status", "test_score"])
+    stored = store.collect()[0] if store else pd.DataFrame(columns=["run_id", "cell", "protocol", "seq_len", "status"])
+    runs = stored.set_index("run_id")
     for cell in args.cells:  # a sweep's runs (and a stopped search's) count as probes
-        mine = stored[(stored["cell"] == cell) & (stored["protocol"] == protocol)] if len(stored) else stored
-        for length in sorted(set(mine["seq_len"]) if len(mine) else ()):
+        mine = stored[(stored["cell"] == cell) & (stored["protocol"] == protocol)]
+        for length in sorted(set(mine["seq_len"])):
             if grid.min_length <= length <= cap:
                 record(runs, cell, int(length))
+    steps = plan(args.cells[0], start)[0].steps
+    print(f"{prog}: task {args.task} ({protocol}, threshold {task.threshold:g}, {task.direction} is better), cells {' '.join(args.cells)}, "
+          f"{args.seeds} seeds, start {start}, x{args.growth:g}, cap {cap}; "
+          f"{workers} worker(s): {k} length(s) per cell a round")
+    print(cost_line({cell: search.costliest(probes[cell], k) for cell in args.cells}, stored, args.seeds, steps, workers))
+    if args.dry_run:
+        first = [f"{cell} L={n}" for cell in args.cells for n in search.next_lengths(probes[cell], k)]
+        print(f"first round: {', '.join(first) or 'nothing (every cell is done)'} ({len(first) * args.seeds} runs; "
+              "a sweep's runs already stored there are not trained again)")
+        return 0
+
     started, trained = time.perf_counter(), 0
     with store.lock(" ".join([prog, *sys.argv[1:]])):
         for round_number in range(1, most + 2):
@@ -200,7 +237,6 @@ def _search(args, prog: str) -> int:
             print(f"round {round_number}: {line}; {len(outcome.done)} runs trained, {time.perf_counter() - tick:.0f} s", flush=True)
     scores = {key: scores[key] for key in sorted(scores)}
     probed = pd.DataFrame(list(scores.values()))
-    steps = plan(args.cells[0], start)[0].steps
     rows = []
     for cell in args.cells:
         mine = probed[probed["cell"] == cell]

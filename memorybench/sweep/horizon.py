@@ -78,6 +78,25 @@ class Search:
             frontier += [{**hypothesis, length: outcome} for outcome in (True, False)]
         return chosen
 
+    def costliest(self, probes: dict[int, bool], k: int = 1) -> list[int]:
+        """The lengths the search still probes, `k` a round, for the truth that makes them longest in total, over
+        every monotone truth (passes up to some h in [min_length - 1, cap]; stored probes keep their outcomes):
+        what the plan line prices.
+
+        >>> Search(start=30, min_length=3, cap=240).costliest({})  # a horizon just below the cap: grow, then bisect
+        [30, 60, 120, 240, 180, 210, 225]
+        """
+        worst: list[int] = []
+        for truth in range(self.min_length - 1, self.cap + 1):
+            seen, new = dict(probes), []
+            while lengths := self.next_lengths(seen, k):
+                for length in lengths:
+                    new.append(length)
+                    seen[length] = length <= truth
+            if sum(new) > sum(worst):
+                worst = new
+        return worst
+
     def reading(self, probes: dict[int, bool]) -> dict:
         """What the probes say: horizon (the last pass below the first fail; the cap when censored above, None
         below the minimum), bracket, longest_pass (the longest passing length probed) and censored."""

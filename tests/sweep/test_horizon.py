@@ -42,6 +42,34 @@ def test_a_score_that_is_not_monotone_stands_below_the_first_fail_and_keeps_its_
     assert (reading["horizon"], reading["first_fail"], reading["longest_pass"]) == (22, 25, 30) and reading["censored"] == "none"
 
 
+@pytest.mark.parametrize("stored", [{}, {30: True, 25: False}, {30: False}])
+@pytest.mark.parametrize("k", [1, 3])
+def test_the_costliest_outcome_bounds_every_search_and_is_reached_by_one(stored, k):
+    search = Search(start=30, min_length=3, cap=240)
+    worst = search.costliest(stored, k)
+    assert not set(worst) & set(stored)  # a stored probe costs nothing
+    spent = []
+    for true in range(2, 241):
+        probes = dict(stored)
+        while lengths := search.next_lengths(probes, k):
+            probes.update({n: n <= true for n in lengths})
+        spent.append(sum(probes) - sum(stored))
+    assert max(spent) == sum(worst)
+
+
+def test_the_plan_line_prices_the_costliest_search_at_the_stored_runs_speed(tmp_path, capsys):
+    from memorybench.cli.horizon import cost_line
+    import pandas as pd
+
+    stored = pd.DataFrame(dict(cell=["gru", "gru", "lstm"], steps=[100, 100, 50], status=["ok", "ok", "ok"], seq_len=[10, 30, 10],
+                               wall_time_s=[10.0, 60.0, 1.0], pack_size=[1, 2, 1]))
+    line = cost_line({"gru": [40, 80], "lstm": [40]}, stored, seeds=2, steps=100, workers=2)
+    # gru: a run costs (1.0 + 1.0) / 2 = 1 s per unit of length: 2 seeds x 120 / 2 workers = 120 s; lstm has no run at 100 steps
+    assert line == "at most 6 runs (gru 40, 80; lstm 40): about 2 min of training for gru at the stored runs' speed; lstm: no stored run at 100 steps to price"
+    assert main(["--task", "adding", "--cells", "gru", "--dry-run", "--out", str(tmp_path / "new")]) == 0
+    assert "at most 21 runs (gru 100, 200, 400, 800, 600, 700, 750); gru: no stored run at 5000 steps to price" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--max-length", "2"], "--max-length 2 is below task nndl's minimum length (allowed: integers >= 3)"),
     (["--resolution", "0"], "argument --resolution: resolution 0 is not allowed (allowed: numbers > 0)"),
