@@ -98,21 +98,51 @@ def load_norms(store, runs) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["step", "parameter", "grad_norm", "run_id", "cell", "seed", "clip"])
 
 
-def norm_summary(norms) -> pd.DataFrame:
-    """Per cell, clipping and parameter, the median over seeds of: the peak norm over the first 40
-    steps and its step, and the mean norm over the last 50 steps (near 0: the gradient vanished)."""
+QUANTITIES = {  # per-seed quantity -> what it is, as the report names it
+    "peak_first_40": "peak norm over the first 40 steps",
+    "peak_step": "step of that peak",
+    "mean_last_50": "mean norm over the last 50 steps",
+}
+
+
+def per_seed_norms(norms) -> pd.DataFrame:
+    """One row per cell, clipping, parameter and seed: its peak norm over the first 40 steps, the step of that
+    peak, and its mean norm over the last 50 steps (near 0: the gradient vanished)."""
     import pandas as pd
 
     rows = []
-    for (cell, clip, parameter), group in norms.groupby(["cell", "clip", "parameter"], sort=False):
-        per_seed = []
-        for _, run in group.groupby("seed"):
-            early = run[run["step"] <= 40]
-            late = run[run["step"] > run["step"].max() - 50]
-            per_seed.append((early["grad_norm"].max(), early.loc[early["grad_norm"].idxmax(), "step"], late["grad_norm"].mean()))
-        peak, peak_step, late = (pd.Series(v) for v in zip(*per_seed))
-        rows.append(dict(cell=cell, clip=clip, parameter=parameter, seeds=len(per_seed), peak_first_40=peak.median(),
-                         peak_step=int(peak_step.median()), mean_last_50=late.median()))
+    for (cell, clip, parameter, seed), run in norms.groupby(["cell", "clip", "parameter", "seed"], sort=False):
+        early = run[run["step"] <= 40]
+        late = run[run["step"] > run["step"].max() - 50]
+        rows.append(dict(cell=cell, clip=clip, parameter=parameter, seed=int(seed), peak_first_40=float(early["grad_norm"].max()),
+                         peak_step=int(early.loc[early["grad_norm"].idxmax(), "step"]), mean_last_50=float(late["grad_norm"].mean())))
+    return pd.DataFrame(rows, columns=["cell", "clip", "parameter", "seed", *QUANTITIES])
+
+
+def norm_summary(per_seed) -> pd.DataFrame:
+    """Per cell, clipping and parameter over the seeds of `per_seed_norms`: each quantity's median with its 95%
+    bootstrap interval (`_low`, `_high`) and whether its seeds fall into two groups (`_bimodal`,
+    `memorybench.analysis.spread`), and the range of the peak's step over the seeds.
+
+    >>> import pandas as pd
+    >>> per_seed = pd.DataFrame(dict(cell="srn", clip="none", parameter="W", seed=range(4), peak_first_40=[10.0, 12, 11, 9],
+    ...                              peak_step=[3, 4, 12, 2], mean_last_50=[1.0, 2.0, 40.0, 90.0]))
+    >>> row = norm_summary(per_seed).to_dict("records")[0]
+    >>> row["seeds"], row["peak_step"], (row["peak_step_min"], row["peak_step_max"]), row["mean_last_50_bimodal"]
+    (4, 3.5, (2, 12), True)
+    """
+    import pandas as pd
+
+    from memorybench.analysis.spread import bimodal, median_interval
+
+    rows = []
+    for (cell, clip, parameter), group in per_seed.groupby(["cell", "clip", "parameter"], sort=False):
+        row = dict(cell=cell, clip=clip, parameter=parameter, seeds=len(group))
+        for quantity in QUANTITIES:
+            median, low, high = median_interval(group[quantity])
+            row.update({quantity: median, f"{quantity}_low": low, f"{quantity}_high": high, f"{quantity}_bimodal": bimodal(group[quantity])})
+        row.update(peak_step_min=int(group["peak_step"].min()), peak_step_max=int(group["peak_step"].max()))
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -124,6 +154,22 @@ def _order(column):
     return column.map(order)
 
 
+def norm_rows(summary) -> pd.DataFrame:
+    """The report's table of `norm_summary`: median [bootstrap interval] of each quantity, the peak step's range,
+    and which quantities fall into two groups."""
+    import pandas as pd
+
+    from memorybench.analysis.experiments import label_of
+
+    text = lambda row, q: f"{row[q]:.3g} [{row[q + '_low']:.3g}, {row[q + '_high']:.3g}]"
+    rows = [[label_of(row["cell"]), row["clip"], row["parameter"], row["seeds"], text(row, "peak_first_40"),
+             f"{row['peak_step']:g} ({row['peak_step_min']}–{row['peak_step_max']})", text(row, "mean_last_50"),
+             ", ".join(name for name, q in (("peak", "peak_first_40"), ("step", "peak_step"), ("last 50", "mean_last_50"))
+                       if row[q + "_bimodal"]) or "–"] for row in summary.to_dict("records")]
+    return pd.DataFrame(rows, columns=["cell", "clip", "parameter", "seeds", "peak, first 40 steps", "peak step (range)",
+                                       "mean, last 50 steps", "two groups"])
+
+
 def report_section(store, runs) -> list[str]:
     """The report's section 6.2 part for the runs of `runs` that carry logged norms ([] when none do)."""
     import pandas as pd
@@ -131,7 +177,7 @@ def report_section(store, runs) -> list[str]:
     from memorybench.analysis.experiments import label_of
     from memorybench.analysis.summary import mean_interval, paired_differences
     from memorybench.cells import cell_names
-    from memorybench.report.figures import plot_clip_scores, plot_gradient_norms
+    from memorybench.report.figures import plot_clip_scores, plot_gradient_norms, plot_seed_strips
     from memorybench.report.markdown import interval_text, markdown_table
     from memorybench.storage.rundir import write_atomic
     from memorybench.tasks import get_task
@@ -148,8 +194,14 @@ def report_section(store, runs) -> list[str]:
     plot_gradient_norms(norms[norms["clip"] == "per_param"], 100, figures / "norms_clipped.png",
                         f"Gradient norms, each parameter clipped to {first['clip_value']:g}, first 100 steps", clip_value=first["clip_value"])
     plot_clip_scores(logged, baseline, figures / "accuracy.png", f"Test accuracy at L={first['seq_len']}, without and with clipping")
-    summary = norm_summary(norms.sort_values(["cell", "clip"], key=_order, kind="stable"))
+    per_seed = per_seed_norms(norms.sort_values(["cell", "clip"], key=_order, kind="stable"))
+    summary = norm_summary(per_seed)
     write_atomic(store.tables_dir / "explosion_norms.csv", lambda tmp: summary.to_csv(tmp, index=False))
+    write_atomic(store.tables_dir / "explosion_norms_per_seed.csv", lambda tmp: per_seed.to_csv(tmp, index=False))
+    plot_seed_strips(per_seed.assign(group=[f"{label_of(c)}\n{'clipped' if k == 'per_param' else 'no clip'} {p}" for c, k, p in
+                                            zip(per_seed["cell"], per_seed["clip"], per_seed["parameter"])]),
+                     QUANTITIES, figures / "per_seed.png", "Section 6.2 gradient norms, seed by seed",
+                     log={"peak_first_40", "mean_last_50"})
     ok = logged[logged["status"] == "ok"]
     rows = []
     for cell in [c for c in cell_names() if c in set(logged["cell"])]:
@@ -159,8 +211,7 @@ def report_section(store, runs) -> list[str]:
         failed = int((logged[logged["cell"] == cell]["status"] != "ok").sum())
         rows.append([label_of(cell), *scores, diff, failed])
     scores_md = markdown_table(pd.DataFrame(rows, columns=["cell", "no clip", "clip per parameter", "clip − no clip (paired by seed)", "failed runs"]))
-    norm_md = markdown_table(summary.assign(cell=summary["cell"].map(label_of), peak_first_40=summary["peak_first_40"].map("{:.3g}".format),
-                                            mean_last_50=summary["mean_last_50"].map("{:.3g}".format)))
+    norm_md = markdown_table(norm_rows(summary))
     rel = lambda name: (figures / name).relative_to(store.root).as_posix()
     return [
         "## Gradient explosion (book section 6.2)", "",
@@ -171,8 +222,14 @@ def report_section(store, runs) -> list[str]:
         "for the LSTM and GRU, W, U and b are torch's weight_ih, weight_hh and bias_ih.", "",
         f"![gradient norms without clipping]({rel('norms_no_clip.png')})", "",
         f"![gradient norms with clipping]({rel('norms_clipped.png')})", "",
-        "**Gradient norms** (median over seeds of each seed's peak over the first 40 steps, the step of that peak, and "
-        "its mean over the last 50 steps; `tables/explosion_norms.csv`):", "", norm_md, "",
+        "**Gradient norms**, seed by seed summarised: each seed's peak norm over the first 40 steps, the step of that "
+        "peak, and its mean norm over the last 50 steps; per cell, clipping and parameter the median over seeds with a 95% "
+        "percentile bootstrap interval of the median (10,000 resamples, fixed seed), and for the step the range over seeds. "
+        "**two groups** marks a quantity whose sorted seed values jump by more than 5x with at least 2 seeds on each side: "
+        "its median lands in one group or the other by chance, and a retrain that only rounds differently can move it "
+        "across (read the seeds, not the median). `tables/explosion_norms.csv`; every seed's values in "
+        "`tables/explosion_norms_per_seed.csv`.", "", norm_md, "",
+        f"![every seed's values]({rel('per_seed.png')})", "",
         f"**Test accuracy** of the best-dev checkpoint, mean [95% t-interval]; the memoryless baseline is {baseline:.3g}. "
         "The paired difference compares the two runs of each seed (same data, same initial weights).", "",
         scores_md, "", f"![test accuracy]({rel('accuracy.png')})", "",

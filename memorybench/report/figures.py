@@ -231,6 +231,33 @@ def plot_clip_scores(runs: pd.DataFrame, baseline: float, path: Path, title: str
     return save_figure(fig, path)
 
 
+def plot_seed_strips(per_seed: pd.DataFrame, quantities: dict[str, str], path: Path, title: str, log: set[str] = frozenset()) -> Path:
+    """One panel per quantity (column of `per_seed`, titled by its description): every seed a dot in its `group`
+    (a column naming the x position), the median a black tick with its 95% bootstrap interval
+    (`memorybench.analysis.spread.median_interval`); log-scaled y for the quantities in `log`."""
+    from memorybench.analysis.spread import median_interval
+
+    groups = list(dict.fromkeys(per_seed["group"]))
+    fig, axes = plt.subplots(len(quantities), 1, figsize=(1.2 + 0.62 * len(groups), 2.7 * len(quantities)), squeeze=False,
+                             layout="constrained")
+    jitter = np.random.default_rng(0)
+    for ax, (quantity, description) in zip(axes[:, 0], quantities.items()):
+        for x, group in enumerate(groups):
+            at = per_seed[per_seed["group"] == group]
+            color = get_cell(at["cell"].iloc[0]).color if "cell" in at else "C0"
+            ax.scatter(x + jitter.uniform(-0.18, 0.18, len(at)), at[quantity], s=12, color=color, alpha=0.8, zorder=3)
+            median, low, high = median_interval(at[quantity])
+            ax.errorbar(x, median, yerr=[[median - low], [high - median]], fmt="_", color="black", markersize=16, capsize=3, zorder=4)
+        if quantity in log:
+            ax.set_yscale("log")
+        ax.set_xticks(range(len(groups)), groups if ax is axes[-1, 0] else [""] * len(groups), fontsize=7, rotation=90)
+        ax.set_ylabel(quantity, fontsize=8)
+        ax.set_title(f"{description}: dots the seeds, black the median [95% bootstrap interval]", fontsize=9)
+        ax.grid(alpha=0.3, axis="y")
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
 def plot_capacity(table: pd.DataFrame, task: TaskSpec, threshold: float, path: Path, title: str) -> Path:
     """Left: capacity — each variant's best setting (by dev) test score against length, with its 95% interval;
     right: trainability — the solve rate over all settings and seeds. A cell's colour throughout; its

@@ -47,13 +47,32 @@ def test_the_command_stores_runs_with_their_norms_writes_the_report_and_resumes(
         assert sorted(norms["step"].unique()) == list(range(1, 13)) and sorted(norms["parameter"].unique()) == ["U", "W", "b"]
     report = (out / "report.md").read_text()
     assert "## Gradient explosion (book section 6.2)" in report and "SRN (one bias)" in report
-    for name in ("norms_no_clip.png", "norms_clipped.png", "accuracy.png"):
+    for name in ("norms_no_clip.png", "norms_clipped.png", "accuracy.png", "per_seed.png"):
         assert (out / "figures" / "explosion" / name).stat().st_size > 1000
     summary = pd.read_csv(out / "tables" / "explosion_norms.csv")
     assert len(summary) == 2 * 2 * 3 and (summary["seeds"] == 2).all()
+    per_seed = pd.read_csv(out / "tables" / "explosion_norms_per_seed.csv")
+    assert len(per_seed) == 2 * 2 * 3 * 2 and "peak, first 40 steps" in report and "two groups" in report
     capsys.readouterr()
     assert main(["--cells", "srn_book", "lstm", "--seeds", "2", "--steps", "12", "--out", str(out)]) == 0
     assert capsys.readouterr().out.startswith("0 runs trained, 8 already stored")
+
+
+def test_each_seed_is_summarised_and_a_median_over_two_groups_is_flagged():
+    from memorybench.diagnostics.explosion import norm_rows, norm_summary, per_seed_norms
+
+    # 4 seeds of one parameter, 60 steps: a peak at step 2 + seed, late norms of 1, 2, 40, 90 (two groups)
+    rows = []
+    for seed, late in enumerate([1.0, 2.0, 40.0, 90.0]):
+        rows += [dict(cell="srn_book", clip="per_param", parameter="W", seed=seed, step=step,
+                      grad_norm=100.0 + seed if step == 2 + seed else late) for step in range(1, 61)]
+    per_seed = per_seed_norms(pd.DataFrame(rows))
+    assert per_seed["peak_step"].tolist() == [2, 3, 4, 5] and per_seed["mean_last_50"].tolist() == [1.0, 2.0, 40.0, 90.0]
+    row = norm_summary(per_seed).iloc[0]
+    assert (row["mean_last_50"], row["peak_step"], row["peak_step_min"], row["peak_step_max"]) == (21.0, 3.5, 2, 5)
+    assert row["mean_last_50_low"] <= 21.0 <= row["mean_last_50_high"] and row["mean_last_50_bimodal"] and not row["peak_first_40_bimodal"]
+    shown = norm_rows(norm_summary(per_seed)).iloc[0]
+    assert shown["two groups"] == "last 50" and shown["peak step (range)"] == "3.5 (2–5)"
 
 
 @pytest.mark.parametrize("argv, message", [
