@@ -1,16 +1,16 @@
 """Which section 6.2 figures survive a retrain that differs only in float rounding?
 
-    python benchmarks/explosion_retrain.py [--folder results/explosion] [--path stacked|single]
+    python benchmarks/explosion_retrain.py [--folder results/explosion]
 
 Retrains every run of the committed section 6.2 experiment (`memorybench explosion`: each cell x
-seed x clipping of the folder) through another execution path — the same function summed in
-another order — and compares every figure its report states with the committed one:
+seed x clipping of the folder), one run at a time as the command trains them, with the smallest
+change that computes the same function with other rounding:
 
-- `stacked` (default): execution='transparent' (each cell's step function, not torch's fused
-  kernel) in a stacked pack of the cell's seeds per clipping (batched matmuls), the path a sweep
-  packs runs on. The book's `srn_book` has no fused kernel, so for it only the batching differs.
-- `single`: execution='transparent', one run at a time: for the LSTM and GRU the only change is the
-  fused kernel; `srn_book` is then the committed path itself (its runs must match exactly).
+- a cell with a fused kernel (LSTM, GRU) runs execution='transparent': its own step function
+  instead of torch's fused kernel, the same sums in another order;
+- a cell without one (the book's `srn_book`, already step by step) starts from initial weights
+  each moved by one unit in the last place (`torch.nextafter` towards +inf): a rounding-sized
+  difference at step 0, since no other execution path exists for it.
 
 For every gradient-norm summary (median over seeds of each seed's peak over the first 40 steps,
 its step, and its mean over the last 50; `memorybench.diagnostics.explosion.norm_summary`) and
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -41,26 +42,46 @@ from memorybench.storage.provenance import provenance_line  # noqa: E402
 from memorybench.storage.store import ResultsStore  # noqa: E402
 
 
-def retrain(configs, path: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(norms as `load_norms` gives them, scores: cell, clip, seed, test_score) of `configs` retrained on `path`."""
-    configs = [replace(c, execution="transparent") for c in configs]
-    groups = [[c] for c in configs] if path == "single" else [
-        [c for c in configs if (c.cell, c.clip) == key] for key in dict.fromkeys((c.cell, c.clip) for c in configs)]
-    norms, scores = [], []
-    for pack in groups:
-        log = GradientNorms()
-        outputs = train_pack(pack, layout="single" if path == "single" else "stacked", hooks=[log])
+def nudged(model_for):
+    """`model_for` whose models start with every parameter one ulp larger (towards +inf)."""
+    import torch
+
+    def build(*args, **kwargs):
+        model = model_for(*args, **kwargs)
+        with torch.no_grad():
+            for parameter in model.parameters():
+                parameter.copy_(torch.nextafter(parameter, torch.full_like(parameter, math.inf)))
+        return model
+
+    return build
+
+
+def retrain(configs) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """(norms as `load_norms` gives them, scores: cell, clip, seed, test_score, and per cell the change made) of
+    `configs` retrained one at a time with a rounding-sized change (see the module docstring)."""
+    from memorybench.cells import get_cell
+    from memorybench.engine import loop
+
+    norms, scores, changes = [], [], {}
+    original = loop.model_for
+    for config in configs:
+        fused = get_cell(config.cell).fused is not None
+        changes[config.cell] = "execution='transparent' instead of the fused kernel" if fused else "initial weights one ulp larger"
+        loop.model_for = original if fused else nudged(original)
+        try:
+            log = GradientNorms()
+            output = train_pack([replace(config, execution="transparent")], hooks=[log])[0]
+        finally:
+            loop.model_for = original
         table = log.table()
-        for replica, (config, output) in enumerate(zip(pack, outputs)):
-            mine = table[table["replica"] == replica]
-            mine = mine.assign(parameter=mine["parameter"].map(lambda name: role_of(name, config.cell))).dropna(subset=["parameter"])
-            norms.append(mine[["step", "parameter", "grad_norm"]].assign(cell=config.cell, seed=config.seed, clip=config.clip))
-            scores.append(dict(cell=config.cell, clip=config.clip, seed=config.seed, test_score=output.result.test_score))
-        print(f"  retrained {pack[0].cell} clip={pack[0].clip}: {len(pack)} runs", file=sys.stderr, flush=True)
-    return pd.concat(norms, ignore_index=True), pd.DataFrame(scores)
+        table = table.assign(parameter=table["parameter"].map(lambda name: role_of(name, config.cell))).dropna(subset=["parameter"])
+        norms.append(table[["step", "parameter", "grad_norm"]].assign(cell=config.cell, seed=config.seed, clip=config.clip))
+        scores.append(dict(cell=config.cell, clip=config.clip, seed=config.seed, test_score=output.result.test_score))
+    print(f"  retrained {len(configs)} runs", file=sys.stderr, flush=True)
+    return pd.concat(norms, ignore_index=True), pd.DataFrame(scores), changes
 
 
-def compare(folder: Path, path: str) -> None:
+def compare(folder: Path) -> None:
     store = ResultsStore(folder)
     runs, _ = store.collect()
     runs = runs[runs["status"] == "ok"]
@@ -68,11 +89,10 @@ def compare(folder: Path, path: str) -> None:
     logged = runs[runs["run_id"].isin(set(norms["run_id"]))]
     configs = [RunConfig.from_dict(json.loads((store.run_folder(run_id) / "config.json").read_text()))
                for run_id in logged.sort_values(["cell", "clip", "seed"])["run_id"]]
-    new_norms, new_scores = retrain(configs, path)
+    new_norms, new_scores, changes = retrain(configs)
     old, new = (norm_summary(per_seed_norms(frame)).set_index(["cell", "clip", "parameter"]) for frame in (norms, new_norms))
     print(provenance_line())
-    print(f"{folder}: {len(configs)} runs retrained on path '{path}' (execution='transparent'"
-          f"{', stacked packs of each cell and clipping' if path == 'stacked' else ', one run at a time'})")
+    print(f"{folder}: {len(configs)} runs retrained one at a time; " + "; ".join(f"{cell}: {change}" for cell, change in changes.items()))
     moved = total = 0
     print(f"\n{'cell':9} {'clip':9} {'param':5} {'quantity':13} {'committed [95% interval]':34} {'retrained':>10}")
     for key in old.index:
@@ -100,12 +120,11 @@ def compare(folder: Path, path: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folder", type=Path, default=Path("results/explosion"))
-    parser.add_argument("--path", choices=("stacked", "single"), default="stacked")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
-    compare(args.folder, args.path)
+    compare(args.folder)
 
 
 if __name__ == "__main__":

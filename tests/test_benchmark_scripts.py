@@ -85,3 +85,18 @@ def test_help_time_times_every_command_and_names_what_it_imported(tmp_path):
     rows = [line for line in out.splitlines() if line.startswith("memorybench ")]
     assert len(rows) == 12 and all(line.split()[-1] == "none" and "--help" in line for line in rows)
     assert float(re.search(rf"import torch\s+{NUMBER}", out)[1]) > 0 and (tmp_path / "help.txt").read_text() == out
+
+
+def test_explosion_retrain_flags_exactly_the_figures_outside_their_interval(tmp_path):
+    from memorybench.diagnostics.explosion_command import main as explosion
+
+    folder = tmp_path / "explosion"
+    assert explosion(["--cells", "srn_book", "lstm", "--seeds", "3", "--steps", "12", "--out", str(folder)]) == 0
+    out = run_script("explosion_retrain.py", "--folder", str(folder))
+    assert "srn_book: initial weights one ulp larger" in out and "lstm: execution='transparent' instead of the fused kernel" in out
+    rows = re.findall(rf"^(srn_book|lstm)\s+(none|per_param)\s+(W|U|b)\s+(\w+)\s+{NUMBER} \[{NUMBER}, {NUMBER}\]\s+{NUMBER}(.*)$", out, re.M)
+    assert len(rows) == 2 * 2 * 3 * 3  # cells x clippings x parameters x quantities
+    outside = [r for r in rows if not float(r[5]) <= float(r[7]) <= float(r[6])]
+    assert [r for r in rows if "MOVED" in r[8]] == outside
+    assert f"after the retrain: {len(outside)} of 36" in out
+    assert len(re.findall(r"^(srn_book|lstm)\s+(none|per_param)\s+.*\(n=3\).* of 3", out, re.M)) == 4

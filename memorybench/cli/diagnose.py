@@ -7,7 +7,7 @@ imports neither torch, pandas nor matplotlib; the diagnostic is imported once th
 """
 from __future__ import annotations
 
-from memorybench.diagnostics.defaults import DEFAULT_SIZE, MIN_SIZE, TEST_STEPS, TRAIN_STEPS, WASHOUT
+from memorybench.diagnostics.defaults import DEFAULT_SIZE, MIN_SIZE, STREAMS, TEST_STEPS, TRAIN_STEPS, WASHOUT
 from memorybench.parser import Parser, folder_path, positive_int
 
 
@@ -33,16 +33,22 @@ def through_time(argv: list[str] | None = None, prog: str = "memorybench diagnos
 def memory_capacity(argv: list[str] | None = None, prog: str = "memorybench diagnose memory-capacity") -> int:
     parser = folder_parser(prog, "Jaeger's memory capacity of every successful delayed-recall run of a results folder: read-outs "
                     "of u(t-k), k = 1..K, refitted by least squares on the hidden state h over one input stream and scored "
-                    "(squared correlation) on another, beside the trained head's test MSE. Writes tables/memory_capacity.csv "
-                    "and figures/memory_capacity.png into the folder.")
+                    "(squared correlation) on another, repeated on --streams independent pairs of streams, beside the trained "
+                    "head's test MSE. Writes tables/memory_capacity.csv (per cell and N: the seed interval of the stream-mean MC "
+                    "and the models' stream range), tables/memory_capacity_streams.csv (per run and stream, with the streams' "
+                    "seeds), tables/memory_capacity_differences.csv (which cells' MC differ), figures/memory_capacity.png and "
+                    "figures/memory_capacity_streams.png into the folder.")
     parser.add_argument("--train-steps", type=positive_int(1, "train steps"), default=TRAIN_STEPS, help="stream steps the read-outs are fitted on (default: %(default)s)")
     parser.add_argument("--test-steps", type=positive_int(2, "test steps"), default=TEST_STEPS, help="stream steps MC_k is scored on (default: %(default)s)")
     parser.add_argument("--washout", type=positive_int(1, "washout"), default=WASHOUT, help="steps dropped at the start of each stream, >= K (default: %(default)s)")
+    parser.add_argument("--streams", type=positive_int(1, "streams"), default=STREAMS,
+                        help="independent (fit, score) stream pairs each model is scored on; stream 0 is the one pair "
+                        "scored before this option existed (default: %(default)s)")
     args = parser.parse_or_exit(argv)
     from memorybench.diagnostics.memory_capacity import write_memory_capacity
     from memorybench.report.writer import run_writer
 
-    return run_writer(parser, lambda warn: write_memory_capacity(args.folder, warn=warn, train_steps=args.train_steps,
+    return run_writer(parser, lambda warn: write_memory_capacity(args.folder, warn=warn, streams=args.streams, train_steps=args.train_steps,
                                                                  test_steps=args.test_steps, washout=args.washout), args.folder)
 
 

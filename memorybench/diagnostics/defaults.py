@@ -5,6 +5,7 @@ importing the diagnostics themselves."""
 TRAIN_STEPS = 10_000  # states the read-outs are fitted on
 TEST_STEPS = 5_000  # states MC_k is scored on
 WASHOUT = 500  # states dropped at the start of each stream (>= K)
+STREAMS = 5  # independent (fit, score) stream pairs each model is scored on
 
 # memorybench diagnose extrapolate
 DEFAULT_SIZE = 1000  # fresh test sequences per run and length

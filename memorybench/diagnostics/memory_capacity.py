@@ -22,6 +22,24 @@ transient from the zero state; washout >= K so that every u(t - k) exists). The 
 `train_steps` states, and MC_k is their squared correlation with u(t - k) over the test
 stream's `test_steps` states. A read-out whose test output is constant scores 0.
 
+Streams. The same model's MC moves from one pair of streams to another (by up to 1.1
+over 5 pairs for a trained LSTM at N = 64, results/delayed_recall), so a trained model is
+scored on `streams` (STREAMS = 5) pairs. Pair i's seeds are numpy
+SeedSequence(entropy=seed) states: stream 0 with spawn_key (STREAM_KEY, part), the one
+pair scored before there were several (so stream 0 reproduces those MCs bit for bit),
+stream i > 0 with spawn_key (STREAM_KEY, part, i); part 0 is the train stream, 1 the test
+stream. The seeds are recorded with each stream's MC
+(tables/memory_capacity_streams.csv).
+
+Two spreads, and when cells differ. A model's MC is the mean over its streams. Per cell
+and N the table gives the mean and 95% t-interval over seeds of that stream-mean MC
+(mc, mc_ci_low, mc_ci_high: retraining), and the stream range: per model the max minus
+the min of its streams' MCs, the median over the models (stream_range; the largest:
+stream_range_max) — how far one measurement of one model moves. `cell_differences`
+claims a difference between two cells at the same experiment, length and N only where
+their seed intervals do not overlap and the difference of their means exceeds both
+cells' stream ranges; otherwise they are "not distinguishable".
+
 The bound. For a stationary state and i.i.d. input the population MC_k summed over
 k >= 0 is at most N (Jaeger 2001; Bessel's inequality: the delayed inputs are
 uncorrelated), so MC <= N. The estimate obeys it only approximately: a read-out for a
@@ -37,7 +55,7 @@ state's memory in its stationary regime under the task's input distribution;
 split (length T, from the zero state): its MSE per delay and the squared correlation of
 its outputs with their targets (head_mc_k, summed: head_mc).
 
-    memorybench diagnose memory-capacity results/   # tables/memory_capacity.csv, figures/memory_capacity.png
+    memorybench diagnose memory-capacity results/   # tables/memory_capacity*.csv, figures/memory_capacity*.png
 
 Example:
     >>> import torch.nn.functional as F
@@ -58,6 +76,7 @@ if __name__ == "__main__":  # `python -m memorybench.diagnostics.memory_capacity
 import json
 import math
 from collections.abc import Callable
+from itertools import combinations
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +89,7 @@ from memorybench.cells import cell_names, get_cell
 from memorybench.checks import check_int
 from memorybench.config import RunConfig
 from memorybench.diagnostics.command import one_thread
-from memorybench.diagnostics.defaults import TEST_STEPS, TRAIN_STEPS, WASHOUT
+from memorybench.diagnostics.defaults import STREAMS, TEST_STEPS, TRAIN_STEPS, WASHOUT
 from memorybench.models import SequenceModel
 from memorybench.report.figures import save_figure, plt  # pyplot on the figures' Agg backend
 from memorybench.report.sections import ReportSection, register_section
@@ -82,17 +101,27 @@ from memorybench.training import load_run, trained_model
 
 STREAM_KEY = 2001  # SeedSequence spawn-key slot of the MC streams; split_seed uses 0, 1, 2 (train, dev, test)
 STREAM_PARTS = ("train", "test")
-DELAY_COLUMNS = ["run_id", "experiment", "task", "scale", "seq_len", "cell", "hidden_size", "seed", "k", "mc_k", "head_mc_k", "head_mse_k"]
+RUN_KEYS = ["run_id", "experiment", "task", "scale", "seq_len", "cell", "hidden_size", "seed"]
+STREAM_COLUMNS = ["stream", "train_stream_seed", "test_stream_seed"]
+# one row per run, stream and delay; the trained head's head_mc_k and head_mse_k are the run's (its test split, no
+# stream), repeated on each stream's rows
+DELAY_COLUMNS = [*RUN_KEYS, *STREAM_COLUMNS, "k", "mc_k", "head_mc_k", "head_mse_k"]
 GROUP = ["experiment", "task", "scale", "seq_len", "cell", "hidden_size"]  # what a summary over seeds is per
+PAIR = ["experiment", "seq_len", "hidden_size"]  # cells compared within
+DIFFERENCE_COLUMNS = [*PAIR, "cell_a", "cell_b", "mc_a", "mc_b", "difference", "mc_a_ci_low", "mc_a_ci_high", "mc_b_ci_low",
+                      "mc_b_ci_high", "overlap", "stream_range_a", "stream_range_b", "verdict"]
 
 States = Callable[[torch.Tensor], torch.Tensor]  # (B, T, 1) inputs -> (B, T, N) hidden states
 
 
-def stream_seed(seed: int, part: str) -> int:
-    """A 63-bit seed of the MC train or test stream, derived from the run seed (numpy SeedSequence)."""
+def stream_seed(seed: int, part: str, stream: int = 0) -> int:
+    """A 63-bit seed of the MC train or test stream of pair `stream`, derived from the run seed (numpy SeedSequence,
+    spawn_key (STREAM_KEY, part) for stream 0, (STREAM_KEY, part, stream) for the others)."""
     if part not in STREAM_PARTS:
         raise ValueError(f"part={part!r} is not allowed; choose one of {', '.join(STREAM_PARTS)}")
-    state = np.random.SeedSequence(entropy=seed, spawn_key=(STREAM_KEY, STREAM_PARTS.index(part))).generate_state(2, np.uint64)
+    check_int("stream", stream, 0)
+    key = (STREAM_KEY, STREAM_PARTS.index(part)) + ((stream,) if stream else ())
+    state = np.random.SeedSequence(entropy=seed, spawn_key=key).generate_state(2, np.uint64)
     return int(state[0] >> np.uint64(1))
 
 
@@ -141,18 +170,20 @@ def squared_correlations(outputs, targets) -> np.ndarray:
 
 
 def memory_capacity(model: SequenceModel | States, scale: float = SCALE, delays: int = DELAYS, seed: int = 0,
-                    train_steps: int = TRAIN_STEPS, test_steps: int = TEST_STEPS, washout: int = WASHOUT) -> tuple[np.ndarray, float]:
+                    train_steps: int = TRAIN_STEPS, test_steps: int = TEST_STEPS, washout: int = WASHOUT,
+                    stream: int = 0) -> tuple[np.ndarray, float]:
     """(MC_k for k = 1..K as a (K,) array, MC = their sum): read-outs fitted on the train stream, scored on the
-    test stream (see the module docstring). `model` is a SequenceModel or any callable (B, T, 1) -> (B, T, N)."""
+    test stream of pair `stream` (see the module docstring). `model` is a SequenceModel or any callable (B, T, 1) -> (B, T, N)."""
     check_scale(scale)
     check_int("delays", delays, 1)
     check_int("seed", seed, 0)
+    check_int("stream", stream, 0)
     check_int("train_steps", train_steps, 1)
     check_int("test_steps", test_steps, 2)
     check_int("washout", washout, delays)
     fitted = {}
     for part, steps in (("train", train_steps), ("test", test_steps)):
-        u, h = stream_states(model, scale, washout + steps, stream_seed(seed, part))
+        u, h = stream_states(model, scale, washout + steps, stream_seed(seed, part, stream))
         fitted[part] = (np.hstack([h[washout:], np.ones((steps, 1))]), delayed_targets(u, delays, washout))  # (n, N+1), (n, K)
     weights = np.linalg.lstsq(*fitted["train"], rcond=None)[0]  # (N+1, K)
     features, targets = fitted["test"]
@@ -168,12 +199,16 @@ def task_delays(task: TaskSpec) -> int:
     return delays
 
 
-def run_memory_capacity(run_folder, train_steps: int = TRAIN_STEPS, test_steps: int = TEST_STEPS, washout: int = WASHOUT) -> pd.DataFrame:
-    """One stored delayed-recall run at its best-dev checkpoint, one row per delay k = 1..K: mc_k (refitted read-outs,
-    MC streams seeded from the run seed, at the run's scale) and the trained head on the run's test split:
-    head_mc_k (squared correlation of output k and its target) and head_mse_k (their MSE; its mean is the test score)."""
+def run_memory_capacity(run_folder, streams: int = STREAMS, train_steps: int = TRAIN_STEPS, test_steps: int = TEST_STEPS,
+                        washout: int = WASHOUT) -> pd.DataFrame:
+    """One stored delayed-recall run at its best-dev checkpoint, one row per stream 0..streams-1 and delay k = 1..K
+    (DELAY_COLUMNS): mc_k (refitted read-outs on that pair of MC streams, seeded from the run seed, at the run's scale;
+    the streams' seeds in train_stream_seed and test_stream_seed) and the trained head on the run's test split, the
+    same on every stream's rows: head_mc_k (squared correlation of output k and its target) and head_mse_k (their MSE;
+    its mean is the test score)."""
     from memorybench.analysis.experiments import experiment_label  # the report's grouping of runs into experiments
 
+    check_int("streams", streams, 1)
     folder = Path(run_folder)
     config = RunConfig.from_dict(json.loads((folder / "config.json").read_text()))
     task = get_task(config.task)
@@ -181,23 +216,28 @@ def run_memory_capacity(run_folder, train_steps: int = TRAIN_STEPS, test_steps: 
     saved = load_run(folder, execution="fused" if get_cell(config.cell).fused is not None else "transparent")
     trained_model(saved, folder, "measure")
     scale = config.task_params.get("scale", SCALE)
-    mc_k, _ = memory_capacity(saved.model, scale, delays, config.seed, train_steps, test_steps, washout)
+    mc_k = [memory_capacity(saved.model, scale, delays, config.seed, train_steps, test_steps, washout, stream)[0]
+            for stream in range(streams)]
     test = task.make_data(config.seq_len, config.seed, **config.task_params).test
     with torch.no_grad():
         outputs = saved.model(test.inputs).double()
     targets = test.targets.double()
     label = experiment_label({**config.to_dict(), "task_params": json.dumps(config.task_params, sort_keys=True)}, skip=("hidden_size",))
+    head_mc_k, head_mse_k = squared_correlations(outputs.numpy(), targets.numpy()), (outputs - targets).square().mean(0).numpy()
     return pd.DataFrame(dict(
         run_id=folder.name, experiment=label, task=config.task, scale=float(scale), seq_len=config.seq_len, cell=config.cell,
-        hidden_size=config.hidden_size, seed=config.seed, k=np.arange(1, delays + 1), mc_k=mc_k,
-        head_mc_k=squared_correlations(outputs.numpy(), targets.numpy()), head_mse_k=(outputs - targets).square().mean(0).numpy()),
+        hidden_size=config.hidden_size, seed=config.seed, stream=np.repeat(np.arange(streams), delays),
+        train_stream_seed=np.repeat([stream_seed(config.seed, "train", i) for i in range(streams)], delays),
+        test_stream_seed=np.repeat([stream_seed(config.seed, "test", i) for i in range(streams)], delays),
+        k=np.tile(np.arange(1, delays + 1), streams), mc_k=np.concatenate(mc_k),
+        head_mc_k=np.tile(head_mc_k, streams), head_mse_k=np.tile(head_mse_k, streams)),
         columns=DELAY_COLUMNS)
 
 
 def collect_memory_capacity(root, warn: Callable[[str], None] | None = None, **options) -> pd.DataFrame:
     """`run_memory_capacity` rows of every successful delayed-recall run of the results folder `root`;
     other runs (failed, another task) are skipped and named to `warn`, one line per reason (a run named
-    when it is the only one). `options`: train_steps, test_steps, washout."""
+    when it is the only one). `options`: streams, train_steps, test_steps, washout."""
     store = open_results(root)
     root = store.root
     runs, _ = store.collect()
@@ -221,23 +261,46 @@ def collect_memory_capacity(root, warn: Callable[[str], None] | None = None, **o
 
 
 def run_summary(per_delay: pd.DataFrame) -> pd.DataFrame:
-    """One row per run: mc (sum of mc_k), head_mc (sum of head_mc_k), head_mse (mean of head_mse_k), delays."""
+    """One row per run and stream (tables/memory_capacity_streams.csv): the run, the stream and its seeds, delays,
+    mc (sum of mc_k), head_mc (sum of head_mc_k) and head_mse (mean of head_mse_k; the same on every stream)."""
     keys = [c for c in DELAY_COLUMNS if c not in ("k", "mc_k", "head_mc_k", "head_mse_k")]
     return (per_delay.groupby(keys, sort=False)
             .agg(delays=("k", "size"), mc=("mc_k", "sum"), head_mc=("head_mc_k", "sum"), head_mse=("head_mse_k", "mean"))
             .reset_index())
 
 
+def model_summary(per_stream: pd.DataFrame) -> pd.DataFrame:
+    """One row per run (model) from `run_summary`'s rows: streams (how many), mc (the mean over its streams),
+    mc_stream_min, mc_stream_max, stream_range (max - min), delays, head_mc and head_mse.
+
+    >>> per_stream = pd.DataFrame(dict(run_id="r", seed=0, stream=[0, 1, 2], delays=4, mc=[2.0, 2.5, 2.3],
+    ...                                head_mc=1.5, head_mse=0.07))
+    >>> row = model_summary(per_stream).iloc[0]
+    >>> int(row.streams), round(float(row.mc), 3), float(row.stream_range)
+    (3, 2.267, 0.5)
+    """
+    keys = [c for c in RUN_KEYS if c in per_stream.columns]
+    table = (per_stream.groupby(keys, sort=False)
+             .agg(streams=("stream", "size"), mc=("mc", "mean"), mc_stream_min=("mc", "min"), mc_stream_max=("mc", "max"),
+                  delays=("delays", "first"), head_mc=("head_mc", "first"), head_mse=("head_mse", "first"))
+             .reset_index())
+    return table.assign(stream_range=table["mc_stream_max"] - table["mc_stream_min"])
+
+
 def mc_summary(per_delay: pd.DataFrame) -> pd.DataFrame:
-    """Per experiment, task, scale, length, cell and hidden size N over the seeds: n, MC mean and 95% t-interval,
-    MC/N (mean and interval), the trained head's test MSE (mean and interval) and head_mc, and the memoryless MSE a^2/3."""
+    """Per experiment, task, scale, length, cell and hidden size N over the seeds, each model's MC being the mean over
+    its streams: n (seeds), streams (per model), MC mean and 95% t-interval over the seeds, stream_range (the median
+    over the models of each one's max - min over its streams) and stream_range_max (the largest), MC/N (mean and
+    interval), the trained head's test MSE (mean and interval) and head_mc, and the memoryless MSE a^2/3."""
     rows = []
-    for key, group in run_summary(per_delay).groupby(GROUP, sort=False):
+    for key, group in model_summary(run_summary(per_delay)).groupby(GROUP, sort=False):
         at = dict(zip(GROUP, key))
         n, mc, mc_low, mc_high = mean_interval(group["mc"])
         _, mse, mse_low, mse_high = mean_interval(group["head_mse"])
         size = at["hidden_size"]
         rows.append({**at, "delays": int(group["delays"].iloc[0]), "n": n, "mc": mc, "mc_ci_low": mc_low, "mc_ci_high": mc_high,
+                     "streams": int(group["streams"].min()), "stream_range": float(group["stream_range"].median()),
+                     "stream_range_max": float(group["stream_range"].max()),
                      "mc_per_unit": mc / size, "mc_per_unit_ci_low": mc_low / size, "mc_per_unit_ci_high": mc_high / size,
                      "head_mse": mse, "head_mse_ci_low": mse_low, "head_mse_ci_high": mse_high,
                      "head_mc": float(group["head_mc"].mean()), "memoryless_mse": memoryless_mse(at["scale"])})
@@ -247,13 +310,36 @@ def mc_summary(per_delay: pd.DataFrame) -> pd.DataFrame:
                              kind="stable", ignore_index=True)
 
 
+def cell_differences(table: pd.DataFrame) -> pd.DataFrame:
+    """Each pair of cells of an `mc_summary` table within the same experiment, length and hidden size N (cells in
+    the table's order; DIFFERENCE_COLUMNS): their MCs, difference = mc_a - mc_b, both seed intervals, overlap
+    (whether they share a point; a missing interval overlaps), both stream ranges, and the verdict: "differs" only
+    where the intervals do not overlap and |difference| exceeds both stream ranges, else "not distinguishable".
+
+    >>> table = pd.DataFrame(dict(experiment="e", seq_len=80, hidden_size=8, cell=["srn", "lstm", "gru"],
+    ...                           mc=[6.0, 3.8, 4.1], mc_ci_low=[5.5, 3.0, 3.9], mc_ci_high=[6.5, 4.6, 4.3],
+    ...                           stream_range=[0.2, 0.9, 0.3]))
+    >>> cell_differences(table)[["cell_a", "cell_b", "overlap", "verdict"]].values.tolist()
+    [['srn', 'lstm', False, 'differs'], ['srn', 'gru', False, 'differs'], ['lstm', 'gru', True, 'not distinguishable']]
+    """
+    rows = []
+    for key, group in table.groupby(PAIR, sort=False):
+        for a, b in combinations(group.itertuples(index=False), 2):
+            overlap = not (a.mc_ci_high < b.mc_ci_low or b.mc_ci_high < a.mc_ci_low)  # NaN compares False: overlapping
+            difference = a.mc - b.mc
+            claim = not overlap and abs(difference) > a.stream_range and abs(difference) > b.stream_range
+            rows.append([*key, a.cell, b.cell, a.mc, b.mc, difference, a.mc_ci_low, a.mc_ci_high, b.mc_ci_low, b.mc_ci_high,
+                         overlap, a.stream_range, b.stream_range, "differs" if claim else "not distinguishable"])
+    return pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)
+
+
 def mc_table(runs_root, **options) -> pd.DataFrame:
-    """`mc_summary` of every successful delayed-recall run of a results folder (options: train_steps, test_steps, washout)."""
+    """`mc_summary` of every successful delayed-recall run of a results folder (options: streams, train_steps, test_steps, washout)."""
     return mc_summary(collect_memory_capacity(runs_root, **options))
 
 
 def plot_mc_curves(frame: pd.DataFrame, path, title: str) -> Path:
-    """MC_k against k (rows of `run_memory_capacity`, mean over seeds): one panel per experiment, length and hidden
+    """MC_k against k (rows of `run_memory_capacity`, mean over seeds and streams): one panel per experiment, length and hidden
     size N, one colour per cell; solid the refitted read-outs on the stream, dashed the trained head on the test
     split; the per-delay bound MC_k <= 1 and the line k = N."""
     panels = list(frame.groupby(["experiment", "seq_len", "hidden_size"], sort=True))
@@ -264,12 +350,14 @@ def plot_mc_curves(frame: pd.DataFrame, path, title: str) -> Path:
     for ax, ((experiment, seq_len, size), panel) in zip(axes.flat, panels):
         means = panel.groupby(["cell", "k"], sort=False)[["mc_k", "head_mc_k"]].mean().reset_index()
         seeds = panel.groupby("cell")["seed"].nunique()
+        streams = panel.groupby("cell")["stream"].nunique() if "stream" in panel else pd.Series(1, index=seeds.index)
         handles = []
         for cell in [c for c in cell_names() if c in set(means["cell"])]:
             spec, curve = get_cell(cell), means[means["cell"] == cell]
             ax.plot(curve["k"], curve["mc_k"], "-", marker="o", markersize=2.5, color=spec.color, linewidth=1.5)
             ax.plot(curve["k"], curve["head_mc_k"], "--", color=spec.color, linewidth=1)
-            handles.append(Line2D([], [], color=spec.color, label=f"{spec.label}: MC = {curve['mc_k'].sum():.1f} ({seeds[cell]} seeds)"))
+            each = f" × {streams[cell]} streams" if streams[cell] > 1 else ""
+            handles.append(Line2D([], [], color=spec.color, label=f"{spec.label}: MC = {curve['mc_k'].sum():.1f} ({seeds[cell]} seeds{each})"))
         ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
         ax.axvline(size, color="grey", linestyle="-.", linewidth=1)
         handles += [Line2D([], [], color="grey", linestyle=":", label="bound MC_k ≤ 1"),
@@ -285,21 +373,60 @@ def plot_mc_curves(frame: pd.DataFrame, path, title: str) -> Path:
     return save_figure(fig, Path(path))
 
 
+def plot_stream_spread(per_stream: pd.DataFrame, path, title: str) -> Path:
+    """Each model's MC on each of its streams (rows of `run_summary`): one panel per experiment, length and hidden
+    size N; per cell one column of models (seeds side by side), a dot per stream, a bar from the model's lowest to
+    its highest stream and a tick at its stream mean."""
+    panels = list(per_stream.groupby(["experiment", "seq_len", "hidden_size"], sort=True))
+    columns = min(4, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.4 * rows), squeeze=False, layout="constrained")
+    several = per_stream["experiment"].nunique() > 1
+    for ax, ((experiment, seq_len, size), panel) in zip(axes.flat, panels):
+        cells = [c for c in cell_names() if c in set(panel["cell"])]
+        for x, cell in enumerate(cells):
+            spec, at = get_cell(cell), panel[panel["cell"] == cell]
+            seeds = sorted(at["seed"].unique())
+            for j, seed in enumerate(seeds):
+                mc = at.loc[at["seed"] == seed, "mc"].to_numpy()
+                position = x + (j - (len(seeds) - 1) / 2) * 0.22
+                ax.vlines(position, mc.min(), mc.max(), color=spec.color, linewidth=1.2)
+                ax.plot(np.full(len(mc), position), mc, "o", color=spec.color, markersize=2.5, alpha=0.7)
+                ax.plot(position, mc.mean(), "_", color="black", markersize=9)
+        ax.set_xticks(range(len(cells)), [get_cell(c).label for c in cells])
+        ax.set(ylabel="MC", xlim=(-0.6, len(cells) - 0.4), title=f"N = {size}, T = {seq_len}" + (f"\n{experiment}" if several else ""))
+        ax.grid(alpha=0.3, axis="y")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, Path(path))
+
+
 def write_memory_capacity(root, warn: Callable[[str], None] | None = None, **options) -> list[Path]:
-    """tables/memory_capacity.csv (`mc_summary`) and figures/memory_capacity.png (`plot_mc_curves`) of a results folder."""
+    """tables/memory_capacity.csv (`mc_summary`), tables/memory_capacity_streams.csv (`run_summary`: per run and
+    stream, with the streams' seeds), tables/memory_capacity_differences.csv (`cell_differences`),
+    figures/memory_capacity.png (`plot_mc_curves`) and figures/memory_capacity_streams.png (`plot_stream_spread`)
+    of a results folder. `options`: streams, train_steps, test_steps, washout."""
     frame = collect_memory_capacity(root, warn, **options)
     root = Path(root)
     (root / "tables").mkdir(exist_ok=True)
     (root / "figures").mkdir(exist_ok=True)
-    table_path = root / "tables" / "memory_capacity.csv"
-    table = mc_summary(frame)
-    write_atomic(table_path, lambda tmp: table.to_csv(tmp, index=False))
+    table, per_stream = mc_summary(frame), run_summary(frame)
+    paths = []
+    for name, written in (("memory_capacity", table), ("memory_capacity_streams", per_stream),
+                          ("memory_capacity_differences", cell_differences(table))):
+        paths.append(root / "tables" / f"{name}.csv")
+        write_atomic(paths[-1], lambda tmp, written=written: written.to_csv(tmp, index=False))
     title = "Memory capacity per delay: read-outs refitted on h (solid, test stream) and the trained head (dashed, test split)"
-    return [table_path, plot_mc_curves(frame, root / "figures" / "memory_capacity.png", title)]
+    spread = (f"MC of each model on each of its {table['streams'].min()} streams (dots; bar: lowest to highest, tick: mean)\n"
+              "models side by side per cell (one per seed)")
+    return [*paths, plot_mc_curves(frame, root / "figures" / "memory_capacity.png", title),
+            plot_stream_spread(per_stream, root / "figures" / "memory_capacity_streams.png", spread)]
 
 
 def report_section(store, runs=None) -> list[str]:
-    """The report's part for a folder profiled by this module ([] when tables/memory_capacity.csv is absent)."""
+    """The report's part for a folder profiled by this module ([] when tables/memory_capacity.csv is absent): the MC
+    table with each cell's seed interval beside its stream range, and the cells' differences (`cell_differences`)."""
     from memorybench.analysis.experiments import label_of
     from memorybench.report.markdown import interval_text, markdown_table
 
@@ -307,19 +434,45 @@ def report_section(store, runs=None) -> list[str]:
     if not path.exists():
         return []
     table = pd.read_csv(path)
+    has_streams = "stream_range" in table  # a table written before the streams: its one stream has no range
     rows = [[row.experiment, row.seq_len, f"{row.scale:g}", label_of(row.cell), row.hidden_size,
              interval_text(row.n, row.mc, row.mc_ci_low, row.mc_ci_high, (0, math.inf)),
+             f"{row.stream_range:.2f} (max {row.stream_range_max:.2f}; {int(row.streams)} streams)" if has_streams else "–",
              interval_text(row.n, row.mc_per_unit, row.mc_per_unit_ci_low, row.mc_per_unit_ci_high, (0, math.inf)),
              interval_text(row.n, row.head_mse, row.head_mse_ci_low, row.head_mse_ci_high, (0, math.inf), digits=4),
              f"{row.memoryless_mse:.4f}"] for row in table.itertuples()]
-    columns = ["experiment", "T", "scale a", "cell", "N", "MC [95% CI]", "MC / N", "trained head's test MSE", "memoryless MSE"]
-    return ["## Memory capacity (delayed recall)", "",
-            "Jaeger's memory capacity of each trained model: read-outs refit by least squares on the hidden state h alone "
-            "(N numbers; the LSTM's h, not (h, c)) over one fresh input stream, MC_k the squared correlation with u(t-k) on "
-            "a second stream, MC = Σ_k MC_k <= N (`memorybench diagnose memory-capacity`; rerun it after "
-            "retraining). Beside it, the trained read-out head's own test MSE and the memoryless MSE a²/3.", "",
-            markdown_table(pd.DataFrame(rows, columns=columns)), "",
-            "![memory capacity per delay](figures/memory_capacity.png)", ""]
+    columns = ["experiment", "T", "scale a", "cell", "N", "MC [95% CI over seeds]", "stream range (median)", "MC / N",
+               "trained head's test MSE", "memoryless MSE"]
+    lines = ["## Memory capacity (delayed recall)", "",
+             "Jaeger's memory capacity of each trained model: read-outs refit by least squares on the hidden state h alone "
+             "(N numbers; the LSTM's h, not (h, c)) over one fresh input stream, MC_k the squared correlation with u(t-k) on "
+             "a second stream, MC = Σ_k MC_k <= N (`memorybench diagnose memory-capacity`; rerun it after "
+             "retraining). Beside it, the trained read-out head's own test MSE and the memoryless MSE a²/3.", "",
+             "Two spreads. The same model measured on another pair of streams gives another MC, so each model is scored "
+             "on several independent pairs (their seeds: tables/memory_capacity_streams.csv) and its MC is their mean. "
+             "**MC [95% CI over seeds]** is the mean and t-interval of that stream-mean MC over the seeds (what "
+             "retraining moves); the **stream range** is, per model, its highest stream's MC minus its lowest, the "
+             "median over the cell's models (max: the largest): how far one measurement of one trained model "
+             "moves.", "",
+             markdown_table(pd.DataFrame(rows, columns=columns)), ""]
+    if has_streams:
+        differences = cell_differences(table)
+        several = differences[["experiment", "seq_len"]].drop_duplicates().shape[0] > 1
+        rows = [([row.experiment, row.seq_len] if several else []) +
+                [row.hidden_size, label_of(row.cell_a), label_of(row.cell_b), f"{row.difference:+.2f}",
+                 "yes" if row.overlap else "no", f"{row.stream_range_a:.2f}, {row.stream_range_b:.2f}", row.verdict]
+                for row in differences.itertuples()]
+        columns = (["experiment", "T"] if several else []) + ["N", "cell A", "cell B", "difference A − B", "intervals overlap?",
+                                                              "stream ranges A, B", "verdict"]
+        lines += ["When two cells' MCs differ (tables/memory_capacity_differences.csv): a difference is claimed only where "
+                  "the two seed intervals do not overlap **and** the difference of the means exceeds both cells' stream "
+                  "ranges; otherwise the cells are not distinguishable at these seeds and streams.", "",
+                  markdown_table(pd.DataFrame(rows, columns=columns)), ""]
+    else:
+        lines += ["This table was written before MC was scored on several streams: rerun `memorybench diagnose "
+                  "memory-capacity` for the stream range and the cells' differences.", ""]
+    return lines + ["![memory capacity per delay](figures/memory_capacity.png)", "",
+                    *(["![each model's MC on each stream](figures/memory_capacity_streams.png)", ""] if has_streams else [])]
 
 
 
