@@ -127,6 +127,10 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
                         "float tolerance; 1 = single runs); N above --seeds fills packs with the next length's seeds. "
                         "Default: all of a cell's runs in packs of at most 16 (256 on CUDA, block-diagonal, replayed from CUDA "
                         "graphs; on the CPU stacked, for a cell whose packs beat one run at a time: the LSTM from 6)")
+    parser.add_argument("--compile", action="store_true",
+                        help="train each pack through torch.compile's forward (CPU; compiles once per pack shape and worker; "
+                        "same function, other rounding: recorded as +compiled in each run's packing; eager with a note where "
+                        "this machine cannot compile). See benchmarks/README.md for where it wins")
     parser.add_argument("--out", type=folder_path, default=None, metavar="DIR",
                         help="results folder: runs, tables, report and figures (default: the task's, results for the digit sum)")
     parser.add_argument("--quick", action="store_true",
@@ -297,6 +301,7 @@ def _main(argv: list[str], prog: str) -> int:
     from memorybench.storage.sharing import reuse
     from memorybench.storage.store import ResultsStore, StoreError, open_results
     from memorybench.sweep.executors import EXECUTORS, make_executor
+    from memorybench.engine.compiled import compile_note, compile_unavailable
     from memorybench.sweep.plan import describe, plan_sweep, plan_work, run_sweep
     from memorybench.sweep.ray_executor import ExecutorUnavailable
 
@@ -336,7 +341,11 @@ def _main(argv: list[str], prog: str) -> int:
                 print(f"reused {len(shared)} runs complete in {source.root} (linked, not copied)")
                 if not shared and not source.complete_ids(source.scan()[0], args.retry_failed) & {c.run_id() for c in configs}:
                     print(f"memorybench: note: {source.root} holds none of this plan's runs ({holds(source)})", file=sys.stderr)
-            plan = plan_work(store, configs, args.force, args.retry_failed, pack_size, across_lengths, device.type)
+            compiled = args.compile and device.type != "cuda"
+            if compiled and (note := compile_note(compile_unavailable())):
+                print(f"memorybench: note: {note}", file=sys.stderr)
+                compiled = False
+            plan = plan_work(store, configs, args.force, args.retry_failed, pack_size, across_lengths, device.type, compiled)
             for run_id, why in plan.damaged.items():
                 print(f"memorybench: warning: run folder {store.runs_dir / run_id} is damaged ({why}); it is trained again", file=sys.stderr)
             print(plan.describe(store, workers))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+from memorybench.engine.compiled import packing_label
 from memorybench.engine.loop import RunOutput, train_pack
 from memorybench.engine.policy import Job
 from memorybench.result import RunResult
@@ -21,12 +22,12 @@ def run_job(job: Job) -> list:
     silently (a diverged replica is failed by the loop itself, and its pack mates go on)."""
     started = time.perf_counter()
     try:
-        outputs = train_pack(list(job.configs), job.layout, job.graphs)
+        outputs = train_pack(list(job.configs), job.layout, job.graphs, compiled=job.compiled)
     except Exception as exc:
         where = f" (in a {job.layout} pack of {len(job.configs)})" if len(job.configs) > 1 else ""
         error = f"{type(exc).__name__}: {exc}{where}"
         outputs = [RunOutput(c, RunResult(status="failed", error=error, device=c.device, wall_time_s=time.perf_counter() - started,
-                                          pack_size=len(job.configs), packing="" if job.layout == "single" else job.layout))
+                                          pack_size=len(job.configs), packing=packing_label(job.layout, job.compiled)))
                    for c in job.configs]
     for output in outputs:
         output.result.pack_note = job.note

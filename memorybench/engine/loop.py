@@ -42,6 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from memorybench.config import RunConfig
+from memorybench.engine.compiled import compile_unavailable, packing_label
 from memorybench.engine.graphs import GraphedStep
 from memorybench.engine.machine import machine_kind
 from memorybench.engine.replicas import LAYOUTS
@@ -114,8 +115,9 @@ class TrainStep:
     """One eager training step of all replicas. `loss_sum` (E,) accumulates each replica's loss
     on the device between evaluations; `grad_norm` (E,) holds its last measured gradient norm."""
 
-    def __init__(self, replicas, optimizer, task: TaskSpec, config: RunConfig, lengths, graphs: bool, hooks):
+    def __init__(self, replicas, optimizer, task: TaskSpec, config: RunConfig, lengths, graphs: bool, hooks, forward=None):
         self.replicas, self.optimizer, self.task, self.config, self.lengths = replicas, optimizer, task, config, lengths
+        self.forward = replicas if forward is None else forward  # the replicas, or their compiled forward (`memorybench.engine.compiled`)
         self.set_to_none = not graphs  # a captured graph keeps its gradient buffers
         self.step_hooks = [h for h in hooks if h.per_step]
         self.step_count = 0
@@ -125,7 +127,7 @@ class TrainStep:
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor, want_norm: bool) -> None:
         self.step_count += 1
-        losses = self.task.replica_losses(self.replicas(x, self.lengths), y, self.config.loss_reduction, self.replicas.plain_loss)  # (E,)
+        losses = self.task.replica_losses(self.forward(x, self.lengths), y, self.config.loss_reduction, self.replicas.plain_loss)  # (E,)
         self.optimizer.zero_grad(set_to_none=self.set_to_none)
         losses.sum().backward()  # replica e's gradient is the gradient of its own loss
         self.replicas.mask_gradients_()
@@ -158,18 +160,20 @@ def evaluate_replicas(replicas, task: TaskSpec, x: torch.Tensor, y: torch.Tensor
     return task.replica_losses(outputs, y, reduction, replicas.plain_loss), task.replica_scores(outputs, y)
 
 
-def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = False, hooks=()) -> list[RunOutput]:
+def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = False, hooks=(), compiled: bool = False) -> list[RunOutput]:
     """Train `configs` (differing only in seed and length; see `policy.refusal`) as one pack.
 
     Returns one RunOutput per config, in order. `graphs` replays each step from a CUDA
-    graph (CUDA only; per-step hooks turn it off).
+    graph (CUDA only; per-step hooks turn it off). `compiled` trains through torch.compile's
+    forward where this machine can compile and no CUDA graph replays the step
+    (`memorybench.engine.compiled`; the result's `packing` says so).
     """
     from memorybench.engine.policy import check_pack
 
     if layout == "stacked" and len(configs) == 1 and not hooks:
         # torch's batched matmul takes another path for a batch of one (seen: 1 ulp in a one-output head's gradient
         # at batch 32); trained beside a twin that is thrown away, a run gets the bits it gets in any larger pack
-        output = train_pack([configs[0], replace(configs[0], seed=configs[0].seed + 1)], layout, graphs)[0]
+        output = train_pack([configs[0], replace(configs[0], seed=configs[0].seed + 1)], layout, graphs, compiled=compiled)[0]
         output.result.pack_size = 1  # the twin is not a pack mate: the run's time is all its own
         return [output]
     started = time.perf_counter()
@@ -187,7 +191,8 @@ def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = 
     input_steps = [d.dev.inputs.shape[1] for d in data]  # input steps per run: seq_len, or more where a task adds steps (copy: T + 20)
     T = max(input_steps)
     lengths = None if all(n == T for n in input_steps) else torch.tensor(input_steps, device=device)
-    eager = TrainStep(replicas, optimizer, task, first, lengths, graphs, hooks)
+    compiled = compiled and not graphs and not compile_unavailable()
+    eager = TrainStep(replicas, optimizer, task, first, lengths, graphs, hooks, torch.compile(replicas) if compiled else None)
     step_fn = GraphedStep(eager) if graphs else eager
     streams = [train_batches(d, c.batch_size, torch.Generator().manual_seed(split_seed(c.seed, "train", c.seq_len)), c.shuffle)
                for c, d in zip(configs, data)]
@@ -223,7 +228,7 @@ def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = 
         result = RunResult(
             status="failed" if p.error else "ok", best_dev_score=p.best, best_step=p.best_step, steps_done=p.stopped_at or step,
             steps_per_s=step / train_seconds, num_params=num_params, device=device_name(device), machine=machine, error=p.error, metric=task.metric,
-            pack_size=len(configs), packing="" if layout == "single" else layout, graphed=isinstance(step_fn, GraphedStep) and step_fn.graphs,
+            pack_size=len(configs), packing=packing_label(layout, compiled), graphed=isinstance(step_fn, GraphedStep) and step_fn.graphs,
             curves=p.curves)
         if not p.error:
             model = model.to(device)

@@ -40,6 +40,7 @@ class Job:
     configs: tuple[RunConfig, ...]
     layout: str  # a key of memorybench.engine.replicas.LAYOUTS
     graphs: bool = False  # replay each step from a CUDA graph
+    compiled: bool = False  # train through torch.compile's forward (memorybench.engine.compiled)
     note: str = ""  # why these runs do not train in the pack planned for them ("" = as planned)
 
 

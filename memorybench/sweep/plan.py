@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tqdm import tqdm
@@ -130,8 +130,10 @@ def estimate_seconds(store: ResultsStore, jobs: list[Job], workers: int) -> tupl
 
 
 def plan_work(store: ResultsStore, configs: list[RunConfig], force: bool = False, retry_failed: bool = False,
-              pack_size: int | dict[str, int] = 1, across_lengths: bool = False, device_type: str | None = None) -> Plan:
-    """The runs of `configs` not complete in `store` (damaged ones included), grouped into jobs."""
+              pack_size: int | dict[str, int] = 1, across_lengths: bool = False, device_type: str | None = None,
+              compiled: bool = False) -> Plan:
+    """The runs of `configs` not complete in `store` (damaged ones included), grouped into jobs; `compiled`: every
+    job trains through torch.compile's forward (`memorybench.engine.compiled`) where no CUDA graph replays it."""
     from memorybench.engine.loop import resolve_device
 
     intact, damaged = store.scan()  # every run folder read once
@@ -141,7 +143,8 @@ def plan_work(store: ResultsStore, configs: list[RunConfig], force: bool = False
     wanted = {c.run_id() for c in todo}
     kept = [c.run_id() for c in configs if c.run_id() not in wanted]
     earlier = sum(earlier_packing(store.run_folder(run_id)) for run_id in kept) if todo and device_type == "cpu" else 0
-    return Plan(todo, len(configs) - len(todo), plan_jobs(todo, pack_size, across_lengths, device_type),
+    jobs = [replace(job, compiled=compiled and not job.graphs) for job in plan_jobs(todo, pack_size, across_lengths, device_type)]
+    return Plan(todo, len(configs) - len(todo), jobs,
                 {run_id: why for run_id, why in damaged.items() if run_id in wanted}, earlier)
 
 

@@ -74,7 +74,7 @@ def test_packed_sweep_matches_the_unpacked_sweep(quick_store, tmp_path):
 
 
 def test_a_pack_that_raises_records_its_runs_as_failed_with_the_error(tmp_path, monkeypatch):
-    def broken(configs, layout, graphs=False, hooks=()):
+    def broken(configs, layout, graphs=False, hooks=(), compiled=False):
         raise RuntimeError("a bug in a layout")
 
     monkeypatch.setattr("memorybench.engine.jobs.train_pack", broken)
