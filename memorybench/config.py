@@ -31,7 +31,21 @@ from memorybench.checks import check_choice, check_int
 from memorybench.registry import add_to_registry
 
 BUILTIN_CELLS = ("srn", "lstm", "gru")  # the cells a sweep compares by default, in this order (memorybench.cells)
+MODERN_CELLS = ("indrnn", "mingru", "minlstm")  # built in beside the classics, chosen by name or with --cells all (issue 25)
 BOOK_CELLS = ("srn_book",)  # registered too: the book's one-bias SRN of section 6.2 (memorybench.diagnostics.explosion)
+
+
+def expand_all(cells: list[str]) -> list[str]:
+    """`--cells all` (alone or among names): every built-in compared cell, classics first, in place of 'all'.
+
+    >>> expand_all(["all"])
+    ['srn', 'lstm', 'gru', 'indrnn', 'mingru', 'minlstm']
+    >>> expand_all(["my_cell", "all"])[:2]
+    ['my_cell', 'srn']
+    """
+    return [name for cell in cells for name in ((*BUILTIN_CELLS, *MODERN_CELLS) if cell == "all" else (cell,))]
+
+
 OPTIMIZERS = ("adam", "sgd")
 LOSS_REDUCTIONS = ("mean", "sum")  # over a batch's samples (and steps); the book's section 6.2 sums
 QUICK = dict(steps=200, eval_interval=50)  # --quick: a smoke-test budget, not a measurement
@@ -90,6 +104,8 @@ class RunConfig:
         check_choice("execution", self.execution, EXECUTIONS)
         if self.execution == "fused" and spec.fused is None:
             raise ValueError(f"execution='fused' is not allowed for cell {self.cell!r}: it has no fused kernel; use execution='transparent'")
+        if self.execution == "scan" and spec.scan is None:
+            raise ValueError(f"execution='scan' is not allowed for cell {self.cell!r}: it has no scan over time; use execution='transparent'")
         for name in ("lr", "clip_value"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:

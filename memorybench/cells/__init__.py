@@ -27,7 +27,7 @@ from memorybench.cells.registry import CELLS, cell_names, get_cell, register_cel
 from memorybench.cells.spec import CellSpec
 from memorybench.checks import check_choice
 
-EXECUTIONS = ("fused", "transparent")
+EXECUTIONS = ("fused", "transparent", "scan")  # torch's kernel, the cell's step one step at a time, its scan over time
 
 __all__ = [
     "CELLS", "CellSpec", "EXECUTIONS", "TransparentRNN", "cell_names", "get_cell", "layer_directions",
@@ -38,11 +38,13 @@ __all__ = [
 def make_recurrent(
     cell: str | CellSpec, execution: str, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False
 ) -> nn.Module:
-    """A batch-first recurrent layer of `cell` (a registered name or a spec), fused or transparent."""
+    """A batch-first recurrent layer of `cell` (a registered name or a spec): fused, transparent or scan."""
     spec = get_cell(cell)
     check_choice("execution", execution, EXECUTIONS)
-    if execution == "transparent":
-        return TransparentRNN(spec, input_size, hidden_size, num_layers, bidirectional)
+    if execution == "scan" and spec.scan is None:
+        raise ValueError(f"cell {spec.name!r} has no scan over time: choose execution='transparent'")
+    if execution in ("transparent", "scan"):
+        return TransparentRNN(spec, input_size, hidden_size, num_layers, bidirectional, scan=execution == "scan")
     if spec.fused is None:
         raise ValueError(f"cell {spec.name!r} has no fused kernel and runs step by step only: choose execution='transparent'")
     return spec.fused(input_size, hidden_size, num_layers, bidirectional)

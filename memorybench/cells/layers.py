@@ -51,9 +51,13 @@ class TransparentRNN(nn.Module):
     with a cell state `(h_n, c_n)`. D = 2 if bidirectional, else 1.
     """
 
-    def __init__(self, cell: str | CellSpec, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False):
+    def __init__(self, cell: str | CellSpec, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
+                 scan: bool = False):
         super().__init__()
         self.spec = get_cell(cell)
+        if scan and self.spec.scan is None:
+            raise ValueError(f"cell {self.spec.name!r} has no scan over time")
+        self.scan = scan  # every step at once through the cell's scan (traces still step, for the gates)
         self.input_size, self.hidden_size = input_size, hidden_size
         self.num_layers, self.bidirectional = num_layers, bidirectional
         for layer, reverse in layer_directions(num_layers, bidirectional):
@@ -64,7 +68,15 @@ class TransparentRNN(nn.Module):
         self.reset_parameters()
 
     def extra_repr(self) -> str:
-        return f"{self.spec.name}, {self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, bidirectional={self.bidirectional}"
+        return (f"{self.spec.name}, {self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, bidirectional={self.bidirectional}"
+                + (", scan" if self.scan else ""))
+
+    @torch.no_grad()
+    def constrain_(self, steps: int) -> None:
+        """The cell's constraint after an optimizer step (`CellSpec.constrain`), for a run of `steps` input steps."""
+        if self.spec.constrain is not None:
+            for params in layer_weights(self, self.spec):
+                self.spec.constrain(params, steps)
 
     @torch.no_grad()
     def reset_parameters(self) -> None:
@@ -82,6 +94,9 @@ class TransparentRNN(nn.Module):
         # all steps' input projections at once, split into T views (B, chunks*H): the backward of each view
         # writes into its own slice, where indexing x_proj[:, t] in the loop would add a full (B, T, chunks*H)
         # zero tensor per step (time and memory growing as T²)
+        if self.scan and not keep:
+            output = self.spec.scan(self.spec.project_input(params, x))  # (B, T, H)
+            return (output.flip(1) if reverse else output), output[:, -1], c, {}
         x_steps = self.spec.project_input(params, x).unbind(1)
         outputs, trace = [], {name: [] for name in self.spec.states}
         for x_t in x_steps:

@@ -101,6 +101,11 @@ class CellSpec:
         states drawn on a 0..1 scale (sigmoid gates), every other around 0.
     cpu_min_pack: the smallest stacked pack that trains faster per run than one run at a time on
         a CPU (the engine's default packing reads it; benchmarks/README.md has the measurements).
+    scan: for a cell whose recurrence is linear in h with coefficients from the input alone (minGRU,
+        minLSTM): (x_proj (B, T, chunks*H)) -> states h (B, T, H) from h_0 = 0, all steps at once
+        (execution 'scan'); equal to running `step` (tested in float64). None: step by step only.
+    constrain: (params, T) -> None, in place, after every optimizer step (IndRNN's |u| <= 2^(1/T), T the
+        run's own number of input steps); a layout that cannot apply it refuses the pack.
     """
 
     name: str
@@ -123,6 +128,8 @@ class CellSpec:
     titles: tuple[tuple[str, str], ...] = ()
     unit_states: tuple[str, ...] = ()
     cpu_min_pack: int = 2
+    scan: Callable[[torch.Tensor], torch.Tensor] | None = None
+    constrain: Callable[[Params, int], None] | None = None
 
     def __post_init__(self):
         if self.gates and len(self.gates) != self.chunks:

@@ -90,7 +90,7 @@ def make_parser(prog: str) -> Parser:
                                            "test score of its seeds passes the task's threshold (grown, then bisected).")
     parser.add_argument("--task", choices=tuple(TASK_GRIDS), default="nndl", metavar="TASK", help="the memory task (default: %(default)s)")
     parser.add_argument("--protocol", default=None, help="the training settings (default: the task's first)")
-    parser.add_argument("--cells", nargs="+", default=list(BUILTIN_CELLS), metavar="CELL", help="cells to search (default: %(default)s)")
+    parser.add_argument("--cells", nargs="+", default=list(BUILTIN_CELLS), metavar="CELL", help="cells to search; all: every built-in compared cell (default: %(default)s)")
     parser.add_argument("--seeds", type=positive_int(1, "seed count"), default=3, metavar="N", help="seeds per probed length (default: 3)")
     parser.add_argument("--start", type=positive_int(1, "start length"), default=None, metavar="L",
                         help="the first length probed (default: the task's CPU-grid maximum, so a committed sweep's runs count)")
@@ -133,7 +133,7 @@ def _search(args, prog: str) -> int:
 
     from memorybench.analysis.search import probe_summary, search_reading
     from memorybench.cells import cell_names
-    from memorybench.config import PROTOCOLS, QUICK, TASK_GRIDS
+    from memorybench.config import PROTOCOLS, QUICK, TASK_GRIDS, expand_all
     from memorybench.engine.loop import resolve_device
     from memorybench.engine.policy import default_pack_sizes
     from memorybench.report.build import build_report
@@ -150,6 +150,7 @@ def _search(args, prog: str) -> int:
     protocol = args.protocol or grid.protocols[0]
     if protocol not in grid.protocols:
         raise UsageError(f"--protocol {protocol} does not train task {args.task} (allowed: {', '.join(grid.protocols)})")
+    args.cells = list(dict.fromkeys(expand_all(args.cells)))
     unknown = [c for c in args.cells if c not in cell_names()]
     if unknown:
         raise UsageError(f"argument --cells: invalid choice: {unknown[0]!r} (choose from {', '.join(map(repr, cell_names()))})")

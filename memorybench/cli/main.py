@@ -147,10 +147,14 @@ def list_tasks(argv: list[str], prog: str) -> int:
 def list_cells(argv: list[str], prog: str) -> int:
     def rows():
         from memorybench.cells import cell_names, get_cell
+        from memorybench.config import BOOK_CELLS
 
         def describe(spec):
             gates = f"gates {' '.join(spec.gates)}" if spec.gates else "no gates"
-            return f"{spec.label}: {gates}" + ("" if spec.fused else "; step by step only (no fused kernel)")
+            paths = "fused kernel" if spec.fused else "step by step" + (" or a scan over time" if spec.scan else "") + " (no fused kernel)"
+            book = "; the book's section 6.2 cell (memorybench explosion), not compared by --cells all" if spec.name in BOOK_CELLS else ""
+            constraint = "; its weights constrained after every step" if spec.constrain else ""
+            return f"{spec.label}: {gates}; {paths}{constraint}{book}"
 
         return {name: describe(get_cell(name)) for name in cell_names()}
 

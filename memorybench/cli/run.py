@@ -67,7 +67,7 @@ def bias_value(text: str) -> float | None:
 def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The command's options. Only light modules are imported here (no torch), so --help answers at once;
     the command offers the built-in cells (a cell registered from Python trains through the Python API)."""
-    from memorybench.config import BUILTIN_CELLS, PROTOCOLS, QUICK, TASK_GRIDS
+    from memorybench.config import BUILTIN_CELLS, MODERN_CELLS, PROTOCOLS, QUICK, TASK_GRIDS
 
 
     parser = Parser(
@@ -90,8 +90,8 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
                         help="a parameter of the task's data (e.g. markers=anywhere for adding, scale=1.0 for delayed_recall, "
                         "p=0.2 for the stream digit sum); repeat for several")
     parser.add_argument("--cells", nargs="+", default=list(BUILTIN_CELLS), metavar="CELL",
-                        help=f"recurrent cells to compare, from {', '.join(BUILTIN_CELLS)} or a --plugin's "
-                        f"(default: {' '.join(BUILTIN_CELLS)})")
+                        help=f"recurrent cells to compare, from {', '.join(BUILTIN_CELLS + MODERN_CELLS)} or a --plugin's; "
+                        f"all: the {len(BUILTIN_CELLS + MODERN_CELLS)} built-in compared cells (default: {' '.join(BUILTIN_CELLS)})")
     parser.add_argument("--plugin", action="append", default=[], metavar="PATH_OR_MODULE",
                         help="import a user's file or module that registers cells or tasks before anything is checked; repeatable")
     parser.add_argument("--seeds", type=positive_int(1, "seed count"), default=3, metavar="N",
@@ -281,11 +281,13 @@ def exit_interrupted(code: int) -> None:
 
 
 def _main(argv: list[str], prog: str) -> int:
+    from memorybench.config import expand_all
+
     parsed, plugins = take_plugins(argv)
     try:
         load_plugins(plugins)  # a user's cells, tasks, protocols, executors: offered by the parser (a plugin imports torch itself)
         args = make_parser(prog).parse_args(parsed)  # --help and bad flags answer here, before torch is imported
-        args.cells = unique(args.cells, "--cells")
+        args.cells = unique(expand_all(args.cells), "--cells")
         resolve_task(args)
         args.axes = SweepAxes(tuple(unique(args.lr, "--lr")), tuple(unique(args.init, "--init")), tuple(unique(args.hidden, "--hidden")),
                               tuple(unique(args.forget_bias, "--forget-bias")), args.match_params)

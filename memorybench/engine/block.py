@@ -61,7 +61,7 @@ def last_states(states: torch.Tensor, lengths: torch.Tensor | None) -> torch.Ten
 
 
 class PackedModel(nn.Module):
-    supports = Supports(input_kinds=("tokens",), output_kinds=("class",), clips=("none",), layered=False, cells="fused", max_size=None)
+    supports = Supports(input_kinds=("tokens",), output_kinds=("class",), clips=("none",), layered=False, cells="fused", max_size=None, constraints=False)
     plain_loss = False  # per-sample losses per replica, whatever the pack's size
 
     def __init__(self, models: list[SequenceModel]):

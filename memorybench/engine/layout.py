@@ -22,6 +22,7 @@ class Supports:
     layered: bool = True  # num_layers > 1 and bidirectional cells
     lengths: bool = True  # replicas of different sequence lengths in one pack
     cells: str = "any"  # "any", "torch_layout" (torch's four weights per layer) or "fused" (a fused torch kernel)
+    constraints: bool = True  # applies a cell's constraint after each optimizer step (CellSpec.constrain)
     max_size: int | None = 1  # replicas per pack
 
 

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 import torch
 import torch.nn.functional as F
 
+from memorybench.cells import get_cell
 from memorybench.config import RunConfig
 from memorybench.engine.compiled import compile_unavailable, packing_label
 from memorybench.engine.graphs import GraphedStep
@@ -115,8 +116,10 @@ class TrainStep:
     """One eager training step of all replicas. `loss_sum` (E,) accumulates each replica's loss
     on the device between evaluations; `grad_norm` (E,) holds its last measured gradient norm."""
 
-    def __init__(self, replicas, optimizer, task: TaskSpec, config: RunConfig, lengths, graphs: bool, hooks, forward=None):
+    def __init__(self, replicas, optimizer, task: TaskSpec, config: RunConfig, lengths, graphs: bool, hooks, forward=None,
+                 constrain_steps: list[int] | None = None):
         self.replicas, self.optimizer, self.task, self.config, self.lengths = replicas, optimizer, task, config, lengths
+        self.constrain_steps = constrain_steps  # each replica's input steps, for a cell constrained after every step
         self.forward = replicas if forward is None else forward  # the replicas, or their compiled forward (`memorybench.engine.compiled`)
         self.set_to_none = not graphs  # a captured graph keeps its gradient buffers
         self.step_hooks = [h for h in hooks if h.per_step]
@@ -138,6 +141,8 @@ class TrainStep:
         elif want_norm:
             self.grad_norm.copy_(self.replicas.grad_norms())
         self.optimizer.step()
+        if self.constrain_steps is not None:
+            self.replicas.constrain_(self.constrain_steps)
         self.loss_sum += losses.detach()
 
 
@@ -192,7 +197,8 @@ def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = 
     T = max(input_steps)
     lengths = None if all(n == T for n in input_steps) else torch.tensor(input_steps, device=device)
     compiled = compiled and not graphs and not compile_unavailable()
-    eager = TrainStep(replicas, optimizer, task, first, lengths, graphs, hooks, torch.compile(replicas) if compiled else None)
+    constrained = input_steps if get_cell(first.cell).constrain is not None else None
+    eager = TrainStep(replicas, optimizer, task, first, lengths, graphs, hooks, torch.compile(replicas) if compiled else None, constrained)
     step_fn = GraphedStep(eager) if graphs else eager
     streams = [train_batches(d, c.batch_size, torch.Generator().manual_seed(split_seed(c.seed, "train", c.seq_len)), c.shuffle)
                for c, d in zip(configs, data)]

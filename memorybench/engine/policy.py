@@ -117,6 +117,8 @@ def refusal(configs: list[RunConfig], layout: str) -> str | None:
         (first.clip not in supports.clips, f"clip={first.clip!r} is not supported"),
         ((first.num_layers > 1 or first.bidirectional) and not supports.layered, "stacked layers and bidirectional cells are not supported"),
         (several_lengths and (not supports.lengths or task.output_kind == "class_per_step"), "runs of several lengths are not supported"),
+        (spec.constrain is not None and not supports.constraints,
+         f"cell {spec.name!r} constrains its weights after every optimizer step, which is not applied"),
         (supports.cells == "torch_layout" and not spec.torch_layout, f"cell {spec.name!r} does not have torch's weight layout"),
         (supports.cells == "fused" and spec.fused is None, f"cell {spec.name!r} has no fused kernel"),
         (first.softmax_before_loss and layout != "single", "a softmax before the loss (softmax_before_loss) is not supported"),

@@ -54,6 +54,10 @@ class Single(nn.Module):
     def mask_gradients_(self) -> None:
         """Nothing to mask."""
 
+    def constrain_(self, steps: list[int]) -> None:
+        """The cell's constraint after an optimizer step (`CellSpec.constrain`), for the run's `steps` input steps."""
+        self.model.rnn.constrain_(steps[0])
+
     def grad_norms(self) -> torch.Tensor:
         return replica_norms([p.grad.unsqueeze(0) for p in self.parameters()])[1]
 

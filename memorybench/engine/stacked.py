@@ -41,7 +41,7 @@ PROJECTION_ROWS = 128  # rows per input-projection matmul: short enough that its
 
 
 class StackedModel(nn.Module):
-    supports = Supports(layered=False, cells="torch_layout", max_size=None)
+    supports = Supports(layered=False, cells="torch_layout", max_size=None, constraints=False)
     plain_loss = False  # per-sample losses per replica: a pack of one reduces as a pack of many
 
     def __init__(self, models: list[SequenceModel]):

@@ -7,7 +7,7 @@ from torch import nn
 from memorybench.cells import CELLS, TransparentRNN, cell_names, get_cell, layer_parameters, make_recurrent, register_cell
 
 BUILT_IN = ("srn", "lstm", "gru")
-REGISTERED = (*BUILT_IN, "srn_book")
+REGISTERED = (*BUILT_IN, "srn_book", "indrnn", "mingru", "minlstm")
 TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
 LAYOUTS = [(1, False), (1, True), (2, False), (2, True)]  # (num_layers, bidirectional)
 TORCH_LAYERS = {
@@ -207,6 +207,6 @@ def test_the_one_bias_srn_book_init_draws_its_bias_like_the_srns_summed_biases()
 
 def test_the_packages_cell_modules_are_the_built_in_cells():
     from memorybench.cells.registry import BUILTIN_MODULES
-    from memorybench.config import BOOK_CELLS, BUILTIN_CELLS
+    from memorybench.config import BOOK_CELLS, BUILTIN_CELLS, MODERN_CELLS
 
-    assert sorted(BUILTIN_MODULES) == sorted(BUILTIN_CELLS + BOOK_CELLS)
+    assert sorted(BUILTIN_MODULES) == sorted(BUILTIN_CELLS + BOOK_CELLS + MODERN_CELLS)

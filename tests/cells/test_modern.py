@@ -1,0 +1,122 @@
+"""The modern cells of issue 25: each against a formula computed by hand on a tiny input, the scan against
+the step form (outputs and gradients, float64), IndRNN's constraint applied by the engine and refused where
+a layout cannot apply it."""
+import math
+
+import pytest
+import torch
+
+from memorybench.cells import get_cell, make_recurrent
+from memorybench.config import protocol_config
+from memorybench.engine.loop import train_pack
+from memorybench.engine.policy import refusal
+
+
+def sigmoid(v: float) -> float:
+    return 1 / (1 + math.exp(-v))
+
+
+def g(v: float) -> float:  # the paper's positive activation
+    return v + 0.5 if v >= 0 else sigmoid(v)
+
+
+def one_unit(cell: str, weights: list[float], biases: list[float]):
+    """A 1-input, 1-unit layer of `cell` with the given input weights and biases (one per chunk)."""
+    layer = make_recurrent(cell, "transparent", 1, 1).double()
+    with torch.no_grad():
+        layer.weight_ih_l0.copy_(torch.tensor(weights, dtype=torch.float64)[:, None])
+        layer.bias_ih_l0.copy_(torch.tensor(biases, dtype=torch.float64))
+    return layer
+
+
+def test_mingru_is_its_formula_by_hand():
+    layer = one_unit("mingru", [1.0, 2.0], [0.0, -1.0])  # z = sigmoid(x), h~ = g(2x - 1)
+    h = 0.0
+    xs = [0.3, -0.7, 1.2]
+    for x in xs:
+        z, h_tilde = sigmoid(x), g(2 * x - 1)
+        h = (1 - z) * h + z * h_tilde
+    output, h_n = layer(torch.tensor(xs, dtype=torch.float64)[None, :, None])
+    assert output[0, -1, 0].item() == pytest.approx(h, abs=1e-12) and h_n[0, 0, 0].item() == pytest.approx(h, abs=1e-12)
+
+
+def test_minlstm_is_its_formula_by_hand():
+    layer = one_unit("minlstm", [1.0, -0.5, 2.0], [0.2, 0.1, 0.0])  # f = sigmoid(x + 0.2), i = sigmoid(-x/2 + 0.1), h~ = g(2x)
+    h = 0.0
+    xs = [0.3, -0.7, 1.2, 0.05]
+    for x in xs:
+        f, i, h_tilde = sigmoid(x + 0.2), sigmoid(-0.5 * x + 0.1), g(2 * x)
+        h = f / (f + i) * h + i / (f + i) * h_tilde
+    output, _ = layer(torch.tensor(xs, dtype=torch.float64)[None, :, None])
+    assert output[0, -1, 0].item() == pytest.approx(h, abs=1e-12)
+
+
+def test_indrnn_is_its_formula_by_hand():
+    layer = make_recurrent("indrnn", "transparent", 1, 2).double()
+    with torch.no_grad():
+        layer.weight_ih_l0.copy_(torch.tensor([[1.0], [-2.0]], dtype=torch.float64))
+        layer.u_l0.copy_(torch.tensor([0.9, 0.5], dtype=torch.float64))
+        layer.bias_l0.copy_(torch.tensor([0.1, 1.0], dtype=torch.float64))
+    h = [0.0, 0.0]
+    xs = [0.5, -1.0, 2.0]
+    for x in xs:
+        h = [max(0.0, 1.0 * x + 0.9 * h[0] + 0.1), max(0.0, -2.0 * x + 0.5 * h[1] + 1.0)]
+    output, _ = layer(torch.tensor(xs, dtype=torch.float64)[None, :, None])
+    assert output[0, -1].tolist() == pytest.approx(h, abs=1e-12)
+
+
+@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("batch, steps", [(1, 1), (3, 7), (4, 200)])
+def test_the_scan_equals_the_step_form_in_outputs_and_gradients(cell, bidirectional, batch, steps):
+    torch.manual_seed(0)
+    stepped = make_recurrent(cell, "transparent", 5, 6, 2, bidirectional).double()
+    scanned = make_recurrent(cell, "scan", 5, 6, 2, bidirectional).double()
+    scanned.load_state_dict(stepped.state_dict())
+    x = torch.randn(batch, steps, 5, dtype=torch.float64) * 2
+    results = []
+    for layer in (stepped, scanned):
+        xi = x.clone().requires_grad_(True)
+        output, h_n = layer(xi)
+        (output.square().sum() + h_n.sum()).backward()
+        results.append((output, h_n, xi.grad, [p.grad for p in layer.parameters()]))
+    (o1, h1, gx1, gp1), (o2, h2, gx2, gp2) = results
+    for a, b in [(o1, o2), (h1, h2), (gx1, gx2), *zip(gp1, gp2)]:  # to 1e-10 of each tensor's scale (gradients sum T steps)
+        assert (a - b).abs().max().item() <= 1e-10 * max(1.0, b.abs().max().item())
+
+
+def test_the_scan_starts_from_a_zero_state():
+    layer = make_recurrent("mingru", "scan", 1, 1).double()
+    with torch.no_grad():
+        layer.weight_ih_l0.zero_()
+        layer.bias_ih_l0.zero_()  # z = 1/2, h~ = 1/2 every step: h_t = 1/2 - (1/2)^(t+1) from h_0 = 0
+    output, _ = layer(torch.zeros(1, 3, 1, dtype=torch.float64))
+    assert output[0, :, 0].tolist() == pytest.approx([0.25, 0.375, 0.4375], abs=1e-12)
+
+
+def test_a_cell_without_a_scan_refuses_it():
+    with pytest.raises(ValueError, match="cell 'gru' has no scan over time"):
+        make_recurrent("gru", "scan", 1, 2)
+    with pytest.raises(ValueError, match="execution='scan' is not allowed for cell 'indrnn'"):
+        protocol_config("nndl", cell="indrnn", execution="scan")
+
+
+def test_the_engine_bounds_indrnn_recurrent_weights_by_the_runs_own_length():
+    config = protocol_config("adding", cell="indrnn", seq_len=10, seed=0, steps=30, eval_interval=10, lr=0.5, device="cpu")
+    u = train_pack([config])[0].state_dict["rnn.u_l0"]
+    assert u.abs().max().item() <= 2 ** (1 / 10) + 1e-7  # a learning rate of 0.5 pushes u past the bound; the engine clamps it
+    assert (u.abs() == torch.tensor(2 ** (1 / 10), dtype=u.dtype)).any()
+
+
+def test_a_layout_that_cannot_apply_the_constraint_refuses_indrnn_with_its_reason():
+    configs = [protocol_config("nndl", cell="indrnn", seq_len=5, seed=s, device="cpu") for s in range(2)]
+    assert refusal(configs, "stacked") == "cell 'indrnn' constrains its weights after every optimizer step, which is not applied by the stacked layout"
+    assert refusal(configs[:1], "single") is None
+
+
+def test_the_modern_cells_name_their_gates_and_train_a_quick_run():
+    for cell in ("indrnn", "mingru", "minlstm"):
+        spec = get_cell(cell)
+        assert set(spec.heatmap) <= set(spec.states) and spec.fused is None
+        output = train_pack([protocol_config("nndl", cell=cell, seq_len=5, seed=0, steps=20, eval_interval=10, device="cpu")])[0]
+        assert output.result.status == "ok" and 0 <= output.result.test_score <= 1
