@@ -14,7 +14,9 @@
 #    seeds 0-2 are the default sweep's runs, so there is no separate default sweep;
 #    packed as OUTDIR/results-gpu.tgz;
 # 5. the same sweep with the three cells trained at once (one process each), timed;
-# 6. cell forward/backward benchmarks (pytest-benchmark JSON, OUTDIR/cells-DEVICE.json).
+# 6. cell forward/backward benchmarks (pytest-benchmark JSON, OUTDIR/cells-DEVICE.json);
+# 7. the scan over time against the step form (minGRU, minLSTM) and the fused GRU/LSTM, which execution
+#    the device should default to (OUTDIR/scan-speed-DEVICE.txt).
 # OUTDIR stays a handful of files so that a device call brings it all back.
 #
 # DEVICE (default cuda) is where everything trains. STEPS (default 600) is the throughput
@@ -34,6 +36,7 @@ quick=()
 [ -n "${STEPS:-}" ] && quick=(--quick)
 STEPS=${STEPS:-600}
 export PYTHONPATH=${PYTHONPATH:-.} PYTHONUNBUFFERED=1
+export PY DEVICE quick_flag="${quick[*]:-}"  # read by the steps that run in a `bash -c` of their own
 export MEMORYBENCH_COMMIT=${MEMORYBENCH_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 log="$out/suite.log"
 : >"$log"
@@ -94,4 +97,8 @@ step 150 "sweep, 5 seeds, three cells at once" bash -c 'scratch=$(mktemp -d)
 # 6. Cell benchmarks on the device (forward, forward+backward).
 step 60 "cell benchmarks" "$PY" -m pytest benchmarks/test_cell_speed.py -q -p no:cacheprovider -o addopts="" -k "$DEVICE" \
     --benchmark-enable --benchmark-max-time=0.25 --benchmark-json="$out/cells-$DEVICE.json"
+
+# 7. The scan over time against the step form, on the device.
+step 90 "scan against step" bash -c "\"$PY\" benchmarks/scan_speed.py --device $DEVICE --lengths 100 1000 4000 \
+    --batches 8 64 256 --repeats 10 | tee \"$out/scan-speed-$DEVICE.txt\""
 say "gpu_suite: done; files in $out: $(ls "$out" | paste -sd' ')"

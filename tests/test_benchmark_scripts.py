@@ -100,3 +100,11 @@ def test_explosion_retrain_flags_exactly_the_figures_outside_their_interval(tmp_
     assert [r for r in rows if "MOVED" in r[8]] == outside
     assert f"after the retrain: {len(outside)} of 36" in out
     assert len(re.findall(r"^(srn_book|lstm)\s+(none|per_param)\s+.*\(n=3\).* of 3", out, re.M)) == 4
+
+
+def test_scan_speed_prints_both_executions_and_the_faster():
+    out = run_script("scan_speed.py", "--lengths", "5", "--batches", "2", "--repeats", "2")
+    rows = re.findall(rf"^(mingru|minlstm)\s+5\s+2\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+(scan|step)", out, re.M)
+    assert [r[0] for r in rows] == ["mingru", "minlstm"]
+    for _, step, scan, ratio, faster in rows:
+        assert float(ratio) == pytest.approx(float(scan) / float(step), abs=0.006) and faster == ("scan" if float(scan) < float(step) else "step")
