@@ -31,7 +31,7 @@ from memorybench.checks import check_choice, check_int
 from memorybench.registry import add_to_registry
 
 BUILTIN_CELLS = ("srn", "lstm", "gru")  # the cells a sweep compares by default, in this order (memorybench.cells)
-MODERN_CELLS = ("indrnn", "mingru", "minlstm")  # built in beside the classics, chosen by name or with --cells all (issue 25)
+MODERN_CELLS = ("indrnn", "mingru", "minlstm", "lru")  # built in beside the classics, chosen by name or with --cells all (issue 25)
 BOOK_CELLS = ("srn_book",)  # registered too: the book's one-bias SRN of section 6.2 (memorybench.diagnostics.explosion)
 
 
@@ -39,7 +39,7 @@ def expand_all(cells: list[str]) -> list[str]:
     """`--cells all` (alone or among names): every built-in compared cell, classics first, in place of 'all'.
 
     >>> expand_all(["all"])
-    ['srn', 'lstm', 'gru', 'indrnn', 'mingru', 'minlstm']
+    ['srn', 'lstm', 'gru', 'indrnn', 'mingru', 'minlstm', 'lru']
     >>> expand_all(["my_cell", "all"])[:2]
     ['my_cell', 'srn']
     """
@@ -160,6 +160,11 @@ PROTOCOLS.update({
     "adding": dict(_SUITE, task="adding", steps=5000),
     "copy": dict(_SUITE, task="copy", steps=5000),
     "delayed_recall": dict(_SUITE, task="delayed_recall", steps=3000),
+    # state tracking and selective recall (issue 25): fresh sequences every step, the copy task's budget
+    "parity": dict(_SUITE, task="parity", steps=5000),
+    "selective_copying": dict(_SUITE, task="selective_copying", steps=5000),
+    "associative_recall": dict(_SUITE, task="associative_recall", steps=5000),
+    "flip_flop": dict(_SUITE, task="flip_flop", steps=5000),  # trained at p_ignore 0.8, the paper's (a task parameter)
     "digits_rows": dict(_SUITE, task="digits_rows", steps=1140, eval_interval=38, shuffle=True),
     "digits_pixels": dict(_SUITE, task="digits_pixels", steps=1140, eval_interval=38, shuffle=True),
     "mnist_rows": dict(_SUITE, task="mnist_rows", steps=51_570, eval_interval=1719, shuffle=True),  # 30 epochs of 55,000 / 32
@@ -196,6 +201,15 @@ TASK_GRIDS = {
     "digits_rows": TaskGrid(("digits_rows",), 8, (8,), (8,), "results/digits_rows", "8x8 digits row by row, accuracy, baseline 0.10"),
     "digits_pixels": TaskGrid(("digits_pixels",), 64, (64,), (64,), "results/digits_pixels", "8x8 digits pixel by pixel, accuracy, baseline 0.10"),
     "mnist_rows": TaskGrid(("mnist_rows", "mnist-seed", "mnist-seed-sound"), 28, (28,), (28,), "results/mnist_rows", "MNIST row by row (--data-dir), accuracy, baseline 0.11"),
+    # issue 25. Literature: parity, Delétang et al. (2023) test RNNs up to 500 bits; selective copying, MAD's 256 and
+    # Gu & Dao's 4096 blanks; associative recall, up to the 64 distinct keys; flip-flop, Liu et al.'s 256 instructions (512 tokens)
+    "parity": TaskGrid(("parity",), 2, (5, 10, 20, 40), (40, 100, 250, 500), "results/parity", "parity of L bits, accuracy, chance 0.5"),
+    "selective_copying": TaskGrid(("selective_copying",), 1, (10, 20, 50), (256, 1024, 4096), "results/selective_copying",
+                                  "selective copying of 4 symbols among L blanks, recalled-symbol accuracy, chance 1/8"),
+    "associative_recall": TaskGrid(("associative_recall",), 1, (2, 4, 8), (8, 16, 32, 64), "results/associative_recall",
+                                   "associative recall over L key-value pairs (L <= 64), accuracy, chance 0.10"),
+    "flip_flop": TaskGrid(("flip_flop",), 2, (10, 25, 50), (64, 128, 256, 512), "results/flip_flop",
+                          "flip-flop over L instructions (p_ignore 0.8), read accuracy (1 - error rate), chance 0.5"),
 }
 
 

@@ -114,7 +114,7 @@ def build_model(
     task: TaskSpec,
     cell: str,
     *,
-    execution: str = "fused",
+    execution: str | None = None,
     embedding_size: int = 32,
     hidden_size: int = 32,
     num_layers: int = 1,
@@ -124,8 +124,10 @@ def build_model(
     forget_bias: float | None = None,
     seed: int = 0,
 ) -> SequenceModel:
-    """A freshly initialised model; a pure function of its arguments (the global RNG is left untouched)."""
+    """A freshly initialised model; a pure function of its arguments (the global RNG is left untouched).
+    `execution` defaults to 'fused' where the cell has a fused kernel, else 'transparent'."""
     check_choice("init", init, INITS)
+    execution = execution or ("fused" if get_cell(cell).fused is not None else "transparent")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = SequenceModel(task, cell, execution, embedding_size, hidden_size, num_layers, bidirectional, softmax_before_loss)

@@ -89,14 +89,15 @@ class TransparentRNN(nn.Module):
         if reverse:
             x = x.flip(1)  # the reverse direction reads the sequence backwards
         batch = x.shape[0]
-        h = x.new_zeros(batch, self.hidden_size)  # (B, H)
+        h = x.new_zeros(batch, self.spec.state_factor * self.hidden_size)  # (B, S): S = H, or 2H for the LRU's complex state
         c = x.new_zeros(batch, self.hidden_size)  # (B, H), used by a cell with a cell state only
+        if self.scan and not keep:
+            states = self.spec.scan(params, self.spec.project_input(params, x))  # (B, T, S)
+            output = states if self.spec.readout is None else self.spec.readout(params, states, x)
+            return (output.flip(1) if reverse else output), output[:, -1], c, {}
         # all steps' input projections at once, split into T views (B, chunks*H): the backward of each view
         # writes into its own slice, where indexing x_proj[:, t] in the loop would add a full (B, T, chunks*H)
         # zero tensor per step (time and memory growing as T²)
-        if self.scan and not keep:
-            output = self.spec.scan(self.spec.project_input(params, x))  # (B, T, H)
-            return (output.flip(1) if reverse else output), output[:, -1], c, {}
         x_steps = self.spec.project_input(params, x).unbind(1)
         outputs, trace = [], {name: [] for name in self.spec.states}
         for x_t in x_steps:
@@ -106,7 +107,10 @@ class TransparentRNN(nn.Module):
             if keep:
                 for name, value in states.items():
                     trace[name].append(value)
-        output = torch.stack(outputs, dim=1)  # (B, T, H)
+        output = torch.stack(outputs, dim=1)  # (B, T, S)
+        if self.spec.readout is not None:
+            output = self.spec.readout(params, output, x)  # (B, T, H)
+            h = output[:, -1]
         trace = {name: torch.stack(v, dim=1) for name, v in trace.items() if v}
         if reverse:
             output, trace = output.flip(1), {name: v.flip(1) for name, v in trace.items()}

@@ -52,8 +52,8 @@ def log_linear_scan(log_a: torch.Tensor, log_b: torch.Tensor) -> torch.Tensor:
     return torch.exp(a_star + torch.logcumsumexp(log_b - a_star, dim=1))
 
 
-def scan(x_proj: torch.Tensor) -> torch.Tensor:
-    """x_proj (B, T, 2H) -> h (B, T, H), every step at once."""
+def scan(params, x_proj: torch.Tensor) -> torch.Tensor:
+    """x_proj (B, T, 2H) -> h (B, T, H), every step at once (no parameter enters after the projection)."""
     k, v = x_proj.chunk(2, dim=-1)
     return log_linear_scan(-F.softplus(k), -F.softplus(-k) + log_g(v))  # log(1 - z), log z + log h~
 

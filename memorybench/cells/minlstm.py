@@ -34,8 +34,8 @@ def step(x_proj: torch.Tensor, h_proj, h: torch.Tensor, c: torch.Tensor):
     return h, c, {"f": f, "i": i, "h_tilde": h_tilde, "h": h}
 
 
-def scan(x_proj: torch.Tensor) -> torch.Tensor:
-    """x_proj (B, T, 3H) -> h (B, T, H), every step at once."""
+def scan(params, x_proj: torch.Tensor) -> torch.Tensor:
+    """x_proj (B, T, 3H) -> h (B, T, H), every step at once (no parameter enters after the projection)."""
     k_f, k_i, v = x_proj.chunk(3, dim=-1)
     d = F.softplus(-k_f) - F.softplus(-k_i)  # log i - log f
     return log_linear_scan(-F.softplus(d), -F.softplus(-d) + log_g(v))

@@ -4,7 +4,7 @@ Example:
     >>> from dataclasses import replace
     >>> tanh_twin = register_cell(replace(get_cell("srn"), name="tanh_twin", label="SRN twin"))
     >>> cell_names()
-    ('srn', 'lstm', 'gru', 'srn_book', 'indrnn', 'mingru', 'minlstm', 'tanh_twin')
+    ('srn', 'lstm', 'gru', 'srn_book', 'indrnn', 'mingru', 'minlstm', 'lru', 'tanh_twin')
     >>> register_cell(tanh_twin)
     Traceback (most recent call last):
     ...
@@ -20,7 +20,7 @@ from memorybench.checks import check_choice
 from memorybench.registry import add_to_registry
 
 # each built-in cell is one module of this package, named for the cell, holding its spec in upper case (srn.SRN)
-BUILTIN_MODULES = ("srn", "lstm", "gru", "srn_book", "indrnn", "mingru", "minlstm")  # this package's cells, each module's NAME spec (config.BUILTIN_CELLS + BOOK_CELLS + MODERN_CELLS)
+BUILTIN_MODULES = ("srn", "lstm", "gru", "srn_book", "indrnn", "mingru", "minlstm", "lru")  # this package's cells, each module's NAME spec (config.BUILTIN_CELLS + BOOK_CELLS + MODERN_CELLS)
 CELLS: dict[str, CellSpec] = {name: getattr(import_module(f"{__package__}.{name}"), name.upper()) for name in BUILTIN_MODULES}
 
 

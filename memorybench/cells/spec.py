@@ -102,8 +102,12 @@ class CellSpec:
     cpu_min_pack: the smallest stacked pack that trains faster per run than one run at a time on
         a CPU (the engine's default packing reads it; benchmarks/README.md has the measurements).
     scan: for a cell whose recurrence is linear in h with coefficients from the input alone (minGRU,
-        minLSTM): (x_proj (B, T, chunks*H)) -> states h (B, T, H) from h_0 = 0, all steps at once
-        (execution 'scan'); equal to running `step` (tested in float64). None: step by step only.
+        minLSTM, LRU): (params, x_proj (B, T, chunks*H)) -> states h (B, T, S) from h_0 = 0, all steps at
+        once (execution 'scan'); equal to running `step` (tested in float64). None: step by step only.
+    state_factor: the state h holds state_factor*H numbers (the LRU: H complex units as 2H reals); 1 for the
+        others (the LSTM's c is `has_cell_state`).
+    readout: (params, h (B, T, S), x (B, T, I)) -> the layer's output (B, T, H) where it is not h itself (the
+        LRU's Re(C h) + D x and its GLU); h_n is then the last step's output.
     constrain: (params, T) -> None, in place, after every optimizer step (IndRNN's |u| <= 2^(1/T), T the
         run's own number of input steps); a layout that cannot apply it refuses the pack.
     """
@@ -128,8 +132,10 @@ class CellSpec:
     titles: tuple[tuple[str, str], ...] = ()
     unit_states: tuple[str, ...] = ()
     cpu_min_pack: int = 2
-    scan: Callable[[torch.Tensor], torch.Tensor] | None = None
+    scan: Callable[[Params, torch.Tensor], torch.Tensor] | None = None
     constrain: Callable[[Params, int], None] | None = None
+    state_factor: int = 1
+    readout: Callable[[Params, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
     def __post_init__(self):
         if self.gates and len(self.gates) != self.chunks:

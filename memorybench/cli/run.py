@@ -88,7 +88,7 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
                         help="mnist_rows: the folder holding MNIST's four idx files (torchvision's layout works); nothing is downloaded")
     parser.add_argument("--task-param", action="append", default=[], metavar="NAME=VALUE",
                         help="a parameter of the task's data (e.g. markers=anywhere for adding, scale=1.0 for delayed_recall, "
-                        "p=0.2 for the stream digit sum); repeat for several")
+                        "p=0.2 for the stream digit sum, recall=16 for selective_copying, p_ignore=0.98 for flip_flop); repeat for several")
     parser.add_argument("--cells", nargs="+", default=list(BUILTIN_CELLS), metavar="CELL",
                         help=f"recurrent cells to compare, from {', '.join(BUILTIN_CELLS + MODERN_CELLS)} or a --plugin's; "
                         f"all: the {len(BUILTIN_CELLS + MODERN_CELLS)} built-in compared cells (default: {' '.join(BUILTIN_CELLS)})")

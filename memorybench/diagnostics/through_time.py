@@ -114,7 +114,7 @@ def unroll(model: SequenceModel, inputs: torch.Tensor, perturb: Perturbation | N
         if not 0 <= t < steps:
             raise ValueError(f"perturbed step t={t} is not allowed; it must be in 0..{steps - 1}")
     x_steps = spec.project_input(params, x).unbind(1)  # T views (N, chunks*H): a backward linear in T (see cells.layers)
-    h = x.new_zeros(batch, rnn.hidden_size)  # (N, H)
+    h = x.new_zeros(batch, spec.state_factor * rnn.hidden_size)  # (N, S): S = H, or 2H for the LRU's [Re s; Im s]
     c = x.new_zeros(batch, rnn.hidden_size)  # (N, H); passes through a cell without a cell state
     states = {name: [] for name in state_names(model)}
     for t, x_t in enumerate(x_steps):
@@ -125,7 +125,11 @@ def unroll(model: SequenceModel, inputs: torch.Tensor, perturb: Perturbation | N
         h, c = carried["h"], carried["c"]
         for name in states:
             states[name].append(carried[name])
-    outputs = model.head(torch.stack(states["h"], dim=1) if model.per_step else h)  # (N, T, C) per step, else (N, C) or (N, K)
+    if spec.readout is not None:  # the layer's output is not its state (the LRU's GLU of Re(C s) + D x)
+        read = spec.readout(params, torch.stack(states["h"], dim=1), x)  # (N, T, H)
+        outputs = model.head(read if model.per_step else read[:, -1])
+    else:
+        outputs = model.head(torch.stack(states["h"], dim=1) if model.per_step else h)  # (N, T, C) per step, else (N, C) or (N, K)
     return (outputs.softmax(-1) if model.softmax_before_loss else outputs), states
 
 

@@ -3,7 +3,7 @@
 Example:
     >>> from memorybench.tasks import TASKS, get_task
     >>> sorted(TASKS)
-    ['adding', 'copy', 'delayed_recall', 'digits_pixels', 'digits_rows', 'mnist_rows', 'nndl', 'stream']
+    ['adding', 'associative_recall', 'copy', 'delayed_recall', 'digits_pixels', 'digits_rows', 'flip_flop', 'mnist_rows', 'nndl', 'parity', 'selective_copying', 'stream']
     >>> get_task("nndl").output_size
     19
 
@@ -15,14 +15,20 @@ import json
 from memorybench.checks import check_choice
 from memorybench.registry import add_to_registry
 from memorybench.tasks.adding import ADDING
+from memorybench.tasks.associative_recall import ASSOCIATIVE_RECALL
 from memorybench.tasks.base import Split, TaskData, TaskSpec, split_seed, train_batches
 from memorybench.tasks.copy_memory import COPY
 from memorybench.tasks.delayed_recall import DELAYED_RECALL
 from memorybench.tasks.digit_sum import NNDL, STREAM
+from memorybench.tasks.flip_flop import FLIP_FLOP
+from memorybench.tasks.parity import PARITY
+from memorybench.tasks.selective_copying import SELECTIVE_COPYING
 from memorybench.tasks.sequential_digits import DIGITS_PIXELS, DIGITS_ROWS, MNIST_ROWS
 
 TASKS = {"nndl": NNDL, "stream": STREAM, "adding": ADDING, "copy": COPY, "delayed_recall": DELAYED_RECALL,
-         "digits_rows": DIGITS_ROWS, "digits_pixels": DIGITS_PIXELS, "mnist_rows": MNIST_ROWS}
+         "digits_rows": DIGITS_ROWS, "digits_pixels": DIGITS_PIXELS, "mnist_rows": MNIST_ROWS,
+         # state tracking and selective recall (issue 25)
+         "parity": PARITY, "selective_copying": SELECTIVE_COPYING, "associative_recall": ASSOCIATIVE_RECALL, "flip_flop": FLIP_FLOP}
 
 
 def get_task(name: str, params: str | dict | None = None) -> TaskSpec:

@@ -7,7 +7,7 @@ from torch import nn
 from memorybench.cells import CELLS, TransparentRNN, cell_names, get_cell, layer_parameters, make_recurrent, register_cell
 
 BUILT_IN = ("srn", "lstm", "gru")
-REGISTERED = (*BUILT_IN, "srn_book", "indrnn", "mingru", "minlstm")
+REGISTERED = (*BUILT_IN, "srn_book", "indrnn", "mingru", "minlstm", "lru")
 TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-5}
 LAYOUTS = [(1, False), (1, True), (2, False), (2, True)]  # (num_layers, bidirectional)
 TORCH_LAYERS = {

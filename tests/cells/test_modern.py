@@ -65,7 +65,7 @@ def test_indrnn_is_its_formula_by_hand():
     assert output[0, -1].tolist() == pytest.approx(h, abs=1e-12)
 
 
-@pytest.mark.parametrize("cell", ["mingru", "minlstm"])
+@pytest.mark.parametrize("cell", ["mingru", "minlstm", "lru"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("batch, steps", [(1, 1), (3, 7), (4, 200)])
 def test_the_scan_equals_the_step_form_in_outputs_and_gradients(cell, bidirectional, batch, steps):
@@ -79,7 +79,8 @@ def test_the_scan_equals_the_step_form_in_outputs_and_gradients(cell, bidirectio
         xi = x.clone().requires_grad_(True)
         output, h_n = layer(xi)
         (output.square().sum() + h_n.sum()).backward()
-        results.append((output, h_n, xi.grad, [p.grad for p in layer.parameters()]))
+        # a parameter a path does not reach (the LRU's eigenvalues over one step from s_0 = 0) has gradient 0
+        results.append((output, h_n, xi.grad, [torch.zeros_like(p) if p.grad is None else p.grad for p in layer.parameters()]))
     (o1, h1, gx1, gp1), (o2, h2, gx2, gp2) = results
     for a, b in [(o1, o2), (h1, h2), (gx1, gx2), *zip(gp1, gp2)]:  # to 1e-10 of each tensor's scale (gradients sum T steps)
         assert (a - b).abs().max().item() <= 1e-10 * max(1.0, b.abs().max().item())
@@ -114,8 +115,44 @@ def test_a_layout_that_cannot_apply_the_constraint_refuses_indrnn_with_its_reaso
     assert refusal(configs[:1], "single") is None
 
 
+def test_the_lru_is_its_formula_by_hand():
+    from memorybench.cells.lru import readout
+
+    layer = make_recurrent("lru", "transparent", 1, 1).double()
+    lam = complex(0.8 * math.cos(0.3), 0.8 * math.sin(0.3))
+    values = dict(nu_log=math.log(-math.log(0.8)), theta_log=math.log(0.3), gamma_log=math.log(0.6), B_re=0.5, B_im=-1.0,
+                  C_re=2.0, C_im=0.5, D=0.25, glu_weight=[[1.0], [0.5]], glu_bias=[0.1, -0.2])
+    with torch.no_grad():
+        for name, value in values.items():
+            getattr(layer, f"{name}_l0").copy_(torch.tensor(value, dtype=torch.float64).reshape(getattr(layer, f"{name}_l0").shape))
+    s, xs = 0j, [0.5, -1.0, 2.0]
+    for x in xs:
+        s = lam * s + 0.6 * complex(0.5, -1.0) * x
+    y = (complex(2.0, 0.5) * s).real + 0.25 * xs[-1]
+    expected = (1.0 * y + 0.1) * sigmoid(0.5 * y - 0.2)
+    output, h_n = layer(torch.tensor(xs, dtype=torch.float64)[None, :, None])
+    assert output[0, -1, 0].item() == pytest.approx(expected, abs=1e-12) and h_n[0, 0, 0].item() == pytest.approx(expected, abs=1e-12)
+    trace = layer.trace(torch.tensor(xs, dtype=torch.float64)[None, :, None])
+    assert (trace["h_re"][0, -1, 0].item(), trace["h_im"][0, -1, 0].item()) == pytest.approx((s.real, s.imag), abs=1e-12)
+    assert readout is get_cell("lru").readout
+
+
+def test_the_lru_starts_on_its_ring_with_normalised_inputs():
+    from memorybench.cells.lru import MAX_PHASE, R_MAX, R_MIN, eigenvalues
+
+    torch.manual_seed(0)
+    layer = make_recurrent("lru", "transparent", 3, 2000)
+    params = {name[: -len("_l0")]: p for name, p in layer.named_parameters()}
+    re, im = eigenvalues(params)
+    modulus, phase = torch.sqrt(re**2 + im**2), torch.atan2(im, re)
+    assert R_MIN - 1e-6 <= modulus.min() and modulus.max() <= R_MAX + 1e-6 and 0 <= phase.min() and phase.max() <= MAX_PHASE + 1e-6
+    assert torch.allclose(torch.exp(params["gamma_log"]), torch.sqrt(1 - modulus**2), atol=1e-5)
+    squared = modulus.double() ** 2  # uniform between R_MIN^2 and R_MAX^2: its mean is halfway
+    assert abs(squared.mean().item() - (R_MIN**2 + R_MAX**2) / 2) < 0.005
+
+
 def test_the_modern_cells_name_their_gates_and_train_a_quick_run():
-    for cell in ("indrnn", "mingru", "minlstm"):
+    for cell in ("indrnn", "mingru", "minlstm", "lru"):
         spec = get_cell(cell)
         assert set(spec.heatmap) <= set(spec.states) and spec.fused is None
         output = train_pack([protocol_config("nndl", cell=cell, seq_len=5, seed=0, steps=20, eval_interval=10, device="cpu")])[0]

@@ -42,7 +42,8 @@ def tiny_model(cell):
 def finite_difference_norms(model, inputs, targets, state, eps=1e-6, task=TASK):
     """(N, T): per sequence, the norm of the central-difference gradient of its own loss with respect to
     the state at each step, one unit direction at a time (all sequences at once: they do not interact)."""
-    steps, hidden = inputs.shape[1], model.rnn.hidden_size
+    steps = inputs.shape[1]
+    hidden = model.rnn.hidden_size * (model.spec.state_factor if state == "h" else 1)  # the LRU's h holds [Re s; Im s]
     norms = torch.zeros(len(inputs), steps, dtype=torch.float64)
     with torch.no_grad():
         for t in range(steps):
@@ -57,7 +58,7 @@ def finite_difference_norms(model, inputs, targets, state, eps=1e-6, task=TASK):
     return norms
 
 
-@pytest.mark.parametrize("cell", ["srn", "lstm"])
+@pytest.mark.parametrize("cell", ["srn", "lstm", "indrnn", "mingru", "minlstm", "lru"])
 def test_gradient_norms_at_every_step_match_central_finite_differences(cell):
     test = TASK.make_data(seq_len=6, seed=0).test
     inputs, targets = test.inputs[::5], test.targets[::5]  # 20 sequences
@@ -68,7 +69,9 @@ def test_gradient_norms_at_every_step_match_central_finite_differences(cell):
         assert values.shape == (20, 6) and values.dtype == torch.float64
         expected = finite_difference_norms(model, inputs, targets, state)
         torch.testing.assert_close(values, expected, rtol=1e-6, atol=1e-9)
-    assert (norms["h"] > 1e-4).all()  # a real signal at every step, not agreeing zeros
+    signal = norms["h"] > 1e-4  # a real signal at every step, not agreeing zeros
+    # relu (IndRNN): a sequence whose units are all off at a step carries no gradient back through it
+    assert signal.any(0).all() if cell == "indrnn" else signal.all()
     if cell == "lstm":
         assert (norms["c"][:, :-1] > 1e-4).all() and (norms["c"][:, -1] == 0).all()  # the read-out sees h only
 
@@ -92,7 +95,7 @@ def test_a_per_step_task_differentiates_its_scored_steps_and_counts_from_the_fir
     assert (norms["h"][:, :5] > 1e-6).all()
 
 
-@pytest.mark.parametrize("cell", ["srn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", ["srn", "lstm", "gru", "indrnn", "mingru", "minlstm", "lru"])
 def test_the_step_by_step_forward_is_the_models_own(cell):
     test = TASK.make_data(seq_len=7, seed=1).test
     model = build_model(TASK, cell, seed=2)  # fused: the path it was trained on
