@@ -152,6 +152,16 @@ class CellSpec:
         """The book's name ('W', 'U', 'b') of a parameter base name ('weight_hh'), None for one without a role."""
         return next((role for role, bases in self.roles if base in bases), None)
 
+    def state_size(self, hidden_size: int) -> int:
+        """How many numbers one layer and direction's state carries from step to step: H, 2H for the LSTM's (h, c)
+        and the LRU's H complex units. Memory capacity is bounded by it.
+
+        >>> from memorybench.cells import get_cell
+        >>> [get_cell(c).state_size(32) for c in ("srn", "lstm", "gru")]
+        [32, 64, 32]
+        """
+        return hidden_size * self.state_factor * (2 if self.has_cell_state else 1)
+
     def title(self, state: str) -> str:
         """The gate figures' title of `state`: 'forget gate f', 'hidden state h', or the name itself."""
         return dict(self.titles).get(state) or COMMON_TITLES.get(state, state)

@@ -110,9 +110,12 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
     axes.add_argument("--forget-bias", nargs="+", type=bias_value, default=[], metavar="B",
                       help="LSTM forget-gate biases: a number sets the bias, none keeps the initialisation's own "
                       "(default: none); each value is a variant of the LSTM, compared with the LSTM, not an extra try")
-    axes.add_argument("--match-params", action="store_true",
+    axes.add_argument("--match", choices=("params", "state"), default=None,
                       help="each hidden size is the SRN's; the other cells get the hidden size whose parameter count "
-                      "is closest to the SRN's (a parameter-matched comparison)")
+                      "(params) or state size (state: the numbers carried from step to step, what memory capacity is "
+                      "bounded by; the LSTM's h and c, the LRU's complex units) is closest to the SRN's")
+    axes.add_argument("--match-params", action="store_const", const="params", dest="match",
+                      help="the same as --match params (kept until 0.3.0)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where to train; auto takes CUDA when present (default: %(default)s)")
     parser.add_argument("--workers", type=positive_int(1, "worker count"), default=None, metavar="N",
@@ -290,7 +293,7 @@ def _main(argv: list[str], prog: str) -> int:
         args.cells = unique(expand_all(args.cells), "--cells")
         resolve_task(args)
         args.axes = SweepAxes(tuple(unique(args.lr, "--lr")), tuple(unique(args.init, "--init")), tuple(unique(args.hidden, "--hidden")),
-                              tuple(unique(args.forget_bias, "--forget-bias")), args.match_params)
+                              tuple(unique(args.forget_bias, "--forget-bias")), args.match or "")
         check_size(args)
     except (UsageError, ValueError) as exc:
         print(f"memorybench: error: {exc}", file=sys.stderr)

@@ -34,7 +34,7 @@ from memorybench.analysis.experiments import experiment_label, label_of, paired_
 from memorybench.analysis.gates import example_sequence, trace_sequence
 from memorybench.analysis.search import memory_horizon
 from memorybench.analysis.summary import score_table, throughput_table
-from memorybench.cells import cell_names
+from memorybench.cells import cell_names, get_cell
 from memorybench.report.benchtables import load_benchmarks, speedup_table
 from memorybench.report.capacity import capacity_section, is_multi_setting
 from memorybench.report.figures import loss_label, plot_cell_benchmarks, plot_curves, plot_gates, plot_score_vs_length, plot_throughput
@@ -125,6 +125,18 @@ def _machines_note(runs: pd.DataFrame) -> list[str]:
             "on CUDA the GPU and torch version); across kinds they differ by float rounding, amplified by training.", ""]
 
 
+def _model_sizes(runs: pd.DataFrame) -> str:
+    """One line: each cell's parameter count and state size (the numbers its state carries from step to step,
+    every layer and direction: what memory capacity is bounded by), per hidden size it was trained at."""
+    parts = []
+    for cell in [c for c in cell_names() if c in set(runs["cell"])]:
+        for row in runs[runs["cell"] == cell].drop_duplicates("hidden_size").itertuples():
+            layers = int(row.num_layers) * (2 if row.bidirectional else 1)
+            state = get_cell(cell).state_size(int(row.hidden_size)) * layers
+            parts.append(f"{label_of(cell)} (H={int(row.hidden_size)}) {int(row.num_params):,} parameters, state {state}")
+    return "Model size: " + "; ".join(parts) + " (the state: the numbers carried from step to step, which bound memory capacity)."
+
+
 def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, store: ResultsStore, slug: str, threshold: float | None) -> list[str]:
     first = runs.iloc[0]
     task = get_task(first["task"], first["task_params"])
@@ -139,6 +151,7 @@ def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, st
     out += _machines_note(runs)
     if ok.empty:
         return out + ["No successful runs to summarise.", ""]
+    out += [_model_sizes(ok), ""]
     table = score_table(ok, direction=task.direction)
     horizon = memory_horizon(table, threshold, task.direction)
     speed = throughput_table(ok)

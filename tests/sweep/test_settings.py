@@ -1,4 +1,5 @@
 import pytest
+import torch
 
 from memorybench.cells import get_cell
 from memorybench.cli.run import main
@@ -46,8 +47,21 @@ def test_matched_hidden_is_the_closest_of_every_size_for_each_layout(num_layers,
 
 def test_matched_sizes_count_the_second_layer():
     assert [matched_hidden("lstm", 32, num_layers=n) for n in (1, 2)] == [13, 14]
-    matched = SweepAxes(match_params=True)
+    matched = SweepAxes(match="params")
     assert [matched.overrides("lstm", num_layers=2, bidirectional=b) for b in (False, True)] == [[{"hidden_size": 14}], [{"hidden_size": 15}]]
+
+
+@pytest.mark.parametrize("cell", ["srn", "lstm", "gru", "indrnn", "mingru", "minlstm", "lru"])
+def test_a_state_matched_cell_carries_as_many_numbers_as_the_srn(cell):
+    hidden = matched_hidden(cell, 32, match="state")
+    assert get_cell(cell).state_size(hidden) == 32
+    model = build_model(get_task("nndl"), cell, hidden_size=hidden)  # counted on the model: what step() carries
+    x = model.embedding(torch.zeros(1, 3, dtype=torch.long))
+    params = {name[: -len("_l0")]: p for name, p in model.rnn.named_parameters()}
+    spec = model.spec
+    h = x.new_zeros(1, spec.state_factor * hidden)
+    h, c, _ = spec.step(spec.project_input(params, x[:, 0]), spec.project_hidden(params, h), h, x.new_zeros(1, hidden))
+    assert h.numel() + (c.numel() if spec.has_cell_state else 0) == 32
 
 
 def test_axes_multiply_into_configs_and_the_forget_bias_touches_the_lstm_only():
@@ -61,7 +75,7 @@ def test_axes_multiply_into_configs_and_the_forget_bias_touches_the_lstm_only():
 
 
 def test_matched_sweep_gives_each_cell_its_hidden_size():
-    configs = plan_sweep("nndl", ["srn", "lstm", "gru"], [5], seeds=1, device="cpu", axes=SweepAxes(hidden=(32, 64), match_params=True))
+    configs = plan_sweep("nndl", ["srn", "lstm", "gru"], [5], seeds=1, device="cpu", axes=SweepAxes(hidden=(32, 64), match="params"))
     sizes = {(c.cell, c.hidden_size) for c in configs}
     assert sizes == {("srn", 32), ("srn", 64), ("lstm", matched_hidden("lstm", 32)), ("lstm", matched_hidden("lstm", 64)),
                      ("gru", matched_hidden("gru", 32)), ("gru", matched_hidden("gru", 64))}
