@@ -50,19 +50,6 @@ def test_keys_values_and_the_queried_pair_are_uniform():
     assert torch.allclose(torch.bincount(asked, minlength=4).float() / len(x), torch.full((4,), 1 / 4), atol=0.015)
 
 
-def test_is_deterministic_per_seed_and_its_streams_differ():
-    a, b, c = make_associative_recall_data(6, 3), make_associative_recall_data(6, 3), make_associative_recall_data(6, 4)
-    assert torch.equal(a.dev.inputs, b.dev.inputs) and torch.equal(a.test.targets, b.test.targets)
-    assert not torch.equal(a.dev.inputs, c.dev.inputs) and not torch.equal(a.dev.inputs, a.test.inputs)
-    assert len(a.dev) == len(a.test) == 1000 and a.train is None
-    train = a.sample_train(1000, gen(split_seed(3, "train", 6)))
-    assert torch.equal(train.inputs, b.sample_train(1000, gen(split_seed(3, "train", 6))).inputs)
-    assert not torch.equal(train.inputs, a.dev.inputs) and not torch.equal(train.inputs, a.test.inputs)
-    stream = gen(0)
-    assert not torch.equal(a.sample_train(8, stream).inputs, a.sample_train(8, stream).inputs)  # a fresh batch every step
-    assert make_associative_recall_data(6, 3, eval_size=7).dev.inputs.shape == (7, 14)
-
-
 # --- baseline and threshold ----------------------------------------------------------------------
 
 def test_the_memoryless_baseline_is_what_the_generators_statistics_allow():

@@ -87,19 +87,6 @@ def test_p_ignore_is_a_task_parameter_with_the_papers_default():
     assert "p_ignore" in inspect.signature(FLIP_FLOP.make_data).parameters  # what --task-param checks
 
 
-def test_is_deterministic_per_seed_and_its_streams_differ():
-    a, b, c = make_flip_flop_data(12, 3), make_flip_flop_data(12, 3), make_flip_flop_data(12, 4)
-    assert torch.equal(a.dev.inputs, b.dev.inputs) and torch.equal(a.test.targets, b.test.targets)
-    assert not torch.equal(a.dev.inputs, c.dev.inputs) and not torch.equal(a.dev.inputs, a.test.inputs)
-    assert len(a.dev) == len(a.test) == 1000 and a.train is None
-    train = a.sample_train(1000, gen(split_seed(3, "train", 12)))
-    assert torch.equal(train.inputs, b.sample_train(1000, gen(split_seed(3, "train", 12))).inputs)
-    assert not torch.equal(train.inputs, a.dev.inputs) and not torch.equal(train.inputs, a.test.inputs)
-    stream = gen(0)
-    assert not torch.equal(a.sample_train(8, stream).inputs, a.sample_train(8, stream).inputs)  # a fresh batch every step
-    assert make_flip_flop_data(12, 3, eval_size=7).dev.inputs.shape == (7, 24)
-
-
 # --- baseline and threshold ----------------------------------------------------------------------
 
 def test_the_memoryless_baseline_is_what_the_generators_statistics_allow():

@@ -49,19 +49,6 @@ def test_bits_are_fair_and_independent():
     assert (corr - torch.eye(8)).abs().max() < 0.03
 
 
-def test_is_deterministic_per_seed_and_its_streams_differ():
-    a, b, c = make_parity_data(12, 3), make_parity_data(12, 3), make_parity_data(12, 4)
-    assert torch.equal(a.dev.inputs, b.dev.inputs) and torch.equal(a.test.inputs, b.test.inputs) and torch.equal(a.test.targets, b.test.targets)
-    assert not torch.equal(a.dev.inputs, c.dev.inputs) and not torch.equal(a.dev.inputs, a.test.inputs)
-    assert len(a.dev) == len(a.test) == 1000 and a.train is None
-    train = a.sample_train(1000, gen(split_seed(3, "train", 12)))
-    assert torch.equal(train.inputs, b.sample_train(1000, gen(split_seed(3, "train", 12))).inputs)
-    assert not torch.equal(train.inputs, a.dev.inputs) and not torch.equal(train.inputs, a.test.inputs)
-    stream = gen(0)
-    assert not torch.equal(a.sample_train(8, stream).inputs, a.sample_train(8, stream).inputs)  # a fresh batch every step
-    assert make_parity_data(12, 3, eval_size=7).dev.inputs.shape == (7, 12)
-
-
 # --- baseline and threshold ----------------------------------------------------------------------
 
 def test_the_memoryless_baseline_is_what_the_generators_statistics_allow():

@@ -54,19 +54,6 @@ def test_positions_are_uniform_over_the_span_and_not_copys():
     assert counts.min() > 0.9 * counts.mean()  # symbols uniform over 1..8
 
 
-def test_is_deterministic_per_seed_and_its_streams_differ():
-    a, b, c = make_selective_copying_data(20, 3), make_selective_copying_data(20, 3), make_selective_copying_data(20, 4)
-    assert torch.equal(a.dev.inputs, b.dev.inputs) and torch.equal(a.test.targets, b.test.targets)
-    assert not torch.equal(a.dev.inputs, c.dev.inputs) and not torch.equal(a.dev.inputs, a.test.inputs)
-    assert len(a.dev) == len(a.test) == 1000 and a.train is None
-    train = a.sample_train(1000, gen(split_seed(3, "train", 20)))
-    assert torch.equal(train.inputs, b.sample_train(1000, gen(split_seed(3, "train", 20))).inputs)
-    assert not torch.equal(train.inputs, a.dev.inputs) and not torch.equal(train.inputs, a.test.inputs)
-    stream = gen(0)
-    assert not torch.equal(a.sample_train(8, stream).inputs, a.sample_train(8, stream).inputs)  # a fresh batch every step
-    assert make_selective_copying_data(20, 3, recall=2, eval_size=5).dev.inputs.shape == (5, 24)
-
-
 # --- baseline and threshold ----------------------------------------------------------------------
 
 def test_the_memoryless_baseline_is_what_the_generators_statistics_allow():
