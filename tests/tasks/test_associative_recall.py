@@ -15,7 +15,6 @@ from memorybench.tasks.associative_recall import (
     make_associative_recall_batch,
     make_associative_recall_data,
 )
-from memorybench.tasks.base import split_seed
 
 
 def gen(seed=0):

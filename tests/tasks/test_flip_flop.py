@@ -11,7 +11,6 @@ import torch.nn.functional as F
 from memorybench.config import protocol_config
 from memorybench.engine.loop import train_pack
 from memorybench.tasks import get_task
-from memorybench.tasks.base import split_seed
 from memorybench.tasks.flip_flop import (
     FLIP_FLOP,
     IGNORE,

@@ -12,7 +12,6 @@ import torch.nn.functional as F
 from memorybench.config import protocol_config
 from memorybench.engine.loop import train_pack
 from memorybench.tasks import get_task
-from memorybench.tasks.base import split_seed
 from memorybench.tasks.parity import PARITY, make_parity_batch, make_parity_data
 
 

@@ -10,7 +10,6 @@ from memorybench.config import protocol_config
 from memorybench.engine.loop import train_pack
 from memorybench.models import build_model
 from memorybench.tasks import get_task
-from memorybench.tasks.base import split_seed
 from memorybench.tasks.selective_copying import (
     SELECTIVE_COPYING,
     make_selective_copying_batch,
