@@ -138,6 +138,7 @@ def _search(args, prog: str) -> int:
     from memorybench.engine.policy import default_pack_sizes
     from memorybench.report.build import build_report
     from memorybench.report.horizon_section import horizon_text
+    from memorybench.storage.provenance import environment
     from memorybench.storage.rundir import write_atomic
     from memorybench.storage.store import ResultsStore
     from memorybench.sweep.executors import EXECUTORS, make_executor
@@ -194,7 +195,9 @@ def _search(args, prog: str) -> int:
         scores[(cell, length)] = dict(task=args.task, protocol=protocol, **summary)
         return True
 
-    stored = store.collect()[0] if store else pd.DataFrame(columns=["run_id", "cell", "protocol", "seq_len", "status"])
+    stored = store.collect()[0] if store else pd.DataFrame()
+    if stored.empty:  # a new folder (or none yet, with --dry-run)
+        stored = pd.DataFrame(columns=["run_id", "cell", "protocol", "seq_len", "status", "steps", "wall_time_s", "pack_size"])
     runs = stored.set_index("run_id")
     for cell in args.cells:  # a sweep's runs (and a stopped search's) count as probes
         mine = stored[(stored["cell"] == cell) & (stored["protocol"] == protocol)]
@@ -214,28 +217,36 @@ def _search(args, prog: str) -> int:
 
     started, trained = time.perf_counter(), 0
     with store.lock(" ".join([prog, *sys.argv[1:]])):
-        for round_number in range(1, most + 2):
-            active = [cell for cell in args.cells if search.next_length(probes[cell]) is not None]
-            if not active:
-                break
-            wanted = {cell: search.next_lengths(probes[cell], lengths_per_cell(workers, len(active), args.seeds)) for cell in active}
-            pairs = [(cell, length) for cell, lengths in wanted.items() for length in lengths]
-            configs = [c for cell, length in pairs for c in plan(cell, length)]
-            sizes = default_pack_sizes(active, sorted({length for _, length in pairs}), args.seeds, device.type)
-            tick = time.perf_counter()
-            outcome = run_sweep(store, configs, workers, pack_size=sizes, across_lengths=True, progress=not args.no_progress,
-                                executor=executor)
-            if outcome.interrupted:
-                raise KeyboardInterrupt
-            trained += len(outcome.done)
-            runs = store.collect()[0].set_index("run_id")
-            for cell, length in pairs:
-                if not record(runs, cell, length):
-                    raise ValueError(f"{cell} at L={length}: a probe's runs were not all stored (see the sweep's lines above)")
-            line = "; ".join(f"{cell} " + ", ".join(f"L={n} {scores[(cell, n)]['mean']:.3g} {'pass' if probes[cell][n] else 'fail'}" for n in lengths)
-                             + f" (bracket [{', '.join('?' if n is None else str(n) for n in search.bracket(probes[cell]))}])"
-                             for cell, lengths in wanted.items())
-            print(f"round {round_number}: {line}; {len(outcome.done)} runs trained, {time.perf_counter() - tick:.0f} s", flush=True)
+        try:
+            for round_number in range(1, most + 2):
+                active = [cell for cell in args.cells if search.next_length(probes[cell]) is not None]
+                if not active:
+                    break
+                wanted = {cell: search.next_lengths(probes[cell], lengths_per_cell(workers, len(active), args.seeds)) for cell in active}
+                pairs = [(cell, length) for cell, lengths in wanted.items() for length in lengths]
+                configs = [c for cell, length in pairs for c in plan(cell, length)]
+                sizes = default_pack_sizes(active, sorted({length for _, length in pairs}), args.seeds, device.type)
+                tick = time.perf_counter()
+                outcome = run_sweep(store, configs, workers, pack_size=sizes, across_lengths=True, progress=not args.no_progress,
+                                    executor=executor)
+                trained += len(outcome.done)
+                if outcome.interrupted:
+                    raise KeyboardInterrupt
+                runs = store.collect()[0].set_index("run_id")
+                for cell, length in pairs:
+                    if not record(runs, cell, length):
+                        raise ValueError(f"{cell} at L={length}: a probe's runs were not all stored (see the sweep's lines above)")
+                line = "; ".join(f"{cell} " + ", ".join(f"L={n} {scores[(cell, n)]['mean']:.3g} {'pass' if probes[cell][n] else 'fail'}" for n in lengths)
+                                 + f" (bracket [{', '.join('?' if n is None else str(n) for n in search.bracket(probes[cell]))}])"
+                                 for cell, lengths in wanted.items())
+                print(f"round {round_number}: {line}; {len(outcome.done)} runs trained, {time.perf_counter() - tick:.0f} s", flush=True)
+        finally:  # the search's wall time and machine in the folder's provenance, a stopped search's too
+            if trained:
+                entry = environment([*prog.split(), *sys.argv[1:]])
+                probed = sum(len(plan(cell, n)) for cell in probes for n in probes[cell])
+                entry.update(device=str(device), workers=workers, runs_trained=trained, runs_skipped=probed - trained,
+                             interrupted=sys.exc_info()[0] is not None, wall_time_s=round(time.perf_counter() - started, 1))
+                store.record_sweep(entry)
     scores = {key: scores[key] for key in sorted(scores)}
     probed = pd.DataFrame(list(scores.values()))
     rows = []

@@ -103,6 +103,15 @@ def test_dry_run_prints_the_plan_and_the_first_round_and_trains_nothing(tmp_path
     assert "start 100, x2, cap 800" in printed and "first round: gru L=100, lstm L=100 (6 runs" in printed and not out.exists()
 
 
+def test_dry_run_on_an_empty_results_folder_prices_nothing_and_writes_nothing(tmp_path, capsys):
+    from memorybench.storage.store import ResultsStore
+
+    out = ResultsStore.open(tmp_path / "empty").root
+    before = sorted(p.name for p in out.rglob("*"))
+    assert main(["--task", "nndl", "--cells", "srn", "--dry-run", "--out", str(out)]) == 0
+    assert "srn: no stored run at 19000 steps to price" in capsys.readouterr().out and sorted(p.name for p in out.rglob("*")) == before
+
+
 @pytest.mark.slow
 def test_a_real_search_through_the_command_resumes_after_ctrl_c_without_retraining_a_probe(tmp_path):
     import signal
@@ -132,6 +141,10 @@ def test_a_real_search_through_the_command_resumes_after_ctrl_c_without_retraini
     assert resumed.returncode == 0, resumed.stderr
     total = len(list((tmp_path / "whole" / "runs").iterdir()))
     assert f"{total - stored} runs trained" in resumed.stdout  # no stored probe trained again
+    import json
+
+    recorded = json.loads((tmp_path / "whole" / "store.json").read_text())["sweeps"][-1]  # the search's machine and wall time
+    assert "horizon" in recorded["command"] and recorded["runs_trained"] == total and recorded["wall_time_s"] > 0
     for name in ("search_horizons.csv", "search_probes.csv"):  # the same answer, bit for bit (the time it took aside)
         read = lambda folder: pd.read_csv(tmp_path / folder / "tables" / name).drop(columns="wall_time_s")
         pd.testing.assert_frame_equal(read("whole"), read("resumed"))
