@@ -12,7 +12,7 @@ calls every case once and checks its output: a correctness pass, not a timing.
 import pytest
 import torch
 
-from memorybench.cells import EXECUTIONS, make_recurrent
+from memorybench.cells import make_recurrent
 from memorybench.config import BUILTIN_CELLS
 
 INPUT_SIZE = HIDDEN_SIZE = 32  # the book's embedding and hidden sizes
@@ -26,7 +26,7 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("batch_size", BATCHES, ids=lambda b: f"B{b}")
 @pytest.mark.parametrize("seq_len", LENGTHS, ids=lambda n: f"L{n}")
-@pytest.mark.parametrize("execution", EXECUTIONS)
+@pytest.mark.parametrize("execution", ("fused", "transparent"))  # the scan of the cells that have one: benchmarks/scan_speed.py
 @pytest.mark.parametrize("cell", BUILTIN_CELLS)  # the cells a sweep compares; srn_book has no fused kernel
 def test_cell(benchmark, cell, execution, seq_len, batch_size, mode, device):
     torch.manual_seed(0)

@@ -32,7 +32,7 @@ def indrnn_init_book(params, hidden_size, chunks):
 
 
 INDRNN = CellSpec(  # Li et al. 2018: h = relu(W_ih x + b_ih + u*h + b_hh), u a vector
-    name="indrnn", label="IndRNN", color="#CC79A7", gates=(), states=("h",), heatmap=("h",), chunks=1,
+    name="my_indrnn", label="IndRNN (a user's)", color="#CC79A7", gates=(), states=("h",), heatmap=("h",), chunks=1,
     has_cell_state=False, step=indrnn_step, fused=None, torch_layout=False,
     parameter_shapes=lambda i, h: {"weight_ih": (h, i), "u": (h,), "bias_ih": (h,), "bias_hh": (h,)},
     project_hidden=lambda params, h: params["u"] * h + params["bias_hh"],
@@ -144,8 +144,8 @@ def test_vector_inputs_and_per_step_outputs(bidirectional):
 
 
 def test_a_users_cell_trains_step_by_step(indrnn):
-    assert cell_names() == (*BUILT_IN, "srn_book", "indrnn")
-    model = build_model(NNDL, "indrnn", execution="transparent", init="book", seed=0).double()
+    assert cell_names() == (*BUILT_IN, "srn_book", "indrnn", "mingru", "minlstm", "lru", "my_indrnn")
+    model = build_model(NNDL, "my_indrnn", execution="transparent", init="book", seed=0).double()
     assert torch.all(model.rnn.u_l0 == 1.0) and count_parameters(model) == 10 * 32 + 32 * (32 + 3) + 32 * 19 + 19
     x = torch.randint(0, 10, (4, 9))
     logits = model(x)
@@ -161,15 +161,16 @@ def test_a_users_cell_trains_step_by_step(indrnn):
     for name, p in model.named_parameters():
         torch.testing.assert_close(p.grad, by_hand[name].grad, rtol=1e-12, atol=1e-12)
     torch.manual_seed(0)
-    two_way = make_recurrent("indrnn", "transparent", 3, 4, num_layers=2, bidirectional=True)
+    two_way = make_recurrent("my_indrnn", "transparent", 3, 4, num_layers=2, bidirectional=True)
     assert two_way.u_l1_reverse.shape == (4,) and two_way.weight_ih_l1.shape == (4, 8) and two_way(torch.randn(2, 5, 3))[0].shape == (2, 5, 8)
     assert 0 <= two_way.u_l0.min() and torch.count_nonzero(two_way.bias_hh_l1_reverse) == 0  # its own torch-style init
 
 
 def test_a_cell_without_a_fused_kernel_refuses_fused_execution(indrnn):
-    for build in (lambda: make_recurrent("indrnn", "fused", 3, 4), lambda: build_model(NNDL, "indrnn")):
-        with pytest.raises(ValueError, match="cell 'indrnn' has no fused kernel and runs step by step only: choose execution='transparent'"):
+    for build in (lambda: make_recurrent("my_indrnn", "fused", 3, 4), lambda: build_model(NNDL, "my_indrnn", execution="fused")):
+        with pytest.raises(ValueError, match="cell 'my_indrnn' has no fused kernel and runs step by step only: choose execution='transparent'"):
             build()
+    assert build_model(NNDL, "my_indrnn").rnn.extra_repr().startswith("my_indrnn")  # unasked, a model takes the step-by-step layer
 
 
 def test_the_seeds_softmax_before_the_loss_is_kept_and_only_where_asked():

@@ -13,7 +13,7 @@ old `memorybench report` (and the others) still work. Bad input is one line on s
 
 Example:
     >>> main(["list", "protocols"])  # doctest: +ELLIPSIS
-    nndl              task nndl: adam lr 0.001, batch 8, 19,000 steps, book init
+    nndl                task nndl: adam lr 0.001, batch 8, 19,000 steps, book init
     ...
     0
 """
