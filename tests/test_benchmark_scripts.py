@@ -106,5 +106,7 @@ def test_scan_speed_prints_both_executions_and_the_faster():
     out = run_script("scan_speed.py", "--lengths", "5", "--batches", "2", "--repeats", "2")
     rows = re.findall(rf"^(mingru|minlstm)\s+5\s+2\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+(scan|step)", out, re.M)
     assert [r[0] for r in rows] == ["mingru", "minlstm"]
-    for _, step, scan, ratio, faster in rows:
-        assert float(ratio) == pytest.approx(float(scan) / float(step), abs=0.006) and faster == ("scan" if float(scan) < float(step) else "step")
+    for _, step, scan, ratio, faster in rows:  # the times are printed to 0.01 ms: the ratio lies within what that rounding allows
+        step, scan, ratio = float(step), float(scan), float(ratio)
+        assert (scan - 0.005) / (step + 0.005) - 0.005 <= ratio <= (scan + 0.005) / max(step - 0.005, 1e-9) + 0.005
+        assert faster == ("scan" if scan < step else "step") or abs(scan - step) <= 0.01
