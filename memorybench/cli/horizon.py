@@ -61,10 +61,10 @@ def cost_line(costliest: dict[str, list[int]], stored, seeds: int, steps: int, w
     "at most 9 runs (srn 20, 40; gru 20): about 6 min of training for srn at the stored runs' speed; gru: no stored run at 100 steps to price"
     """
     runs = sum(len(lengths) for lengths in costliest.values()) * seeds
-    ok = stored[(stored["status"] == "ok") & (stored["steps"] == steps)] if len(stored) else stored
+    ok = stored[(stored["status"] == "ok") & (stored["steps"] == steps)]
     seconds, priced, unpriced = 0.0, [], []
     for cell, lengths in costliest.items():
-        mine = ok[ok["cell"] == cell] if len(ok) else ok
+        mine = ok[ok["cell"] == cell]
         if not lengths:
             continue
         if not len(mine):

@@ -338,16 +338,25 @@ def mc_table(runs_root, **options) -> pd.DataFrame:
     return mc_summary(collect_memory_capacity(runs_root, **options))
 
 
+def panel_grid(frame: pd.DataFrame, max_columns: int, width: float, height: float):
+    """(fig, panels): one axes per (experiment, length, hidden size N) group of `frame`, at most `max_columns` a row,
+    each `width` x `height` inches, the grid's spare axes hidden; panels pairs each axes with its group."""
+    groups = list(frame.groupby(["experiment", "seq_len", "hidden_size"], sort=True))
+    columns = min(max_columns, len(groups))
+    rows = -(-len(groups) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False, layout="constrained")
+    for ax in list(axes.flat)[len(groups):]:
+        ax.set_visible(False)
+    return fig, list(zip(axes.flat, groups))
+
+
 def plot_mc_curves(frame: pd.DataFrame, path, title: str) -> Path:
     """MC_k against k (rows of `run_memory_capacity`, mean over seeds and streams): one panel per experiment, length and hidden
     size N, one colour per cell; solid the refitted read-outs on the stream, dashed the trained head on the test
     split; the per-delay bound MC_k <= 1 and the line k = N."""
-    panels = list(frame.groupby(["experiment", "seq_len", "hidden_size"], sort=True))
-    columns = min(3, len(panels))
-    rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(5.2 * columns, 3.8 * rows), squeeze=False, layout="constrained")
+    fig, panels = panel_grid(frame, 3, 5.2, 3.8)
     several = frame["experiment"].nunique() > 1
-    for ax, ((experiment, seq_len, size), panel) in zip(axes.flat, panels):
+    for ax, ((experiment, seq_len, size), panel) in panels:
         means = panel.groupby(["cell", "k"], sort=False)[["mc_k", "head_mc_k"]].mean().reset_index()
         seeds = panel.groupby("cell")["seed"].nunique()
         streams = panel.groupby("cell")["stream"].nunique() if "stream" in panel else pd.Series(1, index=seeds.index)
@@ -367,8 +376,6 @@ def plot_mc_curves(frame: pd.DataFrame, path, title: str) -> Path:
                title=f"N = {size}, T = {seq_len}, a = {panel['scale'].iloc[0]:g}" + (f"\n{experiment}" if several else ""))
         ax.grid(alpha=0.3)
         ax.legend(handles=handles, fontsize=7, loc="upper right")
-    for ax in list(axes.flat)[len(panels):]:
-        ax.set_visible(False)
     fig.suptitle(f"{title}\nMC_k ≤ 1 per delay; MC = Σ_k MC_k ≤ N (N hidden units)", fontsize=10)
     return save_figure(fig, Path(path))
 
@@ -377,12 +384,9 @@ def plot_stream_spread(per_stream: pd.DataFrame, path, title: str) -> Path:
     """Each model's MC on each of its streams (rows of `run_summary`): one panel per experiment, length and hidden
     size N; per cell one column of models (seeds side by side), a dot per stream, a bar from the model's lowest to
     its highest stream and a tick at its stream mean."""
-    panels = list(per_stream.groupby(["experiment", "seq_len", "hidden_size"], sort=True))
-    columns = min(4, len(panels))
-    rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 3.4 * rows), squeeze=False, layout="constrained")
+    fig, panels = panel_grid(per_stream, 4, 3.6, 3.4)
     several = per_stream["experiment"].nunique() > 1
-    for ax, ((experiment, seq_len, size), panel) in zip(axes.flat, panels):
+    for ax, ((experiment, seq_len, size), panel) in panels:
         cells = [c for c in cell_names() if c in set(panel["cell"])]
         for x, cell in enumerate(cells):
             spec, at = get_cell(cell), panel[panel["cell"] == cell]
@@ -396,8 +400,6 @@ def plot_stream_spread(per_stream: pd.DataFrame, path, title: str) -> Path:
         ax.set_xticks(range(len(cells)), [get_cell(c).label for c in cells])
         ax.set(ylabel="MC", xlim=(-0.6, len(cells) - 0.4), title=f"N = {size}, T = {seq_len}" + (f"\n{experiment}" if several else ""))
         ax.grid(alpha=0.3, axis="y")
-    for ax in list(axes.flat)[len(panels):]:
-        ax.set_visible(False)
     fig.suptitle(title, fontsize=10)
     return save_figure(fig, Path(path))
 
