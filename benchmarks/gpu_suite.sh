@@ -16,7 +16,7 @@
 # 5. the same sweep with the three cells trained at once (one process each), timed;
 # 6. cell forward/backward benchmarks (pytest-benchmark JSON, OUTDIR/cells-DEVICE.json);
 # 7. the scan over time against the step form (minGRU, minLSTM) and the fused GRU/LSTM, which execution
-#    the device should default to (OUTDIR/scan-speed-DEVICE.txt).
+#    the device should default to (OUTDIR/scan-speed-DEVICE.txt), the LRU's doubling scan too.
 # OUTDIR stays a handful of files so that a device call brings it all back.
 #
 # DEVICE (default cuda) is where everything trains. STEPS (default 600) is the throughput
@@ -25,6 +25,7 @@
 # elsewhere) is the sweep's results folder. PYTHON (default python3) runs everything.
 # MEMORYBENCH_COMMIT names the commit in the results' provenance where the tree has no .git.
 # CONCURRENT=0 skips step 5 (about 100 s on an H200; it measured no overlap on 2026-11-26).
+# ONLY (default "1 2 3 4 5 6 7") names the steps to run, for a lease too short for all of them (step 1 always runs).
 set -uo pipefail
 out=${1:?usage: [DEVICE=cuda] [STEPS=N] bash benchmarks/gpu_suite.sh OUTDIR}
 DEVICE=${DEVICE:-cuda}
@@ -39,6 +40,8 @@ export PYTHONPATH=${PYTHONPATH:-.} PYTHONUNBUFFERED=1
 export PY DEVICE quick_flag="${quick[*]:-}"  # read by the steps that run in a `bash -c` of their own
 export MEMORYBENCH_COMMIT=${MEMORYBENCH_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
 log="$out/suite.log"
+ONLY=" ${ONLY:-1 2 3 4 5 6 7} "
+want() { [[ $ONLY == *" $1 "* ]]; }
 : >"$log"
 
 say() { echo "== $(date -u +%H:%M:%S) $*" | tee -a "$log"; }
@@ -71,34 +74,34 @@ fi
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'available', torch.cuda.is_available())" 2>&1 | tee -a "$log"
 
 # 2. The CUDA tests (skipped, not failed, where there is no GPU).
-step 120 "cuda tests" "$PY" -m pytest -m cuda -q -p no:cacheprovider -o addopts="" tests/
+want 2 && step 120 "cuda tests" "$PY" -m pytest -m cuda -q -p no:cacheprovider -o addopts="" tests/
 
 # 3. Training throughput against eager single runs.
-step 100 "training throughput" "$PY" benchmarks/training_speed.py --device "$DEVICE" --cells srn lstm gru --seq-lens 30 \
+want 3 && step 100 "training throughput" "$PY" benchmarks/training_speed.py --device "$DEVICE" --cells srn lstm gru --seq-lens 30 \
     --steps "$STEPS" --packs 1 5 30 --json "$out/training-$DEVICE.json"
 
 # 4. The 5-seed book sweep, timed, into RESULTS.
-step 240 "sweep, 5 seeds" "$PY" run_all.py --lengths 5 10 15 20 25 30 --seeds 5 --device "$DEVICE" --out "$RESULTS" \
+want 4 && step 240 "sweep, 5 seeds" "$PY" run_all.py --lengths 5 10 15 20 25 30 --seeds 5 --device "$DEVICE" --out "$RESULTS" \
     --no-progress "${quick[@]}"
-[ -d "$RESULTS" ] && tar czf "$out/results-gpu.tgz" -C "$(dirname "$RESULTS")" "$(basename "$RESULTS")"
+want 4 && [ -d "$RESULTS" ] && tar czf "$out/results-gpu.tgz" -C "$(dirname "$RESULTS")" "$(basename "$RESULTS")"
 
 # 5. The same sweep with the three cells' packs trained at once, one process per cell, into a
 #    scratch folder: would training them concurrently meet the target? Each process prints its
 #    own training time; the step's time includes start-up and the three reports.
 export DEVICE PY quick_flag="${quick[*]:-}"
-[ "${CONCURRENT:-1}" = 0 ] && say "sweep, 5 seeds, three cells at once: skipped (CONCURRENT=0)" ||
+! want 5 || { [ "${CONCURRENT:-1}" = 0 ] && say "sweep, 5 seeds, three cells at once: skipped (CONCURRENT=0)" ||
 step 150 "sweep, 5 seeds, three cells at once" bash -c 'scratch=$(mktemp -d)
     for cell in srn lstm gru; do
         "$PY" run_all.py --lengths 5 10 15 20 25 30 --seeds 5 --cells $cell --device "$DEVICE" --out "$scratch/$cell" \
             --no-progress $quick_flag 2>&1 | sed "s/^/$cell: /" &
     done
-    wait; rm -rf "$scratch"'
+    wait; rm -rf "$scratch"'; }
 
 # 6. Cell benchmarks on the device (forward, forward+backward).
-step 60 "cell benchmarks" "$PY" -m pytest benchmarks/test_cell_speed.py -q -p no:cacheprovider -o addopts="" -k "$DEVICE" \
+want 6 && step 60 "cell benchmarks" "$PY" -m pytest benchmarks/test_cell_speed.py -q -p no:cacheprovider -o addopts="" -k "$DEVICE" \
     --benchmark-enable --benchmark-max-time=0.25 --benchmark-json="$out/cells-$DEVICE.json"
 
 # 7. The scan over time against the step form, on the device.
-step 90 "scan against step" bash -c "\"$PY\" benchmarks/scan_speed.py --device $DEVICE --lengths 100 1000 4000 \
-    --batches 8 64 256 --repeats 10 | tee \"$out/scan-speed-$DEVICE.txt\""
+want 7 && step 90 "scan against step" bash -c "\"$PY\" benchmarks/scan_speed.py --device $DEVICE --cells mingru minlstm lru \
+    --lengths 100 1000 --batches 8 256 --repeats 5 | tee \"$out/scan-speed-$DEVICE.txt\""
 say "gpu_suite: done; files in $out: $(ls "$out" | paste -sd' ')"
