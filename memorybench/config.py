@@ -243,10 +243,11 @@ def register_task_grid(task: str, grid: TaskGrid, replace: bool = False) -> Task
 
 def protocol_config(protocol: str, **overrides) -> RunConfig:
     """A RunConfig with the protocol's settings; `overrides` replace any field. A cell without a
-    fused kernel runs step by step (execution 'transparent') unless told otherwise."""
-    from memorybench.cells import get_cell
+    fused kernel runs as `memorybench.cells.default_execution` picks for the device unless told
+    otherwise: through its scan over time on CUDA, step by step elsewhere."""
+    from memorybench.cells import default_execution
 
     check_choice("protocol", protocol, tuple(PROTOCOLS))
-    if "execution" not in overrides and get_cell(overrides.get("cell", RunConfig.cell)).fused is None:
-        overrides["execution"] = "transparent"
+    if "execution" not in overrides and "execution" not in PROTOCOLS[protocol]:
+        overrides["execution"] = default_execution(overrides.get("cell", RunConfig.cell), overrides.get("device", RunConfig.device))
     return RunConfig(**{**PROTOCOLS[protocol], "protocol": protocol, **overrides})

@@ -20,6 +20,7 @@ Example:
 """
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from memorybench.cells.layers import TransparentRNN, layer_directions, layer_parameters, layer_weights
@@ -31,8 +32,25 @@ EXECUTIONS = ("fused", "transparent", "scan")  # torch's kernel, the cell's step
 
 __all__ = [
     "CELLS", "CellSpec", "EXECUTIONS", "TransparentRNN", "cell_names", "get_cell", "layer_directions",
-    "layer_parameters", "layer_weights", "make_recurrent", "register_cell",
+    "default_execution", "layer_parameters", "layer_weights", "make_recurrent", "register_cell",
 ]
+
+
+def default_execution(cell: str | CellSpec, device: str) -> str:
+    """How a cell runs unless told otherwise: its fused kernel where it has one; else on CUDA its scan over
+    time where it has one, and its step one step at a time everywhere else. `device` is a RunConfig's
+    (auto | cpu | cuda | cuda:N). Chosen by benchmarks/scan_speed.py: on an H200 the scan took 1-9% of
+    the step form's time at T = 100 and 1000, batch 8 and 256 (results/benchmarks/scan-speed-cuda.txt);
+    on the 2-core Xeon it won at batch 8 but lost 2-5x at batch 64 and 256 (scan-speed-cpu.txt).
+
+    >>> default_execution("gru", "cuda"), default_execution("mingru", "cuda"), default_execution("mingru", "cpu")
+    ('fused', 'scan', 'transparent')
+    """
+    spec = get_cell(cell)
+    if spec.fused is not None:
+        return "fused"
+    on_cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
+    return "scan" if on_cuda and spec.scan is not None else "transparent"
 
 
 def make_recurrent(
