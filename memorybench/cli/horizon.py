@@ -115,8 +115,9 @@ def make_parser(prog: str) -> Parser:
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     args = make_parser(prog).parse_or_exit(argv)
+    command = [*prog.split(), *(sys.argv[1:] if argv is None else argv)]  # as typed, for the lock and the provenance
     try:
-        return _search(args, prog)
+        return _search(args, prog, command)
     except (UsageError, ValueError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
         return 130
 
 
-def _search(args, prog: str) -> int:
+def _search(args, prog: str, command: list[str]) -> int:
     import os
 
     import pandas as pd
@@ -216,7 +217,7 @@ def _search(args, prog: str) -> int:
         return 0
 
     started, trained = time.perf_counter(), 0
-    with store.lock(" ".join([prog, *sys.argv[1:]])):
+    with store.lock(" ".join(command)):
         try:
             for round_number in range(1, most + 2):
                 active = [cell for cell in args.cells if search.next_length(probes[cell]) is not None]
@@ -242,7 +243,7 @@ def _search(args, prog: str) -> int:
                 print(f"round {round_number}: {line}; {len(outcome.done)} runs trained, {time.perf_counter() - tick:.0f} s", flush=True)
         finally:  # the search's wall time and machine in the folder's provenance, a stopped search's too
             if trained:
-                entry = environment([*prog.split(), *sys.argv[1:]])
+                entry = environment(command)
                 probed = sum(len(plan(cell, n)) for cell in probes for n in probes[cell])
                 entry.update(device=str(device), workers=workers, runs_trained=trained, runs_skipped=probed - trained,
                              interrupted=sys.exc_info()[0] is not None, wall_time_s=round(time.perf_counter() - started, 1))

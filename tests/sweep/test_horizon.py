@@ -144,7 +144,7 @@ def test_a_real_search_through_the_command_resumes_after_ctrl_c_without_retraini
     import json
 
     recorded = json.loads((tmp_path / "whole" / "store.json").read_text())["sweeps"][-1]  # the search's machine and wall time
-    assert "horizon" in recorded["command"] and recorded["runs_trained"] == total and recorded["wall_time_s"] > 0
+    assert recorded["command"].startswith("memorybench horizon --task nndl ") and recorded["runs_trained"] == total and recorded["wall_time_s"] > 0
     for name in ("search_horizons.csv", "search_probes.csv"):  # the same answer, bit for bit (the time it took aside)
         read = lambda folder: pd.read_csv(tmp_path / folder / "tables" / name).drop(columns="wall_time_s")
         pd.testing.assert_frame_equal(read("whole"), read("resumed"))
