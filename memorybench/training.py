@@ -24,6 +24,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from memorybench.cells import default_execution
 from memorybench.config import RunConfig
 from memorybench.engine.loop import Hook, resolve_device, train_pack
 from memorybench.models import checkpoint_writer, model_for
@@ -103,8 +104,9 @@ class SavedRun:
     curves: pd.DataFrame
 
 
-def load_run(folder, execution: str = "fused", map_location="cpu") -> SavedRun:
-    """Reload a saved run; `execution="transparent"` gives a model whose rnn can trace its gates."""
+def load_run(folder, execution: str | None = None, map_location="cpu") -> SavedRun:
+    """Reload a saved run; `execution="transparent"` gives a model whose rnn can trace its gates. By default
+    the cell's fused kernel where it has one, else as `cells.default_execution` picks for `map_location`."""
     folder = Path(folder)
     config = RunConfig.from_dict(json.loads((folder / "config.json").read_text()))
     result = RunResult.from_dict(json.loads((folder / "result.json").read_text()))
@@ -112,7 +114,7 @@ def load_run(folder, execution: str = "fused", map_location="cpu") -> SavedRun:
     result.curves = curves.to_dict("records")
     model = None
     if (folder / CHECKPOINT).exists():
-        model = model_for(config, execution=execution)
+        model = model_for(config, execution=execution or default_execution(config.cell, str(map_location)))
         model.load_state_dict(torch.load(folder / CHECKPOINT, map_location=map_location, weights_only=True))
         model.eval()
     return SavedRun(config, result, model, curves)

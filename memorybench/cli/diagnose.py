@@ -71,3 +71,17 @@ def extrapolate(argv: list[str] | None = None, prog: str = "memorybench diagnose
         return write_extrapolation(args.folder, factors, check_size(args.size), warn=warn)
 
     return run_writer(parser, write, args.folder)
+
+
+def shift(argv: list[str] | None = None, prog: str = "memorybench diagnose shift") -> int:
+    parser = folder_parser(prog, "Score every successful run of a results folder, at its own length, on fresh test sets drawn with "
+                    "the task parameters its task names as shifts (flip-flop: sparse p_ignore 0.98 and dense 0.1, as the paper "
+                    "evaluates models trained at 0.8), beside one drawn as trained. Writes tables/shift.csv, "
+                    "tables/shift_summary.csv and figures/shift/<task>.png into the folder.")
+    parser.add_argument("--size", type=int, default=DEFAULT_SIZE, help=f"fresh test sequences per run and shift, >= {MIN_SIZE} (default {DEFAULT_SIZE})")
+    args = parser.parse_or_exit(argv)
+    from memorybench.diagnostics.extrapolate import check_size
+    from memorybench.diagnostics.shift import write_shift
+    from memorybench.report.writer import run_writer
+
+    return run_writer(parser, lambda warn: write_shift(args.folder, check_size(args.size), warn=warn), args.folder)

@@ -41,6 +41,7 @@ COMMANDS = {
         "through-time": ("memorybench.cli.diagnose", "through_time", "gradient norms through time of a folder's runs"),
         "memory-capacity": ("memorybench.cli.diagnose", "memory_capacity", "Jaeger's memory capacity of a folder's delayed-recall runs"),
         "extrapolate": ("memorybench.cli.diagnose", "extrapolate", "score a folder's runs at lengths longer than trained"),
+        "shift": ("memorybench.cli.diagnose", "shift", "score a folder's runs on other task parameters than trained (flip-flop's sparse, dense)"),
     },
     "store": {
         "rebuild": ("memorybench.cli.main", "store_rebuild", "write a fresh store.json for a folder's intact runs, then its report"),

@@ -118,14 +118,14 @@ def fresh_split(config: RunConfig, test_len: int, size: int = DEFAULT_SIZE, seed
 
 
 @torch.no_grad()
-def _score(model: torch.nn.Module, task: TaskSpec, split: Split) -> float:
+def score_split(model: torch.nn.Module, task: TaskSpec, split: Split) -> float:
     """The task's metric of `model` on `split` (last-state read-out, or per step for a per-step task)."""
     if task.output_kind not in OUTPUT_KINDS:
         raise ValueError(f"output_kind={task.output_kind!r} (task {task.name!r}) is not supported; one of {', '.join(OUTPUT_KINDS)}")
     return float(task.score(model(split.inputs), split.targets))
 
 
-def _loaded(run_folder):
+def loaded_run(run_folder):
     saved = load_run(Path(run_folder))
     trained_model(saved, Path(run_folder), "score")
     return saved
@@ -135,9 +135,9 @@ def score_at(run_folder, test_len: int, size: int = DEFAULT_SIZE, seed_offset: i
     """(score, n): the saved run's best-dev model scored by its task's metric on a fresh test set of
     `size` sequences at length `test_len` (n: the sequences it holds; the digit sum rounds `size` down
     to a multiple of 100). Deterministic per run, length and size (on one machine and thread count)."""
-    saved = _loaded(run_folder)
+    saved = loaded_run(run_folder)
     split = fresh_split(saved.config, test_len, size, seed_offset)
-    return _score(saved.model, get_task(saved.config.task), split), len(split)
+    return score_split(saved.model, get_task(saved.config.task), split), len(split)
 
 
 def _factors_for(factors, task: str) -> tuple[int, ...]:
@@ -170,7 +170,7 @@ def extrapolation_table(root, factors: Sequence[int] | Mapping[str, Sequence[int
         for row in runs.to_dict("records"):
             what = f"run {row['run_id']} ({row['task']}, {row['cell']}, L={row['seq_len']}, seed {row['seed']})"
             try:
-                saved = _loaded(store.run_folder(row["run_id"]))
+                saved = loaded_run(store.run_folder(row["run_id"]))
                 task = get_task(saved.config.task)
             except ValueError as exc:
                 if warn is not None:
@@ -180,7 +180,7 @@ def extrapolation_table(root, factors: Sequence[int] | Mapping[str, Sequence[int
                 test_len = factor * int(row["seq_len"])
                 try:
                     split = fresh_split(saved.config, test_len, size, seed_offset)
-                    score = _score(saved.model, task, split)
+                    score = score_split(saved.model, task, split)
                 except ValueError as exc:
                     if warn is not None:
                         warn(f"{what} at test length {test_len} skipped: {exc}")

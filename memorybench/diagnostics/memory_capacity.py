@@ -213,7 +213,7 @@ def run_memory_capacity(run_folder, streams: int = STREAMS, train_steps: int = T
     config = RunConfig.from_dict(json.loads((folder / "config.json").read_text()))
     task = get_task(config.task)
     delays = task_delays(task)
-    saved = load_run(folder, execution="fused" if get_cell(config.cell).fused is not None else "transparent")
+    saved = load_run(folder)
     trained_model(saved, folder, "measure")
     scale = config.task_params.get("scale", SCALE)
     mc_k = [memory_capacity(saved.model, scale, delays, config.seed, train_steps, test_steps, washout, stream)[0]

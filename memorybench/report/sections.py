@@ -25,7 +25,7 @@ from memorybench.registry import add_to_registry
 
 # the diagnostics whose sections are built in, in the order the report shows them
 BUILTIN_MODULES = ("memorybench.report.horizon_section", "memorybench.diagnostics.explosion", "memorybench.diagnostics.through_time",
-                   "memorybench.diagnostics.memory_capacity", "memorybench.diagnostics.extrapolate")
+                   "memorybench.diagnostics.memory_capacity", "memorybench.diagnostics.extrapolate", "memorybench.diagnostics.shift")
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,8 @@ class TaskSpec:
     # size -> the make_data parameters of a fresh test set of about `size` sequences; None: {'eval_size': size}
     sized_test: Callable[[int], dict] | None = None
     delays: int | None = None  # a delayed-recall task's K: the past inputs it asks for (what `memory-capacity` reads out)
+    # (name, task parameters) pairs a trained run is also scored at (`memorybench diagnose shift`), e.g. flip-flop's sparse reads
+    shifts: tuple[tuple[str, dict], ...] = ()
 
     def __post_init__(self):
         check_choice("input_kind", self.input_kind, INPUT_KINDS)

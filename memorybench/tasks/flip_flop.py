@@ -41,7 +41,8 @@ memory that holds its bit across the gaps a sequence of L instructions actually 
 
 Other read distributions. `p_ignore` is a task parameter: `--task-param p_ignore=0.98`
 trains (and scores) at the paper's sparse distribution, 0.1 at its dense one. The paper
-trains at 0.8 and evaluates at 0.98 and 0.1 too: `score_at_p_ignore` scores a stored
+trains at 0.8 and evaluates at 0.98 and 0.1 too (`FLIP_FLOP.shifts`; `memorybench diagnose shift
+FOLDER` scores every run of a folder so): `score_at_p_ignore` scores a stored
 run's best-dev model on a fresh test set of another distribution, without retraining,
 drawn from the seed the extrapolation diagnostic draws its fresh sets from (so never the
 run's own data), at the run's length or any other:
@@ -164,4 +165,5 @@ FLIP_FLOP = TaskSpec(
     min_seq_len=MIN_LENGTH,
     unscored_class=NO_READ,
     memoryless_loss=flip_flop_memoryless_loss,
+    shifts=(("sparse", {"p_ignore": 0.98}), ("dense", {"p_ignore": 0.1})),  # the paper's two evaluations
 )

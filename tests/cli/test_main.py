@@ -13,7 +13,7 @@ from memorybench.cli.main import COMMANDS, command_rows, main
 
 ROOT = Path(__file__).resolve().parents[2]
 # the issue's fixed names (other issues use them)
-LEAVES = ["run", "report", "suite", "horizon", "docs", "explosion", "diagnose through-time", "diagnose memory-capacity", "diagnose extrapolate",
+LEAVES = ["run", "report", "suite", "horizon", "docs", "explosion", "diagnose through-time", "diagnose memory-capacity", "diagnose extrapolate", "diagnose shift",
           "store rebuild", "store share", "store prune", "list tasks", "list cells", "list protocols"]
 
 
@@ -76,7 +76,7 @@ def test_list_prints_the_registered_names(what, expected, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["x"], "memorybench: error: unknown command 'x' (allowed: run, report, suite, horizon, docs, explosion, diagnose, store, list)"),
     (["list", "x"], "memorybench list: error: unknown command 'x' (allowed: tasks, cells, protocols)"),
-    (["diagnose", "horizon"], "memorybench diagnose: error: unknown command 'horizon' (allowed: through-time, memory-capacity, extrapolate)"),
+    (["diagnose", "horizon"], "memorybench diagnose: error: unknown command 'horizon' (allowed: through-time, memory-capacity, extrapolate, shift)"),
     (["--lengths", "5"], "memorybench: error: unknown command '--lengths' (allowed: run, report, suite, horizon, docs, explosion, diagnose, store, list); "
                          "a sweep's options follow `run`: memorybench run --lengths ..."),
 ])
