@@ -65,7 +65,7 @@ from memorybench.diagnostics.command import one_thread
 from memorybench.diagnostics.defaults import DEFAULT_SIZE, MIN_SIZE
 from memorybench.report.figures import save_figure, plt  # pyplot on the figures' Agg backend
 from memorybench.report.sections import ReportSection, register_section
-from memorybench.storage.rundir import write_atomic
+from memorybench.storage.rundir import write_csv_tables
 from memorybench.storage.store import ResultsStore, open_results
 from memorybench.tasks import Split, TaskSpec, get_task
 from memorybench.training import load_run, trained_model
@@ -293,12 +293,8 @@ def write_extrapolation(root, factors: Sequence[int] | Mapping[str, Sequence[int
         raise ValueError(f"{root} holds no run that can be scored at other lengths")
     store = ResultsStore(root)
     store.tables_dir.mkdir(exist_ok=True)
-    written = []
     means = summary(table)
-    for name, frame in (("extrapolation.csv", table), ("extrapolation_summary.csv", means)):
-        path = store.tables_dir / name
-        write_atomic(path, lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
-        written.append(path)
+    written = write_csv_tables(store.tables_dir, {"extrapolation.csv": table, "extrapolation_summary.csv": means})
     figures = store.root / "figures" / "extrapolation"
     figures.mkdir(parents=True, exist_ok=True)
     for (experiment, task), group in means.groupby(["experiment", "task"], sort=True):

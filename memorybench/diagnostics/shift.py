@@ -31,7 +31,7 @@ from memorybench.diagnostics.defaults import DEFAULT_SIZE
 from memorybench.diagnostics.extrapolate import FRESH_SEED_OFFSET, check_size, fresh_split, loaded_run, score_split
 from memorybench.report.figures import plt, save_figure
 from memorybench.report.sections import ReportSection, register_section
-from memorybench.storage.rundir import write_atomic
+from memorybench.storage.rundir import write_csv_tables
 from memorybench.storage.store import ResultsStore, open_results
 from memorybench.tasks import get_task
 
@@ -130,11 +130,8 @@ def write_shift(root, size: int = DEFAULT_SIZE, warn: Callable[[str], None] | No
         raise ValueError(f"{root} holds no run that could be scored")
     store = ResultsStore(root)
     store.tables_dir.mkdir(exist_ok=True)
-    means, written = summary(table), []
-    for name, frame in (("shift.csv", table), ("shift_summary.csv", means)):
-        path = store.tables_dir / name
-        write_atomic(path, lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
-        written.append(path)
+    means = summary(table)
+    written = write_csv_tables(store.tables_dir, {"shift.csv": table, "shift_summary.csv": means})
     figures = store.root / "figures" / "shift"
     figures.mkdir(parents=True, exist_ok=True)
     for (experiment, task), group in means.groupby(["experiment", "task"], sort=True):

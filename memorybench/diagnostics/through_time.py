@@ -66,7 +66,7 @@ from memorybench.diagnostics.command import one_thread
 from memorybench.models import SequenceModel, model_for
 from memorybench.report.figures import save_figure, plt  # pyplot on the figures' Agg backend
 from memorybench.report.sections import ReportSection, register_section
-from memorybench.storage.rundir import write_atomic
+from memorybench.storage.rundir import write_csv_tables
 from memorybench.storage.store import open_results
 from memorybench.tasks import TaskSpec, get_task
 from memorybench.training import load_run, trained_model
@@ -328,11 +328,8 @@ def write_through_time(root, warn: Callable[[str], None] | None = None) -> list[
         raise ValueError(f"{root} holds no run whose gradients through time can be profiled")
     profiles = pd.concat(profiles, ignore_index=True)
     store.tables_dir.mkdir(exist_ok=True)
-    written = []
-    for name, table in (("grad_through_time.csv", mean_profiles(profiles)), ("grad_decay.csv", decay_table(decay_rates(profiles)))):
-        path = store.tables_dir / name
-        write_atomic(path, lambda tmp, table=table: table.to_csv(tmp, index=False))
-        written.append(path)
+    written = write_csv_tables(store.tables_dir, {"grad_through_time.csv": mean_profiles(profiles),
+                                                  "grad_decay.csv": decay_table(decay_rates(profiles))})
     figures = store.root / "figures" / "grad_through_time"
     figures.mkdir(parents=True, exist_ok=True)
     several = profiles["experiment"].nunique() > 1

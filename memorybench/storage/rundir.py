@@ -87,6 +87,15 @@ def write_text_atomic(path: Path, text: str) -> None:
     write_atomic(path, lambda tmp: Path(tmp).write_text(text))
 
 
+def write_csv_tables(folder: Path, tables: dict) -> list[Path]:
+    """Write each pandas frame of `tables` (file name -> frame) into `folder` atomically, without the index; the paths written."""
+    paths = []
+    for name, frame in tables.items():
+        paths.append(Path(folder) / name)
+        write_atomic(paths[-1], lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
+    return paths
+
+
 def write_json_atomic(path: Path, value) -> None:
     write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True, allow_nan=True) + "\n")
 
