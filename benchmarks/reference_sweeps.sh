@@ -7,7 +7,8 @@
 # WORKERS (default: every core) is shared out by each sweep's training cost (the weights below,
 # measured as CPU time on the 2-core Xeon); each sweep is the `memorybench run` command a user would
 # type, so a sweep cut short resumes where it stopped when run again. The committed folders are
-# results/modern (the new cells on the digit sum) and results/<task>; regenerate_results.sh lists them too.
+# results/modern (the new cells on the digit sum, with the classic cells' runs of results/ linked) and
+# results/<task>; regenerate_results.sh lists them too.
 set -uo pipefail
 out=${1:?usage: bash benchmarks/reference_sweeps.sh OUTDIR [WORKERS]}
 workers=${2:-$(nproc)}
@@ -29,3 +30,7 @@ for name in "${!sweeps[@]}"; do
         2>&1 | sed "s/^/$name: /" &
 done
 wait
+# The classic cells' digit-sum runs beside the new ones, as links to the committed 3-seed sweep (nothing retrained).
+if [ -d results/runs ]; then
+    "$PY" -m memorybench run --cells all --seeds 3 --device cpu --out "$out/modern" --reuse results --no-progress --yes
+fi

@@ -9,7 +9,7 @@
 #
 # Each folder's own runs are deleted and trained again by the sweep command that made it (the
 # table below); runs it links to another folder (`runs/<id>.link`: nndl-seeds5 -> results,
-# capacity -> stream, matched -> nndl-shuffled) follow that folder, so it is retrained first.
+# capacity -> stream, matched -> nndl-shuffled, modern -> results) follow that folder, so it is retrained first.
 # The comparisons go to results/benchmarks/regenerated-DATE.txt. Not here: results/gpu (CUDA;
 # benchmarks/gpu_suite.sh) and results/explosion (`memorybench explosion`, its own plan).
 set -euo pipefail
@@ -32,14 +32,21 @@ declare -A sweeps=(
     [digits_pixels]="--task digits_pixels"
     [capacity]="--protocol stream --lengths 10 20 30 --lr 1e-3 1e-2 --init book torch --forget-bias none 1 --seeds 3"
     [matched]="--protocol nndl-shuffled --lengths 10 20 30 --match-params --seeds 3"
+    [parity]="--task parity --cells all"
+    [selective_copying]="--task selective_copying --cells all"
+    [associative_recall]="--task associative_recall --cells all"
+    [flip_flop]="--task flip_flop --cells all"
+    [modern]="--cells indrnn mingru minlstm lru;--cells all --reuse results"
 )
 declare -A diagnostics=(
     [results]="through-time;extrapolate"
     [adding]="extrapolate"
     [copy]="extrapolate"
     [delayed_recall]="memory-capacity"
+    [flip_flop]="shift"
 )
-order=(results nndl-seeds5 stream capacity nndl-shuffled matched adding copy delayed_recall digits_rows digits_pixels)
+order=(results nndl-seeds5 stream capacity nndl-shuffled matched adding copy delayed_recall digits_rows digits_pixels
+       parity selective_copying associative_recall flip_flop modern)
 [ $# -gt 0 ] && order=("$@")
 log=results/benchmarks/regenerated-$(date -u +%Y-%m-%d).txt
 echo "# bash benchmarks/regenerate_results.sh $old ${order[*]} | $(git rev-parse --short HEAD)$(git diff --quiet || echo +dirty) | $(date -u +%FT%TZ)" >>"$log"
