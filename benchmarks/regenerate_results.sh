@@ -71,6 +71,6 @@ done
 # Together, so that a checkpoint one folder reads through a link is kept.
 "$PY" -m memorybench store prune results $(printf 'results/%s ' "${!sweeps[@]}" | sed 's#results/results ##')
 "$PY" -m memorybench suite results/nndl-seeds5 results/nndl-shuffled results/stream results/adding results/copy \
-    results/delayed_recall results/digits_rows results/digits_pixels --readme README.md
+    results/delayed_recall results/digits_rows results/digits_pixels results/modern results/parity results/selective_copying results/associative_recall results/flip_flop --readme README.md
 "$PY" -m memorybench docs  # the docs' results tables, from the rebuilt reports
 echo "comparisons: $log"
