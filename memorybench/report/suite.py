@@ -208,6 +208,23 @@ def suite_markdown(table: pd.DataFrame) -> str:
     return markdown_table(pd.DataFrame(rows, columns=["task", "measure", "memoryless baseline", *[label_of(c) for c in cells]]))
 
 
+def horizon_axis(group: pd.DataFrame) -> tuple[float, bool]:
+    """(top of the y axis, whether to draw the cap) for one task's horizon panel: up to the cap where a cell is
+    censored there or an interval reaches half way to it, else scaled to the intervals (the cap named in the title).
+
+    >>> entries = lambda high, censored: pd.DataFrame(dict(cap=[320, 320], high=high, censored=censored))
+    >>> horizon_axis(entries([5, 8], ["none", "none"])), horizon_axis(entries([50, None], ["above", "below"]))
+    ((10.0, False), (345.6, True))
+    >>> horizon_axis(entries([None, None], ["below", "below"]))  # no cell passes anywhere
+    (1.0, False)
+    """
+    cap = float(group["cap"].max())
+    reach = pd.to_numeric(group["high"], errors="coerce").max()
+    if (group["censored"] == "above").any() or reach >= cap / 2:
+        return cap * 1.08, True
+    return (max(1.0, 1.25 * float(reach)) if reach == reach else 1.0), False
+
+
 def plot_suite(table: pd.DataFrame, path: Path) -> Path:
     """One panel per task: each cell's measure with its interval (horizons as lengths, MC in units, scores)."""
     from memorybench.report.figures import plt, save_figure
@@ -216,7 +233,8 @@ def plot_suite(table: pd.DataFrame, path: Path) -> Path:
     columns = min(4, len(groups))
     rows = -(-len(groups) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 3.0 * rows), squeeze=False, layout="constrained")
-    for ax, ((folder, experiment, task), group) in zip(axes.flat, groups):
+    repeated = pd.Series([(task, experiment) for _, experiment, task in (key for key, _ in groups)]).duplicated(keep=False).tolist()
+    for ax, ((folder, experiment, task), group), named in zip(axes.flat, groups, repeated):
         cells = [c for c in cell_names() if c in set(group["cell"])]
         at = group.set_index("cell")
         for i, cell in enumerate(cells):
@@ -231,11 +249,14 @@ def plot_suite(table: pd.DataFrame, path: Path) -> Path:
         if kind == "test_score":
             ax.axhline(group["baseline"].iloc[0], color="grey", linestyle="--", linewidth=1)
         if kind == "horizon":
-            cap = float(group["cap"].max())
-            ax.axhline(cap, color="grey", linestyle=":", linewidth=1)  # the search's cap or the grid's end
-            ax.set_ylim(0, cap * 1.08)
-        ax.set_xticks(range(len(cells)), [get_cell(c).label for c in cells])
-        ax.set_title(f"{task}\n{experiment}", fontsize=8)
+            top, draw_cap = horizon_axis(group)
+            if draw_cap:
+                ax.axhline(float(group["cap"].max()), color="grey", linestyle=":", linewidth=1)  # the search's cap or the grid's end
+            ax.set_ylim(0, top)
+        ax.set_xticks(range(len(cells)), [get_cell(c).label for c in cells], rotation=45 if len(cells) > 4 else 0,
+                      fontsize=7 if len(cells) > 4 else None)
+        ax.set_title(f"{task}" + (f" ({Path(folder).name})" if named else "") + f"\n{experiment}"
+                     + (f", cap {group['cap'].max():g}" if kind == "horizon" else ""), fontsize=8)
         ax.set_ylabel(measure_name(group).split(" (")[0], fontsize=8)
         ax.grid(alpha=0.3, axis="y")
     for ax in list(axes.flat)[len(groups):]:
