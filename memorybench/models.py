@@ -39,7 +39,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from memorybench.cells import get_cell, layer_weights, make_recurrent
+from memorybench.cells import default_execution, get_cell, layer_weights, make_recurrent
 from memorybench.checks import check_choice
 from memorybench.tasks import get_task, split_seed
 from memorybench.tasks.base import TaskSpec
@@ -125,9 +125,9 @@ def build_model(
     seed: int = 0,
 ) -> SequenceModel:
     """A freshly initialised model; a pure function of its arguments (the global RNG is left untouched).
-    `execution` defaults to 'fused' where the cell has a fused kernel, else 'transparent'."""
+    `execution` defaults to the cell's on the CPU (`cells.default_execution`): 'fused' where it has a fused kernel, else 'transparent'."""
     check_choice("init", init, INITS)
-    execution = execution or ("fused" if get_cell(cell).fused is not None else "transparent")
+    execution = execution or default_execution(cell, "cpu")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = SequenceModel(task, cell, execution, embedding_size, hidden_size, num_layers, bidirectional, softmax_before_loss)
