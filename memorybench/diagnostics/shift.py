@@ -47,12 +47,13 @@ def shift_table(root, size: int = DEFAULT_SIZE, warn: Callable[[str], None] | No
     from memorybench.analysis.experiments import experiment_label
 
     size = check_size(size)
-    runs, _ = open_results(root).collect()
+    store = open_results(root)
+    runs, _ = store.collect()
     runs = runs[(runs["status"] == "ok") & runs["task"].map(lambda t: bool(get_task(t).shifts))] if not runs.empty else runs
     if runs.empty:
         raise ValueError(f"{root} holds no successful run of a task with shifts "
-                         f"(tasks with shifts: {', '.join(name for name in task_names_with_shifts())})")
-    store, rows = ResultsStore(root), []
+                         f"(tasks with shifts: {', '.join(task_names_with_shifts())})")
+    rows = []
     with one_thread():
         for row in runs.to_dict("records"):
             try:
