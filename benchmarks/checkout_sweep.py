@@ -13,7 +13,6 @@ to both commands (`--extra --quick` for a rehearsal).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import statistics
@@ -27,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from memorybench.storage.provenance import provenance_line  # noqa: E402
+from memorybench.storage.rundir import is_finished, read_run  # noqa: E402
 
 SWEEP = ["run_all.py", "--lengths", "5", "10", "15", "20", "25", "30", "--no-progress"]
 
@@ -41,9 +41,10 @@ def one_sweep(checkout: Path, extra: list[str]) -> tuple[float, dict[str, float]
     wall = time.perf_counter() - started
     steps, seconds = defaultdict(int), defaultdict(float)
     for folder in (out / "results" / "runs").iterdir():
-        if not (folder / "result.json").exists():
-            continue  # a link or a damaged folder: not this sweep's own run
-        config, result = (json.loads((folder / name).read_text()) for name in ("config.json", "result.json"))
+        if not is_finished(folder):
+            continue  # a link or an unfinished folder: not this sweep's own run
+        stored = read_run(folder)  # of either layout: the old checkout may write the four-file one
+        config, result = stored.config, stored.result
         steps[config["cell"]] += result["steps_done"]
         seconds[config["cell"]] += result["wall_time_s"] / max(1, result.get("pack_size", 1))  # a pack's time once over its runs
     shutil.rmtree(out)

@@ -15,7 +15,6 @@ over training, moves some). The long single run is `--lengths 30 --seeds 1 --cel
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from memorybench.storage.provenance import provenance_line  # noqa: E402
+from memorybench.storage.rundir import read_run  # noqa: E402
 
 
 def sweep(args, out: Path, compiled: bool, cache: Path) -> float:
@@ -44,8 +44,8 @@ def sweep(args, out: Path, compiled: bool, cache: Path) -> float:
 
 
 def results(out: Path) -> dict[str, dict]:
-    """run id -> its result.json."""
-    return {p.parent.name: json.loads(p.read_text()) for p in (out / "runs").glob("*/result.json")}
+    """run id -> its stored result."""
+    return {p.parent.name: read_run(p.parent).result for p in (out / "runs").glob("*/run.json")}
 
 
 def model_steps_per_s(runs: dict[str, dict], configs: dict[str, dict]) -> dict[str, float]:
@@ -88,7 +88,7 @@ def main() -> None:
         eager, compiled = (statistics.median(times[k]) for k in (False, True))
         print(f"median eager {eager:.1f} s, compiled {compiled:.1f} s: compiled takes {compiled / eager:.2f}x the wall time "
               f"({eager / compiled:.2f}x the speed)")
-        configs = {p.parent.name: json.loads(p.read_text()) for p in (folders[False] / "runs").glob("*/config.json")}
+        configs = {p.parent.name: read_run(p.parent).config for p in (folders[False] / "runs").glob("*/run.json")}
         a, b = results(folders[False]), results(folders[True])
         rate_a, rate_b = model_steps_per_s(a, configs), model_steps_per_s(b, configs)
         for cell in args.cells:

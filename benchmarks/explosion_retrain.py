@@ -23,7 +23,6 @@ results/benchmarks/explosion-retrain-cpu.txt.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from dataclasses import replace
@@ -39,6 +38,7 @@ from memorybench.diagnostics.explosion import CLIPS, QUANTITIES, load_norms, nor
 from memorybench.diagnostics.grad_norms import GradientNorms  # noqa: E402
 from memorybench.engine.loop import train_pack  # noqa: E402
 from memorybench.storage.provenance import provenance_line  # noqa: E402
+from memorybench.storage.rundir import read_run  # noqa: E402
 from memorybench.storage.store import ResultsStore  # noqa: E402
 
 
@@ -87,7 +87,7 @@ def compare(folder: Path) -> None:
     runs = runs[runs["status"] == "ok"]
     norms = load_norms(store, runs)
     logged = runs[runs["run_id"].isin(set(norms["run_id"]))]
-    configs = [RunConfig.from_dict(json.loads((store.run_folder(run_id) / "config.json").read_text()))
+    configs = [RunConfig.from_dict(read_run(store.run_folder(run_id)).config)
                for run_id in logged.sort_values(["cell", "clip", "seed"])["run_id"]]
     new_norms, new_scores, changes = retrain(configs)
     old, new = (norm_summary(per_seed_norms(frame)).set_index(["cell", "clip", "parameter"]) for frame in (norms, new_norms))

@@ -43,12 +43,12 @@ class RunResult:
     curves: list[dict] = field(default_factory=list)
 
     def summary(self) -> dict:
-        """Everything but the curves, for tables and result.json."""
+        """Everything but the curves, for tables and run.json's result."""
         return {k: v for k, v in asdict(self).items() if k != "curves"}
 
     @classmethod
     def from_dict(cls, values: dict) -> RunResult:
-        """A result from result.json, of this format or the one before it."""
+        """A result as stored (run.json's, or an older result.json), of this format or the one before it."""
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in upgrade(values).items() if k in known})
 

@@ -15,7 +15,6 @@ Example:
 """
 from __future__ import annotations
 
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from memorybench.config import RunConfig
 from memorybench.engine.loop import Hook, resolve_device, train_pack
 from memorybench.models import checkpoint_writer, model_for
 from memorybench.result import CURVE_COLUMNS, RENAMED, RunResult
-from memorybench.storage.rundir import CHECKPOINT, save_run
+from memorybench.storage.rundir import CHECKPOINT, read_run, save_run
 from memorybench.tasks import Split, TaskSpec
 
 __all__ = ["CURVE_COLUMNS", "RunResult", "evaluate", "model_for", "resolve_device", "run_safely", "train_and_save", "train_run"]
@@ -108,9 +107,9 @@ def load_run(folder, execution: str | None = None, map_location="cpu") -> SavedR
     """Reload a saved run; `execution="transparent"` gives a model whose rnn can trace its gates. By default
     the cell's fused kernel where it has one, else as `cells.default_execution` picks for `map_location`."""
     folder = Path(folder)
-    config = RunConfig.from_dict(json.loads((folder / "config.json").read_text()))
-    result = RunResult.from_dict(json.loads((folder / "result.json").read_text()))
-    curves = pd.read_csv(folder / "curves.csv").rename(columns=RENAMED)
+    stored = read_run(folder)
+    config, result = RunConfig.from_dict(stored.config), RunResult.from_dict(stored.result)
+    curves = stored.curves.rename(columns=RENAMED)
     result.curves = curves.to_dict("records")
     model = None
     if (folder / CHECKPOINT).exists():

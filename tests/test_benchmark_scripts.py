@@ -71,8 +71,9 @@ def test_compare_results_finds_the_run_that_differs(quick_store, tmp_path):
                           capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
     assert same.returncode == 0 and "identical test_score, test_loss, best_dev_score, best_step, steps_done, status: 12 of 12 runs" in same.stdout
     folder = next(p for p in (copy / "runs").iterdir())
-    result = json.loads((folder / "result.json").read_text())
-    (folder / "result.json").write_text(json.dumps(dict(result, test_score=result["test_score"] + 0.01)))
+    from tests.runfiles import edit_run
+
+    edit_run(folder, result={"test_score": json.loads((folder / "run.json").read_text())["result"]["test_score"] + 0.01})
     shutil.rmtree(next(p for p in (copy / "runs").iterdir() if p != folder))
     changed = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compare_results.py"), str(quick_store.root), str(copy)],
                              capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))

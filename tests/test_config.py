@@ -59,13 +59,14 @@ def test_new_fields_at_their_defaults_keep_the_run_ids_of_every_committed_run():
     from pathlib import Path
 
     from memorybench.config import RunConfig
+    from memorybench.storage.rundir import read_run
 
-    folders = list((Path(__file__).resolve().parent.parent / "results").glob("**/runs/*/config.json"))
+    folders = [p.parent for p in (Path(__file__).resolve().parent.parent / "results").glob("**/runs/*/run.json")]
     assert len(folders) >= 200  # the committed reference sweeps
-    for path in folders:
-        config = RunConfig.from_dict(json.loads(path.read_text()))
-        assert config.run_id() == path.parent.name
-    layered = RunConfig.from_dict(json.loads(folders[0].read_text()))
+    for folder in folders:
+        config = RunConfig.from_dict(read_run(folder).config)
+        assert config.run_id() == folder.name
+    layered = RunConfig.from_dict(read_run(folders[0]).config)
     from dataclasses import replace
 
     assert replace(layered, num_layers=2).run_id() != layered.run_id()  # a field in use changes the identity

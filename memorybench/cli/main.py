@@ -47,6 +47,7 @@ COMMANDS = {
         "rebuild": ("memorybench.cli.main", "store_rebuild", "write a fresh store.json for a folder's intact runs, then its report"),
         "share": ("memorybench.cli.store", "share", "replace a folder's copies of another folder's runs by links"),
         "prune": ("memorybench.cli.store", "prune", "remove the checkpoints that no report section or diagnostic reads"),
+        "compact": ("memorybench.cli.store", "compact", "rewrite run folders of the four-file layout as one run.json each"),
     },
     "list": {
         "tasks": ("memorybench.cli.main", "list_tasks", "the registered memory tasks"),

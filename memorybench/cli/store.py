@@ -1,8 +1,9 @@
-"""`memorybench store prune` and `store share`: their parsers, light enough that `--help` imports neither
-torch, pandas nor matplotlib; the work is imported once the arguments parse.
+"""`memorybench store prune`, `store share` and `store compact`: their parsers, light enough that `--help`
+imports neither torch, pandas nor matplotlib; the work is imported once the arguments parse.
 
     memorybench store prune results results/nndl-seeds5 --dry-run
     memorybench store share results/nndl-seeds5 --from results
+    memorybench store compact results results/nndl-seeds5
 """
 from __future__ import annotations
 
@@ -65,4 +66,26 @@ def share(argv: list[str] | None = None, prog: str = "memorybench store share") 
         print(f"{parser.prog}: kept {run_id}: not the same run as {source.run_folder(run_id)} ({why})", file=sys.stderr)
     verb = "would link" if args.dry_run else "linked"
     print(f"{verb} {len(linked)} runs of {target.root} to {source.root}; {len(kept)} kept as copies (they differ)")
+    return 0
+
+
+def compact(argv: list[str] | None = None, prog: str = "memorybench store compact") -> int:
+    """`memorybench store compact FOLDER ...`."""
+    parser = Parser(prog=prog, description="Rewrite each run folder of the four-file layout (config.json, result.json, env.json, "
+                                           "curves.csv: results formats 1 and 2) as one run.json holding the same values, bit for "
+                                           "bit. Scores, tables and reports are unchanged; older memorybench versions cannot read "
+                                           "the folder afterwards (format 3).")
+    parser.add_argument("folders", nargs="+", type=folder_path, metavar="FOLDER", help="results folders to compact")
+    args = parser.parse_or_exit(argv)
+    from memorybench.storage.store import StoreError, open_results
+
+    command = " ".join([prog, *(argv if argv is not None else sys.argv[1:])])
+    try:
+        stores = [open_results(folder) for folder in args.folders]
+        for store in stores:
+            with store.lock(command):
+                print(f"{store.root}: rewrote {store.compact()} run folders as run.json")
+    except StoreError as exc:
+        print(f"{parser.prog}: error: {exc}", file=sys.stderr)
+        return 2
     return 0

@@ -87,7 +87,6 @@ from matplotlib.lines import Line2D
 from memorybench.analysis.summary import mean_interval
 from memorybench.cells import cell_names, get_cell
 from memorybench.checks import check_int
-from memorybench.config import RunConfig
 from memorybench.diagnostics.command import one_thread
 from memorybench.diagnostics.defaults import STREAMS, TEST_STEPS, TRAIN_STEPS, WASHOUT
 from memorybench.models import SequenceModel
@@ -210,10 +209,10 @@ def run_memory_capacity(run_folder, streams: int = STREAMS, train_steps: int = T
 
     check_int("streams", streams, 1)
     folder = Path(run_folder)
-    config = RunConfig.from_dict(json.loads((folder / "config.json").read_text()))
+    saved = load_run(folder)
+    config = saved.config
     task = get_task(config.task)
     delays = task_delays(task)
-    saved = load_run(folder)
     trained_model(saved, folder, "measure")
     scale = config.task_params.get("scale", SCALE)
     mc_k = [memory_capacity(saved.model, scale, delays, config.seed, train_steps, test_steps, washout, stream)[0]

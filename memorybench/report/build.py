@@ -253,7 +253,8 @@ def build_report(root, threshold: float | None = None) -> Path:
     lines = ["# memorybench report", "",
              f"Rebuilt from the {len(runs)} runs stored in this folder by `memorybench report`. "
              "Tables for pandas: `tables/runs.csv` (one row per run), a summary CSV per table below, and every run's "
-             "curve in `runs/<run_id>/curves.csv` (all of them as one DataFrame: `ResultsStore(folder).collect()[1]`).", ""]
+             "config, result, environment and curve in `runs/<run_id>/run.json` (every curve as one DataFrame: "
+             "`ResultsStore(folder).collect()[1]`).", ""]
     if runs.empty:
         lines.append("No runs stored yet.")
     else:

@@ -1,10 +1,17 @@
-"""One run on disk: config.json, curves.csv, checkpoint.pt and result.json.
+"""One run on disk: run.json (its config, result, environment and curves) and checkpoint.pt.
 
-result.json is written last, so a folder with a result.json holds a finished run;
-every file is written to a temporary name and renamed into place, so a run killed
-mid-write leaves either the old file or none, never half of one. Files and folders get
-the modes a plain open() and mkdir() give (0o666 and 0o777 less the umask), not the
-0600 and 0700 of the temporary files and folders they are written as.
+run.json is written last, so a folder with a run.json holds a finished run; every file
+is written to a temporary name and renamed into place, so a run killed mid-write leaves
+either the old file or none, never half of one. Files and folders get the modes a plain
+open() and mkdir() give (0o666 and 0o777 less the umask), not the 0600 and 0700 of the
+temporary files and folders they are written as.
+
+Runs of results formats 1 and 2 kept the same values in four files (config.json,
+result.json, env.json, curves.csv); `read_run` reads both layouts, and `compact_run`
+rewrites an old folder as run.json, every value as it was (floats round-trip exactly).
+
+    run.json = {"config": {...}, "environment": {...}, "result": {...},
+                "curves": {"columns": ["step", ...], "float32": ["dev_loss", ...], "rows": [[250, 0.31, ...], ...]}}
 
 Example:
     >>> import tempfile
@@ -13,6 +20,10 @@ Example:
     >>> from memorybench.tasks import get_task
     >>> config = protocol_config("nndl", cell="gru", seq_len=5, steps=20, eval_interval=10, device="cpu")
     >>> folder = train_and_save(config, tempfile.mkdtemp())
+    >>> sorted(p.name for p in folder.iterdir())
+    ['checkpoint.pt', 'run.json']
+    >>> read_run(folder).curves["step"].tolist()
+    [10, 20]
     >>> run = load_run(folder)  # a model with the best-dev weights, ready for any data
     >>> data = get_task("nndl").make_data(seq_len=5, seed=7)
     >>> loss, accuracy = evaluate(run.model, get_task("nndl"), data.test)
@@ -21,18 +32,25 @@ Example:
 """
 from __future__ import annotations
 
+import csv
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from memorybench.config import RunConfig
 from memorybench.result import CURVE_COLUMNS, RunResult
+from memorybench.storage.provenance import environment
 
+RUN_FILE = "run.json"  # config, result, environment and curves; written last
 CHECKPOINT = "checkpoint.pt"  # the best-dev weights; optional (see memorybench.report.prune)
+OLD_FILES = ("config.json", "result.json", "env.json", "curves.csv")  # formats 1-2: result.json written last, env.json optional
 
 
 def current_umask() -> int:
@@ -100,15 +118,145 @@ def write_json_atomic(path: Path, value) -> None:
     write_text_atomic(path, json.dumps(value, indent=2, sort_keys=True, allow_nan=True) + "\n")
 
 
+@dataclass(frozen=True)
+class StoredRun:
+    """A run's files as stored: plain dicts (a config or result of any format) and its curves."""
+
+    config: dict
+    result: dict
+    environment: dict  # {} for a run stored without one
+    curves: pd.DataFrame  # one row per evaluation point, columns as stored (`RENAMED` maps older names)
+
+
+class DamagedRun(ValueError):
+    """A run file that does not load; the message names the file and why, in one line."""
+
+
+def _load(path: Path, read):
+    try:
+        return read(path)
+    except (OSError, ValueError) as exc:
+        raise DamagedRun(f"{path.name} does not load ({type(exc).__name__})") from exc
+
+
+def _read_json(path: Path):
+    return json.loads(path.read_text())
+
+
+def _read_curves_csv(path: Path) -> pd.DataFrame:
+    """An old curves.csv, every number parsed by Python (the stored digits back bit for bit, in every pandas
+    version): a column of whole numbers as integers, any other as floats, an empty cell as NaN."""
+    with open(path, newline="") as file:
+        header, *rows = csv.reader(file)
+    columns = list(zip(*rows)) if rows else [() for _ in header]
+    whole = [all(v.lstrip("-").isdigit() for v in column) for column in columns]
+    return pd.DataFrame({name: [int(v) if is_int else float(v) if v else math.nan for v in column]
+                         for name, column, is_int in zip(header, columns, whole)}, columns=header)
+
+
+def is_finished(folder) -> bool:
+    """Whether `folder` holds a finished run (of either layout), intact or not."""
+    folder = Path(folder)
+    return (folder / RUN_FILE).is_file() or (folder / "result.json").is_file()
+
+
+def read_run(folder) -> StoredRun:
+    """The run stored in `folder`, of either layout; a file that does not load (or a run.json without one
+    of its parts) raises DamagedRun naming it."""
+    folder = Path(folder)
+    if (folder / RUN_FILE).is_file() or not (folder / "result.json").is_file():
+        document = _load(folder / RUN_FILE, _read_json)
+        try:
+            curves = pd.DataFrame(document["curves"]["rows"], columns=document["curves"]["columns"])
+            for name in document["curves"].get("float32", []):
+                curves[name] = curves[name].astype(np.float32).astype(np.float64)
+            return StoredRun(dict(document["config"]), dict(document["result"]), dict(document["environment"]), curves)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DamagedRun(f"{RUN_FILE} is not a run's ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})") from exc
+    config, result = (_load(folder / name, _read_json) for name in ("config.json", "result.json"))
+    environment = _load(folder / "env.json", _read_json) if (folder / "env.json").exists() else {}
+    curves = _load(folder / "curves.csv", _read_curves_csv)
+    return StoredRun(config, result, environment, curves)
+
+
+def _plain(value):
+    """A curve value as JSON writes it: numpy scalars as Python numbers, a missing one as NaN."""
+    value = value.item() if hasattr(value, "item") else value
+    return math.nan if value is None else value
+
+
+def _as_float32(values: list) -> list[str] | None:
+    """Each value as the shortest decimal of its float32, when every one is a float that this decimal gives back
+    exactly (read as a double, rounded to float32); else None. NaN and infinities as JSON writes them.
+
+    >>> _as_float32([0.10000000149011612, float("nan")]), _as_float32([0.1]), _as_float32([3])
+    (['0.1', 'NaN'], None, None)
+    """
+    texts = []
+    for value in values:
+        if not isinstance(value, float):
+            return None
+        if not math.isfinite(value):
+            texts.append(json.dumps(value))
+            continue
+        text = str(np.float32(value))
+        if float(np.float32(float(text))) != value:
+            return None
+        texts.append(text)
+    return texts
+
+
+def run_document(run: StoredRun) -> str:
+    """run.json's text: config, environment and result indented, then the curves one row a line, without spaces.
+    A curve column of float32 values (the dev loss, score and gradient norm a float32 model reports) is written
+    as float32's shortest decimals and named in "float32", read back as those float32 values: a run's curves
+    are most of its bytes, and this halves them, every value kept exactly."""
+    head = json.dumps({"config": run.config, "environment": run.environment, "result": run.result},
+                      indent=2, sort_keys=True, allow_nan=True)
+    columns = {name: [_plain(v) for v in run.curves[name].tolist()] for name in run.curves.columns}
+    single = {name: _as_float32(values) for name, values in columns.items()}
+    texts = [single[name] or [json.dumps(v, allow_nan=True) for v in values] for name, values in columns.items()]
+    body = ",".join(f"\n    [{','.join(row)}]" for row in zip(*texts)) + ("\n  " if len(run.curves) else "")
+    curves = (f'{{"columns": {json.dumps(list(columns))}, "float32": {json.dumps([n for n in columns if single[n]])},\n'
+              f'  "rows": [{body}]}}')
+    return f'{head[:-2]},\n  "curves": {curves}\n}}\n'  # head[:-2]: the indented dict without its closing "\n}"
+
+
 def save_run(folder, config: RunConfig, result: RunResult, checkpoint: Callable[[Path], None] | None) -> Path:
-    """Write run files into `folder`, result.json last; `checkpoint(path)` writes the best-dev weights
-    (the engine's writer: this package imports no torch), None for a run without them."""
+    """Write run files into `folder`, run.json last (with the environment of this process); `checkpoint(path)`
+    writes the best-dev weights (the engine's writer: this package imports no torch), None for a run without them."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(folder / "config.json", config.to_dict())
-    curves = pd.DataFrame(result.curves, columns=list(CURVE_COLUMNS))
-    write_atomic(folder / "curves.csv", lambda tmp: curves.to_csv(tmp, index=False))
     if checkpoint is not None:
         write_atomic(folder / CHECKPOINT, checkpoint)
-    write_json_atomic(folder / "result.json", result.summary())
+    curves = pd.DataFrame([[row.get(c) for c in CURVE_COLUMNS] for row in result.curves], columns=list(CURVE_COLUMNS))
+    write_text_atomic(folder / RUN_FILE, run_document(StoredRun(config.to_dict(), result.summary(), environment(), curves)))
     return folder
+
+
+def compact_run(folder) -> bool:
+    """Rewrite a run folder of the four-file layout as run.json (the same values, bit for bit), then remove
+    the old files; False when there is nothing to do (run.json only). The old files go only once run.json
+    reads back as the same document (a float's repr gives it back exactly); killed midway, it leaves run.json
+    beside old files, and run.json is read.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name, text in {"config.json": "{}", "result.json": '{"test_score": 0.1}', "curves.csv": "step,dev_score\\n5,0.30000000000000004\\n"}.items():
+    ...     _ = (folder / name).write_text(text)
+    >>> compact_run(folder), [p.name for p in folder.iterdir()], read_run(folder).curves["dev_score"].tolist()
+    (True, ['run.json'], [0.30000000000000004])
+    """
+    folder = Path(folder)
+    old = [folder / name for name in OLD_FILES if (folder / name).exists()]
+    if not old:
+        return False
+    if not (folder / RUN_FILE).is_file():
+        text = run_document(read_run(folder))
+        write_text_atomic(folder / RUN_FILE, text)
+        if run_document(read_run(folder)) != text:
+            (folder / RUN_FILE).unlink()
+            raise DamagedRun(f"{folder}: {RUN_FILE} did not read back as written; the old files are kept")
+    for path in old:
+        path.unlink()
+    return True

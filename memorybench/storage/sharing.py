@@ -25,13 +25,12 @@ Example:
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from memorybench.config import RunConfig
+from memorybench.storage.rundir import read_run
 from memorybench.storage.store import ResultsStore, StoreError
 
 SAME_FIELDS = ("status", "test_score", "best_dev_score", "best_step")
@@ -57,11 +56,12 @@ def difference(a: Path, b: Path) -> str:
     """'' when run folders `a` and `b` hold the same run (see the module's note), else what differs."""
     if a.name != b.name:
         return f"run ids {a.name} and {b.name}"
-    results = [json.loads((folder / "result.json").read_text()) for folder in (a, b)]
+    stored = [read_run(folder) for folder in (a, b)]
+    results = [run.result for run in stored]
     for field in SAME_FIELDS:
         if results[0].get(field) != results[1].get(field):
             return f"{field} {results[0].get(field)!r} against {results[1].get(field)!r}"
-    curves = [pd.read_csv(folder / "curves.csv") for folder in (a, b)]
+    curves = [run.curves for run in stored]
     if list(curves[0].columns) != list(curves[1].columns) or len(curves[0]) != len(curves[1]):
         return "curves of other shapes"
     for column in curves[0].columns:

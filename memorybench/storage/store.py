@@ -3,7 +3,7 @@ runs are trained elsewhere (an executor) and handed to `place`, by the one write
 
     OUT/
       store.json            format version, and one entry per sweep invoked (provenance)
-      runs/<run_id>/        config.json, curves.csv, checkpoint.pt, env.json, result.json
+      runs/<run_id>/        run.json (config, result, environment, curves), checkpoint.pt
       runs/<run_id>.link    or: one line, the path (from runs/) of the same run in another store
       tables/runs.csv       one row per run: config, scores, timing, device, status, error
       report.md, figures/   written by memorybench.report.build
@@ -13,7 +13,7 @@ not create, and a sweep holds the folder's lock while it writes, so a second swe
 the same folder is refused, naming the first's process and start time (from
 `.lock.holder`, written while the lock is held). The lock is the operating system's
 (`filelock` on `.lock`, an empty file that stays): it is free again when its process
-ends, however it ends. A run folder whose files do not load (or whose config.json holds a
+ends, however it ends. A run folder whose files do not load (or whose config holds a
 value a RunConfig refuses, such as "hidden_size": "32") is *damaged*: `scan` names it, the
 report lists it as unreadable and skips it, and the next sweep retrains it. A
 damaged `store.json` is named as such; `rebuild` writes a fresh one for the intact run
@@ -61,14 +61,14 @@ from filelock import FileLock, Timeout
 
 from memorybench.config import BOOK_CELLS, BUILTIN_CELLS, RunConfig
 from memorybench.result import CURVE_COLUMNS, RENAMED, RunResult, upgrade
-from memorybench.storage.provenance import environment
-from memorybench.storage.rundir import CHECKPOINT, make_temp_dir, save_run, write_atomic, write_json_atomic, write_text_atomic
+from memorybench.storage.rundir import (CHECKPOINT, DamagedRun, compact_run, is_finished, make_temp_dir, read_run, save_run, write_atomic,
+                                        write_json_atomic, write_text_atomic)
 
 LINK = ".link"  # runs/<run_id>.link: a run shared from another store
 LOCK = ".lock"  # the file the operating system locks while a sweep writes (never removed: see `lock`)
 HOLDER = ".lock.holder"  # who holds the lock (process, command, start time), written while holding it
-FORMAT = 2  # bump when the layout changes in a way older readers cannot follow (2: runs/<run_id>.link)
-READS = (1, 2)  # format 1 is format 2 without links: a store is marked 2 when it first shares a run
+FORMAT = 3  # bump when the layout changes in a way older readers cannot follow (2: runs/<run_id>.link; 3: run.json)
+READS = (1, 2, 3)  # each format reads the one before it: a store is marked 3 when it first writes a run.json or shares a run
 RUN_KEYS = ("run_id", "protocol", "cell", "seq_len", "seed")  # repeated on every curve row
 
 
@@ -146,17 +146,29 @@ class ResultsStore:
         """Keep run `run_id` as a link to `folder` (the same run in another store) instead of a
         copy; a folder of its own under that id is removed once the link is in place."""
         folder = Path(folder)
-        if folder.name != run_id or not (folder / "result.json").is_file():
+        if folder.name != run_id or not is_finished(folder):
             raise StoreError(f"{folder} is not a finished run {run_id}; only the same run can be shared")
         own = self.runs_dir / run_id
         if own.exists() and own.resolve() == folder.resolve():
             raise StoreError(f"{folder} is this store's own run {run_id}; a run cannot be shared with itself")
-        meta = json.loads(self.meta_path.read_text())
-        if meta["format"] < FORMAT:  # readers of format 1 would not see the links
-            write_json_atomic(self.meta_path, {**meta, "format": FORMAT})
+        self._mark_format()  # readers of format 1 would not see the links, nor those of 2 a linked run.json
         write_text_atomic(self._link(run_id), os.path.relpath(folder, self.runs_dir) + "\n")
         if own.is_dir():
             shutil.rmtree(self._set_aside(own))
+
+    def _mark_format(self) -> None:
+        """Mark store.json with this version's format (before writing what older readers would miss)."""
+        meta = json.loads(self.meta_path.read_text())
+        if meta["format"] < FORMAT:
+            write_json_atomic(self.meta_path, {**meta, "format": FORMAT})
+
+    def compact(self) -> int:
+        """Rewrite this store's own run folders of the four-file layout (formats 1 and 2) as run.json,
+        every value as stored; returns how many were rewritten (a run a link names stays with its store)."""
+        folders = [p for p in sorted(self.runs_dir.iterdir()) if p.is_dir() and not p.name.startswith(".")] if self.runs_dir.is_dir() else []
+        if folders:
+            self._mark_format()
+        return sum(compact_run(folder) for folder in folders if is_finished(folder) and not self.damage(folder))
 
     def _set_aside(self, folder: Path) -> Path:
         """Rename a run folder to a hidden name before deleting it, so that its run id never names
@@ -176,22 +188,16 @@ class ResultsStore:
         return len(intact)
 
     def damage(self, folder: Path) -> str:
-        """Why a finished run folder cannot be read ('' when every file loads, and config.json
+        """Why a finished run folder cannot be read ('' when every file loads, and its config
         makes a valid RunConfig: a wrong-typed or unknown value damages the folder too)."""
-        loaded = {}
-        for name in ("config.json", "result.json"):
-            try:
-                loaded[name] = json.loads((folder / name).read_text())
-            except (OSError, ValueError, UnicodeDecodeError) as exc:
-                return f"{name} does not load ({type(exc).__name__})"
         try:
-            RunConfig.from_dict(loaded["config.json"])
+            config = read_run(folder).config
+        except DamagedRun as exc:
+            return str(exc)
+        try:
+            RunConfig.from_dict(config)
         except (ValueError, TypeError) as exc:
-            return f"config.json is not a valid run config ({' '.join(str(exc).split())})"
-        try:
-            pd.read_csv(folder / "curves.csv")
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            return f"curves.csv does not load ({type(exc).__name__})"
+            return f"its config is not a valid run config ({' '.join(str(exc).split())})"
         checkpoint = folder / CHECKPOINT
         if checkpoint.exists():
             try:
@@ -211,7 +217,7 @@ class ResultsStore:
             if entry.name.endswith(LINK) and (self.runs_dir / run_id).exists():
                 continue  # a folder of its own (a retrained run) comes before its old link
             folder = self.run_folder(run_id)
-            if not (folder / "result.json").exists():
+            if not is_finished(folder):
                 if entry.name.endswith(LINK):
                     damaged[run_id] = f"shared from {folder}, which holds no finished run"
                 continue
@@ -225,7 +231,7 @@ class ResultsStore:
     def is_complete(self, config: RunConfig, retry_failed: bool = False) -> bool:
         """Finished and intact (and, with `retry_failed`, not failed)."""
         folder = self.folder(config)
-        if not (folder / "result.json").exists() or self.damage(folder):
+        if not is_finished(folder) or self.damage(folder):
             return False
         return not (retry_failed and _failed(folder))
 
@@ -294,8 +300,8 @@ class ResultsStore:
         (`models.checkpoint_writer`; None for a run without them); `extras`
         (file name -> table) are a diagnostic's per-run tables, written as CSV beside the run's files.
         A run this store shared from another becomes its own (the link goes)."""
+        self._mark_format()
         partial = make_temp_dir(self.runs_dir, f".{config.run_id()}.")
-        write_json_atomic(partial / "env.json", environment())
         save_run(partial, config, result, checkpoint)
         for name, table in (extras or {}).items():
             table.to_csv(partial / name, index=False)
@@ -321,15 +327,16 @@ class ResultsStore:
         (damaged folders are left out: see `scan`)."""
         rows, curves = [], []
         for folder in self.scan()[0]:
-            config = RunConfig.from_dict(json.loads((folder / "config.json").read_text())).to_dict()  # fields newer than the run at their defaults
-            env = json.loads((folder / "env.json").read_text()) if (folder / "env.json").exists() else {}
+            stored = read_run(folder)
+            config = RunConfig.from_dict(stored.config).to_dict()  # fields newer than the run at their defaults
+            env = stored.environment
             row = {"run_id": folder.name, **config, "task_params": json.dumps(config["task_params"], sort_keys=True)}
-            row.update(upgrade(json.loads((folder / "result.json").read_text())))
+            row.update(upgrade(stored.result))
             row.update({"commit": env.get("commit", ""), "torch": env.get("torch", ""), "finished": env.get("date", "")})
             if not row.get("machine"):  # stored before runs kept it: the CPU and torch of the process that stored it
                 row["machine"] = " | ".join(x for x in (env.get("cpu", ""), env.get("torch", "") and f"torch {env['torch']}") if x)
             rows.append(row)
-            run_curves = pd.read_csv(folder / "curves.csv").rename(columns=RENAMED)
+            run_curves = stored.curves.rename(columns=RENAMED)
             for key in RUN_KEYS:
                 run_curves.insert(RUN_KEYS.index(key), key, row[key])
             curves.append(run_curves)
@@ -359,7 +366,7 @@ def open_results(root):
 
 
 def _failed(folder: Path) -> bool:
-    return json.loads((folder / "result.json").read_text())["status"] != "ok"
+    return read_run(folder).result["status"] != "ok"
 
 
 def _alive(pid: int) -> bool:

@@ -12,7 +12,6 @@ Example:
 """
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +22,7 @@ from memorybench.config import PROTOCOLS, QUICK, RunConfig, protocol_config
 from memorybench.engine.policy import Job, plan_jobs
 from memorybench.models import checkpoint_writer
 from memorybench.result import RunResult
+from memorybench.storage.rundir import read_run
 from memorybench.storage.store import ResultsStore
 from memorybench.sweep.executors import make_executor
 from memorybench.sweep.settings import SweepAxes
@@ -92,17 +92,19 @@ PACKS_SPAN_LENGTHS_SINCE = (0, 2)  # memorybench 0.2.0: default CPU packs span l
 
 
 def earlier_packing(folder: Path) -> bool:
-    """Whether the run in `folder` was trained on the CPU by memorybench before 0.2.0 (its env.json), whose
-    default packs held one length's seeds.
+    """Whether the run in `folder` was trained on the CPU by memorybench before 0.2.0 (its stored environment),
+    whose default packs held one length's seeds.
 
     >>> import json, tempfile
     >>> folder = Path(tempfile.mkdtemp())
-    >>> _ = (folder / "env.json").write_text(json.dumps({"memorybench": "0.1.0", "cuda_device": ""}))
+    >>> for name, value in {"config.json": {}, "result.json": {}, "env.json": {"memorybench": "0.1.0", "cuda_device": ""}}.items():
+    ...     _ = (folder / name).write_text(json.dumps(value))
+    >>> _ = (folder / "curves.csv").write_text("step\\n")
     >>> earlier_packing(folder)
     True
     """
     try:
-        env = json.loads((folder / "env.json").read_text())
+        env = read_run(folder).environment
     except (OSError, ValueError):
         return False
     version = tuple(int(part) for part in str(env.get("memorybench", "")).split(".")[:2] if part.isdigit())

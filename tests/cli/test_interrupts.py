@@ -31,7 +31,7 @@ def start(out: Path, *extra) -> subprocess.Popen:
 
 def stored(out: Path) -> list[Path]:
     runs = out / "runs"
-    return [p for p in runs.glob("[!.]*") if (p / "result.json").exists()] if runs.exists() else []
+    return [p for p in runs.glob("[!.]*") if (p / "run.json").exists()] if runs.exists() else []
 
 
 def wait_for(condition, seconds=120):
@@ -92,7 +92,7 @@ def test_an_interrupt_mid_sweep_stops_everything_and_keeps_the_finished_runs(tmp
     assert said or (len(signals) > 1 and "memorybench: interrupted again; exiting now" in err)
     assert group_gone(process.pid)
     kept = stored(out)
-    assert 1 <= len(kept) < RUNS and all(json.loads((p / "result.json").read_text())["status"] == "ok" for p in kept)
+    assert 1 <= len(kept) < RUNS and all(json.loads((p / "run.json").read_text())["result"]["status"] == "ok" for p in kept)
     assert ResultsStore(out).holder() is None
     finish_and_check(out, len(kept))
     assert not list((out / "runs").glob(".*"))  # hidden leftovers of the interrupted sweep are removed by the next one

@@ -14,7 +14,7 @@ from memorybench.cli.main import COMMANDS, command_rows, main
 ROOT = Path(__file__).resolve().parents[2]
 # the issue's fixed names (other issues use them)
 LEAVES = ["run", "report", "suite", "horizon", "docs", "explosion", "diagnose through-time", "diagnose memory-capacity", "diagnose extrapolate", "diagnose shift",
-          "store rebuild", "store share", "store prune", "list tasks", "list cells", "list protocols"]
+          "store rebuild", "store share", "store prune", "store compact", "list tasks", "list cells", "list protocols"]
 
 
 def test_the_table_holds_the_fixed_names():

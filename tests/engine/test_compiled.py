@@ -30,7 +30,7 @@ def test_a_machine_that_cannot_compile_trains_eager_after_one_note(monkeypatch, 
                  "--workers", "1", "--out", str(out)]) == 0
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["memorybench: note: --compile: this machine cannot compile (CalledProcessError: g++ not found); training eager"]
-    packings = {json.loads(p.read_text())["packing"] for p in (out / "runs").glob("*/result.json")}
+    packings = {json.loads(p.read_text())["result"]["packing"] for p in (out / "runs").glob("*/run.json")}
     assert packings == {"stacked"}
 
 

@@ -1,4 +1,3 @@
-import json
 import shutil
 import subprocess
 import sys
@@ -10,6 +9,7 @@ import pytest
 from memorybench.cli.report import main
 from memorybench.report.build import build_report, experiment_label, markdown_table
 from tests.conftest import train_into
+from tests.runfiles import edit_run
 
 ROOT = Path(__file__).resolve().parents[2]
 SLUG = "nndl-steps-200-eval-interval-50"
@@ -83,8 +83,7 @@ def test_gate_heatmaps_trace_each_cells_best_dev_seed(quick_copy):
     at10 = runs[(runs["seq_len"] == 10) & (runs["cell"] == "gru")].set_index("seed")
     worse, better = sorted(at10.index, key=lambda seed: at10.at[seed, "best_dev_score"])
     folder = quick_copy.runs_dir / at10.at[worse, "run_id"]  # make the other seed the best by dev
-    result = json.loads((folder / "result.json").read_text())
-    (folder / "result.json").write_text(json.dumps(dict(result, best_dev_score=at10.at[better, "best_dev_score"] + 0.5)))
+    edit_run(folder, result={"best_dev_score": at10.at[better, "best_dev_score"] + 0.5})
     text = build_report(quick_copy.root).read_text()
     assert f"- GRU: seed {worse} (best dev accuracy" in text
 
@@ -179,11 +178,10 @@ def test_a_rebuild_deletes_the_experiment_outputs_it_no_longer_writes_and_nothin
 
 def test_a_run_whose_config_has_a_wrong_typed_value_is_listed_as_unreadable_and_the_rest_reported(quick_copy, capsys):
     folder = next(p for p in quick_copy.runs_dir.iterdir())
-    config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**config, "hidden_size": "32"}))
+    edit_run(folder, config={"hidden_size": "32"})
     assert main([str(quick_copy.root)]) == 0
     out, err = capsys.readouterr()
-    why = "config.json is not a valid run config (hidden_size='32' is not allowed; it must be an integer >= 1)"
+    why = "its config is not a valid run config (hidden_size='32' is not allowed; it must be an integer >= 1)"
     assert err == f"memorybench report: warning: run folder {folder} is damaged ({why}); left out of the report\n"
     assert out.strip() == str(quick_copy.root / "report.md")
     text = (quick_copy.root / "report.md").read_text()
@@ -195,8 +193,7 @@ def test_a_run_whose_config_has_a_wrong_typed_value_is_listed_as_unreadable_and_
 def test_an_experiment_trained_on_several_kinds_of_machine_says_so(quick_copy):
     assert "kinds of machine" not in build_report(quick_copy.root).read_text()  # one machine trained the quick sweep
     folder = sorted(quick_copy.runs_dir.iterdir())[0]
-    result = json.loads((folder / "result.json").read_text())
-    (folder / "result.json").write_text(json.dumps(dict(result, machine="Other CPU | AVX2 | torch 2.13.0+cpu | 1 thread")))
+    edit_run(folder, result={"machine": "Other CPU | AVX2 | torch 2.13.0+cpu | 1 thread"})
     text = build_report(quick_copy.root).read_text()
     assert "Note: these runs were trained on 2 kinds of machine: " in text
     assert "Other CPU | AVX2 | torch 2.13.0+cpu | 1 thread (1 runs)" in text and "reproducible bit for bit only on its own kind" in text

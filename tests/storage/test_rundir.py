@@ -18,7 +18,9 @@ def saved(tmp_path_factory):
 
 def test_round_trip_restores_config_result_curves_and_weights(saved):
     config, folder = saved
-    assert sorted(p.name for p in folder.iterdir()) == ["checkpoint.pt", "config.json", "curves.csv", "result.json"]
+    assert sorted(p.name for p in folder.iterdir()) == ["checkpoint.pt", "run.json"]
+    stored = json.loads((folder / "run.json").read_text())
+    assert stored["config"] == config.to_dict() and stored["environment"]["commit"] and stored["result"]["status"] == "ok"
     run = load_run(folder)
     assert run.config == config
     assert list(run.curves["step"]) == [20, 40, 60, 80]
@@ -40,7 +42,7 @@ def test_failed_run_is_saved_with_its_error(tmp_path):
     config = protocol_config("nndl", cell="srn", seq_len=5, steps=20, eval_interval=10, optimizer="sgd", lr=1e38, device="cpu")
     run = load_run(train_and_save(config, tmp_path))
     assert run.result.status == "failed" and "nan" in run.result.error and run.model is None
-    assert json.loads((tmp_path / "result.json").read_text())["status"] == "failed"
+    assert json.loads((tmp_path / "run.json").read_text())["result"]["status"] == "failed"
 
 
 def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
@@ -86,3 +88,20 @@ def test_atomic_writes_and_temporary_folders_follow_the_umask(tmp_path, monkeypa
     assert os.stat(tmp_path / "report.md").st_mode & 0o777 == file_mode
     assert os.stat(tmp_path / "table.csv").st_mode & 0o777 == file_mode
     assert os.stat(folder).st_mode & 0o777 == dir_mode and folder.name.startswith(".partial.")
+
+
+def test_float32_curve_columns_are_written_short_and_read_back_exactly(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from memorybench.storage.rundir import StoredRun, read_run, run_document
+
+    single = lambda x: float(np.float32(x))  # noqa: E731
+    curves = pd.DataFrame({"step": [1, 2], "train_loss": [0.1, 1 / 3], "dev_loss": [single(0.1), float("nan")],
+                           "grad_norm": [single(2.5e-8), single(3e9)]})
+    text = run_document(StoredRun({"cell": "srn"}, {"status": "ok"}, {}, curves))
+    (tmp_path / "run.json").write_text(text)
+    assert json.loads(text)["curves"]["float32"] == ["dev_loss", "grad_norm"]
+    assert "[1,0.1,0.1,2.5e-08]" in text and "[2,0.3333333333333333,NaN,3e+09]" in text  # float32's shortest decimals
+    back = read_run(tmp_path).curves
+    assert back.equals(curves) and back["dev_loss"][0] == single(0.1) != 0.1

@@ -4,11 +4,13 @@ import shutil
 import pytest
 
 from memorybench.cli.run import main
+from memorybench.storage.rundir import read_run
 from memorybench.storage.sharing import difference, reuse, share_copies
 from memorybench.cli.store import share as sharing_main
-from memorybench.storage.store import ResultsStore, StoreError
+from memorybench.storage.store import FORMAT, ResultsStore, StoreError
 from memorybench.sweep.plan import plan_sweep, plan_work
 from tests.conftest import QUICK_SWEEP
+from tests.runfiles import edit_run
 
 QUICK = ["--quick", "--no-progress", "--device", "cpu", "--workers", "1"]
 SRN_AT_5 = ["--lengths", "5", "--cells", "srn"]
@@ -30,7 +32,7 @@ def test_a_sweep_reuses_the_runs_another_folder_holds_as_links(quick_copy, tmp_p
     assert shared["test_score"].tolist() == source_runs.loc[shared["run_id"], "test_score"].tolist()  # the source's runs, read through the links
     assert len(runs) == 3 and (out / "report.md").exists()
     meta = json.loads((out / "store.json").read_text())
-    assert meta["format"] == 2 and meta["sweeps"][-1]["runs_shared"] == 2 and meta["sweeps"][-1]["runs_trained"] == 1
+    assert meta["format"] == FORMAT and meta["sweeps"][-1]["runs_shared"] == 2 and meta["sweeps"][-1]["runs_trained"] == 1
     report = (out / "report.md").read_text()
     assert "2 reused" in report and "linked here (`runs/<run_id>.link`): 2 from `../results`." in report
     # a second run of the same command finds everything complete and writes nothing
@@ -61,18 +63,17 @@ def test_force_retrains_a_shared_run_here_and_leaves_the_source_alone(quick_copy
     store = ResultsStore.open(tmp_path / "other")
     config = next(c for c in plan_sweep(**QUICK_SWEEP) if c.cell == "srn")
     reuse(store, quick_copy, [config])
-    source_bytes = (quick_copy.run_folder(config.run_id()) / "result.json").read_bytes()
+    source_bytes = (quick_copy.run_folder(config.run_id()) / "run.json").read_bytes()
     train_into(store, config)
     assert files(store) == [config.run_id()] and store.run_folder(config.run_id()).parent == store.runs_dir
-    assert (quick_copy.runs_dir / config.run_id() / "result.json").read_bytes() == source_bytes
+    assert (quick_copy.runs_dir / config.run_id() / "run.json").read_bytes() == source_bytes
 
 
 def test_copies_of_the_same_runs_become_links_and_the_tables_do_not_change(quick_store, quick_copy, tmp_path):
     target = ResultsStore(tmp_path / "copy")
     shutil.copytree(quick_store.root, target.root)
-    changed = target.runs_dir / files(target)[0] / "result.json"
-    result = json.loads(changed.read_text())
-    changed.write_text(json.dumps({**result, "test_score": result["test_score"] + 0.01}))
+    folder = target.runs_dir / files(target)[0]
+    changed = edit_run(folder, result={"test_score": read_run(folder).result["test_score"] + 0.01})
     before = target.collect()
     assert share_copies(target, quick_copy, dry_run=True)[0] and not any(f.endswith(".link") for f in files(target))
     linked, kept = share_copies(target, quick_copy)
@@ -88,18 +89,15 @@ def test_same_run_allows_float32_rounding_of_the_curves_only(quick_copy, tmp_pat
     other = tmp_path / folder.name
     shutil.copytree(folder, other)
     assert difference(folder, other) == ""
-    curves = (other / "curves.csv").read_text().splitlines()
-    header, first = curves[0].split(","), curves[1].split(",")
-    at = header.index("grad_norm")
+    curves = read_run(folder).curves
     for scale, same in ((1 + 2e-7, True), (1.001, False)):
-        first[at] = repr(float(curves[1].split(",")[at]) * scale)
-        (other / "curves.csv").write_text("\n".join([curves[0], ",".join(first), *curves[2:]]) + "\n")
+        edit_run(other, curves=curves.assign(grad_norm=curves["grad_norm"] * scale))
         assert (difference(folder, other) == "") is same
-    first[at] = ""  # a missing value (NaN) is the same as a missing value, not as a number
-    missing = "\n".join([curves[0], ",".join(first), *curves[2:]]) + "\n"
-    (other / "curves.csv").write_text(missing)
+    missing = curves.copy()
+    missing.loc[0, "grad_norm"] = float("nan")  # a missing value (NaN) is the same as a missing value, not as a number
+    edit_run(other, curves=missing)
     assert difference(folder, other) == "curve column grad_norm"
-    (folder / "curves.csv").write_text(missing)
+    edit_run(folder, curves=missing)
     assert difference(folder, other) == ""
 
 

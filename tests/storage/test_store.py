@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 
 from memorybench.config import protocol_config
+from memorybench.storage.rundir import read_run
 from memorybench.storage.store import FORMAT, ResultsStore, StoreError
 from tests.conftest import train_into
+from tests.runfiles import edit_run
 
 CONFIG = protocol_config("nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, device="cpu")
 
@@ -24,7 +26,7 @@ def test_open_creates_a_store(tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    ('{"format": 99}', "was written by a memorybench results format 99; this version reads formats 1 and 2: choose another folder"),
+    ('{"format": 99}', "was written by a memorybench results format 99; this version reads formats 1 and 2 and 3: choose another folder"),
     ('{"sweeps": []}', "holds a store.json that is not memorybench's; choose another folder"),
     ("not json", "store.json is damaged (not readable JSON); `memorybench report"),
 ], ids=["another format", "not memorybench's", "damaged"])
@@ -57,10 +59,10 @@ def test_train_moves_a_complete_run_into_place_and_force_replaces_it(tmp_path):
     assert not store.is_complete(CONFIG)
     train_into(store, CONFIG)
     folder = store.folder(CONFIG)
-    assert store.is_complete(CONFIG) and {p.name for p in folder.iterdir()} >= {"config.json", "result.json", "env.json", "checkpoint.pt"}
-    first = (folder / "result.json").stat().st_mtime_ns
+    assert store.is_complete(CONFIG) and sorted(p.name for p in folder.iterdir()) == ["checkpoint.pt", "run.json"]
+    first = (folder / "run.json").stat().st_mtime_ns
     train_into(store, CONFIG)
-    assert (folder / "result.json").stat().st_mtime_ns > first
+    assert (folder / "run.json").stat().st_mtime_ns > first
     assert [p.name for p in store.runs_dir.iterdir()] == [CONFIG.run_id()]  # nothing hidden left behind
 
 
@@ -68,7 +70,7 @@ def test_leftovers_of_a_killed_run_are_removed_and_never_counted(tmp_path):
     store = ResultsStore.open(tmp_path)
     leftover = store.runs_dir / f".{CONFIG.run_id()}.abc"
     leftover.mkdir()
-    (leftover / "config.json").write_text("{}")
+    (leftover / "checkpoint.pt").write_text("")
     assert store.collect()[0].empty and not store.is_complete(CONFIG)
     store.remove_leftovers()
     assert not leftover.exists()
@@ -95,11 +97,11 @@ def test_tables_round_trip_through_csv(quick_copy):
 
 def test_a_store_of_the_earlier_format_reads_with_the_generic_names(quick_copy):
     folder = next(quick_copy.runs_dir.iterdir())
-    result = json.loads((folder / "result.json").read_text())
+    stored = read_run(folder)
+    result = stored.result
     old = {{"test_score": "test_accuracy", "best_dev_score": "best_dev_accuracy"}.get(k, k): v for k, v in result.items()}
-    (folder / "result.json").write_text(json.dumps(old))
-    curves = pd.read_csv(folder / "curves.csv").rename(columns={"dev_score": "dev_accuracy"})
-    curves.to_csv(folder / "curves.csv", index=False)
+    curves = stored.curves.rename(columns={"dev_score": "dev_accuracy"})
+    edit_run(folder, result=old, curves=curves)
     runs, all_curves = quick_copy.collect()
     row = runs.set_index("run_id").loc[folder.name]
     assert row["test_score"] == result["test_score"] and "test_accuracy" not in runs
@@ -113,7 +115,7 @@ def test_a_truncated_checkpoint_is_named_left_out_and_retrained(quick_copy):
     intact, damaged = quick_copy.scan()
     assert list(damaged) == [folder.name] and "checkpoint.pt does not load" in damaged[folder.name] and len(intact) == 11
     assert len(quick_copy.collect()[0]) == 11
-    config = protocol_config(**{k: v for k, v in json.loads((folder / "config.json").read_text()).items()})
+    config = protocol_config(**read_run(folder).config)
     assert not quick_copy.is_complete(config)  # so the next sweep trains it again
     from memorybench.sweep.plan import plan_work
 
@@ -126,10 +128,9 @@ def test_a_config_with_a_wrong_typed_value_is_named_left_out_and_retrained(quick
     from tests.conftest import QUICK_SWEEP
 
     folder = next(p for p in quick_copy.runs_dir.iterdir())
-    config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**config, "hidden_size": "32"}))
+    edit_run(folder, config={"hidden_size": "32"})
     intact, damaged = quick_copy.scan()
-    assert damaged == {folder.name: "config.json is not a valid run config (hidden_size='32' is not allowed; it must be an integer >= 1)"}
+    assert damaged == {folder.name: "its config is not a valid run config (hidden_size='32' is not allowed; it must be an integer >= 1)"}
     assert len(intact) == 11 and len(quick_copy.collect()[0]) == 11
     configs = plan_sweep(**QUICK_SWEEP)
     (wanted,) = [c for c in configs if c.run_id() == folder.name]
@@ -138,14 +139,16 @@ def test_a_config_with_a_wrong_typed_value_is_named_left_out_and_retrained(quick
     assert plan.todo == [wanted] and plan.skipped == 11 and list(plan.damaged) == [folder.name]
     outcome = run_sweep(quick_copy, configs, progress=False)
     assert [c for c, _ in outcome.done] == [wanted] and outcome.skipped == 11
-    assert json.loads((folder / "config.json").read_text())["hidden_size"] == 32 and quick_copy.scan()[1] == {}
+    assert read_run(folder).config["hidden_size"] == 32 and quick_copy.scan()[1] == {}
 
 
-@pytest.mark.parametrize("content", ['{"cell": "nope"}', '["not", "a", "config"]', '{"hidden_size": 32, "colour": "red"}'])
+@pytest.mark.parametrize("content", [{"cell": "nope"}, ["not", "a", "config"], {"hidden_size": 32, "colour": "red"}])
 def test_a_config_that_is_json_but_no_run_config_is_named(quick_copy, content):
     folder = next(p for p in quick_copy.runs_dir.iterdir())
-    (folder / "config.json").write_text(content)
-    assert list(quick_copy.scan()[1]) == [folder.name] and "config.json is not a valid run config (" in quick_copy.scan()[1][folder.name]
+    document = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({**document, "config": content}))
+    damaged = quick_copy.scan()[1]
+    assert list(damaged) == [folder.name] and re.match(r"(its config is not a valid run config|run.json is not a run's) \(", damaged[folder.name])
 
 
 @pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)], ids=["umask 022", "umask 077"])
@@ -164,18 +167,20 @@ def test_a_sweep_and_its_report_write_files_and_folders_as_the_umask_says(tmp_pa
     root = store.root
     run = root / "runs" / CONFIG.run_id()
     written = [root / "report.md", root / "store.json", *root.glob("tables/*.csv"), *run.iterdir(), *root.glob("figures/**/*.png")]
-    assert {"runs.csv", "config.json", "result.json", "curves.csv", "env.json", "checkpoint.pt"} <= {p.name for p in written}
+    assert {"runs.csv", "run.json", "checkpoint.pt"} <= {p.name for p in written}
     assert {p.relative_to(root).as_posix(): oct(p.stat().st_mode & 0o777) for p in written} == {
         p.relative_to(root).as_posix(): oct(file_mode) for p in written}
     folders = [root, root / "runs", run, root / "tables", root / "figures", *root.glob("figures/*/")]
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in folders} == {p.name: oct(dir_mode) for p in folders}
 
 
-@pytest.mark.parametrize("name, content", [("result.json", '{"status": "o'), ("curves.csv", "")])
-def test_a_damaged_result_or_curve_file_is_named(quick_copy, name, content):
+@pytest.mark.parametrize("content, why", [('{"config": {"status": "o', "run.json does not load (JSONDecodeError)"),
+                                          ("", "run.json does not load (JSONDecodeError)"),
+                                          ('{"config": {}, "result": {}}', "run.json is not a run's (KeyError: 'curves')")])
+def test_a_damaged_run_file_is_named(quick_copy, content, why):
     folder = next(p for p in quick_copy.runs_dir.iterdir())
-    (folder / name).write_text(content)
-    assert quick_copy.scan()[1] == {folder.name: f"{name} does not load ({'JSONDecodeError' if name.endswith('json') else 'EmptyDataError'})"}
+    (folder / "run.json").write_text(content)
+    assert quick_copy.scan()[1] == {folder.name: why}
 
 
 def test_a_damaged_store_json_is_named_and_rebuilt_from_the_intact_runs(quick_copy):

@@ -93,8 +93,6 @@ def test_a_refused_pack_is_noted_in_the_results_and_the_progress(tmp_path, capsy
 
 
 def test_the_plan_says_when_the_runs_kept_were_packed_by_memorybench_before_0_2(tmp_path):
-    import json
-
     from memorybench.sweep.plan import plan_work
 
     configs = plan_sweep("nndl", ["srn"], [5], seeds=2, steps=20, device="cpu")
@@ -102,8 +100,9 @@ def test_the_plan_says_when_the_runs_kept_were_packed_by_memorybench_before_0_2(
     run_sweep(store, configs[:1], progress=False)
     plan = plan_work(store, configs, device_type="cpu")
     assert plan.earlier_packing == 0 and "mixes packings" not in plan.describe(store, 1)
-    env = store.run_folder(configs[0].run_id()) / "env.json"
-    env.write_text(json.dumps(dict(json.loads(env.read_text()), memorybench="0.1.0")))
+    from tests.runfiles import edit_run
+
+    edit_run(store.run_folder(configs[0].run_id()), environment={"memorybench": "0.1.0"})
     plan = plan_work(store, configs, device_type="cpu")
     assert plan.earlier_packing == 1 and "note: this folder mixes packings: 1 of the runs kept" in plan.describe(store, 1)
     assert plan_work(store, configs[:1], device_type="cpu").earlier_packing == 0  # nothing to train: nothing mixes
