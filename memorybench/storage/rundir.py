@@ -186,11 +186,12 @@ def _plain(value):
 
 
 def _as_float32(values: list) -> list[str] | None:
-    """Each value as the shortest decimal of its float32, when every one is a float that this decimal gives back
-    exactly (read as a double, rounded to float32); else None. NaN and infinities as JSON writes them.
+    """Each value as the fewest significant digits (Python's "g" format, the same in every numpy version) that
+    give it back exactly, read as a double and rounded to float32, when every one is such a float32 value; else
+    None. NaN and infinities as JSON writes them.
 
-    >>> _as_float32([0.10000000149011612, float("nan")]), _as_float32([0.1]), _as_float32([3])
-    (['0.1', 'NaN'], None, None)
+    >>> _as_float32([0.10000000149011612, float("nan"), 3e9, 1.0]), _as_float32([0.1]), _as_float32([3])
+    (['0.1', 'NaN', '3e+09', '1.0'], None, None)
     """
     texts = []
     for value in values:
@@ -199,10 +200,10 @@ def _as_float32(values: list) -> list[str] | None:
         if not math.isfinite(value):
             texts.append(json.dumps(value))
             continue
-        text = str(np.float32(value))
-        if float(np.float32(float(text))) != value:
+        text = next((t for t in (f"{value:.{p}g}" for p in range(1, 10)) if float(np.float32(float(t))) == value), None)
+        if text is None:
             return None
-        texts.append(text)
+        texts.append(text if any(c in text for c in ".e") else text + ".0")  # a float in JSON too: 1 -> 1.0
     return texts
 
 
