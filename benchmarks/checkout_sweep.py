@@ -8,7 +8,8 @@ Each side runs `python run_all.py --lengths 5 10 15 20 25 30` (54 runs: SRN, LST
 temporary folder; old first, then new, `--repeats` times. Printed per side: the wall time of the whole command
 (start-up and report included) and, per cell, model-steps/s = the steps its runs trained / the time its
 jobs took (a pack's wall time counted once), then the ratios new/old. `--extra` passes further arguments
-to both commands (`--extra --quick` for a rehearsal).
+to both commands (`--extra --quick` for a rehearsal). `--keep DIR` keeps each side's last results folder as
+DIR/old and DIR/new, for `benchmarks/compare_results.py`.
 """
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ from memorybench.storage.rundir import is_finished, read_run  # noqa: E402
 SWEEP = ["run_all.py", "--lengths", "5", "10", "15", "20", "25", "30", "--no-progress"]
 
 
-def one_sweep(checkout: Path, extra: list[str]) -> tuple[float, dict[str, float]]:
-    """(wall seconds, cell -> model-steps/s) of the default sweep from `checkout`."""
+def one_sweep(checkout: Path, extra: list[str], keep: Path | None = None) -> tuple[float, dict[str, float]]:
+    """(wall seconds, cell -> model-steps/s) of the default sweep from `checkout`; its results folder moved to `keep`
+    (replacing what is there), or deleted."""
     out = Path(tempfile.mkdtemp(prefix="checkout-sweep-"))
     env = {**os.environ, "PYTHONPATH": str(checkout)}
     started = time.perf_counter()
@@ -47,6 +49,10 @@ def one_sweep(checkout: Path, extra: list[str]) -> tuple[float, dict[str, float]
         config, result = stored.config, stored.result
         steps[config["cell"]] += result["steps_done"]
         seconds[config["cell"]] += result["wall_time_s"] / max(1, result.get("pack_size", 1))  # a pack's time once over its runs
+    if keep is not None:
+        shutil.rmtree(keep, ignore_errors=True)
+        keep.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(out / "results", keep)
     shutil.rmtree(out)
     return wall, {cell: steps[cell] / seconds[cell] for cell in sorted(steps)}
 
@@ -56,6 +62,7 @@ def main() -> None:
     parser.add_argument("--old", type=Path, required=True)
     parser.add_argument("--new", type=Path, default=Path("."))
     parser.add_argument("--repeats", type=int, default=1)
+    parser.add_argument("--keep", type=Path, default=None, help="keep each side's last results folder as KEEP/old and KEEP/new")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[])
     args = parser.parse_args()
     print(provenance_line(), flush=True)
@@ -63,7 +70,7 @@ def main() -> None:
     walls, rates = defaultdict(list), defaultdict(lambda: defaultdict(list))
     for repeat in range(args.repeats):
         for side, checkout in sides.items():
-            wall, per_cell = one_sweep(checkout, args.extra)
+            wall, per_cell = one_sweep(checkout, args.extra, args.keep / side if args.keep else None)
             walls[side].append(wall)
             for cell, rate in per_cell.items():
                 rates[side][cell].append(rate)

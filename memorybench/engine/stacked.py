@@ -66,6 +66,10 @@ class StackedModel(nn.Module):
         x_proj = self.project_inputs(x.transpose(1, 2))  # T x (E, B, chunks*H)
         h = c = x_proj[0].new_zeros(E, B, self.hidden)  # (E, B, H)
         recurrent, bias_hh = self.weight_hh.transpose(1, 2), self.bias_hh[:, None]
+        ends = lengths.tolist() if lengths is not None and lengths.device.type == "cpu" and not self.per_step else None
+        if ends is not None and ends == sorted(ends, reverse=True):  # a sweep's packs: longest length first
+            h = self.run_trimmed(x_proj, ends, h, recurrent, bias_hh)
+            return torch.baddbmm(self.head_bias[:, None], h, self.head_weight.transpose(1, 2))  # (E, B, C)
         keep = lengths is not None or self.per_step
         outputs = []
         for x_t in x_proj:
@@ -78,6 +82,27 @@ class StackedModel(nn.Module):
             h = last_states(torch.stack(outputs, dim=2), lengths)  # (E, B, T, H) -> (E, B, H)
         out = torch.baddbmm(self.head_bias[:, None], h, self.head_weight.transpose(1, 2))  # (E, B[*T], C)
         return out.view(E, B, T, -1) if self.per_step else out
+
+    def run_trimmed(self, x_proj: list[torch.Tensor], ends: list[int], h: torch.Tensor, recurrent: torch.Tensor,
+                    bias_hh: torch.Tensor) -> torch.Tensor:
+        """Each model's state after its own last step, for lengths `ends` in non-increasing order: at step t only
+        the models longer than t are stepped (a prefix of the stack, sliced once per length), so a pack spends no
+        time on its shorter runs' padding. A model's numbers are the ones it gets stepped through the padding and
+        picked at its end (`last_states`): the same matmuls of its own rows, and exact zeros for the padded steps'
+        gradients, which are not computed now (tests/engine/test_stacked.py). -> (E, B, H)"""
+        finished, c, active = [], h, len(ends)
+        for t, x_t in enumerate(x_proj):
+            running = sum(end > t for end in ends)
+            if running < active:  # the models from `running` on have stopped: keep their states, step the rest
+                finished.append(h[running:])
+                h, c, active = h[:running], c[:running], running
+                recurrent, bias_hh = recurrent[:running], bias_hh[:running]
+            if not active:
+                break
+            x_t = x_t if active == len(ends) else x_t[:active]
+            h, c, _ = self.spec.step(x_t, torch.baddbmm(bias_hh, h, recurrent), h, c)
+        finished.append(h)
+        return torch.cat(finished[::-1]) if len(finished) > 1 else finished[0]
 
     def project_inputs(self, x: torch.Tensor) -> list[torch.Tensor]:
         """x (E, T, B[, F]), time-major -> T x (E, B, chunks*H): every step's input projection, in time blocks of
