@@ -226,7 +226,7 @@ def _search(args, prog: str, command: list[str]) -> int:
                 wanted = {cell: search.next_lengths(probes[cell], lengths_per_cell(workers, len(active), args.seeds)) for cell in active}
                 pairs = [(cell, length) for cell, lengths in wanted.items() for length in lengths]
                 configs = [c for cell, length in pairs for c in plan(cell, length)]
-                sizes = default_pack_sizes(active, sorted({length for _, length in pairs}), args.seeds, device.type)
+                sizes = default_pack_sizes(active, sorted({length for _, length in pairs}), args.seeds, device.type, workers)
                 tick = time.perf_counter()
                 outcome = run_sweep(store, configs, workers, pack_size=sizes, across_lengths=True, progress=not args.no_progress,
                                     executor=executor)

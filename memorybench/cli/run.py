@@ -317,7 +317,7 @@ def _main(argv: list[str], prog: str) -> int:
                              "a plugin's cell needs its --plugin)")
         device = resolve_device(args.device)
         workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
-        pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, device.type)
+        pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, device.type, workers)
         across_lengths = packs_span_lengths(args.pack, args.seeds, device.type)
         configs = plan_sweep(args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device, args.axes, args.task_params,
                              steps=args.steps)

@@ -19,7 +19,7 @@ Example:
     >>> from memorybench.config import protocol_config
     >>> configs = [protocol_config("nndl", cell=cell, seq_len=5, seed=s, device="cpu") for cell in ("srn", "lstm") for s in range(3)]
     >>> [(job.layout, len(job.configs)) for job in plan_jobs(configs, default_pack_sizes(["srn", "lstm"], [5], 3, "cpu"), False, "cpu")]
-    [('stacked', 3), ('single', 1), ('single', 1), ('single', 1)]
+    [('single', 1), ('single', 1), ('single', 1), ('stacked', 3)]
     >>> refusal([protocol_config("nndl", cell="lstm", clip="global", seed=s) for s in range(2)], "block")
     "clip='global' is not supported by the block layout"
 """
@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 
 from memorybench.config import RunConfig
 
-MAX_DEFAULT_PACK = {"cpu": 16, "cuda": 256}  # default packs stop growing here: memory grows with a pack, speed-ups flatten
+MAX_DEFAULT_PACK = {"cpu": 32, "cuda": 256}  # default packs stop growing here: memory grows with a pack, speed-ups flatten
 
 
 @dataclass(frozen=True)
@@ -49,12 +49,15 @@ def default_layout(device_type: str) -> str:
     return "block" if device_type == "cuda" else "stacked"
 
 
-def default_pack_sizes(cells, lengths, seeds: int, device_type: str) -> dict[str, int]:
+def default_pack_sizes(cells, lengths, seeds: int, device_type: str, workers: int = 1) -> dict[str, int]:
     """Runs per pack for each cell when none is asked for (see the module docstring): all of a cell's
-    runs, split evenly into packs of at most MAX_DEFAULT_PACK.
+    runs, split evenly into packs of at most MAX_DEFAULT_PACK, then on the CPU split further where that
+    lets `workers` finish sooner (`balanced`).
 
     >>> default_pack_sizes(["srn", "lstm"], [5, 10, 15, 20, 25, 30], 3, "cpu"), default_pack_sizes(["srn", "lstm"], [5], 3, "cpu")
-    ({'srn': 9, 'lstm': 9}, {'srn': 3, 'lstm': 1})
+    ({'srn': 18, 'lstm': 18}, {'srn': 3, 'lstm': 1})
+    >>> default_pack_sizes(["srn", "lstm", "gru"], [5, 10, 15, 20, 25, 30], 3, "cpu", workers=2)  # the SRN's halves fill the gaps
+    {'srn': 9, 'lstm': 18, 'gru': 18}
     >>> default_pack_sizes(["srn"], [5], 100_000, "cuda")  # never a pack of 100,000 models
     {'srn': 256}
     """
@@ -65,7 +68,42 @@ def default_pack_sizes(cells, lengths, seeds: int, device_type: str) -> dict[str
     size = -(-runs // packs)
     if device_type == "cuda":
         return {cell: size for cell in cells}
-    return {cell: size if get_cell(cell).torch_layout and size >= get_cell(cell).cpu_min_pack else 1 for cell in cells}
+    sizes = {cell: size if get_cell(cell).torch_layout and size >= get_cell(cell).cpu_min_pack else 1 for cell in cells}
+    return balanced(sizes, lengths, seeds, workers)
+
+
+def balanced(sizes: dict[str, int], lengths, seeds: int, workers: int) -> dict[str, int]:
+    """`sizes` with packs split further, one cell at a time, while that shortens the longest worker's share of
+    the jobs' costs (`job_cost`'s estimate, handed out longest first); a cell is never split below its
+    `cpu_min_pack`. One worker keeps the largest packs: a split only adds per-step work.
+
+    >>> balanced({"srn": 18, "lstm": 18, "gru": 18}, [5, 10, 15, 20, 25, 30], 3, workers=2)
+    {'srn': 9, 'lstm': 18, 'gru': 18}
+    """
+    from memorybench.cells import get_cell
+
+    order = [n for n in sorted(set(lengths), reverse=True) for _ in range(seeds)]  # a sweep's order: longest first
+
+    def makespan(trial: dict[str, int]) -> int:
+        loads = [0] * workers
+        costs = [(8 * max(p) + sum(p)) * (1 + get_cell(cell).chunks)  # job_cost per step
+                 for cell, size in trial.items() for p in (order[i : i + size] for i in range(0, len(order), size))]
+        for cost in sorted(costs, reverse=True):
+            loads[loads.index(min(loads))] += cost
+        return max(loads)
+
+    best = makespan(sizes)
+    while True:
+        trials = []
+        for cell, size in sizes.items():
+            smaller = -(-len(order) // (-(-len(order) // size) + 1))  # one pack more, split evenly
+            if size > 1 and smaller >= get_cell(cell).cpu_min_pack:
+                trials.append({**sizes, cell: smaller})
+        scored = [(makespan(trial), i) for i, trial in enumerate(trials)]
+        if not scored or min(scored)[0] >= best:
+            return sizes
+        best, chosen = min(scored)
+        sizes = trials[chosen]
 
 
 def packs_span_lengths(pack: int | None, seeds: int, device_type: str) -> bool:
@@ -172,7 +210,10 @@ def seeds_per_length(configs: list[RunConfig]) -> list[int]:
 
 
 def job_cost(job: Job) -> int:
-    """A job's cost in time steps trained, what orders the jobs: steps x the longest input x (1 + the runs / 8);
-    a pack's step costs little more than one run's at these sizes (dispatch, not arithmetic, sets the pace)."""
-    first = job.configs[0]
-    return first.steps * max(c.seq_len for c in job.configs) * (8 + len(job.configs))
+    """A job's cost, what orders the jobs: steps x (8 x the longest input + every run's own length) x (1 + the
+    cell's gates). A pack's time step costs little more than one run's at these sizes (dispatch, not arithmetic,
+    sets the pace), a stacked pack steps each run through its own length only, and a gate is a few more ops."""
+    from memorybench.cells import get_cell
+
+    first, lengths = job.configs[0], [c.seq_len for c in job.configs]
+    return first.steps * (8 * max(lengths) + sum(lengths)) * (1 + get_cell(first.cell).chunks)

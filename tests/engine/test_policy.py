@@ -55,13 +55,17 @@ def test_a_refused_pack_trains_as_single_runs_and_says_why():
     assert all(job.note == "trained alone: stacked layers and bidirectional cells are not supported by the stacked layout" for job in jobs)
 
 
-def test_the_default_cpu_sweep_packs_every_cell_across_lengths_longest_first():
+def test_the_default_cpu_sweep_packs_every_cell_across_lengths_and_splits_the_cheapest_to_balance_two_workers():
     cells, lengths = ["srn", "lstm", "gru"], [5, 10, 15, 20, 25, 30]
     configs = plan_sweep("nndl", cells, lengths, seeds=3, device="cpu")
-    jobs = plan_jobs(configs, default_pack_sizes(cells, lengths, 3, "cpu"), True, "cpu")
-    assert [(job.configs[0].cell, job.layout, sorted({c.seq_len for c in job.configs}), len(job.configs)) for job in jobs] == [
-        (cell, "stacked", group, 9) for group in ([20, 25, 30], [5, 10, 15]) for cell in cells]  # 6 jobs, the long ones first
-    assert sorted(c.run_id() for job in jobs for c in job.configs) == sorted(c.run_id() for c in configs)
+    shapes = lambda jobs: [(job.configs[0].cell, job.layout, sorted({c.seq_len for c in job.configs}), len(job.configs)) for job in jobs]
+    one = plan_jobs(configs, default_pack_sizes(cells, lengths, 3, "cpu"), True, "cpu")
+    assert shapes(one) == [(cell, "stacked", lengths, 18) for cell in ("lstm", "gru", "srn")]  # one pack a cell, costliest first
+    two = plan_jobs(configs, default_pack_sizes(cells, lengths, 3, "cpu", workers=2), True, "cpu")
+    assert shapes(two) == [("lstm", "stacked", lengths, 18), ("gru", "stacked", lengths, 18),  # the SRN's halves follow them
+                           ("srn", "stacked", [20, 25, 30], 9), ("srn", "stacked", [5, 10, 15], 9)]
+    for jobs in (one, two):
+        assert sorted(c.run_id() for job in jobs for c in job.configs) == sorted(c.run_id() for c in configs)
 
 
 def test_a_default_pack_of_a_per_step_task_packs_each_length_and_a_small_lstm_pack_trains_alone():
