@@ -7,7 +7,7 @@ each (the protocol's 19,000 scaled down; dev every steps/4, no early stop before
 stores, alternating the two policies `--repeats` times:
 
 - before: stacked packs of one length's 3 seeds for SRN and GRU, the LSTM one run at a time;
-- today: every cell's runs across lengths, in packs of at most 16, longest first;
+- today: every cell's runs across lengths, in packs of at most 32 split to balance the workers, costliest first;
 - with `--sizes`: every cell's runs across lengths in packs of each size given (how the default was chosen);
 - with `--compile`: today's packs through torch.compile's forward (`run_all.py --compile`), each repeat with an
   empty inductor cache, so every compile its workers do is paid.

@@ -128,8 +128,9 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
     parser.add_argument("--pack", type=positive_int(1, "pack size"), default=None, metavar="N",
                         help="train up to N seeds of one cell and length together as one packed model (same results to "
                         "float tolerance; 1 = single runs); N above --seeds fills packs with the next length's seeds. "
-                        "Default: all of a cell's runs in packs of at most 16 (256 on CUDA, block-diagonal, replayed from CUDA "
-                        "graphs; on the CPU stacked, for a cell whose packs beat one run at a time: the LSTM from 6)")
+                        "Default: all of a cell's runs in packs of at most 32 (256 on CUDA, block-diagonal, replayed from CUDA "
+                        "graphs; on the CPU stacked, for a cell whose packs beat one run at a time: the LSTM from 6; split "
+                        "further where that lets the workers finish sooner)")
     parser.add_argument("--compile", action="store_true",
                         help="train each pack through torch.compile's forward (CPU; compiles once per pack shape and worker; "
                         "same function, other rounding: recorded as +compiled in each run's packing; eager with a note where "

@@ -7,8 +7,9 @@ pack that is refused trains as single runs and each of its runs records why
 (`Job.note`, stored as the result's `pack_note` and shown in the progress output).
 
 Defaults: every run of a cell, all its lengths and seeds, trains in packs: on the CPU stacked
-packs of at most `MAX_DEFAULT_PACK["cpu"]` runs, split evenly, longest lengths together (so
-padding stays small), for a cell whose `CellSpec.cpu_min_pack` the packs reach (the LSTM's
+packs of at most `MAX_DEFAULT_PACK["cpu"]` runs, split evenly, longest lengths together, and
+split further where that lets the workers finish sooner (`balanced`), for a cell whose
+`CellSpec.cpu_min_pack` the packs reach (the LSTM's
 fused oneDNN kernel matches a stacked pack of 5, so it packs from 6); on CUDA one
 block-diagonal pack replayed from CUDA graphs. Jobs are handed out longest first, so that
 the workers finish together. A stacked run's result does not depend on its pack mates or on
