@@ -87,8 +87,7 @@ def balanced(sizes: dict[str, int], lengths, seeds: int, workers: int) -> dict[s
 
     def makespan(trial: dict[str, int]) -> int:
         loads = [0] * workers
-        costs = [(8 * max(p) + sum(p)) * (1 + get_cell(cell).chunks)  # job_cost per step
-                 for cell, size in trial.items() for p in (order[i : i + size] for i in range(0, len(order), size))]
+        costs = [step_cost(cell, order[i : i + size]) for cell, size in trial.items() for i in range(0, len(order), size)]
         for cost in sorted(costs, reverse=True):
             loads[loads.index(min(loads))] += cost
         return max(loads)
@@ -211,10 +210,15 @@ def seeds_per_length(configs: list[RunConfig]) -> list[int]:
 
 
 def job_cost(job: Job) -> int:
-    """A job's cost, what orders the jobs: steps x (8 x the longest input + every run's own length) x (1 + the
+    """A job's cost, what orders the jobs: its steps x the cost of one (`step_cost`)."""
+    first = job.configs[0]
+    return first.steps * step_cost(first.cell, [c.seq_len for c in job.configs])
+
+
+def step_cost(cell: str, lengths: list[int]) -> int:
+    """One training step of a pack of runs of these lengths: (8 x the longest + every run's own length) x (1 + the
     cell's gates). A pack's time step costs little more than one run's at these sizes (dispatch, not arithmetic,
     sets the pace), a stacked pack steps each run through its own length only, and a gate is a few more ops."""
     from memorybench.cells import get_cell
 
-    first, lengths = job.configs[0], [c.seq_len for c in job.configs]
-    return first.steps * (8 * max(lengths) + sum(lengths)) * (1 + get_cell(first.cell).chunks)
+    return (8 * max(lengths) + sum(lengths)) * (1 + get_cell(cell).chunks)

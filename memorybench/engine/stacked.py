@@ -69,17 +69,17 @@ class StackedModel(nn.Module):
         ends = lengths.tolist() if lengths is not None and lengths.device.type == "cpu" and not self.per_step else None
         if ends is not None and ends == sorted(ends, reverse=True):  # a sweep's packs: longest length first
             h = self.run_trimmed(x_proj, ends, h, recurrent, bias_hh)
-            return torch.baddbmm(self.head_bias[:, None], h, self.head_weight.transpose(1, 2))  # (E, B, C)
-        keep = lengths is not None or self.per_step
-        outputs = []
-        for x_t in x_proj:
-            h, c, _ = self.spec.step(x_t, torch.baddbmm(bias_hh, h, recurrent), h, c)
-            if keep:
-                outputs.append(h)
-        if self.per_step:
-            h = torch.stack(outputs, dim=2).view(E, B * T, self.hidden)  # (E, B*T, H)
-        elif lengths is not None:
-            h = last_states(torch.stack(outputs, dim=2), lengths)  # (E, B, T, H) -> (E, B, H)
+        else:
+            keep = lengths is not None or self.per_step
+            outputs = []
+            for x_t in x_proj:
+                h, c, _ = self.spec.step(x_t, torch.baddbmm(bias_hh, h, recurrent), h, c)
+                if keep:
+                    outputs.append(h)
+            if self.per_step:
+                h = torch.stack(outputs, dim=2).view(E, B * T, self.hidden)  # (E, B*T, H)
+            elif lengths is not None:
+                h = last_states(torch.stack(outputs, dim=2), lengths)  # (E, B, T, H) -> (E, B, H)
         out = torch.baddbmm(self.head_bias[:, None], h, self.head_weight.transpose(1, 2))  # (E, B[*T], C)
         return out.view(E, B, T, -1) if self.per_step else out
 
@@ -92,7 +92,9 @@ class StackedModel(nn.Module):
         gradients, which are not computed now (tests/engine/test_stacked.py). -> (E, B, H)"""
         finished, c, active = [], h, len(ends)
         for t, x_t in enumerate(x_proj):
-            running = sum(end > t for end in ends)
+            running = active
+            while running and ends[running - 1] <= t:  # the shortest still going ended before step t
+                running -= 1
             if running < active:  # the models from `running` on have stopped: keep their states, step the rest
                 finished.append(h[running:])
                 h, c, active = h[:running], c[:running], running
