@@ -6,7 +6,8 @@ seeds (and lengths) use the `stacked` or `block` layouts of
 protocol:
 
 - data: each replica's own training stream (`train_batches`, seeded by
-  `split_seed(seed, "train", seq_len)`) and its own initial weights (`model_for`);
+  `split_seed(seed, "train", seq_len)`, stacked per step by `memorybench.engine.batches`)
+  and its own initial weights (`model_for`);
 - each step: every replica's loss (the task's, reduced as `config.loss_reduction`
   says), one backward (replica e's gradient is its own loss's), clipping per replica
   (none / global / per-parameter; the norm recorded is the one before clipping), the
@@ -39,17 +40,17 @@ import time
 from dataclasses import dataclass, field, replace
 
 import torch
-import torch.nn.functional as F
 
 from memorybench.cells import get_cell
 from memorybench.config import RunConfig
+from memorybench.engine.batches import stack_padded, stacked_batches
 from memorybench.engine.compiled import compile_unavailable, packing_label
 from memorybench.engine.graphs import GraphedStep
 from memorybench.engine.machine import machine_kind
 from memorybench.engine.replicas import LAYOUTS
 from memorybench.models import count_parameters, model_for
 from memorybench.result import RunResult
-from memorybench.tasks import TaskSpec, get_task, split_seed, train_batches
+from memorybench.tasks import TaskSpec, get_task, split_seed
 
 
 @dataclass
@@ -97,19 +98,6 @@ def make_optimizer(config: RunConfig, params, capturable: bool = False) -> torch
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, capturable=capturable)
     return torch.optim.SGD(params, lr=config.lr)
-
-
-def stack_padded(tensors: list[torch.Tensor], length: int) -> torch.Tensor:
-    """Per-replica (N, T_e, ...) tensors -> (E, N, length, ...), each right-padded with zeros in time.
-
-    >>> stack_padded([torch.ones(2, 3, dtype=torch.long), torch.ones(2, 1, dtype=torch.long)], 3)[1]
-    tensor([[1, 0, 0],
-            [1, 0, 0]])
-    """
-    def pad(t: torch.Tensor) -> torch.Tensor:
-        return t if t.shape[1] == length else F.pad(t, (0, 0) * (t.dim() - 2) + (0, length - t.shape[1]))
-
-    return torch.stack([pad(t) for t in tensors])
 
 
 class TrainStep:
@@ -200,8 +188,8 @@ def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = 
     constrained = input_steps if get_cell(first.cell).constrain is not None else None
     eager = TrainStep(replicas, optimizer, task, first, lengths, graphs, hooks, torch.compile(replicas) if compiled else None, constrained)
     step_fn = GraphedStep(eager) if graphs else eager
-    streams = [train_batches(d, c.batch_size, torch.Generator().manual_seed(split_seed(c.seed, "train", c.seq_len)), c.shuffle)
-               for c, d in zip(configs, data)]
+    generators = [torch.Generator().manual_seed(split_seed(c.seed, "train", c.seq_len)) for c in configs]
+    batches = stacked_batches(data, generators, first.batch_size, first.shuffle, T)  # (E, B, T[, F]), (E, B[, ...]) per step
     dev_x = stack_padded([d.dev.inputs for d in data], T).to(device)
     dev_y = torch.stack([d.dev.targets for d in data]).to(device)
 
@@ -209,9 +197,8 @@ def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = 
     progress = [_Progress(best=task.worst) for _ in configs]
     since_eval, train_seconds, tick, step = 0, 0.0, time.perf_counter(), 0
     for step in range(1, first.steps + 1):
-        batches = [next(s) for s in streams]
-        x = stack_padded([b.inputs for b in batches], T).to(device)  # (E, B, T[, F])
-        step_fn(x, torch.stack([b.targets for b in batches]).to(device), is_eval_step(step, first))
+        x, y = next(batches)
+        step_fn(x.to(device), y.to(device), is_eval_step(step, first))
         since_eval += 1
         if not is_eval_step(step, first):
             continue
