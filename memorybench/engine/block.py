@@ -35,17 +35,23 @@ from memorybench.models import SequenceModel
 
 
 def lookup(embedding: torch.Tensor, x: torch.Tensor, capturable: bool = False) -> torch.Tensor:
-    """Each model's embedding rows for its own tokens: embedding (E, V, M), x (E, B, T) -> (E, B, T, M).
+    """Each model's embedding rows for its own tokens: embedding (E, V, M), x (E, ...) -> (E, ..., M).
 
-    A gather by default. With `capturable`, a batched matmul with one-hot rows instead:
-    the same numbers forward, but a backward that a CUDA graph can capture (the
-    gather's backward is an accumulating index_put, which capture does not allow).
+    On the CPU, rows of the (E*V, M) table picked by `index_select` (row e*V + token): its backward adds each
+    position's gradient into its row in position order, the additions the gather's accumulating `index_put`
+    makes there, so the gradient has the same bits, at a third of the cost (tests/engine/test_block.py).
+    Elsewhere a gather. With `capturable`, a batched matmul with one-hot rows instead: the same numbers forward,
+    but a backward that a CUDA graph can capture (the gather's backward is an accumulating index_put, which
+    capture does not allow).
     """
     E, V = embedding.shape[:2]
-    if not capturable:
-        return embedding[torch.arange(E, device=x.device).view(E, 1, 1), x]
-    one_hot = (x.unsqueeze(-1) == torch.arange(V, device=x.device)).to(embedding.dtype)  # (E, B, T, V)
-    return torch.bmm(one_hot.flatten(1, 2), embedding).view(*x.shape, -1)
+    models = torch.arange(E, device=x.device).view(E, *[1] * (x.dim() - 1))  # (E, 1, ...)
+    if capturable:
+        one_hot = (x.unsqueeze(-1) == torch.arange(V, device=x.device)).to(embedding.dtype)  # (E, ..., V)
+        return torch.bmm(one_hot.flatten(1, -2), embedding).view(*x.shape, -1)
+    if x.device.type != "cpu":  # CUDA's index_add (the index_select's backward) adds in no fixed order; its index_put sorts
+        return embedding[models, x]
+    return embedding.reshape(E * V, -1).index_select(0, (x + models * V).reshape(-1)).view(*x.shape, -1)
 
 
 def last_states(states: torch.Tensor, lengths: torch.Tensor | None) -> torch.Tensor:
