@@ -13,7 +13,8 @@ Example:
     >>> from memorybench.tasks import get_task
     >>> task = get_task("nndl")
     >>> data = [task.make_data(5, 0), task.make_data(3, 1)]
-    >>> fast, slow = stacked_batches(data, [0, 1], 8, False, 5), padded_batches(data, [0, 1], 8, False, 5)
+    >>> generators = lambda: [torch.Generator().manual_seed(s) for s in (0, 1)]  # each replica's own
+    >>> fast, slow = stacked_batches(data, generators(), 8, True, 5), padded_batches(data, generators(), 8, True, 5)
     >>> x, y = next(fast)  # (E, B, T), (E, B)
     >>> x.shape, all(torch.equal(a, b) for a, b in zip((x, y), next(slow)))
     (torch.Size([2, 8, 5]), True)

@@ -39,7 +39,7 @@ def lookup(embedding: torch.Tensor, x: torch.Tensor, capturable: bool = False) -
 
     On the CPU, rows of the (E*V, M) table picked by `index_select` (row e*V + token): its backward adds each
     position's gradient into its row in position order, the additions the gather's accumulating `index_put`
-    makes there, so the gradient has the same bits, at a third of the cost (tests/engine/test_block.py).
+    makes there, so the gradient has the same bits, at under half the cost (tests/engine/test_block.py).
     Elsewhere a gather. With `capturable`, a batched matmul with one-hot rows instead: the same numbers forward,
     but a backward that a CUDA graph can capture (the gather's backward is an accumulating index_put, which
     capture does not allow).
