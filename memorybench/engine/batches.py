@@ -6,8 +6,8 @@ Where every replica has a fixed training set of the same size, the sets are padd
 stacked once, and a step's batch is two gathers from them (`stacked_batches`) instead of
 2E per-replica gathers, E pads and two stacks: the same numbers, the same generator
 draws (each replica's order for an epoch, drawn when its epoch starts), a fraction of
-the per-step work. A streaming task, or sets of different sizes, walk the streams
-one by one (`padded_batches`).
+the per-step work. A streaming task, sets of different sizes or of more than
+`STACK_LIMIT_BYTES` stacked walk the streams one by one (`padded_batches`).
 
 Example:
     >>> from memorybench.tasks import get_task
@@ -27,6 +27,15 @@ import torch
 import torch.nn.functional as F
 
 from memorybench.tasks import TaskData, train_batches
+
+
+STACK_LIMIT_BYTES = 64 * 2**20  # a pack's stacked training inputs at most: beyond, the streams are walked one by one
+
+
+def stacked_bytes(data: list[TaskData], length: int) -> int:
+    """The bytes of the training inputs of `data` (fixed sets) stacked and padded to `length`."""
+    inputs = [d.train.inputs for d in data]  # each (N, T[, F])
+    return sum(len(x) * length * (x[0].numel() // x.shape[1]) * x.element_size() for x in inputs)
 
 
 def stack_padded(tensors: list[torch.Tensor], length: int) -> torch.Tensor:
@@ -57,12 +66,13 @@ def stacked_batches(data: list[TaskData], generators: list[torch.Generator], bat
     """What `padded_batches` yields, for fixed training sets of one size, from the sets stacked once: per epoch
     each replica's order (`torch.randperm` from its own generator when `shuffle`, as `train_batches` draws it),
     per step one gather of inputs and one of targets. Falls back to `padded_batches` where the sets do not
-    stack (a streaming task, or sets of different sizes)."""
+    stack (a streaming task, or sets of different sizes) or their stacked copy would pass `STACK_LIMIT_BYTES`
+    (MNIST: 172 MB a replica, and a step's own work dwarfs the gathers there)."""
     sizes = {None if d.train is None else len(d.train) for d in data}
-    if None in sizes or len(sizes) != 1:
+    n = sizes.pop() if len(sizes) == 1 else None
+    if n is None or stacked_bytes(data, length) > STACK_LIMIT_BYTES:
         yield from padded_batches(data, generators, batch_size, shuffle, length)
         return
-    n = sizes.pop()
     inputs = stack_padded([d.train.inputs for d in data], length)  # (E, N, length[, F])
     targets = torch.stack([d.train.targets for d in data])  # (E, N[, ...])
     rows = torch.arange(len(data))[:, None]  # (E, 1)

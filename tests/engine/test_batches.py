@@ -36,3 +36,16 @@ def test_streams_that_do_not_stack_are_walked_one_by_one():
     small = nndl.make_data(5, 0)
     small = TaskData(dev=small.dev, test=small.test, train=type(small.train)(small.train.inputs[:200], small.train.targets[:200]))
     same_stream([small, nndl.make_data(5, 1)], shuffle=False, length=5, steps=5)
+
+
+@pytest.mark.parametrize("limit, stacked", [(10**9, True), (1000, False)])
+def test_sets_too_large_to_stack_are_walked_one_by_one(monkeypatch, limit, stacked):
+    import memorybench.engine.batches as batches
+
+    task = get_task("nndl")
+    data = [task.make_data(5, seed) for seed in (0, 1)]
+    assert batches.stacked_bytes(data, 7) == 2 * 300 * 7 * 8  # int64 tokens padded to 7 steps
+    monkeypatch.setattr(batches, "STACK_LIMIT_BYTES", limit)
+    monkeypatch.setattr(batches, "padded_batches", lambda *args: iter([("one by one", None)]))
+    first = next(batches.stacked_batches(data, generators(2), 8, False, 7))
+    assert isinstance(first[0], torch.Tensor) is stacked
