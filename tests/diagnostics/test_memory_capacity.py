@@ -149,7 +149,9 @@ def test_stream_0_keeps_the_seeds_of_the_single_stream_before_and_the_others_are
 def test_stream_0_is_the_single_stream_mc_of_before_and_other_streams_differ():
     model = build_model(delayed_recall_task(24, name="probe"), "gru", hidden_size=6, seed=1)
     mc_k, mc = memory_capacity(model, delays=24, seed=0, **SMALL)
-    assert mc == pytest.approx(2.314883922839143, rel=1e-9)  # what the single-stream estimator gave for this model
+    # what the single-stream estimator gave for this model on a Xeon; another CPU's BLAS rounds the regression
+    # otherwise (an EPYC: 1.1e-8 relative), while another stream moves it by 2-7% (below)
+    assert mc == pytest.approx(2.314883922839143, rel=1e-6)
     same, _ = memory_capacity(model, delays=24, seed=0, stream=0, **SMALL)
     assert np.array_equal(mc_k, same)
     others = [memory_capacity(model, delays=24, seed=0, stream=i, **SMALL)[1] for i in (1, 2, 3)]
