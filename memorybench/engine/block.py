@@ -45,10 +45,10 @@ def lookup(embedding: torch.Tensor, x: torch.Tensor, capturable: bool = False) -
     capture does not allow).
     """
     E, V = embedding.shape[:2]
-    models = torch.arange(E, device=x.device).view(E, *[1] * (x.dim() - 1))  # (E, 1, ...)
     if capturable:
         one_hot = (x.unsqueeze(-1) == torch.arange(V, device=x.device)).to(embedding.dtype)  # (E, ..., V)
         return torch.bmm(one_hot.flatten(1, -2), embedding).view(*x.shape, -1)
+    models = torch.arange(E, device=x.device).view(E, *[1] * (x.dim() - 1))  # (E, 1, ...)
     if x.device.type != "cpu":  # CUDA's index_add (the index_select's backward) adds in no fixed order; its index_put sorts
         return embedding[models, x]
     return embedding.reshape(E * V, -1).index_select(0, (x + models * V).reshape(-1)).view(*x.shape, -1)
