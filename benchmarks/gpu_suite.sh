@@ -9,10 +9,11 @@
 # 1. the environment: `pip show` of every dependency; a missing one stops the suite with one line;
 # 2. the CUDA tests (`pytest -m cuda`: packed + graphed runs against single eager runs);
 # 3. training throughput: eager single run against graphed packs of 1, 5 and 30, both packed
-#    layouts, every cell at L=30 (OUTDIR/training-DEVICE.json);
+#    layouts, every cell at L=30, the modern cells' eager single runs too (OUTDIR/training-DEVICE.json);
 # 4. the 5-seed book sweep (90 runs) into RESULTS, timed (target on an H100: under 60 s); its
 #    seeds 0-2 are the default sweep's runs, so there is no separate default sweep;
-#    packed as OUTDIR/results-gpu.tgz;
+#    packed as OUTDIR/results-gpu.tgz; where RESULTS already holds a sweep, the new one is trained
+#    into a fresh folder and compared with it run by run (OUTDIR/compare-DEVICE.txt);
 # 5. the same sweep with the three cells trained at once (one process each), timed;
 # 6. cell forward/backward benchmarks (pytest-benchmark JSON, OUTDIR/cells-DEVICE.json);
 # 7. the scan over time against the step form (minGRU, minLSTM) and the fused GRU/LSTM, which execution
@@ -33,6 +34,10 @@ PY=${PYTHON:-python3}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 if [ "$DEVICE" = cuda ]; then RESULTS=${RESULTS:-results/gpu}; else RESULTS=${RESULTS:-$out/results-$DEVICE}; fi
+# A folder that already holds the sweep's runs would train nothing: the sweep goes into a fresh
+# folder of the same name instead, and step 4 compares it run by run with the one there.
+REFERENCE=
+if [ -e "$RESULTS/store.json" ]; then REFERENCE=$RESULTS; RESULTS=$(mktemp -d)/$(basename "$RESULTS"); fi
 quick=()
 [ -n "${STEPS:-}" ] && quick=(--quick)
 STEPS=${STEPS:-600}
@@ -77,13 +82,15 @@ fi
 want 2 && step 120 "cuda tests" "$PY" -m pytest -m cuda -q -p no:cacheprovider -o addopts="" tests/
 
 # 3. Training throughput against eager single runs.
-want 3 && step 100 "training throughput" "$PY" benchmarks/training_speed.py --device "$DEVICE" --cells srn lstm gru --seq-lens 30 \
+want 3 && step 160 "training throughput" "$PY" benchmarks/training_speed.py --device "$DEVICE" --cells srn lstm gru indrnn mingru minlstm lru --seq-lens 30 \
     --steps "$STEPS" --packs 1 5 30 --json "$out/training-$DEVICE.json"
 
 # 4. The 5-seed book sweep, timed, into RESULTS.
 want 4 && step 240 "sweep, 5 seeds" "$PY" run_all.py --lengths 5 10 15 20 25 30 --seeds 5 --device "$DEVICE" --out "$RESULTS" \
     --no-progress "${quick[@]}"
 want 4 && [ -d "$RESULTS" ] && tar czf "$out/results-gpu.tgz" -C "$(dirname "$RESULTS")" "$(basename "$RESULTS")"
+want 4 && [ -n "$REFERENCE" ] && [ -d "$RESULTS" ] && step 60 "sweep against $REFERENCE" bash -c \
+    "\"$PY\" benchmarks/compare_results.py \"$REFERENCE\" \"$RESULTS\" | tee \"$out/compare-$DEVICE.txt\""
 
 # 5. The same sweep with the three cells' packs trained at once, one process per cell, into a
 #    scratch folder: would training them concurrently meet the target? Each process prints its

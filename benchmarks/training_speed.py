@@ -6,7 +6,8 @@
 
 Every variant trains the book's model (batch 8, hidden 32, nndl data, Adam) for
 `--steps` steps with one evaluation at the end, on the same device, in one process,
-one after another, for each cell and length asked for. The figure is model-steps per
+one after another, for each cell and length asked for (any registered cell; a pack its layout
+refuses, such as a modern cell's, is named with the reason and skipped). The figure is model-steps per
 second (training steps/s times the number of models trained together); the ratios
 are against the eager single run of the same cell and length. Packs use each packed layout
 of `memorybench.engine.replicas.LAYOUTS`; on CUDA they are replayed from CUDA graphs
@@ -19,8 +20,10 @@ import json
 
 import torch
 
+from memorybench.cells import CELLS
 from memorybench.config import protocol_config
 from memorybench.engine.loop import train_pack
+from memorybench.engine.policy import refusal
 from memorybench.engine.replicas import LAYOUTS
 from memorybench.storage.provenance import environment, provenance_line
 from memorybench.training import train_run
@@ -29,7 +32,7 @@ from memorybench.training import train_run
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--cells", nargs="+", default=["lstm"], choices=("srn", "lstm", "gru"))
+    parser.add_argument("--cells", nargs="+", default=["lstm"], choices=sorted(CELLS))
     parser.add_argument("--seq-lens", type=int, nargs="+", default=[30])
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--packs", type=int, nargs="+", default=[1, 5, 15, 30])
@@ -42,7 +45,7 @@ def main() -> None:
     device = env["cuda_device"] if args.device.startswith("cuda") else env["cpu"]
     print(provenance_line())
     print(f"batch 8, hidden 32, {args.steps} steps; {device}; torch {torch.__version__}")
-    print(f"{'cell':<5} {'L':>3} {'variant':<28} {'model-steps/s':>14} {'ms/model-step':>14} {'x eager single':>15}")
+    print(f"{'cell':<7} {'L':>3} {'variant':<28} {'model-steps/s':>14} {'ms/model-step':>14} {'x eager single':>15}")
     rows = []
     for cell in args.cells:
         for seq_len in args.seq_lens:
@@ -62,6 +65,10 @@ def measure(args, cell: str, seq_len: int) -> list[dict]:
         for size in args.packs:
             if size == 1 and args.device == "cpu":
                 continue  # a pack of one on the CPU is the eager single run
+            reason = refusal([config(s) for s in range(size)], layout)
+            if reason:  # a cell without torch's layout or a fused kernel (the modern cells) trains alone
+                print(f"{cell:<7} {seq_len:>3} {layout} pack of {size}: not trained, {reason}", flush=True)
+                continue
             result = train_pack([config(s) for s in range(size)], layout, graphs=args.device.startswith("cuda"))[0].result
             kind = "graphed" if result.graphed else "eager"
             rows.append(dict(variant=f"{kind} {layout} pack of {size}", models=size, steps_per_s=result.steps_per_s))
@@ -69,7 +76,7 @@ def measure(args, cell: str, seq_len: int) -> list[dict]:
     for row in rows:
         row.update(cell=cell, seq_len=seq_len, model_steps_per_s=row["steps_per_s"] * row["models"])
         row["ratio"] = row["model_steps_per_s"] / base
-        print(f"{cell:<5} {seq_len:>3} {row['variant']:<28} {row['model_steps_per_s']:>14.0f} "
+        print(f"{cell:<7} {seq_len:>3} {row['variant']:<28} {row['model_steps_per_s']:>14.0f} "
               f"{1000 / row['model_steps_per_s']:>14.3f} {row['ratio']:>15.1f}", flush=True)
     return rows
 
