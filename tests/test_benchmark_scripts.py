@@ -37,6 +37,15 @@ def test_training_speed_prints_the_figures_it_writes(tmp_path):
         assert ratio == round(row["model_steps_per_s"] / base, 1) and row["ratio"] == pytest.approx(row["model_steps_per_s"] / base)
 
 
+def test_training_speed_names_the_packs_a_layout_refuses_and_trains_the_cell_alone(tmp_path):
+    out = run_script("training_speed.py", "--device", "cpu", "--cells", "mingru", "--seq-lens", "5", "--steps", "10", "--packs", "2",
+                     "--json", str(tmp_path / "speed.json"))
+    rows = json.loads((tmp_path / "speed.json").read_text())["rows"]
+    assert [r["variant"] for r in rows] == ["eager single run"]
+    refused = [line for line in out.splitlines() if "not trained" in line]
+    assert len(refused) == 2 and "torch's weight layout by the stacked layout" in refused[0] and "no fused kernel by the block layout" in refused[1]
+
+
 def test_float_divergence_prints_small_differences_after_100_steps():
     out = run_script("float_divergence.py", "--steps", "200", "--cells", "srn", "--seeds", "2")
     for name in ("transparent single run", "stacked pack", "block-diagonal pack"):
