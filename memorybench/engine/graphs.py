@@ -1,7 +1,8 @@
 """A training step replayed from CUDA graphs.
 
 Each training step — forward, backward, gradient masking, clipping, optimizer — is
-captured once per batch shape and replayed, which removes the kernel-launch overhead
+captured once per batch shape (and, where nothing clips, with and without measuring the
+gradient norms) and replayed, which removes the kernel-launch overhead
 that makes small RNNs slower on a GPU than on a CPU. Capturing needs warm-up steps;
 they run on a snapshot that is rolled back, so they leave no trace in the results.
 A torch or driver that cannot capture makes the step run eagerly, with a warning.
@@ -20,7 +21,7 @@ class GraphedStep:
 
     def __init__(self, step):
         self.step, self.graphs = step, True
-        self.captured: dict[tuple, tuple] = {}  # batch shape -> (graph, static inputs, static targets)
+        self.captured: dict[tuple, tuple] = {}  # (batch shape, want_norm) -> (graph, static inputs, static targets)
 
     def _snapshot(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         step = self.step
@@ -28,7 +29,7 @@ class GraphedStep:
         tensors += [v for state in step.optimizer.state.values() for v in state.values() if torch.is_tensor(v)]
         return [(t, t.detach().clone()) for t in tensors]
 
-    def _capture(self, x: torch.Tensor, y: torch.Tensor) -> tuple:
+    def _capture(self, x: torch.Tensor, y: torch.Tensor, want_norm: bool) -> tuple:
         static_x, static_y = x.clone(), y.clone()
         optimizer = self.step.optimizer
         fresh_optimizer = not optimizer.state
@@ -37,7 +38,7 @@ class GraphedStep:
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
             for _ in range(WARMUP_STEPS):
-                self.step(static_x, static_y, True)
+                self.step(static_x, static_y, want_norm)
         torch.cuda.current_stream().wait_stream(side)
         with torch.no_grad():  # roll the warm-up back
             for tensor, value in saved:
@@ -51,16 +52,19 @@ class GraphedStep:
             p.grad = None  # this graph's backward allocates its own gradients
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            self.step(static_x, static_y, True)
+            self.step(static_x, static_y, want_norm)
         return graph, static_x, static_y
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor, want_norm: bool = True) -> None:
         if not self.graphs:
             return self.step(x, y, want_norm)
-        key = tuple(x.shape)
+        # Gradient norms cost a pack one small kernel per replica and parameter (`layout.replica_norms`): a step that
+        # does not clip measures them only when asked (an evaluation step), from a graph of its own
+        want_norm = want_norm or self.step.config.clip != "none"
+        key = (tuple(x.shape), want_norm)
         if key not in self.captured:
             try:
-                self.captured[key] = self._capture(x, y)
+                self.captured[key] = self._capture(x, y, want_norm)
             except RuntimeError as exc:
                 warnings.warn(f"CUDA graph capture failed ({exc}); training eagerly")
                 self.graphs = False
