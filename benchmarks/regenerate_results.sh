@@ -8,7 +8,7 @@
 #   bash benchmarks/regenerate_results.sh /tmp/old [FOLDER ...]   # default: every folder below
 #
 # Each folder's own runs are deleted and trained again by the sweep command that made it (the
-# table below); runs it links to another folder (`runs/<id>.link`: nndl-seeds5 -> results,
+# table below), and the horizon searches it holds are run again; runs it links to another folder (`runs/<id>.link`: nndl-seeds5 -> results,
 # capacity -> stream, matched -> nndl-shuffled, modern -> results) follow that folder, so it is retrained first.
 # The comparisons go to results/benchmarks/regenerated-DATE.txt. Not here: results/gpu (CUDA;
 # benchmarks/gpu_suite.sh) and results/explosion (`memorybench explosion`, its own plan).
@@ -38,6 +38,16 @@ declare -A sweeps=(
     [flip_flop]="--task flip_flop --cells all"
     [modern]="--cells indrnn mingru minlstm lru;--cells all --reuse results"
 )
+# The horizon searches a folder holds (its store.json records them): their probes are the folder's own runs,
+# deleted with the sweep's, so each is searched again after the sweep (whose runs count as probes).
+declare -A horizons=(
+    [adding]="--task adding"
+    [parity]="--task parity --cells all"
+    [selective_copying]="--task selective_copying --cells all"
+    [associative_recall]="--task associative_recall --cells all"
+    [flip_flop]="--task flip_flop --cells all"
+    [modern]="--cells indrnn mingru minlstm lru"
+)
 declare -A diagnostics=(
     [results]="through-time;extrapolate"
     [adding]="extrapolate"
@@ -60,6 +70,10 @@ for name in "${order[@]}"; do
         # shellcheck disable=SC2086  # the table's words are the arguments
         "$PY" -m memorybench run $args --out "$folder" --no-progress
     done
+    if [ -n "${horizons[$name]:-}" ]; then
+        # shellcheck disable=SC2086  # the table's words are the arguments
+        "$PY" -m memorybench horizon ${horizons[$name]} --out "$folder" --no-progress
+    fi
     IFS=';' read -ra checks <<<"${diagnostics[$name]:-}"
     for check in "${checks[@]}"; do
         "$PY" -m memorybench diagnose "$check" "$folder"

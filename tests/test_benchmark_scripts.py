@@ -120,3 +120,34 @@ def test_scan_speed_prints_both_executions_and_the_faster():
         step, scan, ratio = float(step), float(scan), float(ratio)
         assert (scan - 0.005) / (step + 0.005) - 0.005 <= ratio <= (scan + 0.005) / max(step - 0.005, 1e-9) + 0.005
         assert faster == ("scan" if scan < step else "step") or abs(scan - step) <= 0.01
+
+
+def script_table(script: str, table: str) -> dict[str, str]:
+    """A bash script's `declare -A TABLE=([key]="value" ...)` as a dict."""
+    text = (ROOT / "benchmarks" / script).read_text()
+    body = re.search(rf"declare -A {table}=\((.*?)\n\)", text, re.S)[1]
+    return dict(re.findall(r'\[(\w+)\]="([^"]*)"', body))
+
+
+def test_regenerating_the_results_searches_again_every_horizon_a_folder_holds():
+    # regenerate_results.sh deletes a folder's own runs, the horizon search's probes among them: each search a
+    # committed folder records must be run again, on the same task, or its searched horizons are lost
+    horizons, sweeps = script_table("regenerate_results.sh", "horizons"), script_table("regenerate_results.sh", "sweeps")
+    searched = {}
+    for store in sorted((ROOT / "results").glob("*/store.json")):
+        commands = [s["command"] for s in json.loads(store.read_text())["sweeps"] if "memorybench horizon" in s["command"]]
+        if commands and store.parent.name in sweeps:
+            searched[store.parent.name] = commands
+    assert searched and set(horizons) == set(searched)
+    from memorybench.config import BUILTIN_CELLS, MODERN_CELLS
+
+    def task(args):
+        return (re.search(r"--task (\w+)", args) or [None, "nndl"])[1]
+
+    def cells(args):
+        named = (re.search(r"--cells ([\w ]+?)(?= --|$)", args) or [None, " ".join(BUILTIN_CELLS)])[1].split()
+        return set(BUILTIN_CELLS + MODERN_CELLS) if named == ["all"] else set(named)
+
+    for name, commands in searched.items():
+        assert {task(c) for c in commands} == {task(horizons[name])}, name
+        assert set().union(*map(cells, commands)) == cells(horizons[name]), name
