@@ -8,25 +8,20 @@
 # measured as CPU time on the 2-core Xeon); each sweep is the `memorybench run` command a user would
 # type, so a sweep cut short resumes where it stopped when run again. The committed folders are
 # results/modern (the new cells on the digit sum, with the classic cells' runs of results/ linked) and
-# results/<task>; regenerate_results.sh lists them too.
+# results/<task>; their arguments are benchmarks/reference_folders.sh's, which regenerate_results.sh reads too.
 set -uo pipefail
 out=${1:?usage: bash benchmarks/reference_sweeps.sh OUTDIR [WORKERS]}
 workers=${2:-$(nproc)}
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-declare -A sweeps=(
-    [modern]="--cells indrnn mingru minlstm lru"
-    [parity]="--task parity --cells all"
-    [selective_copying]="--task selective_copying --cells all"
-    [associative_recall]="--task associative_recall --cells all"
-    [flip_flop]="--task flip_flop --cells all"
-)
+# shellcheck source=benchmarks/reference_folders.sh
+source benchmarks/reference_folders.sh  # each folder's sweep arguments
 declare -A weight=([modern]=5 [parity]=3 [selective_copying]=3 [associative_recall]=2 [flip_flop]=2)  # sums to 15
-for name in "${!sweeps[@]}"; do
+for name in "${!weight[@]}"; do
     n=$(( (workers * weight[$name] + 7) / 15 ))  # rounded
     [ "$n" -ge 1 ] || n=1
     # shellcheck disable=SC2086  # the sweep's arguments split on purpose
-    "$PY" -m memorybench run ${sweeps[$name]} --seeds 3 --device cpu --workers "$n" --out "$out/$name" --no-progress --yes \
+    "$PY" -m memorybench run ${sweeps[$name]%%;*} --seeds 3 --device cpu --workers "$n" --out "$out/$name" --no-progress --yes \
         2>&1 | sed "s/^/$name: /" &
 done
 wait

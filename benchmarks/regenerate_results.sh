@@ -7,8 +7,8 @@
 #   git worktree add /tmp/old HEAD       # before retraining: the results as committed
 #   bash benchmarks/regenerate_results.sh /tmp/old [FOLDER ...]   # default: every folder below
 #
-# Each folder's own runs are deleted and trained again by the sweep command that made it (the
-# table below), and the horizon searches it holds are run again; runs it links to another folder (`runs/<id>.link`: nndl-seeds5 -> results,
+# Each folder's own runs are deleted and trained again by the sweep command that made it, and the
+# horizon searches it holds are run again (the tables: benchmarks/reference_folders.sh); runs it links to another folder (`runs/<id>.link`: nndl-seeds5 -> results,
 # capacity -> stream, matched -> nndl-shuffled, modern -> results) follow that folder, so it is retrained first.
 # The comparisons go to results/benchmarks/regenerated-DATE.txt. Not here: results/gpu (CUDA;
 # benchmarks/gpu_suite.sh) and results/explosion (`memorybench explosion`, its own plan).
@@ -20,41 +20,8 @@ PY=${PYTHON:-python}
 # Nothing is deleted before the tools are known to work: the environment, and the old checkout to compare with.
 "$PY" -c "import torch, memorybench" || { echo "regenerate_results.sh: $PY cannot import torch and memorybench (activate the environment, or set PYTHON)" >&2; exit 2; }
 [ -d "$old/results" ] || { echo "regenerate_results.sh: $old holds no results/ to compare with (git worktree add $old HEAD first)" >&2; exit 2; }
-declare -A sweeps=(
-    [results]="--lengths 5 10 15 20 25 30"
-    [nndl-seeds5]="--lengths 5 10 15 20 25 30 --seeds 5"
-    [nndl-shuffled]="--lengths 5 10 15 20 25 30 --protocol nndl-shuffled"
-    [stream]="--lengths 5 10 15 20 25 30 --protocol stream"
-    [adding]="--task adding"
-    [copy]="--task copy"
-    [delayed_recall]="--task delayed_recall;--task delayed_recall --hidden 8 16 32 64"
-    [digits_rows]="--task digits_rows"
-    [digits_pixels]="--task digits_pixels"
-    [capacity]="--protocol stream --lengths 10 20 30 --lr 1e-3 1e-2 --init book torch --forget-bias none 1 --seeds 3"
-    [matched]="--protocol nndl-shuffled --lengths 10 20 30 --match-params --seeds 3"
-    [parity]="--task parity --cells all"
-    [selective_copying]="--task selective_copying --cells all"
-    [associative_recall]="--task associative_recall --cells all"
-    [flip_flop]="--task flip_flop --cells all"
-    [modern]="--cells indrnn mingru minlstm lru;--cells all --reuse results"
-)
-# The horizon searches a folder holds (its store.json records them): their probes are the folder's own runs,
-# deleted with the sweep's, so each is searched again after the sweep (whose runs count as probes).
-declare -A horizons=(
-    [adding]="--task adding"
-    [parity]="--task parity --cells all"
-    [selective_copying]="--task selective_copying --cells all"
-    [associative_recall]="--task associative_recall --cells all"
-    [flip_flop]="--task flip_flop --cells all"
-    [modern]="--cells indrnn mingru minlstm lru"
-)
-declare -A diagnostics=(
-    [results]="through-time;extrapolate"
-    [adding]="extrapolate"
-    [copy]="extrapolate"
-    [delayed_recall]="memory-capacity"
-    [flip_flop]="shift"
-)
+# shellcheck source=benchmarks/reference_folders.sh
+source benchmarks/reference_folders.sh  # sweeps, horizons, diagnostics: what makes each folder
 order=(results nndl-seeds5 stream capacity nndl-shuffled matched adding copy delayed_recall digits_rows digits_pixels
        parity selective_copying associative_recall flip_flop modern)
 [ $# -gt 0 ] && order=("$@")

@@ -132,7 +132,7 @@ def script_table(script: str, table: str) -> dict[str, str]:
 def test_regenerating_the_results_searches_again_every_horizon_a_folder_holds():
     # regenerate_results.sh deletes a folder's own runs, the horizon search's probes among them: each search a
     # committed folder records must be run again, on the same task, or its searched horizons are lost
-    horizons, sweeps = script_table("regenerate_results.sh", "horizons"), script_table("regenerate_results.sh", "sweeps")
+    horizons, sweeps = script_table("reference_folders.sh", "horizons"), script_table("reference_folders.sh", "sweeps")
     searched = {}
     for store in sorted((ROOT / "results").glob("*/store.json")):
         commands = [s["command"] for s in json.loads(store.read_text())["sweeps"] if "memorybench horizon" in s["command"]]
