@@ -3,8 +3,8 @@
 # tests/test_benchmark_scripts.py holds the horizon searches to those the folders' store.json records.
 #
 # sweeps: FOLDER -> the `memorybench run` arguments, ";" between the sweeps of one folder
-# horizons: FOLDER -> the `memorybench horizon` arguments of the searches it holds: their probes are the
-#   folder's own runs, so a retrained folder is searched again (the sweep's runs count as probes)
+# searched: the folders that hold a horizon search, on their first sweep's task and cells: its probes are
+#   the folder's own runs, so a retrained folder is searched again (the sweep's runs count as probes)
 # diagnostics: FOLDER -> the `memorybench diagnose` checks that read its checkpoints
 # shellcheck disable=SC2034  # read by the scripts that source this file
 declare -A sweeps=(
@@ -25,14 +25,7 @@ declare -A sweeps=(
     [flip_flop]="--task flip_flop --cells all"
     [modern]="--cells indrnn mingru minlstm lru;--cells all --reuse results"
 )
-declare -A horizons=(
-    [adding]="--task adding"
-    [parity]="--task parity --cells all"
-    [selective_copying]="--task selective_copying --cells all"
-    [associative_recall]="--task associative_recall --cells all"
-    [flip_flop]="--task flip_flop --cells all"
-    [modern]="--cells indrnn mingru minlstm lru"
-)
+searched=(adding parity selective_copying associative_recall flip_flop modern)
 declare -A diagnostics=(
     [results]="through-time;extrapolate"
     [adding]="extrapolate"

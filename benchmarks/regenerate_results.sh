@@ -21,7 +21,7 @@ PY=${PYTHON:-python}
 "$PY" -c "import torch, memorybench" || { echo "regenerate_results.sh: $PY cannot import torch and memorybench (activate the environment, or set PYTHON)" >&2; exit 2; }
 [ -d "$old/results" ] || { echo "regenerate_results.sh: $old holds no results/ to compare with (git worktree add $old HEAD first)" >&2; exit 2; }
 # shellcheck source=benchmarks/reference_folders.sh
-source benchmarks/reference_folders.sh  # sweeps, horizons, diagnostics: what makes each folder
+source benchmarks/reference_folders.sh  # sweeps, searched, diagnostics: what makes each folder
 order=(results nndl-seeds5 stream capacity nndl-shuffled matched adding copy delayed_recall digits_rows digits_pixels
        parity selective_copying associative_recall flip_flop modern)
 [ $# -gt 0 ] && order=("$@")
@@ -37,9 +37,9 @@ for name in "${order[@]}"; do
         # shellcheck disable=SC2086  # the table's words are the arguments
         "$PY" -m memorybench run $args --out "$folder" --no-progress
     done
-    if [ -n "${horizons[$name]:-}" ]; then
+    if [[ " ${searched[*]} " == *" $name "* ]]; then
         # shellcheck disable=SC2086  # the table's words are the arguments
-        "$PY" -m memorybench horizon ${horizons[$name]} --out "$folder" --no-progress
+        "$PY" -m memorybench horizon ${sweeps[$name]%%;*} --out "$folder" --no-progress
     fi
     IFS=';' read -ra checks <<<"${diagnostics[$name]:-}"
     for check in "${checks[@]}"; do

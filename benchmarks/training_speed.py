@@ -65,11 +65,12 @@ def measure(args, cell: str, seq_len: int) -> list[dict]:
         for size in args.packs:
             if size == 1 and args.device == "cpu":
                 continue  # a pack of one on the CPU is the eager single run
-            reason = refusal([config(s) for s in range(size)], layout)
+            pack = [config(s) for s in range(size)]
+            reason = refusal(pack, layout)
             if reason:  # a cell without torch's layout or a fused kernel (the modern cells) trains alone
                 print(f"{cell:<7} {seq_len:>3} {layout} pack of {size}: not trained, {reason}", flush=True)
                 continue
-            result = train_pack([config(s) for s in range(size)], layout, graphs=args.device.startswith("cuda"))[0].result
+            result = train_pack(pack, layout, graphs=args.device.startswith("cuda"))[0].result
             kind = "graphed" if result.graphed else "eager"
             rows.append(dict(variant=f"{kind} {layout} pack of {size}", models=size, steps_per_s=result.steps_per_s))
     base = rows[0]["steps_per_s"]

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from memorybench.config import BUILTIN_CELLS, MODERN_CELLS
+
 ROOT = Path(__file__).resolve().parent.parent
 NUMBER = r"([-+]?[0-9.]+(?:e[-+]?[0-9]+)?)"
 
@@ -122,24 +124,24 @@ def test_scan_speed_prints_both_executions_and_the_faster():
         assert faster == ("scan" if scan < step else "step") or abs(scan - step) <= 0.01
 
 
-def script_table(script: str, table: str) -> dict[str, str]:
-    """A bash script's `declare -A TABLE=([key]="value" ...)` as a dict."""
-    text = (ROOT / "benchmarks" / script).read_text()
-    body = re.search(rf"declare -A {table}=\((.*?)\n\)", text, re.S)[1]
-    return dict(re.findall(r'\[(\w+)\]="([^"]*)"', body))
+def reference_folders() -> tuple[dict[str, str], list[str]]:
+    """benchmarks/reference_folders.sh's `sweeps` (folder -> arguments) and `searched` (folders)."""
+    text = (ROOT / "benchmarks" / "reference_folders.sh").read_text()
+    sweeps = dict(re.findall(r'\[(\w+)\]="([^"]*)"', re.search(r"declare -A sweeps=\((.*?)\n\)", text, re.S)[1]))
+    return sweeps, re.search(r"^searched=\(([^)]*)\)", text, re.M)[1].split()
 
 
 def test_regenerating_the_results_searches_again_every_horizon_a_folder_holds():
     # regenerate_results.sh deletes a folder's own runs, the horizon search's probes among them: each search a
-    # committed folder records must be run again, on the same task, or its searched horizons are lost
-    horizons, sweeps = script_table("reference_folders.sh", "horizons"), script_table("reference_folders.sh", "sweeps")
-    searched = {}
+    # committed folder records must be run again (on its first sweep's arguments), with the same task and cells,
+    # or its searched horizons are lost
+    sweeps, searched = reference_folders()
+    recorded = {}
     for store in sorted((ROOT / "results").glob("*/store.json")):
         commands = [s["command"] for s in json.loads(store.read_text())["sweeps"] if "memorybench horizon" in s["command"]]
         if commands and store.parent.name in sweeps:
-            searched[store.parent.name] = commands
-    assert searched and set(horizons) == set(searched)
-    from memorybench.config import BUILTIN_CELLS, MODERN_CELLS
+            recorded[store.parent.name] = commands
+    assert recorded and set(searched) == set(recorded)
 
     def task(args):
         return (re.search(r"--task (\w+)", args) or [None, "nndl"])[1]
@@ -148,6 +150,7 @@ def test_regenerating_the_results_searches_again_every_horizon_a_folder_holds():
         named = (re.search(r"--cells ([\w ]+?)(?= --|$)", args) or [None, " ".join(BUILTIN_CELLS)])[1].split()
         return set(BUILTIN_CELLS + MODERN_CELLS) if named == ["all"] else set(named)
 
-    for name, commands in searched.items():
-        assert {task(c) for c in commands} == {task(horizons[name])}, name
-        assert set().union(*map(cells, commands)) == cells(horizons[name]), name
+    for name, commands in recorded.items():
+        search = sweeps[name].split(";")[0]
+        assert {task(c) for c in commands} == {task(search)}, name
+        assert set().union(*map(cells, commands)) == cells(search), name

@@ -7,13 +7,13 @@ from memorybench.config import protocol_config
 from memorybench.engine.graphs import GraphedStep
 from memorybench.engine.loop import TrainStep, make_optimizer
 from memorybench.engine.replicas import LAYOUTS
+from memorybench.models import model_for
 from memorybench.tasks import get_task
-from memorybench.training import model_for
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 
 
-def graphed_pack(clip: str, step_type=GraphedStep):
+def graphed_pack(clip: str):
     """A stacked pack of three SRNs at L=5 with one training batch each: (step, eager step, x (3, 8, 5), y (3, 8))."""
     configs = [protocol_config("nndl", cell="srn", seq_len=5, seed=s, clip=clip, device="cuda") for s in range(3)]
     task = get_task("nndl")
@@ -23,7 +23,7 @@ def graphed_pack(clip: str, step_type=GraphedStep):
     data = [task.make_data(5, c.seed) for c in configs]
     x = torch.stack([d.train.inputs[:8] for d in data]).cuda()
     y = torch.stack([d.train.targets[:8] for d in data]).cuda()
-    return step_type(eager), eager, x, y
+    return GraphedStep(eager), eager, x, y
 
 
 def test_a_step_that_does_not_clip_measures_gradient_norms_only_when_asked():
