@@ -11,8 +11,8 @@ protocol:
 - each step: every replica's loss (the task's, reduced as `config.loss_reduction`
   says), one backward (replica e's gradient is its own loss's), clipping per replica
   (none / global / per-parameter; the norm recorded is the one before clipping), the
-  optimizer (each replica's state equals a separate optimizer's: both are elementwise; a
-  stacked pack on the CPU steps all its parameters at once, `engine.flat_adam`, same bits);
+  optimizer (each replica's state equals a separate optimizer's: both are elementwise; on the
+  CPU Adam steps all parameters at once, `engine.flat_adam`, with torch's bits);
 - evaluation every `eval_interval` steps and at the last (`is_eval_step`): the mean
   training loss since the last one, dev loss and score, the step's gradient norm —
   one host synchronisation per evaluation;
@@ -98,7 +98,7 @@ def is_eval_step(step: int, config: RunConfig) -> bool:
 
 def make_optimizer(config: RunConfig, params, capturable: bool = False, flat: bool = False):
     """The config's optimizer; with `flat`, Adam over the parameters as one buffer (`FlatAdam`: the same bits, fewer
-    operations), which a stacked pack on the CPU takes."""
+    operations), which every run on the CPU takes."""
     if config.optimizer == "adam" and flat and not capturable:
         return FlatAdam(params, lr=config.lr)
     if config.optimizer == "adam":
@@ -186,7 +186,7 @@ def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = 
     num_params = count_parameters(models[0])
     replicas = LAYOUTS[layout](models).to(device)
     replicas.capturable = graphs
-    optimizer = make_optimizer(first, replicas.parameters(), capturable=graphs, flat=layout == "stacked" and device.type == "cpu")
+    optimizer = make_optimizer(first, replicas.parameters(), capturable=graphs, flat=device.type == "cpu")
     input_steps = [d.dev.inputs.shape[1] for d in data]  # input steps per run: seq_len, or more where a task adds steps (copy: T + 20)
     T = max(input_steps)
     lengths = None if all(n == T for n in input_steps) else torch.tensor(input_steps, device=device)
