@@ -98,8 +98,10 @@ def is_eval_step(step: int, config: RunConfig) -> bool:
 
 def make_optimizer(config: RunConfig, params, capturable: bool = False, flat: bool = False):
     """The config's optimizer; with `flat`, Adam over the parameters as one buffer (`FlatAdam`: the same bits, fewer
-    operations), which every run on the CPU takes."""
-    if config.optimizer == "adam" and flat and not capturable:
+    operations), which every run on the CPU takes whose parameters are real and of one dtype (a plugin's may not be)."""
+    params = list(params)
+    one_kind = len({(p.dtype, p.device) for p in params}) == 1 and params[0].dtype.is_floating_point
+    if config.optimizer == "adam" and flat and not capturable and one_kind:
         return FlatAdam(params, lr=config.lr)
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, capturable=capturable)

@@ -84,3 +84,13 @@ def test_every_layout_on_the_cpu_steps_with_flat_adam_and_gets_torch_adams_bits(
     for a, b in zip(flat, reference):
         assert a.result.curves == b.result.curves and a.result.test_score == b.result.test_score
         assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in b.state_dict)
+
+
+def test_parameters_of_two_dtypes_or_complex_ones_keep_torch_adam():
+    config = protocol_config("nndl", cell="srn", device="cpu")
+    assert isinstance(loop.make_optimizer(config, parameters(0), flat=True), FlatAdam)
+    mixed = parameters(0) + [torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))]
+    complex_ = [torch.nn.Parameter(torch.zeros(3, dtype=torch.complex64))]
+    for params in (mixed, complex_):
+        assert isinstance(loop.make_optimizer(config, params, flat=True), torch.optim.Adam)
+    assert isinstance(loop.make_optimizer(config, parameters(0), flat=False), torch.optim.Adam)
