@@ -1,4 +1,4 @@
-"""Adam over a stacked pack's parameters as one buffer (`FlatAdam`) against torch's Adam, side by side.
+"""Adam over a run's or a pack's parameters as one buffer (`FlatAdam`) against torch's Adam, side by side.
 
     python benchmarks/optimizer_speed.py [--cases srn lstm gru lstm-single] [--steps 1500] [--repeats 3] [--out FILE]
 

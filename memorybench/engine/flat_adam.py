@@ -10,7 +10,7 @@ once over the buffer, into buffers it keeps (no fresh tensor per step). Each of 
 and torch's kernels give an element the same bits whether it falls in a vectorized block or in the
 scalar tail, so every weight gets the bits torch's Adam gives it (tests/engine/test_flat_adam.py
 holds the two side by side). Measured (`benchmarks/optimizer_speed.py`, 2-core AMD EPYC): the
-default sweep's stacked packs train 1.05-1.12x faster, a single LSTM run up to 1.4x.
+default sweep's stacked packs train 1.06-1.12x faster, a single LSTM run 1.26x.
 
 Example:
     >>> _ = torch.manual_seed(0)
