@@ -8,8 +8,9 @@
 #   bash benchmarks/regenerate_results.sh /tmp/old [FOLDER ...]   # default: every folder below
 #
 # Each folder's own runs are deleted and trained again by the sweep command that made it, and the
-# horizon searches it holds are run again (the tables: benchmarks/reference_folders.sh); runs it links to another folder (`runs/<id>.link`: nndl-seeds5 -> results,
-# capacity -> stream, matched -> nndl-shuffled, modern -> results) follow that folder, so it is retrained first.
+# horizon searches it holds are run again (the tables: benchmarks/reference_folders.sh); runs it links
+# to another folder (`runs/<id>.link`: nndl-seeds5 -> results, capacity -> stream, matched ->
+# nndl-shuffled, modern -> results) follow that folder, so it is retrained first.
 # The comparisons go to results/benchmarks/regenerated-DATE.txt. Not here: results/gpu (CUDA;
 # benchmarks/gpu_suite.sh) and results/explosion (`memorybench explosion`, its own plan).
 set -euo pipefail

@@ -65,7 +65,7 @@ class FlatAdam:
     @torch.no_grad()
     def step(self) -> None:
         if all(p.grad is not None for p in self.params) and len(set(self.counts)) == 1:
-            pieces = [piece for p, gap in zip(self.params, self.gaps) for piece in (p.grad.reshape(-1), gap) if piece.numel()]
+            pieces = [piece for p, gap in zip(self.params, self.gaps) for piece in (p.grad.reshape(-1), gap)]  # empty gaps too
             self.counts = [count + 1 for count in self.counts]
             self.update(slice(None), torch.cat(pieces, out=self.grad), self.counts[0])
             return

@@ -14,6 +14,13 @@ def parameters(seed):
     return [torch.nn.Parameter(torch.randn(shape, generator=generator)) for shape in SHAPES]
 
 
+def assert_same_bits(outputs, reference):
+    """Every run's curves, test score and best-dev weights, bit for bit."""
+    for a, b in zip(outputs, reference, strict=True):
+        assert a.result.curves == b.result.curves and a.result.test_score == b.result.test_score
+        assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in b.state_dict)
+
+
 def test_flat_adam_gives_every_weight_the_bits_of_torch_adam_step_after_step():
     ours, theirs = parameters(0), parameters(0)
     flat, reference = FlatAdam(ours, lr=1e-2), torch.optim.Adam(theirs, lr=1e-2)
@@ -55,9 +62,7 @@ def test_a_stacked_pack_on_the_cpu_steps_with_flat_adam_and_gets_torch_adams_bit
     assert len(made) == 1 and set(made[0].counts) == {60}
     monkeypatch.setattr(loop, "FlatAdam", lambda params, lr: torch.optim.Adam(params, lr=lr))
     reference = loop.train_pack(configs, layout="stacked")
-    for a, b in zip(flat, reference):
-        assert a.result.curves == b.result.curves and a.result.test_score == b.result.test_score
-        assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in b.state_dict)
+    assert_same_bits(flat, reference)
 
 
 def test_a_parameter_without_a_gradient_is_skipped_step_count_and_all_as_torch_adam_skips_it():
@@ -81,9 +86,7 @@ def test_every_layout_on_the_cpu_steps_with_flat_adam_and_gets_torch_adams_bits(
     flat = loop.train_pack(configs, layout=layout)
     monkeypatch.setattr(loop, "FlatAdam", lambda params, lr: torch.optim.Adam(params, lr=lr))
     reference = loop.train_pack(configs, layout=layout)
-    for a, b in zip(flat, reference):
-        assert a.result.curves == b.result.curves and a.result.test_score == b.result.test_score
-        assert all(torch.equal(a.state_dict[k], b.state_dict[k]) for k in b.state_dict)
+    assert_same_bits(flat, reference)
 
 
 def test_parameters_of_two_dtypes_or_complex_ones_keep_torch_adam():
