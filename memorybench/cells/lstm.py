@@ -12,22 +12,50 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from memorybench.cells.spec import CellSpec, torch_fused
+from memorybench.cells.spec import CellSpec, StepGrad, torch_fused
+
+sigmoid_backward, tanh_backward = torch.ops.aten.sigmoid_backward, torch.ops.aten.tanh_backward  # autograd's own
+
+
+def forward(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
+    """x_proj, h_proj (..., 4H); h, c (..., H) -> (h, c, saved): the step, and what `backward` needs."""
+    pre = x_proj + h_proj
+    gates = torch.sigmoid(pre)  # one sigmoid for i, f, o (g's quarter unused)
+    i, f, _, o = gates.chunk(4, dim=-1)
+    g = torch.tanh(pre.chunk(4, dim=-1)[2])
+    c_new = torch.addcmul(f * c, i, g)  # f*c + i*g
+    tanh_c = torch.tanh(c_new)
+    h = o * tanh_c
+    return h, c_new, (c, gates, i, f, g, o, tanh_c)
+
+
+def backward(saved, g_h: torch.Tensor, g_c: torch.Tensor | None):
+    """The gradients of `forward`'s inputs, as autograd computes them (`StepGrad`): (g_pre, g_pre, None, g_c_prev)."""
+    c, gates, i, f, g, o, tanh_c = saved
+    H = g.shape[-1]
+    g_c_new = tanh_backward(g_h * o, tanh_c)  # h = o * tanh(c)
+    if g_c is not None:
+        g_c_new = g_c_new + g_c  # and c's use in the next step
+    g_gates = torch.empty_like(gates)  # the sigmoid's output gradient: i's, f's, zero for g's quarter, o's
+    torch.mul(g_c_new, g, out=g_gates[..., :H])  # c = f*c + i*g
+    torch.mul(g_c_new, c, out=g_gates[..., H : 2 * H])
+    g_gates[..., 2 * H : 3 * H].zero_()
+    torch.mul(g_h, tanh_c, out=g_gates[..., 3 * H :])
+    g_pre = sigmoid_backward(g_gates, gates)
+    g_pre[..., 2 * H : 3 * H].add_(tanh_backward(g_c_new * i, g))
+    return g_pre, g_pre, None, g_c_new * f
 
 
 def step(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
     """x_proj, h_proj (..., 4H); h, c (..., H) -> (h, c, {'i', 'f', 'g', 'o', 'c', 'h'})."""
-    pre = x_proj + h_proj
-    i, f, _, o = torch.sigmoid(pre).chunk(4, dim=-1)  # one sigmoid for i, f, o (g's quarter unused)
-    g = torch.tanh(pre.chunk(4, dim=-1)[2])
-    c = torch.addcmul(f * c, i, g)  # f*c + i*g
-    h = o * torch.tanh(c)
+    h, c, (_, _, i, f, g, o, _) = forward(x_proj, h_proj, h, c)
     return h, c, {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
 
 
 LSTM = CellSpec(
     name="lstm", label="LSTM", color="#0072B2", gates=("i", "f", "g", "o"), states=("i", "f", "g", "o", "c", "h"),
     heatmap=("i", "f", "o", "c"), chunks=4, has_cell_state=True, step=step, fused=torch_fused(nn.LSTM),
+    step_grad=StepGrad(forward, backward),
     titles=(("i", "input gate i"), ("f", "forget gate f"), ("o", "output gate o")), unit_states=("i", "f", "o"),
     cpu_min_pack=6,  # oneDNN's fused LSTM is as fast per run as a stacked pack of 5 at L=30 (benchmarks/README.md)
 )

@@ -28,6 +28,27 @@ from torch import nn
 Params = dict[str, torch.Tensor]  # one layer and direction's parameters: base name ('weight_ih', ...) -> tensor
 
 
+@dataclass(frozen=True)
+class StepGrad:
+    """A cell's step with its backward written out, for the stacked CPU trainer's recurrence
+    (`memorybench.engine.recurrence`), which runs no autograd graph through time.
+
+    forward: (x_proj, h_proj, h, c) -> (h, c, saved): the step's own operations (its `step` is built on it),
+        and what `backward` needs.
+    backward: (saved, g_h, g_c) -> (g_x_proj, g_h_proj, g_h_direct, g_c_prev): from the gradients of the step's
+        new h and c (g_c None: c feeds nothing later), the gradients of its inputs: x_proj and h_proj (the
+        same tensor where the step only adds them), the previous h where the step uses it beside h_proj
+        (None where it does not), and the previous c (None for a cell without one).
+
+    Each backward calls, on the same values, the operations torch's autograd calls for the step (its
+    derivative formulas, e.g. `tanh_backward`, `sigmoid_backward`, `grad * (1 - weight)` for a lerp), so the
+    gradients are autograd's bit for bit (tests/engine/test_recurrence.py, float32 and float64).
+    """
+
+    forward: Callable[..., tuple[torch.Tensor, torch.Tensor, tuple]]
+    backward: Callable[..., tuple]
+
+
 def torch_shapes(chunks: int, input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
     """torch's four parameters of one layer and direction, in its registration order."""
     rows = chunks * hidden_size
@@ -110,6 +131,8 @@ class CellSpec:
         LRU's Re(C h) + D x and its GLU); h_n is then the last step's output.
     constrain: (params, T) -> None, in place, after every optimizer step (IndRNN's |u| <= 2^(1/T), T the
         run's own number of input steps); a layout that cannot apply it refuses the pack.
+    step_grad: the step with its backward written out (`StepGrad`), for a cell in torch's layout; None: the
+        stacked trainer runs autograd through time.
     """
 
     name: str
@@ -136,6 +159,7 @@ class CellSpec:
     constrain: Callable[[Params, int], None] | None = None
     state_factor: int = 1
     readout: Callable[[Params, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
+    step_grad: StepGrad | None = None
 
     def __post_init__(self):
         if self.gates and len(self.gates) != self.chunks:
@@ -147,6 +171,8 @@ class CellSpec:
             raise ValueError(f"cell {self.name!r} declares its own parameters or projections: set torch_layout=False")
         if self.fused is not None and not self.torch_layout:
             raise ValueError(f"cell {self.name!r}: a fused torch layer has torch's layout; set fused=None")
+        if self.step_grad is not None and not self.torch_layout:
+            raise ValueError(f"cell {self.name!r}: a written-out backward (step_grad) needs torch's layout; set step_grad=None")
 
     def role(self, base: str) -> str | None:
         """The book's name ('W', 'U', 'b') of a parameter base name ('weight_hh'), None for one without a role."""

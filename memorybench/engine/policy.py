@@ -13,7 +13,7 @@ split further where that lets the workers finish sooner (`balanced`), for a cell
 fused oneDNN kernel matches a stacked pack of 5, so it packs from 6); on CUDA one
 block-diagonal pack replayed from CUDA graphs. Jobs are handed out longest first, so that
 the workers finish together. A stacked run's result does not depend on its pack mates or on
-padding, bit for bit on the CPU (`engine.stacked.StackedModel.project_inputs`), so a sweep
+padding, bit for bit on the CPU (`engine.stacked.StackedModel.project_blocks`), so a sweep
 resumed after a kill, a horizon search and `--reuse` all get the bits a full sweep gets.
 
 Example:

@@ -35,9 +35,10 @@ from torch import nn
 from memorybench.cells import get_cell, layer_parameters
 from memorybench.engine.block import last_states, lookup
 from memorybench.engine.layout import Supports, clip_per_replica_, replica_norms
+from memorybench.engine.recurrence import Recurrence
 from memorybench.models import SequenceModel
 
-PROJECTION_ROWS = 128  # rows per input-projection matmul: short enough that its sums run in one block (see project_inputs)
+PROJECTION_ROWS = 128  # rows per input-projection matmul: short enough that its sums run in one block (see project_blocks)
 
 
 class StackedModel(nn.Module):
@@ -50,6 +51,7 @@ class StackedModel(nn.Module):
         self.spec, self.size, self.hidden, self.per_step = get_cell(first.cell), len(models), first.rnn.hidden_size, first.per_step
         self.names = dict(zip(self.spec.base_names(), layer_parameters(self.spec)))  # 'weight_ih' -> the model's 'weight_ih_l0' ...
         self.capturable = False  # True: only operations a CUDA graph can capture (see `block.lookup`)
+        self.use_step_grad = True  # False: autograd through time even where `written_backward` would not
         stack = lambda get: nn.Parameter(torch.stack([get(m).detach() for m in models]).clone())
         tokens = isinstance(first.embedding, nn.Embedding)
         self.embedding = stack(lambda m: m.embedding.weight) if tokens else None  # (E, V, M)
@@ -63,11 +65,17 @@ class StackedModel(nn.Module):
         from each model's last step (step T, or step lengths[e] for model e, its sequences
         right-padded), or (E, B, T, C) from every step for a per-step task."""
         E, B, T = x.shape[:3]
-        x_proj = self.project_inputs(x.transpose(1, 2))  # T x (E, B, chunks*H)
+        blocks = self.project_blocks(x.transpose(1, 2))  # (E, n, B, chunks*H) per block of n time steps
+        ends = lengths.tolist() if lengths is not None and lengths.device.type == "cpu" and not self.per_step else None
+        trimmed = ends is not None and ends == sorted(ends, reverse=True)  # a sweep's packs: longest length first
+        if self.written_backward(x) and (trimmed or lengths is None):
+            h = Recurrence.apply(self.spec.step_grad, ends or [T] * E, self.weight_hh, self.bias_hh, *blocks)
+            out = torch.baddbmm(self.head_bias[:, None], h, self.head_weight.transpose(1, 2))  # (E, B, C)
+            return out
+        x_proj = [x_t for block in blocks for x_t in block.unbind(1)]  # T x (E, B, chunks*H)
         h = c = x_proj[0].new_zeros(E, B, self.hidden)  # (E, B, H)
         recurrent, bias_hh = self.weight_hh.transpose(1, 2), self.bias_hh[:, None]
-        ends = lengths.tolist() if lengths is not None and lengths.device.type == "cpu" and not self.per_step else None
-        if ends is not None and ends == sorted(ends, reverse=True):  # a sweep's packs: longest length first
+        if trimmed:
             h = self.run_trimmed(x_proj, ends, h, recurrent, bias_hh)
         else:
             keep = lengths is not None or self.per_step
@@ -106,8 +114,15 @@ class StackedModel(nn.Module):
         finished.append(h)
         return torch.cat(finished[::-1]) if len(finished) > 1 else finished[0]
 
-    def project_inputs(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """x (E, T, B[, F]), time-major -> T x (E, B, chunks*H): every step's input projection, in time blocks of
+    def written_backward(self, x: torch.Tensor) -> bool:
+        """Whether a training forward of `x` runs the cell's written-out backward (`engine.recurrence`) rather than
+        autograd through time: on the CPU, for a cell that has one (`CellSpec.step_grad`), with the last step's
+        output only, and not under torch.compile. Set `use_step_grad` False for autograd everywhere."""
+        return (self.use_step_grad and self.spec.step_grad is not None and x.device.type == "cpu" and not self.per_step
+                and torch.is_grad_enabled() and not torch.compiler.is_compiling())
+
+    def project_blocks(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """x (E, T, B[, F]), time-major -> (E, n, B, chunks*H) per block: every step's input projection, in time blocks of
         `PROJECTION_ROWS // B` steps whose bounds depend on t alone. A replica shorter than its pack's longest
         gets right-padded steps: whole blocks of them add exact zeros to its gradients, and the padded rows of
         its last block are the last rows of a short sum. So its weights are the bits it gets alone or in a pack
@@ -120,7 +135,7 @@ class StackedModel(nn.Module):
             n = block.shape[1]
             embedded = (block if self.embedding is None else lookup(self.embedding, block, self.capturable)).reshape(E, n * B, -1)  # (E, n*B, M)
             out = torch.baddbmm(self.bias_ih[:, None], embedded, self.weight_ih.transpose(1, 2))  # (E, n*B, chunks*H)
-            projected += out.view(E, n, B, -1).unbind(1)
+            projected.append(out.view(E, n, B, -1))
         return projected
 
     def mask_gradients_(self) -> None:

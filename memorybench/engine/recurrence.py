@@ -1,0 +1,91 @@
+"""A stacked pack's recurrence through time with its backward written out: no autograd graph per step.
+
+At the book's sizes a CPU training step is dispatch-bound (issue 22): autograd records ~10
+nodes a time step and its backward assembles each step's gradients with zero-filled
+concatenations, then stacks them again for the input projection. `Recurrence` runs the
+forward of `StackedModel.run_trimmed` (the same operations on the same values: each cell's
+`StepGrad.forward` is its `step`) without a graph, keeps what the backward needs, and walks
+back through time calling the operations autograd would call, in its order: the
+recurrent matrices' and biases' gradients summed over time from the last step down, each
+step's gradient written straight into its time block of the input projection's gradient.
+So the gradients are autograd's, bit for bit (tests/engine/test_recurrence.py), up to the
+sign of an exact zero, which no later number can see (Adam's moments, norms and clipping
+treat +0 and -0 alike).
+
+Example:
+    >>> from memorybench.cells import get_cell
+    >>> spec = get_cell("gru")
+    >>> E, n, B, H = 2, 3, 4, 5
+    >>> blocks = [torch.randn(E, n, B, 3 * H, requires_grad=True)]  # the input projections, time blocks of n steps
+    >>> weight_hh, bias_hh = torch.randn(E, 3 * H, H, requires_grad=True), torch.randn(E, 3 * H, requires_grad=True)
+    >>> h = Recurrence.apply(spec.step_grad, (3, 2), weight_hh, bias_hh, *blocks)  # model 1 stops after 2 steps
+    >>> h.shape  # (E, B, H): each model's state after its own last step
+    torch.Size([2, 4, 5])
+"""
+from __future__ import annotations
+
+import torch
+
+
+class Recurrence(torch.autograd.Function):
+    """(step_grad, ends, weight_hh (E, G, H), bias_hh (E, G), *blocks (E, n, B, G)) -> h (E, B, H), each model's
+    state after its own last step; `ends` the models' lengths, non-increasing (a sweep's packs are ordered so)."""
+
+    @staticmethod
+    def forward(ctx, step_grad, ends, weight_hh, bias_hh, *blocks):
+        x_proj = [x_t for block in blocks for x_t in block.unbind(1)]  # T x (E, B, G)
+        E, B, H = len(ends), blocks[0].shape[2], weight_hh.shape[2]
+        h = c = blocks[0].new_zeros(E, B, H)
+        recurrent, bias = weight_hh.transpose(1, 2), bias_hh[:, None]
+        finished, tape, active = [], [], E
+        for t, x_t in enumerate(x_proj):
+            running = active
+            while running and ends[running - 1] <= t:  # as `StackedModel.run_trimmed`: keep the stopped states
+                running -= 1
+            if running < active:
+                finished.append(h[running:])
+                h, c, active = h[:running], c[:running], running
+                recurrent, bias = recurrent[:running], bias[:running]
+            if not active:
+                break
+            x_t = x_t if active == E else x_t[:active]
+            h_prev = h
+            h, c, saved = step_grad.forward(x_t, torch.baddbmm(bias, h, recurrent), h, c)
+            tape.append((active, h_prev, saved))
+        finished.append(h)
+        ctx.step_grad, ctx.tape, ctx.block_shapes = step_grad, tape, [block.shape for block in blocks]
+        ctx.save_for_backward(weight_hh)
+        return torch.cat(finished[::-1]) if len(finished) > 1 else finished[0]
+
+    @staticmethod
+    def backward(ctx, g_out):
+        (weight_hh,) = ctx.saved_tensors
+        E, G, H = weight_hh.shape
+        g_recurrent = weight_hh.new_zeros(E, H, G)  # summed from the last step down, as autograd sums it
+        g_bias = weight_hh.new_zeros(E, 1, G)
+        g_blocks = [weight_hh.new_empty(shape) for shape in ctx.block_shapes]
+        g_x_proj = [g_t for block in g_blocks for g_t in block.unbind(1)]  # T x (E, B, G), views of the blocks
+        for g_t in g_x_proj[len(ctx.tape) :]:  # steps no model reached
+            g_t.zero_()
+        g_h = g_c = None
+        below = 0  # the models still going one step later
+        for t in range(len(ctx.tape) - 1, -1, -1):
+            active, h_prev, saved = ctx.tape[t]
+            if active > below:  # the models whose last step this is: their output's gradient
+                g_h = g_out[:active] if g_h is None else torch.cat([g_h, g_out[below:active]])
+                g_c = None if g_c is None else torch.cat([g_c, g_c.new_zeros(active - below, *g_c.shape[1:])])
+            g_x, g_hp, g_h_direct, g_c = ctx.step_grad.backward(saved, g_h, g_c)
+            if active == E:
+                g_x_proj[t].copy_(g_x)
+                rows = (g_recurrent, g_bias, weight_hh)
+            else:
+                g_x_proj[t][:active].copy_(g_x)
+                g_x_proj[t][active:].zero_()
+                rows = (g_recurrent[:active], g_bias[:active], weight_hh[:active])
+            rows[0].add_(h_prev.transpose(1, 2).bmm(g_hp))  # baddbmm's gradients
+            rows[1].add_(g_hp.sum(1, keepdim=True))
+            g_h = g_hp.bmm(rows[2])
+            if g_h_direct is not None:
+                g_h = g_h + g_h_direct
+            below = active
+        return None, None, g_recurrent.transpose(1, 2), g_bias[:, 0], *g_blocks
