@@ -3,8 +3,8 @@
 At the book's sizes a CPU training step is dispatch-bound (issue 22): autograd records ~10
 nodes a time step and its backward assembles each step's gradients with zero-filled
 concatenations, then stacks them again for the input projection. `Recurrence` runs the
-forward of `StackedModel.run_trimmed` (the same operations on the same values: each cell's
-`StepGrad.forward` is its `step`) without a graph, keeps what the backward needs, and walks
+forward of `run_trimmed` (the same operations on the same values: each cell's `StepGrad.forward`
+is its `step`) without a graph, keeps what the backward needs, and walks
 back through time calling the operations autograd would call, in its order: the
 recurrent matrices' and biases' gradients summed over time from the last step down, each
 step's gradient written straight into its time block of the input projection's gradient.
@@ -27,35 +27,50 @@ from __future__ import annotations
 import torch
 
 
+def run_trimmed(step, x_proj: list[torch.Tensor], ends: list[int], weight_hh: torch.Tensor, bias_hh: torch.Tensor,
+                tape: list | None = None) -> torch.Tensor:
+    """Each model's state after its own last step, for lengths `ends` in non-increasing order: at step t only
+    the models longer than t are stepped (a prefix of the stack, sliced once per length), so a pack spends no
+    time on its shorter runs' padding. A model's numbers are the ones it gets stepped through the padding and
+    picked at its end (`block.last_states`): the same matmuls of its own rows, and exact zeros for the padded
+    steps' gradients, which are not computed now (tests/engine/test_stacked.py).
+
+    step: a cell's `step` or `StepGrad.forward`, (x_proj, h_proj, h, c) -> (h, c, extra); x_proj: T x (E, B, G);
+    weight_hh (E, G, H); bias_hh (E, G). With `tape`, each step appends (models stepped, h before, extra).
+    -> (E, B, H)"""
+    h = c = x_proj[0].new_zeros(len(ends), x_proj[0].shape[1], weight_hh.shape[2])  # (E, B, H)
+    recurrent, bias = weight_hh.transpose(1, 2), bias_hh[:, None]
+    finished, active = [], len(ends)
+    for t, x_t in enumerate(x_proj):
+        running = active
+        while running and ends[running - 1] <= t:  # the shortest still going ended before step t
+            running -= 1
+        if running < active:  # the models from `running` on have stopped: keep their states, step the rest
+            finished.append(h[running:])
+            h, c, active = h[:running], c[:running], running
+            recurrent, bias = recurrent[:running], bias[:running]
+        if not active:
+            break
+        x_t = x_t if active == len(ends) else x_t[:active]
+        h_prev = h
+        h, c, extra = step(x_t, torch.baddbmm(bias, h, recurrent), h, c)
+        if tape is not None:
+            tape.append((active, h_prev, extra))
+    finished.append(h)
+    return torch.cat(finished[::-1]) if len(finished) > 1 else finished[0]
+
+
 class Recurrence(torch.autograd.Function):
     """(step_grad, ends, weight_hh (E, G, H), bias_hh (E, G), *blocks (E, n, B, G)) -> h (E, B, H), each model's
-    state after its own last step; `ends` the models' lengths, non-increasing (a sweep's packs are ordered so)."""
+    state after its own last step (`run_trimmed`); `ends` the models' lengths, non-increasing (a sweep's packs
+    are ordered so)."""
 
     @staticmethod
     def forward(ctx, step_grad, ends, weight_hh, bias_hh, *blocks):
-        x_proj = [x_t for block in blocks for x_t in block.unbind(1)]  # T x (E, B, G)
-        E, B, H = len(ends), blocks[0].shape[2], weight_hh.shape[2]
-        h = c = blocks[0].new_zeros(E, B, H)
-        recurrent, bias = weight_hh.transpose(1, 2), bias_hh[:, None]
-        finished, tape, active = [], [], E
-        for t, x_t in enumerate(x_proj):
-            running = active
-            while running and ends[running - 1] <= t:  # as `StackedModel.run_trimmed`: keep the stopped states
-                running -= 1
-            if running < active:
-                finished.append(h[running:])
-                h, c, active = h[:running], c[:running], running
-                recurrent, bias = recurrent[:running], bias[:running]
-            if not active:
-                break
-            x_t = x_t if active == E else x_t[:active]
-            h_prev = h
-            h, c, saved = step_grad.forward(x_t, torch.baddbmm(bias, h, recurrent), h, c)
-            tape.append((active, h_prev, saved))
-        finished.append(h)
-        ctx.step_grad, ctx.tape, ctx.block_shapes = step_grad, tape, [block.shape for block in blocks]
+        ctx.tape, ctx.step_grad, ctx.block_shapes = [], step_grad, [block.shape for block in blocks]
         ctx.save_for_backward(weight_hh)
-        return torch.cat(finished[::-1]) if len(finished) > 1 else finished[0]
+        x_proj = [x_t for block in blocks for x_t in block.unbind(1)]  # T x (E, B, G)
+        return run_trimmed(step_grad.forward, x_proj, ends, weight_hh, bias_hh, ctx.tape)
 
     @staticmethod
     def backward(ctx, g_out):

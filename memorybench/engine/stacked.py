@@ -35,7 +35,7 @@ from torch import nn
 from memorybench.cells import get_cell, layer_parameters
 from memorybench.engine.block import last_states, lookup
 from memorybench.engine.layout import Supports, clip_per_replica_, replica_norms
-from memorybench.engine.recurrence import Recurrence
+from memorybench.engine.recurrence import Recurrence, run_trimmed
 from memorybench.models import SequenceModel
 
 PROJECTION_ROWS = 128  # rows per input-projection matmul: short enough that its sums run in one block (see project_blocks)
@@ -69,50 +69,27 @@ class StackedModel(nn.Module):
         ends = lengths.tolist() if lengths is not None and lengths.device.type == "cpu" and not self.per_step else None
         trimmed = ends is not None and ends == sorted(ends, reverse=True)  # a sweep's packs: longest length first
         if self.written_backward(x) and (trimmed or lengths is None):
-            h = Recurrence.apply(self.spec.step_grad, ends or [T] * E, self.weight_hh, self.bias_hh, *blocks)
-            out = torch.baddbmm(self.head_bias[:, None], h, self.head_weight.transpose(1, 2))  # (E, B, C)
-            return out
+            return self.head(Recurrence.apply(self.spec.step_grad, ends or [T] * E, self.weight_hh, self.bias_hh, *blocks))
         x_proj = [x_t for block in blocks for x_t in block.unbind(1)]  # T x (E, B, chunks*H)
+        if trimmed:
+            return self.head(run_trimmed(self.spec.step, x_proj, ends, self.weight_hh, self.bias_hh))
         h = c = x_proj[0].new_zeros(E, B, self.hidden)  # (E, B, H)
         recurrent, bias_hh = self.weight_hh.transpose(1, 2), self.bias_hh[:, None]
-        if trimmed:
-            h = self.run_trimmed(x_proj, ends, h, recurrent, bias_hh)
-        else:
-            keep = lengths is not None or self.per_step
-            outputs = []
-            for x_t in x_proj:
-                h, c, _ = self.spec.step(x_t, torch.baddbmm(bias_hh, h, recurrent), h, c)
-                if keep:
-                    outputs.append(h)
-            if self.per_step:
-                h = torch.stack(outputs, dim=2).view(E, B * T, self.hidden)  # (E, B*T, H)
-            elif lengths is not None:
-                h = last_states(torch.stack(outputs, dim=2), lengths)  # (E, B, T, H) -> (E, B, H)
-        out = torch.baddbmm(self.head_bias[:, None], h, self.head_weight.transpose(1, 2))  # (E, B[*T], C)
-        return out.view(E, B, T, -1) if self.per_step else out
-
-    def run_trimmed(self, x_proj: list[torch.Tensor], ends: list[int], h: torch.Tensor, recurrent: torch.Tensor,
-                    bias_hh: torch.Tensor) -> torch.Tensor:
-        """Each model's state after its own last step, for lengths `ends` in non-increasing order: at step t only
-        the models longer than t are stepped (a prefix of the stack, sliced once per length), so a pack spends no
-        time on its shorter runs' padding. A model's numbers are the ones it gets stepped through the padding and
-        picked at its end (`last_states`): the same matmuls of its own rows, and exact zeros for the padded steps'
-        gradients, which are not computed now (tests/engine/test_stacked.py). -> (E, B, H)"""
-        finished, c, active = [], h, len(ends)
-        for t, x_t in enumerate(x_proj):
-            running = active
-            while running and ends[running - 1] <= t:  # the shortest still going ended before step t
-                running -= 1
-            if running < active:  # the models from `running` on have stopped: keep their states, step the rest
-                finished.append(h[running:])
-                h, c, active = h[:running], c[:running], running
-                recurrent, bias_hh = recurrent[:running], bias_hh[:running]
-            if not active:
-                break
-            x_t = x_t if active == len(ends) else x_t[:active]
+        keep = lengths is not None or self.per_step
+        outputs = []
+        for x_t in x_proj:
             h, c, _ = self.spec.step(x_t, torch.baddbmm(bias_hh, h, recurrent), h, c)
-        finished.append(h)
-        return torch.cat(finished[::-1]) if len(finished) > 1 else finished[0]
+            if keep:
+                outputs.append(h)
+        if self.per_step:
+            return self.head(torch.stack(outputs, dim=2).view(E, B * T, self.hidden)).view(E, B, T, -1)  # (E, B*T, H) -> (E, B, T, C)
+        if lengths is not None:
+            h = last_states(torch.stack(outputs, dim=2), lengths)  # (E, B, T, H) -> (E, B, H)
+        return self.head(h)
+
+    def head(self, h: torch.Tensor) -> torch.Tensor:
+        """(E, N, H) states -> (E, N, C) outputs."""
+        return torch.baddbmm(self.head_bias[:, None], h, self.head_weight.transpose(1, 2))
 
     def written_backward(self, x: torch.Tensor) -> bool:
         """Whether a training forward of `x` runs the cell's written-out backward (`engine.recurrence`) rather than

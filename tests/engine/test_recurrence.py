@@ -23,7 +23,7 @@ def gradients(model: StackedModel, x, y, lengths, task, written: bool) -> tuple[
 @pytest.mark.parametrize("ends", [(7, 7, 7), (7, 7, 5, 2, 2, 1), (6, 3)])
 def test_the_written_backward_gives_autograds_gradients_bit_for_bit(cell, ends, dtype):
     """Models of one length, and of several (the pack steps only the models still going): every parameter's
-    gradient and every output equal autograd's through `StackedModel.run_trimmed`, in float32 and float64."""
+    gradient and every output equal autograd's through `engine.recurrence.run_trimmed`, in float32 and float64."""
     task = get_task("nndl")
     configs = [protocol_config("nndl", cell=cell, seq_len=10, seed=e, device="cpu") for e in range(len(ends))]
     model = StackedModel([model_for(c, task) for c in configs]).to(dtype)
