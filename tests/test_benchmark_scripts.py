@@ -56,15 +56,18 @@ def test_float_divergence_prints_small_differences_after_100_steps():
         assert median <= largest < 1e-4 and 0 <= dev_differs <= 2  # float rounding alone: tiny after 100 steps
 
 
-def test_optimizer_speed_prints_the_ratio_of_its_medians_and_the_same_bits(tmp_path):
-    out = run_script("optimizer_speed.py", "--cases", "srn", "lstm-single", "--steps", "30", "--repeats", "2", "--out", str(tmp_path / "o.txt"))
+@pytest.mark.parametrize("compare, cases, ways", [("optimizer", ("srn", "lstm-single"), ("torch Adam", "FlatAdam")),
+                                                  ("backward", ("gru",), ("autograd", "written"))])
+def test_side_by_side_prints_the_ratio_of_its_medians_and_the_same_bits(tmp_path, compare, cases, ways):
+    out = run_script("side_by_side.py", "--compare", compare, "--cases", *cases, "--steps", "30", "--repeats", "2", "--out", str(tmp_path / "o.txt"))
     assert (tmp_path / "o.txt").read_text() == out
-    lines = [line for line in out.splitlines() if line.startswith(("srn ", "lstm-single "))]
-    assert [line.split(" (")[0] for line in lines] == ["srn", "lstm-single"] and "(9 runs)" in lines[0] and "(1 run)" in lines[1]
+    lines = [line for line in out.splitlines() if line.startswith(tuple(f"{case} " for case in cases))]
+    assert [line.split(" (")[0] for line in lines] == list(cases)
     for line in lines:
-        torch_adam, flat = (float(m.replace(",", "")) for m in re.findall(r"Adam ([0-9,]+) model-steps/s", line))
-        ratio = float(re.search(rf"FlatAdam/torch Adam {NUMBER}x", line)[1])
-        assert ratio == pytest.approx(flat / torch_adam, abs=0.011) and line.endswith("same bits: True")  # of the rounded medians
+        assert ("(1 run)" if line.startswith("lstm-single") else f"({9 if line.startswith('srn') else 18} runs)") in line
+        baseline, other = (float(re.search(rf"{way} ([0-9,]+) model-steps/s", line)[1].replace(",", "")) for way in ways)
+        ratio = float(re.search(rf"{ways[1]}/{ways[0]} {NUMBER}x", line)[1])
+        assert ratio == pytest.approx(other / baseline, abs=0.011) and line.endswith("same bits: True")  # of the rounded medians
 
 
 def test_trainer_overhead_is_computed_from_the_printed_speeds():

@@ -9,7 +9,7 @@ operations of `torch.optim.Adam`'s single-tensor path, in the same order and wit
 once over the buffer, into buffers it keeps (no fresh tensor per step). Each of them is elementwise,
 and torch's kernels give an element the same bits whether it falls in a vectorized block or in the
 scalar tail, so every weight gets the bits torch's Adam gives it (tests/engine/test_flat_adam.py
-holds the two side by side). Measured (`benchmarks/optimizer_speed.py`, 2-core AMD EPYC): the
+holds the two side by side). Measured (`benchmarks/side_by_side.py`, 2-core AMD EPYC): the
 default sweep's stacked packs train 1.06-1.12x faster, a single LSTM run 1.26x.
 
 Example:

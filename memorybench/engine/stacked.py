@@ -44,6 +44,7 @@ PROJECTION_ROWS = 128  # rows per input-projection matmul: short enough that its
 class StackedModel(nn.Module):
     supports = Supports(layered=False, cells="torch_layout", max_size=None, constraints=False)
     plain_loss = False  # per-sample losses per replica: a pack of one reduces as a pack of many
+    use_step_grad = True  # False: autograd through time even where the cell has a written-out backward (`written_backward`)
 
     def __init__(self, models: list[SequenceModel]):
         super().__init__()
@@ -51,7 +52,6 @@ class StackedModel(nn.Module):
         self.spec, self.size, self.hidden, self.per_step = get_cell(first.cell), len(models), first.rnn.hidden_size, first.per_step
         self.names = dict(zip(self.spec.base_names(), layer_parameters(self.spec)))  # 'weight_ih' -> the model's 'weight_ih_l0' ...
         self.capturable = False  # True: only operations a CUDA graph can capture (see `block.lookup`)
-        self.use_step_grad = True  # False: autograd through time even where `written_backward` would not
         stack = lambda get: nn.Parameter(torch.stack([get(m).detach() for m in models]).clone())
         tokens = isinstance(first.embedding, nn.Embedding)
         self.embedding = stack(lambda m: m.embedding.weight) if tokens else None  # (E, V, M)
