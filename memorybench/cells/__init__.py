@@ -25,14 +25,14 @@ from torch import nn
 
 from memorybench.cells.layers import TransparentRNN, layer_directions, layer_parameters, layer_weights
 from memorybench.cells.registry import CELLS, cell_names, get_cell, register_cell
-from memorybench.cells.spec import CellSpec
+from memorybench.cells.spec import CellSpec, StepGrad
 from memorybench.checks import check_choice
 
 EXECUTIONS = ("fused", "transparent", "scan")  # torch's kernel, the cell's step one step at a time, its scan over time
 
 __all__ = [
     "CELLS", "CellSpec", "EXECUTIONS", "TransparentRNN", "cell_names", "get_cell", "layer_directions",
-    "default_execution", "layer_parameters", "layer_weights", "make_recurrent", "register_cell",
+    "StepGrad", "default_execution", "layer_parameters", "layer_weights", "make_recurrent", "register_cell",
 ]
 
 

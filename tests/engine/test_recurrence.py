@@ -50,12 +50,13 @@ def test_the_recurrence_passes_gradcheck_in_float64():
     assert torch.autograd.gradcheck(lambda *t: Recurrence.apply(spec.step_grad, (3, 2, 1), *t), inputs)
 
 
-def test_evaluation_and_other_cells_keep_autograds_path():
+def test_evaluation_the_srn_and_a_switched_off_pack_keep_autograds_path():
     task = get_task("nndl")
-    models = [model_for(protocol_config("nndl", cell="indrnn", seq_len=4, seed=s, device="cpu"), task) for s in range(2)]
+    stacked = lambda cell: StackedModel([model_for(protocol_config("nndl", cell=cell, seq_len=4, seed=s, device="cpu"), task) for s in range(2)])
     x = torch.zeros(2, 3, 4, dtype=torch.long)
-    lstm = StackedModel([model_for(protocol_config("nndl", cell="lstm", seq_len=4, seed=s, device="cpu"), task) for s in range(2)])
+    lstm, srn = stacked("lstm"), stacked("srn")
+    assert lstm.written_backward(x) and not srn.written_backward(x)  # the SRN has no written backward (no faster)
     with torch.no_grad():
         assert not lstm.written_backward(x)
-    assert lstm.written_backward(x)
-    assert get_cell("indrnn").step_grad is None
+    lstm.use_step_grad = False
+    assert not lstm.written_backward(x)
