@@ -35,10 +35,10 @@ def backward(saved, g_h: torch.Tensor, g_c: torch.Tensor | None):
     H = h.shape[-1]
     g_a = tanh_backward(g_h * (1 - z), n)  # lerp's gradient for n, then the tanh's
     g_gates = torch.empty_like(gates)  # r's and z's
-    torch.mul(g_a, h_n * 1, out=g_gates[..., :H])  # addcmul(xn, r, hn): grad * (tensor2 * value)
+    torch.mul(g_a, h_n, out=g_gates[..., :H])  # addcmul(xn, r, hn): grad * (tensor2 * value), value 1
     torch.mul(g_h, h - n, out=g_gates[..., H:])  # lerp's gradient for its weight: grad * (end - self)
     g_gates = sigmoid_backward(g_gates, gates)
-    return torch.cat([g_gates, g_a], -1), torch.cat([g_gates, g_a * (r * 1)], -1), g_h * z, g_c
+    return torch.cat([g_gates, g_a], -1), torch.cat([g_gates, g_a * r], -1), g_h * z, g_c
 
 
 def step(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.Tensor):

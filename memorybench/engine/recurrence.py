@@ -29,6 +29,11 @@ from __future__ import annotations
 import torch
 
 
+def time_steps(blocks: list[torch.Tensor]) -> list[torch.Tensor]:
+    """(E, n, B, G) time blocks -> T x (E, B, G) views, one a time step."""
+    return [x_t for block in blocks for x_t in block.unbind(1)]
+
+
 def run_trimmed(step, x_proj: list[torch.Tensor], ends: list[int], weight_hh: torch.Tensor, bias_hh: torch.Tensor,
                 tape: list | None = None) -> torch.Tensor:
     """Each model's state after its own last step, for lengths `ends` in non-increasing order: at step t only
@@ -71,8 +76,7 @@ class Recurrence(torch.autograd.Function):
     def forward(ctx, step_grad, ends, weight_hh, bias_hh, *blocks):
         ctx.tape, ctx.step_grad, ctx.block_shapes = [], step_grad, [block.shape for block in blocks]
         ctx.save_for_backward(weight_hh)
-        x_proj = [x_t for block in blocks for x_t in block.unbind(1)]  # T x (E, B, G)
-        return run_trimmed(step_grad.forward, x_proj, ends, weight_hh, bias_hh, ctx.tape)
+        return run_trimmed(step_grad.forward, time_steps(blocks), ends, weight_hh, bias_hh, ctx.tape)
 
     @staticmethod
     def backward(ctx, g_out):
@@ -81,7 +85,7 @@ class Recurrence(torch.autograd.Function):
         g_recurrent = weight_hh.new_zeros(E, H, G)  # summed from the last step down, as autograd sums it
         g_bias = weight_hh.new_zeros(E, 1, G)
         g_blocks = [weight_hh.new_empty(shape) for shape in ctx.block_shapes]
-        g_x_proj = [g_t for block in g_blocks for g_t in block.unbind(1)]  # T x (E, B, G), views of the blocks
+        g_x_proj = time_steps(g_blocks)  # T x (E, B, G), views of the blocks
         for g_t in g_x_proj[len(ctx.tape) :]:  # steps no model reached
             g_t.zero_()
         g_h = g_c = None
@@ -92,16 +96,11 @@ class Recurrence(torch.autograd.Function):
                 g_h = g_out[:active] if g_h is None else torch.cat([g_h, g_out[below:active]])
                 g_c = None if g_c is None else torch.cat([g_c, g_c.new_zeros(active - below, *g_c.shape[1:])])
             g_x, g_hp, g_h_direct, g_c = ctx.step_grad.backward(saved, g_h, g_c)
-            if active == E:
-                g_x_proj[t].copy_(g_x)
-                rows = (g_recurrent, g_bias, weight_hh)
-            else:
-                g_x_proj[t][:active].copy_(g_x)
-                g_x_proj[t][active:].zero_()
-                rows = (g_recurrent[:active], g_bias[:active], weight_hh[:active])
-            rows[0].add_(h_prev.transpose(1, 2).bmm(g_hp))  # baddbmm's gradients
-            rows[1].add_(g_hp.sum(1, keepdim=True))
-            g_h = g_hp.bmm(rows[2])
+            g_x_proj[t][:active].copy_(g_x)
+            g_x_proj[t][active:].zero_()  # the models that stopped
+            g_recurrent[:active].add_(h_prev.transpose(1, 2).bmm(g_hp))  # baddbmm's gradients
+            g_bias[:active].add_(g_hp.sum(1, keepdim=True))
+            g_h = g_hp.bmm(weight_hh[:active])
             if g_h_direct is not None:
                 g_h = g_h + g_h_direct
             below = active

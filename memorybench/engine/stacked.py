@@ -35,7 +35,7 @@ from torch import nn
 from memorybench.cells import get_cell, layer_parameters
 from memorybench.engine.block import last_states, lookup
 from memorybench.engine.layout import Supports, clip_per_replica_, replica_norms
-from memorybench.engine.recurrence import Recurrence, run_trimmed
+from memorybench.engine.recurrence import Recurrence, run_trimmed, time_steps
 from memorybench.models import SequenceModel
 
 PROJECTION_ROWS = 128  # rows per input-projection matmul: short enough that its sums run in one block (see project_blocks)
@@ -68,24 +68,21 @@ class StackedModel(nn.Module):
         blocks = self.project_blocks(x.transpose(1, 2))  # (E, n, B, chunks*H) per block of n time steps
         ends = lengths.tolist() if lengths is not None and lengths.device.type == "cpu" and not self.per_step else None
         trimmed = ends is not None and ends == sorted(ends, reverse=True)  # a sweep's packs: longest length first
-        if self.written_backward(x) and (trimmed or lengths is None):
+        last_only = trimmed or (lengths is None and not self.per_step)  # every model's last state, nothing else
+        if last_only and self.written_backward(x):
             return self.head(Recurrence.apply(self.spec.step_grad, ends or [T] * E, self.weight_hh, self.bias_hh, *blocks))
-        x_proj = [x_t for block in blocks for x_t in block.unbind(1)]  # T x (E, B, chunks*H)
-        if trimmed:
-            return self.head(run_trimmed(self.spec.step, x_proj, ends, self.weight_hh, self.bias_hh))
+        x_proj = time_steps(blocks)  # T x (E, B, chunks*H)
+        if last_only:
+            return self.head(run_trimmed(self.spec.step, x_proj, ends or [T] * E, self.weight_hh, self.bias_hh))
         h = c = x_proj[0].new_zeros(E, B, self.hidden)  # (E, B, H)
         recurrent, bias_hh = self.weight_hh.transpose(1, 2), self.bias_hh[:, None]
-        keep = lengths is not None or self.per_step
-        outputs = []
+        outputs = []  # every step's states: a per-step task's, or those of lengths not in a sweep's order
         for x_t in x_proj:
             h, c, _ = self.spec.step(x_t, torch.baddbmm(bias_hh, h, recurrent), h, c)
-            if keep:
-                outputs.append(h)
+            outputs.append(h)
         if self.per_step:
             return self.head(torch.stack(outputs, dim=2).view(E, B * T, self.hidden)).view(E, B, T, -1)  # (E, B*T, H) -> (E, B, T, C)
-        if lengths is not None:
-            h = last_states(torch.stack(outputs, dim=2), lengths)  # (E, B, T, H) -> (E, B, H)
-        return self.head(h)
+        return self.head(last_states(torch.stack(outputs, dim=2), lengths))  # (E, B, T, H) -> (E, B, H) -> (E, B, C)
 
     def head(self, h: torch.Tensor) -> torch.Tensor:
         """(E, N, H) states -> (E, N, C) outputs."""
