@@ -14,7 +14,7 @@ from torch import nn
 
 from memorybench.cells.spec import CellSpec, StepGrad, torch_fused
 
-sigmoid_backward, tanh_backward = torch.ops.aten.sigmoid_backward, torch.ops.aten.tanh_backward  # autograd's own
+sigmoid_backward, tanh_backward = torch.ops.aten.sigmoid_backward, torch.ops.aten.tanh_backward  # autograd's own; .grad_input writes into a given tensor
 
 
 def forward(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
@@ -28,9 +28,9 @@ def forward(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torc
     return h_new, c, (h, gates, r, z, h_n, n)
 
 
-def backward(saved, g_h: torch.Tensor, g_c: torch.Tensor | None):
-    """The gradients of `forward`'s inputs, as autograd computes them (`StepGrad`): (g_x_proj, g_h_proj, g_h_prev
-    through the lerp, g_c)."""
+def backward(saved, g_h: torch.Tensor, g_c: torch.Tensor | None, g_x: torch.Tensor):
+    """The gradients of `forward`'s inputs, as autograd computes them (`StepGrad`): x_proj's written into `g_x`;
+    -> (g_h_proj, g_h_prev through the lerp, g_c)."""
     h, gates, r, z, h_n, n = saved
     H = h.shape[-1]
     g_a = tanh_backward(g_h * (1 - z), n)  # lerp's gradient for n, then the tanh's
@@ -38,7 +38,8 @@ def backward(saved, g_h: torch.Tensor, g_c: torch.Tensor | None):
     torch.mul(g_a, h_n, out=g_gates[..., :H])  # addcmul(xn, r, hn): grad * (tensor2 * value), value 1
     torch.mul(g_h, h - n, out=g_gates[..., H:])  # lerp's gradient for its weight: grad * (end - self)
     g_gates = sigmoid_backward(g_gates, gates)
-    return torch.cat([g_gates, g_a], -1), torch.cat([g_gates, g_a * r], -1), g_h * z, g_c
+    torch.cat([g_gates, g_a], -1, out=g_x)
+    return torch.cat([g_gates, g_a * r], -1), g_h * z, g_c
 
 
 def step(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.Tensor):

@@ -14,7 +14,7 @@ from torch import nn
 
 from memorybench.cells.spec import CellSpec, StepGrad, torch_fused
 
-sigmoid_backward, tanh_backward = torch.ops.aten.sigmoid_backward, torch.ops.aten.tanh_backward  # autograd's own
+sigmoid_backward, tanh_backward = torch.ops.aten.sigmoid_backward, torch.ops.aten.tanh_backward  # autograd's own; .grad_input writes into a given tensor
 
 
 def forward(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
@@ -29,21 +29,20 @@ def forward(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torc
     return h, c_new, (c, gates, i, f, g, o, tanh_c)
 
 
-def backward(saved, g_h: torch.Tensor, g_c: torch.Tensor | None):
-    """The gradients of `forward`'s inputs, as autograd computes them (`StepGrad`): (g_pre, g_pre, None, g_c_prev)."""
+def backward(saved, g_h: torch.Tensor, g_c: torch.Tensor | None, g_x: torch.Tensor):
+    """The gradients of `forward`'s inputs, as autograd computes them (`StepGrad`): x_proj's written into `g_x`,
+    which is h_proj's too; -> (g_x, None, g_c_prev)."""
     c, gates, i, f, g, o, tanh_c = saved
     H = g.shape[-1]
     g_c_new = tanh_backward(g_h * o, tanh_c)  # h = o * tanh(c)
     if g_c is not None:
         g_c_new = g_c_new + g_c  # and c's use in the next step
-    g_gates = torch.empty_like(gates)  # the sigmoid's output gradient: i's, f's, zero for g's quarter, o's
-    torch.mul(g_c_new, g, out=g_gates[..., :H])  # c = f*c + i*g
-    torch.mul(g_c_new, c, out=g_gates[..., H : 2 * H])
-    g_gates[..., 2 * H : 3 * H].zero_()
-    torch.mul(g_h, tanh_c, out=g_gates[..., 3 * H :])
-    g_pre = sigmoid_backward(g_gates, gates)
-    g_pre[..., 2 * H : 3 * H].add_(tanh_backward(g_c_new * i, g))
-    return g_pre, g_pre, None, g_c_new * f
+    torch.mul(g_c_new, g, out=g_x[..., :H])  # the sigmoid's output gradient: i's (c = f*c + i*g),
+    torch.mul(g_c_new, c, out=g_x[..., H : 2 * H])  # f's,
+    torch.mul(g_h, tanh_c, out=g_x[..., 3 * H :])  # o's (g's quarter: whatever, written below)
+    sigmoid_backward.grad_input(g_x, gates, grad_input=g_x)
+    tanh_backward.grad_input(g_c_new * i, g, grad_input=g_x[..., 2 * H : 3 * H])  # g's quarter: the tanh's alone
+    return g_x, None, g_c_new * f
 
 
 def step(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.Tensor):

@@ -95,8 +95,7 @@ class Recurrence(torch.autograd.Function):
             if active > below:  # the models whose last step this is: their output's gradient
                 g_h = g_out[:active] if g_h is None else torch.cat([g_h, g_out[below:active]])
                 g_c = None if g_c is None else torch.cat([g_c, g_c.new_zeros(active - below, *g_c.shape[1:])])
-            g_x, g_hp, g_h_direct, g_c = ctx.step_grad.backward(saved, g_h, g_c)
-            g_x_proj[t][:active].copy_(g_x)
+            g_hp, g_h_direct, g_c = ctx.step_grad.backward(saved, g_h, g_c, g_x_proj[t][:active])
             g_x_proj[t][active:].zero_()  # the models that stopped
             g_recurrent[:active].add_(h_prev.transpose(1, 2).bmm(g_hp))  # baddbmm's gradients
             g_bias[:active].add_(g_hp.sum(1, keepdim=True))

@@ -65,10 +65,10 @@ class StackedModel(nn.Module):
         from each model's last step (step T, or step lengths[e] for model e, its sequences
         right-padded), or (E, B, T, C) from every step for a per-step task."""
         E, B, T = x.shape[:3]
-        blocks = self.project_blocks(x.transpose(1, 2))  # (E, n, B, chunks*H) per block of n time steps
         ends = lengths.tolist() if lengths is not None and lengths.device.type == "cpu" and not self.per_step else None
         trimmed = ends is not None and ends == sorted(ends, reverse=True)  # a sweep's packs: longest length first
         last_only = trimmed or (lengths is None and not self.per_step)  # every model's last state, nothing else
+        blocks = self.project_blocks(x.transpose(1, 2), ends if trimmed else None)  # (E', n, B, chunks*H) per block of n steps
         if last_only and self.written_backward(x):
             return self.head(Recurrence.apply(self.spec.step_grad, ends or [T] * E, self.weight_hh, self.bias_hh, *blocks))
         x_proj = time_steps(blocks)  # T x (E, B, chunks*H)
@@ -95,21 +95,26 @@ class StackedModel(nn.Module):
         return (self.use_step_grad and self.spec.step_grad is not None and x.device.type == "cpu" and not self.per_step
                 and torch.is_grad_enabled() and not torch.compiler.is_compiling())
 
-    def project_blocks(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """x (E, T, B[, F]), time-major -> (E, n, B, chunks*H) per block: every step's input projection, in time blocks of
+    def project_blocks(self, x: torch.Tensor, ends: list[int] | None = None) -> list[torch.Tensor]:
+        """x (E, T, B[, F]), time-major -> (E', n, B, chunks*H) per block: every step's input projection, in time blocks of
         `PROJECTION_ROWS // B` steps whose bounds depend on t alone. A replica shorter than its pack's longest
         gets right-padded steps: whole blocks of them add exact zeros to its gradients, and the padded rows of
         its last block are the last rows of a short sum. So its weights are the bits it gets alone or in a pack
-        of its own length (tests/engine/test_stacked.py), which a single matmul over all T*B rows does not give."""
+        of its own length (tests/engine/test_stacked.py), which a single matmul over all T*B rows does not give.
+        With `ends` (the models' lengths, non-increasing: `run_trimmed`'s), a block projects only the models still
+        going at its first step, E' of them (at least two: torch's batched matmul takes another path for a batch of
+        one), and skips the blocks of padding the others would only add exact zeros from; without, E' = E."""
         E, T, B = x.shape[:3]
         steps = max(1, PROJECTION_ROWS // B)
         projected = []
         for start in range(0, T, steps):
-            block = x[:, start : start + steps]  # (E, n, B[, F])
+            keep = E if ends is None else max(min(2, E), sum(end > start for end in ends))
+            block = x[:keep, start : start + steps]  # (E', n, B[, F])
             n = block.shape[1]
-            embedded = (block if self.embedding is None else lookup(self.embedding, block, self.capturable)).reshape(E, n * B, -1)  # (E, n*B, M)
-            out = torch.baddbmm(self.bias_ih[:, None], embedded, self.weight_ih.transpose(1, 2))  # (E, n*B, chunks*H)
-            projected.append(out.view(E, n, B, -1))
+            embedding = None if self.embedding is None else self.embedding[:keep]
+            embedded = (block if embedding is None else lookup(embedding, block, self.capturable)).reshape(keep, n * B, -1)  # (E', n*B, M)
+            out = torch.baddbmm(self.bias_ih[:keep, None], embedded, self.weight_ih[:keep].transpose(1, 2))  # (E', n*B, chunks*H)
+            projected.append(out.view(keep, n, B, -1))
         return projected
 
     def mask_gradients_(self) -> None:

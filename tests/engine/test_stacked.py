@@ -25,3 +25,15 @@ def test_a_stacked_runs_weights_and_scores_are_the_same_alone_and_beside_any_pac
         assert all(torch.equal(alone.state_dict[k], packed.state_dict[k]) for k in alone.state_dict)
         assert packed.result.test_score == alone.result.test_score
         assert packed.result.curves == alone.result.curves  # every logged number: losses, dev scores, gradient norms
+
+
+@pytest.mark.parametrize("cell", ["lstm", "srn"])
+def test_a_run_alone_in_its_packs_later_time_blocks_keeps_its_bits(cell):
+    """The input projection skips each time block's models that have ended (`StackedModel.project_blocks`): a run of
+    30 steps beside runs of 10 and 5 is the only one left in its second block of 16 steps, and still gets its own bits."""
+    config = lambda n, s: protocol_config("nndl", cell=cell, seq_len=n, seed=s, steps=60, eval_interval=20, device="cpu")
+    target = config(30, 0)
+    alone = trained([target], target)
+    packed = trained([target, config(10, 0), config(10, 1), config(5, 0)], target)
+    assert all(torch.equal(alone.state_dict[k], packed.state_dict[k]) for k in alone.state_dict)
+    assert packed.result.curves == alone.result.curves
