@@ -35,10 +35,11 @@ class StepGrad:
 
     forward: (x_proj, h_proj, h, c) -> (h, c, saved): the step's own operations (its `step` is built on it),
         and what `backward` needs.
-    backward: (saved, g_h, g_c) -> (g_x_proj, g_h_proj, g_h_direct, g_c_prev): from the gradients of the step's
-        new h and c (g_c None: c feeds nothing later), the gradients of its inputs: x_proj and h_proj (the
-        same tensor where the step only adds them), the previous h where the step uses it beside h_proj
-        (None where it does not), and the previous c (None for a cell without one).
+    backward: (saved, g_h, g_c, g_x) -> (g_h_proj, g_h_direct, g_c_prev): from the gradients of the step's
+        new h and c (g_c None: c feeds nothing later), the gradients of its inputs: x_proj's written into
+        `g_x` (a view of the input projection's gradient, where the recurrence wants it), h_proj's (`g_x`
+        itself where the step only adds the two), the previous h's where the step uses it beside h_proj
+        (None where it does not), and the previous c's (None for a cell without one).
 
     Each backward calls, on the same values, the operations torch's autograd calls for the step (its
     derivative formulas, e.g. `tanh_backward`, `sigmoid_backward`, `grad * (1 - weight)` for a lerp), so the

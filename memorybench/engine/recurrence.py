@@ -7,7 +7,8 @@ forward of `run_trimmed` (the same operations on the same values: each cell's `S
 is its `step`) without a graph, keeps what the backward needs, and walks
 back through time calling the operations autograd would call, in its order: the
 recurrent matrices' and biases' gradients summed over time from the last step down, each
-step's gradient written straight into its time block of the input projection's gradient.
+step's gradient written by the cell's backward straight into its time block of the input
+projection's gradient.
 So the gradients are autograd's, bit for bit (tests/engine/test_recurrence.py), up to the
 sign of an exact zero, which no later number can see (Adam's moments, norms and clipping
 treat +0 and -0 alike). The LSTM's and the GRU's packs of 18 train 1.08x faster so on a 2-core AMD
@@ -42,7 +43,8 @@ def run_trimmed(step, x_proj: list[torch.Tensor], ends: list[int], weight_hh: to
     picked at its end (`block.last_states`): the same matmuls of its own rows, and exact zeros for the padded
     steps' gradients, which are not computed now (tests/engine/test_stacked.py).
 
-    step: a cell's `step` or `StepGrad.forward`, (x_proj, h_proj, h, c) -> (h, c, extra); x_proj: T x (E, B, G);
+    step: a cell's `step` or `StepGrad.forward`, (x_proj, h_proj, h, c) -> (h, c, extra); x_proj: T x (E', B, G), E'
+    at least the models still going at step t;
     weight_hh (E, G, H); bias_hh (E, G). With `tape`, each step appends (models stepped, h before, extra).
     -> (E, B, H)"""
     h = c = x_proj[0].new_zeros(len(ends), x_proj[0].shape[1], weight_hh.shape[2])  # (E, B, H)
@@ -68,9 +70,10 @@ def run_trimmed(step, x_proj: list[torch.Tensor], ends: list[int], weight_hh: to
 
 
 class Recurrence(torch.autograd.Function):
-    """(step_grad, ends, weight_hh (E, G, H), bias_hh (E, G), *blocks (E, n, B, G)) -> h (E, B, H), each model's
+    """(step_grad, ends, weight_hh (E, G, H), bias_hh (E, G), *blocks (E', n, B, G)) -> h (E, B, H), each model's
     state after its own last step (`run_trimmed`); `ends` the models' lengths, non-increasing (a sweep's packs
-    are ordered so)."""
+    are ordered so); a block may hold only its first E' models, those still going at its first step
+    (`StackedModel.project_blocks`)."""
 
     @staticmethod
     def forward(ctx, step_grad, ends, weight_hh, bias_hh, *blocks):
