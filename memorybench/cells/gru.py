@@ -14,7 +14,7 @@ from torch import nn
 
 from memorybench.cells.spec import CellSpec, StepGrad, torch_fused
 
-sigmoid_backward, tanh_backward = torch.ops.aten.sigmoid_backward, torch.ops.aten.tanh_backward  # autograd's own; .grad_input writes into a given tensor
+sigmoid_backward, tanh_backward = torch.ops.aten.sigmoid_backward, torch.ops.aten.tanh_backward  # autograd's own
 
 
 def forward(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.Tensor):

@@ -71,7 +71,7 @@ class StackedModel(nn.Module):
         blocks = self.project_blocks(x.transpose(1, 2), ends if trimmed else None)  # (E', n, B, chunks*H) per block of n steps
         if last_only and self.written_backward(x):
             return self.head(Recurrence.apply(self.spec.step_grad, ends or [T] * E, self.weight_hh, self.bias_hh, *blocks))
-        x_proj = time_steps(blocks)  # T x (E, B, chunks*H)
+        x_proj = time_steps(blocks)  # T x (E', B, chunks*H); E' = E unless trimmed
         if last_only:
             return self.head(run_trimmed(self.spec.step, x_proj, ends or [T] * E, self.weight_hh, self.bias_hh))
         h = c = x_proj[0].new_zeros(E, B, self.hidden)  # (E, B, H)
