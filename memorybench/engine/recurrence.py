@@ -31,7 +31,7 @@ import torch
 
 
 def time_steps(blocks: list[torch.Tensor]) -> list[torch.Tensor]:
-    """(E, n, B, G) time blocks -> T x (E, B, G) views, one a time step."""
+    """(E', n, B, G) time blocks -> T x (E', B, G) views, one a time step (E' may shrink from block to block)."""
     return [x_t for block in blocks for x_t in block.unbind(1)]
 
 
@@ -88,7 +88,7 @@ class Recurrence(torch.autograd.Function):
         g_recurrent = weight_hh.new_zeros(E, H, G)  # summed from the last step down, as autograd sums it
         g_bias = weight_hh.new_zeros(E, 1, G)
         g_blocks = [weight_hh.new_empty(shape) for shape in ctx.block_shapes]
-        g_x_proj = time_steps(g_blocks)  # T x (E, B, G), views of the blocks
+        g_x_proj = time_steps(g_blocks)  # T x (E', B, G), views of the blocks
         for g_t in g_x_proj[len(ctx.tape) :]:  # steps no model reached
             g_t.zero_()
         g_h = g_c = None
