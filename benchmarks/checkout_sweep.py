@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument("--old", type=Path, required=True)
     parser.add_argument("--new", type=Path, nargs="+", default=[Path(".")])
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--keep", type=Path, default=None, help="keep each side's last results folder as KEEP/old and KEEP/new")
+    parser.add_argument("--keep", type=Path, default=None, help="keep each side's last results folder as KEEP/old and KEEP/new (KEEP/new1 ... for several)")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[])
     args = parser.parse_args()
     print(provenance_line(), flush=True)

@@ -219,8 +219,9 @@ def step_cost(cell: str, lengths: list[int]) -> int:
     """One training step of a pack of runs of these lengths: (8 x the longest + every run's own length) x (1 + the
     cell's gates). A pack's time step costs little more than one run's at these sizes (dispatch, not arithmetic,
     sets the pace), a stacked pack steps each run through its own length only, and a gate is a few more ops. It fits
-    packs trained two at a time on 2 cores (the default sweep's: the GRU's pack of 18 takes 0.85 of the LSTM's time,
-    0.8 here), not packs trained alone (0.76), which would plan the slower sweep (docs/explanation/engine-and-packing.md)."""
+    packs trained two at a time on 2 cores, as a sweep trains them (the GRU's default pack of 18 took 0.85 of the LSTM's
+    time, 0.8 by this estimate), not packs trained alone (0.76), which would plan a slower sweep
+    (docs/explanation/engine-and-packing.md)."""
     from memorybench.cells import get_cell
 
     return (8 * max(lengths) + sum(lengths)) * (1 + get_cell(cell).chunks)
