@@ -2,8 +2,8 @@
 
     python -m tests.golden            # rewrite tests/golden_runs.json from the current code
 
-The file holds one record per machine kind (`memorybench.storage.provenance.machine_kind()`: CPU
-model, the kernels torch picked for it, torch version and thread count); running this again on another kind adds
+The file holds one record per machine kind (`memorybench.engine.machine.machine_kind()`: CPU
+model, the kernels torch and oneDNN pick for it, torch version and thread count); running this again on another kind adds
 its record, on the same kind replaces it. `tests/engine/test_golden.py` retrains each case and
 compares it bit for bit with the record of this machine's kind, if there is one, and to a
 stated float tolerance with every other record: kernels for other CPUs, instruction sets
