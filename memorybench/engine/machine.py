@@ -37,8 +37,7 @@ def cpu_flags() -> set[str]:
 
 
 def onednn_isa(flags: set[str] | None = None) -> str:
-    """oneDNN's instruction-set level on this CPU ('?' where the flags cannot be read), and the cap
-    `ONEDNN_MAX_CPU_ISA` sets, if any.
+    """oneDNN's instruction-set level on a CPU with these flags (this one's by default; '?' where they cannot be read).
 
     >>> onednn_isa({"avx2", "avx", "sse4_1", "avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512_vnni"})
     'avx512_core_vnni'
@@ -46,9 +45,7 @@ def onednn_isa(flags: set[str] | None = None) -> str:
     '?'
     """
     flags = cpu_flags() if flags is None else flags
-    level = next((name for name, needs in ONEDNN_LEVELS if needs <= flags), "?")
-    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")
-    return f"{level} capped at {cap.lower()}" if cap else level
+    return next((name for name, needs in ONEDNN_LEVELS if needs <= flags), "?")
 
 
 def machine_kind(device: str = "cpu") -> str:
@@ -63,5 +60,7 @@ def machine_kind(device: str = "cpu") -> str:
     if device.startswith("cuda"):
         return f"{torch.cuda.get_device_name(torch.device(device))} | torch {torch.__version__}"
     threads = torch.get_num_threads()
-    return (f"{cpu_name()} | {torch.backends.cpu.get_cpu_capability()} | oneDNN {onednn_isa()} | torch {torch.__version__} | "
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")  # oneDNN's own override
+    onednn = onednn_isa() + (f" capped at {cap.lower()}" if cap else "")
+    return (f"{cpu_name()} | {torch.backends.cpu.get_cpu_capability()} | oneDNN {onednn} | torch {torch.__version__} | "
             f"{threads} thread{'s' if threads > 1 else ''}")
