@@ -7,8 +7,8 @@ step counted from its matmuls (forward: input and recurrent projections at every
 backward: twice the forward's), this machine's single-thread matmul rate at those shapes (the
 recurrent projection (8, 32) x (32, chunks*32), timed), the time the arithmetic alone would take, and
 the measured time per run of a step: a single run (the fused torch layer) and a run's share of a
-stacked pack of `--replicas`. Their ratio to the bound is the distance: per-operation dispatch, not
-arithmetic, sets the pace at these sizes.
+stacked pack of `--replicas`, and each as model-steps/s (a run's own steps a second). Their ratio to the
+bound is the distance: per-operation dispatch, not arithmetic, sets the pace at these sizes.
 """
 from __future__ import annotations
 
@@ -62,7 +62,8 @@ def main() -> None:
     torch.set_num_threads(1)
     task, T = get_task("nndl"), args.length
     print(provenance_line())
-    print("cell  MFLOP/step  matmul GFLOP/s  bound ms  single ms (x bound)  stacked/run ms (x bound)")
+    print("cell  MFLOP/step  matmul GFLOP/s  bound ms  single ms (x bound)  stacked/run ms (x bound)"
+          "  model-steps/s: bound  single  stacked")
     for cell in ("srn", "lstm", "gru"):
         model = build_model(task, cell, seed=0)
         G, M, C = get_cell(cell).chunks * H, model.embedding.embedding_dim, task.output_size
@@ -76,7 +77,7 @@ def main() -> None:
         stacked = step_seconds(StackedModel([build_model(task, cell, seed=s) for s in range(E)]), task,
                                x.expand(E, -1, -1), y.expand(E, -1), args.steps) / E
         print(f"{cell:<5} {flops / 1e6:10.2f}  {rate / 1e9:14.1f}  {bound * 1e3:8.3f}  {single * 1e3:9.3f} ({single / bound:5.1f}x)"
-              f"  {stacked * 1e3:12.3f} ({stacked / bound:5.1f}x)")
+              f"  {stacked * 1e3:12.3f} ({stacked / bound:5.1f}x)  {1 / bound:20,.0f}  {1 / single:6,.0f}  {1 / stacked:7,.0f}")
 
 
 if __name__ == "__main__":
