@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
 import torch
 
-from memorybench.storage.provenance import cpu_name
+from memorybench.storage.provenance import cpu_name, cpuinfo
 
 # oneDNN's CPU instruction-set levels, highest first, each with the /proc/cpuinfo flags it needs. oneDNN (torch's
 # fused LSTM and GRU kernels) picks its kernels by this level, not by torch's own CPU capability: two Xeons that
@@ -27,13 +25,7 @@ ONEDNN_LEVELS = (
 
 def cpu_flags() -> set[str]:
     """The CPU's feature flags from /proc/cpuinfo (empty where there is none: not Linux)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
+    return set((cpuinfo("flags") or "").split())
 
 
 def onednn_isa(flags: set[str] | None = None) -> str:

@@ -49,14 +49,19 @@ def short_commit(commit: str) -> str:
     return commit[:12] + ("+dirty" if commit.endswith("+dirty") else "")
 
 
-def cpu_name() -> str:
+def cpuinfo(field: str) -> str | None:
+    """The first CPU's `field` in /proc/cpuinfo ('model name', 'flags', ...); None where there is none (not Linux)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith(field):
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def cpu_name() -> str:
+    return cpuinfo("model name") or platform.processor() or platform.machine()
 
 
 def torch_version() -> str:
