@@ -25,10 +25,10 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 from memorybench.checks import check_choice, check_int
-from memorybench.registry import add_to_registry
+from memorybench.registry import ADDED, add_to_registry
 
 BUILTIN_CELLS = ("srn", "lstm", "gru")  # the cells a sweep compares by default, in this order (memorybench.cells)
 MODERN_CELLS = ("indrnn", "mingru", "minlstm", "lru")  # built in beside the classics, chosen by name or with --cells all (issue 25)
@@ -91,28 +91,15 @@ class RunConfig:
         spec = get_cell(self.cell)
         task = get_task(self.task)
         check_int("seq_len", self.seq_len, task.min_seq_len)
-        check_int("seed", self.seed, 0)
-        for name in ("embedding_size", "hidden_size", "num_layers", "batch_size", "steps", "eval_interval"):
-            check_int(name, getattr(self, name), 1)
+        check_values(self.to_dict())
         check_choice("init", self.init, INITS)
-        check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        check_choice("clip", self.clip, CLIPS)
-        check_choice("loss_reduction", self.loss_reduction, LOSS_REDUCTIONS)
-        for name in ("bidirectional", "softmax_before_loss"):
-            if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name}={getattr(self, name)!r} is not allowed; it must be True or False")
         check_choice("execution", self.execution, EXECUTIONS)
         if self.execution == "fused" and spec.fused is None:
             raise ValueError(f"execution='fused' is not allowed for cell {self.cell!r}: it has no fused kernel; use execution='transparent'")
         if self.execution == "scan" and spec.scan is None:
             raise ValueError(f"execution='scan' is not allowed for cell {self.cell!r}: it has no scan over time; use execution='transparent'")
-        for name in ("lr", "clip_value"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-                raise ValueError(f"{name}={value!r} is not allowed; it must be a finite number > 0")
         if self.forget_bias is not None and "f" not in spec.gates:
             raise ValueError(f"forget_bias={self.forget_bias!r} is not allowed for cell {self.cell!r}; it applies to cells with a forget gate (lstm)")
-        check_device(self.device)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -136,6 +123,50 @@ class RunConfig:
         identity = {k: v for k, v in self.to_dict().items() if k != "device" and k not in unused}
         text = json.dumps(identity, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def check_values(values: dict) -> None:
+    """The checks of a config's values that need no registry (types, ranges, the choices this module
+    holds): what a stored run's config must pass to be read (`memorybench.storage.validate`); whether its
+    cell and task exist, and what they allow, is asked where a model is built (`RunConfig`).
+
+    >>> check_values({**config_defaults(), "hidden_size": "32"})
+    Traceback (most recent call last):
+    ...
+    ValueError: hidden_size='32' is not allowed; it must be an integer >= 1
+    """
+    for name in ("cell", "protocol", "task", "init", "execution"):
+        if not isinstance(values[name], str):
+            raise ValueError(f"{name}={values[name]!r} is not allowed; it must be a name (a string)")
+    check_int("seq_len", values["seq_len"], 1)
+    check_int("seed", values["seed"], 0)
+    for name in ("embedding_size", "hidden_size", "num_layers", "batch_size", "steps", "eval_interval"):
+        check_int(name, values[name], 1)
+    check_choice("optimizer", values["optimizer"], OPTIMIZERS)
+    check_choice("clip", values["clip"], CLIPS)
+    check_choice("loss_reduction", values["loss_reduction"], LOSS_REDUCTIONS)
+    for name in ("bidirectional", "softmax_before_loss", "shuffle", "stop_on_perfect_dev"):
+        if not isinstance(values[name], bool):
+            raise ValueError(f"{name}={values[name]!r} is not allowed; it must be True or False")
+    if not isinstance(values["task_params"], dict):
+        raise ValueError(f"task_params={values['task_params']!r} is not allowed; it must be a mapping of parameter names to values")
+    for name in ("lr", "clip_value"):
+        value = values[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{name}={value!r} is not allowed; it must be a finite number > 0")
+    bias = values["forget_bias"]
+    if bias is not None and (isinstance(bias, bool) or not isinstance(bias, (int, float)) or not math.isfinite(bias)):
+        raise ValueError(f"forget_bias={bias!r} is not allowed; it must be a finite number or None")
+    check_device(values["device"])
+
+
+def config_defaults() -> dict:
+    """Every RunConfig field at its default, without building a config (which asks the registries).
+
+    >>> config_defaults()["cell"], config_defaults()["task_params"]
+    ('lstm', {})
+    """
+    return {f.name: f.default_factory() if f.default is MISSING else f.default for f in fields(RunConfig)}
 
 
 def check_device(device: str) -> None:
@@ -230,6 +261,7 @@ def register_protocol(name: str, settings: dict, replace: bool = False) -> dict:
     if unknown or "task" not in settings:
         raise ValueError(f"protocol {name!r}: {'needs a task' if not unknown else f'{sorted(unknown)[0]!r} is not a RunConfig field'}")
     PROTOCOLS[name] = dict(settings)
+    ADDED.append(("protocol", name))
     return PROTOCOLS[name]
 
 

@@ -8,6 +8,8 @@ Example:
 """
 from __future__ import annotations
 
+ADDED: list[tuple[str, str]] = []  # (kind, name) of every registration, in order: what each plugin provides (memorybench.plugins)
+
 
 def add_to_registry(registry: dict, name: str, spec, kind: str, replace: bool = False):
     """Register `spec` under `name` (a lowercase identifier); a taken name only with `replace`. Returns `spec`."""
@@ -16,4 +18,5 @@ def add_to_registry(registry: dict, name: str, spec, kind: str, replace: bool = 
     if name in registry and not replace:
         raise ValueError(f"{kind} {name!r} is already registered; pass replace=True to replace it")
     registry[name] = spec
+    ADDED.append((kind, name))
     return spec

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import math
+import shlex
 import sys
 import time
 from pathlib import Path
 
+from memorybench.invocation import running
 from memorybench.parser import Parser, UsageError, folder_path, positive_int
 
 PROG = "memorybench horizon"
@@ -115,9 +117,9 @@ def make_parser(prog: str) -> Parser:
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     args = make_parser(prog).parse_or_exit(argv)
-    command = [*prog.split(), *(sys.argv[1:] if argv is None else argv)]  # as typed, for the lock and the provenance
     try:
-        return _search(args, prog, command)
+        with running([*prog.split(), *(sys.argv[1:] if argv is None else argv)]) as command:  # as typed, for the lock and the provenance
+            return _search(args, prog, command)
     except (UsageError, ValueError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -217,7 +219,7 @@ def _search(args, prog: str, command: list[str]) -> int:
         return 0
 
     started, trained = time.perf_counter(), 0
-    with store.lock(" ".join(command)):
+    with store.lock(shlex.join(command)):
         try:
             for round_number in range(1, most + 2):
                 active = [cell for cell in args.cells if search.next_length(probes[cell]) is not None]

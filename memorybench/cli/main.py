@@ -23,6 +23,7 @@ import sys
 from importlib import import_module
 
 from memorybench import __version__
+from memorybench.invocation import running
 from memorybench.parser import Parser, usage_error
 from memorybench.plugins import load_plugins, take_plugins
 
@@ -67,16 +68,16 @@ def main(argv: list[str] | None = None) -> int:
 
             exit_interrupted(code)
         return code
-    argv = list(argv)
-    argv, plugins = take_plugins(argv)
-    try:
-        load_plugins(plugins)
-    except ValueError as exc:
-        return usage_error(PROG, str(exc))
-    if argv == ["--version"]:
-        print(f"{PROG} {__version__}")
-        return 0
-    return dispatch(COMMANDS, argv, PROG)
+    with running([PROG, *argv]):  # the command as typed, --plugin included, for the provenance it records
+        argv, plugins = take_plugins(list(argv))
+        try:
+            load_plugins(plugins)
+        except ValueError as exc:
+            return usage_error(PROG, str(exc))
+        if argv == ["--version"]:
+            print(f"{PROG} {__version__}")
+            return 0
+        return dispatch(COMMANDS, argv, PROG)
 
 
 def dispatch(commands: dict, argv: list[str], prog: str) -> int:

@@ -14,10 +14,12 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import shlex
 import signal
 import sys
 import time
 
+from memorybench.invocation import command, running
 from memorybench.parser import Parser, UsageError, folder_path, positive_int
 from memorybench.plugins import load_plugins, take_plugins
 from memorybench.sweep.settings import SweepAxes
@@ -264,7 +266,8 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     argv = sys.argv[1:] if argv is None else argv
     handlers = signal.signal(signal.SIGINT, _interrupt), signal.signal(signal.SIGTERM, _interrupt)
     try:
-        code = _main(argv, prog)
+        with running([*prog.split(), *argv]):
+            code = _main(argv, prog)
     except KeyboardInterrupt:
         print("memorybench: interrupted before training started; no run was stored", file=sys.stderr)
         code = 130
@@ -341,7 +344,7 @@ def _main(argv: list[str], prog: str) -> int:
     git_commit()  # provenance of the code this process loaded, before the sweep starts
     started = time.perf_counter()
     try:
-        with store.lock(" ".join([prog, *argv])):
+        with store.lock(shlex.join(command())):
             shared = reuse(store, source, configs, args.retry_failed) if source else []
             if source:
                 print(f"reused {len(shared)} runs complete in {source.root} (linked, not copied)")
@@ -364,7 +367,7 @@ def _main(argv: list[str], prog: str) -> int:
             for config, result in outcome.lost:
                 print(f"memorybench: {describe(config, result)}", file=sys.stderr)
             if outcome.done or shared:
-                entry = environment([*prog.split(), *argv])
+                entry = environment()
                 entry.update(device=str(device), workers=workers, pack_size=pack_size, runs_planned=len(configs),
                              runs_trained=len(outcome.done), runs_skipped=complete, runs_shared=len(shared),
                              runs_failed=len(outcome.failed),

@@ -7,8 +7,10 @@ imports neither torch, pandas nor matplotlib; the work is imported once the argu
 """
 from __future__ import annotations
 
+import shlex
 import sys
 
+from memorybench.invocation import as_typed
 from memorybench.parser import Parser, folder_path
 
 
@@ -25,7 +27,7 @@ def prune(argv: list[str] | None = None, prog: str = "memorybench store prune") 
     from memorybench.report.prune import prune as prune_folders
     from memorybench.storage.store import StoreError, open_results
 
-    command = " ".join([prog, *(argv if argv is not None else sys.argv[1:])])
+    command = shlex.join(as_typed(prog, argv))
     try:
         stores = [open_results(folder) for folder in args.folders]
         with ExitStack() as locks:  # every folder's lock: a sweep writing to one of them is refused meanwhile
@@ -57,7 +59,7 @@ def share(argv: list[str] | None = None, prog: str = "memorybench store share") 
 
     try:
         target, source = open_results(args.target), open_results(args.source)
-        with target.lock(" ".join([prog, *(argv if argv is not None else sys.argv[1:])])):
+        with target.lock(shlex.join(as_typed(prog, argv))):
             linked, kept = share_copies(target, source, args.dry_run)
     except StoreError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
@@ -79,7 +81,7 @@ def compact(argv: list[str] | None = None, prog: str = "memorybench store compac
     args = parser.parse_or_exit(argv)
     from memorybench.storage.store import StoreError, open_results
 
-    command = " ".join([prog, *(argv if argv is not None else sys.argv[1:])])
+    command = shlex.join(as_typed(prog, argv))
     try:
         stores = [open_results(folder) for folder in args.folders]
         for store in stores:

@@ -8,10 +8,12 @@ Example:
 """
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 
 from memorybench.diagnostics.explosion import CELLS, explosion_configs, run_explosion
+from memorybench.invocation import running
 from memorybench.parser import Parser, UsageError, folder_path, positive_int
 
 
@@ -53,10 +55,10 @@ def main(argv: list[str] | None = None, prog: str = "memorybench explosion") -> 
         store = ResultsStore.open(args.out)
         configs = explosion_configs(list(dict.fromkeys(args.cells)), args.seeds, args.device, args.steps)
         started = time.perf_counter()
-        with store.lock(" ".join([prog, *argv])):
+        with running([*prog.split(), *argv]) as command, store.lock(shlex.join(command)):
             trained = run_explosion(store, configs, args.force)
             if trained:
-                entry = environment([*prog.split(), *argv])
+                entry = environment(command)
                 entry.update(device=args.device, workers=1, runs_planned=len(configs), runs_trained=trained,
                              runs_skipped=len(configs) - trained, wall_time_s=round(time.perf_counter() - started, 1))
                 store.record_sweep(entry)

@@ -18,6 +18,8 @@ from importlib import metadata
 from pathlib import Path
 
 from memorybench import __version__
+from memorybench.invocation import command as typed_command
+from memorybench.plugins import record as plugin_record
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # memorybench/storage/provenance.py -> the checkout
 
@@ -82,6 +84,9 @@ def cuda_device() -> str:
 
 
 def environment(command: list[str] | None = None) -> dict:
+    """Where this process runs and what it runs: `command` (default: the command as typed, see
+    `memorybench.invocation`), and, where the process loaded plugins, each with its source's hash."""
+    plugins = plugin_record()
     return {
         "memorybench": __version__,
         "commit": git_commit(),
@@ -92,7 +97,8 @@ def environment(command: list[str] | None = None) -> dict:
         "cpu_count": os.cpu_count(),
         "cuda_device": cuda_device(),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": shlex.join(command if command is not None else sys.argv),
+        "command": shlex.join(command if command is not None else typed_command()),
+        **({"plugins": plugins} if plugins else {}),
     }
 
 

@@ -47,6 +47,7 @@ import pandas as pd
 from memorybench.config import RunConfig
 from memorybench.result import CURVE_COLUMNS, RunResult
 from memorybench.storage.provenance import environment
+from memorybench.storage.validate import config_problem, result_problem, run_problem
 
 RUN_FILE = "run.json"  # config, result, environment and curves; written last
 CHECKPOINT = "checkpoint.pt"  # the best-dev weights; optional (see memorybench.report.prune)
@@ -161,11 +162,17 @@ def is_finished(folder) -> bool:
 
 
 def read_run(folder) -> StoredRun:
-    """The run stored in `folder`, of either layout; a file that does not load (or a run.json without one
-    of its parts) raises DamagedRun naming it."""
+    """The run stored in `folder`, of either layout; a file that does not load, a part missing, or a field
+    missing or of the wrong type (`memorybench.storage.validate`) raises DamagedRun naming it."""
     folder = Path(folder)
     if (folder / RUN_FILE).is_file() or not (folder / "result.json").is_file():
         document = _load(folder / RUN_FILE, _read_json)
+        try:
+            why = run_problem(document["config"], document["result"], document["curves"]["columns"], document["curves"]["rows"])
+        except (KeyError, TypeError) as exc:
+            raise DamagedRun(f"{RUN_FILE} is not a run's ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})") from exc
+        if why:
+            raise DamagedRun(why)
         try:
             curves = pd.DataFrame(document["curves"]["rows"], columns=document["curves"]["columns"])
             for name in document["curves"].get("float32", []):
@@ -174,6 +181,9 @@ def read_run(folder) -> StoredRun:
         except (KeyError, TypeError, ValueError) as exc:
             raise DamagedRun(f"{RUN_FILE} is not a run's ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})") from exc
     config, result = (_load(folder / name, _read_json) for name in ("config.json", "result.json"))
+    why = config_problem(config) or result_problem(result)
+    if why:
+        raise DamagedRun(why)
     environment = _load(folder / "env.json", _read_json) if (folder / "env.json").exists() else {}
     curves = _load(folder / "curves.csv", _read_curves_csv)
     return StoredRun(config, result, environment, curves)
@@ -243,7 +253,9 @@ def compact_run(folder) -> bool:
 
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
-    >>> for name, text in {"config.json": "{}", "result.json": '{"test_score": 0.1}', "curves.csv": "step,dev_score\\n5,0.30000000000000004\\n"}.items():
+    >>> run = {"config.json": '{"cell": "srn", "seq_len": 5, "seed": 0}', "result.json": '{"status": "ok", "test_score": 0.1, "best_dev_score": 0.1}',
+    ...        "curves.csv": "step,dev_score\\n5,0.30000000000000004\\n"}
+    >>> for name, text in run.items():
     ...     _ = (folder / name).write_text(text)
     >>> compact_run(folder), [p.name for p in folder.iterdir()], read_run(folder).curves["dev_score"].tolist()
     (True, ['run.json'], [0.30000000000000004])

@@ -59,7 +59,7 @@ from pathlib import Path
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from memorybench.config import BOOK_CELLS, BUILTIN_CELLS, RunConfig
+from memorybench.config import BOOK_CELLS, BUILTIN_CELLS, MODERN_CELLS, RunConfig, config_defaults
 from memorybench.result import CURVE_COLUMNS, RENAMED, RunResult, upgrade
 from memorybench.storage.rundir import (CHECKPOINT, DamagedRun, compact_run, is_finished, make_temp_dir, read_run, save_run, write_atomic,
                                         write_json_atomic, write_text_atomic)
@@ -188,16 +188,13 @@ class ResultsStore:
         return len(intact)
 
     def damage(self, folder: Path) -> str:
-        """Why a finished run folder cannot be read ('' when every file loads, and its config
-        makes a valid RunConfig: a wrong-typed or unknown value damages the folder too)."""
+        """Why a finished run folder cannot be read ('' when every file loads and every field of its config,
+        result and curves is present and of its type: `memorybench.storage.validate`). Whether its cell and
+        task are registered here is not asked: a folder is read without the plugins its runs used."""
         try:
-            config = read_run(folder).config
+            read_run(folder)
         except DamagedRun as exc:
             return str(exc)
-        try:
-            RunConfig.from_dict(config)
-        except (ValueError, TypeError) as exc:
-            return f"its config is not a valid run config ({' '.join(str(exc).split())})"
         checkpoint = folder / CHECKPOINT
         if checkpoint.exists():
             try:
@@ -328,7 +325,7 @@ class ResultsStore:
         rows, curves = [], []
         for folder in self.scan()[0]:
             stored = read_run(folder)
-            config = RunConfig.from_dict(stored.config).to_dict()  # fields newer than the run at their defaults
+            config = {**config_defaults(), **stored.config}  # fields newer than the run at their defaults
             env = stored.environment
             row = {"run_id": folder.name, **config, "task_params": json.dumps(config["task_params"], sort_keys=True)}
             row.update(upgrade(stored.result))
@@ -383,5 +380,6 @@ def _cell_order(column: pd.Series) -> pd.Series:
     """Cells in registry order (built-in first, then users' in the order registered; without importing the
     registry, and torch with it: a process that has not imported it has registered no cell of its own)."""
     cells = sys.modules.get("memorybench.cells")
-    order = {name: i for i, name in enumerate(dict.fromkeys([*BUILTIN_CELLS, *BOOK_CELLS, *(cells.cell_names() if cells else ())]))}
+    built_in = [*BUILTIN_CELLS, *BOOK_CELLS, *MODERN_CELLS]  # the registry's own order (memorybench.cells.registry)
+    order = {name: i for i, name in enumerate(dict.fromkeys([*built_in, *(cells.cell_names() if cells else ())]))}
     return column.map(lambda c: order.get(c, len(order))) if column.name == "cell" else column

@@ -99,7 +99,7 @@ def test_float32_curve_columns_are_written_short_and_read_back_exactly(tmp_path)
     single = lambda x: float(np.float32(x))  # noqa: E731
     curves = pd.DataFrame({"step": [1, 2], "train_loss": [0.1, 1 / 3], "dev_loss": [single(0.1), float("nan")],
                            "grad_norm": [single(2.5e-8), single(3e9)]})
-    text = run_document(StoredRun({"cell": "srn"}, {"status": "ok"}, {}, curves))
+    text = run_document(StoredRun({"cell": "srn", "seq_len": 5, "seed": 0}, {"status": "ok", "test_score": 0.5, "best_dev_score": 0.5}, {}, curves))
     (tmp_path / "run.json").write_text(text)
     assert json.loads(text)["curves"]["float32"] == ["dev_loss", "grad_norm"]
     assert "[1,0.1,0.1,2.5e-08]" in text and "[2,0.3333333333333333,NaN,3e+09]" in text  # float32's shortest decimals

@@ -148,7 +148,7 @@ def test_a_config_that_is_json_but_no_run_config_is_named(quick_copy, content):
     document = json.loads((folder / "run.json").read_text())
     (folder / "run.json").write_text(json.dumps({**document, "config": content}))
     damaged = quick_copy.scan()[1]
-    assert list(damaged) == [folder.name] and re.match(r"(its config is not a valid run config|run.json is not a run's) \(", damaged[folder.name])
+    assert list(damaged) == [folder.name] and re.match(r"(its config is not a valid run config|its config is not a mapping|run.json is not a run's) \(", damaged[folder.name])
 
 
 @pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)], ids=["umask 022", "umask 077"])
