@@ -62,4 +62,11 @@ def paired_table(runs: pd.DataFrame, key: str, reference: str, others: list[str]
 
 
 def label_of(cell: str) -> str:
-    return get_cell(cell).label
+    """A cell's label; a cell not registered here (its plugin not given) by its stored name."""
+    return CELLS[cell].label if cell in CELLS else cell
+
+
+def cell_order(present) -> list[str]:
+    """The cells of `present` in registry order, those not registered here (a plugin's, not given) after them by name."""
+    present = set(present)
+    return [c for c in CELLS if c in present] + sorted(present - set(CELLS))

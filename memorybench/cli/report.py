@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None, prog: str = "memorybench report") -> int
                         help="write a fresh store.json for the intact run folders (when it is damaged or lost; the record of earlier sweeps is lost with it)")
     args = parser.parse_or_exit(argv)
     from memorybench.report.build import build_report
+    from memorybench.report.plugins_needed import held_back, plugin_note
     from memorybench.storage.store import ResultsStore, StoreError
 
     try:
@@ -30,6 +31,10 @@ def main(argv: list[str] | None = None, prog: str = "memorybench report") -> int
         store = ResultsStore.open(args.folder, create=False)
         for name, why in store.scan()[1].items():
             print(f"{parser.prog}: warning: run folder {store.runs_dir / name} is damaged ({why}); left out of the report", file=sys.stderr)
+        runs = store.collect()[0]
+        if held_back(runs).any():
+            print(f"{parser.prog}: warning: {held_back(runs).sum()} runs' experiments are left as they were: {plugin_note(store, runs)}",
+                  file=sys.stderr)
         print(build_report(args.folder, args.threshold))
     except (StoreError, ValueError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
@@ -48,5 +53,5 @@ def suite(argv: list[str] | None = None, prog: str = "memorybench suite") -> int
     from memorybench.report.suite import write_suite
     from memorybench.report.writer import run_writer
 
-    return run_writer(parser, lambda warn: write_suite(args.folders, args.out, args.readme))
+    return run_writer(parser, lambda warn: write_suite(args.folders, args.out, args.readme, warn))
 

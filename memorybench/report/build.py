@@ -39,6 +39,7 @@ from memorybench.report.benchtables import load_benchmarks, speedup_table
 from memorybench.report.capacity import capacity_section, is_multi_setting
 from memorybench.report.figures import loss_label, plot_cell_benchmarks, plot_curves, plot_gates, plot_score_vs_length, plot_throughput
 from memorybench.report.markdown import fmt, markdown_table, paired_markdown
+from memorybench.report.plugins_needed import held_back, kept_sections, plugin_note
 from memorybench.report.sections import report_sections
 from memorybench.storage.provenance import git_commit, short_commit
 from memorybench.storage.rundir import CHECKPOINT, write_atomic, write_text_atomic
@@ -246,7 +247,9 @@ def build_report(root, threshold: float | None = None) -> Path:
     A bad `threshold` is a ValueError raised before anything is written."""
     store = ResultsStore(root)
     runs, curves = store.collect()
-    check_threshold(threshold, [get_task(name) for name in runs["task"].unique()] if not runs.empty else [])
+    held = held_back(runs)
+    check_threshold(threshold, [get_task(name) for name in runs[~held]["task"].unique()] if not runs.empty else [])
+    old_report = (store.root / "report.md").read_text() if held.any() and (store.root / "report.md").is_file() else ""
     started = _clock(store.root)
     runs, curves = store.write_tables()
     damaged = store.scan()[1]
@@ -255,17 +258,23 @@ def build_report(root, threshold: float | None = None) -> Path:
              "Tables for pandas: `tables/runs.csv` (one row per run), a summary CSV per table below, and every run's "
              "config, result, environment and curve in `runs/<run_id>/run.json` (every curve as one DataFrame: "
              "`ResultsStore(folder).collect()[1]`).", ""]
+    if held.any():
+        lines += [f"Not rebuilt this time: the experiments of {held.sum()} runs, since {plugin_note(store, runs)}. Their sections, "
+                  "tables and figures are as the last report built with that plugin left them.", ""]
     if runs.empty:
         lines.append("No runs stored yet.")
     else:
         runs["experiment"] = ""
-        for label, group, multi in experiments(runs):
+        rebuilt = []
+        for label, group, multi in experiments(runs[~held]):
             runs.loc[group.index, "experiment"] = label
             slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
-            if multi:
-                lines += capacity_section(label, group, store, slug, threshold)
-            else:
-                lines += _experiment_section(label, group, curves, store, slug, threshold)
+            section = capacity_section(label, group, store, slug, threshold) if multi else \
+                _experiment_section(label, group, curves, store, slug, threshold)
+            rebuilt.append(section[0])
+            lines += section
+        lines += kept_sections(old_report, set(rebuilt))
+        runs.loc[held, "experiment"] = "(its plugin not given)"
         for section in report_sections():  # the diagnostics' sections (and plugins'), where the folder holds their files
             lines += section.write(store, runs)
         failed = runs[runs["status"] != "ok"]
@@ -283,7 +292,8 @@ def build_report(root, threshold: float | None = None) -> Path:
     lines += _benchmark_section(store)
     lines += _provenance(store, runs)
     write_text_atomic(store.root / "report.md", "\n".join(lines) + "\n")
-    _remove_stale(store.root, started)
+    if not held.any():  # which older files are a held-back experiment's cannot be told: none is removed then
+        _remove_stale(store.root, started)
     return store.root / "report.md"
 
 

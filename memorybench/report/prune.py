@@ -33,6 +33,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from memorybench.report.build import traced_runs
+from memorybench.report.plugins_needed import refuse_without_plugins
 from memorybench.report.sections import report_sections
 from memorybench.storage.rundir import CHECKPOINT
 from memorybench.storage.store import ResultsStore
@@ -52,7 +53,11 @@ def needed(store: ResultsStore) -> dict[Path, str]:
 
 def prune(stores: list[ResultsStore], dry_run: bool = False) -> tuple[dict[Path, str], dict[Path, int]]:
     """Remove the checkpoints no store in `stores` reads from their own run folders; returns
-    (kept: checkpoint -> why, removed: checkpoint -> bytes). With `dry_run` nothing is removed."""
+    (kept: checkpoint -> why, removed: checkpoint -> bytes). With `dry_run` nothing is removed. A folder whose runs
+    use a cell or task not registered here (its plugin not given) is refused before anything is removed: which of
+    their checkpoints the report reads cannot be told without it."""
+    for store in stores:
+        refuse_without_plugins(store, doing="no checkpoint was removed")
     keep = {}
     for store in stores:
         for folder, why in needed(store).items():

@@ -43,7 +43,9 @@ import pandas as pd
 
 from memorybench.analysis.search import probe_summary, search_reading
 from memorybench.analysis.summary import mean_interval
-from memorybench.cells import cell_names, get_cell
+from memorybench.analysis.experiments import cell_order, label_of
+from memorybench.cells import CELLS
+from memorybench.report.plugins_needed import plugin_note
 from memorybench.storage.store import open_results
 from memorybench.sweep.horizon import Search
 from memorybench.sweep.settings import DEFAULT_HIDDEN
@@ -143,18 +145,22 @@ def entry_text(entry: dict) -> str:
     return f"{entry['value']:.{digits}f}{interval}"
 
 
-def suite_entries(folders) -> tuple[list[dict], list[str]]:
+def suite_entries(folders, warn=lambda text: None) -> tuple[list[dict], list[str]]:
     """(one entry per folder, experiment and cell with the task's measure (`measure`), its fields ENTRY_FIELDS;
-    the runs' 'device / torch version' pairs)."""
+    the runs' 'device / torch version' pairs). A plugin's cell not registered here keeps its stored name; the runs
+    of a plugin's task not registered here cannot be measured: `warn` names the plugin that would give them."""
     from memorybench.analysis.experiments import experiment_label
     from memorybench.report.capacity import is_multi_setting
     from memorybench.sweep.settings import AXES
-    from memorybench.tasks import get_task
+    from memorybench.tasks import TASKS, get_task
 
     entries, trained_with = [], set()
     for folder in folders:
         store = open_results(folder)
         runs, _ = store.collect()
+        if not runs.empty and not runs["task"].isin(list(TASKS)).all():
+            warn(f"{folder}: left out of the suite: {plugin_note(store, runs[~runs['task'].isin(list(TASKS))])}")
+            runs = runs[runs["task"].isin(list(TASKS))]
         if runs.empty:
             continue
         trained_with |= {f"{device} / torch {torch}" for device, torch in zip(runs["device"], runs["torch"])}
@@ -195,10 +201,9 @@ def measure_name(group: pd.DataFrame) -> str:
 
 def suite_markdown(table: pd.DataFrame) -> str:
     """Tasks as rows, cells as columns."""
-    from memorybench.analysis.experiments import label_of
     from memorybench.report.markdown import markdown_table
 
-    cells = [c for c in cell_names() if c in set(table["cell"])]
+    cells = cell_order(table["cell"])
     rows = []
     for (folder, experiment, task), group in table.groupby(["folder", "experiment", "task"], sort=False):
         at = group.set_index("cell")
@@ -235,7 +240,7 @@ def plot_suite(table: pd.DataFrame, path: Path) -> Path:
     fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 3.0 * rows), squeeze=False, layout="constrained")
     repeated = pd.Series([(task, experiment) for _, experiment, task in (key for key, _ in groups)]).duplicated(keep=False).tolist()
     for ax, ((folder, experiment, task), group), named in zip(axes.flat, groups, repeated):
-        cells = [c for c in cell_names() if c in set(group["cell"])]
+        cells = cell_order(group["cell"])
         at = group.set_index("cell")
         for i, cell in enumerate(cells):
             value, low, high = (np.nan if at.at[cell, k] is None else float(at.at[cell, k]) for k in ("value", "low", "high"))
@@ -243,7 +248,7 @@ def plot_suite(table: pd.DataFrame, path: Path) -> Path:
             if np.isnan(value):  # no length passes (a horizon) or nothing measured
                 ax.text(i, 0, "none", ha="center", va="bottom", fontsize=8)
                 continue
-            ax.bar(i, value, color=get_cell(cell).color, width=0.6, hatch="//" if at.at[cell, "censored"] == "above" else None)
+            ax.bar(i, value, color=CELLS[cell].color if cell in CELLS else "grey", width=0.6, hatch="//" if at.at[cell, "censored"] == "above" else None)
             ax.errorbar(i, value, yerr=[[max(value - low, 0)], [max(high - value, 0)]], color="black", capsize=3)
         kind = group["measure"].iloc[0]
         if kind == "test_score":
@@ -253,7 +258,7 @@ def plot_suite(table: pd.DataFrame, path: Path) -> Path:
             if draw_cap:
                 ax.axhline(float(group["cap"].max()), color="grey", linestyle=":", linewidth=1)  # the search's cap or the grid's end
             ax.set_ylim(0, top)
-        ax.set_xticks(range(len(cells)), [get_cell(c).label for c in cells], rotation=45 if len(cells) > 4 else 0,
+        ax.set_xticks(range(len(cells)), [label_of(c) for c in cells], rotation=45 if len(cells) > 4 else 0,
                       fontsize=7 if len(cells) > 4 else None)
         ax.set_title(f"{task}" + (f" ({Path(folder).name})" if named else "") + f"\n{experiment}"
                      + (f", cap {group['cap'].max():g}" if kind == "horizon" else ""), fontsize=8)
@@ -289,13 +294,13 @@ def read_suite(path) -> dict:
     return suite
 
 
-def write_suite(folders, out, readme=None) -> list[Path]:
+def write_suite(folders, out, readme=None, warn=lambda text: None) -> list[Path]:
     """suite.json, then suite.md and suite.png rendered from it, in `out` (an ordinary folder); with `readme`, the
     table also replaces the one between that file's MARKERS."""
     from memorybench.storage.provenance import environment
     from memorybench.storage.rundir import write_text_atomic
 
-    entries, trained_with = suite_entries(folders)
+    entries, trained_with = suite_entries(folders, warn)
     if not entries:
         raise ValueError("the folders hold no successful runs to summarise")
     if readme is not None:

@@ -14,15 +14,20 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-from memorybench.storage.store import StoreError
+from memorybench.report.plugins_needed import refuse_without_plugins
+from memorybench.storage.store import StoreError, open_results
 
 
 def run_writer(parser: argparse.ArgumentParser, write: Callable[[Callable[[str], None]], list], folder=None) -> int:
     """Call `write(warn)`, which returns the paths it wrote; a StoreError or ValueError is one line and exit 2,
-    Ctrl-C one line and exit 130. With `folder`, the last line says how its report.md shows what was written."""
+    Ctrl-C one line and exit 130. With `folder` (a diagnostic's), a folder whose runs need a plugin not given is
+    refused first, and the last line says how its report.md shows what was written."""
     started = time.perf_counter()
     try:
+        if folder is not None and Path(folder, "store.json").is_file():  # a diagnostic builds the folder's models: refused, changing nothing, without their plugin
+            refuse_without_plugins(open_results(folder), doing="nothing was written")
         written = write(lambda text: print(f"{parser.prog}: warning: {text}", file=sys.stderr))
     except (StoreError, ValueError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
