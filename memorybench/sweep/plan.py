@@ -97,7 +97,9 @@ def earlier_packing(folder: Path) -> bool:
 
     >>> import json, tempfile
     >>> folder = Path(tempfile.mkdtemp())
-    >>> for name, value in {"config.json": {}, "result.json": {}, "env.json": {"memorybench": "0.1.0", "cuda_device": ""}}.items():
+    >>> run = {"config.json": {"cell": "srn", "seq_len": 5, "seed": 0}, "result.json": {"status": "ok", "test_score": 0.5, "best_dev_score": 0.5},
+    ...        "env.json": {"memorybench": "0.1.0", "cuda_device": ""}}
+    >>> for name, value in run.items():
     ...     _ = (folder / name).write_text(json.dumps(value))
     >>> _ = (folder / "curves.csv").write_text("step\\n")
     >>> earlier_packing(folder)
