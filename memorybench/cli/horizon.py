@@ -9,7 +9,8 @@ test score passes the task's threshold, shrink while it fails, then bisect). A r
 all cells train at once through the executor, packed as a sweep packs them; every probe is an
 ordinary stored run in `--out` (the task's results folder by default), so a sweep's runs count,
 nothing is trained twice, and a stopped search resumes. Writes tables/search_horizons.csv (one row
-per cell) and tables/search_probes.csv (one row per probed length), then the report.
+per cell) and tables/search_probes.csv (one row per probed length) beside the folder's other searches
+(a repeated search replaces only its own rows: memorybench.analysis.search_record), then the report.
 """
 from __future__ import annotations
 
@@ -135,6 +136,7 @@ def _search(args, prog: str, command: list[str]) -> int:
     import pandas as pd
 
     from memorybench.analysis.search import probe_summary, search_reading
+    from memorybench.analysis.search_record import write_searches
     from memorybench.cells import cell_names
     from memorybench.config import PROTOCOLS, QUICK, TASK_GRIDS, expand_all
     from memorybench.engine.loop import resolve_device
@@ -142,7 +144,6 @@ def _search(args, prog: str, command: list[str]) -> int:
     from memorybench.report.build import build_report
     from memorybench.report.horizon_section import horizon_text
     from memorybench.storage.provenance import environment
-    from memorybench.storage.rundir import write_atomic
     from memorybench.storage.store import ResultsStore
     from memorybench.sweep.executors import EXECUTORS, make_executor
     from memorybench.sweep.horizon import Search
@@ -195,9 +196,10 @@ def _search(args, prog: str, command: list[str]) -> int:
             return False
         summary = probe_summary(at, task.threshold, task.direction).iloc[0].to_dict()
         probes[cell][length] = summary["passed"]
-        scores[(cell, length)] = dict(task=args.task, protocol=protocol, **summary)
+        scores[(cell, length)] = dict(task=args.task, protocol=protocol, **summary, steps=steps, threshold=task.threshold)
         return True
 
+    steps = plan(args.cells[0], start)[0].steps
     stored = store.collect()[0] if store else pd.DataFrame()
     if stored.empty:  # a new folder (or none yet, with --dry-run)
         stored = pd.DataFrame(columns=["run_id", "cell", "protocol", "seq_len", "status", "steps", "wall_time_s", "pack_size"])
@@ -207,7 +209,6 @@ def _search(args, prog: str, command: list[str]) -> int:
         for length in sorted(set(mine["seq_len"])):
             if grid.min_length <= length <= cap:
                 record(runs, cell, int(length))
-    steps = plan(args.cells[0], start)[0].steps
     print(f"{prog}: task {args.task} ({protocol}, threshold {task.threshold:g}, {task.direction} is better), cells {' '.join(args.cells)}, "
           f"{args.seeds} seeds, start {start}, x{args.growth:g}, cap {cap}; "
           f"{workers} worker(s): {k} length(s) per cell a round")
@@ -262,10 +263,7 @@ def _search(args, prog: str, command: list[str]) -> int:
                          censored_high=reading["censored_high"], cap=cap, min_length=grid.min_length, start=start, growth=args.growth,
                          threshold=task.threshold, direction=task.direction, metric=task.metric, baseline=task.baseline, seeds=args.seeds,
                          steps=steps, probes=len(mine), runs=int(mine["seeds"].sum()), wall_time_s=float(mine["wall_time_s"].sum())))
-    store.tables_dir.mkdir(exist_ok=True)
-    table = pd.DataFrame(rows)
-    write_atomic(store.tables_dir / "search_horizons.csv", lambda tmp: table.to_csv(tmp, index=False))
-    write_atomic(store.tables_dir / "search_probes.csv", lambda tmp: probed.to_csv(tmp, index=False))
+    write_searches(store.tables_dir, pd.DataFrame(rows), probed)  # beside the folder's other searches; a repeated one replaces its own
     for row in rows:
         print(f"{row['cell']}: horizon {horizon_text(row)}")
     print(f"{trained} runs trained in {time.perf_counter() - started:.0f} s; report: {build_report(store.root)}")

@@ -12,6 +12,7 @@ import pandas as pd
 
 from memorybench.analysis.experiments import label_of
 from memorybench.analysis.search import horizon_by_budget
+from memorybench.analysis.search_record import SETTINGS, probes_of, read_searches
 from memorybench.report.markdown import markdown_table
 from memorybench.report.sections import ReportSection, register_section
 from memorybench.sweep.horizon import Search
@@ -111,10 +112,26 @@ def _known_cells() -> set:
 
 
 def report_section(store, runs=None) -> list[str]:
-    path, probes_path = store.tables_dir / "search_horizons.csv", store.tables_dir / "search_probes.csv"
-    if not path.exists():
+    searches = read_searches(store.tables_dir)
+    if searches is None:
         return []
-    table, probes = pd.read_csv(path), pd.read_csv(probes_path)
+    table, probes = searches
+    groups = list(table.groupby([c for c in SETTINGS if c in table], sort=False, dropna=False))
+    tasks = [key[0] for key, _ in groups]
+    lines = ["## Horizon search", ""]
+    for _, group in groups:
+        first = group.iloc[0]
+        mine = pd.concat([probes_of(probes, row) for _, row in group.iterrows()], ignore_index=True)
+        name = first["task"] if tasks.count(first["task"]) == 1 else \
+            f"{first['task']}-{first['protocol']}-{int(first['seeds'])}seeds-{int(first['steps'])}steps-{first['threshold']:g}"
+        if len(groups) > 1:
+            lines += [f"### `{first['task']}` ({first['protocol']}), {int(first['seeds'])} seeds, {int(first['steps'])} steps", ""]
+        lines += _search_lines(store, runs, group.reset_index(drop=True), mine, name)
+    return lines
+
+
+def _search_lines(store, runs, table: pd.DataFrame, probes: pd.DataFrame, name: str) -> list[str]:
+    """One search's text, tables and figures (its cells share the task, protocol, seeds, budget and rule)."""
     first = table.iloc[0]
     bounds = probes.groupby("cell")["seq_len"].agg(["min", "max"])
     table = table.assign(first_probed=table["cell"].map(bounds["min"]), last_probed=table["cell"].map(bounds["max"]))
@@ -124,8 +141,7 @@ def report_section(store, runs=None) -> list[str]:
                    "pass" if r["passed"] else "fail"] for _, r in probes.sort_values(["cell", "seq_len"]).iterrows()]
     figures = store.root / "figures" / "search"
     figures.mkdir(parents=True, exist_ok=True)
-    lines = ["## Horizon search", "",
-             f"Task `{first['task']}` ({first['protocol']}), {int(first['seeds'])} seeds a length: the horizon is the last length whose "
+    lines = [f"Task `{first['task']}` ({first['protocol']}), {int(first['seeds'])} seeds a length: the horizon is the last length whose "
              f"mean test score passes {first['threshold']:g} ({first['direction']} is better; memoryless baseline {first['baseline']:.3g}) "
              f"below the shortest length that fails, found from {int(first['start'])} by growing x{first.get('growth', 2):g}, shrinking "
              f"and bisecting (`memorybench horizon`), capped at {int(first['cap'])}. [last pass, first fail] is the bracket; a cell whose "
@@ -136,12 +152,12 @@ def report_section(store, runs=None) -> list[str]:
                                                         "run time (s)"])), "",
              markdown_table(pd.DataFrame(probe_rows, columns=["cell", "L", "mean test score", "95% interval", "solve rate",
                                                               "threshold"])), ""]
-    scores_png = plot_scores(table, probes, figures / f"{first['task']}_scores.png")
+    scores_png = plot_scores(table, probes, figures / f"{name}_scores.png")
     lines += [f"![every probed seed against length]({scores_png.relative_to(store.root)})", ""]
     if runs is not None and len(runs):
         budget = _budget(store, runs, table, probes)
         if len(budget):
-            budget_png = plot_budget(budget, table, figures / f"{first['task']}_budget.png")
+            budget_png = plot_budget(budget, table, figures / f"{name}_budget.png")
             lines += ["The horizon the same rule reads off the probed lengths when every run is cut at an earlier step and scored "
                       "by its best dev score so far (dev, not test: the test score exists only at the end):", "",
                       f"![horizon against training steps]({budget_png.relative_to(store.root)})", ""]

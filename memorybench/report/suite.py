@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from memorybench.analysis.search import probe_summary, search_reading
+from memorybench.analysis.search_record import probes_of, read_searches
 from memorybench.analysis.summary import mean_interval
 from memorybench.analysis.experiments import cell_order, label_of
 from memorybench.cells import CELLS
@@ -82,9 +83,12 @@ def horizon_entry(reading: dict, probes: pd.DataFrame, cap: int, min_length: int
                 cap=cap, min_length=min_length)
 
 
-def measure(runs: pd.DataFrame, task, mc: pd.DataFrame | None, searched: pd.DataFrame | None = None) -> dict[str, dict]:
+def measure(runs: pd.DataFrame, task, mc: pd.DataFrame | None, searched: pd.DataFrame | None = None,
+            probed: pd.DataFrame | None = None) -> dict[str, dict]:
     """cell -> the task's headline entry over the successful runs of one experiment (see the module docstring);
-    `searched`: the folder's tables/search_horizons.csv rows for this experiment, which replace the grid's reading."""
+    `searched`: the folder's tables/search_horizons.csv rows for this experiment, which replace the grid's reading
+    (a cell searched several times: the search at the task's threshold with the most seeds, the latest of equals),
+    `probed` their probes (`memorybench.analysis.search_record`)."""
     ok = runs[runs["status"] == "ok"]
     lengths = sorted(ok["seq_len"].unique())
     base = dict(metric=task.metric, direction=task.direction, threshold=None, baseline=task.baseline, bracket=None, longest_pass=None,
@@ -101,10 +105,10 @@ def measure(runs: pd.DataFrame, task, mc: pd.DataFrame | None, searched: pd.Data
     if len(lengths) > 1:
         for cell, group in ok.groupby("cell", sort=False):
             steps, seeds = int(group["steps"].max()), int(group.groupby("seq_len")["seed"].nunique().max())
-            if searched is not None and cell in set(searched["cell"]):
-                row = searched[searched["cell"] == cell].iloc[0]
-                probes = pd.read_csv(row["probes_path"])
-                probes = probes[probes["cell"] == cell]
+            mine = None if searched is None else searched[(searched["cell"] == cell) & (searched["threshold"] == task.threshold)]
+            if mine is not None and len(mine):
+                row = mine.loc[mine["seeds"].iloc[::-1].idxmax()]  # the most seeds, the latest of equals
+                probes = probes_of(probed, row)
                 reading = search_reading(Search(int(row["start"]), int(row["min_length"]), int(row["cap"]), float(row.get("growth", 2.0))),
                                          probes, task.threshold, task.direction)
                 entry = horizon_entry(reading, probes, int(row["cap"]), int(row["min_length"]))
@@ -165,9 +169,9 @@ def suite_entries(folders, warn=lambda text: None) -> tuple[list[dict], list[str
             continue
         trained_with |= {f"{device} / torch {torch}" for device, torch in zip(runs["device"], runs["torch"])}
         runs["experiment"] = [experiment_label(row, skip=AXES) for row in runs.to_dict("records")]  # one row per task: MC per N below
-        mc_path, search_path = store.tables_dir / "memory_capacity.csv", store.tables_dir / "search_horizons.csv"
+        mc_path = store.tables_dir / "memory_capacity.csv"
         mc_all = pd.read_csv(mc_path) if mc_path.exists() else None
-        searches = pd.read_csv(search_path).assign(probes_path=str(store.tables_dir / "search_probes.csv")) if search_path.exists() else None
+        searches, probed = read_searches(store.tables_dir) or (None, None)
         for experiment, group in runs.groupby("experiment", sort=False):
             task = get_task(group["task"].iloc[0], group["task_params"].iloc[0])
             protocol = group["protocol"].iloc[0]
@@ -175,7 +179,7 @@ def suite_entries(folders, warn=lambda text: None) -> tuple[list[dict], list[str
             if is_multi_setting(group) and (mc is None or mc.empty):  # a study over settings: best-of-N, not comparable here
                 continue
             searched = None if searches is None else searches[(searches["protocol"] == protocol) & (searches["steps"] == group["steps"].max())]
-            for cell, m in measure(group, task, mc, searched).items():
+            for cell, m in measure(group, task, mc, searched, probed).items():
                 entry = dict(task=task.name, protocol=protocol, cell=cell, folder=str(folder), experiment=experiment, **m)
                 entries.append({field: _number(entry.get(field)) if not isinstance(entry.get(field), list) else entry[field]
                                 for field in ENTRY_FIELDS})
