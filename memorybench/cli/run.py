@@ -397,4 +397,18 @@ def _main(argv: list[str], prog: str) -> int:
     reused = f", {len(shared)} reused from {source.root}" if source else ""
     print(f"{len(outcome.done)} runs trained, {complete} already complete{reused}, {len(outcome.failed)} failed{lost}, "
           f"{outcome.wall_time_s:.0f}s; report: {report}")
-    return 0
+    return failures_status(outcome, report)
+
+
+def failures_status(outcome, report) -> int:
+    """The exit status of a finished sweep: 1 when every run it trained failed, else 0; failed runs are named on
+    stderr (the progress display may be off), the first with its error, each in the report's 'Failed runs'."""
+    failed = outcome.failed
+    if not failed:
+        return 0
+    config, result = failed[0]
+    every = len(failed) == len(outcome.done)
+    print(f"memorybench: {'error: every run trained failed' if every else 'warning: some runs failed'} ({len(failed)} of "
+          f"{len(outcome.done)}; first: {config.cell} L={config.seq_len} seed {config.seed}: {result.error or 'failed'}); "
+          f"all are listed in {report} under 'Failed runs', and --retry-failed trains them again", file=sys.stderr)
+    return 1 if every else 0
