@@ -145,6 +145,11 @@ def main(argv: list[str] | None = None, prog: str = "memorybench docs") -> int:
     from memorybench.storage.rundir import write_text_atomic
 
     read = lambda path: (REPO_ROOT / path).read_text()
+    missing = [path for path in args.paths if not Path(path).exists()]
+    if missing:
+        where = " (run it in a memorybench checkout, or name the pages)" if argv is None or not argv or missing[0] in ("docs", "README.md") else ""
+        print(f"{prog}: error: {missing[0]}: no such page or folder{where}", file=sys.stderr)
+        return 2
     stale = []
     try:
         for page in pages(args.paths):

@@ -21,8 +21,10 @@ import sys
 import time
 from pathlib import Path
 
+from memorybench.checks import MAX_LENGTH, MAX_RUNS, about, check_plan_size
 from memorybench.invocation import running
-from memorybench.parser import Parser, UsageError, folder_path, positive_int
+from memorybench.cli.run import task_hint
+from memorybench.parser import Parser, UsageError, folder_path, positive_int, usage_error
 
 PROG = "memorybench horizon"
 CAP_FACTOR = 8  # default --max-length: this many times the task's CPU-grid maximum
@@ -79,7 +81,7 @@ def cost_line(costliest: dict[str, list[int]], stored, seeds: int, steps: int, w
     where = "; ".join(f"{cell} {', '.join(map(str, lengths))}" for cell, lengths in costliest.items() if lengths)
     line = f"at most {runs} runs ({where or 'none: every cell is done'})"
     if priced:
-        line += f": about {seconds / 60:.0f} min of training for {' '.join(priced)} at the stored runs' speed"
+        line += f": about {about(seconds)} of training for {' '.join(priced)} at the stored runs' speed"
     if unpriced:
         line += f"; {' '.join(unpriced)}: no stored run at {steps} steps to price"
     return line
@@ -106,6 +108,8 @@ def make_parser(prog: str) -> Parser:
     parser.add_argument("--quick", action="store_true", help="a smoke test: 200 steps a run (not a measurement)")
     parser.add_argument("--steps", type=positive_int(1, "steps"), default=None, help="steps a run instead of the protocol's budget")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to train (default: %(default)s)")
+    parser.add_argument("--yes", action="store_true",
+                        help=f"run a search beyond the sane bounds ({MAX_RUNS:,} runs at most, lengths above {MAX_LENGTH:,}) without asking")
     parser.add_argument("--workers", type=positive_int(1, "worker count"), default=None, metavar="N",
                         help="runs trained at once on the CPU (default: the number of cores)")
     parser.add_argument("--executor", default="local", metavar="NAME", help="where the probes train: local (a process pool) or ray (default: local)")
@@ -117,7 +121,10 @@ def make_parser(prog: str) -> Parser:
 
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
-    args = make_parser(prog).parse_or_exit(argv)
+    try:
+        args = make_parser(prog).parse_args(argv)
+    except UsageError as exc:
+        return usage_error(prog, task_hint(str(exc)))
     try:
         with running([*prog.split(), *(sys.argv[1:] if argv is None else argv)]) as command:  # as typed, for the lock and the provenance
             return _search(args, prog, command)
@@ -158,13 +165,18 @@ def _search(args, prog: str, command: list[str]) -> int:
     args.cells = list(dict.fromkeys(expand_all(args.cells)))
     unknown = [c for c in args.cells if c not in cell_names()]
     if unknown:
-        raise UsageError(f"argument --cells: invalid choice: {unknown[0]!r} (choose from {', '.join(map(repr, cell_names()))})")
+        raise UsageError(f"argument --cells: invalid choice: {unknown[0]!r} (choose from {', '.join(map(repr, cell_names()))}; "
+                         "a plugin's cell needs its --plugin)")
     if args.quick and args.steps:
         raise UsageError(f"--quick ({QUICK['steps']} steps) and --steps {args.steps} contradict each other; give one")
     task = get_task(PROTOCOLS[protocol]["task"])
     cap = args.max_length or CAP_FACTOR * max(grid.lengths)
     if cap < grid.min_length:
         raise UsageError(f"--max-length {cap} is below task {args.task}'s minimum length (allowed: integers >= {grid.min_length})")
+    if args.start and args.start > cap:
+        raise UsageError(f"--start {args.start} is above the cap {cap} (--max-length); start at or below it")
+    if not args.yes:
+        check_plan_size(0, cap, flag="--max-length")
     start = min(args.start or max(grid.lengths), cap)
     if start < grid.min_length:
         raise UsageError(f"--start {start} is below task {args.task}'s minimum length (allowed: integers >= {grid.min_length})")
@@ -184,7 +196,8 @@ def _search(args, prog: str, command: list[str]) -> int:
     k = lengths_per_cell(workers, len(args.cells), args.seeds)
     most = math.ceil(math.log(cap / start, args.growth)) + math.ceil(math.log(start / grid.min_length, args.growth)) + math.ceil(math.log2(cap)) + 1
     folder = args.out or grid.out
-    store = ResultsStore.open(folder) if not args.dry_run or (Path(folder) / "store.json").exists() else None
+    path = Path(folder)  # an existing folder is checked now; a new one is made only when training starts
+    store = ResultsStore.open(folder) if path.exists() and (not path.is_dir() or any(path.iterdir())) else None
     plan = lambda cell, length: plan_sweep(protocol, [cell], [length], args.seeds, args.quick, args.device, steps=args.steps)
     probes = {cell: {} for cell in args.cells}
     scores: dict[tuple[str, int], dict] = {}
@@ -212,7 +225,10 @@ def _search(args, prog: str, command: list[str]) -> int:
     print(f"{prog}: task {args.task} ({protocol}, threshold {task.threshold:g}, {task.direction} is better), cells {' '.join(args.cells)}, "
           f"{args.seeds} seeds, start {start}, x{args.growth:g}, cap {cap}; "
           f"{workers} worker(s): {k} length(s) per cell a round")
-    print(cost_line({cell: search.costliest(probes[cell], k) for cell in args.cells}, stored, args.seeds, steps, workers))
+    costliest = {cell: search.costliest(probes[cell], k) for cell in args.cells}
+    print(cost_line(costliest, stored, args.seeds, steps, workers))
+    if not args.yes and not args.dry_run:
+        check_plan_size(sum(map(len, costliest.values())) * args.seeds, what="this search may train")
     if args.dry_run:
         first = [f"{cell} L={n}" for cell in args.cells for n in search.next_lengths(probes[cell], k)]
         print(f"first round: {', '.join(first) or 'nothing (every cell is done)'} ({len(first) * args.seeds} runs; "
@@ -220,6 +236,7 @@ def _search(args, prog: str, command: list[str]) -> int:
         return 0
 
     started, trained = time.perf_counter(), 0
+    store = store or ResultsStore.open(folder)
     with store.lock(shlex.join(command)):
         try:
             for round_number in range(1, most + 2):

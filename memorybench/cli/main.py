@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run `memorybench ARGV...`; returns the exit status (as the process's entry, argv None, an
     interrupted command ends the process at once: `cli.exit_interrupted`)."""
     if argv is None:
+        plain_output()
         code = main(sys.argv[1:])
         if code == 130:
             from memorybench.cli.run import exit_interrupted
@@ -92,7 +93,33 @@ def dispatch(commands: dict, argv: list[str], prog: str) -> int:
     if isinstance(entry, dict):
         return dispatch(entry, rest, f"{prog} {name}")
     module, function, _ = entry
-    return getattr(import_module(module), function)(rest, prog=f"{prog} {name}")
+    prog = f"{prog} {name}"
+    try:
+        return getattr(import_module(module), function)(rest, prog=prog)
+    except OSError as exc:  # a file the command could not write or read (read-only, a folder where a file goes): one line
+        print(f"{prog}: error: {os_error(exc)}; every file is written whole or not at all, so nothing stored was lost", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted; every file is written whole or not at all, so nothing stored was lost: "
+              "re-run the same command to finish", file=sys.stderr)
+        return 130
+
+
+def os_error(exc: OSError) -> str:
+    """An OSError as one line: what, where.
+
+    >>> os_error(PermissionError(13, "Permission denied", "results/report.md"))
+    'results/report.md: Permission denied'
+    """
+    where = exc.filename2 or exc.filename  # a rename's destination: the file the user knows
+    return f"{where}: {exc.strerror}" if where and exc.strerror else str(exc)
+
+
+def plain_output() -> None:
+    """Let a terminal that cannot show a character (an ASCII locale) show a replacement instead of a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
 
 
 def help_text(commands: dict, prog: str) -> str:

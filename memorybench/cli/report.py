@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from memorybench.parser import Parser, folder_path
+from memorybench.parser import Parser, folder_path, usage_error
 
 SUITE_MARKERS = ("<!-- suite -->", "<!-- /suite -->")  # where a README holds the suite's table (memorybench.report.suite.MARKERS)
 
@@ -50,6 +50,18 @@ def suite(argv: list[str] | None = None, prog: str = "memorybench suite") -> int
     parser.add_argument("--readme", type=folder_path, default=None, metavar="FILE",
                         help=f"also write the table into FILE, between its {SUITE_MARKERS[0]} and {SUITE_MARKERS[1]} lines (README.md)")
     args = parser.parse_or_exit(argv)
+    from pathlib import Path
+
+    seen = {}
+    for folder in args.folders:
+        if Path(folder).resolve() in seen:
+            other = seen[Path(folder).resolve()]
+            return usage_error(parser.prog, f"{folder} is given twice{'' if other == folder else f' (as {other} too)'}; name each folder once")
+        seen[Path(folder).resolve()] = folder
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        return usage_error(parser.prog, f"--out {args.out} is a file; give a folder for suite.json, suite.md and suite.png")
+    if args.readme is not None and not Path(args.readme).is_file():
+        return usage_error(parser.prog, f"--readme {args.readme}: no such file (allowed: a Markdown file holding {SUITE_MARKERS[0]} ... {SUITE_MARKERS[1]})")
     from memorybench.report.suite import write_suite
     from memorybench.report.writer import run_writer
 

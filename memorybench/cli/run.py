@@ -19,14 +19,13 @@ import signal
 import sys
 import time
 
+from memorybench.checks import MAX_LENGTH, MAX_RUNS, check_plan_size
 from memorybench.invocation import command, running
 from memorybench.parser import Parser, UsageError, folder_path, positive_int
 from memorybench.plugins import load_plugins, take_plugins
 from memorybench.sweep.settings import SweepAxes
 
 PROG = "memorybench run"  # the sweep's name as `memorybench` and run_all.py both run it
-MAX_RUNS = 10_000  # a plan beyond these asks for --yes
-MAX_LENGTH = 10_000
 
 
 def integer(what: str):
@@ -116,7 +115,7 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
                       help="each hidden size is the SRN's; the other cells get the hidden size whose parameter count "
                       "(params) or state size (state: the numbers carried from step to step, what memory capacity is "
                       "bounded by; the LSTM's h and c, the LRU's complex units) is closest to the SRN's")
-    axes.add_argument("--match-params", action="store_const", const="params", dest="match",
+    axes.add_argument("--match-params", action="store_true",
                       help="the same as --match params (kept until 0.3.0)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="where to train; auto takes CUDA when present (default: %(default)s)")
@@ -209,12 +208,36 @@ def resolve_task(args) -> None:
             raise UsageError(f"--task-param {name} is given twice ({args.task_params[name]!r} and {value!r}); give it once")
         args.task_params[name] = value
     if args.data_dir is not None:
+        if "--data-dir" not in grid.what:
+            raise UsageError(f"--data-dir {args.data_dir} is not read by task {args.task}: it makes its own data "
+                             f"(tasks that read data files: {', '.join(t for t, g in TASK_GRIDS.items() if '--data-dir' in g.what)})")
         args.task_params["data_dir"] = args.data_dir
     if args.forget_bias and "lstm" not in args.cells:
         raise UsageError(f"--forget-bias sets the LSTM's forget gate, and --cells {' '.join(args.cells)} has no LSTM; "
                          "add lstm or leave --forget-bias out")
     if args.quick and args.steps:
         raise UsageError(f"--quick ({QUICK['steps']} steps) and --steps {args.steps} contradict each other; give one")
+    if args.match and args.match_params and args.match != "params":
+        raise UsageError(f"--match {args.match} and --match-params (= --match params) contradict each other; give one")
+    args.match = args.match or ("params" if args.match_params else None)
+
+
+def task_hint(message: str) -> str:
+    """An unknown --task's message with where the name may come from: a protocol of another task (the streaming
+    digit sum is `--task nndl --protocol stream`), or a plugin not given.
+
+    >>> task_hint("argument --task: invalid choice: 'stream' (choose from 'nndl', 'adding')")
+    "argument --task: invalid choice: 'stream' (choose from 'nndl', 'adding'); stream is a protocol of task nndl: --task nndl --protocol stream"
+    """
+    from memorybench.config import TASK_GRIDS
+
+    if not message.startswith("argument --task: invalid choice: "):
+        return message
+    name = message.split("'")[1]
+    task = next((task for task, grid in TASK_GRIDS.items() if name in grid.protocols), None)
+    if task:
+        return f"{message}; {name} is a protocol of task {task}: --task {task} --protocol {name}"
+    return f"{message}; a plugin's task needs its --plugin"
 
 
 def check_task_data(configs) -> None:
@@ -250,13 +273,8 @@ def holds(store) -> str:
 
 def check_size(args) -> None:
     """Refuse a plan beyond the sane bounds unless --yes (before anything is built or written)."""
-    runs = len(args.cells) * len(args.lengths) * args.seeds * args.axes.size()
-    if args.yes:
-        return
-    if runs > MAX_RUNS:
-        raise UsageError(f"this sweep plans {runs:,} runs (more than {MAX_RUNS:,}); pass --yes to run it")
-    if max(args.lengths) > MAX_LENGTH:
-        raise UsageError(f"--lengths {max(args.lengths)} is longer than {MAX_LENGTH:,} steps; pass --yes to train at it")
+    if not args.yes:
+        check_plan_size(len(args.cells) * len(args.lengths) * args.seeds * args.axes.size(), max(args.lengths))
 
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
@@ -264,6 +282,10 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     interrupted sweep ends the process at once (`exit_interrupted`)."""
     entry = argv is None
     argv = sys.argv[1:] if argv is None else argv
+    if entry:  # run_all.py: a terminal that cannot show a character gets a replacement, not a traceback
+        for stream in (sys.stdout, sys.stderr):
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="replace")
     handlers = signal.signal(signal.SIGINT, _interrupt), signal.signal(signal.SIGTERM, _interrupt)
     try:
         with running([*prog.split(), *argv]):
@@ -300,7 +322,7 @@ def _main(argv: list[str], prog: str) -> int:
                               tuple(unique(args.forget_bias, "--forget-bias")), args.match or "")
         check_size(args)
     except (UsageError, ValueError) as exc:
-        print(f"memorybench: error: {exc}", file=sys.stderr)
+        print(f"memorybench: error: {task_hint(str(exc))}", file=sys.stderr)
         return 2
 
     from memorybench.cells import cell_names

@@ -84,10 +84,16 @@ def compact(argv: list[str] | None = None, prog: str = "memorybench store compac
     command = shlex.join(as_typed(prog, argv))
     try:
         stores = [open_results(folder) for folder in args.folders]
+        left = 0
         for store in stores:
             with store.lock(command):
-                print(f"{store.root}: rewrote {store.compact()} run folders as run.json")
+                rewritten, damaged = store.compact()
+            for run_id, why in damaged.items():
+                print(f"{parser.prog}: warning: run folder {store.runs_dir / run_id} is damaged ({why}); left as it is", file=sys.stderr)
+            print(f"{store.root}: rewrote {rewritten} run folders as run.json" + (f"; {len(damaged)} damaged left as they are "
+                  "(a sweep that plans them trains them again)" if damaged else ""))
+            left += len(damaged)
     except StoreError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
-    return 0
+    return 1 if left else 0

@@ -13,6 +13,7 @@ import sys
 import time
 
 from memorybench.diagnostics.explosion import CELLS, explosion_configs, run_explosion
+from memorybench.checks import MAX_RUNS, check_plan_size
 from memorybench.invocation import running
 from memorybench.parser import Parser, UsageError, folder_path, positive_int
 
@@ -35,6 +36,7 @@ def make_parser(prog: str = "memorybench explosion"):
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default: %(default)s)")
     parser.add_argument("--out", type=folder_path, default="results/explosion", metavar="DIR", help="results folder (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="retrain runs already stored with their norms")
+    parser.add_argument("--yes", action="store_true", help=f"train more than {MAX_RUNS:,} runs without asking")
     return parser
 
 
@@ -52,8 +54,13 @@ def main(argv: list[str] | None = None, prog: str = "memorybench explosion") -> 
 
     try:
         resolve_device(args.device)
+        cells = list(dict.fromkeys(args.cells))
+        if not args.yes:
+            check_plan_size(len(cells) * args.seeds * 2, what="this experiment plans")
         store = ResultsStore.open(args.out)
-        configs = explosion_configs(list(dict.fromkeys(args.cells)), args.seeds, args.device, args.steps)
+        configs = explosion_configs(cells, args.seeds, args.device, args.steps)
+        print(f"plan: {len(configs)} runs ({len(cells)} cells x {args.seeds} seeds x without and with clipping; "
+              "runs already stored with their norms are not trained again)")
         started = time.perf_counter()
         with running([*prog.split(), *argv]) as command, store.lock(shlex.join(command)):
             trained = run_explosion(store, configs, args.force)

@@ -81,7 +81,7 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} is not available: this machine has no CUDA GPU (use cpu or auto)")
+        raise ValueError(f"device={device!r} is not available: this machine has no CUDA GPU (use cpu)")
     return torch.device(device)
 
 

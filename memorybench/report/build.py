@@ -216,6 +216,10 @@ def check_threshold(threshold: float | None, tasks) -> None:
         return
     if not math.isfinite(threshold):
         raise ValueError(f"--threshold {threshold} is not allowed; it must be a finite number")
+    metrics = sorted({task.metric for task in tasks})
+    if len(metrics) > 1:
+        raise ValueError(f"--threshold {threshold} would apply to {' and '.join(metrics)} alike: this folder's experiments measure "
+                         "different metrics; leave it out (each task's own threshold) or report a folder of one metric")
     for task in tasks:
         low, high = task.metric_range
         if not low <= threshold <= high:

@@ -88,6 +88,8 @@ class ResultsStore:
         """Open a store (or, with `create`, make one in a new or empty folder); refuses files,
         unwritable places, other formats, damaged store.json files and folders not made by memorybench."""
         root = Path(root)
+        if root.is_symlink() and not root.exists():
+            raise StoreError(f"{root} is a link to {os.readlink(root)}, which does not exist; give a folder (new or made by memorybench)")
         if root.exists() and not root.is_dir():
             raise StoreError(f"{root} is a file; give a folder (new or made by memorybench)")
         existing = root
@@ -162,13 +164,16 @@ class ResultsStore:
         if meta["format"] < FORMAT:
             write_json_atomic(self.meta_path, {**meta, "format": FORMAT})
 
-    def compact(self) -> int:
-        """Rewrite this store's own run folders of the four-file layout (formats 1 and 2) as run.json,
-        every value as stored; returns how many were rewritten (a run a link names stays with its store)."""
+    def compact(self) -> tuple[int, dict[str, str]]:
+        """Rewrite this store's own run folders of the four-file layout (formats 1 and 2) as run.json, every value
+        as stored; returns (how many were rewritten, {damaged run id: why}: left as they are). The folder is marked
+        format 3 only once no run of the old layout is left (a run a link names stays with its store)."""
         folders = [p for p in sorted(self.runs_dir.iterdir()) if p.is_dir() and not p.name.startswith(".")] if self.runs_dir.is_dir() else []
-        if folders:
+        damaged = {folder.name: why for folder in folders if is_finished(folder) for why in [self.damage(folder)] if why}
+        rewritten = sum(compact_run(folder) for folder in folders if is_finished(folder) and folder.name not in damaged)
+        if folders and not any((self.runs_dir / name / "result.json").exists() for name in damaged):
             self._mark_format()
-        return sum(compact_run(folder) for folder in folders if is_finished(folder) and not self.damage(folder))
+        return rewritten, damaged
 
     def _set_aside(self, folder: Path) -> Path:
         """Rename a run folder to a hidden name before deleting it, so that its run id never names

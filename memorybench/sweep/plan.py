@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from memorybench.checks import about
 from memorybench.config import PROTOCOLS, QUICK, RunConfig, protocol_config
 from memorybench.engine.policy import Job, plan_jobs
 from memorybench.models import checkpoint_writer
@@ -77,10 +78,10 @@ class Plan:
             return line
         seconds, unknown = estimate_seconds(store, self.jobs, workers)
         if seconds is None:
-            line += "; no estimate (no comparable runs stored in this folder yet)"
+            line += "; no estimate (no run stored in this folder has the same cell, length, budget and pack size)"
         else:
             rest = f", {unknown} runs without a comparable stored run not counted" if unknown else ""
-            line += f"; about {seconds / 60:.0f} min, from the runs stored in this folder{rest}"
+            line += f"; about {about(seconds)}, from the runs stored in this folder{rest}"
         if self.earlier_packing:
             line += (f"\nnote: this folder mixes packings: {self.earlier_packing} of the runs kept were trained on the CPU by "
                      "memorybench before 0.2.0 (packs of one length's seeds, the LSTM alone); the runs trained now pack across "

@@ -26,15 +26,21 @@ def test_old_runs_read_as_they_were_and_compact_to_the_bytes_a_new_run_gets(quic
     assert {folder.name: (folder / "run.json").read_bytes() for folder in folders(quick_copy)} == written
     assert all(sorted(p.name for p in folder.iterdir()) == ["checkpoint.pt", "run.json"] for folder in folders(quick_copy))
     assert json.loads((quick_copy.root / "store.json").read_text())["format"] == FORMAT
-    assert quick_copy.compact() == 0  # nothing left to rewrite
+    assert quick_copy.compact() == (0, {})  # nothing left to rewrite
 
 
-def test_compact_leaves_a_damaged_old_run_as_it_is(quick_copy):
+def test_compact_leaves_a_damaged_old_run_as_it_is_names_it_and_keeps_the_old_format(quick_copy, capsys):
     damaged, intact = folders(quick_copy)[:2]
     for folder in (damaged, intact):
         write_old_layout(folder)
+    meta = json.loads(quick_copy.meta_path.read_text())
+    quick_copy.meta_path.write_text(json.dumps({**meta, "format": 2}))  # a folder written before run.json existed
     (damaged / "result.json").write_text('{"status": "o')
-    assert quick_copy.compact() == 1
+    assert compact_main([str(quick_copy.root)]) == 1
+    out, err = capsys.readouterr()
+    assert err == f"memorybench store compact: warning: run folder {damaged} is damaged (result.json does not load (JSONDecodeError)); left as it is\n"
+    assert out.startswith(f"{quick_copy.root}: rewrote 1 run folders as run.json; 1 damaged left as they are")
+    assert json.loads(quick_copy.meta_path.read_text())["format"] == 2  # an old-layout run is left: older readers still read it all
     assert (damaged / "result.json").read_text() == '{"status": "o' and not (damaged / "run.json").exists()
     assert quick_copy.scan()[1] == {damaged.name: "result.json does not load (JSONDecodeError)"}
     assert read_run(intact).result["status"] == "ok"
