@@ -45,7 +45,7 @@ COMMANDS = {
         "shift": ("memorybench.cli.diagnose", "shift", "score a folder's runs on other task parameters than trained (flip-flop's sparse, dense)"),
     },
     "store": {
-        "rebuild": ("memorybench.cli.main", "store_rebuild", "write a fresh store.json for a folder's intact runs, then its report"),
+        "rebuild": ("memorybench.cli.main", "store_rebuild", "write store.json anew for a folder's intact runs (recorded commands made rerunnable), then its report"),
         "share": ("memorybench.cli.store", "share", "replace a folder's copies of another folder's runs by links"),
         "prune": ("memorybench.cli.store", "prune", "remove the checkpoints that no report section or diagnostic reads"),
         "compact": ("memorybench.cli.store", "compact", "rewrite run folders of the four-file layout as one run.json each"),

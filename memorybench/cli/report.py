@@ -19,7 +19,8 @@ def main(argv: list[str] | None = None, prog: str = "memorybench report") -> int
     parser.add_argument("folder", type=folder_path, help="a results folder written by run_all.py / memorybench")
     parser.add_argument("--threshold", type=float, default=None, help="score that defines the memory horizon, in the task's metric (default: the task's own threshold)")
     parser.add_argument("--rebuild-store", action="store_true",
-                        help="write a fresh store.json for the intact run folders (when it is damaged or lost; the record of earlier sweeps is lost with it)")
+                        help="write store.json anew for the intact run folders: a readable one keeps its record of sweeps, each "
+                        "command corrected to rerun as typed today; a damaged or lost one starts an empty record")
     args = parser.parse_or_exit(argv)
     from memorybench.report.build import build_report
     from memorybench.report.plugins_needed import held_back, plugin_note
@@ -27,7 +28,9 @@ def main(argv: list[str] | None = None, prog: str = "memorybench report") -> int
 
     try:
         if args.rebuild_store:
-            print(f"rebuilt {args.folder}/store.json for {ResultsStore.rebuild(args.folder)} intact runs")
+            intact, fixed, flagged = ResultsStore.rebuild(args.folder)
+            print(f"rebuilt {args.folder}/store.json for {intact} intact runs; {fixed} recorded commands corrected to rerun as "
+                  f"typed today" + (f", {flagged} flagged (not memorybench commands as recorded)" if flagged else ""))
         store = ResultsStore.open(args.folder, create=False)
         for name, why in store.scan()[1].items():
             print(f"{parser.prog}: warning: run folder {store.runs_dir / name} is damaged ({why}); left out of the report", file=sys.stderr)

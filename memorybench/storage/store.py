@@ -17,7 +17,8 @@ ends, however it ends. A run folder whose files do not load (or whose config hol
 value a RunConfig refuses, such as "hidden_size": "32") is *damaged*: `scan` names it, the
 report lists it as unreadable and skips it, and the next sweep retrains it. A
 damaged `store.json` is named as such; `rebuild` writes a fresh one for the intact run
-folders (`memorybench report DIR --rebuild-store`).
+folders, keeping a readable one's record of sweeps with each command made rerunnable
+(`memorybench store rebuild DIR`).
 
 A run is stored once. Two studies that share runs (the 5-seed sweep whose seeds 0-2 are
 the 3-seed sweep's) keep one copy: `share` writes `runs/<run_id>.link` instead of a
@@ -61,6 +62,7 @@ from filelock import FileLock, Timeout
 
 from memorybench.config import BOOK_CELLS, BUILTIN_CELLS, MODERN_CELLS, RunConfig, config_defaults
 from memorybench.result import CURVE_COLUMNS, RENAMED, RunResult, upgrade
+from memorybench.storage.commands import corrected_sweeps
 from memorybench.storage.rundir import (CHECKPOINT, DamagedRun, compact_run, is_finished, make_temp_dir, read_run, save_run, write_atomic,
                                         write_json_atomic, write_text_atomic)
 
@@ -181,16 +183,24 @@ class ResultsStore:
         return folder.rename(self.runs_dir / f".{folder.name}.old.{uuid.uuid4().hex}")
 
     @classmethod
-    def rebuild(cls, root) -> int:
-        """Write a fresh store.json for a folder whose own is damaged or lost; returns the intact runs.
-        The record of earlier sweeps is gone with the old file; the runs keep their own provenance."""
+    def rebuild(cls, root) -> tuple[int, int, int]:
+        """Write store.json anew for the intact runs: a readable one keeps its record of sweeps, each recorded
+        command made rerunnable where it can be (`memorybench.storage.commands`) and flagged where not; a damaged
+        or lost one starts an empty record (the runs keep their own provenance). Returns (intact runs, commands
+        corrected, commands flagged)."""
         store = cls(root)
         if not store.runs_dir.is_dir():
             raise StoreError(f"{root} has no runs/ folder: nothing to rebuild a store from")
         intact, _ = store.scan()
+        try:
+            meta = json.loads(store.meta_path.read_text())
+            sweeps, fmt = list(meta["sweeps"]), meta["format"] if meta["format"] in READS else FORMAT
+        except (OSError, ValueError, UnicodeDecodeError, KeyError, TypeError):
+            meta, sweeps, fmt = {}, [], FORMAT
+        sweeps, fixed, flagged = corrected_sweeps(sweeps)
         date = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-        write_json_atomic(store.meta_path, {"format": FORMAT, "sweeps": [], "rebuilt": date})
-        return len(intact)
+        write_json_atomic(store.meta_path, {**meta, "format": fmt, "sweeps": sweeps, "rebuilt": date})
+        return len(intact), fixed, flagged
 
     def damage(self, folder: Path) -> str:
         """Why a finished run folder cannot be read ('' when every file loads and every field of its config,

@@ -190,7 +190,7 @@ def test_a_damaged_store_json_is_named_and_rebuilt_from_the_intact_runs(quick_co
     quick_copy.meta_path.unlink()
     with pytest.raises(StoreError, match="has a runs/ folder but no store.json; if memorybench wrote it, .*--rebuild-store"):
         ResultsStore.open(quick_copy.root)
-    assert ResultsStore.rebuild(quick_copy.root) == 12
+    assert ResultsStore.rebuild(quick_copy.root) == (12, 0, 0)
     assert len(ResultsStore.open(quick_copy.root).collect()[0]) == 12
 
 
