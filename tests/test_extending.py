@@ -195,3 +195,38 @@ def test_a_plugin_task_cell_report_section_and_executor_run_from_the_command_lin
     assert refused.returncode == 2 and refused.stderr.strip().splitlines() == [
         "memorybench: error: argument --executor: invalid choice: 'announcing' (choose from 'local', 'ray'; "
         "a plugin's executor needs its --plugin)"]
+
+
+def _docs_example(tmp_path, guarded: bool = True):
+    """extend.md's example as a script, at a smoke-test budget; without its `__main__` guard when `guarded` is False."""
+    import re
+    import textwrap
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parent.parent / "docs" / "how-to" / "extend.md").read_text()
+    code = next(block for block in re.findall(r"```python\n(.*?)```", page, re.S) if "run_sweep(store, configs, workers=2)" in block)
+    code = code.replace("seq_len=10, seed=s)", "seq_len=5, seed=s, steps=20, eval_interval=10, device='cpu')")
+    if not guarded:
+        head, _, body = code.partition('if __name__ == "__main__":')
+        code = head + textwrap.dedent(body.split("\n", 1)[1])
+    script = tmp_path / "my_sweep.py"
+    script.write_text(code)
+    return script
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("guarded", [True, False], ids=["as documented", "without the guard"])
+def test_the_docs_example_trains_on_two_workers_and_without_its_guard_says_why_it_cannot(tmp_path, guarded):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = _docs_example(tmp_path, guarded)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
+    if guarded:
+        assert done.returncode == 0, done.stderr
+        assert "IndRNN (mine)" in (tmp_path / "results-indrnn" / "report.md").read_text()
+    else:
+        assert done.returncode != 0 and "RuntimeError: the sweep's worker processes could not start" in done.stderr
+        assert 'must run it under `if __name__ == "__main__":`' in done.stderr

@@ -19,12 +19,16 @@ import multiprocessing
 import signal
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 
 from memorybench.engine.jobs import run_job
 from memorybench.engine.policy import Job
 from memorybench.plugins import LOADED, load_plugins
 from memorybench.registry import add_to_registry
 
+BROKEN = ("the sweep's worker processes could not start. They are spawned and import the script that started them: a "
+          "script that runs a sweep on several workers must run it under `if __name__ == \"__main__\":` (a worker that "
+          "died of memory or a signal ends the pool the same way)")
 PR_SET_PDEATHSIG = 1  # prctl option (Linux): a signal the kernel sends this process when its parent dies
 
 
@@ -91,7 +95,11 @@ class LocalPoolExecutor:
                         pending[pool.submit(run_job, job)] = job
                     complete, _ = wait(pending, return_when=FIRST_COMPLETED)
                     for future in complete:
-                        yield pending.pop(future), future.result()
+                        try:
+                            outputs = future.result()
+                        except BrokenProcessPool:
+                            raise RuntimeError(BROKEN) from None
+                        yield pending.pop(future), outputs
             except BaseException:
                 for process in list((pool._processes or {}).values()):  # stop their jobs now, not after them
                     process.kill()
