@@ -103,7 +103,7 @@ class LocalPoolExecutor:
             except BaseException:
                 for process in list((pool._processes or {}).values()):  # stop their jobs now, not after them
                     process.kill()
-                pool.shutdown(wait=False, cancel_futures=True)
+                pool.shutdown(wait=True, cancel_futures=True)  # the killed workers are joined at once, and the pool's queues closed
                 raise
 
 

@@ -143,3 +143,21 @@ def test_the_command_recorded_is_the_command_as_typed(tmp_path):
     assert json.loads((out / "store.json").read_text())["sweeps"][0]["command"] == typed
     (run,) = (out / "runs").iterdir()
     assert json.loads((run / "run.json").read_text())["environment"]["command"] == typed
+
+
+@pytest.mark.slow
+def test_ctrl_c_in_a_search_on_a_pool_leaves_no_leaked_semaphore_warning(tmp_path):
+    import signal
+    import time
+
+    command = [sys.executable, "-m", "memorybench", "horizon", "--task", "nndl", "--cells", "srn", "gru", "--seeds", "2", "--steps", "3000",
+               "--max-length", "40", "--workers", "2", "--device", "cpu", "--no-progress", "--out", str(tmp_path / "out")]
+    search = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    for line in search.stdout:  # the plan is printed: the pool is about to start
+        if line.startswith("at most "):
+            break
+    time.sleep(4)  # the workers are training
+    search.send_signal(signal.SIGINT)
+    _, err = search.communicate(timeout=120)
+    assert search.returncode == 130
+    assert err.strip() == "memorybench horizon: interrupted: every finished probe is stored; run the same command again to resume", err
