@@ -55,3 +55,22 @@ def test_probes_written_before_searches_accumulated_take_their_key_from_their_se
     assert keyed["steps"].tolist() == [100, 200, 200] and keyed.columns.tolist()[:4] == ["task", "protocol", "cell", "seq_len"]
     assert probes_of(keyed, horizons.iloc[1])["seq_len"].tolist() == [5, 10]
     assert merged(None, horizons).equals(horizons)
+
+
+@pytest.mark.slow
+def test_re_running_flip_flops_modern_search_trains_nothing_and_restores_its_record(tmp_path, capsys):
+    import shutil
+    from pathlib import Path
+
+    folder = tmp_path / "flip_flop"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "results" / "flip_flop", folder)
+    horizons, probes = read_searches(folder / "tables")
+    classic = ["srn", "lstm", "gru"]
+    horizons[horizons["cell"].isin(classic)].to_csv(folder / "tables" / "search_horizons.csv", index=False)  # as the overwrite left it
+    probes[probes["cell"].isin(classic)].to_csv(folder / "tables" / "search_probes.csv", index=False)
+    runs = sorted(p.name for p in (folder / "runs").iterdir())
+    assert main(["--task", "flip_flop", "--cells", "indrnn", "mingru", "minlstm", "lru", "--out", str(folder), "--no-progress"]) == 0
+    assert "\n0 runs trained in " in capsys.readouterr().out and sorted(p.name for p in (folder / "runs").iterdir()) == runs
+    restored = read_searches(folder / "tables")[0].set_index("cell")
+    assert restored.loc[["indrnn", "mingru", "minlstm", "lru"], ["last_pass", "first_fail"]].values.tolist() == [[7, 8], [4, 5], [4, 5], [7, 8]]
+    pd.testing.assert_frame_equal(restored.loc[classic], horizons.set_index("cell").loc[classic])  # the classic search as it was

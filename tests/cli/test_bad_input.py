@@ -161,3 +161,13 @@ def test_ctrl_c_in_a_search_on_a_pool_leaves_no_leaked_semaphore_warning(tmp_pat
     _, err = search.communicate(timeout=120)
     assert search.returncode == 130
     assert err.strip() == "memorybench horizon: interrupted: every finished probe is stored; run the same command again to resume", err
+
+
+def test_a_gpu_asked_for_where_there_is_none_names_what_this_command_allows(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a CUDA GPU")
+    assert main(["explosion", "--device", "cuda", "--out", str(tmp_path / "out")]) == 2
+    one_error_line(capsys, "this machine has no CUDA GPU (use cpu)")
+    assert not (tmp_path / "out").exists()
