@@ -1,8 +1,9 @@
 """Run the memorybench sweep and write the report (the same as the `memorybench` command).
 
-    python run_all.py --lengths 5 10 15 20 25 30
-    python run_all.py --help
+python run_all.py --lengths 5 10 15 20 25 30
+python run_all.py --help
 """
+
 import os
 import signal
 import sys

@@ -11,6 +11,7 @@ jobs took (a pack's wall time counted once), then the ratios new/old of the medi
 to both commands (`--extra --quick` for a rehearsal). `--keep DIR` keeps each side's last results folder as
 DIR/old and DIR/new (DIR/new1, DIR/new2 ... for several), for `benchmarks/compare_results.py`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,13 @@ def one_sweep(checkout: Path, extra: list[str], keep: Path | None = None) -> tup
     out = Path(tempfile.mkdtemp(prefix="checkout-sweep-"))
     env = {**os.environ, "PYTHONPATH": str(checkout)}
     started = time.perf_counter()
-    subprocess.run([sys.executable, *SWEEP, "--out", str(out / "results"), *extra], cwd=checkout, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, *SWEEP, "--out", str(out / "results"), *extra],
+        cwd=checkout,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     wall = time.perf_counter() - started
     steps, seconds = defaultdict(int), defaultdict(float)
     for folder in (out / "results" / "runs").iterdir():
@@ -48,7 +54,9 @@ def one_sweep(checkout: Path, extra: list[str], keep: Path | None = None) -> tup
         stored = read_run(folder)  # of either layout: the old checkout may write the four-file one
         config, result = stored.config, stored.result
         steps[config["cell"]] += result["steps_done"]
-        seconds[config["cell"]] += result["wall_time_s"] / max(1, result.get("pack_size", 1))  # a pack's time once over its runs
+        seconds[config["cell"]] += result["wall_time_s"] / max(
+            1, result.get("pack_size", 1)
+        )  # a pack's time once over its runs
     if keep is not None:
         shutil.rmtree(keep, ignore_errors=True)
         keep.parent.mkdir(parents=True, exist_ok=True)
@@ -62,7 +70,12 @@ def main() -> None:
     parser.add_argument("--old", type=Path, required=True)
     parser.add_argument("--new", type=Path, nargs="+", default=[Path(".")])
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--keep", type=Path, default=None, help="keep each side's last results folder as KEEP/old and KEEP/new (KEEP/new1 ... for several)")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="keep each side's last results folder as KEEP/old and KEEP/new (KEEP/new1 ... for several)",
+    )
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[])
     args = parser.parse_args()
     print(provenance_line(), flush=True)
@@ -75,10 +88,16 @@ def main() -> None:
             walls[side].append(wall)
             for cell, rate in per_cell.items():
                 rates[side][cell].append(rate)
-            print(f"{side} ({checkout}): {wall:.1f} s; model-steps/s " + ", ".join(f"{c} {r:,.0f}" for c, r in per_cell.items()), flush=True)
+            print(
+                f"{side} ({checkout}): {wall:.1f} s; model-steps/s "
+                + ", ".join(f"{c} {r:,.0f}" for c, r in per_cell.items()),
+                flush=True,
+            )
     for side in news:
         old, new = statistics.median(walls["old"]), statistics.median(walls[side])
-        print(f"median wall: old {old:.1f} s, {side} {new:.1f} s: {side} takes {new / old:.2f} of old's time ({old / new:.2f}x faster)")
+        print(
+            f"median wall: old {old:.1f} s, {side} {new:.1f} s: {side} takes {new / old:.2f} of old's time ({old / new:.2f}x faster)"
+        )
         for cell in sorted(rates[side]):
             o, n = statistics.median(rates["old"][cell]), statistics.median(rates[side][cell])
             print(f"  {cell}: model-steps/s old {o:,.0f}, {side} {n:,.0f}: {n / o:.2f}x")

@@ -9,6 +9,7 @@ must give them on the CPU — and prints how many runs agree, every run that doe
 when every common run agrees and no run is missing, 1 otherwise. Either folder may be
 of the earlier format (`test_accuracy`, ...): both are read through the store.
 """
+
 from __future__ import annotations
 
 import argparse

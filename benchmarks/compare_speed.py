@@ -11,6 +11,7 @@ model-steps/s of each side, their ratio, and the range of the per-repeat ratios 
 spread a single measurement has here). Either side may be a checkout from before the
 engine (`memorybench.training.train_run` / `packed_training.train_packed`) or after it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-CASES = {"lstm single run": ("lstm", "single", 1), "srn stacked pack of 3": ("srn", "stacked", 3), "gru stacked pack of 3": ("gru", "stacked", 3)}
+CASES = {
+    "lstm single run": ("lstm", "single", 1),
+    "srn stacked pack of 3": ("srn", "stacked", 3),
+    "gru stacked pack of 3": ("gru", "stacked", 3),
+}
 MEASURE = """
 import json, sys, torch
 torch.set_num_threads(1)
@@ -42,7 +47,13 @@ print(json.dumps(result.steps_per_s * size))
 
 def measure(checkout: Path, case: tuple, steps: int) -> float:
     env = dict(os.environ, PYTHONPATH=str(checkout.resolve()))
-    done = subprocess.run([sys.executable, "-c", MEASURE, *map(str, case), str(steps)], capture_output=True, text=True, env=env, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, *map(str, case), str(steps)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -58,7 +69,9 @@ def main() -> None:
     from memorybench.storage.provenance import provenance_line
 
     print(provenance_line())
-    print(f"old: {args.old}  new: {args.new}; {args.steps} steps at L=30, batch 8, 1 thread, {args.repeats} interleaved pairs")
+    print(
+        f"old: {args.old}  new: {args.new}; {args.steps} steps at L=30, batch 8, 1 thread, {args.repeats} interleaved pairs"
+    )
     print(f"{'case':<24} {'old model-steps/s':>18} {'new model-steps/s':>18} {'new/old':>8} {'pairs range':>14}")
     rows = {}
     for name, case in CASES.items():
@@ -69,8 +82,11 @@ def main() -> None:
             new.append(measure(args.new, case, args.steps))
         ratios = [n / o for o, n in zip(old, new)]
         rows[name] = dict(old=old, new=new, ratio=statistics.median(new) / statistics.median(old), pair_ratios=ratios)
-        print(f"{name:<24} {statistics.median(old):>18.0f} {statistics.median(new):>18.0f} {rows[name]['ratio']:>8.3f} "
-              f"{min(ratios):>6.2f}-{max(ratios):.2f}", flush=True)
+        print(
+            f"{name:<24} {statistics.median(old):>18.0f} {statistics.median(new):>18.0f} {rows[name]['ratio']:>8.3f} "
+            f"{min(ratios):>6.2f}-{max(ratios):.2f}",
+            flush=True,
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1) + "\n")
 

@@ -9,6 +9,7 @@ time (the first compiled steps), and the steps a run must train before compiling
 torch thread, as a sweep's worker. A machine without a working C++ compiler cannot compile: the
 script says so and prints the eager figures alone.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,7 +64,9 @@ def main() -> None:
         compile_s = sum(compiled[:3]) - 3 / rate
         gain = 1 / eager_rate - 1 / rate
         even = f"{compile_s / gain:,.0f} steps" if gain > 0 else "never"
-        print(f"{line}, compiled {rate:.0f} steps/s ({rate / eager_rate:.2f}x) after {compile_s:.1f} s of compiling; pays off after {even}")
+        print(
+            f"{line}, compiled {rate:.0f} steps/s ({rate / eager_rate:.2f}x) after {compile_s:.1f} s of compiling; pays off after {even}"
+        )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ model-steps/s of each cell (runs x steps / the sum of its jobs' wall times), and
 same test score both ways (the same function in another summation order: float rounding, amplified
 over training, moves some). The long single run is `--lengths 30 --seeds 1 --cells lstm`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,9 +33,25 @@ from memorybench.storage.rundir import read_run  # noqa: E402
 
 def sweep(args, out: Path, compiled: bool, cache: Path) -> float:
     """Wall seconds of one run_all.py sweep into `out` (eager, or `--compile` with inductor's cache in `cache`)."""
-    command = [sys.executable, str(ROOT / "run_all.py"), "--lengths", *map(str, args.lengths), "--cells", *args.cells,
-               "--seeds", str(args.seeds), "--steps", str(args.steps), "--workers", str(args.workers), "--device", "cpu",
-               "--no-progress", "--out", str(out)] + (["--compile"] if compiled else [])
+    command = [
+        sys.executable,
+        str(ROOT / "run_all.py"),
+        "--lengths",
+        *map(str, args.lengths),
+        "--cells",
+        *args.cells,
+        "--seeds",
+        str(args.seeds),
+        "--steps",
+        str(args.steps),
+        "--workers",
+        str(args.workers),
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--out",
+        str(out),
+    ] + (["--compile"] if compiled else [])
     env = dict(os.environ, PYTHONPATH=str(ROOT), TORCHINDUCTOR_CACHE_DIR=str(cache))
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env)
@@ -70,8 +87,10 @@ def main() -> None:
     args = parser.parse_args()
     print(provenance_line())
     runs = len(args.lengths) * len(args.cells) * args.seeds
-    print(f"{runs} runs x {args.steps} steps ({' '.join(args.cells)}; L = {' '.join(map(str, args.lengths))}; {args.seeds} seeds), "
-          f"{args.workers} workers, {'warm' if args.warm else 'cold'} compile cache")
+    print(
+        f"{runs} runs x {args.steps} steps ({' '.join(args.cells)}; L = {' '.join(map(str, args.lengths))}; {args.seeds} seeds), "
+        f"{args.workers} workers, {'warm' if args.warm else 'cold'} compile cache"
+    )
     times = {False: [], True: []}
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
@@ -86,14 +105,18 @@ def main() -> None:
                 folders[compiled] = out
                 print(f"{'compiled' if compiled else '   eager'}: {seconds:7.1f} s", flush=True)
         eager, compiled = (statistics.median(times[k]) for k in (False, True))
-        print(f"median eager {eager:.1f} s, compiled {compiled:.1f} s: compiled takes {compiled / eager:.2f}x the wall time "
-              f"({eager / compiled:.2f}x the speed)")
+        print(
+            f"median eager {eager:.1f} s, compiled {compiled:.1f} s: compiled takes {compiled / eager:.2f}x the wall time "
+            f"({eager / compiled:.2f}x the speed)"
+        )
         configs = {p.parent.name: read_run(p.parent).config for p in (folders[False] / "runs").glob("*/run.json")}
         a, b = results(folders[False]), results(folders[True])
         rate_a, rate_b = model_steps_per_s(a, configs), model_steps_per_s(b, configs)
         for cell in args.cells:
-            print(f"{cell:5} model-steps/s: eager {rate_a[cell]:8.0f}, compiled {rate_b[cell]:8.0f} ({rate_b[cell] / rate_a[cell]:.2f}x; "
-                  f"packing {sorted({r['packing'] for i, r in b.items() if configs[i]['cell'] == cell})})")
+            print(
+                f"{cell:5} model-steps/s: eager {rate_a[cell]:8.0f}, compiled {rate_b[cell]:8.0f} ({rate_b[cell] / rate_a[cell]:.2f}x; "
+                f"packing {sorted({r['packing'] for i, r in b.items() if configs[i]['cell'] == cell})})"
+            )
         same = sum(a[i]["test_score"] == b[i]["test_score"] for i in a)
         print(f"runs with the same test score eager and compiled: {same} of {len(a)}")
 

@@ -1,6 +1,7 @@
 """pytest-benchmark's JSON keeps every round's raw timing (`stats.data`, ~45 KB per case); the
 report reads only the summary statistics, so the committed JSON leaves the raw rounds out.
 Every benchmark runs on one torch thread, as each sweep worker trains."""
+
 import pytest
 import torch
 

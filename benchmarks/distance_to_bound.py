@@ -10,6 +10,7 @@ the measured time per run of a step: a single run (the fused torch layer) and a 
 stacked pack of `--replicas`, and each as model-steps/s (a run's own steps a second). Their ratio to the
 bound is the distance: per-operation dispatch, not arithmetic, sets the pace at these sizes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,8 +63,10 @@ def main() -> None:
     torch.set_num_threads(1)
     task, T = get_task("nndl"), args.length
     print(provenance_line())
-    print("cell  MFLOP/step  matmul GFLOP/s  bound ms  single ms (x bound)  stacked/run ms (x bound)"
-          "  model-steps/s: bound  single  stacked")
+    print(
+        "cell  MFLOP/step  matmul GFLOP/s  bound ms  single ms (x bound)  stacked/run ms (x bound)"
+        "  model-steps/s: bound  single  stacked"
+    )
     for cell in ("srn", "lstm", "gru"):
         model = build_model(task, cell, seed=0)
         G, M, C = get_cell(cell).chunks * H, model.embedding.embedding_dim, task.output_size
@@ -74,10 +77,20 @@ def main() -> None:
         x, y = torch.randint(0, 10, (1, B, T)), torch.randint(0, task.output_size, (1, B))
         single = step_seconds(Single([build_model(task, cell, seed=0)]), task, x, y, args.steps)
         E = args.replicas
-        stacked = step_seconds(StackedModel([build_model(task, cell, seed=s) for s in range(E)]), task,
-                               x.expand(E, -1, -1), y.expand(E, -1), args.steps) / E
-        print(f"{cell:<5} {flops / 1e6:10.2f}  {rate / 1e9:14.1f}  {bound * 1e3:8.3f}  {single * 1e3:9.3f} ({single / bound:5.1f}x)"
-              f"  {stacked * 1e3:12.3f} ({stacked / bound:5.1f}x)  {1 / bound:20,.0f}  {1 / single:6,.0f}  {1 / stacked:7,.0f}")
+        stacked = (
+            step_seconds(
+                StackedModel([build_model(task, cell, seed=s) for s in range(E)]),
+                task,
+                x.expand(E, -1, -1),
+                y.expand(E, -1),
+                args.steps,
+            )
+            / E
+        )
+        print(
+            f"{cell:<5} {flops / 1e6:10.2f}  {rate / 1e9:14.1f}  {bound * 1e3:8.3f}  {single * 1e3:9.3f} ({single / bound:5.1f}x)"
+            f"  {stacked * 1e3:12.3f} ({stacked / bound:5.1f}x)  {1 / bound:20,.0f}  {1 / single:6,.0f}  {1 / stacked:7,.0f}"
+        )
 
 
 if __name__ == "__main__":

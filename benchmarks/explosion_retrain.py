@@ -20,6 +20,7 @@ lands outside the committed interval; then the per-seed agreement of the test sc
 report's sentences must not state a figure more precisely than this reproduces it. Output:
 results/benchmarks/explosion-retrain-cpu.txt.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,7 +67,9 @@ def retrain(configs) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
     original = loop.model_for
     for config in configs:
         fused = get_cell(config.cell).fused is not None
-        changes[config.cell] = "execution='transparent' instead of the fused kernel" if fused else "initial weights one ulp larger"
+        changes[config.cell] = (
+            "execution='transparent' instead of the fused kernel" if fused else "initial weights one ulp larger"
+        )
         loop.model_for = original if fused else nudged(original)
         try:
             log = GradientNorms()
@@ -74,8 +77,12 @@ def retrain(configs) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
         finally:
             loop.model_for = original
         table = log.table()
-        table = table.assign(parameter=table["parameter"].map(lambda name: role_of(name, config.cell))).dropna(subset=["parameter"])
-        norms.append(table[["step", "parameter", "grad_norm"]].assign(cell=config.cell, seed=config.seed, clip=config.clip))
+        table = table.assign(parameter=table["parameter"].map(lambda name: role_of(name, config.cell))).dropna(
+            subset=["parameter"]
+        )
+        norms.append(
+            table[["step", "parameter", "grad_norm"]].assign(cell=config.cell, seed=config.seed, clip=config.clip)
+        )
         scores.append(dict(cell=config.cell, clip=config.clip, seed=config.seed, test_score=output.result.test_score))
     print(f"  retrained {len(configs)} runs", file=sys.stderr, flush=True)
     return pd.concat(norms, ignore_index=True), pd.DataFrame(scores), changes
@@ -87,26 +94,41 @@ def compare(folder: Path) -> None:
     runs = runs[runs["status"] == "ok"]
     norms = load_norms(store, runs)
     logged = runs[runs["run_id"].isin(set(norms["run_id"]))]
-    configs = [RunConfig.from_dict(read_run(store.run_folder(run_id)).config)
-               for run_id in logged.sort_values(["cell", "clip", "seed"])["run_id"]]
+    configs = [
+        RunConfig.from_dict(read_run(store.run_folder(run_id)).config)
+        for run_id in logged.sort_values(["cell", "clip", "seed"])["run_id"]
+    ]
     new_norms, new_scores, changes = retrain(configs)
-    old, new = (norm_summary(per_seed_norms(frame)).set_index(["cell", "clip", "parameter"]) for frame in (norms, new_norms))
+    old, new = (
+        norm_summary(per_seed_norms(frame)).set_index(["cell", "clip", "parameter"]) for frame in (norms, new_norms)
+    )
     print(provenance_line())
-    print(f"{folder}: {len(configs)} runs retrained one at a time; " + "; ".join(f"{cell}: {change}" for cell, change in changes.items()))
+    print(
+        f"{folder}: {len(configs)} runs retrained one at a time; "
+        + "; ".join(f"{cell}: {change}" for cell, change in changes.items())
+    )
     moved = total = 0
     print(f"\n{'cell':9} {'clip':9} {'param':5} {'quantity':13} {'committed [95% interval]':34} {'retrained':>10}")
     for key in old.index:
         for quantity in QUANTITIES:
-            low, high, value, again = (old.loc[key, f"{quantity}_low"], old.loc[key, f"{quantity}_high"], old.loc[key, quantity],
-                                       new.loc[key, quantity])
+            low, high, value, again = (
+                old.loc[key, f"{quantity}_low"],
+                old.loc[key, f"{quantity}_high"],
+                old.loc[key, quantity],
+                new.loc[key, quantity],
+            )
             outside = not low <= again <= high
             moved, total = moved + outside, total + 1
             flags = ("  MOVED" if outside else "") + ("  two groups" if old.loc[key, f"{quantity}_bimodal"] else "")
-            print(f"{key[0]:9} {key[1]:9} {key[2]:5} {quantity:13} {f'{value:.3g} [{low:.3g}, {high:.3g}]':34} {again:>10.3g}{flags}")
+            print(
+                f"{key[0]:9} {key[1]:9} {key[2]:5} {quantity:13} {f'{value:.3g} [{low:.3g}, {high:.3g}]':34} {again:>10.3g}{flags}"
+            )
     print(f"\ngradient-norm medians outside their committed bootstrap interval after the retrain: {moved} of {total}")
     old_scores = logged.set_index(["cell", "clip", "seed"])["test_score"]
     new_scores = new_scores.set_index(["cell", "clip", "seed"])["test_score"]
-    print(f"\n{'cell':9} {'clip':9} {'committed mean [95% t-interval]':34} {'retrained':>10}  seeds with the same test score")
+    print(
+        f"\n{'cell':9} {'clip':9} {'committed mean [95% t-interval]':34} {'retrained':>10}  seeds with the same test score"
+    )
     for cell in dict.fromkeys(k[0] for k in old_scores.index):
         for clip in CLIPS:
             a, b = old_scores.loc[(cell, clip)], new_scores.loc[(cell, clip)]
@@ -114,7 +136,9 @@ def compare(folder: Path) -> None:
             again = float(b.mean())
             same = int((a.sort_index() == b.sort_index()).sum())
             flag = "  MOVED" if not low <= again <= high else ""
-            print(f"{cell:9} {clip:9} {f'{mean:.3f} [{low:.3f}, {high:.3f}] (n={n})':34} {again:>10.3f}  {same} of {n}{flag}")
+            print(
+                f"{cell:9} {clip:9} {f'{mean:.3f} [{low:.3f}, {high:.3f}] (n={n})':34} {again:>10.3f}  {same} of {n}{flag}"
+            )
 
 
 def main() -> None:

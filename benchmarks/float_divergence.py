@@ -11,6 +11,7 @@ different dev accuracy. The differences start near float32 resolution (~1e-7) an
 if they grow, grow exponentially: that is the chaos of training, and no
 execution, packed or not, can reproduce another's runs beyond it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,22 +40,40 @@ def main() -> None:
     curves: dict[str, list[list[dict]]] = {"transparent single run": [], "stacked pack": [], "block-diagonal pack": []}
     reference = []
     for cell in args.cells:
-        configs = [protocol_config("nndl", cell=cell, seq_len=args.seq_len, seed=s, steps=args.steps, eval_interval=100,
-                                   stop_on_perfect_dev=False, device="cpu") for s in range(args.seeds)]
+        configs = [
+            protocol_config(
+                "nndl",
+                cell=cell,
+                seq_len=args.seq_len,
+                seed=s,
+                steps=args.steps,
+                eval_interval=100,
+                stop_on_perfect_dev=False,
+                device="cpu",
+            )
+            for s in range(args.seeds)
+        ]
         reference += [train_run(c).curves for c in configs]
         curves["transparent single run"] += [train_run(replace(c, execution="transparent")).curves for c in configs]
         curves["stacked pack"] += [o.result.curves for o in train_pack(configs, layout="stacked")]
         curves["block-diagonal pack"] += [o.result.curves for o in train_pack(configs, layout="block")]
     steps = [s for s in REPORT_STEPS if s <= args.steps]
     print(provenance)
-    print(f"relative train-loss difference from the fused single run; {len(reference)} runs "
-          f"({', '.join(args.cells)}, L={args.seq_len}), torch {torch.__version__}")
+    print(
+        f"relative train-loss difference from the fused single run; {len(reference)} runs "
+        f"({', '.join(args.cells)}, L={args.seq_len}), torch {torch.__version__}"
+    )
     print(f"{'execution':<24} " + " ".join(f"{s:>13}" for s in steps))
     for name, runs in curves.items():
         cells = []
         for step in steps:
-            rel = [abs(o[step // 100 - 1]["train_loss"] / r[step // 100 - 1]["train_loss"] - 1) for o, r in zip(runs, reference)]
-            dev = sum(o[step // 100 - 1]["dev_score"] != r[step // 100 - 1]["dev_score"] for o, r in zip(runs, reference))
+            rel = [
+                abs(o[step // 100 - 1]["train_loss"] / r[step // 100 - 1]["train_loss"] - 1)
+                for o, r in zip(runs, reference)
+            ]
+            dev = sum(
+                o[step // 100 - 1]["dev_score"] != r[step // 100 - 1]["dev_score"] for o, r in zip(runs, reference)
+            )
             cells.append(f"{np.median(rel):.0e}/{max(rel):.0e} {dev}")
         print(f"{name:<24} " + " ".join(f"{c:>13}" for c in cells))
     print("each cell: median/max relative difference, then how many runs' dev accuracy differs")

@@ -14,6 +14,7 @@ the settings, after a warm-up; printed per setting: the median steps/s of each a
 range over the repeats, and with/without (the ratio of the medians; in brackets the
 range of the per-repeat ratios; the JSON also holds their median, `pair_ratio_median`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,14 @@ def settings(cells: list[str], steps: int) -> list[Setting]:
     common = dict(seq_len=SEQ_LEN, steps=steps, device="cpu", stop_on_perfect_dev=False)
     out = [Setting(f"{cell} nndl (Adam, batch 8)", protocol_config("nndl", cell=cell, **common)) for cell in cells]
     if "srn" in cells:
-        out.append(Setting("srn section 6.2 (SGD 0.2, batch 64, sum)",
-                           protocol_config("nndl", cell="srn", optimizer="sgd", lr=0.2, batch_size=64, loss_reduction="sum", **common)))
+        out.append(
+            Setting(
+                "srn section 6.2 (SGD 0.2, batch 64, sum)",
+                protocol_config(
+                    "nndl", cell="srn", optimizer="sgd", lr=0.2, batch_size=64, loss_reduction="sum", **common
+                ),
+            )
+        )
     return out
 
 
@@ -74,21 +81,49 @@ def measure(cases: list[Setting], repeats: int) -> list[dict]:
         without, with_ = runs[case.name]["without"], runs[case.name]["with"]
         pair_ratios = [w / b for w, b in zip(with_, without)]
         median_without, median_with = statistics.median(without), statistics.median(with_)
-        rows.append(dict(setting=case.name, cell=case.config.cell, seq_len=case.config.seq_len, batch_size=case.config.batch_size,
-                         optimizer=case.config.optimizer, without_steps_per_s=median_without, with_steps_per_s=median_with,
-                         ratio=median_with / median_without, ratio_low=min(pair_ratios), ratio_high=max(pair_ratios),
-                         pair_ratio_median=statistics.median(pair_ratios),
-                         without_runs=without, with_runs=with_))
+        rows.append(
+            dict(
+                setting=case.name,
+                cell=case.config.cell,
+                seq_len=case.config.seq_len,
+                batch_size=case.config.batch_size,
+                optimizer=case.config.optimizer,
+                without_steps_per_s=median_without,
+                with_steps_per_s=median_with,
+                ratio=median_with / median_without,
+                ratio_low=min(pair_ratios),
+                ratio_high=max(pair_ratios),
+                pair_ratio_median=statistics.median(pair_ratios),
+                without_runs=without,
+                with_runs=with_,
+            )
+        )
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", nargs="+", default=list(BUILTIN_CELLS), choices=BUILTIN_CELLS,
-                        help="cells to time under the book's protocol; srn also adds section 6.2's setting (default: %(default)s)")
+    parser.add_argument(
+        "--cells",
+        nargs="+",
+        default=list(BUILTIN_CELLS),
+        choices=BUILTIN_CELLS,
+        help="cells to time under the book's protocol; srn also adds section 6.2's setting (default: %(default)s)",
+    )
     parser.add_argument("--steps", type=int, default=1000, help="training steps per timed run (default: %(default)s)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed runs of each setting without and with the hook (default: %(default)s)")
-    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures and every run's speed as JSON here")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=5,
+        help="timed runs of each setting without and with the hook (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also write the figures and every run's speed as JSON here",
+    )
     args = parser.parse_args()
     if args.steps < 1 or args.repeats < 1:
         parser.error(f"--steps {args.steps} and --repeats {args.repeats} must both be integers >= 1")
@@ -96,17 +131,34 @@ def main() -> None:
     torch.set_num_threads(1)
     rows = measure(settings(args.cells, args.steps), args.repeats)
     print(provenance)
-    print(f"L={SEQ_LEN}, {args.steps} steps x {args.repeats} repeats each, torch {torch.__version__}, 1 thread; "
-          "steps/s over the whole train_pack call, median [range over repeats]")
+    print(
+        f"L={SEQ_LEN}, {args.steps} steps x {args.repeats} repeats each, torch {torch.__version__}, 1 thread; "
+        "steps/s over the whole train_pack call, median [range over repeats]"
+    )
     width = max(len(r["setting"]) for r in rows)
     print(f"{'setting':<{width}}  {'without hook':>22}  {'with GradientNorms':>22}  {'with/without':>20}")
     for r in rows:
-        print(f"{r['setting']:<{width}}  {r['without_steps_per_s']:8.1f} [{min(r['without_runs']):5.0f}-{max(r['without_runs']):5.0f}]"
-              f"  {r['with_steps_per_s']:8.1f} [{min(r['with_runs']):5.0f}-{max(r['with_runs']):5.0f}]"
-              f"  {r['ratio']:8.3f} [{r['ratio_low']:.3f}-{r['ratio_high']:.3f}]")
+        print(
+            f"{r['setting']:<{width}}  {r['without_steps_per_s']:8.1f} [{min(r['without_runs']):5.0f}-{max(r['without_runs']):5.0f}]"
+            f"  {r['with_steps_per_s']:8.1f} [{min(r['with_runs']):5.0f}-{max(r['with_runs']):5.0f}]"
+            f"  {r['ratio']:8.3f} [{r['ratio_low']:.3f}-{r['ratio_high']:.3f}]"
+        )
     if args.json is not None:
-        args.json.write_text(json.dumps(dict(provenance=provenance, steps=args.steps, repeats=args.repeats, seq_len=SEQ_LEN,
-                                             threads=1, torch=torch.__version__, rows=rows), indent=2) + "\n")
+        args.json.write_text(
+            json.dumps(
+                dict(
+                    provenance=provenance,
+                    steps=args.steps,
+                    repeats=args.repeats,
+                    seq_len=SEQ_LEN,
+                    threads=1,
+                    torch=torch.__version__,
+                    rows=rows,
+                ),
+                indent=2,
+            )
+            + "\n"
+        )
         print(f"wrote {args.json}")
 
 

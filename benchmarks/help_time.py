@@ -7,6 +7,7 @@ wall time, beside an empty interpreter (`python -c pass`) and `import torch` for
 torch, pandas or matplotlib was imported (they must not be: tests/cli/test_main.py checks that; this
 benchmark only measures, it asserts nothing).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ("torch", "pandas", "matplotlib")
-COMMANDS = [[], ["run"], ["report"], ["suite"], ["horizon"], ["docs"], ["explosion"], ["diagnose", "through-time"],
-            ["diagnose", "memory-capacity"], ["diagnose", "extrapolate"], ["store", "prune"], ["list", "cells"]]
+COMMANDS = [
+    [],
+    ["run"],
+    ["report"],
+    ["suite"],
+    ["horizon"],
+    ["docs"],
+    ["explosion"],
+    ["diagnose", "through-time"],
+    ["diagnose", "memory-capacity"],
+    ["diagnose", "extrapolate"],
+    ["store", "prune"],
+    ["list", "cells"],
+]
 
 
 def timed(code: str, repeats: int) -> tuple[float, str]:
@@ -41,14 +54,21 @@ def main() -> None:
     sys.path.insert(0, str(ROOT))
     from memorybench.storage.provenance import provenance_line
 
-    lines = [provenance_line(), f"median of {args.repeats} fresh processes each", "", f"{'command':36} {'seconds':>8}  heavy modules imported"]
+    lines = [
+        provenance_line(),
+        f"median of {args.repeats} fresh processes each",
+        "",
+        f"{'command':36} {'seconds':>8}  heavy modules imported",
+    ]
     for label, code in (("python -c pass", "pass"), ("import torch", "import torch")):
         lines.append(f"{label:36} {timed(code, args.repeats)[0]:8.3f}")
     for command in COMMANDS:
         argv = [*command, "--help"]
-        code = ("import contextlib, io, sys\nfrom memorybench.cli.main import main\n"
-                f"with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n    main({argv!r})\n"
-                f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))")
+        code = (
+            "import contextlib, io, sys\nfrom memorybench.cli.main import main\n"
+            f"with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n    main({argv!r})\n"
+            f"print(' '.join(m for m in {HEAVY!r} if m in sys.modules))"
+        )
         seconds, heavy = timed(code, args.repeats)
         lines.append(f"{'memorybench ' + ' '.join(argv):36} {seconds:8.3f}  {heavy.strip() or 'none'}")
     text = "\n".join(lines)

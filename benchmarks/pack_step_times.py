@@ -10,6 +10,7 @@ prints each plan's makespan on 2 workers (the jobs handed out costliest first by
 worker free first, as the executors do) and the SRN's total ms per step. A plan's makespan sets the sweep's wall
 time; the SRN's total sets its model-steps/s. The default plan is `policy.default_pack_sizes(..., workers=2)`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,12 @@ def packs(cell: str, size: int) -> list[tuple[str, tuple[int, ...]]]:
 def ms_per_step(pack: tuple[str, tuple[int, ...]], steps: int) -> float:
     torch.set_num_threads(1)
     cell, lengths = pack
-    configs = [protocol_config("nndl", cell=cell, seq_len=n, seed=lengths[:i].count(n), steps=steps, eval_interval=100, device="cpu")
-               for i, n in enumerate(lengths)]  # each length's seeds 0, 1, 2
+    configs = [
+        protocol_config(
+            "nndl", cell=cell, seq_len=n, seed=lengths[:i].count(n), steps=steps, eval_interval=100, device="cpu"
+        )
+        for i, n in enumerate(lengths)
+    ]  # each length's seeds 0, 1, 2
     started = time.perf_counter()
     train_pack(configs, layout="stacked")
     return (time.perf_counter() - started) / steps * 1000
@@ -67,13 +72,17 @@ def main() -> None:
                 times[job].append(ms)
     ms = {job: statistics.median(t) for job, t in times.items()}
     for job in todo:
-        print(f"{job[0]:>4} pack of {len(job[1]):2} (L {max(job[1])}..{min(job[1])}): {ms[job]:6.2f} ms/step  "
-              f"({', '.join(f'{t:.2f}' for t in times[job])})")
+        print(
+            f"{job[0]:>4} pack of {len(job[1]):2} (L {max(job[1])}..{min(job[1])}): {ms[job]:6.2f} ms/step  "
+            f"({', '.join(f'{t:.2f}' for t in times[job])})"
+        )
     default = default_pack_sizes(["srn", "lstm", "gru"], LENGTHS, SEEDS, "cpu", workers=WORKERS)["srn"]
     for size, jobs in plans.items():
         srn = sum(ms[job] for job in jobs if job[0] == "srn")
-        print(f"SRN in packs of {size:2}{' (default)' if size == default else '          '}: makespan {makespan(jobs, ms):6.2f} ms/step "
-              f"on {WORKERS} workers, the SRN's packs {srn:5.2f} ms/step")
+        print(
+            f"SRN in packs of {size:2}{' (default)' if size == default else '          '}: makespan {makespan(jobs, ms):6.2f} ms/step "
+            f"on {WORKERS} workers, the SRN's packs {srn:5.2f} ms/step"
+        )
 
 
 if __name__ == "__main__":

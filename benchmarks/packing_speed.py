@@ -15,6 +15,7 @@ stores, alternating the two policies `--repeats` times:
 Prints each wall time, the ratio, and whether both gave every run the same test score (they
 need not: the LSTM trains fused before and stacked now, and stacked sums round differently).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -62,8 +63,10 @@ def main() -> None:
     if args.compile:
         POLICIES[COMPILED] = POLICIES["today"]
     POLICIES.update({f"packs of {n}": ({cell: n for cell in CELLS}, True) for n in args.sizes})
-    configs = [replace(c, steps=args.steps, eval_interval=args.steps // 4)
-               for c in plan_sweep("nndl", CELLS, LENGTHS, SEEDS, device="cpu")]
+    configs = [
+        replace(c, steps=args.steps, eval_interval=args.steps // 4)
+        for c in plan_sweep("nndl", CELLS, LENGTHS, SEEDS, device="cpu")
+    ]
     print(provenance_line())
     walls, scores = {p: [] for p in POLICIES}, {}
     for _ in range(args.repeats):
@@ -74,9 +77,13 @@ def main() -> None:
     before, today = statistics.median(walls["before"]), statistics.median(walls["today"])
     same = sum(scores["before"][k] == scores["today"][k] for k in scores["today"])
     for policy in POLICIES:
-        print(f"{policy:>15}: median {statistics.median(walls[policy]):.1f} s, {before / statistics.median(walls[policy]):.2f}x before's speed")
-    print(f"median before {before:.1f} s, today {today:.1f} s: {before / today:.2f}x faster; "
-          f"{same} of {len(configs)} runs with the same test score")
+        print(
+            f"{policy:>15}: median {statistics.median(walls[policy]):.1f} s, {before / statistics.median(walls[policy]):.2f}x before's speed"
+        )
+    print(
+        f"median before {before:.1f} s, today {today:.1f} s: {before / today:.2f}x faster; "
+        f"{same} of {len(configs)} runs with the same test score"
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ milliseconds of each, the ratio, and which is faster, beside the GRU's and LSTM'
 The step form stays the CPU default unless the scan wins there (issue 25: a scan did not beat fused GRU/LSTM on a
 CPU at hidden 32 up to T = 1000).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,7 +52,9 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     print(provenance_line())
-    print(f"forward+backward, input 32, hidden {args.hidden}, {args.threads} thread(s), median of {args.repeats}, {device}")
+    print(
+        f"forward+backward, input 32, hidden {args.hidden}, {args.threads} thread(s), median of {args.repeats}, {device}"
+    )
     print(f"{'cell':8} {'T':>5} {'B':>4} {'step ms':>9} {'scan ms':>9} {'scan/step':>9}  faster   (fused GRU, LSTM ms)")
     for length in args.lengths:
         for batch in args.batches:
@@ -62,7 +65,10 @@ def main() -> None:
                 timed(layer, x, device)
                 fused[cell] = statistics.median(timed(layer, x, device) for _ in range(args.repeats))
             for cell in args.cells:
-                layers = {execution: make_recurrent(cell, execution, 32, args.hidden).to(device) for execution in ("transparent", "scan")}
+                layers = {
+                    execution: make_recurrent(cell, execution, 32, args.hidden).to(device)
+                    for execution in ("transparent", "scan")
+                }
                 layers["scan"].load_state_dict(layers["transparent"].state_dict())
                 times = {execution: [] for execution in layers}
                 for execution, layer in layers.items():
@@ -71,8 +77,11 @@ def main() -> None:
                     for execution, layer in layers.items():
                         times[execution].append(timed(layer, x, device))
                 step, scan = (statistics.median(times[e]) for e in ("transparent", "scan"))
-                print(f"{cell:8} {length:>5} {batch:>4} {step:>9.2f} {scan:>9.2f} {scan / step:>9.2f}  {'scan' if scan < step else 'step':6}"
-                      f"   ({fused['gru']:.2f}, {fused['lstm']:.2f})", flush=True)
+                print(
+                    f"{cell:8} {length:>5} {batch:>4} {step:>9.2f} {scan:>9.2f} {scan / step:>9.2f}  {'scan' if scan < step else 'step':6}"
+                    f"   ({fused['gru']:.2f}, {fused['lstm']:.2f})",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ Printed per case: model-steps/s (the runs' own steps over the training time, eva
 result's `steps_per_s` x pack size) both ways, minor page faults per step, the ratio of medians, and whether
 every run's curves and weights were the same bits both ways.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,12 @@ from memorybench.engine.flat_adam import FlatAdam  # noqa: E402
 from memorybench.engine.stacked import StackedModel  # noqa: E402
 from memorybench.storage.provenance import provenance_line  # noqa: E402
 
-CASES = {"srn": ("srn", (30, 25, 20), 3), "lstm": ("lstm", (30, 25, 20, 15, 10, 5), 3), "gru": ("gru", (30, 25, 20, 15, 10, 5), 3),
-         "lstm-single": ("lstm", (30,), 1)}  # name -> cell, lengths, seeds
+CASES = {
+    "srn": ("srn", (30, 25, 20), 3),
+    "lstm": ("lstm", (30, 25, 20, 15, 10, 5), 3),
+    "gru": ("gru", (30, 25, 20, 15, 10, 5), 3),
+    "lstm-single": ("lstm", (30,), 1),
+}  # name -> cell, lengths, seeds
 
 
 def use_optimizer(optimizer) -> None:
@@ -44,8 +49,10 @@ def use_written_backward(on: bool) -> None:
 
 
 WAYS = {  # --compare -> {name: how to set the engine up}, the baseline first
-    "optimizer": {"torch Adam": lambda: use_optimizer(lambda params, lr: torch.optim.Adam(params, lr=lr)),
-                  "FlatAdam": lambda: use_optimizer(FlatAdam)},
+    "optimizer": {
+        "torch Adam": lambda: use_optimizer(lambda params, lr: torch.optim.Adam(params, lr=lr)),
+        "FlatAdam": lambda: use_optimizer(FlatAdam),
+    },
     "backward": {"autograd": lambda: use_written_backward(False), "written": lambda: use_written_backward(True)},
 }
 
@@ -54,7 +61,11 @@ def train(case: str, setup, steps: int):
     """(model-steps/s, minor faults per step, outputs) of one case trained the way `setup` sets up."""
     setup()
     cell, lengths, seeds = CASES[case]
-    configs = [protocol_config("nndl", cell=cell, seq_len=n, seed=s, steps=steps, device="cpu") for n in lengths for s in range(seeds)]
+    configs = [
+        protocol_config("nndl", cell=cell, seq_len=n, seed=s, steps=steps, device="cpu")
+        for n in lengths
+        for s in range(seeds)
+    ]
     faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     outputs = loop.train_pack(configs, layout="stacked" if len(configs) > 1 else "single")
     faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / steps
@@ -62,8 +73,10 @@ def train(case: str, setup, steps: int):
 
 
 def same_bits(a, b) -> bool:
-    return all(x.result.curves == y.result.curves and all(torch.equal(x.state_dict[k], y.state_dict[k]) for k in x.state_dict)
-               for x, y in zip(a, b))
+    return all(
+        x.result.curves == y.result.curves and all(torch.equal(x.state_dict[k], y.state_dict[k]) for k in x.state_dict)
+        for x, y in zip(a, b)
+    )
 
 
 def main() -> None:
@@ -83,14 +96,19 @@ def main() -> None:
             train(case, ways[name], 20)
         speed, faults, last = {n: [] for n in ways}, {n: [] for n in ways}, {}
         for r in range(args.repeats):
-            for name in (list(ways) if r % 2 == 0 else list(ways)[::-1]):
+            for name in list(ways) if r % 2 == 0 else list(ways)[::-1]:
                 s, f, last[name] = train(case, ways[name], args.steps)
                 speed[name].append(s)
                 faults[name].append(f)
         (a, b), median = list(ways), lambda xs: statistics.median(xs)
-        line = (f"{case} ({len(last[a])} run{'s' if len(last[a]) > 1 else ''}): " + "; ".join(
-            f"{n} {median(speed[n]):,.0f} model-steps/s ({', '.join(f'{x:,.0f}' for x in speed[n])}), {median(faults[n]):.0f} faults/step"
-            for n in ways) + f"; {b}/{a} {median(speed[b]) / median(speed[a]):.2f}x; same bits: {same_bits(last[a], last[b])}")
+        line = (
+            f"{case} ({len(last[a])} run{'s' if len(last[a]) > 1 else ''}): "
+            + "; ".join(
+                f"{n} {median(speed[n]):,.0f} model-steps/s ({', '.join(f'{x:,.0f}' for x in speed[n])}), {median(faults[n]):.0f} faults/step"
+                for n in ways
+            )
+            + f"; {b}/{a} {median(speed[b]) / median(speed[a]):.2f}x; same bits: {same_bits(last[a], last[b])}"
+        )
         print(line, flush=True)
         lines.append(line)
     if args.out:

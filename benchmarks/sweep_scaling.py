@@ -7,6 +7,7 @@ no early stop) into a temporary store twice: once with one worker process, once
 with `--workers`; both with one torch thread per worker. Prints both wall times and
 the speed-up (target on 2 cores: >= 1.7x), and checks both produced the same results.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,15 +40,21 @@ def main() -> None:
     args = parser.parse_args()
     provenance = provenance_line()  # the code loaded now, before anything runs
     seeds = max(1, args.runs // 2)
-    configs = [replace(c, steps=args.steps, stop_on_perfect_dev=False)
-               for c in plan_sweep("nndl", ["lstm", "srn"], [20], seeds=seeds, device="cpu")][: args.runs]
+    configs = [
+        replace(c, steps=args.steps, stop_on_perfect_dev=False)
+        for c in plan_sweep("nndl", ["lstm", "srn"], [20], seeds=seeds, device="cpu")
+    ][: args.runs]
     serial, serial_results = timed_sweep(configs, 1)
     parallel, parallel_results = timed_sweep(configs, args.workers)
     print(provenance)
-    print(f"{len(configs)} runs x {args.steps} steps (LSTM/SRN, L=20, batch 8), torch {torch.__version__}, {os.cpu_count()} cores")
+    print(
+        f"{len(configs)} runs x {args.steps} steps (LSTM/SRN, L=20, batch 8), torch {torch.__version__}, {os.cpu_count()} cores"
+    )
     print(f"1 worker : {serial:7.1f} s")
     print(f"{args.workers} workers: {parallel:7.1f} s")
-    print(f"speed-up : {serial / parallel:.2f}x (target >= 1.7x on 2 cores); same results: {serial_results == parallel_results}")
+    print(
+        f"speed-up : {serial / parallel:.2f}x (target >= 1.7x on 2 cores); same results: {serial_results == parallel_results}"
+    )
 
 
 if __name__ == "__main__":

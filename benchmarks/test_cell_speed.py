@@ -9,6 +9,7 @@ calls every case once and checks its output: a correctness pass, not a timing.
 `memorybench report results/` turns the JSON into a throughput table
 (sequences/s, µs per time step) and a figure.
 """
+
 import pytest
 import torch
 
@@ -26,7 +27,9 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("batch_size", BATCHES, ids=lambda b: f"B{b}")
 @pytest.mark.parametrize("seq_len", LENGTHS, ids=lambda n: f"L{n}")
-@pytest.mark.parametrize("execution", ("fused", "transparent"))  # the scan of the cells that have one: benchmarks/scan_speed.py
+@pytest.mark.parametrize(
+    "execution", ("fused", "transparent")
+)  # the scan of the cells that have one: benchmarks/scan_speed.py
 @pytest.mark.parametrize("cell", BUILTIN_CELLS)  # the cells a sweep compares; srn_book has no fused kernel
 def test_cell(benchmark, cell, execution, seq_len, batch_size, mode, device):
     torch.manual_seed(0)
@@ -47,9 +50,17 @@ def test_cell(benchmark, cell, execution, seq_len, batch_size, mode, device):
         sync()
         return output
 
-    benchmark.extra_info.update(cell=cell, execution=execution, seq_len=seq_len, batch_size=batch_size, mode=mode,
-                                device=torch.cuda.get_device_name() if device == "cuda" else "cpu",
-                                threads=torch.get_num_threads(), hidden_size=HIDDEN_SIZE, torch=torch.__version__)
+    benchmark.extra_info.update(
+        cell=cell,
+        execution=execution,
+        seq_len=seq_len,
+        batch_size=batch_size,
+        mode=mode,
+        device=torch.cuda.get_device_name() if device == "cuda" else "cpu",
+        threads=torch.get_num_threads(),
+        hidden_size=HIDDEN_SIZE,
+        torch=torch.__version__,
+    )
     output = benchmark(forward if mode == "forward" else forward_backward)
     assert output.shape == (batch_size, seq_len, HIDDEN_SIZE) and torch.isfinite(output).all()
     if mode == "forward_backward":

@@ -9,6 +9,7 @@ The default test run (--benchmark-disable) calls each case once and checks its o
 gradients (about a second): a correctness pass, not a timing. Its rows are kept apart from
 `test_cell_speed.py`'s (whose JSON the report reads) so that table keeps one row per length.
 """
+
 import pytest
 import torch
 
@@ -32,9 +33,20 @@ def test_transparent_forward_backward(benchmark, seq_len, batch_size):
         output.sum().backward()
         return output
 
-    benchmark.extra_info.update(cell=CELL, execution="transparent", seq_len=seq_len, batch_size=batch_size, mode="forward_backward",
-                                device="cpu", threads=torch.get_num_threads(), hidden_size=HIDDEN_SIZE, torch=torch.__version__)
+    benchmark.extra_info.update(
+        cell=CELL,
+        execution="transparent",
+        seq_len=seq_len,
+        batch_size=batch_size,
+        mode="forward_backward",
+        device="cpu",
+        threads=torch.get_num_threads(),
+        hidden_size=HIDDEN_SIZE,
+        torch=torch.__version__,
+    )
     output = benchmark(forward_backward)
     assert output.shape == (batch_size, seq_len, HIDDEN_SIZE) and torch.isfinite(output).all()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in layer.parameters())
-    assert x.grad.shape == x.shape and torch.count_nonzero(x.grad[:, 0]) > 0  # the first step's input reaches the output
+    assert (
+        x.grad.shape == x.shape and torch.count_nonzero(x.grad[:, 0]) > 0
+    )  # the first step's input reaches the output

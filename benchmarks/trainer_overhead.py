@@ -9,6 +9,7 @@ is timed over its whole run: data, model, loss accumulation, the dev evaluation 
 100 steps with its gradient norm, best-dev checkpointing and the final test. They run
 in ABBA order, `--repeats` times each, after a warm-up; the ratio of medians is printed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,7 +31,9 @@ def bare_loop(config, steps: int) -> float:
     data = task.make_data(config.seq_len, config.seed)
     model = model_for(config, task)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-    batches = train_batches(data, config.batch_size, torch.Generator().manual_seed(split_seed(config.seed, "train", config.seq_len)), False)
+    batches = train_batches(
+        data, config.batch_size, torch.Generator().manual_seed(split_seed(config.seed, "train", config.seq_len)), False
+    )
     started = time.perf_counter()
     for _ in range(steps):
         batch = next(batches)
@@ -50,7 +53,9 @@ def main() -> None:
     args = parser.parse_args()
     provenance = provenance_line()  # the code loaded now, before anything runs
     torch.set_num_threads(1)
-    config = protocol_config("nndl", cell=args.cell, seq_len=args.seq_len, steps=args.steps, device="cpu", stop_on_perfect_dev=False)
+    config = protocol_config(
+        "nndl", cell=args.cell, seq_len=args.seq_len, steps=args.steps, device="cpu", stop_on_perfect_dev=False
+    )
     bare_loop(config, 200), train_run(replace(config, steps=200))  # warm-up
     bare, trainer = [], []
     for repeat in range(args.repeats):  # ABBA order: drifts in clock speed hit both alike
@@ -62,9 +67,13 @@ def main() -> None:
                 trainer.append(args.steps / result.wall_time_s)  # everything: data, model, evaluations
     b, t = statistics.median(bare), statistics.median(trainer)
     print(provenance)
-    print(f"{args.cell} L={args.seq_len} batch 8, {args.steps} steps x {args.repeats}, torch {torch.__version__}, 1 thread")
+    print(
+        f"{args.cell} L={args.seq_len} batch 8, {args.steps} steps x {args.repeats}, torch {torch.__version__}, 1 thread"
+    )
     print(f"bare fused loop (training steps only)    : {b:8.1f} steps/s  (runs: {', '.join(f'{v:.0f}' for v in bare)})")
-    print(f"trainer (whole run, evaluations included): {t:8.1f} steps/s  (runs: {', '.join(f'{v:.0f}' for v in trainer)})")
+    print(
+        f"trainer (whole run, evaluations included): {t:8.1f} steps/s  (runs: {', '.join(f'{v:.0f}' for v in trainer)})"
+    )
     print(f"trainer overhead: {100 * (b / t - 1):+.1f}% time per step (target <= +10%)")
 
 

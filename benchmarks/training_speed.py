@@ -13,6 +13,7 @@ are against the eager single run of the same cell and length. Packs use each pac
 of `memorybench.engine.replicas.LAYOUTS`; on CUDA they are replayed from CUDA graphs
 (a pack of 1 is a graphed single run), on the CPU they run eagerly.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -57,8 +58,16 @@ def main() -> None:
 
 def measure(args, cell: str, seq_len: int) -> list[dict]:
     """Every variant for one cell and length; prints and returns its rows."""
-    config = lambda seed: protocol_config("nndl", cell=cell, seq_len=seq_len, seed=seed, steps=args.steps,
-                                          eval_interval=args.steps, stop_on_perfect_dev=False, device=args.device)
+    config = lambda seed: protocol_config(
+        "nndl",
+        cell=cell,
+        seq_len=seq_len,
+        seed=seed,
+        steps=args.steps,
+        eval_interval=args.steps,
+        stop_on_perfect_dev=False,
+        device=args.device,
+    )
     train_run(config(0))  # warm-up: kernels, allocator, libraries
     rows = [dict(variant="eager single run", models=1, steps_per_s=train_run(config(0)).steps_per_s)]
     for layout in args.layouts:
@@ -77,8 +86,11 @@ def measure(args, cell: str, seq_len: int) -> list[dict]:
     for row in rows:
         row.update(cell=cell, seq_len=seq_len, model_steps_per_s=row["steps_per_s"] * row["models"])
         row["ratio"] = row["model_steps_per_s"] / base
-        print(f"{cell:<7} {seq_len:>3} {row['variant']:<28} {row['model_steps_per_s']:>14.0f} "
-              f"{1000 / row['model_steps_per_s']:>14.3f} {row['ratio']:>15.1f}", flush=True)
+        print(
+            f"{cell:<7} {seq_len:>3} {row['variant']:<28} {row['model_steps_per_s']:>14.0f} "
+            f"{1000 / row['model_steps_per_s']:>14.3f} {row['ratio']:>15.1f}",
+            flush=True,
+        )
     return rows
 
 

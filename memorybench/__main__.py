@@ -1,4 +1,5 @@
 """`python -m memorybench`: the `memorybench` command (see memorybench.cli.main)."""
+
 import sys
 
 from memorybench.cli.main import main

@@ -13,6 +13,7 @@ Example:
     >>> score_table.__module__, str(caught[0].message)
     ('memorybench.analysis.summary', 'memorybench.summary is memorybench.analysis.summary since 0.2.0; the old path goes in 0.3.0')
 """
+
 from __future__ import annotations
 
 import importlib.abc
@@ -86,7 +87,11 @@ def run_old_command(old: str) -> None:
     """`python -m OLD ARGS`: say the new command, then become it (`python -m memorybench COMMAND ARGS`, this
     process replaced): this module imports no command, so it sits below every part that imports it."""
     command = COMMANDS[old]
-    print(f"note: `python -m {old}` is `memorybench {command}` since 0.2.0; the old path goes in 0.3.0", file=sys.stderr, flush=True)
+    print(
+        f"note: `python -m {old}` is `memorybench {command}` since 0.2.0; the old path goes in 0.3.0",
+        file=sys.stderr,
+        flush=True,
+    )
     os.execv(sys.executable, [sys.executable, "-m", "memorybench", *command.split(), *sys.argv[1:]])
 
 
@@ -103,7 +108,9 @@ class OldPaths(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         module.__getattr__ = lambda name, old=module.__name__: old_name(old, name)
 
     def get_code(self, name):  # what `python -m` runs
-        return compile(f"from memorybench._moved import run_old_command\nrun_old_command({name!r})", f"<{name}>", "exec")
+        return compile(
+            f"from memorybench._moved import run_old_command\nrun_old_command({name!r})", f"<{name}>", "exec"
+        )
 
 
 def install() -> None:

@@ -8,6 +8,7 @@ Example:
     ...
     ValueError: cell='rnn' is not allowed; choose one of srn, lstm, gru
 """
+
 from __future__ import annotations
 
 import numbers

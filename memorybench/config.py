@@ -19,6 +19,7 @@ Example:
     >>> cfg.batch_size, cfg.steps, cfg.shuffle, cfg.run_id() == protocol_config("nndl", cell="lstm", seq_len=30, seed=1).run_id()
     (8, 19000, False, True)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,7 +32,12 @@ from memorybench.checks import check_choice, check_int
 from memorybench.registry import ADDED, add_to_registry
 
 BUILTIN_CELLS = ("srn", "lstm", "gru")  # the cells a sweep compares by default, in this order (memorybench.cells)
-MODERN_CELLS = ("indrnn", "mingru", "minlstm", "lru")  # built in beside the classics, chosen by name or with --cells all (issue 25)
+MODERN_CELLS = (
+    "indrnn",
+    "mingru",
+    "minlstm",
+    "lru",
+)  # built in beside the classics, chosen by name or with --cells all (issue 25)
 BOOK_CELLS = ("srn_book",)  # registered too: the book's one-bias SRN of section 6.2 (memorybench.diagnostics.explosion)
 
 
@@ -78,13 +84,18 @@ class RunConfig:
     clip: str = "none"
     clip_value: float = 5.0
     loss_reduction: str = "mean"  # over a batch: mean, or sum as in the book's section 6.2
-    softmax_before_loss: bool = False  # the seed posts' MNIST model: a softmax layer before the cross-entropy (which applies its own)
+    softmax_before_loss: bool = (
+        False  # the seed posts' MNIST model: a softmax layer before the cross-entropy (which applies its own)
+    )
     stop_on_perfect_dev: bool = True  # once dev accuracy is 1.0 no later checkpoint can win
     execution: str = "fused"
     device: str = "auto"  # auto | cpu | cuda | cuda:N; not part of run_id()
 
     def __post_init__(self):
-        from memorybench.cells import EXECUTIONS, get_cell  # torch: imported once a config is made, not with this module
+        from memorybench.cells import (
+            EXECUTIONS,
+            get_cell,
+        )  # torch: imported once a config is made, not with this module
         from memorybench.models import INITS
         from memorybench.tasks import get_task
 
@@ -95,11 +106,17 @@ class RunConfig:
         check_choice("init", self.init, INITS)
         check_choice("execution", self.execution, EXECUTIONS)
         if self.execution == "fused" and spec.fused is None:
-            raise ValueError(f"execution='fused' is not allowed for cell {self.cell!r}: it has no fused kernel; use execution='transparent'")
+            raise ValueError(
+                f"execution='fused' is not allowed for cell {self.cell!r}: it has no fused kernel; use execution='transparent'"
+            )
         if self.execution == "scan" and spec.scan is None:
-            raise ValueError(f"execution='scan' is not allowed for cell {self.cell!r}: it has no scan over time; use execution='transparent'")
+            raise ValueError(
+                f"execution='scan' is not allowed for cell {self.cell!r}: it has no scan over time; use execution='transparent'"
+            )
         if self.forget_bias is not None and "f" not in spec.gates:
-            raise ValueError(f"forget_bias={self.forget_bias!r} is not allowed for cell {self.cell!r}; it applies to cells with a forget gate (lstm)")
+            raise ValueError(
+                f"forget_bias={self.forget_bias!r} is not allowed for cell {self.cell!r}; it applies to cells with a forget gate (lstm)"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -149,7 +166,9 @@ def check_values(values: dict) -> None:
         if not isinstance(values[name], bool):
             raise ValueError(f"{name}={values[name]!r} is not allowed; it must be True or False")
     if not isinstance(values["task_params"], dict):
-        raise ValueError(f"task_params={values['task_params']!r} is not allowed; it must be a mapping of parameter names to values")
+        raise ValueError(
+            f"task_params={values['task_params']!r} is not allowed; it must be a mapping of parameter names to values"
+        )
     for name in ("lr", "clip_value"):
         value = values[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
@@ -181,31 +200,55 @@ PROTOCOLS = {
     "nndl-shuffled": dict(_BOOK, shuffle=True),
     "stream": dict(_BOOK, task="stream"),
     # the book's section 6.2 (gradient explosion, memorybench.diagnostics.explosion): 50 epochs of 5 batches of 64
-    "nndl-6.2": dict(_BOOK, optimizer="sgd", lr=0.2, batch_size=64, steps=250, eval_interval=5, loss_reduction="sum", shuffle=False),
+    "nndl-6.2": dict(
+        _BOOK, optimizer="sgd", lr=0.2, batch_size=64, steps=250, eval_interval=5, loss_reduction="sum", shuffle=False
+    ),
 }
 # The suite's other tasks: Adam lr 1e-3, batch 32 and torch's own initialisation, as the published RNN
 # baselines of these tasks use (their exact settings were never published; anchors.md). The digit tasks
 # walk their training set in epochs of 38 steps (1197 images / 32), reshuffled: 30 epochs, dev every epoch.
 _SUITE = dict(init="torch", optimizer="adam", lr=1e-3, batch_size=32, eval_interval=250, shuffle=False)
-PROTOCOLS.update({
-    "adding": dict(_SUITE, task="adding", steps=5000),
-    "copy": dict(_SUITE, task="copy", steps=5000),
-    "delayed_recall": dict(_SUITE, task="delayed_recall", steps=3000),
-    # state tracking and selective recall (issue 25): fresh sequences every step, the copy task's budget
-    "parity": dict(_SUITE, task="parity", steps=5000),
-    "selective_copying": dict(_SUITE, task="selective_copying", steps=5000),
-    "associative_recall": dict(_SUITE, task="associative_recall", steps=5000),
-    "flip_flop": dict(_SUITE, task="flip_flop", steps=5000),  # trained at p_ignore 0.8, the paper's (a task parameter)
-    "digits_rows": dict(_SUITE, task="digits_rows", steps=1140, eval_interval=38, shuffle=True),
-    "digits_pixels": dict(_SUITE, task="digits_pixels", steps=1140, eval_interval=38, shuffle=True),
-    "mnist_rows": dict(_SUITE, task="mnist_rows", steps=51_570, eval_interval=1719, shuffle=True),  # 30 epochs of 55,000 / 32
-    # the seed posts' MNIST classifier, faithfully: a bidirectional LSTM (hidden 64) whose softmax layer feeds the
-    # cross-entropy, which applies its own (so the loss is computed on probabilities; 98.15% after 30 epochs, one run)
-    "mnist-seed": dict(_SUITE, task="mnist_rows", steps=51_570, eval_interval=1719, shuffle=True, hidden_size=64,
-                       bidirectional=True, softmax_before_loss=True),
-    # the same model trained soundly: the cross-entropy on the logits
-    "mnist-seed-sound": dict(_SUITE, task="mnist_rows", steps=51_570, eval_interval=1719, shuffle=True, hidden_size=64, bidirectional=True),
-})
+PROTOCOLS.update(
+    {
+        "adding": dict(_SUITE, task="adding", steps=5000),
+        "copy": dict(_SUITE, task="copy", steps=5000),
+        "delayed_recall": dict(_SUITE, task="delayed_recall", steps=3000),
+        # state tracking and selective recall (issue 25): fresh sequences every step, the copy task's budget
+        "parity": dict(_SUITE, task="parity", steps=5000),
+        "selective_copying": dict(_SUITE, task="selective_copying", steps=5000),
+        "associative_recall": dict(_SUITE, task="associative_recall", steps=5000),
+        "flip_flop": dict(
+            _SUITE, task="flip_flop", steps=5000
+        ),  # trained at p_ignore 0.8, the paper's (a task parameter)
+        "digits_rows": dict(_SUITE, task="digits_rows", steps=1140, eval_interval=38, shuffle=True),
+        "digits_pixels": dict(_SUITE, task="digits_pixels", steps=1140, eval_interval=38, shuffle=True),
+        "mnist_rows": dict(
+            _SUITE, task="mnist_rows", steps=51_570, eval_interval=1719, shuffle=True
+        ),  # 30 epochs of 55,000 / 32
+        # the seed posts' MNIST classifier, faithfully: a bidirectional LSTM (hidden 64) whose softmax layer feeds the
+        # cross-entropy, which applies its own (so the loss is computed on probabilities; 98.15% after 30 epochs, one run)
+        "mnist-seed": dict(
+            _SUITE,
+            task="mnist_rows",
+            steps=51_570,
+            eval_interval=1719,
+            shuffle=True,
+            hidden_size=64,
+            bidirectional=True,
+            softmax_before_loss=True,
+        ),
+        # the same model trained soundly: the cross-entropy on the logits
+        "mnist-seed-sound": dict(
+            _SUITE,
+            task="mnist_rows",
+            steps=51_570,
+            eval_interval=1719,
+            shuffle=True,
+            hidden_size=64,
+            bidirectional=True,
+        ),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -223,24 +266,81 @@ class TaskGrid:
 
 
 TASK_GRIDS = {
-    "nndl": TaskGrid(("nndl", "nndl-shuffled", "stream", "nndl-6.2"), 3, (5, 10, 15, 20, 25, 30), (10, 15, 20, 25, 30, 35), "results",
-                     "digit sum, accuracy, chance 0.10"),
-    "adding": TaskGrid(("adding",), 2, (25, 50, 100), (100, 200, 400, 600), "results/adding", "adding problem, MSE, baseline 1/6"),
-    "copy": TaskGrid(("copy",), 1, (10, 20, 50), (100, 200, 500, 1000), "results/copy", "copy memory, recalled-symbol accuracy, chance 1/8"),
-    "delayed_recall": TaskGrid(("delayed_recall",), 65, (80,), (100, 200), "results/delayed_recall",
-                               "delayed recall of 64 delays, MSE, baseline a^2/3"),
-    "digits_rows": TaskGrid(("digits_rows",), 8, (8,), (8,), "results/digits_rows", "8x8 digits row by row, accuracy, baseline 0.10"),
-    "digits_pixels": TaskGrid(("digits_pixels",), 64, (64,), (64,), "results/digits_pixels", "8x8 digits pixel by pixel, accuracy, baseline 0.10"),
-    "mnist_rows": TaskGrid(("mnist_rows", "mnist-seed", "mnist-seed-sound"), 28, (28,), (28,), "results/mnist_rows", "MNIST row by row (--data-dir), accuracy, baseline 0.11"),
+    "nndl": TaskGrid(
+        ("nndl", "nndl-shuffled", "stream", "nndl-6.2"),
+        3,
+        (5, 10, 15, 20, 25, 30),
+        (10, 15, 20, 25, 30, 35),
+        "results",
+        "digit sum, accuracy, chance 0.10",
+    ),
+    "adding": TaskGrid(
+        ("adding",), 2, (25, 50, 100), (100, 200, 400, 600), "results/adding", "adding problem, MSE, baseline 1/6"
+    ),
+    "copy": TaskGrid(
+        ("copy",),
+        1,
+        (10, 20, 50),
+        (100, 200, 500, 1000),
+        "results/copy",
+        "copy memory, recalled-symbol accuracy, chance 1/8",
+    ),
+    "delayed_recall": TaskGrid(
+        ("delayed_recall",),
+        65,
+        (80,),
+        (100, 200),
+        "results/delayed_recall",
+        "delayed recall of 64 delays, MSE, baseline a^2/3",
+    ),
+    "digits_rows": TaskGrid(
+        ("digits_rows",), 8, (8,), (8,), "results/digits_rows", "8x8 digits row by row, accuracy, baseline 0.10"
+    ),
+    "digits_pixels": TaskGrid(
+        ("digits_pixels",),
+        64,
+        (64,),
+        (64,),
+        "results/digits_pixels",
+        "8x8 digits pixel by pixel, accuracy, baseline 0.10",
+    ),
+    "mnist_rows": TaskGrid(
+        ("mnist_rows", "mnist-seed", "mnist-seed-sound"),
+        28,
+        (28,),
+        (28,),
+        "results/mnist_rows",
+        "MNIST row by row (--data-dir), accuracy, baseline 0.11",
+    ),
     # issue 25. Literature: parity, Delétang et al. (2023) test RNNs up to 500 bits; selective copying, MAD's 256 and
     # Gu & Dao's 4096 blanks; associative recall, up to the 64 distinct keys; flip-flop, Liu et al.'s 256 instructions (512 tokens)
-    "parity": TaskGrid(("parity",), 2, (5, 10, 20, 40), (40, 100, 250, 500), "results/parity", "parity of L bits, accuracy, chance 0.5"),
-    "selective_copying": TaskGrid(("selective_copying",), 1, (10, 20, 50), (256, 1024, 4096), "results/selective_copying",
-                                  "selective copying of 4 symbols among L blanks, recalled-symbol accuracy, chance 1/8"),
-    "associative_recall": TaskGrid(("associative_recall",), 1, (2, 4, 8), (8, 16, 32, 64), "results/associative_recall",
-                                   "associative recall over L key-value pairs (L <= 64), accuracy, chance 0.10"),
-    "flip_flop": TaskGrid(("flip_flop",), 2, (10, 25, 50), (64, 128, 256, 512), "results/flip_flop",
-                          "flip-flop over L instructions (p_ignore 0.8), read accuracy (1 - error rate), chance 0.5"),
+    "parity": TaskGrid(
+        ("parity",), 2, (5, 10, 20, 40), (40, 100, 250, 500), "results/parity", "parity of L bits, accuracy, chance 0.5"
+    ),
+    "selective_copying": TaskGrid(
+        ("selective_copying",),
+        1,
+        (10, 20, 50),
+        (256, 1024, 4096),
+        "results/selective_copying",
+        "selective copying of 4 symbols among L blanks, recalled-symbol accuracy, chance 1/8",
+    ),
+    "associative_recall": TaskGrid(
+        ("associative_recall",),
+        1,
+        (2, 4, 8),
+        (8, 16, 32, 64),
+        "results/associative_recall",
+        "associative recall over L key-value pairs (L <= 64), accuracy, chance 0.10",
+    ),
+    "flip_flop": TaskGrid(
+        ("flip_flop",),
+        2,
+        (10, 25, 50),
+        (64, 128, 256, 512),
+        "results/flip_flop",
+        "flip-flop over L instructions (p_ignore 0.8), read accuracy (1 - error rate), chance 0.5",
+    ),
 }
 
 
@@ -259,7 +359,9 @@ def register_protocol(name: str, settings: dict, replace: bool = False) -> dict:
         raise ValueError(f"protocol {name!r} is already registered; pass replace=True to replace it")
     unknown = set(settings) - {f.name for f in fields(RunConfig)}
     if unknown or "task" not in settings:
-        raise ValueError(f"protocol {name!r}: {'needs a task' if not unknown else f'{sorted(unknown)[0]!r} is not a RunConfig field'}")
+        raise ValueError(
+            f"protocol {name!r}: {'needs a task' if not unknown else f'{sorted(unknown)[0]!r} is not a RunConfig field'}"
+        )
     PROTOCOLS[name] = dict(settings)
     ADDED.append(("protocol", name))
     return PROTOCOLS[name]
@@ -281,5 +383,7 @@ def protocol_config(protocol: str, **overrides) -> RunConfig:
 
     check_choice("protocol", protocol, tuple(PROTOCOLS))
     if "execution" not in overrides and "execution" not in PROTOCOLS[protocol]:
-        overrides["execution"] = default_execution(overrides.get("cell", RunConfig.cell), overrides.get("device", RunConfig.device))
+        overrides["execution"] = default_execution(
+            overrides.get("cell", RunConfig.cell), overrides.get("device", RunConfig.device)
+        )
     return RunConfig(**{**PROTOCOLS[protocol], "protocol": protocol, **overrides})

@@ -16,6 +16,7 @@ Example:
     ...     words == command()
     True
 """
+
 from __future__ import annotations
 
 import sys

@@ -34,6 +34,7 @@ Example:
     >>> model(torch.zeros(8, 10, dtype=torch.long)).shape  # (B, T) -> (B, 19)
     torch.Size([8, 19])
 """
+
 from __future__ import annotations
 
 import torch
@@ -75,7 +76,9 @@ class SequenceModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         states, _ = self.rnn(self.embedding(x))  # (B, T) -> (B, T, M) -> (B, T, D*H)
-        logits = self.head(states if self.per_step else final_states(states, self.rnn.bidirectional))  # (B, T, C) or (B, C)
+        logits = self.head(
+            states if self.per_step else final_states(states, self.rnn.bidirectional)
+        )  # (B, T, C) or (B, C)
         return logits.softmax(-1) if self.softmax_before_loss else logits
 
 
@@ -130,7 +133,9 @@ def build_model(
     execution = execution or default_execution(cell, "cpu")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = SequenceModel(task, cell, execution, embedding_size, hidden_size, num_layers, bidirectional, softmax_before_loss)
+        model = SequenceModel(
+            task, cell, execution, embedding_size, hidden_size, num_layers, bidirectional, softmax_before_loss
+        )
         if init == "book":
             init_book_(model)
     if forget_bias is not None:
@@ -145,9 +150,17 @@ def count_parameters(model: nn.Module) -> int:
 def model_for(config, task: TaskSpec | None = None, execution: str | None = None) -> SequenceModel:
     """The freshly initialised model of a run (a `RunConfig`; the init seed is derived from the run seed)."""
     return build_model(
-        task or get_task(config.task), config.cell, execution=execution or config.execution, embedding_size=config.embedding_size,
-        hidden_size=config.hidden_size, init=config.init, forget_bias=config.forget_bias, seed=split_seed(config.seed, "train", 0),
-        softmax_before_loss=config.softmax_before_loss, **config.layer_options())
+        task or get_task(config.task),
+        config.cell,
+        execution=execution or config.execution,
+        embedding_size=config.embedding_size,
+        hidden_size=config.hidden_size,
+        init=config.init,
+        forget_bias=config.forget_bias,
+        seed=split_seed(config.seed, "train", 0),
+        softmax_before_loss=config.softmax_before_loss,
+        **config.layer_options(),
+    )
 
 
 def checkpoint_writer(state_dict: dict | None):

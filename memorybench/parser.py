@@ -9,6 +9,7 @@ Example:
     ...
     SystemExit: 2
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,11 +40,14 @@ def usage_error(prog: str, message: str) -> int:
 
 def positive_int(minimum: int, what: str):
     """An argparse type for an integer >= `minimum`, refused naming `what` and what is allowed."""
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} {text!r} is not an integer (allowed: integers >= {minimum})") from None
+            raise argparse.ArgumentTypeError(
+                f"{what} {text!r} is not an integer (allowed: integers >= {minimum})"
+            ) from None
         if value < minimum:
             raise argparse.ArgumentTypeError(f"{what} {value} is too small (allowed: integers >= {minimum})")
         return value

@@ -12,6 +12,7 @@ Example:
     >>> take_plugins(["run", "--plugin", "my_cells.py", "--cells", "mycell", "--plugin=other"])
     (['run', '--cells', 'mycell'], ['my_cells.py', 'other'])
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,7 +25,9 @@ from memorybench.registry import ADDED
 
 LOADED: list[str] = []  # the plugins this process imported, in order: the workers import the same
 PROVIDES: dict[str, list[tuple[str, str]]] = {}  # plugin -> the (kind, name) it registered
-SOURCES: dict[str, str | None] = {}  # plugin -> the SHA-256 of the source that ran (None: a module without a readable file)
+SOURCES: dict[
+    str, str | None
+] = {}  # plugin -> the SHA-256 of the source that ran (None: a module without a readable file)
 
 
 def take_plugins(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -65,13 +68,19 @@ def load_plugin(plugin: str) -> None:
             file = getattr(module, "__file__", None)
             SOURCES[plugin] = digest(Path(file).read_bytes()) if file and Path(file).is_file() else None
     except ValueError as exc:
-        raise ValueError(f"--plugin {plugin} failed while importing: {exc}" if len(ADDED) > start or plugin in SOURCES else str(exc)) from None
+        raise ValueError(
+            f"--plugin {plugin} failed while importing: {exc}" if len(ADDED) > start or plugin in SOURCES else str(exc)
+        ) from None
     except ModuleNotFoundError as exc:
         raise ValueError(f"--plugin {plugin}: no such module ({exc})") from None
     except SystemExit as exc:  # a plugin that calls sys.exit must not end the command silently
-        raise ValueError(f"--plugin {plugin} called sys.exit({exc.code!r}) while importing; a plugin only registers") from None
+        raise ValueError(
+            f"--plugin {plugin} called sys.exit({exc.code!r}) while importing; a plugin only registers"
+        ) from None
     except Exception as exc:  # the plugin's own code failed: name it in one line
-        raise ValueError(f"--plugin {plugin} failed while importing: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+        raise ValueError(
+            f"--plugin {plugin} failed while importing: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        ) from None
     PROVIDES[plugin] = ADDED[start:]
     LOADED.append(plugin)
 
@@ -93,8 +102,14 @@ def record() -> list[dict]:
         provides = {}
         for kind, name in PROVIDES.get(plugin, []):
             provides.setdefault(kind, []).append(name)
-        rows.append({"plugin": plugin, "path": str(Path(plugin).resolve()) if _is_file(plugin) else None,
-                     "sha256": SOURCES.get(plugin), "provides": provides})
+        rows.append(
+            {
+                "plugin": plugin,
+                "path": str(Path(plugin).resolve()) if _is_file(plugin) else None,
+                "sha256": SOURCES.get(plugin),
+                "provides": provides,
+            }
+        )
     return rows
 
 

@@ -6,9 +6,12 @@ Example:
     >>> add_to_registry(things, "toy", object, "task") is object, sorted(things)
     (True, ['toy'])
 """
+
 from __future__ import annotations
 
-ADDED: list[tuple[str, str]] = []  # (kind, name) of every registration, in order: what each plugin provides (memorybench.plugins)
+ADDED: list[
+    tuple[str, str]
+] = []  # (kind, name) of every registration, in order: what each plugin provides (memorybench.plugins)
 
 
 def add_to_registry(registry: dict, name: str, spec, kind: str, replace: bool = False):

@@ -10,13 +10,18 @@ Example:
     >>> result.test_score, result.best_dev_score, result.metric
     (0.9, 0.95, 'accuracy')
 """
+
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
 
 CURVE_COLUMNS = ("step", "train_loss", "dev_loss", "dev_score", "grad_norm")
-RENAMED = {"test_accuracy": "test_score", "best_dev_accuracy": "best_dev_score", "dev_accuracy": "dev_score"}  # format of 2026-11
+RENAMED = {
+    "test_accuracy": "test_score",
+    "best_dev_accuracy": "best_dev_score",
+    "dev_accuracy": "dev_score",
+}  # format of 2026-11
 
 
 @dataclass
@@ -39,7 +44,9 @@ class RunResult:
     packing: str = ""  # its layout: "stacked" or "block"; "" = a single run
     graphed: bool = False  # training steps replayed from CUDA graphs
     pack_note: str = ""  # why this run did not train in the pack it was planned in, if it did not
-    machine: str = ""  # the kind of machine that trained it (provenance.machine_kind); "" in runs stored before it was kept
+    machine: str = (
+        ""  # the kind of machine that trained it (provenance.machine_kind); "" in runs stored before it was kept
+    )
     curves: list[dict] = field(default_factory=list)
 
     def summary(self) -> dict:

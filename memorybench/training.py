@@ -13,6 +13,7 @@ Example:
     >>> result.status, result.metric, [row["step"] for row in result.curves]
     ('ok', 'accuracy', [25, 50])
 """
+
 from __future__ import annotations
 
 import sys
@@ -31,7 +32,16 @@ from memorybench.result import CURVE_COLUMNS, RENAMED, RunResult
 from memorybench.storage.rundir import CHECKPOINT, read_run, save_run
 from memorybench.tasks import Split, TaskSpec
 
-__all__ = ["CURVE_COLUMNS", "RunResult", "evaluate", "model_for", "resolve_device", "run_safely", "train_and_save", "train_run"]
+__all__ = [
+    "CURVE_COLUMNS",
+    "RunResult",
+    "evaluate",
+    "model_for",
+    "resolve_device",
+    "run_safely",
+    "train_and_save",
+    "train_run",
+]
 
 
 @torch.no_grad()
@@ -50,11 +60,17 @@ class PrintProgress(Hook):
     def on_eval(self, step, replicas, records) -> None:
         for record in records:
             if record:
-                print(f"{self.config.cell} L={self.config.seq_len} seed {self.config.seed}: step {step}/{self.config.steps}, "
-                      f"train loss {record['train_loss']:.4g}, dev score {record['dev_score']:.4g}", file=sys.stderr, flush=True)
+                print(
+                    f"{self.config.cell} L={self.config.seq_len} seed {self.config.seed}: step {step}/{self.config.steps}, "
+                    f"train loss {record['train_loss']:.4g}, dev score {record['dev_score']:.4g}",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
 
-def train_run(config: RunConfig, checkpoint: dict | None = None, progress: bool = False, threads: int | None = 1) -> RunResult:
+def train_run(
+    config: RunConfig, checkpoint: dict | None = None, progress: bool = False, threads: int | None = 1
+) -> RunResult:
     """Train one run and return its result (a diverged run comes back with status 'failed').
 
     If `checkpoint` is a dict, it receives the best-dev state dict (CPU tensors) under
@@ -92,7 +108,12 @@ def run_safely(config: RunConfig, checkpoint: dict | None = None) -> RunResult:
     try:
         return train_run(config, checkpoint)
     except Exception as exc:  # a sweep records the failure and goes on
-        return RunResult(status="failed", error=f"{type(exc).__name__}: {exc}", device=config.device, wall_time_s=time.perf_counter() - started)
+        return RunResult(
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}",
+            device=config.device,
+            wall_time_s=time.perf_counter() - started,
+        )
 
 
 @dataclass
@@ -125,6 +146,10 @@ def trained_model(saved: SavedRun, folder, purpose: str):
         return saved.model
     name = Path(folder).name
     if saved.result.status == "ok":
-        raise ValueError(f"run {name} has no {CHECKPOINT} (removed by `memorybench store prune`?); "
-                         f"retrain it, or use a folder that keeps it, to {purpose} it")
-    raise ValueError(f"run {name} has no checkpoint (status {saved.result.status!r}); only a finished run can be {purpose}d")
+        raise ValueError(
+            f"run {name} has no {CHECKPOINT} (removed by `memorybench store prune`?); "
+            f"retrain it, or use a folder that keeps it, to {purpose} it"
+        )
+    raise ValueError(
+        f"run {name} has no checkpoint (status {saved.result.status!r}); only a finished run can be {purpose}d"
+    )

@@ -12,6 +12,7 @@ must keep them equal; a change that means to alter the science rewrites the file
 own commit and says why.
 
 """
+
 from __future__ import annotations
 
 import json
@@ -37,10 +38,19 @@ CASES = {
     "single-lstm-shuffled": ("single", [_config("nndl-shuffled", "lstm", seed=1)]),
     "single-gru-stream": ("single", [_config("stream", "gru")]),
     "single-lstm-transparent": ("single", [_config("nndl", "lstm", execution="transparent")]),
-    "single-srn-clip-global": ("single", [_config("nndl", "srn", clip="global", clip_value=0.5, optimizer="sgd", lr=0.2)]),
-    "single-gru-clip-per-param": ("single", [_config("nndl", "gru", clip="per_param", clip_value=0.5, optimizer="sgd", lr=0.2)]),
+    "single-srn-clip-global": (
+        "single",
+        [_config("nndl", "srn", clip="global", clip_value=0.5, optimizer="sgd", lr=0.2)],
+    ),
+    "single-gru-clip-per-param": (
+        "single",
+        [_config("nndl", "gru", clip="per_param", clip_value=0.5, optimizer="sgd", lr=0.2)],
+    ),
     "stacked-gru-seeds": ("stacked", [_config("nndl", "gru", seed=s) for s in range(3)]),
-    "stacked-srn-lengths": ("stacked", [_config("nndl-shuffled", "srn", seq_len=n, seed=s) for n in (8, 4) for s in range(2)]),
+    "stacked-srn-lengths": (
+        "stacked",
+        [_config("nndl-shuffled", "srn", seq_len=n, seed=s) for n in (8, 4) for s in range(2)],
+    ),
     "block-lstm-seeds": ("block", [_config("nndl", "lstm", seed=s) for s in range(2)]),
 }
 
@@ -51,9 +61,18 @@ def run_case(name: str) -> list[dict]:
 
     path, configs = CASES[name]
     results = [output.result for output in train_pack(configs, layout=path)]
-    return [dict(test_accuracy=r.test_score, test_loss=r.test_loss, best_dev=r.best_dev_score, best_step=r.best_step,
-                 steps_done=r.steps_done, train_loss=[c["train_loss"] for c in r.curves], dev_loss=[c["dev_loss"] for c in r.curves])
-            for r in results]
+    return [
+        dict(
+            test_accuracy=r.test_score,
+            test_loss=r.test_loss,
+            best_dev=r.best_dev_score,
+            best_step=r.best_step,
+            steps_done=r.steps_done,
+            train_loss=[c["train_loss"] for c in r.curves],
+            dev_loss=[c["dev_loss"] for c in r.curves],
+        )
+        for r in results
+    ]
 
 
 def thread_count() -> int:

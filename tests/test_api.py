@@ -23,4 +23,6 @@ def test_an_unknown_name_is_an_attribute_error():
 
 def test_importing_the_package_loads_no_torch():
     code = "import sys, memorybench; print(sorted(m for m in ('torch', 'pandas', 'matplotlib') if m in sys.modules))"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    assert (
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+    )

@@ -1,5 +1,6 @@
 """The benchmark scripts run from a fresh clone, and the figures they print agree with each
 other and with what they write (tiny budgets: no speed is judged here)."""
+
 import json
 import os
 import re
@@ -17,7 +18,9 @@ NUMBER = r"([-+]?[0-9.]+(?:e[-+]?[0-9]+)?)"
 
 def run_script(name, *args):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / name), *args], capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / name), *args], capture_output=True, text=True, env=env, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     first = done.stdout.splitlines()[0]  # the provenance line: command, commit, torch, device, date
     assert first.startswith("# ") and f"benchmarks/{name}" in first and "| commit " in first
@@ -25,8 +28,21 @@ def run_script(name, *args):
 
 
 def test_training_speed_prints_the_figures_it_writes(tmp_path):
-    out = run_script("training_speed.py", "--device", "cpu", "--cells", "srn", "--seq-lens", "5", "--steps", "20", "--packs", "2",
-                     "--json", str(tmp_path / "speed.json"))
+    out = run_script(
+        "training_speed.py",
+        "--device",
+        "cpu",
+        "--cells",
+        "srn",
+        "--seq-lens",
+        "5",
+        "--steps",
+        "20",
+        "--packs",
+        "2",
+        "--json",
+        str(tmp_path / "speed.json"),
+    )
     rows = json.loads((tmp_path / "speed.json").read_text())["rows"]
     assert [r["variant"] for r in rows] == ["eager single run", "eager stacked pack of 2", "eager block pack of 2"]
     printed = [line.split() for line in out.splitlines() if line.startswith("srn ")]
@@ -35,17 +51,38 @@ def test_training_speed_prints_the_figures_it_writes(tmp_path):
     for row, line in zip(rows, printed):
         model_steps, ms_per_step, ratio = map(float, line[-3:])
         assert row["model_steps_per_s"] == row["steps_per_s"] * row["models"] > 0
-        assert model_steps == round(row["model_steps_per_s"]) and ms_per_step == round(1000 / row["model_steps_per_s"], 3)
-        assert ratio == round(row["model_steps_per_s"] / base, 1) and row["ratio"] == pytest.approx(row["model_steps_per_s"] / base)
+        assert model_steps == round(row["model_steps_per_s"]) and ms_per_step == round(
+            1000 / row["model_steps_per_s"], 3
+        )
+        assert ratio == round(row["model_steps_per_s"] / base, 1) and row["ratio"] == pytest.approx(
+            row["model_steps_per_s"] / base
+        )
 
 
 def test_training_speed_names_the_packs_a_layout_refuses_and_trains_the_cell_alone(tmp_path):
-    out = run_script("training_speed.py", "--device", "cpu", "--cells", "mingru", "--seq-lens", "5", "--steps", "10", "--packs", "2",
-                     "--json", str(tmp_path / "speed.json"))
+    out = run_script(
+        "training_speed.py",
+        "--device",
+        "cpu",
+        "--cells",
+        "mingru",
+        "--seq-lens",
+        "5",
+        "--steps",
+        "10",
+        "--packs",
+        "2",
+        "--json",
+        str(tmp_path / "speed.json"),
+    )
     rows = json.loads((tmp_path / "speed.json").read_text())["rows"]
     assert [r["variant"] for r in rows] == ["eager single run"]
     refused = [line for line in out.splitlines() if "not trained" in line]
-    assert len(refused) == 2 and "torch's weight layout by the stacked layout" in refused[0] and "no fused kernel by the block layout" in refused[1]
+    assert (
+        len(refused) == 2
+        and "torch's weight layout by the stacked layout" in refused[0]
+        and "no fused kernel by the block layout" in refused[1]
+    )
 
 
 def test_float_divergence_prints_small_differences_after_100_steps():
@@ -56,18 +93,41 @@ def test_float_divergence_prints_small_differences_after_100_steps():
         assert median <= largest < 1e-4 and 0 <= dev_differs <= 2  # float rounding alone: tiny after 100 steps
 
 
-@pytest.mark.parametrize("compare, cases, ways", [("optimizer", ("srn", "lstm-single"), ("torch Adam", "FlatAdam")),
-                                                  ("backward", ("gru",), ("autograd", "written"))])
+@pytest.mark.parametrize(
+    "compare, cases, ways",
+    [
+        ("optimizer", ("srn", "lstm-single"), ("torch Adam", "FlatAdam")),
+        ("backward", ("gru",), ("autograd", "written")),
+    ],
+)
 def test_side_by_side_prints_the_ratio_of_its_medians_and_the_same_bits(tmp_path, compare, cases, ways):
-    out = run_script("side_by_side.py", "--compare", compare, "--cases", *cases, "--steps", "30", "--repeats", "2", "--out", str(tmp_path / "o.txt"))
+    out = run_script(
+        "side_by_side.py",
+        "--compare",
+        compare,
+        "--cases",
+        *cases,
+        "--steps",
+        "30",
+        "--repeats",
+        "2",
+        "--out",
+        str(tmp_path / "o.txt"),
+    )
     assert (tmp_path / "o.txt").read_text() == out
     lines = [line for line in out.splitlines() if line.startswith(tuple(f"{case} " for case in cases))]
     assert [line.split(" (")[0] for line in lines] == list(cases)
     for line in lines:
-        assert ("(1 run)" if line.startswith("lstm-single") else f"({9 if line.startswith('srn') else 18} runs)") in line
-        baseline, other = (float(re.search(rf"{way} ([0-9,]+) model-steps/s", line)[1].replace(",", "")) for way in ways)
+        assert (
+            "(1 run)" if line.startswith("lstm-single") else f"({9 if line.startswith('srn') else 18} runs)"
+        ) in line
+        baseline, other = (
+            float(re.search(rf"{way} ([0-9,]+) model-steps/s", line)[1].replace(",", "")) for way in ways
+        )
         ratio = float(re.search(rf"{ways[1]}/{ways[0]} {NUMBER}x", line)[1])
-        assert ratio == pytest.approx(other / baseline, abs=0.011) and line.endswith("same bits: True")  # of the rounded medians
+        assert ratio == pytest.approx(other / baseline, abs=0.011) and line.endswith(
+            "same bits: True"
+        )  # of the rounded medians
 
 
 def test_trainer_overhead_is_computed_from_the_printed_speeds():
@@ -92,16 +152,30 @@ def test_compare_results_finds_the_run_that_differs(quick_store, tmp_path):
 
     copy = tmp_path / "copy"
     shutil.copytree(quick_store.root, copy)
-    same = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compare_results.py"), str(quick_store.root), str(copy)],
-                          capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    assert same.returncode == 0 and "identical test_score, test_loss, best_dev_score, best_step, steps_done, status: 12 of 12 runs" in same.stdout
+    same = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "compare_results.py"), str(quick_store.root), str(copy)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert (
+        same.returncode == 0
+        and "identical test_score, test_loss, best_dev_score, best_step, steps_done, status: 12 of 12 runs"
+        in same.stdout
+    )
     folder = next(p for p in (copy / "runs").iterdir())
     from tests.runfiles import edit_run
 
-    edit_run(folder, result={"test_score": json.loads((folder / "run.json").read_text())["result"]["test_score"] + 0.01})
+    edit_run(
+        folder, result={"test_score": json.loads((folder / "run.json").read_text())["result"]["test_score"] + 0.01}
+    )
     shutil.rmtree(next(p for p in (copy / "runs").iterdir() if p != folder))
-    changed = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compare_results.py"), str(quick_store.root), str(copy)],
-                             capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    changed = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "compare_results.py"), str(quick_store.root), str(copy)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     assert changed.returncode == 1 and f"differs: {folder.name}" in changed.stdout and "only in old" in changed.stdout
     assert "11 of 11 runs" not in changed.stdout and "10 of 11 runs" in changed.stdout
 
@@ -119,8 +193,15 @@ def test_explosion_retrain_flags_exactly_the_figures_outside_their_interval(tmp_
     folder = tmp_path / "explosion"
     assert explosion(["--cells", "srn_book", "lstm", "--seeds", "3", "--steps", "12", "--out", str(folder)]) == 0
     out = run_script("explosion_retrain.py", "--folder", str(folder))
-    assert "srn_book: initial weights one ulp larger" in out and "lstm: execution='transparent' instead of the fused kernel" in out
-    rows = re.findall(rf"^(srn_book|lstm)\s+(none|per_param)\s+(W|U|b)\s+(\w+)\s+{NUMBER} \[{NUMBER}, {NUMBER}\]\s+{NUMBER}(.*)$", out, re.M)
+    assert (
+        "srn_book: initial weights one ulp larger" in out
+        and "lstm: execution='transparent' instead of the fused kernel" in out
+    )
+    rows = re.findall(
+        rf"^(srn_book|lstm)\s+(none|per_param)\s+(W|U|b)\s+(\w+)\s+{NUMBER} \[{NUMBER}, {NUMBER}\]\s+{NUMBER}(.*)$",
+        out,
+        re.M,
+    )
     assert len(rows) == 2 * 2 * 3 * 3  # cells x clippings x parameters x quantities
     outside = [r for r in rows if not float(r[5]) <= float(r[7]) <= float(r[6])]
     assert [r for r in rows if "MOVED" in r[8]] == outside
@@ -132,7 +213,13 @@ def test_scan_speed_prints_both_executions_and_the_faster():
     out = run_script("scan_speed.py", "--lengths", "5", "--batches", "2", "--repeats", "2")
     rows = re.findall(rf"^(mingru|minlstm)\s+5\s+2\s+{NUMBER}\s+{NUMBER}\s+{NUMBER}\s+(scan|step)", out, re.M)
     assert [r[0] for r in rows] == ["mingru", "minlstm"]
-    for _, step, scan, ratio, faster in rows:  # the times are printed to 0.01 ms: the ratio lies within what that rounding allows
+    for (
+        _,
+        step,
+        scan,
+        ratio,
+        faster,
+    ) in rows:  # the times are printed to 0.01 ms: the ratio lies within what that rounding allows
         step, scan, ratio = float(step), float(scan), float(ratio)
         assert (scan - 0.005) / (step + 0.005) - 0.005 <= ratio <= (scan + 0.005) / max(step - 0.005, 1e-9) + 0.005
         assert faster == ("scan" if scan < step else "step") or abs(scan - step) <= 0.01
@@ -152,7 +239,9 @@ def test_regenerating_the_results_searches_again_every_horizon_a_folder_holds():
     sweeps, searched = reference_folders()
     recorded = {}
     for store in sorted((ROOT / "results").glob("*/store.json")):
-        commands = [s["command"] for s in json.loads(store.read_text())["sweeps"] if "memorybench horizon" in s["command"]]
+        commands = [
+            s["command"] for s in json.loads(store.read_text())["sweeps"] if "memorybench horizon" in s["command"]
+        ]
         if commands and store.parent.name in sweeps:
             recorded[store.parent.name] = commands
     assert recorded and set(searched) == set(recorded)

@@ -5,13 +5,27 @@ from memorybench.config import PROTOCOLS, RunConfig, protocol_config
 
 def test_book_protocol_settings():
     cfg = protocol_config("nndl", cell="srn", seq_len=20)
-    assert (cfg.task, cfg.optimizer, cfg.lr, cfg.batch_size, cfg.steps, cfg.eval_interval) == ("nndl", "adam", 1e-3, 8, 19_000, 100)
+    assert (cfg.task, cfg.optimizer, cfg.lr, cfg.batch_size, cfg.steps, cfg.eval_interval) == (
+        "nndl",
+        "adam",
+        1e-3,
+        8,
+        19_000,
+        100,
+    )
     assert (cfg.init, cfg.shuffle, cfg.clip, cfg.forget_bias) == ("book", False, "none", None)
     assert protocol_config("nndl-shuffled").shuffle is True
     assert protocol_config("stream").task == "stream"
     assert {"nndl", "nndl-shuffled", "stream", "nndl-6.2"} <= set(PROTOCOLS)
     book62 = protocol_config("nndl-6.2", cell="srn_book", seq_len=20)  # section 6.2: 50 epochs of 5 batches of 64
-    assert (book62.optimizer, book62.lr, book62.batch_size, book62.steps, book62.loss_reduction, book62.execution) == ("sgd", 0.2, 64, 250, "sum", "transparent")
+    assert (book62.optimizer, book62.lr, book62.batch_size, book62.steps, book62.loss_reduction, book62.execution) == (
+        "sgd",
+        0.2,
+        64,
+        250,
+        "sum",
+        "transparent",
+    )
 
 
 def test_run_id_tracks_the_science_not_the_device():
@@ -19,7 +33,9 @@ def test_run_id_tracks_the_science_not_the_device():
     assert base.run_id() == protocol_config("nndl", cell="lstm", seq_len=10, seed=0).run_id()
     assert base.run_id() == protocol_config("nndl", cell="lstm", seq_len=10, seed=0, device="cpu").run_id()
     for change in (dict(seed=1), dict(seq_len=15), dict(cell="gru"), dict(lr=3e-3), dict(task_params={"p": 0.2})):
-        assert protocol_config("nndl", **dict(dict(cell="lstm", seq_len=10, seed=0), **change)).run_id() != base.run_id()
+        assert (
+            protocol_config("nndl", **dict(dict(cell="lstm", seq_len=10, seed=0), **change)).run_id() != base.run_id()
+        )
 
 
 def test_dict_round_trip():
@@ -55,7 +71,6 @@ def test_bad_values_are_named(change, message):
 
 
 def test_new_fields_at_their_defaults_keep_the_run_ids_of_every_committed_run():
-    import json
     from pathlib import Path
 
     from memorybench.config import RunConfig
@@ -81,5 +96,7 @@ def test_every_task_grid_matches_its_task():
         assert grid.min_length == get_task(name).min_seq_len, name
         assert min(grid.lengths + grid.literature) >= grid.min_length, name
         for protocol in grid.protocols:
-            assert PROTOCOLS[protocol]["task"] in (name, "stream"), protocol  # the digit sum's stream variant is its own task
+            assert PROTOCOLS[protocol]["task"] in (name, "stream"), (
+                protocol
+            )  # the digit sum's stream variant is its own task
             assert protocol_config(protocol, seq_len=grid.lengths[0], cell="gru").task == PROTOCOLS[protocol]["task"]

@@ -1,15 +1,16 @@
 """The README stays short and keeps its two quick-start commands; the docs are all in the nav; CI
 builds them strictly. Text checks only: the MkDocs build itself runs in `.ci/run`."""
+
 import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 
-MAIN_COMMAND = ("python3 -m venv .venv && . .venv/bin/activate && pip install -e . && "
-                "python run_all.py --lengths 5 10 15 20 25 30")
-TEST_COMMAND = ('python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[dev,ray]" && '
-                "python -m pytest")
+MAIN_COMMAND = (
+    "python3 -m venv .venv && . .venv/bin/activate && pip install -e . && python run_all.py --lengths 5 10 15 20 25 30"
+)
+TEST_COMMAND = 'python3 -m venv .venv && . .venv/bin/activate && pip install -e ".[dev,ray]" && python -m pytest'
 
 
 def test_readme_is_short():

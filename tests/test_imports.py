@@ -7,6 +7,7 @@ fails on any cycle, naming it. `memorybench._moved` (the paths before 0.2.0) is 
 the new modules only by name, when an old path is used. Exempt: the old paths' `if __name__ == "__main__"`
 shims, and `__main__` modules.
 """
+
 import ast
 from pathlib import Path
 
@@ -18,11 +19,17 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-
 # lowest first: a part imports only parts of lower layers (and itself); parts of one layer not each other
 LAYERS = [
     ("memorybench._moved",),  # the paths before 0.2.0: imports none of the package by statement
-    ("memorybench", "memorybench.checks", "memorybench.registry", "memorybench.parser", "memorybench.result", "memorybench.invocation"),
+    (
+        "memorybench",
+        "memorybench.checks",
+        "memorybench.registry",
+        "memorybench.parser",
+        "memorybench.result",
+        "memorybench.invocation",
+    ),
     ("memorybench.plugins",),  # records what each plugin registered (memorybench.registry.ADDED)
     ("memorybench.tasks", "memorybench.cells"),
     ("memorybench.models",),
@@ -68,9 +75,12 @@ def import_graph() -> dict[str, set[str]]:
 
 def without_main_blocks(tree: ast.Module) -> ast.Module:
     """The module without its `if __name__ == "__main__":` blocks (the shims of the paths before 0.2.0)."""
+
     def is_main(node):
         test = getattr(node, "test", None)
-        return isinstance(node, ast.If) and isinstance(test, ast.Compare) and ast.unparse(test) == "__name__ == '__main__'"
+        return (
+            isinstance(node, ast.If) and isinstance(test, ast.Compare) and ast.unparse(test) == "__name__ == '__main__'"
+        )
 
     tree.body = [node for node in tree.body if not is_main(node)]
     return tree
@@ -124,7 +134,10 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_import_graph_is_read():
     graph = import_graph()
-    assert "memorybench.engine.loop" in graph["memorybench.engine.jobs"] and "memorybench.report.build" in graph["memorybench.cli.run"]
+    assert (
+        "memorybench.engine.loop" in graph["memorybench.engine.jobs"]
+        and "memorybench.report.build" in graph["memorybench.cli.run"]
+    )
 
 
 def test_no_module_imports_itself_back():
@@ -150,7 +163,9 @@ def test_storage_imports_no_torch():
     import subprocess
     import sys
 
-    code = ("import json, sys\nimport memorybench.storage.store, memorybench.storage.sharing, memorybench.storage.rundir\n"
-            "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'matplotlib'))))")
+    code = (
+        "import json, sys\nimport memorybench.storage.store, memorybench.storage.sharing, memorybench.storage.rundir\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'matplotlib'))))"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent, check=True)
     assert json.loads(done.stdout) == []

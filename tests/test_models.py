@@ -32,11 +32,21 @@ def indrnn_init_book(params, hidden_size, chunks):
 
 
 INDRNN = CellSpec(  # Li et al. 2018: h = relu(W_ih x + b_ih + u*h + b_hh), u a vector
-    name="my_indrnn", label="IndRNN (a user's)", color="#CC79A7", gates=(), states=("h",), heatmap=("h",), chunks=1,
-    has_cell_state=False, step=indrnn_step, fused=None, torch_layout=False,
+    name="my_indrnn",
+    label="IndRNN (a user's)",
+    color="#CC79A7",
+    gates=(),
+    states=("h",),
+    heatmap=("h",),
+    chunks=1,
+    has_cell_state=False,
+    step=indrnn_step,
+    fused=None,
+    torch_layout=False,
     parameter_shapes=lambda i, h: {"weight_ih": (h, i), "u": (h,), "bias_ih": (h,), "bias_hh": (h,)},
     project_hidden=lambda params, h: params["u"] * h + params["bias_hh"],
-    init_torch=indrnn_init_torch, init_book=indrnn_init_book,
+    init_torch=indrnn_init_torch,
+    init_book=indrnn_init_book,
 )
 
 
@@ -92,8 +102,10 @@ def test_torch_initialisation_differs_from_the_book():
 @pytest.mark.parametrize("num_layers, bidirectional", LAYOUTS)
 @pytest.mark.parametrize("cell", BUILT_IN)
 def test_both_executions_draw_the_same_weights(cell, num_layers, bidirectional, init):
-    fused, transparent = (build_model(NNDL, cell, execution=e, init=init, num_layers=num_layers, bidirectional=bidirectional, seed=2)
-                          for e in ("fused", "transparent"))
+    fused, transparent = (
+        build_model(NNDL, cell, execution=e, init=init, num_layers=num_layers, bidirectional=bidirectional, seed=2)
+        for e in ("fused", "transparent")
+    )
     assert list(fused.state_dict()) == list(transparent.state_dict())
     assert all(torch.equal(transparent.state_dict()[k], v) for k, v in fused.state_dict().items())
 
@@ -122,7 +134,9 @@ def test_forget_bias_sets_the_total_forget_bias_of_every_layer_and_direction(exe
 @pytest.mark.parametrize("cell", BUILT_IN)
 def test_weights_move_between_executions(cell, num_layers, bidirectional):
     fused = build_model(NNDL, cell, execution="fused", num_layers=num_layers, bidirectional=bidirectional, seed=5)
-    transparent = build_model(NNDL, cell, execution="transparent", num_layers=num_layers, bidirectional=bidirectional, seed=6)
+    transparent = build_model(
+        NNDL, cell, execution="transparent", num_layers=num_layers, bidirectional=bidirectional, seed=6
+    )
     transparent.load_state_dict(fused.state_dict())
     x = torch.randint(0, 10, (4, 12))
     torch.testing.assert_close(transparent(x), fused(x), rtol=1e-5, atol=1e-5)
@@ -152,8 +166,12 @@ def test_a_users_cell_trains_step_by_step(indrnn):
     by_hand = {name: p.detach().clone().requires_grad_(True) for name, p in model.named_parameters()}
     embedded, h = by_hand["embedding.weight"][x], torch.zeros(4, 32, dtype=torch.float64)  # (B, T, M), (B, H)
     for t in range(x.shape[1]):
-        h = torch.relu(embedded[:, t] @ by_hand["rnn.weight_ih_l0"].T + by_hand["rnn.bias_ih_l0"]
-                       + by_hand["rnn.u_l0"] * h + by_hand["rnn.bias_hh_l0"])
+        h = torch.relu(
+            embedded[:, t] @ by_hand["rnn.weight_ih_l0"].T
+            + by_hand["rnn.bias_ih_l0"]
+            + by_hand["rnn.u_l0"] * h
+            + by_hand["rnn.bias_hh_l0"]
+        )
     expected = h @ by_hand["head.weight"].T + by_hand["head.bias"]
     torch.testing.assert_close(logits, expected, rtol=1e-12, atol=1e-12)
     logits.sin().sum().backward()
@@ -162,15 +180,27 @@ def test_a_users_cell_trains_step_by_step(indrnn):
         torch.testing.assert_close(p.grad, by_hand[name].grad, rtol=1e-12, atol=1e-12)
     torch.manual_seed(0)
     two_way = make_recurrent("my_indrnn", "transparent", 3, 4, num_layers=2, bidirectional=True)
-    assert two_way.u_l1_reverse.shape == (4,) and two_way.weight_ih_l1.shape == (4, 8) and two_way(torch.randn(2, 5, 3))[0].shape == (2, 5, 8)
+    assert (
+        two_way.u_l1_reverse.shape == (4,)
+        and two_way.weight_ih_l1.shape == (4, 8)
+        and two_way(torch.randn(2, 5, 3))[0].shape == (2, 5, 8)
+    )
     assert 0 <= two_way.u_l0.min() and torch.count_nonzero(two_way.bias_hh_l1_reverse) == 0  # its own torch-style init
 
 
 def test_a_cell_without_a_fused_kernel_refuses_fused_execution(indrnn):
-    for build in (lambda: make_recurrent("my_indrnn", "fused", 3, 4), lambda: build_model(NNDL, "my_indrnn", execution="fused")):
-        with pytest.raises(ValueError, match="cell 'my_indrnn' has no fused kernel and runs step by step only: choose execution='transparent'"):
+    for build in (
+        lambda: make_recurrent("my_indrnn", "fused", 3, 4),
+        lambda: build_model(NNDL, "my_indrnn", execution="fused"),
+    ):
+        with pytest.raises(
+            ValueError,
+            match="cell 'my_indrnn' has no fused kernel and runs step by step only: choose execution='transparent'",
+        ):
             build()
-    assert build_model(NNDL, "my_indrnn").rnn.extra_repr().startswith("my_indrnn")  # unasked, a model takes the step-by-step layer
+    assert (
+        build_model(NNDL, "my_indrnn").rnn.extra_repr().startswith("my_indrnn")
+    )  # unasked, a model takes the step-by-step layer
 
 
 def test_the_seeds_softmax_before_the_loss_is_kept_and_only_where_asked():
@@ -181,8 +211,17 @@ def test_the_seeds_softmax_before_the_loss_is_kept_and_only_where_asked():
     from memorybench.engine.policy import refusal
     from memorybench.models import model_for
 
-    config = protocol_config("digits_rows", cell="lstm", seq_len=8, steps=6, eval_interval=3, device="cpu", bidirectional=True,
-                             hidden_size=8, softmax_before_loss=True)
+    config = protocol_config(
+        "digits_rows",
+        cell="lstm",
+        seq_len=8,
+        steps=6,
+        eval_interval=3,
+        device="cpu",
+        bidirectional=True,
+        hidden_size=8,
+        softmax_before_loss=True,
+    )
     sound = model_for(replace(config, softmax_before_loss=False))
     seed = model_for(config)
     x = torch.rand(5, 8, 8)
@@ -193,9 +232,23 @@ def test_the_seeds_softmax_before_the_loss_is_kept_and_only_where_asked():
     assert task.loss(probabilities, y).item() == pytest.approx(F.cross_entropy(logits.softmax(-1), y).item())
     unidirectional = replace(config, bidirectional=False)
     assert refusal([unidirectional, replace(unidirectional, seed=1)], "stacked").startswith("a softmax before the loss")
-    assert refusal([replace(unidirectional, softmax_before_loss=False), replace(unidirectional, seed=1, softmax_before_loss=False)], "stacked") is None
+    assert (
+        refusal(
+            [
+                replace(unidirectional, softmax_before_loss=False),
+                replace(unidirectional, seed=1, softmax_before_loss=False),
+            ],
+            "stacked",
+        )
+        is None
+    )
     (output,) = train_pack([config])
     assert output.result.status == "ok" and 0 <= output.result.test_score <= 1
     seed_protocol = protocol_config("mnist-seed", cell="lstm", seq_len=28)
-    assert (seed_protocol.hidden_size, seed_protocol.bidirectional, seed_protocol.batch_size, seed_protocol.softmax_before_loss) == (64, True, 32, True)
+    assert (
+        seed_protocol.hidden_size,
+        seed_protocol.bidirectional,
+        seed_protocol.batch_size,
+        seed_protocol.softmax_before_loss,
+    ) == (64, True, 32, True)
     assert protocol_config("mnist-seed-sound", cell="lstm", seq_len=28).softmax_before_loss is False

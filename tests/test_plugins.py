@@ -9,7 +9,9 @@ def test_plugin_options_are_taken_out_wherever_they_stand():
 
 def test_a_plugin_file_is_imported_once(tmp_path, monkeypatch):
     plugin = tmp_path / "counting.py"
-    plugin.write_text("import builtins\nbuiltins.memorybench_test_imports = getattr(builtins, 'memorybench_test_imports', 0) + 1\n")
+    plugin.write_text(
+        "import builtins\nbuiltins.memorybench_test_imports = getattr(builtins, 'memorybench_test_imports', 0) + 1\n"
+    )
     monkeypatch.setattr("memorybench.plugins.LOADED", [])
     import builtins
 
@@ -19,10 +21,13 @@ def test_a_plugin_file_is_imported_once(tmp_path, monkeypatch):
     del builtins.memorybench_test_imports
 
 
-@pytest.mark.parametrize("source, message", [
-    (None, "no such file"),
-    ("raise RuntimeError('bad cell')", "failed while importing: RuntimeError: bad cell"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        (None, "no such file"),
+        ("raise RuntimeError('bad cell')", "failed while importing: RuntimeError: bad cell"),
+    ],
+)
 def test_a_broken_plugin_is_one_line(source, message, tmp_path):
     plugin = tmp_path / "broken.py"
     if source is not None:
@@ -44,14 +49,20 @@ def test_a_file_plugin_travels_as_source_and_loads_where_the_file_does_not_exist
     from pathlib import Path
 
     plugin = tmp_path / "shipped_cell.py"
-    plugin.write_text("from dataclasses import replace\nfrom memorybench.cells import get_cell, register_cell\n"
-                      "register_cell(replace(get_cell('srn'), name='shipped_srn'))\n")
-    code = ("import json, sys\nfrom memorybench.plugins import load_plugins, shipped\n"
-            f"load_plugins([{str(plugin)!r}, 'json'])\nprint(json.dumps(shipped()))")
+    plugin.write_text(
+        "from dataclasses import replace\nfrom memorybench.cells import get_cell, register_cell\n"
+        "register_cell(replace(get_cell('srn'), name='shipped_srn'))\n"
+    )
+    code = (
+        "import json, sys\nfrom memorybench.plugins import load_plugins, shipped\n"
+        f"load_plugins([{str(plugin)!r}, 'json'])\nprint(json.dumps(shipped()))"
+    )
     root = Path(__file__).resolve().parent.parent
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
     plugin.unlink()
-    code = ("import json, sys\nfrom memorybench.plugins import LOADED, load_shipped\nfrom memorybench.cells import cell_names\n"
-            f"load_shipped(json.loads({done.stdout.strip()!r}))\nprint(cell_names()[-1], LOADED)")
+    code = (
+        "import json, sys\nfrom memorybench.plugins import LOADED, load_shipped\nfrom memorybench.cells import cell_names\n"
+        f"load_shipped(json.loads({done.stdout.strip()!r}))\nprint(cell_names()[-1], LOADED)"
+    )
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True)
     assert loaded.stdout.strip() == f"shipped_srn {[str(plugin), 'json']}"

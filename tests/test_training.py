@@ -57,7 +57,16 @@ def test_same_seed_same_result_on_cpu_and_seeds_differ():
 
 
 def test_perfect_dev_stops_early_and_can_be_turned_off():
-    config = short("stream", cell="gru", seq_len=3, steps=1500, eval_interval=50, batch_size=32, lr=1e-2, task_params={"eval_size": 100})
+    config = short(
+        "stream",
+        cell="gru",
+        seq_len=3,
+        steps=1500,
+        eval_interval=50,
+        batch_size=32,
+        lr=1e-2,
+        task_params={"eval_size": 100},
+    )
     stopped = train_run(config)
     assert stopped.best_dev_score == 1.0 and stopped.steps_done < 1500
     assert stopped.steps_done == stopped.best_step == stopped.curves[-1]["step"]
@@ -119,7 +128,9 @@ def test_progress_prints_each_evaluation_and_one_thread_trains(capsys, monkeypat
     import memorybench.training as training
 
     threads_seen, real = [], training.train_pack
-    monkeypatch.setattr(training, "train_pack", lambda *a, **k: (threads_seen.append(torch.get_num_threads()), real(*a, **k))[1])
+    monkeypatch.setattr(
+        training, "train_pack", lambda *a, **k: (threads_seen.append(torch.get_num_threads()), real(*a, **k))[1]
+    )
     torch.set_num_threads(2)
     try:
         config = short("nndl", steps=20, eval_interval=10)

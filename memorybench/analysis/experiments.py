@@ -5,6 +5,7 @@ Example:
     >>> experiment_label({"protocol": "nndl", "steps": 2000})
     'nndl, steps=2000'
 """
+
 from __future__ import annotations
 
 from dataclasses import fields
@@ -28,12 +29,17 @@ def experiment_label(config: dict, skip=()) -> str:
     only where it is not the cell's own: a cell without a fused kernel always runs step by step),
     leaving out the fields in `skip`."""
     protocol = PROTOCOLS.get(config["protocol"], {})
-    seq_len = config.get("seq_len", get_task(protocol.get("task", RunConfig.task)).min_seq_len)  # any length the task allows
+    seq_len = config.get(
+        "seq_len", get_task(protocol.get("task", RunConfig.task)).min_seq_len
+    )  # any length the task allows
     defaults = RunConfig(**{**protocol, "protocol": config["protocol"], "seq_len": seq_len}).to_dict()
     if config.get("cell") in CELLS and get_cell(config["cell"]).fused is None:
         defaults["execution"] = "transparent"
-    changed = [f"{k}={config[k]}" for k in EXPERIMENT_KEYS
-               if k != "protocol" and k not in skip and str(config.get(k, defaults[k])) != str(defaults[k])]
+    changed = [
+        f"{k}={config[k]}"
+        for k in EXPERIMENT_KEYS
+        if k != "protocol" and k not in skip and str(config.get(k, defaults[k])) != str(defaults[k])
+    ]
     return ", ".join([config["protocol"], *changed])
 
 
@@ -50,7 +56,9 @@ def study_label(runs: pd.DataFrame) -> str:
     label = experiment_label(records[0], skip=varying)
     for axis in varying:
         per_cell = runs.groupby("cell", sort=False)[axis].first()
-        label += f"; {axis} " + ", ".join(f"{label_of(cell)} {'none' if pd.isna(value) else value}" for cell, value in per_cell.items())
+        label += f"; {axis} " + ", ".join(
+            f"{label_of(cell)} {'none' if pd.isna(value) else value}" for cell, value in per_cell.items()
+        )
     return label
 
 

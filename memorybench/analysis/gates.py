@@ -10,6 +10,7 @@ Example:
     >>> sorted(traces), traces["c"].shape  # each (hidden units, positions)
     (['c', 'f', 'g', 'h', 'i', 'o'], (32, 10))
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -19,6 +19,7 @@ Example:
     >>> r["horizon"], r["bracket"], r["horizon_low"], r["censored_low"], r["horizon_high"], r["censored_high"]
     (30, (30, 60), 30, 'none', 60, 'above')
 """
+
 from __future__ import annotations
 
 import math
@@ -29,7 +30,19 @@ import pandas as pd
 from memorybench.analysis.summary import mean_interval
 from memorybench.sweep.horizon import Search
 
-PROBE_COLUMNS = ["cell", "seq_len", "seeds", "ok", "mean", "ci_low", "ci_high", "solve_rate", "passed", "scores", "wall_time_s"]
+PROBE_COLUMNS = [
+    "cell",
+    "seq_len",
+    "seeds",
+    "ok",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "solve_rate",
+    "passed",
+    "scores",
+    "wall_time_s",
+]
 
 
 def passes(value: float, threshold: float, direction: str) -> bool:
@@ -52,9 +65,21 @@ def probe_summary(runs: pd.DataFrame, threshold: float, direction: str) -> pd.Da
         solved = sum(passes(float(s), threshold, direction) for s in ok["test_score"])
         packed = group["pack_size"].fillna(1).clip(lower=1) if "pack_size" in group else 1
         wall = (group["wall_time_s"].fillna(0) / packed).sum() if "wall_time_s" in group else math.nan
-        rows.append(dict(cell=cell, seq_len=int(length), seeds=len(group), ok=n, mean=mean, ci_low=low, ci_high=high,
-                         solve_rate=solved / len(group), passed=bool(n) and passes(mean, threshold, direction),
-                         scores=" ".join(f"{s:.4g}" for s in ok["test_score"]), wall_time_s=float(wall)))
+        rows.append(
+            dict(
+                cell=cell,
+                seq_len=int(length),
+                seeds=len(group),
+                ok=n,
+                mean=mean,
+                ci_low=low,
+                ci_high=high,
+                solve_rate=solved / len(group),
+                passed=bool(n) and passes(mean, threshold, direction),
+                scores=" ".join(f"{s:.4g}" for s in ok["test_score"]),
+                wall_time_s=float(wall),
+            )
+        )
     return pd.DataFrame(rows, columns=PROBE_COLUMNS)
 
 
@@ -93,11 +118,18 @@ def memory_horizon(table: pd.DataFrame, threshold: float, direction: str = "high
         grid = Search(start=int(g["seq_len"].max()), min_length=int(g["seq_len"].min()), cap=int(g["seq_len"].max()))
         probes = g.assign(passed=[passes(float(m), threshold, direction) for m in g["mean"]])
         reading = search_reading(grid, probes, threshold, direction)
-        rows.append(dict(cell=cell, **{key: length(reading[key]) for key in ("horizon", "horizon_low", "horizon_high", "longest_pass")}))
+        rows.append(
+            dict(
+                cell=cell,
+                **{key: length(reading[key]) for key in ("horizon", "horizon_low", "horizon_high", "longest_pass")},
+            )
+        )
     return pd.DataFrame(rows, columns=["cell", "horizon", "horizon_low", "horizon_high", "longest_pass"])
 
 
-def horizon_by_budget(search: Search, runs: pd.DataFrame, curves: pd.DataFrame, threshold: float, direction: str) -> pd.DataFrame:
+def horizon_by_budget(
+    search: Search, runs: pd.DataFrame, curves: pd.DataFrame, threshold: float, direction: str
+) -> pd.DataFrame:
     """Per cell and evaluation step, the horizon the search's rule reads off the probed lengths when every
     run is cut at that step and scored by its best dev score so far (the early-stopping rule that picks the
     test checkpoint, on the dev split): does a horizon still grow with the training budget? A run that
@@ -108,7 +140,9 @@ def horizon_by_budget(search: Search, runs: pd.DataFrame, curves: pd.DataFrame, 
     rows = []
     for cell, group in curves.groupby(curves["run_id"].map(ok["cell"]), sort=False):
         table = group.pivot_table(index="step", columns="run_id", values="dev_score").sort_index()  # (steps, runs)
-        best = (table.cummax() if direction == "higher" else table.cummin()).ffill().dropna()  # from the step every run has a score
+        best = (
+            (table.cummax() if direction == "higher" else table.cummin()).ffill().dropna()
+        )  # from the step every run has a score
         means = best.T.groupby(ok.loc[best.columns, "seq_len"]).mean().T  # (steps, lengths)
         for step, at in means.iterrows():
             reading = search.reading({int(n): passes(float(m), threshold, direction) for n, m in at.items()})

@@ -10,6 +10,7 @@ Example:
     >>> merged(old, pd.DataFrame([dict(row, cell="gru", horizon=8), dict(row, cell="lru", horizon=4)]))[["cell", "horizon"]].values.tolist()
     [['srn', 5], ['gru', 8], ['lru', 4]]
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,24 @@ import pandas as pd
 
 from memorybench.storage.rundir import write_csv_tables
 
-SEARCH_KEY = ["task", "protocol", "cell", "seeds", "steps", "threshold"]  # what makes two searches of one cell the same search
-SETTINGS = ["task", "protocol", "seeds", "steps", "threshold", "start", "cap", "growth"]  # what the cells of one report table share
+SEARCH_KEY = [
+    "task",
+    "protocol",
+    "cell",
+    "seeds",
+    "steps",
+    "threshold",
+]  # what makes two searches of one cell the same search
+SETTINGS = [
+    "task",
+    "protocol",
+    "seeds",
+    "steps",
+    "threshold",
+    "start",
+    "cap",
+    "growth",
+]  # what the cells of one report table share
 HORIZONS, PROBES = "search_horizons.csv", "search_probes.csv"
 
 
@@ -39,7 +56,9 @@ def merged(old: pd.DataFrame | None, new: pd.DataFrame) -> pd.DataFrame:
     if old is None or old.empty:
         return new.reset_index(drop=True)
     old_keys, new_keys = _keys(old), _keys(new)
-    replaced = [new[new_keys == key] if key in set(new_keys) else old[old_keys == key] for key in dict.fromkeys(old_keys)]
+    replaced = [
+        new[new_keys == key] if key in set(new_keys) else old[old_keys == key] for key in dict.fromkeys(old_keys)
+    ]
     return pd.concat([*replaced, new[~new_keys.isin(set(old_keys))]], ignore_index=True)
 
 
@@ -58,7 +77,9 @@ def read_searches(tables: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     if not (tables / HORIZONS).is_file():
         return None
     horizons = pd.read_csv(tables / HORIZONS)
-    probes = pd.read_csv(tables / PROBES) if (tables / PROBES).is_file() else pd.DataFrame(columns=[*SEARCH_KEY, "seq_len"])
+    probes = (
+        pd.read_csv(tables / PROBES) if (tables / PROBES).is_file() else pd.DataFrame(columns=[*SEARCH_KEY, "seq_len"])
+    )
     return horizons, keyed_probes(probes, horizons)
 
 

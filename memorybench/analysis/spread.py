@@ -19,6 +19,7 @@ Example:
     >>> bimodal([1.0, 1.5, 30.0])  # one seed beyond the gap: an outlier, not a second group
     False
 """
+
 from __future__ import annotations
 
 import math

@@ -9,6 +9,7 @@ Example:
     >>> table[["seq_len", "mean", "ci_low", "ci_high", "best"]].round(3).values.tolist()
     [[10.0, 0.9, 0.652, 1.148, 1.0], [30.0, 0.5, 0.252, 0.748, 0.6]]
 """
+
 from __future__ import annotations
 
 import math
@@ -43,8 +44,19 @@ def score_table(runs: pd.DataFrame, column: str = "test_score", direction: str =
         n, mean, low, high = mean_interval(values)
         std = float(values.std(ddof=1)) if n > 1 else math.nan
         best = group.loc[group[column].idxmax() if direction == "higher" else group[column].idxmin()]
-        rows.append(dict(cell=cell, seq_len=seq_len, n=n, mean=mean, std=std, ci_low=low, ci_high=high,
-                         best=float(best[column]), best_seed=int(best["seed"])))
+        rows.append(
+            dict(
+                cell=cell,
+                seq_len=seq_len,
+                n=n,
+                mean=mean,
+                std=std,
+                ci_low=low,
+                ci_high=high,
+                best=float(best[column]),
+                best_seed=int(best["seed"]),
+            )
+        )
     return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
@@ -59,7 +71,9 @@ def mean_interval(values) -> tuple[int, float, float, float]:
     return n, mean, mean - half, mean + half
 
 
-def paired_differences(runs: pd.DataFrame, key: str, first, second, within=("seq_len",), column: str = "test_score") -> pd.DataFrame:
+def paired_differences(
+    runs: pd.DataFrame, key: str, first, second, within=("seq_len",), column: str = "test_score"
+) -> pd.DataFrame:
     """`first` minus `second` of `key` (e.g. cell lstm minus srn) per group of `within`, over the seeds
     both have a successful run for (same seed: same data), with a 95% t-interval of the differences —
     tighter than comparing two means when the seeds' data make both runs easier or harder together.
@@ -72,13 +86,21 @@ def paired_differences(runs: pd.DataFrame, key: str, first, second, within=("seq
     ok = runs[runs["status"] == "ok"]
     within = list(within)
     rows = []
-    for group, at in (ok.groupby(within, sort=True) if within else [((), ok)]):
+    for group, at in ok.groupby(within, sort=True) if within else [((), ok)]:
         a = at[at[key] == first].set_index("seed")[column]
         b = at[at[key] == second].set_index("seed")[column]
         seeds = a.index.intersection(b.index)
         n, mean, low, high = mean_interval((a[seeds] - b[seeds]).to_numpy())
         if n:
-            rows.append(dict(zip(within, group if isinstance(group, tuple) else (group,)), pairs=n, mean=mean, ci_low=low, ci_high=high))
+            rows.append(
+                dict(
+                    zip(within, group if isinstance(group, tuple) else (group,)),
+                    pairs=n,
+                    mean=mean,
+                    ci_low=low,
+                    ci_high=high,
+                )
+            )
     return pd.DataFrame(rows, columns=[*within, "pairs", "mean", "ci_low", "ci_high"])
 
 
@@ -103,7 +125,11 @@ def throughput_table(runs: pd.DataFrame) -> pd.DataFrame:
     ok = ok.assign(model_steps_per_s=ok["steps_per_s"] * _column(ok, "pack_size", 1), training=training_label(ok))
     return (
         ok.groupby(["cell", "seq_len", "device", "training"], sort=False)
-        .agg(steps_per_s=("steps_per_s", "median"), model_steps_per_s=("model_steps_per_s", "median"),
-             wall_time_s=("wall_time_s", "median"), runs=("run_id", "count"))
+        .agg(
+            steps_per_s=("steps_per_s", "median"),
+            model_steps_per_s=("model_steps_per_s", "median"),
+            wall_time_s=("wall_time_s", "median"),
+            runs=("run_id", "count"),
+        )
         .reset_index()
     )

@@ -18,6 +18,7 @@ Example:
     >>> output.shape, sorted(rnn.trace(torch.randn(2, 5, 4)))
     (torch.Size([2, 5, 3]), ['c', 'f', 'g', 'h', 'i', 'o'])
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,8 +32,19 @@ from memorybench.checks import check_choice
 EXECUTIONS = ("fused", "transparent", "scan")  # torch's kernel, the cell's step one step at a time, its scan over time
 
 __all__ = [
-    "CELLS", "CellSpec", "EXECUTIONS", "TransparentRNN", "cell_names", "get_cell", "layer_directions",
-    "StepGrad", "default_execution", "layer_parameters", "layer_weights", "make_recurrent", "register_cell",
+    "CELLS",
+    "CellSpec",
+    "EXECUTIONS",
+    "TransparentRNN",
+    "cell_names",
+    "get_cell",
+    "layer_directions",
+    "StepGrad",
+    "default_execution",
+    "layer_parameters",
+    "layer_weights",
+    "make_recurrent",
+    "register_cell",
 ]
 
 
@@ -54,7 +66,12 @@ def default_execution(cell: str | CellSpec, device: str) -> str:
 
 
 def make_recurrent(
-    cell: str | CellSpec, execution: str, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False
+    cell: str | CellSpec,
+    execution: str,
+    input_size: int,
+    hidden_size: int,
+    num_layers: int = 1,
+    bidirectional: bool = False,
 ) -> nn.Module:
     """A batch-first recurrent layer of `cell` (a registered name or a spec): fused, transparent or scan."""
     spec = get_cell(cell)
@@ -64,5 +81,7 @@ def make_recurrent(
     if execution in ("transparent", "scan"):
         return TransparentRNN(spec, input_size, hidden_size, num_layers, bidirectional, scan=execution == "scan")
     if spec.fused is None:
-        raise ValueError(f"cell {spec.name!r} has no fused kernel and runs step by step only: choose execution='transparent'")
+        raise ValueError(
+            f"cell {spec.name!r} has no fused kernel and runs step by step only: choose execution='transparent'"
+        )
     return spec.fused(input_size, hidden_size, num_layers, bidirectional)

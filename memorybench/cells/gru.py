@@ -7,6 +7,7 @@ Example:
     >>> h[0].tolist(), list(states)  # (1-z)*n + z*h = 0.5*0 + 0.5*1
     ([0.5, 0.5, 0.5], ['r', 'z', 'n', 'h'])
 """
+
 from __future__ import annotations
 
 import torch
@@ -49,8 +50,17 @@ def step(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.T
 
 
 GRU = CellSpec(
-    name="gru", label="GRU", color="#009E73", gates=("r", "z", "n"), states=("r", "z", "n", "h"),
-    heatmap=("r", "z", "n"), chunks=3, has_cell_state=False, step=step, fused=torch_fused(nn.GRU),
+    name="gru",
+    label="GRU",
+    color="#009E73",
+    gates=("r", "z", "n"),
+    states=("r", "z", "n", "h"),
+    heatmap=("r", "z", "n"),
+    chunks=3,
+    has_cell_state=False,
+    step=step,
+    fused=torch_fused(nn.GRU),
     step_grad=StepGrad(forward, backward),
-    titles=(("r", "reset gate r"), ("z", "update gate z"), ("n", "candidate n")), unit_states=("r", "z"),
+    titles=(("r", "reset gate r"), ("z", "update gate z"), ("n", "candidate n")),
+    unit_states=("r", "z"),
 )

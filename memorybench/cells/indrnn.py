@@ -20,6 +20,7 @@ Example:
     >>> h.tolist(), list(states)
     ([[1.5, 0.0]], ['h'])
 """
+
 from __future__ import annotations
 
 import math
@@ -53,9 +54,22 @@ def init(params, hidden_size: int, chunks: int | None = None) -> None:
 
 
 INDRNN = CellSpec(
-    name="indrnn", label="IndRNN", color="#882255", gates=(), states=("h",), heatmap=("h",), chunks=1,
-    has_cell_state=False, step=step, fused=None, torch_layout=False, parameter_shapes=shapes,
+    name="indrnn",
+    label="IndRNN",
+    color="#882255",
+    gates=(),
+    states=("h",),
+    heatmap=("h",),
+    chunks=1,
+    has_cell_state=False,
+    step=step,
+    fused=None,
+    torch_layout=False,
+    parameter_shapes=shapes,
     project_input=lambda params, x: x @ params["weight_ih"].T + params["bias"],
-    project_hidden=lambda params, h: params["u"] * h, init_torch=init, init_book=init,
-    roles=(("W", ("weight_ih",)), ("U", ("u",)), ("b", ("bias",))), constrain=constrain,
+    project_hidden=lambda params, h: params["u"] * h,
+    init_torch=init,
+    init_book=init,
+    roles=(("W", ("weight_ih",)), ("U", ("u",)), ("b", ("bias",))),
+    constrain=constrain,
 )

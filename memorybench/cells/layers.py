@@ -13,6 +13,7 @@ Example:
     >>> layer_parameters("gru", layer=1, reverse=True)
     ('weight_ih_l1_reverse', 'weight_hh_l1_reverse', 'bias_ih_l1_reverse', 'bias_hh_l1_reverse')
 """
+
 from __future__ import annotations
 
 import torch
@@ -30,7 +31,9 @@ def layer_parameters(cell: str | CellSpec, layer: int = 0, reverse: bool = False
 
 def layer_directions(num_layers: int, bidirectional: bool) -> list[tuple[int, bool]]:
     """(layer, reverse) of every layer and direction, in torch's order: l0, l0_reverse, l1, ..."""
-    return [(layer, reverse) for layer in range(num_layers) for reverse in ((False, True) if bidirectional else (False,))]
+    return [
+        (layer, reverse) for layer in range(num_layers) for reverse in ((False, True) if bidirectional else (False,))
+    ]
 
 
 def layer_weights(rnn: nn.Module, cell: str | CellSpec) -> list[dict[str, nn.Parameter]]:
@@ -51,8 +54,15 @@ class TransparentRNN(nn.Module):
     with a cell state `(h_n, c_n)`. D = 2 if bidirectional, else 1.
     """
 
-    def __init__(self, cell: str | CellSpec, input_size: int, hidden_size: int, num_layers: int = 1, bidirectional: bool = False,
-                 scan: bool = False):
+    def __init__(
+        self,
+        cell: str | CellSpec,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        scan: bool = False,
+    ):
         super().__init__()
         self.spec = get_cell(cell)
         if scan and self.spec.scan is None:
@@ -68,8 +78,10 @@ class TransparentRNN(nn.Module):
         self.reset_parameters()
 
     def extra_repr(self) -> str:
-        return (f"{self.spec.name}, {self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, bidirectional={self.bidirectional}"
-                + (", scan" if self.scan else ""))
+        return (
+            f"{self.spec.name}, {self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, bidirectional={self.bidirectional}"
+            + (", scan" if self.scan else "")
+        )
 
     @torch.no_grad()
     def constrain_(self, steps: int) -> None:
@@ -89,7 +101,9 @@ class TransparentRNN(nn.Module):
         if reverse:
             x = x.flip(1)  # the reverse direction reads the sequence backwards
         batch = x.shape[0]
-        h = x.new_zeros(batch, self.spec.state_factor * self.hidden_size)  # (B, S): S = H, or 2H for the LRU's complex state
+        h = x.new_zeros(
+            batch, self.spec.state_factor * self.hidden_size
+        )  # (B, S): S = H, or 2H for the LRU's complex state
         c = x.new_zeros(batch, self.hidden_size)  # (B, H), used by a cell with a cell state only
         if self.scan and not keep:
             states = self.spec.scan(params, self.spec.project_input(params, x))  # (B, T, S)

@@ -23,6 +23,7 @@ Example:
     >>> [round(v, 4) + 0.0 for v in step(x_proj, h_proj, h, h)[0][0].tolist()]  # s = 1 - exp(-1) + 0i
     [0.6321, 0.0]
 """
+
 from __future__ import annotations
 
 import math
@@ -84,8 +85,18 @@ def readout(params, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 def shapes(input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
     h, i = hidden_size, input_size
-    return {"nu_log": (h,), "theta_log": (h,), "gamma_log": (h,), "B_re": (h, i), "B_im": (h, i), "C_re": (h, h), "C_im": (h, h),
-            "D": (h, i), "glu_weight": (2 * h, h), "glu_bias": (2 * h,)}
+    return {
+        "nu_log": (h,),
+        "theta_log": (h,),
+        "gamma_log": (h,),
+        "B_re": (h, i),
+        "B_im": (h, i),
+        "C_re": (h, h),
+        "C_im": (h, h),
+        "D": (h, i),
+        "glu_weight": (2 * h, h),
+        "glu_bias": (2 * h,),
+    }
 
 
 @torch.no_grad()
@@ -97,8 +108,13 @@ def init(params, hidden_size: int, chunks: int | None = None) -> None:
     params["theta_log"].copy_(torch.log(MAX_PHASE * u2).clamp(min=-30.0))
     params["gamma_log"].copy_(0.5 * torch.log(1 - torch.exp(-2 * nu)))  # log sqrt(1 - |lambda|^2)
     inputs = params["B_re"].shape[1]
-    for name, variance in (("B_re", 1 / (2 * inputs)), ("B_im", 1 / (2 * inputs)), ("C_re", 1 / (2 * hidden_size)),
-                           ("C_im", 1 / (2 * hidden_size)), ("D", 1 / inputs)):
+    for name, variance in (
+        ("B_re", 1 / (2 * inputs)),
+        ("B_im", 1 / (2 * inputs)),
+        ("C_re", 1 / (2 * hidden_size)),
+        ("C_im", 1 / (2 * hidden_size)),
+        ("D", 1 / inputs),
+    ):
         params[name].normal_(0.0, math.sqrt(variance))
     bound = 1.0 / math.sqrt(hidden_size)
     params["glu_weight"].uniform_(-bound, bound)
@@ -106,8 +122,25 @@ def init(params, hidden_size: int, chunks: int | None = None) -> None:
 
 
 LRU = CellSpec(
-    name="lru", label="LRU", color="#332288", gates=(), states=("h_re", "h_im"), heatmap=("h_re", "h_im"), chunks=2,
-    has_cell_state=False, step=step, fused=None, torch_layout=False, parameter_shapes=shapes, project_input=project_input,
-    project_hidden=project_hidden, init_torch=init, init_book=init, roles=(("W", ("B_re", "B_im")), ("U", ("nu_log", "theta_log"))),
-    titles=(("h_re", "state Re s"), ("h_im", "state Im s")), scan=scan, state_factor=2, readout=readout,
+    name="lru",
+    label="LRU",
+    color="#332288",
+    gates=(),
+    states=("h_re", "h_im"),
+    heatmap=("h_re", "h_im"),
+    chunks=2,
+    has_cell_state=False,
+    step=step,
+    fused=None,
+    torch_layout=False,
+    parameter_shapes=shapes,
+    project_input=project_input,
+    project_hidden=project_hidden,
+    init_torch=init,
+    init_book=init,
+    roles=(("W", ("B_re", "B_im")), ("U", ("nu_log", "theta_log"))),
+    titles=(("h_re", "state Re s"), ("h_im", "state Im s")),
+    scan=scan,
+    state_factor=2,
+    readout=readout,
 )

@@ -7,6 +7,7 @@ Example:
     >>> c[0].tolist(), list(states)  # f*c + i*g = 0.5*1 + 0.5*0
     ([0.5, 0.5, 0.5], ['i', 'f', 'g', 'o', 'c', 'h'])
 """
+
 from __future__ import annotations
 
 import torch
@@ -14,7 +15,10 @@ from torch import nn
 
 from memorybench.cells.spec import CellSpec, StepGrad, torch_fused
 
-sigmoid_backward, tanh_backward = torch.ops.aten.sigmoid_backward, torch.ops.aten.tanh_backward  # autograd's own; .grad_input writes into a given tensor
+sigmoid_backward, tanh_backward = (
+    torch.ops.aten.sigmoid_backward,
+    torch.ops.aten.tanh_backward,
+)  # autograd's own; .grad_input writes into a given tensor
 
 
 def forward(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.Tensor):
@@ -52,9 +56,18 @@ def step(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.T
 
 
 LSTM = CellSpec(
-    name="lstm", label="LSTM", color="#0072B2", gates=("i", "f", "g", "o"), states=("i", "f", "g", "o", "c", "h"),
-    heatmap=("i", "f", "o", "c"), chunks=4, has_cell_state=True, step=step, fused=torch_fused(nn.LSTM),
+    name="lstm",
+    label="LSTM",
+    color="#0072B2",
+    gates=("i", "f", "g", "o"),
+    states=("i", "f", "g", "o", "c", "h"),
+    heatmap=("i", "f", "o", "c"),
+    chunks=4,
+    has_cell_state=True,
+    step=step,
+    fused=torch_fused(nn.LSTM),
     step_grad=StepGrad(forward, backward),
-    titles=(("i", "input gate i"), ("f", "forget gate f"), ("o", "output gate o")), unit_states=("i", "f", "o"),
+    titles=(("i", "input gate i"), ("f", "forget gate f"), ("o", "output gate o")),
+    unit_states=("i", "f", "o"),
     cpu_min_pack=6,  # oneDNN's fused LSTM is as fast per run as a stacked pack of 5 at L=30 (benchmarks/README.md)
 )

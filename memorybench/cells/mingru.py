@@ -18,6 +18,7 @@ Example:
     >>> h[0].tolist(), list(states)  # z = 1/2, h~ = g(0) = 1/2: (1 - 1/2) * 1 + 1/2 * 1/2
     ([0.75, 0.75, 0.75], ['z', 'h_tilde', 'h'])
 """
+
 from __future__ import annotations
 
 import math
@@ -74,9 +75,24 @@ def linear_init(params, hidden_size: int, chunks: int | None = None) -> None:
 
 
 MINGRU = CellSpec(
-    name="mingru", label="minGRU", color="#56B4E9", gates=("z", "h_tilde"), states=("z", "h_tilde", "h"),
-    heatmap=("z", "h_tilde", "h"), chunks=2, has_cell_state=False, step=step, fused=None, torch_layout=False,
-    parameter_shapes=shapes, project_input=project_input, project_hidden=lambda params, h: None,
-    init_torch=linear_init, init_book=linear_init, roles=(("W", ("weight_ih",)), ("b", ("bias_ih",))),
-    titles=(("z", "update gate z (input only)"), ("h_tilde", "candidate g(W_h x)")), unit_states=("z",), scan=scan,
+    name="mingru",
+    label="minGRU",
+    color="#56B4E9",
+    gates=("z", "h_tilde"),
+    states=("z", "h_tilde", "h"),
+    heatmap=("z", "h_tilde", "h"),
+    chunks=2,
+    has_cell_state=False,
+    step=step,
+    fused=None,
+    torch_layout=False,
+    parameter_shapes=shapes,
+    project_input=project_input,
+    project_hidden=lambda params, h: None,
+    init_torch=linear_init,
+    init_book=linear_init,
+    roles=(("W", ("weight_ih",)), ("b", ("bias_ih",))),
+    titles=(("z", "update gate z (input only)"), ("h_tilde", "candidate g(W_h x)")),
+    unit_states=("z",),
+    scan=scan,
 )

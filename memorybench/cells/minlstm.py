@@ -15,6 +15,7 @@ Example:
     >>> h[0].tolist(), list(states)  # f' = i' = 1/2, h~ = 1/2: 1/2 * 1 + 1/2 * 1/2
     ([0.75, 0.75], ['f', 'i', 'h_tilde', 'h'])
 """
+
 from __future__ import annotations
 
 import torch
@@ -46,10 +47,24 @@ def shapes(input_size: int, hidden_size: int) -> dict[str, tuple[int, ...]]:
 
 
 MINLSTM = CellSpec(
-    name="minlstm", label="minLSTM", color="#D55E00", gates=("f", "i", "h_tilde"), states=("f", "i", "h_tilde", "h"),
-    heatmap=("f", "i", "h_tilde", "h"), chunks=3, has_cell_state=False, step=step, fused=None, torch_layout=False,
-    parameter_shapes=shapes, project_input=project_input, project_hidden=lambda params, h: None,
-    init_torch=linear_init, init_book=linear_init, roles=(("W", ("weight_ih",)), ("b", ("bias_ih",))),
+    name="minlstm",
+    label="minLSTM",
+    color="#D55E00",
+    gates=("f", "i", "h_tilde"),
+    states=("f", "i", "h_tilde", "h"),
+    heatmap=("f", "i", "h_tilde", "h"),
+    chunks=3,
+    has_cell_state=False,
+    step=step,
+    fused=None,
+    torch_layout=False,
+    parameter_shapes=shapes,
+    project_input=project_input,
+    project_hidden=lambda params, h: None,
+    init_torch=linear_init,
+    init_book=linear_init,
+    roles=(("W", ("weight_ih",)), ("b", ("bias_ih",))),
     titles=(("f", "forget gate f (input only)"), ("i", "input gate i (input only)"), ("h_tilde", "candidate g(W_h x)")),
-    unit_states=("f", "i"), scan=scan,
+    unit_states=("f", "i"),
+    scan=scan,
 )

@@ -11,6 +11,7 @@ Example:
     ValueError: cell 'tanh_twin' is already registered; pass replace=True to replace it
     >>> del CELLS["tanh_twin"]
 """
+
 from __future__ import annotations
 
 from importlib import import_module
@@ -20,8 +21,19 @@ from memorybench.checks import check_choice
 from memorybench.registry import add_to_registry
 
 # each built-in cell is one module of this package, named for the cell, holding its spec in upper case (srn.SRN)
-BUILTIN_MODULES = ("srn", "lstm", "gru", "srn_book", "indrnn", "mingru", "minlstm", "lru")  # this package's cells, each module's NAME spec (config.BUILTIN_CELLS + BOOK_CELLS + MODERN_CELLS)
-CELLS: dict[str, CellSpec] = {name: getattr(import_module(f"{__package__}.{name}"), name.upper()) for name in BUILTIN_MODULES}
+BUILTIN_MODULES = (
+    "srn",
+    "lstm",
+    "gru",
+    "srn_book",
+    "indrnn",
+    "mingru",
+    "minlstm",
+    "lru",
+)  # this package's cells, each module's NAME spec (config.BUILTIN_CELLS + BOOK_CELLS + MODERN_CELLS)
+CELLS: dict[str, CellSpec] = {
+    name: getattr(import_module(f"{__package__}.{name}"), name.upper()) for name in BUILTIN_MODULES
+}
 
 
 def cell_names() -> tuple[str, ...]:

@@ -16,6 +16,7 @@ Example:
     >>> spec.label, spec.chunks, spec.shapes(input_size=5, hidden_size=2)
     ('GRU', 3, {'weight_ih': (6, 5), 'weight_hh': (6, 2), 'bias_ih': (6,), 'bias_hh': (6,)})
 """
+
 from __future__ import annotations
 
 import math
@@ -94,7 +95,11 @@ def torch_fused(layer: type[nn.RNNBase], **options) -> Callable[[int, int, int, 
 
 
 COMMON_TITLES = {"h": "hidden state h", "c": "cell state c"}
-BOOK_ROLES = (("W", ("weight_ih",)), ("U", ("weight_hh",)), ("b", ("bias", "bias_ih")))  # torch's layout in the book's names
+BOOK_ROLES = (
+    ("W", ("weight_ih",)),
+    ("U", ("weight_hh",)),
+    ("b", ("bias", "bias_ih")),
+)  # torch's layout in the book's names
 
 
 @dataclass(frozen=True)
@@ -167,13 +172,18 @@ class CellSpec:
             raise ValueError(f"cell {self.name!r}: {len(self.gates)} gates for {self.chunks} chunks")
         if not set(self.heatmap) <= set(self.states):
             raise ValueError(f"cell {self.name!r}: heatmap {self.heatmap} names states it does not have {self.states}")
-        custom = self.parameter_shapes is not None or (self.project_input, self.project_hidden) != (torch_project_input, torch_project_hidden)
+        custom = self.parameter_shapes is not None or (self.project_input, self.project_hidden) != (
+            torch_project_input,
+            torch_project_hidden,
+        )
         if self.torch_layout and custom:
             raise ValueError(f"cell {self.name!r} declares its own parameters or projections: set torch_layout=False")
         if self.fused is not None and not self.torch_layout:
             raise ValueError(f"cell {self.name!r}: a fused torch layer has torch's layout; set fused=None")
         if self.step_grad is not None and not self.torch_layout:
-            raise ValueError(f"cell {self.name!r}: a written-out backward (step_grad) needs torch's layout; set step_grad=None")
+            raise ValueError(
+                f"cell {self.name!r}: a written-out backward (step_grad) needs torch's layout; set step_grad=None"
+            )
 
     def role(self, base: str) -> str | None:
         """The book's name ('W', 'U', 'b') of a parameter base name ('weight_hh'), None for one without a role."""

@@ -6,6 +6,7 @@ Example:
     >>> h.shape, list(states)
     (torch.Size([2, 3]), ['h'])
 """
+
 from __future__ import annotations
 
 import torch
@@ -21,6 +22,14 @@ def step(x_proj: torch.Tensor, h_proj: torch.Tensor, h: torch.Tensor, c: torch.T
 
 
 SRN = CellSpec(
-    name="srn", label="SRN", color="#E69F00", gates=(), states=("h",), heatmap=("h",), chunks=1,
-    has_cell_state=False, step=step, fused=torch_fused(nn.RNN, nonlinearity="tanh"),
+    name="srn",
+    label="SRN",
+    color="#E69F00",
+    gates=(),
+    states=("h",),
+    heatmap=("h",),
+    chunks=1,
+    has_cell_state=False,
+    step=step,
+    fused=torch_fused(nn.RNN, nonlinearity="tanh"),
 )

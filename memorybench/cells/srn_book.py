@@ -17,6 +17,7 @@ Example:
     >>> [(name, tuple(p.shape)) for name, p in rnn.named_parameters()]
     [('weight_ih_l0', (3, 4)), ('weight_hh_l0', (3, 3)), ('bias_l0', (3,))]
 """
+
 from __future__ import annotations
 
 import math
@@ -50,7 +51,20 @@ def init_book(params: Params, hidden_size: int, chunks: int) -> None:
 
 
 SRN_BOOK = CellSpec(
-    name="srn_book", label="SRN (one bias)", color="#CC79A7", gates=(), states=("h",), heatmap=("h",), chunks=1,
-    has_cell_state=False, step=step, fused=None, torch_layout=False, parameter_shapes=shapes,
-    project_input=project_input, project_hidden=project_hidden, init_torch=torch_init, init_book=init_book,
+    name="srn_book",
+    label="SRN (one bias)",
+    color="#CC79A7",
+    gates=(),
+    states=("h",),
+    heatmap=("h",),
+    chunks=1,
+    has_cell_state=False,
+    step=step,
+    fused=None,
+    torch_layout=False,
+    parameter_shapes=shapes,
+    project_input=project_input,
+    project_hidden=project_hidden,
+    init_torch=torch_init,
+    init_book=init_book,
 )

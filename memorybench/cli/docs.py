@@ -28,6 +28,7 @@ Example:
     >>> hand_typed_rows("| 5 | 0.9 [0.8, 1.0] |\\n| name | what |\\n")
     [(1, '| 5 | 0.9 [0.8, 1.0] |')]
 """
+
 from __future__ import annotations
 
 import re
@@ -37,10 +38,17 @@ from pathlib import Path
 
 from memorybench.parser import Parser, folder_path
 
-BLOCK = re.compile(r'^<!-- table: (?P<path>[^,\s]+)(?:, after "(?P<after>[^"]+)")?(?:, nth (?P<nth>\d+))? -->\n'
-                   r"(?P<body>.*?)^<!-- /table -->$", re.M | re.S)
-SUITE_BLOCK = re.compile(r"^<!-- suite -->\n.*?^<!-- /suite -->$", re.M | re.S)  # the README's suite table: `memorybench suite --readme`
-RESULT_ROW = re.compile(r"\d\s*\[\s*[<≥−+-]?\s*\d")  # a number followed by an interval: '0.91 [0.88', '20 [15', 'MC 6.2 [5.0'
+BLOCK = re.compile(
+    r'^<!-- table: (?P<path>[^,\s]+)(?:, after "(?P<after>[^"]+)")?(?:, nth (?P<nth>\d+))? -->\n'
+    r"(?P<body>.*?)^<!-- /table -->$",
+    re.M | re.S,
+)
+SUITE_BLOCK = re.compile(
+    r"^<!-- suite -->\n.*?^<!-- /suite -->$", re.M | re.S
+)  # the README's suite table: `memorybench suite --readme`
+RESULT_ROW = re.compile(
+    r"\d\s*\[\s*[<≥−+-]?\s*\d"
+)  # a number followed by an interval: '0.91 [0.88', '20 [15', 'MC 6.2 [5.0'
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -71,7 +79,9 @@ def pick_table(text: str, after: str | None, nth: int, where: str) -> str:
 
 
 HELP_BLOCK = re.compile(r"^<!-- help: (?P<command>[a-z][a-z -]*?) -->\n(?P<body>.*?)^<!-- /help -->$", re.M | re.S)
-HELP_COLUMNS = "100"  # argparse wraps to the terminal's width: fixed, so the generated text does not depend on who runs it
+HELP_COLUMNS = (
+    "100"  # argparse wraps to the terminal's width: fixed, so the generated text does not depend on who runs it
+)
 
 
 def help_text(command: str) -> str:
@@ -120,10 +130,16 @@ def refresh(page: str, read: Callable[[str], str], where: str, helps: bool = Tru
 def hand_typed_rows(page: str) -> list[tuple[int, str]]:
     """(line number, row) of each results row outside the table blocks (and the README's suite block, which
     `memorybench suite --readme` writes): typed by hand, so free to drift."""
-    inside = {i for match in [*BLOCK.finditer(page), *HELP_BLOCK.finditer(page), *SUITE_BLOCK.finditer(page)]
-              for i in range(page.count("\n", 0, match.start()), page.count("\n", 0, match.end()) + 1)}
-    return [(i + 1, line) for i, line in enumerate(page.splitlines())
-            if i not in inside and line.startswith("|") and RESULT_ROW.search(line)]
+    inside = {
+        i
+        for match in [*BLOCK.finditer(page), *HELP_BLOCK.finditer(page), *SUITE_BLOCK.finditer(page)]
+        for i in range(page.count("\n", 0, match.start()), page.count("\n", 0, match.end()) + 1)
+    }
+    return [
+        (i + 1, line)
+        for i, line in enumerate(page.splitlines())
+        if i not in inside and line.startswith("|") and RESULT_ROW.search(line)
+    ]
 
 
 def pages(paths) -> list[Path]:
@@ -135,19 +151,33 @@ def pages(paths) -> list[Path]:
 
 
 def main(argv: list[str] | None = None, prog: str = "memorybench docs") -> int:
-    parser = Parser(prog=prog, description="Rewrite the results tables of the docs from the reports they name "
-                                           "(<!-- table: FILE, after \"TEXT\" --> ... <!-- /table --> blocks) and the command help "
-                                           "from the parsers (<!-- help: COMMAND --> ... <!-- /help -->).")
-    parser.add_argument("paths", nargs="*", type=folder_path, default=["docs", "README.md"],
-                        help="pages or folders of pages (default: docs and README.md)")
-    parser.add_argument("--check", action="store_true", help="write nothing; exit status 1 when a block is stale or a row typed by hand")
+    parser = Parser(
+        prog=prog,
+        description="Rewrite the results tables of the docs from the reports they name "
+        '(<!-- table: FILE, after "TEXT" --> ... <!-- /table --> blocks) and the command help '
+        "from the parsers (<!-- help: COMMAND --> ... <!-- /help -->).",
+    )
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=folder_path,
+        default=["docs", "README.md"],
+        help="pages or folders of pages (default: docs and README.md)",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit status 1 when a block is stale or a row typed by hand"
+    )
     args = parser.parse_or_exit(argv)
     from memorybench.storage.rundir import write_text_atomic
 
     read = lambda path: (REPO_ROOT / path).read_text()
     missing = [path for path in args.paths if not Path(path).exists()]
     if missing:
-        where = " (run it in a memorybench checkout, or name the pages)" if argv is None or not argv or missing[0] in ("docs", "README.md") else ""
+        where = (
+            " (run it in a memorybench checkout, or name the pages)"
+            if argv is None or not argv or missing[0] in ("docs", "README.md")
+            else ""
+        )
         print(f"{prog}: error: {missing[0]}: no such page or folder{where}", file=sys.stderr)
         return 2
     stale = []
@@ -155,7 +185,10 @@ def main(argv: list[str] | None = None, prog: str = "memorybench docs") -> int:
         for page in pages(args.paths):
             text = page.read_text()
             new = refresh(text, read, str(page))
-            stale += [f"{page}:{n}: a results row typed by hand (put it in a <!-- table: ... --> block)" for n, _ in hand_typed_rows(new)]
+            stale += [
+                f"{page}:{n}: a results row typed by hand (put it in a <!-- table: ... --> block)"
+                for n, _ in hand_typed_rows(new)
+            ]
             if new != text:
                 stale.append(f"{page}: {'stale' if args.check else 'rewritten'}: its blocks differ from their sources")
                 if not args.check:

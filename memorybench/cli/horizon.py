@@ -12,6 +12,7 @@ nothing is trained twice, and a stopped search resumes. Writes tables/search_hor
 per cell) and tables/search_probes.csv (one row per probed length) beside the folder's other searches
 (a repeated search replaces only its own rows: memorybench.analysis.search_record), then the report.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,9 @@ def positive_float(what: str, minimum: float):
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{what} {text!r} is not a number (allowed: numbers > {minimum:g})") from None
+            raise argparse.ArgumentTypeError(
+                f"{what} {text!r} is not a number (allowed: numbers > {minimum:g})"
+            ) from None
         if not (math.isfinite(value) and value > minimum):
             raise argparse.ArgumentTypeError(f"{what} {text} is not allowed (allowed: numbers > {minimum:g})")
         return value
@@ -91,31 +94,94 @@ def make_parser(prog: str) -> Parser:
     from memorybench.config import BUILTIN_CELLS, TASK_GRIDS
 
     caps = ", ".join(f"{name} {CAP_FACTOR * max(grid.lengths)}" for name, grid in TASK_GRIDS.items())
-    parser = Parser(prog=prog, description="Search each cell's memory horizon on a task: the longest length at which the mean "
-                                           "test score of its seeds passes the task's threshold (grown, then bisected).")
-    parser.add_argument("--task", choices=tuple(TASK_GRIDS), default="nndl", metavar="TASK", help="the memory task (default: %(default)s)")
+    parser = Parser(
+        prog=prog,
+        description="Search each cell's memory horizon on a task: the longest length at which the mean "
+        "test score of its seeds passes the task's threshold (grown, then bisected).",
+    )
+    parser.add_argument(
+        "--task",
+        choices=tuple(TASK_GRIDS),
+        default="nndl",
+        metavar="TASK",
+        help="the memory task (default: %(default)s)",
+    )
     parser.add_argument("--protocol", default=None, help="the training settings (default: the task's first)")
-    parser.add_argument("--cells", nargs="+", default=list(BUILTIN_CELLS), metavar="CELL", help="cells to search; all: every built-in compared cell (default: %(default)s)")
-    parser.add_argument("--seeds", type=positive_int(1, "seed count"), default=3, metavar="N", help="seeds per probed length (default: 3)")
-    parser.add_argument("--start", type=positive_int(1, "start length"), default=None, metavar="L",
-                        help="the first length probed (default: the task's CPU-grid maximum, so a committed sweep's runs count)")
-    parser.add_argument("--growth", type=positive_float("growth", 1), default=2.0, help="factor to grow or shrink by (default: 2)")
-    parser.add_argument("--resolution", type=positive_float("resolution", 0), default=0.1,
-                        help="bisect until first fail - last pass <= max(1, ceil(RESOLUTION x last pass)) (default: 0.1)")
-    parser.add_argument("--max-length", type=positive_int(1, "max length"), default=None, metavar="CAP",
-                        help=f"the longest length probed; a horizon there reads '>= CAP at this budget' (default: {CAP_FACTOR}x the "
-                        f"task's CPU-grid maximum: {caps})")
+    parser.add_argument(
+        "--cells",
+        nargs="+",
+        default=list(BUILTIN_CELLS),
+        metavar="CELL",
+        help="cells to search; all: every built-in compared cell (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=positive_int(1, "seed count"),
+        default=3,
+        metavar="N",
+        help="seeds per probed length (default: 3)",
+    )
+    parser.add_argument(
+        "--start",
+        type=positive_int(1, "start length"),
+        default=None,
+        metavar="L",
+        help="the first length probed (default: the task's CPU-grid maximum, so a committed sweep's runs count)",
+    )
+    parser.add_argument(
+        "--growth", type=positive_float("growth", 1), default=2.0, help="factor to grow or shrink by (default: 2)"
+    )
+    parser.add_argument(
+        "--resolution",
+        type=positive_float("resolution", 0),
+        default=0.1,
+        help="bisect until first fail - last pass <= max(1, ceil(RESOLUTION x last pass)) (default: 0.1)",
+    )
+    parser.add_argument(
+        "--max-length",
+        type=positive_int(1, "max length"),
+        default=None,
+        metavar="CAP",
+        help=f"the longest length probed; a horizon there reads '>= CAP at this budget' (default: {CAP_FACTOR}x the "
+        f"task's CPU-grid maximum: {caps})",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke test: 200 steps a run (not a measurement)")
-    parser.add_argument("--steps", type=positive_int(1, "steps"), default=None, help="steps a run instead of the protocol's budget")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to train (default: %(default)s)")
-    parser.add_argument("--yes", action="store_true",
-                        help=f"run a search beyond the sane bounds ({MAX_RUNS:,} runs at most, lengths above {MAX_LENGTH:,}) without asking")
-    parser.add_argument("--workers", type=positive_int(1, "worker count"), default=None, metavar="N",
-                        help="runs trained at once on the CPU (default: the number of cores)")
-    parser.add_argument("--executor", default="local", metavar="NAME", help="where the probes train: local (a process pool) or ray (default: local)")
-    parser.add_argument("--address", default=None, metavar="HOST:PORT", help="with --executor ray: the cluster to join (default: a local one)")
-    parser.add_argument("--out", type=folder_path, default=None, metavar="DIR", help="results folder (default: the task's)")
-    parser.add_argument("--dry-run", action="store_true", help="print the plan and the first round's probes; train nothing")
+    parser.add_argument(
+        "--steps", type=positive_int(1, "steps"), default=None, help="steps a run instead of the protocol's budget"
+    )
+    parser.add_argument(
+        "--device", choices=("auto", "cpu", "cuda"), default="auto", help="where to train (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help=f"run a search beyond the sane bounds ({MAX_RUNS:,} runs at most, lengths above {MAX_LENGTH:,}) without asking",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int(1, "worker count"),
+        default=None,
+        metavar="N",
+        help="runs trained at once on the CPU (default: the number of cores)",
+    )
+    parser.add_argument(
+        "--executor",
+        default="local",
+        metavar="NAME",
+        help="where the probes train: local (a process pool) or ray (default: local)",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        metavar="HOST:PORT",
+        help="with --executor ray: the cluster to join (default: a local one)",
+    )
+    parser.add_argument(
+        "--out", type=folder_path, default=None, metavar="DIR", help="results folder (default: the task's)"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the plan and the first round's probes; train nothing"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no per-run lines, only a line per round")
     return parser
 
@@ -126,14 +192,19 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     except UsageError as exc:
         return usage_error(prog, task_hint(str(exc)))
     try:
-        with running([*prog.split(), *(sys.argv[1:] if argv is None else argv)]) as command:  # as typed, for the lock and the provenance
+        with running(
+            [*prog.split(), *(sys.argv[1:] if argv is None else argv)]
+        ) as command:  # as typed, for the lock and the provenance
             return _search(args, prog, command)
     except (UsageError, ValueError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
 
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted: every finished probe is stored; run the same command again to resume", file=sys.stderr)
+        print(
+            f"{prog}: interrupted: every finished probe is stored; run the same command again to resume",
+            file=sys.stderr,
+        )
         return 130
 
 
@@ -161,44 +232,63 @@ def _search(args, prog: str, command: list[str]) -> int:
     grid = TASK_GRIDS[args.task]
     protocol = args.protocol or grid.protocols[0]
     if protocol not in grid.protocols:
-        raise UsageError(f"--protocol {protocol} does not train task {args.task} (allowed: {', '.join(grid.protocols)})")
+        raise UsageError(
+            f"--protocol {protocol} does not train task {args.task} (allowed: {', '.join(grid.protocols)})"
+        )
     args.cells = list(dict.fromkeys(expand_all(args.cells)))
     unknown = [c for c in args.cells if c not in cell_names()]
     if unknown:
-        raise UsageError(f"argument --cells: invalid choice: {unknown[0]!r} (choose from {', '.join(map(repr, cell_names()))}; "
-                         "a plugin's cell needs its --plugin)")
+        raise UsageError(
+            f"argument --cells: invalid choice: {unknown[0]!r} (choose from {', '.join(map(repr, cell_names()))}; "
+            "a plugin's cell needs its --plugin)"
+        )
     if args.quick and args.steps:
         raise UsageError(f"--quick ({QUICK['steps']} steps) and --steps {args.steps} contradict each other; give one")
     task = get_task(PROTOCOLS[protocol]["task"])
     cap = args.max_length or CAP_FACTOR * max(grid.lengths)
     if cap < grid.min_length:
-        raise UsageError(f"--max-length {cap} is below task {args.task}'s minimum length (allowed: integers >= {grid.min_length})")
+        raise UsageError(
+            f"--max-length {cap} is below task {args.task}'s minimum length (allowed: integers >= {grid.min_length})"
+        )
     if args.start and args.start > cap:
         raise UsageError(f"--start {args.start} is above the cap {cap} (--max-length); start at or below it")
     if not args.yes:
         check_plan_size(0, cap, flag="--max-length")
     start = min(args.start or max(grid.lengths), cap)
     if start < grid.min_length:
-        raise UsageError(f"--start {start} is below task {args.task}'s minimum length (allowed: integers >= {grid.min_length})")
+        raise UsageError(
+            f"--start {start} is below task {args.task}'s minimum length (allowed: integers >= {grid.min_length})"
+        )
     search = Search(start, grid.min_length, cap, args.growth, args.resolution)
     if args.executor not in EXECUTORS:
-        raise UsageError(f"argument --executor: invalid choice: {args.executor!r} (choose from "
-                         f"{', '.join(repr(name) for name in EXECUTORS if name != 'serial')}; a plugin's executor needs its --plugin)")
+        raise UsageError(
+            f"argument --executor: invalid choice: {args.executor!r} (choose from "
+            f"{', '.join(repr(name) for name in EXECUTORS if name != 'serial')}; a plugin's executor needs its --plugin)"
+        )
     if args.address and args.executor != "ray":
         raise UsageError(f"--address {args.address} applies to --executor ray only")
     device = resolve_device(args.device)
     workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
     try:
-        executor = make_executor(workers, args.executor, **({"address": args.address} if args.executor == "ray" else {}))
+        executor = make_executor(
+            workers, args.executor, **({"address": args.address} if args.executor == "ray" else {})
+        )
     except ExecutorUnavailable as exc:
         raise UsageError(str(exc)) from None
     workers = executor.workers
     k = lengths_per_cell(workers, len(args.cells), args.seeds)
-    most = math.ceil(math.log(cap / start, args.growth)) + math.ceil(math.log(start / grid.min_length, args.growth)) + math.ceil(math.log2(cap)) + 1
+    most = (
+        math.ceil(math.log(cap / start, args.growth))
+        + math.ceil(math.log(start / grid.min_length, args.growth))
+        + math.ceil(math.log2(cap))
+        + 1
+    )
     folder = args.out or grid.out
     path = Path(folder)  # an existing folder is checked now; a new one is made only when training starts
     store = ResultsStore.open(folder) if path.exists() and (not path.is_dir() or any(path.iterdir())) else None
-    plan = lambda cell, length: plan_sweep(protocol, [cell], [length], args.seeds, args.quick, args.device, steps=args.steps)
+    plan = lambda cell, length: plan_sweep(
+        protocol, [cell], [length], args.seeds, args.quick, args.device, steps=args.steps
+    )
     probes = {cell: {} for cell in args.cells}
     scores: dict[tuple[str, int], dict] = {}
 
@@ -209,30 +299,38 @@ def _search(args, prog: str, command: list[str]) -> int:
             return False
         summary = probe_summary(at, task.threshold, task.direction).iloc[0].to_dict()
         probes[cell][length] = summary["passed"]
-        scores[(cell, length)] = dict(task=args.task, protocol=protocol, **summary, steps=steps, threshold=task.threshold)
+        scores[(cell, length)] = dict(
+            task=args.task, protocol=protocol, **summary, steps=steps, threshold=task.threshold
+        )
         return True
 
     steps = plan(args.cells[0], start)[0].steps
     stored = store.collect()[0] if store else pd.DataFrame()
     if stored.empty:  # a new folder (or none yet, with --dry-run)
-        stored = pd.DataFrame(columns=["run_id", "cell", "protocol", "seq_len", "status", "steps", "wall_time_s", "pack_size"])
+        stored = pd.DataFrame(
+            columns=["run_id", "cell", "protocol", "seq_len", "status", "steps", "wall_time_s", "pack_size"]
+        )
     runs = stored.set_index("run_id")
     for cell in args.cells:  # a sweep's runs (and a stopped search's) count as probes
         mine = stored[(stored["cell"] == cell) & (stored["protocol"] == protocol)]
         for length in sorted(set(mine["seq_len"])):
             if grid.min_length <= length <= cap:
                 record(runs, cell, int(length))
-    print(f"{prog}: task {args.task} ({protocol}, threshold {task.threshold:g}, {task.direction} is better), cells {' '.join(args.cells)}, "
-          f"{args.seeds} seeds, start {start}, x{args.growth:g}, cap {cap}; "
-          f"{workers} worker(s): {k} length(s) per cell a round")
+    print(
+        f"{prog}: task {args.task} ({protocol}, threshold {task.threshold:g}, {task.direction} is better), cells {' '.join(args.cells)}, "
+        f"{args.seeds} seeds, start {start}, x{args.growth:g}, cap {cap}; "
+        f"{workers} worker(s): {k} length(s) per cell a round"
+    )
     costliest = {cell: search.costliest(probes[cell], k) for cell in args.cells}
     print(cost_line(costliest, stored, args.seeds, steps, workers))
     if not args.yes and not args.dry_run:
         check_plan_size(sum(map(len, costliest.values())) * args.seeds, what="this search may train")
     if args.dry_run:
         first = [f"{cell} L={n}" for cell in args.cells for n in search.next_lengths(probes[cell], k)]
-        print(f"first round: {', '.join(first) or 'nothing (every cell is done)'} ({len(first) * args.seeds} runs; "
-              "a sweep's runs already stored there are not trained again)")
+        print(
+            f"first round: {', '.join(first) or 'nothing (every cell is done)'} ({len(first) * args.seeds} runs; "
+            "a sweep's runs already stored there are not trained again)"
+        )
         return 0
 
     started, trained = time.perf_counter(), 0
@@ -243,30 +341,59 @@ def _search(args, prog: str, command: list[str]) -> int:
                 active = [cell for cell in args.cells if search.next_length(probes[cell]) is not None]
                 if not active:
                     break
-                wanted = {cell: search.next_lengths(probes[cell], lengths_per_cell(workers, len(active), args.seeds)) for cell in active}
+                wanted = {
+                    cell: search.next_lengths(probes[cell], lengths_per_cell(workers, len(active), args.seeds))
+                    for cell in active
+                }
                 pairs = [(cell, length) for cell, lengths in wanted.items() for length in lengths]
                 configs = [c for cell, length in pairs for c in plan(cell, length)]
-                sizes = default_pack_sizes(active, sorted({length for _, length in pairs}), args.seeds, device.type, workers)
+                sizes = default_pack_sizes(
+                    active, sorted({length for _, length in pairs}), args.seeds, device.type, workers
+                )
                 tick = time.perf_counter()
-                outcome = run_sweep(store, configs, workers, pack_size=sizes, across_lengths=True, progress=not args.no_progress,
-                                    executor=executor)
+                outcome = run_sweep(
+                    store,
+                    configs,
+                    workers,
+                    pack_size=sizes,
+                    across_lengths=True,
+                    progress=not args.no_progress,
+                    executor=executor,
+                )
                 trained += len(outcome.done)
                 if outcome.interrupted:
                     raise KeyboardInterrupt
                 runs = store.collect()[0].set_index("run_id")
                 for cell, length in pairs:
                     if not record(runs, cell, length):
-                        raise ValueError(f"{cell} at L={length}: a probe's runs were not all stored (see the sweep's lines above)")
-                line = "; ".join(f"{cell} " + ", ".join(f"L={n} {scores[(cell, n)]['mean']:.3g} {'pass' if probes[cell][n] else 'fail'}" for n in lengths)
-                                 + f" (bracket [{', '.join('?' if n is None else str(n) for n in search.bracket(probes[cell]))}])"
-                                 for cell, lengths in wanted.items())
-                print(f"round {round_number}: {line}; {len(outcome.done)} runs trained, {time.perf_counter() - tick:.0f} s", flush=True)
+                        raise ValueError(
+                            f"{cell} at L={length}: a probe's runs were not all stored (see the sweep's lines above)"
+                        )
+                line = "; ".join(
+                    f"{cell} "
+                    + ", ".join(
+                        f"L={n} {scores[(cell, n)]['mean']:.3g} {'pass' if probes[cell][n] else 'fail'}"
+                        for n in lengths
+                    )
+                    + f" (bracket [{', '.join('?' if n is None else str(n) for n in search.bracket(probes[cell]))}])"
+                    for cell, lengths in wanted.items()
+                )
+                print(
+                    f"round {round_number}: {line}; {len(outcome.done)} runs trained, {time.perf_counter() - tick:.0f} s",
+                    flush=True,
+                )
         finally:  # the search's wall time and machine in the folder's provenance, a stopped search's too
             if trained:
                 entry = environment(command)
                 probed = sum(len(plan(cell, n)) for cell in probes for n in probes[cell])
-                entry.update(device=str(device), workers=workers, runs_trained=trained, runs_skipped=probed - trained,
-                             interrupted=sys.exc_info()[0] is not None, wall_time_s=round(time.perf_counter() - started, 1))
+                entry.update(
+                    device=str(device),
+                    workers=workers,
+                    runs_trained=trained,
+                    runs_skipped=probed - trained,
+                    interrupted=sys.exc_info()[0] is not None,
+                    wall_time_s=round(time.perf_counter() - started, 1),
+                )
                 store.record_sweep(entry)
     scores = {key: scores[key] for key in sorted(scores)}
     probed = pd.DataFrame(list(scores.values()))
@@ -274,13 +401,38 @@ def _search(args, prog: str, command: list[str]) -> int:
     for cell in args.cells:
         mine = probed[probed["cell"] == cell]
         reading = search_reading(search, mine, task.threshold, task.direction)
-        rows.append(dict(task=args.task, protocol=protocol, cell=cell, horizon=reading["horizon"], last_pass=reading["last_pass"],
-                         first_fail=reading["first_fail"], longest_pass=reading["longest_pass"], censored=reading["censored"],
-                         horizon_low=reading["horizon_low"], censored_low=reading["censored_low"], horizon_high=reading["horizon_high"],
-                         censored_high=reading["censored_high"], cap=cap, min_length=grid.min_length, start=start, growth=args.growth,
-                         threshold=task.threshold, direction=task.direction, metric=task.metric, baseline=task.baseline, seeds=args.seeds,
-                         steps=steps, probes=len(mine), runs=int(mine["seeds"].sum()), wall_time_s=float(mine["wall_time_s"].sum())))
-    write_searches(store.tables_dir, pd.DataFrame(rows), probed)  # beside the folder's other searches; a repeated one replaces its own
+        rows.append(
+            dict(
+                task=args.task,
+                protocol=protocol,
+                cell=cell,
+                horizon=reading["horizon"],
+                last_pass=reading["last_pass"],
+                first_fail=reading["first_fail"],
+                longest_pass=reading["longest_pass"],
+                censored=reading["censored"],
+                horizon_low=reading["horizon_low"],
+                censored_low=reading["censored_low"],
+                horizon_high=reading["horizon_high"],
+                censored_high=reading["censored_high"],
+                cap=cap,
+                min_length=grid.min_length,
+                start=start,
+                growth=args.growth,
+                threshold=task.threshold,
+                direction=task.direction,
+                metric=task.metric,
+                baseline=task.baseline,
+                seeds=args.seeds,
+                steps=steps,
+                probes=len(mine),
+                runs=int(mine["seeds"].sum()),
+                wall_time_s=float(mine["wall_time_s"].sum()),
+            )
+        )
+    write_searches(
+        store.tables_dir, pd.DataFrame(rows), probed
+    )  # beside the folder's other searches; a repeated one replaces its own
     for row in rows:
         print(f"{row['cell']}: horizon {horizon_text(row)}")
     print(f"{trained} runs trained in {time.perf_counter() - started:.0f} s; report: {build_report(store.root)}")

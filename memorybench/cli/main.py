@@ -17,6 +17,7 @@ Example:
     ...
     0
 """
+
 from __future__ import annotations
 
 import sys
@@ -32,23 +33,63 @@ PROG = "memorybench"
 # name -> (module, function, one-line help), or a group: name -> {name: (module, function, help)}.
 # The function is called as function(arguments after the command's name, prog="memorybench NAME ...").
 COMMANDS = {
-    "run": ("memorybench.cli.run", "main", "train cells at every length and seed, store the runs, write the report (run_all.py)"),
+    "run": (
+        "memorybench.cli.run",
+        "main",
+        "train cells at every length and seed, store the runs, write the report (run_all.py)",
+    ),
     "report": ("memorybench.cli.report", "main", "rebuild report.md, figures and tables of a results folder"),
-    "suite": ("memorybench.cli.report", "suite", "one table and one figure across the tasks of several results folders"),
-    "horizon": ("memorybench.cli.horizon", "main", "search each cell's memory horizon on a task (grow, then bisect the length)"),
+    "suite": (
+        "memorybench.cli.report",
+        "suite",
+        "one table and one figure across the tasks of several results folders",
+    ),
+    "horizon": (
+        "memorybench.cli.horizon",
+        "main",
+        "search each cell's memory horizon on a task (grow, then bisect the length)",
+    ),
     "docs": ("memorybench.cli.docs", "main", "rewrite the docs' results tables from the reports they name"),
-    "explosion": ("memorybench.diagnostics.explosion_command", "main", "the NNDL book's gradient-explosion experiment (section 6.2)"),
+    "explosion": (
+        "memorybench.diagnostics.explosion_command",
+        "main",
+        "the NNDL book's gradient-explosion experiment (section 6.2)",
+    ),
     "diagnose": {
         "through-time": ("memorybench.cli.diagnose", "through_time", "gradient norms through time of a folder's runs"),
-        "memory-capacity": ("memorybench.cli.diagnose", "memory_capacity", "Jaeger's memory capacity of a folder's delayed-recall runs"),
-        "extrapolate": ("memorybench.cli.diagnose", "extrapolate", "score a folder's runs at lengths longer than trained"),
-        "shift": ("memorybench.cli.diagnose", "shift", "score a folder's runs on other task parameters than trained (flip-flop's sparse, dense)"),
+        "memory-capacity": (
+            "memorybench.cli.diagnose",
+            "memory_capacity",
+            "Jaeger's memory capacity of a folder's delayed-recall runs",
+        ),
+        "extrapolate": (
+            "memorybench.cli.diagnose",
+            "extrapolate",
+            "score a folder's runs at lengths longer than trained",
+        ),
+        "shift": (
+            "memorybench.cli.diagnose",
+            "shift",
+            "score a folder's runs on other task parameters than trained (flip-flop's sparse, dense)",
+        ),
     },
     "store": {
-        "rebuild": ("memorybench.cli.main", "store_rebuild", "write store.json anew for a folder's intact runs (recorded commands made rerunnable), then its report"),
+        "rebuild": (
+            "memorybench.cli.main",
+            "store_rebuild",
+            "write store.json anew for a folder's intact runs (recorded commands made rerunnable), then its report",
+        ),
         "share": ("memorybench.cli.store", "share", "replace a folder's copies of another folder's runs by links"),
-        "prune": ("memorybench.cli.store", "prune", "remove the checkpoints that no report section or diagnostic reads"),
-        "compact": ("memorybench.cli.store", "compact", "rewrite run folders of the four-file layout as one run.json each"),
+        "prune": (
+            "memorybench.cli.store",
+            "prune",
+            "remove the checkpoints that no report section or diagnostic reads",
+        ),
+        "compact": (
+            "memorybench.cli.store",
+            "compact",
+            "rewrite run folders of the four-file layout as one run.json each",
+        ),
     },
     "list": {
         "tasks": ("memorybench.cli.main", "list_tasks", "the registered memory tasks"),
@@ -87,7 +128,9 @@ def dispatch(commands: dict, argv: list[str], prog: str) -> int:
         return 0
     name, rest = argv[0], argv[1:]
     if name not in commands:
-        hint = f"; a sweep's options follow `run`: {PROG} run {name} ..." if name.startswith("-") and prog == PROG else ""
+        hint = (
+            f"; a sweep's options follow `run`: {PROG} run {name} ..." if name.startswith("-") and prog == PROG else ""
+        )
         return usage_error(prog, f"unknown command {name!r} (allowed: {', '.join(commands)}){hint}")
     entry = commands[name]
     if isinstance(entry, dict):
@@ -96,12 +139,20 @@ def dispatch(commands: dict, argv: list[str], prog: str) -> int:
     prog = f"{prog} {name}"
     try:
         return getattr(import_module(module), function)(rest, prog=prog)
-    except OSError as exc:  # a file the command could not write or read (read-only, a folder where a file goes): one line
-        print(f"{prog}: error: {os_error(exc)}; every file is written whole or not at all, so nothing stored was lost", file=sys.stderr)
+    except (
+        OSError
+    ) as exc:  # a file the command could not write or read (read-only, a folder where a file goes): one line
+        print(
+            f"{prog}: error: {os_error(exc)}; every file is written whole or not at all, so nothing stored was lost",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted; every file is written whole or not at all, so nothing stored was lost: "
-              "re-run the same command to finish", file=sys.stderr)
+        print(
+            f"{prog}: interrupted; every file is written whole or not at all, so nothing stored was lost: "
+            "re-run the same command to finish",
+            file=sys.stderr,
+        )
         return 130
 
 
@@ -128,9 +179,13 @@ def help_text(commands: dict, prog: str) -> str:
     lines = [f"usage: {prog} COMMAND [ARGS ...]", ""]
     if prog == PROG:
         lines += [f"memorybench {__version__}: how far back can recurrent cells (SRN, LSTM, GRU) remember?", ""]
-    lines += ["commands:", *(f"  {name:<{width}}  {text}" for name, text in rows), "",
-              f"`{prog} COMMAND --help` explains a command's options. `--plugin PATH_OR_MODULE` (any command, "
-              "repeatable) first imports a user's file or module that registers cells or tasks."]
+    lines += [
+        "commands:",
+        *(f"  {name:<{width}}  {text}" for name, text in rows),
+        "",
+        f"`{prog} COMMAND --help` explains a command's options. `--plugin PATH_OR_MODULE` (any command, "
+        "repeatable) first imports a user's file or module that registers cells or tasks.",
+    ]
     return "\n".join(lines)
 
 
@@ -167,11 +222,15 @@ def list_tasks(argv: list[str], prog: str) -> int:
         from memorybench.tasks import TASKS
 
         def protocols(task):
-            return ", ".join(name for name, p in PROTOCOLS.items() if p["task"] == task) or "none (train it from Python)"
+            return (
+                ", ".join(name for name, p in PROTOCOLS.items() if p["task"] == task) or "none (train it from Python)"
+            )
 
         return {name: f"{spec.label}, {spec.metric}; protocols: {protocols(name)}" for name, spec in TASKS.items()}
 
-    return print_rows(prog, "The registered memory tasks: what each is, its metric, the protocols that train it.", argv, rows)
+    return print_rows(
+        prog, "The registered memory tasks: what each is, its metric, the protocols that train it.", argv, rows
+    )
 
 
 def list_cells(argv: list[str], prog: str) -> int:
@@ -181,14 +240,24 @@ def list_cells(argv: list[str], prog: str) -> int:
 
         def describe(spec):
             gates = f"gates {' '.join(spec.gates)}" if spec.gates else "no gates"
-            paths = "fused kernel" if spec.fused else "step by step" + (" or a scan over time" if spec.scan else "") + " (no fused kernel)"
-            book = "; the book's section 6.2 cell (memorybench explosion), not compared by --cells all" if spec.name in BOOK_CELLS else ""
+            paths = (
+                "fused kernel"
+                if spec.fused
+                else "step by step" + (" or a scan over time" if spec.scan else "") + " (no fused kernel)"
+            )
+            book = (
+                "; the book's section 6.2 cell (memorybench explosion), not compared by --cells all"
+                if spec.name in BOOK_CELLS
+                else ""
+            )
             constraint = "; its weights constrained after every step" if spec.constrain else ""
             return f"{spec.label}: {gates}; {paths}{constraint}{book}"
 
         return {name: describe(get_cell(name)) for name in cell_names()}
 
-    return print_rows(prog, "The registered recurrent cells: their gates, and whether a fused kernel trains them.", argv, rows)
+    return print_rows(
+        prog, "The registered recurrent cells: their gates, and whether a fused kernel trains them.", argv, rows
+    )
 
 
 def list_protocols(argv: list[str], prog: str) -> int:
@@ -199,9 +268,17 @@ def list_protocols(argv: list[str], prog: str) -> int:
 
         def describe(p):
             extra = "".join(f", {key}={value}" for key, value in p.items() if key not in shown)
-            return (f"task {p['task']}: {p['optimizer']} lr {p['lr']:g}, batch {p['batch_size']}, {p['steps']:,} steps, {p['init']} init"
-                    + (", reshuffled every epoch" if p.get("shuffle") else "") + extra)
+            return (
+                f"task {p['task']}: {p['optimizer']} lr {p['lr']:g}, batch {p['batch_size']}, {p['steps']:,} steps, {p['init']} init"
+                + (", reshuffled every epoch" if p.get("shuffle") else "")
+                + extra
+            )
 
         return {name: describe(p) for name, p in PROTOCOLS.items()}
 
-    return print_rows(prog, "The training protocols (`memorybench run --protocol NAME`): task, optimizer, batch, steps, init.", argv, rows)
+    return print_rows(
+        prog,
+        "The training protocols (`memorybench run --protocol NAME`): task, optimizer, batch, steps, init.",
+        argv,
+        rows,
+    )

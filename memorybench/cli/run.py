@@ -9,6 +9,7 @@ first Ctrl-C (or SIGTERM) stops the sweep within seconds, keeps every finished r
 says how to resume; a second one exits at once. Torch, pandas and the rest are imported
 only after the signal handlers are in place, so even an early Ctrl-C ends cleanly.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,6 +31,7 @@ PROG = "memorybench run"  # the sweep's name as `memorybench` and run_all.py bot
 
 def integer(what: str):
     """An integer of any size: the task decides the smallest allowed (see `resolve_task`)."""
+
     def parse(text: str) -> int:
         try:
             return int(text)
@@ -59,7 +61,9 @@ def bias_value(text: str) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"forget bias {text!r} is not a number (allowed: finite numbers, or none)") from None
+        raise argparse.ArgumentTypeError(
+            f"forget bias {text!r} is not a number (allowed: finite numbers, or none)"
+        ) from None
     if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"forget bias {text} is not allowed (allowed: finite numbers, or none)")
     return value
@@ -70,86 +74,209 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
     the command offers the built-in cells (a cell registered from Python trains through the Python API)."""
     from memorybench.config import BUILTIN_CELLS, MODERN_CELLS, PROTOCOLS, QUICK, TASK_GRIDS
 
-
     parser = Parser(
         prog=prog,
         description="Train SRN, LSTM and GRU cells on a memory task (default: the NNDL digit sum) at every length and seed, "
         "store every run, and write a report (report.md, figures, CSV tables) into --out.",
     )
-    tasks = "; ".join(f"{name}: {grid.what}, lengths {' '.join(map(str, grid.lengths))} (literature: "
-                      f"{' '.join(map(str, grid.literature))}), into {grid.out}" for name, grid in TASK_GRIDS.items())
-    parser.add_argument("--task", choices=tuple(TASK_GRIDS), default="nndl", metavar="TASK",
-                        help=f"the memory task; its protocol, lengths and results folder are the defaults. {tasks} (default: %(default)s)")
-    parser.add_argument("--grid", choices=("cpu", "literature"), default="cpu",
-                        help="default lengths: cpu (each task's grid sized for 2 cores, <= 15 minutes) or literature (the "
-                        "published lengths, for GPUs and Ray clusters) (default: %(default)s)")
-    parser.add_argument("--lengths", nargs="+", type=integer("length"), default=None, metavar="L",
-                        help="sequence lengths to train at, each at least the task's minimum (default: the task's grid)")
-    parser.add_argument("--data-dir", type=folder_path, default=None, metavar="DIR",
-                        help="mnist_rows: the folder holding MNIST's four idx files (torchvision's layout works); nothing is downloaded")
-    parser.add_argument("--task-param", action="append", default=[], metavar="NAME=VALUE",
-                        help="a parameter of the task's data (e.g. markers=anywhere for adding, scale=1.0 for delayed_recall, "
-                        "p=0.2 for the stream digit sum, recall=16 for selective_copying, p_ignore=0.98 for flip_flop); repeat for several")
-    parser.add_argument("--cells", nargs="+", default=list(BUILTIN_CELLS), metavar="CELL",
-                        help=f"recurrent cells to compare, from {', '.join(BUILTIN_CELLS + MODERN_CELLS)} or a --plugin's; "
-                        f"all: the {len(BUILTIN_CELLS + MODERN_CELLS)} built-in compared cells (default: {' '.join(BUILTIN_CELLS)})")
-    parser.add_argument("--plugin", action="append", default=[], metavar="PATH_OR_MODULE",
-                        help="import a user's file or module that registers cells or tasks before anything is checked; repeatable")
-    parser.add_argument("--seeds", type=positive_int(1, "seed count"), default=3, metavar="N",
-                        help="independent seeds per cell and length, seeds 0..N-1 (default: %(default)s)")
-    parser.add_argument("--protocol", choices=tuple(PROTOCOLS), default=None,
-                        help="the training settings, one of the task's (default: the task's first). Digit sum: nndl: the book exactly (batches in file order); nndl-shuffled: the same, reshuffled every "
-                        "epoch; stream: fresh noisy sequences every step; nndl-6.2: the book's gradient-explosion settings (SGD lr 0.2, "
-                        "batch 64, summed loss, 250 steps; see memorybench explosion). Every other task has one protocol, named after it")
-    axes = parser.add_argument_group("settings (capacity against trainability; each flag an axis, every combination trained)")
-    axes.add_argument("--lr", nargs="+", type=positive_float("learning rate"), default=[], metavar="LR",
-                      help="learning rates to train with (default: the protocol's)")
-    axes.add_argument("--init", nargs="+", choices=("book", "torch"), default=[], metavar="INIT",
-                      help="initialisations, from book (the NNDL book's Paddle defaults) and torch (torch's own) (default: the protocol's)")
-    axes.add_argument("--hidden", nargs="+", type=positive_int(1, "hidden size"), default=[], metavar="H",
-                      help="hidden sizes (default: the protocol's, 32)")
-    axes.add_argument("--forget-bias", nargs="+", type=bias_value, default=[], metavar="B",
-                      help="LSTM forget-gate biases: a number sets the bias, none keeps the initialisation's own "
-                      "(default: none); each value is a variant of the LSTM, compared with the LSTM, not an extra try")
-    axes.add_argument("--match", choices=("params", "state"), default=None,
-                      help="each hidden size is the SRN's; the other cells get the hidden size whose parameter count "
-                      "(params) or state size (state: the numbers carried from step to step, what memory capacity is "
-                      "bounded by; the LSTM's h and c, the LRU's complex units) is closest to the SRN's")
-    axes.add_argument("--match-params", action="store_true",
-                      help="the same as --match params (kept until 0.3.0)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                        help="where to train; auto takes CUDA when present (default: %(default)s)")
-    parser.add_argument("--workers", type=positive_int(1, "worker count"), default=None, metavar="N",
-                        help="runs trained at once on the CPU, one torch thread each (default: the number of cores; 1 on CUDA)")
-    parser.add_argument("--executor", default="local", metavar="NAME",
-                        help="where jobs train: local (this machine's cores), ray (a Ray cluster; pip install -e \".[ray]\"), "
-                        "or a --plugin's executor (default: %(default)s)")
-    parser.add_argument("--address", default=None, metavar="auto|HOST:PORT",
-                        help="with --executor ray: the cluster to join (auto: the one `ray start` made here); default: start a local Ray instance")
-    parser.add_argument("--pack", type=positive_int(1, "pack size"), default=None, metavar="N",
-                        help="train up to N seeds of one cell and length together as one packed model (same results to "
-                        "float tolerance; 1 = single runs); N above --seeds fills packs with the next length's seeds. "
-                        "Default: all of a cell's runs in packs of at most 32 (256 on CUDA, block-diagonal, replayed from CUDA "
-                        "graphs; on the CPU stacked, for a cell whose packs beat one run at a time: the LSTM from 6; split "
-                        "further where that lets the workers finish sooner)")
-    parser.add_argument("--compile", action="store_true",
-                        help="train each pack through torch.compile's forward (CPU; compiles once per pack shape and worker; "
-                        "same function, other rounding: recorded as +compiled in each run's packing; eager with a note where "
-                        "this machine cannot compile). See benchmarks/README.md for where it wins")
-    parser.add_argument("--out", type=folder_path, default=None, metavar="DIR",
-                        help="results folder: runs, tables, report and figures (default: the task's, results for the digit sum)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke test: {QUICK['steps']} steps per run instead of the protocol's budget; not a measurement")
-    parser.add_argument("--steps", type=positive_int(1, "step count"), default=None, metavar="N",
-                        help="training steps per run instead of the protocol's budget (a run's id and the report's "
-                        "experiment heading name it); evaluation keeps the protocol's interval and the last step")
-    parser.add_argument("--reuse", type=folder_path, default=None, metavar="DIR",
-                        help="take the runs already complete in results folder DIR as links (stored once, not trained again)")
+    tasks = "; ".join(
+        f"{name}: {grid.what}, lengths {' '.join(map(str, grid.lengths))} (literature: "
+        f"{' '.join(map(str, grid.literature))}), into {grid.out}"
+        for name, grid in TASK_GRIDS.items()
+    )
+    parser.add_argument(
+        "--task",
+        choices=tuple(TASK_GRIDS),
+        default="nndl",
+        metavar="TASK",
+        help=f"the memory task; its protocol, lengths and results folder are the defaults. {tasks} (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--grid",
+        choices=("cpu", "literature"),
+        default="cpu",
+        help="default lengths: cpu (each task's grid sized for 2 cores, <= 15 minutes) or literature (the "
+        "published lengths, for GPUs and Ray clusters) (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--lengths",
+        nargs="+",
+        type=integer("length"),
+        default=None,
+        metavar="L",
+        help="sequence lengths to train at, each at least the task's minimum (default: the task's grid)",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=folder_path,
+        default=None,
+        metavar="DIR",
+        help="mnist_rows: the folder holding MNIST's four idx files (torchvision's layout works); nothing is downloaded",
+    )
+    parser.add_argument(
+        "--task-param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter of the task's data (e.g. markers=anywhere for adding, scale=1.0 for delayed_recall, "
+        "p=0.2 for the stream digit sum, recall=16 for selective_copying, p_ignore=0.98 for flip_flop); repeat for several",
+    )
+    parser.add_argument(
+        "--cells",
+        nargs="+",
+        default=list(BUILTIN_CELLS),
+        metavar="CELL",
+        help=f"recurrent cells to compare, from {', '.join(BUILTIN_CELLS + MODERN_CELLS)} or a --plugin's; "
+        f"all: the {len(BUILTIN_CELLS + MODERN_CELLS)} built-in compared cells (default: {' '.join(BUILTIN_CELLS)})",
+    )
+    parser.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="PATH_OR_MODULE",
+        help="import a user's file or module that registers cells or tasks before anything is checked; repeatable",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=positive_int(1, "seed count"),
+        default=3,
+        metavar="N",
+        help="independent seeds per cell and length, seeds 0..N-1 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--protocol",
+        choices=tuple(PROTOCOLS),
+        default=None,
+        help="the training settings, one of the task's (default: the task's first). Digit sum: nndl: the book exactly (batches in file order); nndl-shuffled: the same, reshuffled every "
+        "epoch; stream: fresh noisy sequences every step; nndl-6.2: the book's gradient-explosion settings (SGD lr 0.2, "
+        "batch 64, summed loss, 250 steps; see memorybench explosion). Every other task has one protocol, named after it",
+    )
+    axes = parser.add_argument_group(
+        "settings (capacity against trainability; each flag an axis, every combination trained)"
+    )
+    axes.add_argument(
+        "--lr",
+        nargs="+",
+        type=positive_float("learning rate"),
+        default=[],
+        metavar="LR",
+        help="learning rates to train with (default: the protocol's)",
+    )
+    axes.add_argument(
+        "--init",
+        nargs="+",
+        choices=("book", "torch"),
+        default=[],
+        metavar="INIT",
+        help="initialisations, from book (the NNDL book's Paddle defaults) and torch (torch's own) (default: the protocol's)",
+    )
+    axes.add_argument(
+        "--hidden",
+        nargs="+",
+        type=positive_int(1, "hidden size"),
+        default=[],
+        metavar="H",
+        help="hidden sizes (default: the protocol's, 32)",
+    )
+    axes.add_argument(
+        "--forget-bias",
+        nargs="+",
+        type=bias_value,
+        default=[],
+        metavar="B",
+        help="LSTM forget-gate biases: a number sets the bias, none keeps the initialisation's own "
+        "(default: none); each value is a variant of the LSTM, compared with the LSTM, not an extra try",
+    )
+    axes.add_argument(
+        "--match",
+        choices=("params", "state"),
+        default=None,
+        help="each hidden size is the SRN's; the other cells get the hidden size whose parameter count "
+        "(params) or state size (state: the numbers carried from step to step, what memory capacity is "
+        "bounded by; the LSTM's h and c, the LRU's complex units) is closest to the SRN's",
+    )
+    axes.add_argument("--match-params", action="store_true", help="the same as --match params (kept until 0.3.0)")
+    parser.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="where to train; auto takes CUDA when present (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=positive_int(1, "worker count"),
+        default=None,
+        metavar="N",
+        help="runs trained at once on the CPU, one torch thread each (default: the number of cores; 1 on CUDA)",
+    )
+    parser.add_argument(
+        "--executor",
+        default="local",
+        metavar="NAME",
+        help='where jobs train: local (this machine\'s cores), ray (a Ray cluster; pip install -e ".[ray]"), '
+        "or a --plugin's executor (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--address",
+        default=None,
+        metavar="auto|HOST:PORT",
+        help="with --executor ray: the cluster to join (auto: the one `ray start` made here); default: start a local Ray instance",
+    )
+    parser.add_argument(
+        "--pack",
+        type=positive_int(1, "pack size"),
+        default=None,
+        metavar="N",
+        help="train up to N seeds of one cell and length together as one packed model (same results to "
+        "float tolerance; 1 = single runs); N above --seeds fills packs with the next length's seeds. "
+        "Default: all of a cell's runs in packs of at most 32 (256 on CUDA, block-diagonal, replayed from CUDA "
+        "graphs; on the CPU stacked, for a cell whose packs beat one run at a time: the LSTM from 6; split "
+        "further where that lets the workers finish sooner)",
+    )
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="train each pack through torch.compile's forward (CPU; compiles once per pack shape and worker; "
+        "same function, other rounding: recorded as +compiled in each run's packing; eager with a note where "
+        "this machine cannot compile). See benchmarks/README.md for where it wins",
+    )
+    parser.add_argument(
+        "--out",
+        type=folder_path,
+        default=None,
+        metavar="DIR",
+        help="results folder: runs, tables, report and figures (default: the task's, results for the digit sum)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke test: {QUICK['steps']} steps per run instead of the protocol's budget; not a measurement",
+    )
+    parser.add_argument(
+        "--steps",
+        type=positive_int(1, "step count"),
+        default=None,
+        metavar="N",
+        help="training steps per run instead of the protocol's budget (a run's id and the report's "
+        "experiment heading name it); evaluation keeps the protocol's interval and the last step",
+    )
+    parser.add_argument(
+        "--reuse",
+        type=folder_path,
+        default=None,
+        metavar="DIR",
+        help="take the runs already complete in results folder DIR as links (stored once, not trained again)",
+    )
     parser.add_argument("--force", action="store_true", help="retrain runs that are already complete in --out")
-    parser.add_argument("--retry-failed", action="store_true", help="retrain runs recorded as failed (default: keep them)")
+    parser.add_argument(
+        "--retry-failed", action="store_true", help="retrain runs recorded as failed (default: keep them)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no live progress display")
-    parser.add_argument("--yes", action="store_true",
-                        help=f"run a plan beyond the sane bounds ({MAX_RUNS:,} runs, lengths above {MAX_LENGTH:,}) without asking")
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help=f"run a plan beyond the sane bounds ({MAX_RUNS:,} runs, lengths above {MAX_LENGTH:,}) without asking",
+    )
     return parser
 
 
@@ -171,7 +298,9 @@ def unique(values: list, flag: str) -> list:
     kept = list(dict.fromkeys(values))
     if len(kept) < len(values):
         dropped = sorted({str(v) for v in values if values.count(v) > 1})
-        print(f"memorybench: note: {flag} {' '.join(dropped)} given more than once; each is trained once", file=sys.stderr)
+        print(
+            f"memorybench: note: {flag} {' '.join(dropped)} given more than once; each is trained once", file=sys.stderr
+        )
     return kept
 
 
@@ -195,26 +324,40 @@ def resolve_task(args) -> None:
     grid = TASK_GRIDS[args.task]
     args.protocol = args.protocol or grid.protocols[0]
     if args.protocol not in grid.protocols:
-        raise UsageError(f"--protocol {args.protocol} does not train task {args.task} (task {PROTOCOLS[args.protocol]['task']}); "
-                         f"{args.task} has {', '.join(grid.protocols)}")
-    args.lengths = unique(args.lengths, "--lengths") if args.lengths else list(grid.lengths if args.grid == "cpu" else grid.literature)
+        raise UsageError(
+            f"--protocol {args.protocol} does not train task {args.task} (task {PROTOCOLS[args.protocol]['task']}); "
+            f"{args.task} has {', '.join(grid.protocols)}"
+        )
+    args.lengths = (
+        unique(args.lengths, "--lengths")
+        if args.lengths
+        else list(grid.lengths if args.grid == "cpu" else grid.literature)
+    )
     short = [n for n in args.lengths if n < grid.min_length]
     if short:
-        raise UsageError(f"argument --lengths: length {min(short)} is too small for task {args.task} (allowed: integers >= {grid.min_length})")
+        raise UsageError(
+            f"argument --lengths: length {min(short)} is too small for task {args.task} (allowed: integers >= {grid.min_length})"
+        )
     args.out = args.out or grid.out
     args.task_params = {}
     for name, value in map(task_param, args.task_param):
         if name in args.task_params and args.task_params[name] != value:
-            raise UsageError(f"--task-param {name} is given twice ({args.task_params[name]!r} and {value!r}); give it once")
+            raise UsageError(
+                f"--task-param {name} is given twice ({args.task_params[name]!r} and {value!r}); give it once"
+            )
         args.task_params[name] = value
     if args.data_dir is not None:
         if "--data-dir" not in grid.what:
-            raise UsageError(f"--data-dir {args.data_dir} is not read by task {args.task}: it makes its own data "
-                             f"(tasks that read data files: {', '.join(t for t, g in TASK_GRIDS.items() if '--data-dir' in g.what)})")
+            raise UsageError(
+                f"--data-dir {args.data_dir} is not read by task {args.task}: it makes its own data "
+                f"(tasks that read data files: {', '.join(t for t, g in TASK_GRIDS.items() if '--data-dir' in g.what)})"
+            )
         args.task_params["data_dir"] = args.data_dir
     if args.forget_bias and "lstm" not in args.cells:
-        raise UsageError(f"--forget-bias sets the LSTM's forget gate, and --cells {' '.join(args.cells)} has no LSTM; "
-                         "add lstm or leave --forget-bias out")
+        raise UsageError(
+            f"--forget-bias sets the LSTM's forget gate, and --cells {' '.join(args.cells)} has no LSTM; "
+            "add lstm or leave --forget-bias out"
+        )
     if args.quick and args.steps:
         raise UsageError(f"--quick ({QUICK['steps']} steps) and --steps {args.steps} contradict each other; give one")
     if args.match and args.match_params and args.match != "params":
@@ -250,15 +393,22 @@ def check_task_data(configs) -> None:
     first = min(configs, key=lambda c: c.seq_len)
     make_data = get_task(first.task).make_data
     parameters = inspect.signature(make_data).parameters
-    allowed = [name for name, p in parameters.items()
-               if name not in ("seq_len", "seed") and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    allowed = [
+        name
+        for name, p in parameters.items()
+        if name not in ("seq_len", "seed") and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+    ]
     if not any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
         for name in first.task_params:
             if name not in allowed:
-                raise ValueError(f"--task-param {name} is not a parameter of task {first.task} "
-                                 f"(allowed: {', '.join(n for n in allowed if n != 'data_dir') or 'none'})")
+                raise ValueError(
+                    f"--task-param {name} is not a parameter of task {first.task} "
+                    f"(allowed: {', '.join(n for n in allowed if n != 'data_dir') or 'none'})"
+                )
     if "data_dir" in allowed and first.task_params.get("data_dir") is None:
-        raise ValueError(f"--task {first.task} needs --data-dir DIR, the folder holding its data files (nothing is downloaded)")
+        raise ValueError(
+            f"--task {first.task} needs --data-dir DIR, the folder holding its data files (nothing is downloaded)"
+        )
     make_data(first.seq_len, first.seed, **first.task_params)
 
 
@@ -267,8 +417,10 @@ def holds(store) -> str:
     runs, _ = store.collect()
     if runs.empty:
         return "no complete run"
-    return (f"runs of protocol {', '.join(sorted(runs['protocol'].astype(str).unique()))} at lengths "
-            f"{', '.join(map(str, sorted(runs['seq_len'].unique())))}")
+    return (
+        f"runs of protocol {', '.join(sorted(runs['protocol'].astype(str).unique()))} at lengths "
+        f"{', '.join(map(str, sorted(runs['seq_len'].unique())))}"
+    )
 
 
 def check_size(args) -> None:
@@ -314,12 +466,19 @@ def _main(argv: list[str], prog: str) -> int:
 
     parsed, plugins = take_plugins(argv)
     try:
-        load_plugins(plugins)  # a user's cells, tasks, protocols, executors: offered by the parser (a plugin imports torch itself)
+        load_plugins(
+            plugins
+        )  # a user's cells, tasks, protocols, executors: offered by the parser (a plugin imports torch itself)
         args = make_parser(prog).parse_args(parsed)  # --help and bad flags answer here, before torch is imported
         args.cells = unique(expand_all(args.cells), "--cells")
         resolve_task(args)
-        args.axes = SweepAxes(tuple(unique(args.lr, "--lr")), tuple(unique(args.init, "--init")), tuple(unique(args.hidden, "--hidden")),
-                              tuple(unique(args.forget_bias, "--forget-bias")), args.match or "")
+        args.axes = SweepAxes(
+            tuple(unique(args.lr, "--lr")),
+            tuple(unique(args.init, "--init")),
+            tuple(unique(args.hidden, "--hidden")),
+            tuple(unique(args.forget_bias, "--forget-bias")),
+            args.match or "",
+        )
         check_size(args)
     except (UsageError, ValueError) as exc:
         print(f"memorybench: error: {task_hint(str(exc))}", file=sys.stderr)
@@ -339,23 +498,40 @@ def _main(argv: list[str], prog: str) -> int:
     try:
         unknown = [cell for cell in args.cells if cell not in cell_names()]
         if unknown:
-            raise UsageError(f"argument --cells: invalid choice: {unknown[0]!r} (choose from {', '.join(map(repr, cell_names()))}; "
-                             "a plugin's cell needs its --plugin)")
+            raise UsageError(
+                f"argument --cells: invalid choice: {unknown[0]!r} (choose from {', '.join(map(repr, cell_names()))}; "
+                "a plugin's cell needs its --plugin)"
+            )
         device = resolve_device(args.device)
         workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
         pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, device.type, workers)
         across_lengths = packs_span_lengths(args.pack, args.seeds, device.type)
-        configs = plan_sweep(args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device, args.axes, args.task_params,
-                             steps=args.steps)
+        configs = plan_sweep(
+            args.protocol,
+            args.cells,
+            args.lengths,
+            args.seeds,
+            args.quick,
+            args.device,
+            args.axes,
+            args.task_params,
+            steps=args.steps,
+        )
         check_task_data(configs)
         if args.executor not in EXECUTORS:
-            raise UsageError(f"argument --executor: invalid choice: {args.executor!r} (choose from "
-                             f"{', '.join(repr(name) for name in EXECUTORS if name != 'serial')}; a plugin's executor needs its --plugin)")
+            raise UsageError(
+                f"argument --executor: invalid choice: {args.executor!r} (choose from "
+                f"{', '.join(repr(name) for name in EXECUTORS if name != 'serial')}; a plugin's executor needs its --plugin)"
+            )
         if args.address and args.executor != "ray":
             raise UsageError(f"--address {args.address} applies to --executor ray only")
         if args.reuse and args.force:
-            raise UsageError(f"--reuse {args.reuse} and --force contradict each other (--force retrains every run); give one")
-        executor = make_executor(workers, args.executor, **({"address": args.address} if args.executor == "ray" else {}))
+            raise UsageError(
+                f"--reuse {args.reuse} and --force contradict each other (--force retrains every run); give one"
+            )
+        executor = make_executor(
+            workers, args.executor, **({"address": args.address} if args.executor == "ray" else {})
+        )
         workers = executor.workers
         source = open_results(args.reuse) if args.reuse else None
         store = ResultsStore.open(args.out)
@@ -370,55 +546,88 @@ def _main(argv: list[str], prog: str) -> int:
             shared = reuse(store, source, configs, args.retry_failed) if source else []
             if source:
                 print(f"reused {len(shared)} runs complete in {source.root} (linked, not copied)")
-                if not shared and not source.complete_ids(source.scan()[0], args.retry_failed) & {c.run_id() for c in configs}:
-                    print(f"memorybench: note: {source.root} holds none of this plan's runs ({holds(source)})", file=sys.stderr)
+                if not shared and not source.complete_ids(source.scan()[0], args.retry_failed) & {
+                    c.run_id() for c in configs
+                }:
+                    print(
+                        f"memorybench: note: {source.root} holds none of this plan's runs ({holds(source)})",
+                        file=sys.stderr,
+                    )
             compiled = args.compile and device.type != "cuda"
             if compiled and (note := compile_note(compile_unavailable())):
                 print(f"memorybench: note: {note}", file=sys.stderr)
                 compiled = False
-            plan = plan_work(store, configs, args.force, args.retry_failed, pack_size, across_lengths, device.type, compiled)
+            plan = plan_work(
+                store, configs, args.force, args.retry_failed, pack_size, across_lengths, device.type, compiled
+            )
             for run_id, why in plan.damaged.items():
-                print(f"memorybench: warning: run folder {store.runs_dir / run_id} is damaged ({why}); it is trained again", file=sys.stderr)
+                print(
+                    f"memorybench: warning: run folder {store.runs_dir / run_id} is damaged ({why}); it is trained again",
+                    file=sys.stderr,
+                )
             print(plan.describe(store, workers))
             report = store.root / "report.md"
             if not plan.todo and report.exists() and not plan.damaged and not shared:
-                print(f"nothing to train: all {len(configs)} runs are complete in {store.root}; report unchanged: {report}")
+                print(
+                    f"nothing to train: all {len(configs)} runs are complete in {store.root}; report unchanged: {report}"
+                )
                 return 0
             outcome = run_sweep(store, configs, workers, progress=not args.no_progress, plan=plan, executor=executor)
-            complete = outcome.skipped - len(shared)  # complete before this command: the plan counts the linked runs as complete
+            complete = outcome.skipped - len(
+                shared
+            )  # complete before this command: the plan counts the linked runs as complete
             for config, result in outcome.lost:
                 print(f"memorybench: {describe(config, result)}", file=sys.stderr)
             if outcome.done or shared:
                 entry = environment()
-                entry.update(device=str(device), workers=workers, pack_size=pack_size, runs_planned=len(configs),
-                             runs_trained=len(outcome.done), runs_skipped=complete, runs_shared=len(shared),
-                             runs_failed=len(outcome.failed),
-                             interrupted=outcome.interrupted, wall_time_s=round(time.perf_counter() - started, 1))
+                entry.update(
+                    device=str(device),
+                    workers=workers,
+                    pack_size=pack_size,
+                    runs_planned=len(configs),
+                    runs_trained=len(outcome.done),
+                    runs_skipped=complete,
+                    runs_shared=len(shared),
+                    runs_failed=len(outcome.failed),
+                    interrupted=outcome.interrupted,
+                    wall_time_s=round(time.perf_counter() - started, 1),
+                )
                 store.record_sweep(entry)
             if outcome.interrupted:
                 left = len(plan.todo) - len(outcome.done)
-                print(f"memorybench: interrupted: {len(outcome.done)} of {len(plan.todo)} runs completed and are stored in "
-                      f"{store.root}; re-run the same command to train the remaining {left}", file=sys.stderr)
+                print(
+                    f"memorybench: interrupted: {len(outcome.done)} of {len(plan.todo)} runs completed and are stored in "
+                    f"{store.root}; re-run the same command to train the remaining {left}",
+                    file=sys.stderr,
+                )
                 return 130
             from memorybench.report.build import build_report  # matplotlib: imported only when a report is written
 
             try:
                 report = build_report(store.root)
             except KeyboardInterrupt:
-                print(f"memorybench: interrupted while writing the report; every run is stored in {store.root} "
-                      f"({len(outcome.done)} trained now): `memorybench report {store.root}` writes the report", file=sys.stderr)
+                print(
+                    f"memorybench: interrupted while writing the report; every run is stored in {store.root} "
+                    f"({len(outcome.done)} trained now): `memorybench report {store.root}` writes the report",
+                    file=sys.stderr,
+                )
                 return 130
     except StoreError as exc:
         print(f"memorybench: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a folder made read-only mid-sweep: what was stored before stays whole
-        print(f"memorybench: error: writing to {store.root} failed ({exc.strerror or exc}); the runs stored before it are kept: "
-              "make room and re-run the same command to train the rest", file=sys.stderr)
+        print(
+            f"memorybench: error: writing to {store.root} failed ({exc.strerror or exc}); the runs stored before it are kept: "
+            "make room and re-run the same command to train the rest",
+            file=sys.stderr,
+        )
         return 1
     lost = f", {len(outcome.lost)} lost (not stored: re-run the same command to train them)" if outcome.lost else ""
     reused = f", {len(shared)} reused from {source.root}" if source else ""
-    print(f"{len(outcome.done)} runs trained, {complete} already complete{reused}, {len(outcome.failed)} failed{lost}, "
-          f"{outcome.wall_time_s:.0f}s; report: {report}")
+    print(
+        f"{len(outcome.done)} runs trained, {complete} already complete{reused}, {len(outcome.failed)} failed{lost}, "
+        f"{outcome.wall_time_s:.0f}s; report: {report}"
+    )
     return failures_status(outcome, report)
 
 
@@ -430,7 +639,10 @@ def failures_status(outcome, report) -> int:
         return 0
     config, result = failed[0]
     every = len(failed) == len(outcome.done)
-    print(f"memorybench: {'error: every run trained failed' if every else 'warning: some runs failed'} ({len(failed)} of "
-          f"{len(outcome.done)}; first: {config.cell} L={config.seq_len} seed {config.seed}: {result.error or 'failed'}); "
-          f"all are listed in {report} under 'Failed runs', and --retry-failed trains them again", file=sys.stderr)
+    print(
+        f"memorybench: {'error: every run trained failed' if every else 'warning: some runs failed'} ({len(failed)} of "
+        f"{len(outcome.done)}; first: {config.cell} L={config.seq_len} seed {config.seed}: {result.error or 'failed'}); "
+        f"all are listed in {report} under 'Failed runs', and --retry-failed trains them again",
+        file=sys.stderr,
+    )
     return 1 if every else 0

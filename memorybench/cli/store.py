@@ -5,6 +5,7 @@ imports neither torch, pandas nor matplotlib; the work is imported once the argu
     memorybench store share results/nndl-seeds5 --from results
     memorybench store compact results results/nndl-seeds5
 """
+
 from __future__ import annotations
 
 import shlex
@@ -16,10 +17,15 @@ from memorybench.parser import Parser, folder_path
 
 def prune(argv: list[str] | None = None, prog: str = "memorybench store prune") -> int:
     """`memorybench store prune FOLDER ... [--dry-run]`."""
-    parser = Parser(prog=prog, description="Remove the checkpoints (best-dev weights) that neither the report's gate heatmaps "
-                                           "nor a diagnostic's table of the named folders reads. Scores, curves, tables and "
-                                           "reports are unchanged; name every folder that links to one you prune.")
-    parser.add_argument("folders", nargs="+", type=folder_path, metavar="FOLDER", help="results folders to slim together")
+    parser = Parser(
+        prog=prog,
+        description="Remove the checkpoints (best-dev weights) that neither the report's gate heatmaps "
+        "nor a diagnostic's table of the named folders reads. Scores, curves, tables and "
+        "reports are unchanged; name every folder that links to one you prune.",
+    )
+    parser.add_argument(
+        "folders", nargs="+", type=folder_path, metavar="FOLDER", help="results folders to slim together"
+    )
     parser.add_argument("--dry-run", action="store_true", help="say what would be removed, change nothing")
     args = parser.parse_or_exit(argv)
     from contextlib import ExitStack
@@ -41,17 +47,28 @@ def prune(argv: list[str] | None = None, prog: str = "memorybench store prune") 
     for store in stores:
         own = [path for path in removed if path.is_relative_to(store.runs_dir)]
         held = [path for path in kept if path.is_relative_to(store.runs_dir)]
-        print(f"{store.root}: {verb} {len(own)} checkpoints ({sum(removed[p] for p in own) / 1e6:.1f} MB), kept {len(held)}")
+        print(
+            f"{store.root}: {verb} {len(own)} checkpoints ({sum(removed[p] for p in own) / 1e6:.1f} MB), kept {len(held)}"
+        )
     return 0
 
 
 def share(argv: list[str] | None = None, prog: str = "memorybench store share") -> int:
     """`memorybench store share TARGET --from SOURCE [--dry-run]`."""
-    parser = Parser(prog=prog,
-                           description="Replace the runs a results folder holds a copy of by links to another folder's same runs "
-                                       "(checked equal first). The report is unchanged: rebuild it to confirm.")
+    parser = Parser(
+        prog=prog,
+        description="Replace the runs a results folder holds a copy of by links to another folder's same runs "
+        "(checked equal first). The report is unchanged: rebuild it to confirm.",
+    )
     parser.add_argument("target", type=folder_path, help="the results folder to slim")
-    parser.add_argument("--from", dest="source", type=folder_path, required=True, metavar="SOURCE", help="the results folder that keeps the runs")
+    parser.add_argument(
+        "--from",
+        dest="source",
+        type=folder_path,
+        required=True,
+        metavar="SOURCE",
+        help="the results folder that keeps the runs",
+    )
     parser.add_argument("--dry-run", action="store_true", help="say what would be linked, change nothing")
     args = parser.parse_or_exit(argv)
     from memorybench.storage.sharing import share_copies
@@ -73,10 +90,13 @@ def share(argv: list[str] | None = None, prog: str = "memorybench store share") 
 
 def compact(argv: list[str] | None = None, prog: str = "memorybench store compact") -> int:
     """`memorybench store compact FOLDER ...`."""
-    parser = Parser(prog=prog, description="Rewrite each run folder of the four-file layout (config.json, result.json, env.json, "
-                                           "curves.csv: results formats 1 and 2) as one run.json holding the same values, bit for "
-                                           "bit. Scores, tables and reports are unchanged; older memorybench versions cannot read "
-                                           "the folder afterwards (format 3).")
+    parser = Parser(
+        prog=prog,
+        description="Rewrite each run folder of the four-file layout (config.json, result.json, env.json, "
+        "curves.csv: results formats 1 and 2) as one run.json holding the same values, bit for "
+        "bit. Scores, tables and reports are unchanged; older memorybench versions cannot read "
+        "the folder afterwards (format 3).",
+    )
     parser.add_argument("folders", nargs="+", type=folder_path, metavar="FOLDER", help="results folders to compact")
     args = parser.parse_or_exit(argv)
     from memorybench.storage.store import StoreError, open_results
@@ -89,9 +109,18 @@ def compact(argv: list[str] | None = None, prog: str = "memorybench store compac
             with store.lock(command):
                 rewritten, damaged = store.compact()
             for run_id, why in damaged.items():
-                print(f"{parser.prog}: warning: run folder {store.runs_dir / run_id} is damaged ({why}); left as it is", file=sys.stderr)
-            print(f"{store.root}: rewrote {rewritten} run folders as run.json" + (f"; {len(damaged)} damaged left as they are "
-                  "(a sweep that plans them trains them again)" if damaged else ""))
+                print(
+                    f"{parser.prog}: warning: run folder {store.runs_dir / run_id} is damaged ({why}); left as it is",
+                    file=sys.stderr,
+                )
+            print(
+                f"{store.root}: rewrote {rewritten} run folders as run.json"
+                + (
+                    f"; {len(damaged)} damaged left as they are (a sweep that plans them trains them again)"
+                    if damaged
+                    else ""
+                )
+            )
             left += len(damaged)
     except StoreError as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)

@@ -1,5 +1,6 @@
 """What the diagnostics share beyond `memorybench.report.writer.run_writer`: one torch thread while
 they compute, so that the same sums come out in the same order every time."""
+
 from __future__ import annotations
 
 from contextlib import contextmanager

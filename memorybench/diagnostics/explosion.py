@@ -23,6 +23,7 @@ Example:
     >>> [(c.cell, c.seq_len, c.optimizer, c.lr, c.batch_size, c.loss_reduction, c.clip, c.steps) for c in configs]
     [('srn_book', 20, 'sgd', 0.2, 64, 'sum', 'none', 250), ('srn_book', 20, 'sgd', 0.2, 64, 'sum', 'per_param', 250)]
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -44,8 +45,14 @@ def explosion_configs(cells=CELLS, seeds: int = 5, device: str = "cpu", steps: i
     from memorybench.config import protocol_config
 
     budget = {} if steps is None else {"steps": steps}
-    return [protocol_config("nndl-6.2", cell=cell, seq_len=SEQ_LEN, seed=seed, clip=clip, clip_value=CLIP_VALUE, device=device, **budget)
-            for cell in cells for seed in range(seeds) for clip in CLIPS]
+    return [
+        protocol_config(
+            "nndl-6.2", cell=cell, seq_len=SEQ_LEN, seed=seed, clip=clip, clip_value=CLIP_VALUE, device=device, **budget
+        )
+        for cell in cells
+        for seed in range(seeds)
+        for clip in CLIPS
+    ]
 
 
 def role_of(parameter: str, cell: str = "srn") -> str | None:
@@ -54,7 +61,7 @@ def role_of(parameter: str, cell: str = "srn") -> str | None:
 
     if not parameter.startswith("rnn.") or not parameter.endswith("_l0"):
         return None
-    return get_cell(cell).role(parameter[len("rnn."):-len("_l0")])
+    return get_cell(cell).role(parameter[len("rnn.") : -len("_l0")])
 
 
 def train_logged(config):
@@ -65,7 +72,9 @@ def train_logged(config):
     log = GradientNorms()
     output = train_pack([config], hooks=[log])[0]
     table = log.table()
-    table = table.assign(parameter=table["parameter"].map(lambda name: role_of(name, config.cell))).dropna(subset=["parameter"])
+    table = table.assign(parameter=table["parameter"].map(lambda name: role_of(name, config.cell))).dropna(
+        subset=["parameter"]
+    )
     return output, table[["step", "parameter", "grad_norm"]].reset_index(drop=True)
 
 
@@ -81,8 +90,10 @@ def run_explosion(store, configs, force: bool = False, progress=print) -> int:
         output, table = train_logged(config)
         store.place(output.config, output.result, checkpoint_writer(output.state_dict), extras={LOG_FILE: table})
         trained += 1
-        progress(f"{config.cell} seed {config.seed} clip={config.clip}: test accuracy {output.result.test_score:.2f} "
-                 f"({output.result.status}), peak grad norm {table['grad_norm'].max():.3g}")
+        progress(
+            f"{config.cell} seed {config.seed} clip={config.clip}: test accuracy {output.result.test_score:.2f} "
+            f"({output.result.status}), peak grad norm {table['grad_norm'].max():.3g}"
+        )
     return trained
 
 
@@ -95,7 +106,11 @@ def load_norms(store, runs) -> pd.DataFrame:
         path = store.run_folder(row.run_id) / LOG_FILE
         if path.exists():
             frames.append(pd.read_csv(path).assign(run_id=row.run_id, cell=row.cell, seed=row.seed, clip=row.clip))
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["step", "parameter", "grad_norm", "run_id", "cell", "seed", "clip"])
+    return (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["step", "parameter", "grad_norm", "run_id", "cell", "seed", "clip"])
+    )
 
 
 QUANTITIES = {  # per-seed quantity -> what it is, as the report names it
@@ -114,8 +129,17 @@ def per_seed_norms(norms) -> pd.DataFrame:
     for (cell, clip, parameter, seed), run in norms.groupby(["cell", "clip", "parameter", "seed"], sort=False):
         early = run[run["step"] <= 40]
         late = run[run["step"] > run["step"].max() - 50]
-        rows.append(dict(cell=cell, clip=clip, parameter=parameter, seed=int(seed), peak_first_40=float(early["grad_norm"].max()),
-                         peak_step=int(early.loc[early["grad_norm"].idxmax(), "step"]), mean_last_50=float(late["grad_norm"].mean())))
+        rows.append(
+            dict(
+                cell=cell,
+                clip=clip,
+                parameter=parameter,
+                seed=int(seed),
+                peak_first_40=float(early["grad_norm"].max()),
+                peak_step=int(early.loc[early["grad_norm"].idxmax(), "step"]),
+                mean_last_50=float(late["grad_norm"].mean()),
+            )
+        )
     return pd.DataFrame(rows, columns=["cell", "clip", "parameter", "seed", *QUANTITIES])
 
 
@@ -140,7 +164,14 @@ def norm_summary(per_seed) -> pd.DataFrame:
         row = dict(cell=cell, clip=clip, parameter=parameter, seeds=len(group))
         for quantity in QUANTITIES:
             median, low, high = median_interval(group[quantity])
-            row.update({quantity: median, f"{quantity}_low": low, f"{quantity}_high": high, f"{quantity}_bimodal": bimodal(group[quantity])})
+            row.update(
+                {
+                    quantity: median,
+                    f"{quantity}_low": low,
+                    f"{quantity}_high": high,
+                    f"{quantity}_bimodal": bimodal(group[quantity]),
+                }
+            )
         row.update(peak_step_min=int(group["peak_step"].min()), peak_step_max=int(group["peak_step"].max()))
         rows.append(row)
     return pd.DataFrame(rows)
@@ -162,12 +193,37 @@ def norm_rows(summary) -> pd.DataFrame:
     from memorybench.analysis.experiments import label_of
 
     text = lambda row, q: f"{row[q]:.3g} [{row[q + '_low']:.3g}, {row[q + '_high']:.3g}]"
-    rows = [[label_of(row["cell"]), row["clip"], row["parameter"], row["seeds"], text(row, "peak_first_40"),
-             f"{row['peak_step']:g} ({row['peak_step_min']}–{row['peak_step_max']})", text(row, "mean_last_50"),
-             ", ".join(name for name, q in (("peak", "peak_first_40"), ("step", "peak_step"), ("last 50", "mean_last_50"))
-                       if row[q + "_bimodal"]) or "–"] for row in summary.to_dict("records")]
-    return pd.DataFrame(rows, columns=["cell", "clip", "parameter", "seeds", "peak, first 40 steps", "peak step (range)",
-                                       "mean, last 50 steps", "two groups"])
+    rows = [
+        [
+            label_of(row["cell"]),
+            row["clip"],
+            row["parameter"],
+            row["seeds"],
+            text(row, "peak_first_40"),
+            f"{row['peak_step']:g} ({row['peak_step_min']}–{row['peak_step_max']})",
+            text(row, "mean_last_50"),
+            ", ".join(
+                name
+                for name, q in (("peak", "peak_first_40"), ("step", "peak_step"), ("last 50", "mean_last_50"))
+                if row[q + "_bimodal"]
+            )
+            or "–",
+        ]
+        for row in summary.to_dict("records")
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "cell",
+            "clip",
+            "parameter",
+            "seeds",
+            "peak, first 40 steps",
+            "peak step (range)",
+            "mean, last 50 steps",
+            "two groups",
+        ],
+    )
 
 
 def report_section(store, runs) -> list[str]:
@@ -190,49 +246,85 @@ def report_section(store, runs) -> list[str]:
     figures.mkdir(parents=True, exist_ok=True)
     first = logged.iloc[0]
     baseline = get_task(first["task"]).baseline
-    plot_gradient_norms(norms[norms["clip"] == "none"], 40, figures / "norms_no_clip.png", "Gradient norms, no clipping, first 40 steps")
-    plot_gradient_norms(norms[norms["clip"] == "per_param"], 100, figures / "norms_clipped.png",
-                        f"Gradient norms, each parameter clipped to {first['clip_value']:g}, first 100 steps", clip_value=first["clip_value"])
-    plot_clip_scores(logged, baseline, figures / "accuracy.png", f"Test accuracy at L={first['seq_len']}, without and with clipping")
+    plot_gradient_norms(
+        norms[norms["clip"] == "none"], 40, figures / "norms_no_clip.png", "Gradient norms, no clipping, first 40 steps"
+    )
+    plot_gradient_norms(
+        norms[norms["clip"] == "per_param"],
+        100,
+        figures / "norms_clipped.png",
+        f"Gradient norms, each parameter clipped to {first['clip_value']:g}, first 100 steps",
+        clip_value=first["clip_value"],
+    )
+    plot_clip_scores(
+        logged, baseline, figures / "accuracy.png", f"Test accuracy at L={first['seq_len']}, without and with clipping"
+    )
     per_seed = per_seed_norms(norms.sort_values(["cell", "clip"], key=_order, kind="stable"))
     summary = norm_summary(per_seed)
     write_atomic(store.tables_dir / "explosion_norms.csv", lambda tmp: summary.to_csv(tmp, index=False))
     write_atomic(store.tables_dir / "explosion_norms_per_seed.csv", lambda tmp: per_seed.to_csv(tmp, index=False))
-    plot_seed_strips(per_seed.assign(group=[f"{label_of(c)}\n{'clipped' if k == 'per_param' else 'no clip'} {p}" for c, k, p in
-                                            zip(per_seed["cell"], per_seed["clip"], per_seed["parameter"])]),
-                     QUANTITIES, figures / "per_seed.png", "Section 6.2 gradient norms, seed by seed",
-                     log={"peak_first_40", "mean_last_50"})
+    plot_seed_strips(
+        per_seed.assign(
+            group=[
+                f"{label_of(c)}\n{'clipped' if k == 'per_param' else 'no clip'} {p}"
+                for c, k, p in zip(per_seed["cell"], per_seed["clip"], per_seed["parameter"])
+            ]
+        ),
+        QUANTITIES,
+        figures / "per_seed.png",
+        "Section 6.2 gradient norms, seed by seed",
+        log={"peak_first_40", "mean_last_50"},
+    )
     ok = logged[logged["status"] == "ok"]
     rows = []
     for cell in [c for c in cell_names() if c in set(logged["cell"])]:
-        scores = [interval_text(*mean_interval(ok[(ok["cell"] == cell) & (ok["clip"] == clip)]["test_score"]), bounds=(0, 1)) for clip in CLIPS]
+        scores = [
+            interval_text(*mean_interval(ok[(ok["cell"] == cell) & (ok["clip"] == clip)]["test_score"]), bounds=(0, 1))
+            for clip in CLIPS
+        ]
         paired = paired_differences(ok[ok["cell"] == cell], "clip", "per_param", "none", within=())
         diff = interval_text(*paired.iloc[0][["pairs", "mean", "ci_low", "ci_high"]], sign="+") if len(paired) else "–"
         failed = int((logged[logged["cell"] == cell]["status"] != "ok").sum())
         rows.append([label_of(cell), *scores, diff, failed])
-    scores_md = markdown_table(pd.DataFrame(rows, columns=["cell", "no clip", "clip per parameter", "clip − no clip (paired by seed)", "failed runs"]))
+    scores_md = markdown_table(
+        pd.DataFrame(
+            rows, columns=["cell", "no clip", "clip per parameter", "clip − no clip (paired by seed)", "failed runs"]
+        )
+    )
     norm_md = markdown_table(norm_rows(summary))
     rel = lambda name: (figures / name).relative_to(store.root).as_posix()
     return [
-        "## Gradient explosion (book section 6.2)", "",
+        "## Gradient explosion (book section 6.2)",
+        "",
         f"{first['optimizer'].upper()} lr {first['lr']}, batch {first['batch_size']}, loss summed over the batch, "
         f"{first['steps']} steps at L={first['seq_len']}, {logged['seed'].nunique()} seeds per cell; each seed trained without "
         f"clipping and with every parameter's gradient clipped to norm {first['clip_value']:g} on its own (the book's "
         "ClipGradByNorm). Norms are logged at every step before clipping. `SRN (one bias)` is the book's cell (W, U, b); "
-        "for the LSTM and GRU, W, U and b are torch's weight_ih, weight_hh and bias_ih.", "",
-        f"![gradient norms without clipping]({rel('norms_no_clip.png')})", "",
-        f"![gradient norms with clipping]({rel('norms_clipped.png')})", "",
+        "for the LSTM and GRU, W, U and b are torch's weight_ih, weight_hh and bias_ih.",
+        "",
+        f"![gradient norms without clipping]({rel('norms_no_clip.png')})",
+        "",
+        f"![gradient norms with clipping]({rel('norms_clipped.png')})",
+        "",
         "**Gradient norms**, seed by seed summarised: each seed's peak norm over the first 40 steps, the step of that "
         "peak, and its mean norm over the last 50 steps; per cell, clipping and parameter the median over seeds with a 95% "
         "percentile bootstrap interval of the median (10,000 resamples, fixed seed), and for the step the range over seeds. "
         "**two groups** marks a quantity whose sorted seed values jump by more than 5x with at least 2 seeds on each side: "
         "its median lands in one group or the other by chance, and a retrain that only rounds differently can move it "
         "across (read the seeds, not the median). `tables/explosion_norms.csv`; every seed's values in "
-        "`tables/explosion_norms_per_seed.csv`.", "", norm_md, "",
-        f"![every seed's values]({rel('per_seed.png')})", "",
+        "`tables/explosion_norms_per_seed.csv`.",
+        "",
+        norm_md,
+        "",
+        f"![every seed's values]({rel('per_seed.png')})",
+        "",
         f"**Test accuracy** of the best-dev checkpoint, mean [95% t-interval]; the memoryless baseline is {baseline:.3g}. "
-        "The paired difference compares the two runs of each seed (same data, same initial weights).", "",
-        scores_md, "", f"![test accuracy]({rel('accuracy.png')})", "",
+        "The paired difference compares the two runs of each seed (same data, same initial weights).",
+        "",
+        scores_md,
+        "",
+        f"![test accuracy]({rel('accuracy.png')})",
+        "",
     ]
 
 

@@ -6,6 +6,7 @@ Example:
     >>> make_parser().parse_args(["--seeds", "2"]).seeds
     2
 """
+
 from __future__ import annotations
 
 import shlex
@@ -21,20 +22,46 @@ from memorybench.parser import Parser, UsageError, folder_path, positive_int
 def make_parser(prog: str = "memorybench explosion"):
     from memorybench.config import BOOK_CELLS, BUILTIN_CELLS
 
-    parser = Parser(prog=prog,
-                    description="The NNDL book's gradient-explosion experiment (section 6.2): SRN (and LSTM, GRU) at L=20, "
-                    "SGD lr 0.2, batch 64, summed cross-entropy, 250 steps, without and with per-parameter clipping at 5.0; "
-                    "every parameter's gradient norm logged at every step before clipping. Writes runs, report.md, "
-                    "figures and tables into --out.")
+    parser = Parser(
+        prog=prog,
+        description="The NNDL book's gradient-explosion experiment (section 6.2): SRN (and LSTM, GRU) at L=20, "
+        "SGD lr 0.2, batch 64, summed cross-entropy, 250 steps, without and with per-parameter clipping at 5.0; "
+        "every parameter's gradient norm logged at every step before clipping. Writes runs, report.md, "
+        "figures and tables into --out.",
+    )
     cells = BOOK_CELLS + BUILTIN_CELLS
-    parser.add_argument("--cells", nargs="+", choices=cells, default=list(CELLS), metavar="CELL",
-                        help=f"cells to train, from {', '.join(cells)} (default: {' '.join(CELLS)}; srn_book is the book's one-bias SRN)")
-    parser.add_argument("--seeds", type=positive_int(1, "seed count"), default=5, metavar="N",
-                        help="seeds per cell and clipping, 0..N-1 (default: %(default)s)")
-    parser.add_argument("--steps", type=positive_int(1, "step count"), default=None, metavar="N",
-                        help="training steps per run (default: the book's 250, i.e. 50 epochs of 5 batches)")
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default: %(default)s)")
-    parser.add_argument("--out", type=folder_path, default="results/explosion", metavar="DIR", help="results folder (default: %(default)s)")
+    parser.add_argument(
+        "--cells",
+        nargs="+",
+        choices=cells,
+        default=list(CELLS),
+        metavar="CELL",
+        help=f"cells to train, from {', '.join(cells)} (default: {' '.join(CELLS)}; srn_book is the book's one-bias SRN)",
+    )
+    parser.add_argument(
+        "--seeds",
+        type=positive_int(1, "seed count"),
+        default=5,
+        metavar="N",
+        help="seeds per cell and clipping, 0..N-1 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--steps",
+        type=positive_int(1, "step count"),
+        default=None,
+        metavar="N",
+        help="training steps per run (default: the book's 250, i.e. 50 epochs of 5 batches)",
+    )
+    parser.add_argument(
+        "--device", choices=("cpu", "cuda"), default="cpu", help="where to train (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--out",
+        type=folder_path,
+        default="results/explosion",
+        metavar="DIR",
+        help="results folder (default: %(default)s)",
+    )
     parser.add_argument("--force", action="store_true", help="retrain runs already stored with their norms")
     parser.add_argument("--yes", action="store_true", help=f"train more than {MAX_RUNS:,} runs without asking")
     return parser
@@ -59,23 +86,34 @@ def main(argv: list[str] | None = None, prog: str = "memorybench explosion") -> 
             check_plan_size(len(cells) * args.seeds * 2, what="this experiment plans")
         store = ResultsStore.open(args.out)
         configs = explosion_configs(cells, args.seeds, args.device, args.steps)
-        print(f"plan: {len(configs)} runs ({len(cells)} cells x {args.seeds} seeds x without and with clipping; "
-              "runs already stored with their norms are not trained again)")
+        print(
+            f"plan: {len(configs)} runs ({len(cells)} cells x {args.seeds} seeds x without and with clipping; "
+            "runs already stored with their norms are not trained again)"
+        )
         started = time.perf_counter()
         with running([*prog.split(), *argv]) as command, store.lock(shlex.join(command)):
             trained = run_explosion(store, configs, args.force)
             if trained:
                 entry = environment(command)
-                entry.update(device=args.device, workers=1, runs_planned=len(configs), runs_trained=trained,
-                             runs_skipped=len(configs) - trained, wall_time_s=round(time.perf_counter() - started, 1))
+                entry.update(
+                    device=args.device,
+                    workers=1,
+                    runs_planned=len(configs),
+                    runs_trained=trained,
+                    runs_skipped=len(configs) - trained,
+                    wall_time_s=round(time.perf_counter() - started, 1),
+                )
                 store.record_sweep(entry)
             report = build_report(store.root)
     except (ValueError, StoreError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted: the runs finished before it are stored in {args.out}; re-run the same "
-              "command to train the rest and write the report", file=sys.stderr)
+        print(
+            f"{prog}: interrupted: the runs finished before it are stored in {args.out}; re-run the same "
+            "command to train the rest and write the report",
+            file=sys.stderr,
+        )
         return 130
     print(f"{trained} runs trained, {len(configs) - trained} already stored; report: {report}")
     return 0

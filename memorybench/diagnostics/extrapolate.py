@@ -43,6 +43,7 @@ Example:
     >>> default_factors("nndl"), default_factors("adding")
     ((1, 2, 3), (1, 2))
 """
+
 from __future__ import annotations
 
 import inspect
@@ -72,7 +73,20 @@ from memorybench.training import load_run, trained_model
 
 FRESH_SEED_OFFSET = 1_000_003  # fresh data come from run seed + this: never the run's own seed
 OUTPUT_KINDS = ("class", "class_per_step", "real")  # what `score_at` reads out (every output kind a task can have)
-RUN_COLUMNS = ["experiment", "run_id", "task", "cell", "seq_len", "seed", "test_len", "factor", "fresh_seed", "n", "score", "book_test_score"]
+RUN_COLUMNS = [
+    "experiment",
+    "run_id",
+    "task",
+    "cell",
+    "seq_len",
+    "seed",
+    "test_len",
+    "factor",
+    "fresh_seed",
+    "n",
+    "score",
+    "book_test_score",
+]
 GROUP = ["experiment", "task", "cell", "seq_len", "test_len", "factor"]  # what a summary over seeds is per
 SUMMARY_COLUMNS = GROUP + ["n", "mean", "ci_low", "ci_high", "sequences", "book_mean", "diff_mean", "diff_sd"]
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")  # one per training length in a panel
@@ -90,29 +104,44 @@ def check_factors(factors) -> tuple[int, ...]:
         raise ValueError(f"factors={factors!r} is not allowed; give one or more whole numbers >= 1")
     checked = []
     for factor in factors:
-        whole = isinstance(factor, numbers.Real) and not isinstance(factor, bool) and math.isfinite(factor) and float(factor).is_integer()
+        whole = (
+            isinstance(factor, numbers.Real)
+            and not isinstance(factor, bool)
+            and math.isfinite(factor)
+            and float(factor).is_integer()
+        )
         if not whole or factor < 1:
-            raise ValueError(f"factor {factor!r} is not allowed; a factor is a whole number >= 1 (the test length is factor x the training length)")
+            raise ValueError(
+                f"factor {factor!r} is not allowed; a factor is a whole number >= 1 (the test length is factor x the training length)"
+            )
         checked.append(int(factor))
     return tuple(sorted(set(checked)))
 
 
 def check_size(size) -> int:
     if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < MIN_SIZE:
-        raise ValueError(f"size={size!r} is not allowed; the fresh test set needs a whole number >= {MIN_SIZE} of sequences")
+        raise ValueError(
+            f"size={size!r} is not allowed; the fresh test set needs a whole number >= {MIN_SIZE} of sequences"
+        )
     return int(size)
 
 
-def fresh_split(config: RunConfig, test_len: int, size: int = DEFAULT_SIZE, seed_offset: int = FRESH_SEED_OFFSET) -> Split:
+def fresh_split(
+    config: RunConfig, test_len: int, size: int = DEFAULT_SIZE, seed_offset: int = FRESH_SEED_OFFSET
+) -> Split:
     """The fresh test set of a run at `test_len`: its task's generator and parameters, seed run seed + `seed_offset`
     (see the module's docstring); ValueError when the task's generator cannot make it."""
     task = get_task(config.task)
     size = check_size(size)
     if isinstance(seed_offset, bool) or not isinstance(seed_offset, numbers.Integral) or seed_offset < 1:
-        raise ValueError(f"seed_offset={seed_offset!r} is not allowed; a whole number >= 1 (0 would draw from the run's own seed)")
+        raise ValueError(
+            f"seed_offset={seed_offset!r} is not allowed; a whole number >= 1 (0 would draw from the run's own seed)"
+        )
     seed = config.seed + seed_offset
     if task.sized_test is None and "eval_size" not in inspect.signature(task.make_data).parameters:
-        raise ValueError(f"task {config.task!r} takes no eval_size and its spec no sized_test: its test set cannot be sized")
+        raise ValueError(
+            f"task {config.task!r} takes no eval_size and its spec no sized_test: its test set cannot be sized"
+        )
     sized = task.sized_test(size) if task.sized_test is not None else {"eval_size": size}
     return task.make_data(test_len, seed, **{**config.task_params, **sized}).test
 
@@ -121,7 +150,9 @@ def fresh_split(config: RunConfig, test_len: int, size: int = DEFAULT_SIZE, seed
 def score_split(model: torch.nn.Module, task: TaskSpec, split: Split) -> float:
     """The task's metric of `model` on `split` (last-state read-out, or per step for a per-step task)."""
     if task.output_kind not in OUTPUT_KINDS:
-        raise ValueError(f"output_kind={task.output_kind!r} (task {task.name!r}) is not supported; one of {', '.join(OUTPUT_KINDS)}")
+        raise ValueError(
+            f"output_kind={task.output_kind!r} (task {task.name!r}) is not supported; one of {', '.join(OUTPUT_KINDS)}"
+        )
     return float(task.score(model(split.inputs), split.targets))
 
 
@@ -131,7 +162,9 @@ def loaded_run(run_folder):
     return saved
 
 
-def score_at(run_folder, test_len: int, size: int = DEFAULT_SIZE, seed_offset: int = FRESH_SEED_OFFSET) -> tuple[float, int]:
+def score_at(
+    run_folder, test_len: int, size: int = DEFAULT_SIZE, seed_offset: int = FRESH_SEED_OFFSET
+) -> tuple[float, int]:
     """(score, n): the saved run's best-dev model scored by its task's metric on a fresh test set of
     `size` sequences at length `test_len` (n: the sequences it holds; the digit sum rounds `size` down
     to a multiple of 100). Deterministic per run, length and size (on one machine and thread count)."""
@@ -148,8 +181,13 @@ def _factors_for(factors, task: str) -> tuple[int, ...]:
     return check_factors(factors)
 
 
-def extrapolation_table(root, factors: Sequence[int] | Mapping[str, Sequence[int]] | None = None, size: int = DEFAULT_SIZE,
-                        seed_offset: int = FRESH_SEED_OFFSET, warn: Callable[[str], None] | None = None) -> pd.DataFrame:
+def extrapolation_table(
+    root,
+    factors: Sequence[int] | Mapping[str, Sequence[int]] | None = None,
+    size: int = DEFAULT_SIZE,
+    seed_offset: int = FRESH_SEED_OFFSET,
+    warn: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
     """Every successful run of the results folder `root`, scored at test length factor x its training
     length for each factor (`factors`: one list for every task, a dict task -> list, or None for
     `default_factors`), on `size` fresh sequences. One row per run and test length (`RUN_COLUMNS`):
@@ -185,10 +223,22 @@ def extrapolation_table(root, factors: Sequence[int] | Mapping[str, Sequence[int
                     if warn is not None:
                         warn(f"{what} at test length {test_len} skipped: {exc}")
                     continue
-                rows.append(dict(experiment=experiment_label(row), run_id=row["run_id"], task=row["task"], cell=row["cell"],
-                                 seq_len=int(row["seq_len"]), seed=int(row["seed"]), test_len=test_len, factor=factor,
-                                 fresh_seed=int(row["seed"]) + seed_offset, n=len(split), score=score,
-                                 book_test_score=float(row["test_score"])))
+                rows.append(
+                    dict(
+                        experiment=experiment_label(row),
+                        run_id=row["run_id"],
+                        task=row["task"],
+                        cell=row["cell"],
+                        seq_len=int(row["seq_len"]),
+                        seed=int(row["seed"]),
+                        test_len=test_len,
+                        factor=factor,
+                        fresh_seed=int(row["seed"]) + seed_offset,
+                        n=len(split),
+                        score=score,
+                        book_test_score=float(row["test_score"]),
+                    )
+                )
     return _ordered(pd.DataFrame(rows, columns=RUN_COLUMNS))
 
 
@@ -196,8 +246,12 @@ def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows in a fixed order: experiment, task, cells as registered, training length, seed or test length."""
     order = {c: i for i, c in enumerate(cell_names())}
     by = [c for c in ("experiment", "task", "cell", "seq_len", "seed", "test_len") if c in frame]
-    return frame.sort_values(by, key=lambda col: col.map(lambda v: order.get(v, len(order))) if col.name == "cell" else col,
-                             kind="stable", ignore_index=True)
+    return frame.sort_values(
+        by,
+        key=lambda col: col.map(lambda v: order.get(v, len(order))) if col.name == "cell" else col,
+        kind="stable",
+        ignore_index=True,
+    )
 
 
 def summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -208,12 +262,24 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for key, group in table.groupby(GROUP, sort=False):
         n, mean, low, high = mean_interval(group["score"])
-        entry = {**dict(zip(GROUP, key)), "n": n, "mean": mean, "ci_low": low, "ci_high": high,
-                 "sequences": int(group["n"].min()), "book_mean": math.nan, "diff_mean": math.nan, "diff_sd": math.nan}
+        entry = {
+            **dict(zip(GROUP, key)),
+            "n": n,
+            "mean": mean,
+            "ci_low": low,
+            "ci_high": high,
+            "sequences": int(group["n"].min()),
+            "book_mean": math.nan,
+            "diff_mean": math.nan,
+            "diff_sd": math.nan,
+        }
         if key[GROUP.index("factor")] == 1:
             diff = (group["score"] - group["book_test_score"]).to_numpy(float)
-            entry.update(book_mean=float(group["book_test_score"].mean()), diff_mean=float(diff.mean()),
-                         diff_sd=float(diff.std(ddof=1)) if len(diff) > 1 else math.nan)
+            entry.update(
+                book_mean=float(group["book_test_score"].mean()),
+                diff_mean=float(diff.mean()),
+                diff_sd=float(diff.std(ddof=1)) if len(diff) > 1 else math.nan,
+            )
         rows.append(entry)
     return _ordered(pd.DataFrame(rows, columns=SUMMARY_COLUMNS))
 
@@ -226,10 +292,21 @@ def book_differences(table: pd.DataFrame) -> pd.DataFrame:
         diff = (group["score"] - group["book_test_score"]).to_numpy(float)
         both = group[["score", "book_test_score"]].to_numpy(float)
         corr = float(np.corrcoef(both.T)[0, 1]) if len(group) > 1 and both.std(0).min() > 0 else math.nan
-        rows.append(dict(experiment=experiment, task=task, runs=len(diff), sequences=int(group["n"].min()),
-                         diff_mean=float(diff.mean()), diff_sd=float(diff.std(ddof=1)) if len(diff) > 1 else math.nan,
-                         diff_max_abs=float(np.abs(diff).max()), corr=corr))
-    return pd.DataFrame(rows, columns=["experiment", "task", "runs", "sequences", "diff_mean", "diff_sd", "diff_max_abs", "corr"])
+        rows.append(
+            dict(
+                experiment=experiment,
+                task=task,
+                runs=len(diff),
+                sequences=int(group["n"].min()),
+                diff_mean=float(diff.mean()),
+                diff_sd=float(diff.std(ddof=1)) if len(diff) > 1 else math.nan,
+                diff_max_abs=float(np.abs(diff).max()),
+                corr=corr,
+            )
+        )
+    return pd.DataFrame(
+        rows, columns=["experiment", "task", "runs", "sequences", "diff_mean", "diff_sd", "diff_max_abs", "corr"]
+    )
 
 
 def plot_extrapolation(table: pd.DataFrame, task: str, path, title: str) -> Path:
@@ -241,11 +318,15 @@ def plot_extrapolation(table: pd.DataFrame, task: str, path, title: str) -> Path
     if rows.empty:
         raise ValueError(f"plot_extrapolation: no rows of task {task!r}")
     if "experiment" in rows and rows["experiment"].nunique() != 1:
-        raise ValueError(f"plot_extrapolation draws one experiment at a time; got {sorted(map(str, rows['experiment'].unique()))}")
+        raise ValueError(
+            f"plot_extrapolation draws one experiment at a time; got {sorted(map(str, rows['experiment'].unique()))}"
+        )
     spec = get_task(task)
     cells = [c for c in cell_names() if c in set(rows["cell"])]
     lengths = sorted(rows["seq_len"].unique())
-    fig, axes = plt.subplots(1, len(cells), figsize=(4.6 * len(cells), 4.2), squeeze=False, sharey=True, layout="constrained")
+    fig, axes = plt.subplots(
+        1, len(cells), figsize=(4.6 * len(cells), 4.2), squeeze=False, sharey=True, layout="constrained"
+    )
     low, high = spec.metric_range
     for ax, cell in zip(axes[0], cells):
         for index, length in enumerate(lengths):
@@ -253,10 +334,24 @@ def plot_extrapolation(table: pd.DataFrame, task: str, path, title: str) -> Path
             if line.empty:
                 continue
             tint = _tint(get_cell(cell).color, index, len(lengths))
-            ax.plot(line["test_len"], line["mean"], color=tint, marker=MARKERS[index % len(MARKERS)], markersize=5, linewidth=1.5)
+            ax.plot(
+                line["test_len"],
+                line["mean"],
+                color=tint,
+                marker=MARKERS[index % len(MARKERS)],
+                markersize=5,
+                linewidth=1.5,
+            )
             at_training = line[line["factor"] == 1]
-            ax.plot(at_training["test_len"], at_training["mean"], marker="o", markersize=11, markerfacecolor="none",
-                    markeredgecolor="black", linestyle="none")
+            ax.plot(
+                at_training["test_len"],
+                at_training["mean"],
+                marker="o",
+                markersize=11,
+                markerfacecolor="none",
+                markeredgecolor="black",
+                linestyle="none",
+            )
         ax.axhline(spec.baseline, color="grey", linestyle="--", linewidth=1)
         ax.set(title=get_cell(cell).label, xlabel=f"test {spec.length_label}")
         ax.set_xticks(sorted(rows["test_len"].unique()))
@@ -266,11 +361,29 @@ def plot_extrapolation(table: pd.DataFrame, task: str, path, title: str) -> Path
             ax.set_ylim(0, 1.02)
     sequences = int(rows["sequences"].min())
     axes[0, 0].set_ylabel(f"{spec.metric} on {sequences} fresh sequences (mean over seeds)")
-    handles = [Line2D([], [], color=_tint("black", i, len(lengths)), marker=MARKERS[i % len(MARKERS)],
-                      label=f"trained at L = {length}") for i, length in enumerate(lengths)]
-    handles += [Line2D([], [], marker="o", markersize=9, markerfacecolor="none", markeredgecolor="black", linestyle="none",
-                       label="at the training length"),
-                Line2D([], [], color="grey", linestyle="--", label=f"memoryless baseline ({spec.baseline:.3g})")]
+    handles = [
+        Line2D(
+            [],
+            [],
+            color=_tint("black", i, len(lengths)),
+            marker=MARKERS[i % len(MARKERS)],
+            label=f"trained at L = {length}",
+        )
+        for i, length in enumerate(lengths)
+    ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            marker="o",
+            markersize=9,
+            markerfacecolor="none",
+            markeredgecolor="black",
+            linestyle="none",
+            label="at the training length",
+        ),
+        Line2D([], [], color="grey", linestyle="--", label=f"memoryless baseline ({spec.baseline:.3g})"),
+    ]
     fig.legend(handles=handles, fontsize=7, loc="outside right center")
     fig.suptitle(title, fontsize=10)
     return save_figure(fig, Path(path))
@@ -282,8 +395,12 @@ def _tint(colour, index: int, count: int) -> tuple[float, ...]:
     return tuple(1 - shade * (1 - np.array(to_rgb(colour))))
 
 
-def write_extrapolation(root, factors: Sequence[int] | Mapping[str, Sequence[int]] | None = None, size: int = DEFAULT_SIZE,
-                        warn: Callable[[str], None] | None = None) -> list[Path]:
+def write_extrapolation(
+    root,
+    factors: Sequence[int] | Mapping[str, Sequence[int]] | None = None,
+    size: int = DEFAULT_SIZE,
+    warn: Callable[[str], None] | None = None,
+) -> list[Path]:
     """Score every successful run of the results folder `root` (`extrapolation_table`) and write
     tables/extrapolation.csv (one row per run and test length), tables/extrapolation_summary.csv
     (`summary`) and figures/extrapolation/<task>.png (prefixed by the experiment when the folder holds
@@ -299,8 +416,10 @@ def write_extrapolation(root, factors: Sequence[int] | Mapping[str, Sequence[int
     figures.mkdir(parents=True, exist_ok=True)
     for (experiment, task), group in means.groupby(["experiment", "task"], sort=True):
         slug = _slug(means, experiment, task)
-        title = (f"Scored beyond the training length: {get_task(task).label}, {experiment} "
-                 f"(best-dev checkpoints, {int(group['sequences'].min())} fresh test sequences per run and length)")
+        title = (
+            f"Scored beyond the training length: {get_task(task).label}, {experiment} "
+            f"(best-dev checkpoints, {int(group['sequences'].min())} fresh test sequences per run and length)"
+        )
         written.append(plot_extrapolation(group, task, figures / f"{slug}{task}.png", title))
     return written
 
@@ -323,12 +442,14 @@ def report_section(store, runs=None) -> list[str]:
     runs_path = store.tables_dir / "extrapolation.csv"
     per_run = pd.read_csv(runs_path) if runs_path.exists() else None
     lines = [
-        "## Beyond the training length", "",
+        "## Beyond the training length",
+        "",
         "Each successful run's best-dev model scored on a fresh test set drawn by its own task generator "
         f"(seed run seed + {FRESH_SEED_OFFSET:,}: not its training, dev or test data) at test length factor × its training "
         "length L (`memorybench diagnose extrapolate`; rerun it after retraining): mean [95% t-interval] over seeds "
         "(`tables/extrapolation_summary.csv`, per run in `tables/extrapolation.csv`). The factor-1 column is the "
-        "training length on the larger fresh set, beside the stored test score.", "",
+        "training length on the larger fresh set, beside the stored test score.",
+        "",
     ]
     for (experiment, task), group in means.groupby(["experiment", "task"], sort=False):
         spec = get_task(task)
@@ -340,21 +461,35 @@ def report_section(store, runs=None) -> list[str]:
             by_factor = at.set_index("factor")
             first = by_factor.loc[1] if 1 in by_factor.index else None
             book = "–" if first is None else f"{first['book_mean']:.{digits}f}"
-            rows.append([label_of(cell), length, book] + [
-                interval_text(*by_factor.loc[f, ["n", "mean", "ci_low", "ci_high"]], bounds=bounds, digits=digits)
-                if f in by_factor.index else "–" for f in factors])
-        columns = ["cell", "L", "stored test (mean)"] + [f"{'L' if f == 1 else f'{f}L'} ({sequences} fresh)" for f in factors]
+            rows.append(
+                [label_of(cell), length, book]
+                + [
+                    interval_text(*by_factor.loc[f, ["n", "mean", "ci_low", "ci_high"]], bounds=bounds, digits=digits)
+                    if f in by_factor.index
+                    else "–"
+                    for f in factors
+                ]
+            )
+        columns = ["cell", "L", "stored test (mean)"] + [
+            f"{'L' if f == 1 else f'{f}L'} ({sequences} fresh)" for f in factors
+        ]
         heading = f"### {spec.label}, {experiment}"
         lines += [heading, "", markdown_table(pd.DataFrame(rows, columns=columns)), ""]
         if per_run is not None:
             diffs = book_differences(per_run[(per_run["experiment"] == experiment) & (per_run["task"] == task)])
             if len(diffs):
                 d = diffs.iloc[0]
-                spread = (f"mean {d['diff_mean']:+.{digits + 1}f}, SD {d['diff_sd']:.{digits + 1}f} over {int(d['runs'])} runs, "
-                          f"largest {d['diff_max_abs']:.{digits + 1}f} (correlation of the two {d['corr']:.2f})"
-                          if d["runs"] > 1 else f"{d['diff_mean']:+.{digits + 1}f} (one run)")
-                lines += [f"At the training length, the fresh-set {spec.metric} minus the stored test {spec.metric}, per run: "
-                          f"{spread}: how far a test score moves between the stored test set and {sequences} fresh sequences.", ""]
+                spread = (
+                    f"mean {d['diff_mean']:+.{digits + 1}f}, SD {d['diff_sd']:.{digits + 1}f} over {int(d['runs'])} runs, "
+                    f"largest {d['diff_max_abs']:.{digits + 1}f} (correlation of the two {d['corr']:.2f})"
+                    if d["runs"] > 1
+                    else f"{d['diff_mean']:+.{digits + 1}f} (one run)"
+                )
+                lines += [
+                    f"At the training length, the fresh-set {spec.metric} minus the stored test {spec.metric}, per run: "
+                    f"{spread}: how far a test score moves between the stored test set and {sequences} fresh sequences.",
+                    "",
+                ]
         slug = _slug(means, experiment, task)
         figure = store.root / "figures" / "extrapolation" / f"{slug}{task}.png"
         if figure.exists():
@@ -362,5 +497,11 @@ def report_section(store, runs=None) -> list[str]:
     return lines
 
 
-
-register_section(ReportSection("extrapolation", needs=("tables/extrapolation_summary.csv", "tables/extrapolation.csv"), write=report_section, reads_checkpoints=True))
+register_section(
+    ReportSection(
+        "extrapolation",
+        needs=("tables/extrapolation_summary.csv", "tables/extrapolation.csv"),
+        write=report_section,
+        reads_checkpoints=True,
+    )
+)

@@ -15,6 +15,7 @@ Example:
     >>> len(table), sorted(table["parameter"].unique())[:2], int(table["step"].max())  # 4 steps x 7 parameters
     (28, ['embedding.weight', 'head.bias'], 4)
 """
+
 from __future__ import annotations
 
 import pandas as pd
@@ -42,8 +43,10 @@ class GradientNorms(Hook):
     def on_eval(self, step: int, replicas, records) -> None:
         for logged_step, norms in self._pending:
             for replica, row in enumerate(norms.tolist()):  # one host sync per logged step, at evaluation time only
-                self.rows += [dict(step=logged_step, replica=replica, parameter=name, grad_norm=value)
-                              for name, value in zip(self.names, row)]
+                self.rows += [
+                    dict(step=logged_step, replica=replica, parameter=name, grad_norm=value)
+                    for name, value in zip(self.names, row)
+                ]
         self._pending.clear()
 
     def table(self) -> pd.DataFrame:

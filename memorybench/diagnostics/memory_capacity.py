@@ -66,6 +66,7 @@ Example:
     >>> mc_k.round(1).tolist(), round(mc, 1)  # delays 1..3 held exactly, 4..6 gone (up to chance, ~1/500 each)
     ([1.0, 1.0, 1.0, 0.0, 0.0, 0.0], 3.0)
 """
+
 from __future__ import annotations
 
 if __name__ == "__main__":  # `python -m memorybench.diagnostics.memory_capacity`, the path before 0.2.0, until 0.3.0
@@ -107,8 +108,22 @@ STREAM_COLUMNS = ["stream", "train_stream_seed", "test_stream_seed"]
 DELAY_COLUMNS = [*RUN_KEYS, *STREAM_COLUMNS, "k", "mc_k", "head_mc_k", "head_mse_k"]
 GROUP = ["experiment", "task", "scale", "seq_len", "cell", "hidden_size"]  # what a summary over seeds is per
 PAIR = ["experiment", "seq_len", "hidden_size"]  # cells compared within
-DIFFERENCE_COLUMNS = [*PAIR, "cell_a", "cell_b", "mc_a", "mc_b", "difference", "mc_a_ci_low", "mc_a_ci_high", "mc_b_ci_low",
-                      "mc_b_ci_high", "overlap", "stream_range_a", "stream_range_b", "verdict"]
+DIFFERENCE_COLUMNS = [
+    *PAIR,
+    "cell_a",
+    "cell_b",
+    "mc_a",
+    "mc_b",
+    "difference",
+    "mc_a_ci_low",
+    "mc_a_ci_high",
+    "mc_b_ci_low",
+    "mc_b_ci_high",
+    "overlap",
+    "stream_range_a",
+    "stream_range_b",
+    "verdict",
+]
 
 States = Callable[[torch.Tensor], torch.Tensor]  # (B, T, 1) inputs -> (B, T, N) hidden states
 
@@ -130,7 +145,9 @@ def hidden_states(model: SequenceModel | States) -> States:
     if not isinstance(model, SequenceModel):
         return model
     if not isinstance(model.embedding, torch.nn.Identity) or model.rnn.input_size != 1:
-        raise ValueError("memory capacity needs a model with one real input channel (input_kind 'vectors', input_size 1)")
+        raise ValueError(
+            "memory capacity needs a model with one real input channel (input_kind 'vectors', input_size 1)"
+        )
     if model.rnn.bidirectional:
         raise ValueError("bidirectional=True is not supported; memory capacity needs a causal (unidirectional) state")
     return lambda x: model.rnn(x)[0]
@@ -147,7 +164,9 @@ def stream_states(model: SequenceModel | States, scale: float, steps: int, seed:
     with torch.no_grad():
         h = hidden_states(model)(u.unsqueeze(-1).to(_device(model)))
     if h.dim() != 3 or h.shape[:2] != (1, steps):
-        raise ValueError(f"the hidden states have shape {tuple(h.shape)}; expected (1, {steps}, N) for inputs (1, {steps}, 1)")
+        raise ValueError(
+            f"the hidden states have shape {tuple(h.shape)}; expected (1, {steps}, N) for inputs (1, {steps}, 1)"
+        )
     return u[0].double().numpy(), h[0].detach().cpu().double().numpy()
 
 
@@ -162,15 +181,24 @@ def squared_correlations(outputs, targets) -> np.ndarray:
     y, z = np.asarray(outputs, dtype=np.float64), np.asarray(targets, dtype=np.float64)
     yc, zc = y - y.mean(0), z - z.mean(0)
     y_norm, z_norm = np.sqrt((yc**2).sum(0)), np.sqrt((zc**2).sum(0))
-    constant = (y_norm <= 1e-12 * np.abs(y).max(0) * np.sqrt(len(y))) | (z_norm == 0)  # rounding noise around a constant
+    constant = (y_norm <= 1e-12 * np.abs(y).max(0) * np.sqrt(len(y))) | (
+        z_norm == 0
+    )  # rounding noise around a constant
     with np.errstate(invalid="ignore", divide="ignore"):
         r = (yc * zc).sum(0) / (y_norm * z_norm)
     return np.where(constant, 0.0, np.clip(r, -1.0, 1.0) ** 2)
 
 
-def memory_capacity(model: SequenceModel | States, scale: float = SCALE, delays: int = DELAYS, seed: int = 0,
-                    train_steps: int = TRAIN_STEPS, test_steps: int = TEST_STEPS, washout: int = WASHOUT,
-                    stream: int = 0) -> tuple[np.ndarray, float]:
+def memory_capacity(
+    model: SequenceModel | States,
+    scale: float = SCALE,
+    delays: int = DELAYS,
+    seed: int = 0,
+    train_steps: int = TRAIN_STEPS,
+    test_steps: int = TEST_STEPS,
+    washout: int = WASHOUT,
+    stream: int = 0,
+) -> tuple[np.ndarray, float]:
     """(MC_k for k = 1..K as a (K,) array, MC = their sum): read-outs fitted on the train stream, scored on the
     test stream of pair `stream` (see the module docstring). `model` is a SequenceModel or any callable (B, T, 1) -> (B, T, N)."""
     check_scale(scale)
@@ -183,7 +211,10 @@ def memory_capacity(model: SequenceModel | States, scale: float = SCALE, delays:
     fitted = {}
     for part, steps in (("train", train_steps), ("test", test_steps)):
         u, h = stream_states(model, scale, washout + steps, stream_seed(seed, part, stream))
-        fitted[part] = (np.hstack([h[washout:], np.ones((steps, 1))]), delayed_targets(u, delays, washout))  # (n, N+1), (n, K)
+        fitted[part] = (
+            np.hstack([h[washout:], np.ones((steps, 1))]),
+            delayed_targets(u, delays, washout),
+        )  # (n, N+1), (n, K)
     weights = np.linalg.lstsq(*fitted["train"], rcond=None)[0]  # (N+1, K)
     features, targets = fitted["test"]
     mc_k = squared_correlations(features @ weights, targets)
@@ -194,12 +225,19 @@ def task_delays(task: TaskSpec) -> int:
     """K of a delayed-recall task (`memorybench.tasks.delayed_recall`); ValueError for any other task."""
     delays = task.delays
     if delays is None:
-        raise ValueError(f"task {task.name!r} is not a delayed-recall task; memory capacity is measured on delayed_recall runs")
+        raise ValueError(
+            f"task {task.name!r} is not a delayed-recall task; memory capacity is measured on delayed_recall runs"
+        )
     return delays
 
 
-def run_memory_capacity(run_folder, streams: int = STREAMS, train_steps: int = TRAIN_STEPS, test_steps: int = TEST_STEPS,
-                        washout: int = WASHOUT) -> pd.DataFrame:
+def run_memory_capacity(
+    run_folder,
+    streams: int = STREAMS,
+    train_steps: int = TRAIN_STEPS,
+    test_steps: int = TEST_STEPS,
+    washout: int = WASHOUT,
+) -> pd.DataFrame:
     """One stored delayed-recall run at its best-dev checkpoint, one row per stream 0..streams-1 and delay k = 1..K
     (DELAY_COLUMNS): mc_k (refitted read-outs on that pair of MC streams, seeded from the run seed, at the run's scale;
     the streams' seeds in train_stream_seed and test_stream_seed) and the trained head on the run's test split, the
@@ -215,22 +253,41 @@ def run_memory_capacity(run_folder, streams: int = STREAMS, train_steps: int = T
     delays = task_delays(task)
     trained_model(saved, folder, "measure")
     scale = config.task_params.get("scale", SCALE)
-    mc_k = [memory_capacity(saved.model, scale, delays, config.seed, train_steps, test_steps, washout, stream)[0]
-            for stream in range(streams)]
+    mc_k = [
+        memory_capacity(saved.model, scale, delays, config.seed, train_steps, test_steps, washout, stream)[0]
+        for stream in range(streams)
+    ]
     test = task.make_data(config.seq_len, config.seed, **config.task_params).test
     with torch.no_grad():
         outputs = saved.model(test.inputs).double()
     targets = test.targets.double()
-    label = experiment_label({**config.to_dict(), "task_params": json.dumps(config.task_params, sort_keys=True)}, skip=("hidden_size",))
-    head_mc_k, head_mse_k = squared_correlations(outputs.numpy(), targets.numpy()), (outputs - targets).square().mean(0).numpy()
-    return pd.DataFrame(dict(
-        run_id=folder.name, experiment=label, task=config.task, scale=float(scale), seq_len=config.seq_len, cell=config.cell,
-        hidden_size=config.hidden_size, seed=config.seed, stream=np.repeat(np.arange(streams), delays),
-        train_stream_seed=np.repeat([stream_seed(config.seed, "train", i) for i in range(streams)], delays),
-        test_stream_seed=np.repeat([stream_seed(config.seed, "test", i) for i in range(streams)], delays),
-        k=np.tile(np.arange(1, delays + 1), streams), mc_k=np.concatenate(mc_k),
-        head_mc_k=np.tile(head_mc_k, streams), head_mse_k=np.tile(head_mse_k, streams)),
-        columns=DELAY_COLUMNS)
+    label = experiment_label(
+        {**config.to_dict(), "task_params": json.dumps(config.task_params, sort_keys=True)}, skip=("hidden_size",)
+    )
+    head_mc_k, head_mse_k = (
+        squared_correlations(outputs.numpy(), targets.numpy()),
+        (outputs - targets).square().mean(0).numpy(),
+    )
+    return pd.DataFrame(
+        dict(
+            run_id=folder.name,
+            experiment=label,
+            task=config.task,
+            scale=float(scale),
+            seq_len=config.seq_len,
+            cell=config.cell,
+            hidden_size=config.hidden_size,
+            seed=config.seed,
+            stream=np.repeat(np.arange(streams), delays),
+            train_stream_seed=np.repeat([stream_seed(config.seed, "train", i) for i in range(streams)], delays),
+            test_stream_seed=np.repeat([stream_seed(config.seed, "test", i) for i in range(streams)], delays),
+            k=np.tile(np.arange(1, delays + 1), streams),
+            mc_k=np.concatenate(mc_k),
+            head_mc_k=np.tile(head_mc_k, streams),
+            head_mse_k=np.tile(head_mse_k, streams),
+        ),
+        columns=DELAY_COLUMNS,
+    )
 
 
 def collect_memory_capacity(root, warn: Callable[[str], None] | None = None, **options) -> pd.DataFrame:
@@ -249,7 +306,9 @@ def collect_memory_capacity(root, warn: Callable[[str], None] | None = None, **o
             task_delays(get_task(row["task"]))
             measured.append(row["run_id"])
         except ValueError as exc:
-            skipped.setdefault(str(exc), []).append(f"run {row['run_id']} ({row['task']}, {row['cell']}, T={row['seq_len']}, seed {row['seed']})")
+            skipped.setdefault(str(exc), []).append(
+                f"run {row['run_id']} ({row['task']}, {row['cell']}, T={row['seq_len']}, seed {row['seed']})"
+            )
     for why, which in skipped.items() if warn is not None else ():
         warn(f"{which[0] if len(which) == 1 else f'{len(which)} runs'} skipped: {why}")
     with one_thread():
@@ -263,9 +322,11 @@ def run_summary(per_delay: pd.DataFrame) -> pd.DataFrame:
     """One row per run and stream (tables/memory_capacity_streams.csv): the run, the stream and its seeds, delays,
     mc (sum of mc_k), head_mc (sum of head_mc_k) and head_mse (mean of head_mse_k; the same on every stream)."""
     keys = [c for c in DELAY_COLUMNS if c not in ("k", "mc_k", "head_mc_k", "head_mse_k")]
-    return (per_delay.groupby(keys, sort=False)
-            .agg(delays=("k", "size"), mc=("mc_k", "sum"), head_mc=("head_mc_k", "sum"), head_mse=("head_mse_k", "mean"))
-            .reset_index())
+    return (
+        per_delay.groupby(keys, sort=False)
+        .agg(delays=("k", "size"), mc=("mc_k", "sum"), head_mc=("head_mc_k", "sum"), head_mse=("head_mse_k", "mean"))
+        .reset_index()
+    )
 
 
 def model_summary(per_stream: pd.DataFrame) -> pd.DataFrame:
@@ -279,10 +340,19 @@ def model_summary(per_stream: pd.DataFrame) -> pd.DataFrame:
     (3, 2.267, 0.5)
     """
     keys = [c for c in RUN_KEYS if c in per_stream.columns]
-    table = (per_stream.groupby(keys, sort=False)
-             .agg(streams=("stream", "size"), mc=("mc", "mean"), mc_stream_min=("mc", "min"), mc_stream_max=("mc", "max"),
-                  delays=("delays", "first"), head_mc=("head_mc", "first"), head_mse=("head_mse", "first"))
-             .reset_index())
+    table = (
+        per_stream.groupby(keys, sort=False)
+        .agg(
+            streams=("stream", "size"),
+            mc=("mc", "mean"),
+            mc_stream_min=("mc", "min"),
+            mc_stream_max=("mc", "max"),
+            delays=("delays", "first"),
+            head_mc=("head_mc", "first"),
+            head_mse=("head_mse", "first"),
+        )
+        .reset_index()
+    )
     return table.assign(stream_range=table["mc_stream_max"] - table["mc_stream_min"])
 
 
@@ -297,16 +367,35 @@ def mc_summary(per_delay: pd.DataFrame) -> pd.DataFrame:
         n, mc, mc_low, mc_high = mean_interval(group["mc"])
         _, mse, mse_low, mse_high = mean_interval(group["head_mse"])
         size = at["hidden_size"]
-        rows.append({**at, "delays": int(group["delays"].iloc[0]), "n": n, "mc": mc, "mc_ci_low": mc_low, "mc_ci_high": mc_high,
-                     "streams": int(group["streams"].min()), "stream_range": float(group["stream_range"].median()),
-                     "stream_range_max": float(group["stream_range"].max()),
-                     "mc_per_unit": mc / size, "mc_per_unit_ci_low": mc_low / size, "mc_per_unit_ci_high": mc_high / size,
-                     "head_mse": mse, "head_mse_ci_low": mse_low, "head_mse_ci_high": mse_high,
-                     "head_mc": float(group["head_mc"].mean()), "memoryless_mse": memoryless_mse(at["scale"])})
+        rows.append(
+            {
+                **at,
+                "delays": int(group["delays"].iloc[0]),
+                "n": n,
+                "mc": mc,
+                "mc_ci_low": mc_low,
+                "mc_ci_high": mc_high,
+                "streams": int(group["streams"].min()),
+                "stream_range": float(group["stream_range"].median()),
+                "stream_range_max": float(group["stream_range"].max()),
+                "mc_per_unit": mc / size,
+                "mc_per_unit_ci_low": mc_low / size,
+                "mc_per_unit_ci_high": mc_high / size,
+                "head_mse": mse,
+                "head_mse_ci_low": mse_low,
+                "head_mse_ci_high": mse_high,
+                "head_mc": float(group["head_mc"].mean()),
+                "memoryless_mse": memoryless_mse(at["scale"]),
+            }
+        )
     order = {c: i for i, c in enumerate(cell_names())}
     table = pd.DataFrame(rows)
-    return table.sort_values(["experiment", "seq_len", "hidden_size", "cell"], key=lambda c: c.map(order) if c.name == "cell" else c,
-                             kind="stable", ignore_index=True)
+    return table.sort_values(
+        ["experiment", "seq_len", "hidden_size", "cell"],
+        key=lambda c: c.map(order) if c.name == "cell" else c,
+        kind="stable",
+        ignore_index=True,
+    )
 
 
 def cell_differences(table: pd.DataFrame) -> pd.DataFrame:
@@ -327,8 +416,24 @@ def cell_differences(table: pd.DataFrame) -> pd.DataFrame:
             overlap = not (a.mc_ci_high < b.mc_ci_low or b.mc_ci_high < a.mc_ci_low)  # NaN compares False: overlapping
             difference = a.mc - b.mc
             claim = not overlap and abs(difference) > a.stream_range and abs(difference) > b.stream_range
-            rows.append([*key, a.cell, b.cell, a.mc, b.mc, difference, a.mc_ci_low, a.mc_ci_high, b.mc_ci_low, b.mc_ci_high,
-                         overlap, a.stream_range, b.stream_range, "differs" if claim else "not distinguishable"])
+            rows.append(
+                [
+                    *key,
+                    a.cell,
+                    b.cell,
+                    a.mc,
+                    b.mc,
+                    difference,
+                    a.mc_ci_low,
+                    a.mc_ci_high,
+                    b.mc_ci_low,
+                    b.mc_ci_high,
+                    overlap,
+                    a.stream_range,
+                    b.stream_range,
+                    "differs" if claim else "not distinguishable",
+                ]
+            )
     return pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)
 
 
@@ -343,8 +448,10 @@ def panel_grid(frame: pd.DataFrame, max_columns: int, width: float, height: floa
     groups = list(frame.groupby(["experiment", "seq_len", "hidden_size"], sort=True))
     columns = min(max_columns, len(groups))
     rows = -(-len(groups) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False, layout="constrained")
-    for ax in list(axes.flat)[len(groups):]:
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(width * columns, height * rows), squeeze=False, layout="constrained"
+    )
+    for ax in list(axes.flat)[len(groups) :]:
         ax.set_visible(False)
     return fig, list(zip(axes.flat, groups))
 
@@ -365,14 +472,27 @@ def plot_mc_curves(frame: pd.DataFrame, path, title: str) -> Path:
             ax.plot(curve["k"], curve["mc_k"], "-", marker="o", markersize=2.5, color=spec.color, linewidth=1.5)
             ax.plot(curve["k"], curve["head_mc_k"], "--", color=spec.color, linewidth=1)
             each = f" × {streams[cell]} streams" if streams[cell] > 1 else ""
-            handles.append(Line2D([], [], color=spec.color, label=f"{spec.label}: MC = {curve['mc_k'].sum():.1f} ({seeds[cell]} seeds{each})"))
+            handles.append(
+                Line2D(
+                    [],
+                    [],
+                    color=spec.color,
+                    label=f"{spec.label}: MC = {curve['mc_k'].sum():.1f} ({seeds[cell]} seeds{each})",
+                )
+            )
         ax.axhline(1.0, color="grey", linestyle=":", linewidth=1)
         ax.axvline(size, color="grey", linestyle="-.", linewidth=1)
-        handles += [Line2D([], [], color="grey", linestyle=":", label="bound MC_k ≤ 1"),
-                    Line2D([], [], color="grey", linestyle="-.", label=f"k = N = {size}"),
-                    Line2D([], [], color="black", linestyle="--", label="trained head (test split)")]
-        ax.set(xlabel="delay k", ylabel="MC_k (squared correlation)", ylim=(-0.03, 1.05),
-               title=f"N = {size}, T = {seq_len}, a = {panel['scale'].iloc[0]:g}" + (f"\n{experiment}" if several else ""))
+        handles += [
+            Line2D([], [], color="grey", linestyle=":", label="bound MC_k ≤ 1"),
+            Line2D([], [], color="grey", linestyle="-.", label=f"k = N = {size}"),
+            Line2D([], [], color="black", linestyle="--", label="trained head (test split)"),
+        ]
+        ax.set(
+            xlabel="delay k",
+            ylabel="MC_k (squared correlation)",
+            ylim=(-0.03, 1.05),
+            title=f"N = {size}, T = {seq_len}, a = {panel['scale'].iloc[0]:g}" + (f"\n{experiment}" if several else ""),
+        )
         ax.grid(alpha=0.3)
         ax.legend(handles=handles, fontsize=7, loc="upper right")
     fig.suptitle(f"{title}\nMC_k ≤ 1 per delay; MC = Σ_k MC_k ≤ N (N hidden units)", fontsize=10)
@@ -397,7 +517,11 @@ def plot_stream_spread(per_stream: pd.DataFrame, path, title: str) -> Path:
                 ax.plot(np.full(len(mc), position), mc, "o", color=spec.color, markersize=2.5, alpha=0.7)
                 ax.plot(position, mc.mean(), "_", color="black", markersize=9)
         ax.set_xticks(range(len(cells)), [get_cell(c).label for c in cells])
-        ax.set(ylabel="MC", xlim=(-0.6, len(cells) - 0.4), title=f"N = {size}, T = {seq_len}" + (f"\n{experiment}" if several else ""))
+        ax.set(
+            ylabel="MC",
+            xlim=(-0.6, len(cells) - 0.4),
+            title=f"N = {size}, T = {seq_len}" + (f"\n{experiment}" if several else ""),
+        )
         ax.grid(alpha=0.3, axis="y")
     fig.suptitle(title, fontsize=10)
     return save_figure(fig, Path(path))
@@ -414,15 +538,23 @@ def write_memory_capacity(root, warn: Callable[[str], None] | None = None, **opt
     (root / "figures").mkdir(exist_ok=True)
     table, per_stream = mc_summary(frame), run_summary(frame)
     paths = []
-    for name, written in (("memory_capacity", table), ("memory_capacity_streams", per_stream),
-                          ("memory_capacity_differences", cell_differences(table))):
+    for name, written in (
+        ("memory_capacity", table),
+        ("memory_capacity_streams", per_stream),
+        ("memory_capacity_differences", cell_differences(table)),
+    ):
         paths.append(root / "tables" / f"{name}.csv")
         write_atomic(paths[-1], lambda tmp, written=written: written.to_csv(tmp, index=False))
     title = "Memory capacity per delay: read-outs refitted on h (solid, test stream) and the trained head (dashed, test split)"
-    spread = (f"MC of each model on each of its {table['streams'].min()} streams (dots; bar: lowest to highest, tick: mean)\n"
-              "models side by side per cell (one per seed)")
-    return [*paths, plot_mc_curves(frame, root / "figures" / "memory_capacity.png", title),
-            plot_stream_spread(per_stream, root / "figures" / "memory_capacity_streams.png", spread)]
+    spread = (
+        f"MC of each model on each of its {table['streams'].min()} streams (dots; bar: lowest to highest, tick: mean)\n"
+        "models side by side per cell (one per seed)"
+    )
+    return [
+        *paths,
+        plot_mc_curves(frame, root / "figures" / "memory_capacity.png", title),
+        plot_stream_spread(per_stream, root / "figures" / "memory_capacity_streams.png", spread),
+    ]
 
 
 def report_section(store, runs=None) -> list[str]:
@@ -436,45 +568,101 @@ def report_section(store, runs=None) -> list[str]:
         return []
     table = pd.read_csv(path)
     has_streams = "stream_range" in table  # a table written before the streams: its one stream has no range
-    rows = [[row.experiment, row.seq_len, f"{row.scale:g}", label_of(row.cell), row.hidden_size,
-             interval_text(row.n, row.mc, row.mc_ci_low, row.mc_ci_high, (0, math.inf)),
-             f"{row.stream_range:.2f} (max {row.stream_range_max:.2f}; {int(row.streams)} streams)" if has_streams else "–",
-             interval_text(row.n, row.mc_per_unit, row.mc_per_unit_ci_low, row.mc_per_unit_ci_high, (0, math.inf)),
-             interval_text(row.n, row.head_mse, row.head_mse_ci_low, row.head_mse_ci_high, (0, math.inf), digits=4),
-             f"{row.memoryless_mse:.4f}"] for row in table.itertuples()]
-    columns = ["experiment", "T", "scale a", "cell", "N", "MC [95% CI over seeds]", "stream range (median)", "MC / N",
-               "trained head's test MSE", "memoryless MSE"]
-    lines = ["## Memory capacity (delayed recall)", "",
-             "Jaeger's memory capacity of each trained model: read-outs refit by least squares on the hidden state h alone "
-             "(N numbers; the LSTM's h, not (h, c)) over one fresh input stream, MC_k the squared correlation with u(t-k) on "
-             "a second stream, MC = Σ_k MC_k <= N (`memorybench diagnose memory-capacity`; rerun it after "
-             "retraining). Beside it, the trained read-out head's own test MSE and the memoryless MSE a²/3.", "",
-             "Two spreads. The same model measured on another pair of streams gives another MC, so each model is scored "
-             "on several independent pairs (their seeds: tables/memory_capacity_streams.csv) and its MC is their mean. "
-             "**MC [95% CI over seeds]** is the mean and t-interval of that stream-mean MC over the seeds (what "
-             "retraining moves); the **stream range** is, per model, its highest stream's MC minus its lowest, the "
-             "median over the cell's models (max: the largest): how far one measurement of one trained model "
-             "moves.", "",
-             markdown_table(pd.DataFrame(rows, columns=columns)), ""]
+    rows = [
+        [
+            row.experiment,
+            row.seq_len,
+            f"{row.scale:g}",
+            label_of(row.cell),
+            row.hidden_size,
+            interval_text(row.n, row.mc, row.mc_ci_low, row.mc_ci_high, (0, math.inf)),
+            f"{row.stream_range:.2f} (max {row.stream_range_max:.2f}; {int(row.streams)} streams)"
+            if has_streams
+            else "–",
+            interval_text(row.n, row.mc_per_unit, row.mc_per_unit_ci_low, row.mc_per_unit_ci_high, (0, math.inf)),
+            interval_text(row.n, row.head_mse, row.head_mse_ci_low, row.head_mse_ci_high, (0, math.inf), digits=4),
+            f"{row.memoryless_mse:.4f}",
+        ]
+        for row in table.itertuples()
+    ]
+    columns = [
+        "experiment",
+        "T",
+        "scale a",
+        "cell",
+        "N",
+        "MC [95% CI over seeds]",
+        "stream range (median)",
+        "MC / N",
+        "trained head's test MSE",
+        "memoryless MSE",
+    ]
+    lines = [
+        "## Memory capacity (delayed recall)",
+        "",
+        "Jaeger's memory capacity of each trained model: read-outs refit by least squares on the hidden state h alone "
+        "(N numbers; the LSTM's h, not (h, c)) over one fresh input stream, MC_k the squared correlation with u(t-k) on "
+        "a second stream, MC = Σ_k MC_k <= N (`memorybench diagnose memory-capacity`; rerun it after "
+        "retraining). Beside it, the trained read-out head's own test MSE and the memoryless MSE a²/3.",
+        "",
+        "Two spreads. The same model measured on another pair of streams gives another MC, so each model is scored "
+        "on several independent pairs (their seeds: tables/memory_capacity_streams.csv) and its MC is their mean. "
+        "**MC [95% CI over seeds]** is the mean and t-interval of that stream-mean MC over the seeds (what "
+        "retraining moves); the **stream range** is, per model, its highest stream's MC minus its lowest, the "
+        "median over the cell's models (max: the largest): how far one measurement of one trained model "
+        "moves.",
+        "",
+        markdown_table(pd.DataFrame(rows, columns=columns)),
+        "",
+    ]
     if has_streams:
         differences = cell_differences(table)
         several = differences[["experiment", "seq_len"]].drop_duplicates().shape[0] > 1
-        rows = [([row.experiment, row.seq_len] if several else []) +
-                [row.hidden_size, label_of(row.cell_a), label_of(row.cell_b), f"{row.difference:+.2f}",
-                 "yes" if row.overlap else "no", f"{row.stream_range_a:.2f}, {row.stream_range_b:.2f}", row.verdict]
-                for row in differences.itertuples()]
-        columns = (["experiment", "T"] if several else []) + ["N", "cell A", "cell B", "difference A − B", "intervals overlap?",
-                                                              "stream ranges A, B", "verdict"]
-        lines += ["When two cells' MCs differ (tables/memory_capacity_differences.csv): a difference is claimed only where "
-                  "the two seed intervals do not overlap **and** the difference of the means exceeds both cells' stream "
-                  "ranges; otherwise the cells are not distinguishable at these seeds and streams.", "",
-                  markdown_table(pd.DataFrame(rows, columns=columns)), ""]
+        rows = [
+            ([row.experiment, row.seq_len] if several else [])
+            + [
+                row.hidden_size,
+                label_of(row.cell_a),
+                label_of(row.cell_b),
+                f"{row.difference:+.2f}",
+                "yes" if row.overlap else "no",
+                f"{row.stream_range_a:.2f}, {row.stream_range_b:.2f}",
+                row.verdict,
+            ]
+            for row in differences.itertuples()
+        ]
+        columns = (["experiment", "T"] if several else []) + [
+            "N",
+            "cell A",
+            "cell B",
+            "difference A − B",
+            "intervals overlap?",
+            "stream ranges A, B",
+            "verdict",
+        ]
+        lines += [
+            "When two cells' MCs differ (tables/memory_capacity_differences.csv): a difference is claimed only where "
+            "the two seed intervals do not overlap **and** the difference of the means exceeds both cells' stream "
+            "ranges; otherwise the cells are not distinguishable at these seeds and streams.",
+            "",
+            markdown_table(pd.DataFrame(rows, columns=columns)),
+            "",
+        ]
     else:
-        lines += ["This table was written before MC was scored on several streams: rerun `memorybench diagnose "
-                  "memory-capacity` for the stream range and the cells' differences.", ""]
-    return lines + ["![memory capacity per delay](figures/memory_capacity.png)", "",
-                    *(["![each model's MC on each stream](figures/memory_capacity_streams.png)", ""] if has_streams else [])]
+        lines += [
+            "This table was written before MC was scored on several streams: rerun `memorybench diagnose "
+            "memory-capacity` for the stream range and the cells' differences.",
+            "",
+        ]
+    return lines + [
+        "![memory capacity per delay](figures/memory_capacity.png)",
+        "",
+        *(["![each model's MC on each stream](figures/memory_capacity_streams.png)", ""] if has_streams else []),
+    ]
 
 
-
-register_section(ReportSection("memory_capacity", needs=("tables/memory_capacity.csv",), write=report_section, reads_checkpoints=True))
+register_section(
+    ReportSection(
+        "memory_capacity", needs=("tables/memory_capacity.csv",), write=report_section, reads_checkpoints=True
+    )
+)

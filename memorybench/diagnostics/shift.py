@@ -15,6 +15,7 @@ Example:
     >>> [name for name, _ in get_task("flip_flop").shifts], task_defaults("flip_flop")
     (['sparse', 'dense'], {'p_ignore': 0.8})
 """
+
 from __future__ import annotations
 
 import json
@@ -36,7 +37,20 @@ from memorybench.storage.store import ResultsStore, open_results
 from memorybench.tasks import get_task
 
 AS_TRAINED = "as trained"
-RUN_COLUMNS = ["experiment", "run_id", "task", "cell", "seq_len", "seed", "shift", "params", "fresh_seed", "n", "score", "book_test_score"]
+RUN_COLUMNS = [
+    "experiment",
+    "run_id",
+    "task",
+    "cell",
+    "seq_len",
+    "seed",
+    "shift",
+    "params",
+    "fresh_seed",
+    "n",
+    "score",
+    "book_test_score",
+]
 GROUP = ["experiment", "task", "cell", "seq_len", "shift"]
 SUMMARY_COLUMNS = GROUP + ["params", "n", "mean", "ci_low", "ci_high", "sequences"]
 
@@ -49,10 +63,16 @@ def shift_table(root, size: int = DEFAULT_SIZE, warn: Callable[[str], None] | No
     size = check_size(size)
     store = open_results(root)
     runs, _ = store.collect()
-    runs = runs[(runs["status"] == "ok") & runs["task"].map(lambda t: bool(get_task(t).shifts))] if not runs.empty else runs
+    runs = (
+        runs[(runs["status"] == "ok") & runs["task"].map(lambda t: bool(get_task(t).shifts))]
+        if not runs.empty
+        else runs
+    )
     if runs.empty:
-        raise ValueError(f"{root} holds no successful run of a task with shifts "
-                         f"(tasks with shifts: {', '.join(task_names_with_shifts())})")
+        raise ValueError(
+            f"{root} holds no successful run of a task with shifts "
+            f"(tasks with shifts: {', '.join(task_names_with_shifts())})"
+        )
     rows = []
     with one_thread():
         for row in runs.to_dict("records"):
@@ -60,17 +80,31 @@ def shift_table(root, size: int = DEFAULT_SIZE, warn: Callable[[str], None] | No
                 saved = loaded_run(store.run_folder(row["run_id"]))
             except ValueError as exc:
                 if warn is not None:
-                    warn(f"run {row['run_id']} ({row['task']}, {row['cell']}, L={row['seq_len']}, seed {row['seed']}) skipped: {exc}")
+                    warn(
+                        f"run {row['run_id']} ({row['task']}, {row['cell']}, L={row['seq_len']}, seed {row['seed']}) skipped: {exc}"
+                    )
                 continue
             task = get_task(saved.config.task)
             for name, params in ((AS_TRAINED, {}), *task.shifts):
                 config = replace(saved.config, task_params={**saved.config.task_params, **params})
                 split = fresh_split(config, config.seq_len, size)
                 shown = {**task_defaults(task.name), **config.task_params}
-                rows.append(dict(experiment=experiment_label(row), run_id=row["run_id"], task=row["task"], cell=row["cell"],
-                                 seq_len=int(row["seq_len"]), seed=int(row["seed"]), shift=name, params=json.dumps(shown, sort_keys=True),
-                                 fresh_seed=int(row["seed"]) + FRESH_SEED_OFFSET, n=len(split), score=score_split(saved.model, task, split),
-                                 book_test_score=float(row["test_score"])))
+                rows.append(
+                    dict(
+                        experiment=experiment_label(row),
+                        run_id=row["run_id"],
+                        task=row["task"],
+                        cell=row["cell"],
+                        seq_len=int(row["seq_len"]),
+                        seed=int(row["seed"]),
+                        shift=name,
+                        params=json.dumps(shown, sort_keys=True),
+                        fresh_seed=int(row["seed"]) + FRESH_SEED_OFFSET,
+                        n=len(split),
+                        score=score_split(saved.model, task, split),
+                        book_test_score=float(row["test_score"]),
+                    )
+                )
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 
@@ -96,10 +130,24 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for key, group in table.groupby(GROUP, sort=False):
         n, mean, low, high = mean_interval(group["score"])
-        rows.append(dict(zip(GROUP, key), params=group["params"].iloc[0], n=n, mean=mean, ci_low=low, ci_high=high, sequences=int(group["n"].min())))
+        rows.append(
+            dict(
+                zip(GROUP, key),
+                params=group["params"].iloc[0],
+                n=n,
+                mean=mean,
+                ci_low=low,
+                ci_high=high,
+                sequences=int(group["n"].min()),
+            )
+        )
     frame = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
-    return frame.sort_values(["experiment", "task", "cell", "seq_len"], key=lambda col: col.map(order) if col.name == "cell" else col,
-                             kind="stable", ignore_index=True)
+    return frame.sort_values(
+        ["experiment", "task", "cell", "seq_len"],
+        key=lambda col: col.map(order) if col.name == "cell" else col,
+        kind="stable",
+        ignore_index=True,
+    )
 
 
 def plot_shift(group: pd.DataFrame, task: str, path: Path, title: str) -> Path:
@@ -110,8 +158,15 @@ def plot_shift(group: pd.DataFrame, task: str, path: Path, title: str) -> Path:
     for ax, name in zip(axes[0], shifts):
         at = group[group["shift"] == name]
         for cell, line in at.groupby("cell", sort=False):
-            ax.errorbar(line["seq_len"], line["mean"], yerr=[line["mean"] - line["ci_low"], line["ci_high"] - line["mean"]],
-                        color=get_cell(cell).color, marker="o", capsize=3, label=get_cell(cell).label)
+            ax.errorbar(
+                line["seq_len"],
+                line["mean"],
+                yerr=[line["mean"] - line["ci_low"], line["ci_high"] - line["mean"]],
+                color=get_cell(cell).color,
+                marker="o",
+                capsize=3,
+                label=get_cell(cell).label,
+            )
         ax.axhline(spec.threshold, color="black", linestyle="--", linewidth=1, label=f"solved ({spec.threshold:g})")
         ax.axhline(spec.baseline, color="grey", linestyle=":", linewidth=1, label=f"memoryless ({spec.baseline:g})")
         params = ", ".join(f"{k} {v:g}" for k, v in json.loads(at["params"].iloc[0]).items())
@@ -150,11 +205,15 @@ def report_section(store, runs=None) -> list[str]:
     if not path.exists():
         return []
     means = pd.read_csv(path)
-    lines = ["## Other distributions than trained", "",
-             "Each successful run's best-dev model, trained as stored, scored at its own length on fresh test sets drawn with "
-             f"other task parameters (seed run seed + {FRESH_SEED_OFFSET:,}; `memorybench diagnose shift`): mean [95% t-interval] "
-             "over seeds (`tables/shift_summary.csv`, per run in `tables/shift.csv`). `as trained` is the run's own distribution "
-             "on the fresh set.", ""]
+    lines = [
+        "## Other distributions than trained",
+        "",
+        "Each successful run's best-dev model, trained as stored, scored at its own length on fresh test sets drawn with "
+        f"other task parameters (seed run seed + {FRESH_SEED_OFFSET:,}; `memorybench diagnose shift`): mean [95% t-interval] "
+        "over seeds (`tables/shift_summary.csv`, per run in `tables/shift.csv`). `as trained` is the run's own distribution "
+        "on the fresh set.",
+        "",
+    ]
     for (experiment, task), group in means.groupby(["experiment", "task"], sort=False):
         spec = get_task(task)
         shifts = list(dict.fromkeys(group["shift"]))
@@ -162,16 +221,38 @@ def report_section(store, runs=None) -> list[str]:
         rows = []
         for (cell, length), at in group.groupby(["cell", "seq_len"], sort=False):
             by_shift = at.set_index("shift")
-            rows.append([label_of(cell), length] + [
-                interval_text(*by_shift.loc[name, ["n", "mean", "ci_low", "ci_high"]], bounds=spec.metric_range, digits=spec.digits)
-                if name in by_shift.index else "–" for name in shifts])
-        columns = ["cell", "L"] + [f"{name} ({', '.join(f'{k} {v:g}' for k, v in params[name].items())})" for name in shifts]
-        lines += [f"### {spec.label}, {experiment}", "", f"Solved: {spec.threshold:g}; memoryless: {spec.baseline:g}.", "",
-                  markdown_table(pd.DataFrame(rows, columns=columns)), ""]
+            rows.append(
+                [label_of(cell), length]
+                + [
+                    interval_text(
+                        *by_shift.loc[name, ["n", "mean", "ci_low", "ci_high"]],
+                        bounds=spec.metric_range,
+                        digits=spec.digits,
+                    )
+                    if name in by_shift.index
+                    else "–"
+                    for name in shifts
+                ]
+            )
+        columns = ["cell", "L"] + [
+            f"{name} ({', '.join(f'{k} {v:g}' for k, v in params[name].items())})" for name in shifts
+        ]
+        lines += [
+            f"### {spec.label}, {experiment}",
+            "",
+            f"Solved: {spec.threshold:g}; memoryless: {spec.baseline:g}.",
+            "",
+            markdown_table(pd.DataFrame(rows, columns=columns)),
+            "",
+        ]
         figure = store.root / "figures" / "shift" / f"{task}.png"
         if figure.exists():
             lines += [f"![{spec.label} on other distributions]({figure.relative_to(store.root).as_posix()})", ""]
     return lines
 
 
-register_section(ReportSection("shift", needs=("tables/shift_summary.csv", "tables/shift.csv"), write=report_section, reads_checkpoints=True))
+register_section(
+    ReportSection(
+        "shift", needs=("tables/shift_summary.csv", "tables/shift.csv"), write=report_section, reads_checkpoints=True
+    )
+)

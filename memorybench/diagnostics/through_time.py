@@ -42,6 +42,7 @@ Example:
     >>> round(float(rates["rate"].iloc[0]), 4)  # ln 0.5: the norm halves every step back
     -0.6931
 """
+
 from __future__ import annotations
 
 if __name__ == "__main__":  # `python -m memorybench.diagnostics.through_time`, the path before 0.2.0, until 0.3.0
@@ -76,7 +77,13 @@ READOUTS = ("class", "real", "class_per_step")  # last-state read-outs, and a cl
 STATE_TITLES = {"h": "hidden state: ‖∂L/∂h_t‖", "c": "cell state: ‖∂L/∂c_t‖ (h_t held fixed; 0 at the last step)"}
 PROFILE_COLUMNS = ["run_id", "cell", "seq_len", "seed", "task", "checkpoint", "state", "t", "distance", "grad_norm"]
 RATE_COLUMNS = ["run_id", "task", "cell", "seq_len", "seed", "checkpoint", "state", "rate", "points"]
-GROUP = ["task", "cell", "seq_len", "checkpoint", "state"]  # what a summary over seeds is per ('experiment' first, when present)
+GROUP = [
+    "task",
+    "cell",
+    "seq_len",
+    "checkpoint",
+    "state",
+]  # what a summary over seeds is per ('experiment' first, when present)
 
 Perturbation = tuple[int, str, torch.Tensor]  # (step t, state name, delta (N, H)) added to that state at that step
 
@@ -89,11 +96,15 @@ def state_names(model: SequenceModel) -> tuple[str, ...]:
 def check_supported(model: SequenceModel, task: TaskSpec | None = None) -> None:
     """ValueError unless the model is one unidirectional layer (read out on its last state, for `task`)."""
     if model.rnn.num_layers != 1:
-        raise ValueError(f"num_layers={model.rnn.num_layers} is not supported; gradients through time need num_layers=1")
+        raise ValueError(
+            f"num_layers={model.rnn.num_layers} is not supported; gradients through time need num_layers=1"
+        )
     if model.rnn.bidirectional:
         raise ValueError("bidirectional=True is not supported; gradients through time need a unidirectional model")
     if task is not None and task.output_kind not in READOUTS:
-        raise ValueError(f"output_kind={task.output_kind!r} (task {task.name!r}) is not supported; choose one of {', '.join(READOUTS)}")
+        raise ValueError(
+            f"output_kind={task.output_kind!r} (task {task.name!r}) is not supported; choose one of {', '.join(READOUTS)}"
+        )
 
 
 def unroll(model: SequenceModel, inputs: torch.Tensor, perturb: Perturbation | None = None):
@@ -113,7 +124,9 @@ def unroll(model: SequenceModel, inputs: torch.Tensor, perturb: Perturbation | N
         check_choice("perturbed state", name, state_names(model))
         if not 0 <= t < steps:
             raise ValueError(f"perturbed step t={t} is not allowed; it must be in 0..{steps - 1}")
-    x_steps = spec.project_input(params, x).unbind(1)  # T views (N, chunks*H): a backward linear in T (see cells.layers)
+    x_steps = spec.project_input(params, x).unbind(
+        1
+    )  # T views (N, chunks*H): a backward linear in T (see cells.layers)
     h = x.new_zeros(batch, spec.state_factor * rnn.hidden_size)  # (N, S): S = H, or 2H for the LRU's [Re s; Im s]
     c = x.new_zeros(batch, rnn.hidden_size)  # (N, H); passes through a cell without a cell state
     states = {name: [] for name in state_names(model)}
@@ -129,7 +142,9 @@ def unroll(model: SequenceModel, inputs: torch.Tensor, perturb: Perturbation | N
         read = spec.readout(params, torch.stack(states["h"], dim=1), x)  # (N, T, H)
         outputs = model.head(read if model.per_step else read[:, -1])
     else:
-        outputs = model.head(torch.stack(states["h"], dim=1) if model.per_step else h)  # (N, T, C) per step, else (N, C) or (N, K)
+        outputs = model.head(
+            torch.stack(states["h"], dim=1) if model.per_step else h
+        )  # (N, T, C) per step, else (N, C) or (N, K)
     return (outputs.softmax(-1) if model.softmax_before_loss else outputs), states
 
 
@@ -147,20 +162,34 @@ def first_output_step(task: TaskSpec, targets: torch.Tensor, steps: int) -> int:
     first step any sequence is scored on (copy: the first recalled symbol)."""
     if task.output_kind != "class_per_step":
         return steps - 1
-    scored = targets != task.unscored_class if task.unscored_class is not None else torch.ones_like(targets, dtype=torch.bool)
+    scored = (
+        targets != task.unscored_class
+        if task.unscored_class is not None
+        else torch.ones_like(targets, dtype=torch.bool)
+    )
     return int(scored.any(0).nonzero()[0])
 
 
-def sequence_losses(model: SequenceModel, task: TaskSpec, inputs: torch.Tensor, targets: torch.Tensor,
-                    perturb: Perturbation | None = None) -> torch.Tensor:
+def sequence_losses(
+    model: SequenceModel,
+    task: TaskSpec,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    perturb: Perturbation | None = None,
+) -> torch.Tensor:
     """(N,) each sequence's task loss (its sum is the L of the gradients), optionally with one state perturbed."""
     check_supported(model, task)
     outputs, _ = unroll(model, inputs, perturb)
     return scored_losses(task, outputs, targets)
 
 
-def state_gradients(model: SequenceModel, task: TaskSpec, inputs: torch.Tensor, targets: torch.Tensor,
-                    perturb: Perturbation | None = None) -> dict[str, torch.Tensor]:
+def state_gradients(
+    model: SequenceModel,
+    task: TaskSpec,
+    inputs: torch.Tensor,
+    targets: torch.Tensor,
+    perturb: Perturbation | None = None,
+) -> dict[str, torch.Tensor]:
     """State name -> (N, T): ‖∂L/∂state_t‖ of each sequence n at each step t, L the loss summed over sequences."""
     check_supported(model, task)
     with torch.enable_grad():
@@ -171,7 +200,10 @@ def state_gradients(model: SequenceModel, task: TaskSpec, inputs: torch.Tensor, 
     steps = len(states["h"])
     norms = {}
     for index, name in enumerate(states):
-        per_step = [g if g is not None else torch.zeros_like(v) for g, v in zip(grads[index * steps : (index + 1) * steps], states[name])]
+        per_step = [
+            g if g is not None else torch.zeros_like(v)
+            for g, v in zip(grads[index * steps : (index + 1) * steps], states[name])
+        ]
         norms[name] = torch.linalg.vector_norm(torch.stack(per_step, dim=1), dim=-1)  # (N, T, H) -> (N, T)
     return norms
 
@@ -194,10 +226,22 @@ def _profiles(run_folder, checkpoints) -> pd.DataFrame:
         for state, values in norms.items():
             steps = values.shape[1]
             origin = first_output_step(task, test.targets, steps)
-            rows.append(pd.DataFrame(dict(
-                run_id=folder.name, cell=config.cell, seq_len=config.seq_len, seed=config.seed, task=config.task,
-                checkpoint=checkpoint, state=state, t=np.arange(steps), distance=origin - np.arange(steps),
-                grad_norm=values.double().mean(0).numpy())))  # mean over the test sequences
+            rows.append(
+                pd.DataFrame(
+                    dict(
+                        run_id=folder.name,
+                        cell=config.cell,
+                        seq_len=config.seq_len,
+                        seed=config.seed,
+                        task=config.task,
+                        checkpoint=checkpoint,
+                        state=state,
+                        t=np.arange(steps),
+                        distance=origin - np.arange(steps),
+                        grad_norm=values.double().mean(0).numpy(),
+                    )
+                )
+            )  # mean over the test sequences
     return pd.concat(rows, ignore_index=True)[PROFILE_COLUMNS]
 
 
@@ -216,8 +260,11 @@ def _keys(frame: pd.DataFrame, keys: list[str]) -> list[str]:
 
 def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows in a fixed order: cells as registered, checkpoints best then init, states h then c."""
-    order = {"cell": {c: i for i, c in enumerate(cell_names())}, "checkpoint": {c: i for i, c in enumerate(CHECKPOINTS)},
-             "state": {"h": 0, "c": 1}}
+    order = {
+        "cell": {c: i for i, c in enumerate(cell_names())},
+        "checkpoint": {c: i for i, c in enumerate(CHECKPOINTS)},
+        "state": {"h": 0, "c": 1},
+    }
 
     def key(column: pd.Series) -> pd.Series:
         ranks = order.get(column.name)
@@ -230,9 +277,11 @@ def _ordered(frame: pd.DataFrame) -> pd.DataFrame:
 def mean_profiles(profiles: pd.DataFrame) -> pd.DataFrame:
     """Per task, cell, seq_len, checkpoint, state and t over the seeds: n, grad_norm (mean) and grad_norm_std."""
     keys = _keys(profiles, GROUP + ["t", "distance"])
-    table = (profiles.groupby(keys, sort=False)["grad_norm"]
-             .agg(n="count", grad_norm="mean", grad_norm_std="std")  # std: NaN for one seed
-             .reset_index())
+    table = (
+        profiles.groupby(keys, sort=False)["grad_norm"]
+        .agg(n="count", grad_norm="mean", grad_norm_std="std")  # std: NaN for one seed
+        .reset_index()
+    )
     return _ordered(table)
 
 
@@ -262,7 +311,16 @@ def decay_table(rates: pd.DataFrame) -> pd.DataFrame:
         mean = float(values.mean()) if n else math.nan
         std = float(values.std(ddof=1)) if n > 1 else math.nan
         half = t975(n - 1) * std / math.sqrt(n) if n > 1 else math.nan
-        rows.append({**dict(zip(_keys(rates, GROUP), key)), "n": n, "mean": mean, "std": std, "ci_low": mean - half, "ci_high": mean + half})
+        rows.append(
+            {
+                **dict(zip(_keys(rates, GROUP), key)),
+                "n": n,
+                "mean": mean,
+                "std": std,
+                "ci_low": mean - half,
+                "ci_high": mean + half,
+            }
+        )
     return _ordered(pd.DataFrame(rows, columns=_keys(rates, GROUP) + ["n", "mean", "std", "ci_low", "ci_high"]))
 
 
@@ -272,7 +330,9 @@ def plot_profiles(profiles: pd.DataFrame, path, title: str) -> Path:
     dashed at initialisation; a second panel for the cell state when a cell has one."""
     for column in ("task", "seq_len") + (("experiment",) if "experiment" in profiles else ()):
         if profiles[column].nunique() != 1:
-            raise ValueError(f"plot_profiles draws one {column} at a time; got {sorted(map(str, profiles[column].unique()))}")
+            raise ValueError(
+                f"plot_profiles draws one {column} at a time; got {sorted(map(str, profiles[column].unique()))}"
+            )
     mean = mean_profiles(profiles)
     panels = [s for s in ("h", "c") if s in set(mean["state"])]
     steps = int(mean["seq_len"].iloc[0])
@@ -292,8 +352,10 @@ def plot_profiles(profiles: pd.DataFrame, path, title: str) -> Path:
         ax.grid(alpha=0.3, which="both")
     axes[0, 0].set_ylabel("mean over test sequences and seeds")
     handles = [Line2D([], [], color=get_cell(c).color, label=get_cell(c).label) for c in cells]
-    handles += [Line2D([], [], color="black", linestyle="-", label="best-dev checkpoint"),
-                Line2D([], [], color="black", linestyle="--", label="initialisation")]
+    handles += [
+        Line2D([], [], color="black", linestyle="-", label="best-dev checkpoint"),
+        Line2D([], [], color="black", linestyle="--", label="initialisation"),
+    ]
     axes[0, 0].legend(handles=handles, fontsize=8, loc="best")
     fig.suptitle(title, fontsize=10)
     return save_figure(fig, Path(path))
@@ -328,8 +390,10 @@ def write_through_time(root, warn: Callable[[str], None] | None = None) -> list[
         raise ValueError(f"{root} holds no run whose gradients through time can be profiled")
     profiles = pd.concat(profiles, ignore_index=True)
     store.tables_dir.mkdir(exist_ok=True)
-    written = write_csv_tables(store.tables_dir, {"grad_through_time.csv": mean_profiles(profiles),
-                                                  "grad_decay.csv": decay_table(decay_rates(profiles))})
+    written = write_csv_tables(
+        store.tables_dir,
+        {"grad_through_time.csv": mean_profiles(profiles), "grad_decay.csv": decay_table(decay_rates(profiles))},
+    )
     figures = store.root / "figures" / "grad_through_time"
     figures.mkdir(parents=True, exist_ok=True)
     several = profiles["experiment"].nunique() > 1
@@ -350,33 +414,62 @@ def report_section(store, runs=None) -> list[str]:
         return []
     decay = pd.read_csv(path)
     order = {name: i for i, name in enumerate(cell_names())}
-    decay = decay.sort_values(["experiment", "checkpoint", "state", "cell"], kind="stable", key=lambda col: {
-        "checkpoint": col.map({"init": 0, "best": 1}), "state": col.map({"h": 0, "c": 1}), "cell": col.map(order)}.get(col.name, col))
+    decay = decay.sort_values(
+        ["experiment", "checkpoint", "state", "cell"],
+        kind="stable",
+        key=lambda col: {
+            "checkpoint": col.map({"init": 0, "best": 1}),
+            "state": col.map({"h": 0, "c": 1}),
+            "cell": col.map(order),
+        }.get(col.name, col),
+    )
     lengths = sorted(decay["seq_len"].unique())
     rows = []
-    for (experiment, checkpoint, state, cell), group in decay.groupby(["experiment", "checkpoint", "state", "cell"], sort=False):
+    for (experiment, checkpoint, state, cell), group in decay.groupby(
+        ["experiment", "checkpoint", "state", "cell"], sort=False
+    ):
         at = group.set_index("seq_len")
-        rows.append([experiment, label_of(cell), {"best": "best-dev", "init": "initialisation"}[checkpoint], state]
-                    + [interval_text(*at.loc[n, ["n", "mean", "ci_low", "ci_high"]], sign="+") if n in at.index else "–" for n in lengths])
+        rows.append(
+            [experiment, label_of(cell), {"best": "best-dev", "init": "initialisation"}[checkpoint], state]
+            + [
+                interval_text(*at.loc[n, ["n", "mean", "ci_low", "ci_high"]], sign="+") if n in at.index else "–"
+                for n in lengths
+            ]
+        )
     table = pd.DataFrame(rows, columns=["experiment", "cell", "checkpoint", "state", *[f"L={n}" for n in lengths]])
     if table["experiment"].nunique() == 1:
         table = table.drop(columns="experiment")
-    figures = sorted((store.root / "figures" / "grad_through_time").glob("*.png"), key=lambda f: int(re.findall(r"\d+", f.stem)[-1]))
+    figures = sorted(
+        (store.root / "figures" / "grad_through_time").glob("*.png"), key=lambda f: int(re.findall(r"\d+", f.stem)[-1])
+    )
     shown = [f"![gradients through time, {f.stem}]({f.relative_to(store.root).as_posix()})" for f in figures[-1:]]
     others = ", ".join(f"[{f.stem}]({f.relative_to(store.root).as_posix()})" for f in figures[:-1])
     return [
-        "## Gradients through time", "",
+        "## Gradients through time",
+        "",
         "‖∂L/∂h_t‖ against position t (L summed over the test split; each point the mean over sequences of each "
         "sequence's own gradient norm, then over seeds), at initialisation and at the best-dev checkpoint, from the saved "
         "runs (`memorybench diagnose through-time`; rerun it after retraining). For the LSTM also ‖∂L/∂c_t‖ "
-        "along the cell state with h_t held fixed.", "",
-        *shown, "", f"Every length: {others}." if others else "", "",
+        "along the cell state with h_t held fixed.",
+        "",
+        *shown,
+        "",
+        f"Every length: {others}." if others else "",
+        "",
         "**Decay rate per step back in time**: the least-squares slope of ln‖∂L/∂state_t‖ against the distance from the "
         "last step, mean [95% t-interval] over seeds; negative: the gradient shrinks going back (vanishes), positive: it "
-        "grows toward the start (`tables/grad_decay.csv`, profiles in `tables/grad_through_time.csv`).", "",
-        markdown_table(table), "",
+        "grows toward the start (`tables/grad_decay.csv`, profiles in `tables/grad_through_time.csv`).",
+        "",
+        markdown_table(table),
+        "",
     ]
 
 
-
-register_section(ReportSection("through_time", needs=("tables/grad_decay.csv", "tables/grad_through_time.csv"), write=report_section, reads_checkpoints=True))
+register_section(
+    ReportSection(
+        "through_time",
+        needs=("tables/grad_decay.csv", "tables/grad_through_time.csv"),
+        write=report_section,
+        reads_checkpoints=True,
+    )
+)

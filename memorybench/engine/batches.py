@@ -19,6 +19,7 @@ Example:
     >>> x.shape, all(torch.equal(a, b) for a, b in zip((x, y), next(slow)))
     (torch.Size([2, 8, 5]), True)
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -45,14 +46,16 @@ def stack_padded(tensors: list[torch.Tensor], length: int) -> torch.Tensor:
     tensor([[1, 0, 0],
             [1, 0, 0]])
     """
+
     def pad(t: torch.Tensor) -> torch.Tensor:
         return t if t.shape[1] == length else F.pad(t, (0, 0) * (t.dim() - 2) + (0, length - t.shape[1]))
 
     return torch.stack([pad(t) for t in tensors])
 
 
-def padded_batches(data: list[TaskData], generators: list[torch.Generator], batch_size: int, shuffle: bool,
-                   length: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def padded_batches(
+    data: list[TaskData], generators: list[torch.Generator], batch_size: int, shuffle: bool, length: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Each replica's `train_batches` stream, one batch of each per step, stacked and padded to `length`:
     (x (E, B, length[, F]), y (E, B[, ...])). Works for every task."""
     streams = [train_batches(d, batch_size, g, shuffle) for d, g in zip(data, generators)]
@@ -61,8 +64,9 @@ def padded_batches(data: list[TaskData], generators: list[torch.Generator], batc
         yield stack_padded([b.inputs for b in batches], length), torch.stack([b.targets for b in batches])
 
 
-def stacked_batches(data: list[TaskData], generators: list[torch.Generator], batch_size: int, shuffle: bool,
-                    length: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def stacked_batches(
+    data: list[TaskData], generators: list[torch.Generator], batch_size: int, shuffle: bool, length: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """What `padded_batches` yields, for fixed training sets of one size, from the sets stacked once: per epoch
     each replica's order (`torch.randperm` from its own generator when `shuffle`, as `train_batches` draws it),
     per step one gather of inputs and one of targets. Falls back to `padded_batches` where the sets do not

@@ -24,6 +24,7 @@ Example:
     >>> torch.allclose(logits[1], models[1](x[1]), atol=1e-6)
     True
 """
+
 from __future__ import annotations
 
 import torch
@@ -49,7 +50,9 @@ def lookup(embedding: torch.Tensor, x: torch.Tensor, capturable: bool = False) -
         one_hot = (x.unsqueeze(-1) == torch.arange(V, device=x.device)).to(embedding.dtype)  # (E, ..., V)
         return torch.bmm(one_hot.flatten(1, -2), embedding).view(*x.shape, -1)
     models = torch.arange(E, device=x.device).view(E, *[1] * (x.dim() - 1))  # (E, 1, ...)
-    if x.device.type != "cpu":  # CUDA's index_add (the index_select's backward) adds in no fixed order; its index_put sorts
+    if (
+        x.device.type != "cpu"
+    ):  # CUDA's index_add (the index_select's backward) adds in no fixed order; its index_put sorts
         return embedding[models, x]
     return embedding.reshape(E * V, -1).index_select(0, (x + models * V).reshape(-1)).view(*x.shape, -1)
 
@@ -67,7 +70,15 @@ def last_states(states: torch.Tensor, lengths: torch.Tensor | None) -> torch.Ten
 
 
 class PackedModel(nn.Module):
-    supports = Supports(input_kinds=("tokens",), output_kinds=("class",), clips=("none",), layered=False, cells="fused", max_size=None, constraints=False)
+    supports = Supports(
+        input_kinds=("tokens",),
+        output_kinds=("class",),
+        clips=("none",),
+        layered=False,
+        cells="fused",
+        max_size=None,
+        constraints=False,
+    )
     plain_loss = False  # per-sample losses per replica, whatever the pack's size
 
     def __init__(self, models: list[SequenceModel]):
@@ -76,7 +87,9 @@ class PackedModel(nn.Module):
         if not isinstance(first.embedding, nn.Embedding) or first.per_step:
             raise ValueError("packing supports token inputs with one class per sequence")
         self.spec, self.size = get_cell(first.cell), len(models)
-        self.names = layer_parameters(self.spec)  # the fused layer's and each model's: 'weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0'
+        self.names = layer_parameters(
+            self.spec
+        )  # the fused layer's and each model's: 'weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0'
         weight_ih, weight_hh, bias_ih, bias_hh = self.names
         self.capturable = False  # True: only operations a CUDA graph can capture (see `lookup`)
         self.hidden, self.chunks = first.rnn.hidden_size, self.spec.chunks
@@ -137,7 +150,11 @@ class PackedModel(nn.Module):
 
     def grad_norms(self) -> torch.Tensor:
         """(E,) each model's global gradient norm, from its own blocks only."""
-        squares = self.embedding.grad.square().sum((1, 2)) + self.head_weight.grad.square().sum((1, 2)) + self.head_bias.grad.square().sum(1)
+        squares = (
+            self.embedding.grad.square().sum((1, 2))
+            + self.head_weight.grad.square().sum((1, 2))
+            + self.head_bias.grad.square().sum(1)
+        )
         for name in self.names[:2]:  # the weights
             diagonal = self._blocks(getattr(self.rnn, name).grad).diagonal(dim1=1, dim2=3)  # (chunks, H, K, E)
             squares = squares + diagonal.square().sum((0, 1, 2))
@@ -149,6 +166,10 @@ class PackedModel(nn.Module):
     def state_dict_of(self, e: int, grads: bool = False) -> dict[str, torch.Tensor]:
         """Model e's weights (with `grads`, their gradients) in the single model's state-dict layout (CPU tensors)."""
         get = (lambda p: p.grad) if grads else (lambda p: p)
-        state = {"embedding.weight": get(self.embedding)[e], "head.weight": get(self.head_weight)[e], "head.bias": get(self.head_bias)[e]}
+        state = {
+            "embedding.weight": get(self.embedding)[e],
+            "head.weight": get(self.head_weight)[e],
+            "head.bias": get(self.head_bias)[e],
+        }
         state.update({f"rnn.{name}": self._unpack(get(getattr(self.rnn, name)), e) for name in self.names})
         return {k: v.detach().cpu().clone() for k, v in state.items()}

@@ -19,6 +19,7 @@ Example:
     >>> compile_note("CalledProcessError: g++ not found")
     '--compile: this machine cannot compile (CalledProcessError: g++ not found); training eager'
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

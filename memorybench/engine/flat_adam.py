@@ -23,6 +23,7 @@ Example:
     >>> all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     True
 """
+
 from __future__ import annotations
 
 import torch
@@ -47,12 +48,18 @@ class FlatAdam:
             end = starts[-1] + p.numel()
         self.flat = first.new_zeros(end)  # (elements,): every parameter's numbers, zeros between them
         self.slices = [slice(start, start + p.numel()) for start, p in zip(starts, self.params)]
-        self.gaps = [first.new_zeros(following - start - p.numel()) for p, start, following in zip(self.params, starts, starts[1:] + [end])]
+        self.gaps = [
+            first.new_zeros(following - start - p.numel())
+            for p, start, following in zip(self.params, starts, starts[1:] + [end])
+        ]
         with torch.no_grad():
             for p, part in zip(self.params, self.slices):
                 self.flat[part].copy_(p.reshape(-1))
                 p.data = self.flat[part].view_as(p)  # the same Parameter, its numbers now in the buffer
-        self.grad, self.denom = torch.zeros_like(self.flat), torch.zeros_like(self.flat)  # reused: no allocation per step
+        self.grad, self.denom = (
+            torch.zeros_like(self.flat),
+            torch.zeros_like(self.flat),
+        )  # reused: no allocation per step
         self.exp_avg, self.exp_avg_sq = torch.zeros_like(self.flat), torch.zeros_like(self.flat)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -65,7 +72,9 @@ class FlatAdam:
     @torch.no_grad()
     def step(self) -> None:
         if all(p.grad is not None for p in self.params) and len(set(self.counts)) == 1:
-            pieces = [piece for p, gap in zip(self.params, self.gaps) for piece in (p.grad.reshape(-1), gap)]  # empty gaps too
+            pieces = [
+                piece for p, gap in zip(self.params, self.gaps) for piece in (p.grad.reshape(-1), gap)
+            ]  # empty gaps too
             self.counts = [count + 1 for count in self.counts]
             self.update(slice(None), torch.cat(pieces, out=self.grad), self.counts[0])
             return
@@ -82,5 +91,7 @@ class FlatAdam:
         exp_avg.lerp_(grad, 1 - beta1)
         exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         bias_correction1, bias_correction2 = 1 - beta1 ** float(count), 1 - beta2 ** float(count)
-        denom = torch.sqrt(exp_avg_sq, out=self.denom[part]).div_(bias_correction2**0.5).add_(self.eps)  # the same kernels in place
+        denom = (
+            torch.sqrt(exp_avg_sq, out=self.denom[part]).div_(bias_correction2**0.5).add_(self.eps)
+        )  # the same kernels in place
         self.flat[part].addcdiv_(exp_avg, denom, value=-(self.lr / bias_correction1))

@@ -7,6 +7,7 @@ that makes small RNNs slower on a GPU than on a CPU. Capturing needs warm-up ste
 they run on a snapshot that is rolled back, so they leave no trace in the results.
 A torch or driver that cannot capture makes the step run eagerly, with a warning.
 """
+
 from __future__ import annotations
 
 import warnings

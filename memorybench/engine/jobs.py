@@ -7,6 +7,7 @@ Example:
     >>> [o.result.status for o in run_job(Job((bad,), "single"))]
     ['failed']
 """
+
 from __future__ import annotations
 
 import time
@@ -26,9 +27,20 @@ def run_job(job: Job) -> list:
     except Exception as exc:
         where = f" (in a {job.layout} pack of {len(job.configs)})" if len(job.configs) > 1 else ""
         error = f"{type(exc).__name__}: {exc}{where}"
-        outputs = [RunOutput(c, RunResult(status="failed", error=error, device=c.device, wall_time_s=time.perf_counter() - started,
-                                          pack_size=len(job.configs), packing=packing_label(job.layout, job.compiled)))
-                   for c in job.configs]
+        outputs = [
+            RunOutput(
+                c,
+                RunResult(
+                    status="failed",
+                    error=error,
+                    device=c.device,
+                    wall_time_s=time.perf_counter() - started,
+                    pack_size=len(job.configs),
+                    packing=packing_label(job.layout, job.compiled),
+                ),
+            )
+            for c in job.configs
+        ]
     for output in outputs:
         output.result.pack_note = job.note
     return outputs

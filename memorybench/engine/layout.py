@@ -5,6 +5,7 @@ Example:
     >>> clip_per_replica_(grads, "global", 1.0).tolist(), grads[0].norm(dim=1).round(decimals=4).tolist()
     ([5.0, 0.5], [1.0, 0.5])
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,7 +32,9 @@ def replica_norms(grads: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor
     (E,) each replica's global norm), computed one replica at a time: each is a reduction over that replica's
     own values alone, so its bits do not depend on how many replicas share the pack (a reduction across
     the replica dimension, such as summing a (P, E) stack over P, picks its loop by E and rounds differently)."""
-    norms = torch.stack([torch.stack([torch.linalg.vector_norm(g[e]) for g in grads]) for e in range(grads[0].shape[0])])  # (E, P)
+    norms = torch.stack(
+        [torch.stack([torch.linalg.vector_norm(g[e]) for g in grads]) for e in range(grads[0].shape[0])]
+    )  # (E, P)
     return norms, torch.stack([torch.linalg.vector_norm(row) for row in norms])
 
 

@@ -34,6 +34,7 @@ Example:
     >>> [(o.result.status, o.result.pack_size, [c["step"] for c in o.result.curves]) for o in outputs]
     [('ok', 2, [25, 50]), ('ok', 2, [25, 50])]
 """
+
 from __future__ import annotations
 
 import math
@@ -112,11 +113,23 @@ class TrainStep:
     """One eager training step of all replicas. `loss_sum` (E,) accumulates each replica's loss
     on the device between evaluations; `grad_norm` (E,) holds its last measured gradient norm."""
 
-    def __init__(self, replicas, optimizer, task: TaskSpec, config: RunConfig, lengths, graphs: bool, hooks, forward=None,
-                 constrain_steps: list[int] | None = None):
+    def __init__(
+        self,
+        replicas,
+        optimizer,
+        task: TaskSpec,
+        config: RunConfig,
+        lengths,
+        graphs: bool,
+        hooks,
+        forward=None,
+        constrain_steps: list[int] | None = None,
+    ):
         self.replicas, self.optimizer, self.task, self.config, self.lengths = replicas, optimizer, task, config, lengths
         self.constrain_steps = constrain_steps  # each replica's input steps, for a cell constrained after every step
-        self.forward = replicas if forward is None else forward  # the replicas, or their compiled forward (`memorybench.engine.compiled`)
+        self.forward = (
+            replicas if forward is None else forward
+        )  # the replicas, or their compiled forward (`memorybench.engine.compiled`)
         self.set_to_none = not graphs  # a captured graph keeps its gradient buffers
         self.step_hooks = [h for h in hooks if h.per_step]
         self.step_count = 0
@@ -126,7 +139,9 @@ class TrainStep:
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor, want_norm: bool) -> None:
         self.step_count += 1
-        losses = self.task.replica_losses(self.forward(x, self.lengths), y, self.config.loss_reduction, self.replicas.plain_loss)  # (E,)
+        losses = self.task.replica_losses(
+            self.forward(x, self.lengths), y, self.config.loss_reduction, self.replicas.plain_loss
+        )  # (E,)
         self.optimizer.zero_grad(set_to_none=self.set_to_none)
         losses.sum().backward()  # replica e's gradient is the gradient of its own loss
         self.replicas.mask_gradients_()
@@ -161,7 +176,9 @@ def evaluate_replicas(replicas, task: TaskSpec, x: torch.Tensor, y: torch.Tensor
     return task.replica_losses(outputs, y, reduction, replicas.plain_loss), task.replica_scores(outputs, y)
 
 
-def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = False, hooks=(), compiled: bool = False) -> list[RunOutput]:
+def train_pack(
+    configs: list[RunConfig], layout: str = "single", graphs: bool = False, hooks=(), compiled: bool = False
+) -> list[RunOutput]:
     """Train `configs` (differing only in seed and length; see `policy.refusal`) as one pack.
 
     Returns one RunOutput per config, in order. `graphs` replays each step from a CUDA
@@ -174,7 +191,9 @@ def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = 
     if layout == "stacked" and len(configs) == 1 and not hooks:
         # torch's batched matmul takes another path for a batch of one (seen: 1 ulp in a one-output head's gradient
         # at batch 32); trained beside a twin that is thrown away, a run gets the bits it gets in any larger pack
-        output = train_pack([configs[0], replace(configs[0], seed=configs[0].seed + 1)], layout, graphs, compiled=compiled)[0]
+        output = train_pack(
+            [configs[0], replace(configs[0], seed=configs[0].seed + 1)], layout, graphs, compiled=compiled
+        )[0]
         output.result.pack_size = 1  # the twin is not a pack mate: the run's time is all its own
         return [output]
     started = time.perf_counter()
@@ -189,15 +208,29 @@ def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = 
     replicas = LAYOUTS[layout](models).to(device)
     replicas.capturable = graphs
     optimizer = make_optimizer(first, replicas.parameters(), capturable=graphs, flat=device.type == "cpu")
-    input_steps = [d.dev.inputs.shape[1] for d in data]  # input steps per run: seq_len, or more where a task adds steps (copy: T + 20)
+    input_steps = [
+        d.dev.inputs.shape[1] for d in data
+    ]  # input steps per run: seq_len, or more where a task adds steps (copy: T + 20)
     T = max(input_steps)
     lengths = None if all(n == T for n in input_steps) else torch.tensor(input_steps, device=device)
     compiled = compiled and not graphs and not compile_unavailable()
     constrained = input_steps if get_cell(first.cell).constrain is not None else None
-    eager = TrainStep(replicas, optimizer, task, first, lengths, graphs, hooks, torch.compile(replicas) if compiled else None, constrained)
+    eager = TrainStep(
+        replicas,
+        optimizer,
+        task,
+        first,
+        lengths,
+        graphs,
+        hooks,
+        torch.compile(replicas) if compiled else None,
+        constrained,
+    )
     step_fn = GraphedStep(eager) if graphs else eager
     generators = [torch.Generator().manual_seed(split_seed(c.seed, "train", c.seq_len)) for c in configs]
-    batches = stacked_batches(data, generators, first.batch_size, first.shuffle, T)  # (E, B, T[, F]), (E, B[, ...]) per step
+    batches = stacked_batches(
+        data, generators, first.batch_size, first.shuffle, T
+    )  # (E, B, T[, F]), (E, B[, ...]) per step
     dev_x = stack_padded([d.dev.inputs for d in data], T).to(device)
     dev_y = torch.stack([d.dev.targets for d in data]).to(device)
 
@@ -213,11 +246,15 @@ def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = 
         train_loss = [value / since_eval for value in eager.loss_sum.tolist()]  # the one host sync per interval
         grad_norm = eager.grad_norm.tolist()
         train_seconds += time.perf_counter() - tick
-        dev_loss, dev_score = (t.tolist() for t in evaluate_replicas(replicas, task, dev_x, dev_y, lengths, first.loss_reduction))
+        dev_loss, dev_score = (
+            t.tolist() for t in evaluate_replicas(replicas, task, dev_x, dev_y, lengths, first.loss_reduction)
+        )
         eager.loss_sum.zero_()
         since_eval = 0
-        records = [_record(task, first, p, replicas, e, step, train_loss[e], dev_loss[e], dev_score[e], grad_norm[e])
-                   for e, p in enumerate(progress)]
+        records = [
+            _record(task, first, p, replicas, e, step, train_loss[e], dev_loss[e], dev_score[e], grad_norm[e])
+            for e, p in enumerate(progress)
+        ]
         for hook in hooks:
             hook.on_eval(step, replicas, records)
         if all(p.stopped_at for p in progress):
@@ -227,23 +264,50 @@ def train_pack(configs: list[RunConfig], layout: str = "single", graphs: bool = 
     outputs = []
     for config, d, model, p in zip(configs, data, models, progress):
         result = RunResult(
-            status="failed" if p.error else "ok", best_dev_score=p.best, best_step=p.best_step, steps_done=p.stopped_at or step,
-            steps_per_s=step / train_seconds, num_params=num_params, device=device_name(device), machine=machine, error=p.error, metric=task.metric,
-            pack_size=len(configs), packing=packing_label(layout, compiled), graphed=isinstance(step_fn, GraphedStep) and step_fn.graphs,
-            curves=p.curves)
+            status="failed" if p.error else "ok",
+            best_dev_score=p.best,
+            best_step=p.best_step,
+            steps_done=p.stopped_at or step,
+            steps_per_s=step / train_seconds,
+            num_params=num_params,
+            device=device_name(device),
+            machine=machine,
+            error=p.error,
+            metric=task.metric,
+            pack_size=len(configs),
+            packing=packing_label(layout, compiled),
+            graphed=isinstance(step_fn, GraphedStep) and step_fn.graphs,
+            curves=p.curves,
+        )
         if not p.error:
             model = model.to(device)
             model.load_state_dict(p.best_state)
-            test_loss, test_score = evaluate_replicas(LAYOUTS["single"]([model]), task, d.test.inputs[None].to(device),
-                                                      d.test.targets[None].to(device), None, first.loss_reduction)
+            test_loss, test_score = evaluate_replicas(
+                LAYOUTS["single"]([model]),
+                task,
+                d.test.inputs[None].to(device),
+                d.test.targets[None].to(device),
+                None,
+                first.loss_reduction,
+            )
             result.test_loss, result.test_score = test_loss.item(), test_score.item()
         result.wall_time_s = time.perf_counter() - started
         outputs.append(RunOutput(config, result, None if p.error else p.best_state))
     return outputs
 
 
-def _record(task: TaskSpec, config: RunConfig, p: _Progress, replicas, e: int, step: int, train_loss: float, dev_loss: float,
-            dev_score: float, grad_norm: float) -> dict | None:
+def _record(
+    task: TaskSpec,
+    config: RunConfig,
+    p: _Progress,
+    replicas,
+    e: int,
+    step: int,
+    train_loss: float,
+    dev_loss: float,
+    dev_score: float,
+    grad_norm: float,
+) -> dict | None:
     """Replica e's evaluation: its curve row, best-dev checkpoint, stop and divergence; None once it has stopped."""
     if p.stopped_at:
         return None

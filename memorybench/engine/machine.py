@@ -1,4 +1,5 @@
 """What kind of machine trains a run: the part of the environment that decides its bits."""
+
 from __future__ import annotations
 
 import os
@@ -54,5 +55,7 @@ def machine_kind(device: str = "cpu") -> str:
     threads = torch.get_num_threads()
     cap = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")  # oneDNN's own override
     onednn = onednn_isa() + (f" capped at {cap.lower()}" if cap else "")
-    return (f"{cpu_name()} | {torch.backends.cpu.get_cpu_capability()} | oneDNN {onednn} | torch {torch.__version__} | "
-            f"{threads} thread{'s' if threads > 1 else ''}")
+    return (
+        f"{cpu_name()} | {torch.backends.cpu.get_cpu_capability()} | oneDNN {onednn} | torch {torch.__version__} | "
+        f"{threads} thread{'s' if threads > 1 else ''}"
+    )

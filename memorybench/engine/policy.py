@@ -24,6 +24,7 @@ Example:
     >>> refusal([protocol_config("nndl", cell="lstm", clip="global", seed=s) for s in range(2)], "block")
     "clip='global' is not supported by the block layout"
 """
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,10 @@ from dataclasses import dataclass, replace
 
 from memorybench.config import RunConfig
 
-MAX_DEFAULT_PACK = {"cpu": 32, "cuda": 256}  # default packs stop growing here: memory grows with a pack, speed-ups flatten
+MAX_DEFAULT_PACK = {
+    "cpu": 32,
+    "cuda": 256,
+}  # default packs stop growing here: memory grows with a pack, speed-ups flatten
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,9 @@ def balanced(sizes: dict[str, int], lengths, seeds: int, workers: int) -> dict[s
 
     def makespan(trial: dict[str, int]) -> int:
         loads = [0] * workers
-        costs = [step_cost(cell, order[i : i + size]) for cell, size in trial.items() for i in range(0, len(order), size)]
+        costs = [
+            step_cost(cell, order[i : i + size]) for cell, size in trial.items() for i in range(0, len(order), size)
+        ]
         for cost in sorted(costs, reverse=True):
             loads[loads.index(min(loads))] += cost
         return max(loads)
@@ -117,7 +123,9 @@ def pack_limit(size: int | dict[str, int], cell: str) -> int:
     return size if isinstance(size, int) else size.get(cell, 1)
 
 
-def group_packs(configs: list[RunConfig], size: int | dict[str, int], across_lengths: bool = False) -> list[list[RunConfig]]:
+def group_packs(
+    configs: list[RunConfig], size: int | dict[str, int], across_lengths: bool = False
+) -> list[list[RunConfig]]:
     """Group configs that differ only in seed into packs of at most `size` runs (or
     `size[cell]`), keeping the configs' order. With `across_lengths`, configs that differ
     in length too share packs: in the planned sweep's order (longest length first, then
@@ -149,17 +157,40 @@ def refusal(configs: list[RunConfig], layout: str) -> str | None:
     supports, task, spec = LAYOUTS[layout].supports, get_task(first.task), get_cell(first.cell)
     several_lengths = len({c.seq_len for c in configs}) > 1
     checks = [
-        (supports.max_size is not None and len(configs) > supports.max_size, f"a pack of {len(configs)} is more than it holds"),
-        (task.input_kind not in supports.input_kinds, f"{task.input_kind} inputs (task {task.name!r}) are not supported"),
-        (task.output_kind not in supports.output_kinds, f"{task.output_kind} outputs (task {task.name!r}) are not supported"),
+        (
+            supports.max_size is not None and len(configs) > supports.max_size,
+            f"a pack of {len(configs)} is more than it holds",
+        ),
+        (
+            task.input_kind not in supports.input_kinds,
+            f"{task.input_kind} inputs (task {task.name!r}) are not supported",
+        ),
+        (
+            task.output_kind not in supports.output_kinds,
+            f"{task.output_kind} outputs (task {task.name!r}) are not supported",
+        ),
         (first.clip not in supports.clips, f"clip={first.clip!r} is not supported"),
-        ((first.num_layers > 1 or first.bidirectional) and not supports.layered, "stacked layers and bidirectional cells are not supported"),
-        (several_lengths and (not supports.lengths or task.output_kind == "class_per_step"), "runs of several lengths are not supported"),
-        (spec.constrain is not None and not supports.constraints,
-         f"cell {spec.name!r} constrains its weights after every optimizer step, which is not applied"),
-        (supports.cells == "torch_layout" and not spec.torch_layout, f"cell {spec.name!r} does not have torch's weight layout"),
+        (
+            (first.num_layers > 1 or first.bidirectional) and not supports.layered,
+            "stacked layers and bidirectional cells are not supported",
+        ),
+        (
+            several_lengths and (not supports.lengths or task.output_kind == "class_per_step"),
+            "runs of several lengths are not supported",
+        ),
+        (
+            spec.constrain is not None and not supports.constraints,
+            f"cell {spec.name!r} constrains its weights after every optimizer step, which is not applied",
+        ),
+        (
+            supports.cells == "torch_layout" and not spec.torch_layout,
+            f"cell {spec.name!r} does not have torch's weight layout",
+        ),
         (supports.cells == "fused" and spec.fused is None, f"cell {spec.name!r} has no fused kernel"),
-        (first.softmax_before_loss and layout != "single", "a softmax before the loss (softmax_before_loss) is not supported"),
+        (
+            first.softmax_before_loss and layout != "single",
+            "a softmax before the loss (softmax_before_loss) is not supported",
+        ),
     ]
     reasons = [reason for refused, reason in checks if refused]
     return f"{reasons[0]} by the {layout} layout" if reasons else None
@@ -176,8 +207,13 @@ def check_pack(configs: list[RunConfig], layout: str) -> None:
         raise ValueError(reason)
 
 
-def plan_jobs(configs: list[RunConfig], size: int | dict[str, int], across_lengths: bool, device_type: str,
-              layout: str | None = None) -> list[Job]:
+def plan_jobs(
+    configs: list[RunConfig],
+    size: int | dict[str, int],
+    across_lengths: bool,
+    device_type: str,
+    layout: str | None = None,
+) -> list[Job]:
     """The sweep's configs as jobs. A cell with a pack size above 1 trains through its packed
     layout even when only one of its runs is left (a resumed sweep), so its results do not
     depend on how the sweep was cut; a pack the layout refuses trains as single runs, each

@@ -25,6 +25,7 @@ Example:
     >>> h.shape  # (E, B, H): each model's state after its own last step
     torch.Size([2, 4, 5])
 """
+
 from __future__ import annotations
 
 import torch
@@ -35,8 +36,14 @@ def time_steps(blocks: list[torch.Tensor]) -> list[torch.Tensor]:
     return [x_t for block in blocks for x_t in block.unbind(1)]
 
 
-def run_trimmed(step, x_proj: list[torch.Tensor], ends: list[int], weight_hh: torch.Tensor, bias_hh: torch.Tensor,
-                tape: list | None = None) -> torch.Tensor:
+def run_trimmed(
+    step,
+    x_proj: list[torch.Tensor],
+    ends: list[int],
+    weight_hh: torch.Tensor,
+    bias_hh: torch.Tensor,
+    tape: list | None = None,
+) -> torch.Tensor:
     """Each model's state after its own last step, for lengths `ends` in non-increasing order: at step t only
     the models longer than t are stepped (a prefix of the stack, sliced once per length), so a pack spends no
     time on its shorter runs' padding. A model's numbers are the ones it gets stepped through the padding and

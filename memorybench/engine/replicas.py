@@ -25,6 +25,7 @@ Example:
     >>> single(torch.zeros(1, 8, 5, dtype=torch.long)).shape  # (E, B, T) -> (E, B, C)
     torch.Size([1, 8, 19])
 """
+
 from __future__ import annotations
 
 import torch

@@ -27,6 +27,7 @@ Example:
     >>> torch.allclose(logits[2], models[2](x[2]), atol=1e-6)
     True
 """
+
 from __future__ import annotations
 
 import torch
@@ -38,19 +39,30 @@ from memorybench.engine.layout import Supports, clip_per_replica_, replica_norms
 from memorybench.engine.recurrence import Recurrence, run_trimmed, time_steps
 from memorybench.models import SequenceModel
 
-PROJECTION_ROWS = 128  # rows per input-projection matmul: short enough that its sums run in one block (see project_blocks)
+PROJECTION_ROWS = (
+    128  # rows per input-projection matmul: short enough that its sums run in one block (see project_blocks)
+)
 
 
 class StackedModel(nn.Module):
     supports = Supports(layered=False, cells="torch_layout", max_size=None, constraints=False)
     plain_loss = False  # per-sample losses per replica: a pack of one reduces as a pack of many
-    use_step_grad = True  # False: autograd through time even where the cell has a written-out backward (`written_backward`)
+    use_step_grad = (
+        True  # False: autograd through time even where the cell has a written-out backward (`written_backward`)
+    )
 
     def __init__(self, models: list[SequenceModel]):
         super().__init__()
         first = models[0]
-        self.spec, self.size, self.hidden, self.per_step = get_cell(first.cell), len(models), first.rnn.hidden_size, first.per_step
-        self.names = dict(zip(self.spec.base_names(), layer_parameters(self.spec)))  # 'weight_ih' -> the model's 'weight_ih_l0' ...
+        self.spec, self.size, self.hidden, self.per_step = (
+            get_cell(first.cell),
+            len(models),
+            first.rnn.hidden_size,
+            first.per_step,
+        )
+        self.names = dict(
+            zip(self.spec.base_names(), layer_parameters(self.spec))
+        )  # 'weight_ih' -> the model's 'weight_ih_l0' ...
         self.capturable = False  # True: only operations a CUDA graph can capture (see `block.lookup`)
         stack = lambda get: nn.Parameter(torch.stack([get(m).detach() for m in models]).clone())
         tokens = isinstance(first.embedding, nn.Embedding)
@@ -68,9 +80,13 @@ class StackedModel(nn.Module):
         ends = lengths.tolist() if lengths is not None and lengths.device.type == "cpu" and not self.per_step else None
         trimmed = ends is not None and ends == sorted(ends, reverse=True)  # a sweep's packs: longest length first
         last_only = trimmed or (lengths is None and not self.per_step)  # every model's last state, nothing else
-        blocks = self.project_blocks(x.transpose(1, 2), ends if trimmed else None)  # (E', n, B, chunks*H) per block of n steps
+        blocks = self.project_blocks(
+            x.transpose(1, 2), ends if trimmed else None
+        )  # (E', n, B, chunks*H) per block of n steps
         if last_only and self.written_backward(x):
-            return self.head(Recurrence.apply(self.spec.step_grad, ends or [T] * E, self.weight_hh, self.bias_hh, *blocks))
+            return self.head(
+                Recurrence.apply(self.spec.step_grad, ends or [T] * E, self.weight_hh, self.bias_hh, *blocks)
+            )
         x_proj = time_steps(blocks)  # T x (E', B, chunks*H); E' = E unless trimmed
         if last_only:
             return self.head(run_trimmed(self.spec.step, x_proj, ends or [T] * E, self.weight_hh, self.bias_hh))
@@ -81,7 +97,9 @@ class StackedModel(nn.Module):
             h, c, _ = self.spec.step(x_t, torch.baddbmm(bias_hh, h, recurrent), h, c)
             outputs.append(h)
         if self.per_step:
-            return self.head(torch.stack(outputs, dim=2).view(E, B * T, self.hidden)).view(E, B, T, -1)  # (E, B*T, H) -> (E, B, T, C)
+            return self.head(torch.stack(outputs, dim=2).view(E, B * T, self.hidden)).view(
+                E, B, T, -1
+            )  # (E, B*T, H) -> (E, B, T, C)
         return self.head(last_states(torch.stack(outputs, dim=2), lengths))  # (E, B, T, H) -> (E, B, H) -> (E, B, C)
 
     def head(self, h: torch.Tensor) -> torch.Tensor:
@@ -92,8 +110,14 @@ class StackedModel(nn.Module):
         """Whether a training forward of `x` runs the cell's written-out backward (`engine.recurrence`) rather than
         autograd through time: on the CPU, for a cell that has one (`CellSpec.step_grad`), with the last step's
         output only, and not under torch.compile. Set `use_step_grad` False for autograd everywhere."""
-        return (self.use_step_grad and self.spec.step_grad is not None and x.device.type == "cpu" and not self.per_step
-                and torch.is_grad_enabled() and not torch.compiler.is_compiling())
+        return (
+            self.use_step_grad
+            and self.spec.step_grad is not None
+            and x.device.type == "cpu"
+            and not self.per_step
+            and torch.is_grad_enabled()
+            and not torch.compiler.is_compiling()
+        )
 
     def project_blocks(self, x: torch.Tensor, ends: list[int] | None = None) -> list[torch.Tensor]:
         """x (E, T, B[, F]), time-major -> (E', n, B, chunks*H) per block: every step's input projection, in time blocks of
@@ -112,8 +136,12 @@ class StackedModel(nn.Module):
             block = x[:keep, start : start + steps]  # (E', n, B[, F])
             n = block.shape[1]
             embedding = None if self.embedding is None else self.embedding[:keep]
-            embedded = (block if embedding is None else lookup(embedding, block, self.capturable)).reshape(keep, n * B, -1)  # (E', n*B, M)
-            out = torch.baddbmm(self.bias_ih[:keep, None], embedded, self.weight_ih[:keep].transpose(1, 2))  # (E', n*B, chunks*H)
+            embedded = (block if embedding is None else lookup(embedding, block, self.capturable)).reshape(
+                keep, n * B, -1
+            )  # (E', n*B, M)
+            out = torch.baddbmm(
+                self.bias_ih[:keep, None], embedded, self.weight_ih[:keep].transpose(1, 2)
+            )  # (E', n*B, chunks*H)
             projected.append(out.view(keep, n, B, -1))
         return projected
 

@@ -7,6 +7,7 @@ Example:
     >>> float(row["median_us"]), float(row["us_per_step"]), float(row["sequences_per_s"])
     (2000.0, 66.66666666666667, 4000.0)
 """
+
 from __future__ import annotations
 
 import json
@@ -24,9 +25,17 @@ def benchmark_rows(document: dict) -> pd.DataFrame:
     for entry in document["benchmarks"]:
         info, stats = entry["extra_info"], entry["stats"]
         median = stats["median"]
-        rows.append({**{k: info[k] for k in INFO}, "median_us": median * 1e6, "iqr_us": stats["iqr"] * 1e6,
-                     "rounds": stats["rounds"], "us_per_step": median * 1e6 / info["seq_len"],
-                     "sequences_per_s": info["batch_size"] / median, "cpu": cpu})
+        rows.append(
+            {
+                **{k: info[k] for k in INFO},
+                "median_us": median * 1e6,
+                "iqr_us": stats["iqr"] * 1e6,
+                "rounds": stats["rounds"],
+                "us_per_step": median * 1e6 / info["seq_len"],
+                "sequences_per_s": info["batch_size"] / median,
+                "cpu": cpu,
+            }
+        )
     return pd.DataFrame(rows)
 
 

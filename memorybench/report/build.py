@@ -19,6 +19,7 @@ Example:
     >>> path.name, "### Test accuracy against length" in path.read_text()
     ('report.md', True)
 """
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,14 @@ from memorybench.analysis.summary import score_table, throughput_table
 from memorybench.cells import cell_names, get_cell
 from memorybench.report.benchtables import load_benchmarks, speedup_table
 from memorybench.report.capacity import capacity_section, is_multi_setting
-from memorybench.report.figures import loss_label, plot_cell_benchmarks, plot_curves, plot_gates, plot_score_vs_length, plot_throughput
+from memorybench.report.figures import (
+    loss_label,
+    plot_cell_benchmarks,
+    plot_curves,
+    plot_gates,
+    plot_score_vs_length,
+    plot_throughput,
+)
 from memorybench.report.markdown import fmt, markdown_table, paired_markdown
 from memorybench.report.plugins_needed import held_back, kept_sections, plugin_note
 from memorybench.report.sections import report_sections
@@ -56,12 +64,23 @@ def _score_markdown(table: pd.DataFrame, task: TaskSpec) -> tuple[str, str]:
     mean_rows, best_rows = [], []
     for length in sorted(table["seq_len"].unique()):
         at = table[table["seq_len"] == length].set_index("cell")
-        mean_rows.append([length] + [
-            f"{fmt(at.at[c, 'mean'], d)} [{fmt(max(at.at[c, 'ci_low'], low), d)}, {fmt(min(at.at[c, 'ci_high'], high), d)}] (n={at.at[c, 'n']})"
-            if c in at.index else "–" for c in cells])
-        best_rows.append([length] + [f"{fmt(at.at[c, 'best'], d)} (seed {at.at[c, 'best_seed']})" if c in at.index else "–" for c in cells])
+        mean_rows.append(
+            [length]
+            + [
+                f"{fmt(at.at[c, 'mean'], d)} [{fmt(max(at.at[c, 'ci_low'], low), d)}, {fmt(min(at.at[c, 'ci_high'], high), d)}] (n={at.at[c, 'n']})"
+                if c in at.index
+                else "–"
+                for c in cells
+            ]
+        )
+        best_rows.append(
+            [length]
+            + [f"{fmt(at.at[c, 'best'], d)} (seed {at.at[c, 'best_seed']})" if c in at.index else "–" for c in cells]
+        )
     columns = ["L"] + [label_of(c) for c in cells]
-    return markdown_table(pd.DataFrame(mean_rows, columns=columns)), markdown_table(pd.DataFrame(best_rows, columns=columns))
+    return markdown_table(pd.DataFrame(mean_rows, columns=columns)), markdown_table(
+        pd.DataFrame(best_rows, columns=columns)
+    )
 
 
 def gate_length(runs: pd.DataFrame, task: TaskSpec) -> int | None:
@@ -86,26 +105,39 @@ def _gate_section(runs: pd.DataFrame, store: ResultsStore, figure: Path, task: T
     if length is None:
         return "No successful runs, so no gate heatmaps."
     traces, captions, lines = {}, {}, []
-    inputs = example_sequence(task, length, task_params=json.loads(runs["task_params"].iloc[0]))  # one experiment: one set of task_params
+    inputs = example_sequence(
+        task, length, task_params=json.loads(runs["task_params"].iloc[0])
+    )  # one experiment: one set of task_params
     for row in gate_runs(runs, length, task).itertuples():
         folder = store.run_folder(row.run_id)
         if not (folder / CHECKPOINT).exists():
-            lines.append(f"- {label_of(row.cell)}: seed {row.seed} has no {CHECKPOINT} in {folder} (removed by "
-                         "`memorybench store prune` of a folder that holds it?), so no heatmap.")
+            lines.append(
+                f"- {label_of(row.cell)}: seed {row.seed} has no {CHECKPOINT} in {folder} (removed by "
+                "`memorybench store prune` of a folder that holds it?), so no heatmap."
+            )
             continue
         traces[row.cell], prediction = trace_sequence(folder, inputs)
         captions[row.cell] = f"seed {row.seed}, predicts {prediction}"
-        lines.append(f"- {label_of(row.cell)}: seed {row.seed} (best dev {task.metric} {row.best_dev_score:.2f}, "
-                     f"test {row.test_score:.2f}) predicts **{prediction}**.")
+        lines.append(
+            f"- {label_of(row.cell)}: seed {row.seed} (best dev {task.metric} {row.best_dev_score:.2f}, "
+            f"test {row.test_score:.2f}) predicts **{prediction}**."
+        )
     shown = inputs.tolist() if inputs.dim() == 1 else [f"x{t}" for t in range(len(inputs))]
     if not traces:
         return "\n".join(lines)
     plot_gates(traces, [str(v) for v in shown], captions, figure)
     source = "the task's example sequence" if len(task.example_input) == length else "the first test sequence of seed 0"
-    return "\n".join([
-        f"Every gate and state of each cell's best-dev seed at L={length} on {source} `{shown}` "
-        "(x: position and its input; y: hidden unit), computed step by step through the transparent cells "
-        "from the saved weights.", "", *lines, "", f"![gate heatmaps]({figure.relative_to(store.root).as_posix()})"])
+    return "\n".join(
+        [
+            f"Every gate and state of each cell's best-dev seed at L={length} on {source} `{shown}` "
+            "(x: position and its input; y: hidden unit), computed step by step through the transparent cells "
+            "from the saved weights.",
+            "",
+            *lines,
+            "",
+            f"![gate heatmaps]({figure.relative_to(store.root).as_posix()})",
+        ]
+    )
 
 
 def _batches(first: pd.Series, task: TaskSpec) -> str:
@@ -121,9 +153,12 @@ def _machines_note(runs: pd.DataFrame) -> list[str]:
     if len(counts) < 2:
         return []
     listed = "; ".join(f"{kind} ({n} runs)" for kind, n in counts.items())
-    return [f"Note: these runs were trained on {len(counts)} kinds of machine: {listed}. A run's numbers are "
-            "reproducible bit for bit only on its own kind (CPU model, CPU capability, torch version and thread count; "
-            "on CUDA the GPU and torch version); across kinds they differ by float rounding, amplified by training.", ""]
+    return [
+        f"Note: these runs were trained on {len(counts)} kinds of machine: {listed}. A run's numbers are "
+        "reproducible bit for bit only on its own kind (CPU model, CPU capability, torch version and thread count; "
+        "on CUDA the GPU and torch version); across kinds they differ by float rounding, amplified by training.",
+        "",
+    ]
 
 
 def _model_sizes(runs: pd.DataFrame) -> str:
@@ -134,21 +169,33 @@ def _model_sizes(runs: pd.DataFrame) -> str:
         for row in runs[runs["cell"] == cell].drop_duplicates("hidden_size").itertuples():
             layers = int(row.num_layers) * (2 if row.bidirectional else 1)
             state = get_cell(cell).state_size(int(row.hidden_size)) * layers
-            parts.append(f"{label_of(cell)} (H={int(row.hidden_size)}) {int(row.num_params):,} parameters, state {state}")
-    return "Model size: " + "; ".join(parts) + " (the state: the numbers carried from step to step, which bound memory capacity)."
+            parts.append(
+                f"{label_of(cell)} (H={int(row.hidden_size)}) {int(row.num_params):,} parameters, state {state}"
+            )
+    return (
+        "Model size: "
+        + "; ".join(parts)
+        + " (the state: the numbers carried from step to step, which bound memory capacity)."
+    )
 
 
-def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, store: ResultsStore, slug: str, threshold: float | None) -> list[str]:
+def _experiment_section(
+    label: str, runs: pd.DataFrame, curves: pd.DataFrame, store: ResultsStore, slug: str, threshold: float | None
+) -> list[str]:
     first = runs.iloc[0]
     task = get_task(first["task"], first["task_params"])
     threshold = task.threshold if threshold is None else threshold
     figures = store.root / "figures" / slug
     figures.mkdir(parents=True, exist_ok=True)
     ok = runs[runs["status"] == "ok"]
-    out = [f"## Experiment: {label}", "",
-           f"Task `{task.name}` ({task.description}); {first['optimizer']} lr {first['lr']}, batch {first['batch_size']}, "
-           f"{first['steps']} steps, dev every {first['eval_interval']} steps, init `{first['init']}`, "
-           f"batches {_batches(first, task)}. {len(runs)} runs: {len(ok)} ok, {len(runs) - len(ok)} failed.", ""]
+    out = [
+        f"## Experiment: {label}",
+        "",
+        f"Task `{task.name}` ({task.description}); {first['optimizer']} lr {first['lr']}, batch {first['batch_size']}, "
+        f"{first['steps']} steps, dev every {first['eval_interval']} steps, init `{first['init']}`, "
+        f"batches {_batches(first, task)}. {len(runs)} runs: {len(ok)} ok, {len(runs) - len(ok)} failed.",
+        "",
+    ]
     out += _machines_note(runs)
     if ok.empty:
         return out + ["No successful runs to summarise.", ""]
@@ -168,44 +215,85 @@ def _experiment_section(label: str, runs: pd.DataFrame, curves: pd.DataFrame, st
     plot_throughput(speed, figures / "throughput.png", f"Training throughput: {label}")
     mean_md, best_md = _score_markdown(table, task)
     rel = lambda name: (figures / name).relative_to(store.root).as_posix()
-    horizon_rows = [[label_of(r.cell), fmt(r.horizon, 0), fmt(r.horizon_low, 0), fmt(r.horizon_high, 0), fmt(r.longest_pass, 0)]
-                    for r in horizon.itertuples()]
-    speed_md = speed.assign(cell=speed["cell"].map(label_of), steps_per_s=speed["steps_per_s"].round(0).astype(int),
-                            model_steps_per_s=speed["model_steps_per_s"].round(0).astype(int), wall_time_s=speed["wall_time_s"].round(1))
+    horizon_rows = [
+        [label_of(r.cell), fmt(r.horizon, 0), fmt(r.horizon_low, 0), fmt(r.horizon_high, 0), fmt(r.longest_pass, 0)]
+        for r in horizon.itertuples()
+    ]
+    speed_md = speed.assign(
+        cell=speed["cell"].map(label_of),
+        steps_per_s=speed["steps_per_s"].round(0).astype(int),
+        model_steps_per_s=speed["model_steps_per_s"].round(0).astype(int),
+        wall_time_s=speed["wall_time_s"].round(1),
+    )
     low, high = task.metric_range
     best_word = "maximum" if task.direction == "higher" else "minimum"
     compare = "at or above" if task.direction == "higher" else "at or below"
     out += [
-        f"### Test {metric} against length", "",
+        f"### Test {metric} against length",
+        "",
         f"Test {metric} of each run's best-dev checkpoint ({task.direction} is better). The memoryless baseline "
-        f"({task.baseline_note}) is **{task.baseline:.3g}**.", "",
-        f"![{metric} against length]({rel('score_vs_length.png')})", "",
+        f"({task.baseline_note}) is **{task.baseline:.3g}**.",
+        "",
+        f"![{metric} against length]({rel('score_vs_length.png')})",
+        "",
         f"**Mean over seeds [95% t-interval, clipped to {low:g}..{high:g}]** — the figure to cite; memoryless baseline "
-        f"{task.baseline:.3g}:", "", mean_md, "",
-        f"**Best seed** (the {best_word} over seeds, not an average; shown because single seeds vary a lot):", "", best_md, "",
-        "### Paired differences between cells", "",
+        f"{task.baseline:.3g}:",
+        "",
+        mean_md,
+        "",
+        f"**Best seed** (the {best_word} over seeds, not an average; shown because single seeds vary a lot):",
+        "",
+        best_md,
+        "",
+        "### Paired differences between cells",
+        "",
         f"Each cell's test {metric} minus the {label_of(cells[0])}'s, seed by seed (the same seed gives both the same data): "
-        "mean [95% t-interval] of the differences, tighter than comparing two means.", "",
-        paired_markdown(paired, label_of, task.digits), "",
-        "### Memory horizon", "",
+        "mean [95% t-interval] of the differences, tighter than comparing two means.",
+        "",
+        paired_markdown(paired, label_of, task.digits),
+        "",
+        "### Memory horizon",
+        "",
         f"The last length whose mean test {metric} is {compare} **{threshold:.3g}** "
         f"({task.threshold_note} unless `--threshold` says otherwise) below the shortest length that fails (the horizon "
         "search's rule); the longest length tested that passes is beside it, longer where the score is not monotone. "
         "Pessimistic and optimistic apply the rule to the interval's worse and better ends; – means the shortest length "
-        "tested fails. A horizon at the longest length tested is a lower bound: `memorybench horizon` searches past it.", "",
-        markdown_table(pd.DataFrame(horizon_rows, columns=["cell", "horizon L", "pessimistic", "optimistic", "longest passing L"])), "",
-        "### Training curves", "",
-        f"Train and dev {loss_label(task)} and dev {metric} against steps; the dashed line is the memoryless baseline.", "",
-        f"![training curves]({rel('curves.png')})", "",
-        "### Gate heatmaps", "", _gate_section(runs, store, figures / "gates.png", task), "",
-        "### Training throughput", "",
+        "tested fails. A horizon at the longest length tested is a lower bound: `memorybench horizon` searches past it.",
+        "",
+        markdown_table(
+            pd.DataFrame(horizon_rows, columns=["cell", "horizon L", "pessimistic", "optimistic", "longest passing L"])
+        ),
+        "",
+        "### Training curves",
+        "",
+        f"Train and dev {loss_label(task)} and dev {metric} against steps; the dashed line is the memoryless baseline.",
+        "",
+        f"![training curves]({rel('curves.png')})",
+        "",
+        "### Gate heatmaps",
+        "",
+        _gate_section(runs, store, figures / "gates.png", task),
+        "",
+        "### Training throughput",
+        "",
         "Median over seeds of training steps per second (training loop only, evaluation excluded), of model-steps "
         "per second (steps/s times the runs packed into one model; equal to steps/s for single runs) and of wall "
         "time per run (data, training, evaluation; for a packed run, its whole pack's). `training` says how the runs "
-        "were trained: alone, or packed with other seeds (stacked or block-diagonal, see benchmarks/README.md).", "",
-        markdown_table(speed_md.rename(columns={"seq_len": "L", "steps_per_s": "steps/s", "model_steps_per_s": "model-steps/s",
-                                                "wall_time_s": "s per run"})), "",
-        f"![throughput]({rel('throughput.png')})", "",
+        "were trained: alone, or packed with other seeds (stacked or block-diagonal, see benchmarks/README.md).",
+        "",
+        markdown_table(
+            speed_md.rename(
+                columns={
+                    "seq_len": "L",
+                    "steps_per_s": "steps/s",
+                    "model_steps_per_s": "model-steps/s",
+                    "wall_time_s": "s per run",
+                }
+            )
+        ),
+        "",
+        f"![throughput]({rel('throughput.png')})",
+        "",
     ]
     return out
 
@@ -218,18 +306,24 @@ def check_threshold(threshold: float | None, tasks) -> None:
         raise ValueError(f"--threshold {threshold} is not allowed; it must be a finite number")
     metrics = sorted({task.metric for task in tasks})
     if len(metrics) > 1:
-        raise ValueError(f"--threshold {threshold} would apply to {' and '.join(metrics)} alike: this folder's experiments measure "
-                         "different metrics; leave it out (each task's own threshold) or report a folder of one metric")
+        raise ValueError(
+            f"--threshold {threshold} would apply to {' and '.join(metrics)} alike: this folder's experiments measure "
+            "different metrics; leave it out (each task's own threshold) or report a folder of one metric"
+        )
     for task in tasks:
         low, high = task.metric_range
         if not low <= threshold <= high:
-            raise ValueError(f"--threshold {threshold} is outside the range of {task.metric} ({low:g} to {high:g}) of task {task.name!r}")
+            raise ValueError(
+                f"--threshold {threshold} is outside the range of {task.metric} ({low:g} to {high:g}) of task {task.name!r}"
+            )
 
 
 def experiments(runs: pd.DataFrame):
     """(label, runs, multi) per report section, largest first. A study is runs differing only in cell,
     length, seed and the setting axes; one over several settings (multi) is a capacity study."""
-    studies = pd.Series([experiment_label(row, skip=study_axes(row)) for row in runs.to_dict("records")], index=runs.index)
+    studies = pd.Series(
+        [experiment_label(row, skip=study_axes(row)) for row in runs.to_dict("records")], index=runs.index
+    )
     for study, group in sorted(runs.groupby(studies), key=lambda item: -len(item[1])):
         multi = is_multi_setting(group)
         yield (study if multi else study_label(group)), group, multi
@@ -239,7 +333,7 @@ def traced_runs(store: ResultsStore) -> list[str]:
     """The run ids whose checkpoints the report reads: each experiment's gate-heatmap runs."""
     runs = store.collect()[0]
     traced = []
-    for _, group, multi in ([] if runs.empty else experiments(runs)):
+    for _, group, multi in [] if runs.empty else experiments(runs):
         task = get_task(group["task"].iloc[0], group["task_params"].iloc[0])
         length = None if multi else gate_length(group, task)
         traced += [] if length is None else gate_runs(group, length, task)["run_id"].tolist()
@@ -257,14 +351,21 @@ def build_report(root, threshold: float | None = None) -> Path:
     started = _clock(store.root)
     runs, curves = store.write_tables()
     damaged = store.scan()[1]
-    lines = ["# memorybench report", "",
-             f"Rebuilt from the {len(runs)} runs stored in this folder by `memorybench report`. "
-             "Tables for pandas: `tables/runs.csv` (one row per run), a summary CSV per table below, and every run's "
-             "config, result, environment and curve in `runs/<run_id>/run.json` (every curve as one DataFrame: "
-             "`ResultsStore(folder).collect()[1]`).", ""]
+    lines = [
+        "# memorybench report",
+        "",
+        f"Rebuilt from the {len(runs)} runs stored in this folder by `memorybench report`. "
+        "Tables for pandas: `tables/runs.csv` (one row per run), a summary CSV per table below, and every run's "
+        "config, result, environment and curve in `runs/<run_id>/run.json` (every curve as one DataFrame: "
+        "`ResultsStore(folder).collect()[1]`).",
+        "",
+    ]
     if held.any():
-        lines += [f"Not rebuilt this time: the experiments of {held.sum()} runs, since {plugin_note(store, runs)}. Their sections, "
-                  "tables and figures are as the last report built with that plugin left them.", ""]
+        lines += [
+            f"Not rebuilt this time: the experiments of {held.sum()} runs, since {plugin_note(store, runs)}. Their sections, "
+            "tables and figures are as the last report built with that plugin left them.",
+            "",
+        ]
     if runs.empty:
         lines.append("No runs stored yet.")
     else:
@@ -273,26 +374,44 @@ def build_report(root, threshold: float | None = None) -> Path:
         for label, group, multi in experiments(runs[~held]):
             runs.loc[group.index, "experiment"] = label
             slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
-            section = capacity_section(label, group, store, slug, threshold) if multi else \
-                _experiment_section(label, group, curves, store, slug, threshold)
+            section = (
+                capacity_section(label, group, store, slug, threshold)
+                if multi
+                else _experiment_section(label, group, curves, store, slug, threshold)
+            )
             rebuilt.append(section[0])
             lines += section
         lines += kept_sections(old_report, set(rebuilt))
         runs.loc[held, "experiment"] = "(its plugin not given)"
-        for section in report_sections():  # the diagnostics' sections (and plugins'), where the folder holds their files
+        for (
+            section
+        ) in report_sections():  # the diagnostics' sections (and plugins'), where the folder holds their files
             lines += section.write(store, runs)
         failed = runs[runs["status"] != "ok"]
         lines += ["## Failed runs", ""]
-        lines += [markdown_table(failed[["experiment", "cell", "seq_len", "seed", "error"]])] if len(failed) else ["None."]
+        lines += (
+            [markdown_table(failed[["experiment", "cell", "seq_len", "seed", "error"]])] if len(failed) else ["None."]
+        )
         lines += [""]
         noted = runs[runs["pack_note"].fillna("") != ""] if "pack_note" in runs else runs.iloc[:0]
         if len(noted):
-            lines += ["## Runs not trained in the pack planned for them", "",
-                      markdown_table(noted[["experiment", "cell", "seq_len", "seed", "pack_note"]]), ""]
+            lines += [
+                "## Runs not trained in the pack planned for them",
+                "",
+                markdown_table(noted[["experiment", "cell", "seq_len", "seed", "pack_note"]]),
+                "",
+            ]
     if damaged:
-        lines += ["## Unreadable run folders", "",
-                  "Left out of everything above; the next sweep that plans them trains them again.", "",
-                  markdown_table(pd.DataFrame({"run folder": [f"runs/{name}" for name in damaged], "why": list(damaged.values())})), ""]
+        lines += [
+            "## Unreadable run folders",
+            "",
+            "Left out of everything above; the next sweep that plans them trains them again.",
+            "",
+            markdown_table(
+                pd.DataFrame({"run folder": [f"runs/{name}" for name in damaged], "why": list(damaged.values())})
+            ),
+            "",
+        ]
     lines += _benchmark_section(store)
     lines += _provenance(store, runs)
     write_text_atomic(store.root / "report.md", "\n".join(lines) + "\n")
@@ -342,38 +461,89 @@ def _benchmark_section(store: ResultsStore) -> list[str]:
     plot_cell_benchmarks(rows, figures / "cell_benchmarks.png", batch_size=8)
     speed = speedup_table(rows)
     at8 = rows[rows["batch_size"] == 8].sort_values(["device", "mode", "cell", "execution", "seq_len"])
-    table = pd.DataFrame({
-        "device": at8["device"], "mode": at8["mode"], "cell": at8["cell"].map(label_of), "execution": at8["execution"],
-        "L": at8["seq_len"], "median µs": at8["median_us"].round(1), "µs per step": at8["us_per_step"].round(2),
-        "sequences/s": at8["sequences_per_s"].round(0).astype(int)})
+    table = pd.DataFrame(
+        {
+            "device": at8["device"],
+            "mode": at8["mode"],
+            "cell": at8["cell"].map(label_of),
+            "execution": at8["execution"],
+            "L": at8["seq_len"],
+            "median µs": at8["median_us"].round(1),
+            "µs per step": at8["us_per_step"].round(2),
+            "sequences/s": at8["sequences_per_s"].round(0).astype(int),
+        }
+    )
     threads = ", ".join(sorted({str(t) for t in rows["threads"]}))
-    return ["## Cell benchmarks", "",
-            f"The recurrent layer alone (input and hidden 32), timed by pytest-benchmark (median of its rounds; "
-            f"CPU with {threads} torch thread(s), CPU {rows['cpu'].iloc[0]}). Batch 8 below; every batch size in "
-            "`tables/cell_benchmarks.csv`.", "", "![cell benchmarks](figures/cell_benchmarks.png)", "",
-            markdown_table(table), "",
-            "Fused over transparent, same run, side by side: " + "; ".join(
-                f"{device} median {x.median():.1f}x (range {x.min():.1f}x to {x.max():.1f}x over its cases)"
-                for device, x in speed.groupby("device")["fused_speedup"]) + ".", ""]
+    return [
+        "## Cell benchmarks",
+        "",
+        f"The recurrent layer alone (input and hidden 32), timed by pytest-benchmark (median of its rounds; "
+        f"CPU with {threads} torch thread(s), CPU {rows['cpu'].iloc[0]}). Batch 8 below; every batch size in "
+        "`tables/cell_benchmarks.csv`.",
+        "",
+        "![cell benchmarks](figures/cell_benchmarks.png)",
+        "",
+        markdown_table(table),
+        "",
+        "Fused over transparent, same run, side by side: "
+        + "; ".join(
+            f"{device} median {x.median():.1f}x (range {x.min():.1f}x to {x.max():.1f}x over its cases)"
+            for device, x in speed.groupby("device")["fused_speedup"]
+        )
+        + ".",
+        "",
+    ]
 
 
 def _provenance(store: ResultsStore, runs: pd.DataFrame) -> list[str]:
-    lines = ["## Provenance", "", f"This report was built by memorybench commit {git_commit()}. "
-             "Each sweep invoked on this folder (from `store.json`):", ""]
-    rows = [[s.get("date", ""), f"`{s.get('command', '')}`", short_commit(s.get("commit", "")),
-             s.get("torch", ""), s.get("cuda_device") or s.get("cpu", ""), s.get("workers", ""),
-             f"{s.get('runs_trained', '')} trained, {s.get('runs_skipped', '')} skipped"
-             + (f", {s['runs_shared']} reused" if s.get("runs_shared") else ""), f"{s.get('wall_time_s', 0):.0f}"]
-            for s in store.sweeps()]
-    lines.append(markdown_table(pd.DataFrame(rows, columns=["date (UTC)", "command", "commit", "torch", "device", "workers", "runs", "wall s"])) if rows else "None recorded.")
+    lines = [
+        "## Provenance",
+        "",
+        f"This report was built by memorybench commit {git_commit()}. "
+        "Each sweep invoked on this folder (from `store.json`):",
+        "",
+    ]
+    rows = [
+        [
+            s.get("date", ""),
+            f"`{s.get('command', '')}`",
+            short_commit(s.get("commit", "")),
+            s.get("torch", ""),
+            s.get("cuda_device") or s.get("cpu", ""),
+            s.get("workers", ""),
+            f"{s.get('runs_trained', '')} trained, {s.get('runs_skipped', '')} skipped"
+            + (f", {s['runs_shared']} reused" if s.get("runs_shared") else ""),
+            f"{s.get('wall_time_s', 0):.0f}",
+        ]
+        for s in store.sweeps()
+    ]
+    lines.append(
+        markdown_table(
+            pd.DataFrame(
+                rows, columns=["date (UTC)", "command", "commit", "torch", "device", "workers", "runs", "wall s"]
+            )
+        )
+        if rows
+        else "None recorded."
+    )
     if not runs.empty:
-        lines += ["", "Runs by the commit and torch version that trained them: "
-                  + "; ".join(f"{short_commit(c)} / torch {t} / {d}: {n}"
-                              for (c, t, d), n in runs.groupby(["commit", "torch", "device"]).size().items()) + "."]
+        lines += [
+            "",
+            "Runs by the commit and torch version that trained them: "
+            + "; ".join(
+                f"{short_commit(c)} / torch {t} / {d}: {n}"
+                for (c, t, d), n in runs.groupby(["commit", "torch", "device"]).size().items()
+            )
+            + ".",
+        ]
         linked = pd.Series([store.run_folder(r).parent.parent for r in runs["run_id"]]).loc[lambda f: f != store.root]
         if not linked.empty:
-            lines += ["", "Runs stored once, in another results folder, and linked here (`runs/<run_id>.link`): "
-                      + "; ".join(f"{n} from `{os.path.relpath(f, store.root)}`" for f, n in linked.value_counts(sort=False).items()) + "."]
+            lines += [
+                "",
+                "Runs stored once, in another results folder, and linked here (`runs/<run_id>.link`): "
+                + "; ".join(
+                    f"{n} from `{os.path.relpath(f, store.root)}`" for f, n in linked.value_counts(sort=False).items()
+                )
+                + ".",
+            ]
     return lines
-
-

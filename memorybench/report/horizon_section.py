@@ -3,6 +3,7 @@ tables/search_probes.csv: each cell's searched horizon with its bracket, the pes
 horizons read off the seeds' interval, every probed length's mean score and solve rate, and two figures —
 every probed seed's score against length (figures/search/TASK_scores.png) and the horizon the stored dev
 curves give at each earlier training budget (figures/search/TASK_budget.png)."""
+
 from __future__ import annotations
 
 import math
@@ -56,21 +57,52 @@ def plot_scores(table: pd.DataFrame, probes: pd.DataFrame, path):
     from memorybench.report.figures import plt, save_figure
 
     cells = list(table["cell"])
-    fig, axes = plt.subplots(1, len(cells), figsize=(3.6 * len(cells), 3.2), squeeze=False, sharey=True, layout="constrained")
+    fig, axes = plt.subplots(
+        1, len(cells), figsize=(3.6 * len(cells), 3.2), squeeze=False, sharey=True, layout="constrained"
+    )
     for ax, (_, row) in zip(axes[0], table.iterrows()):
         mine = probes[probes["cell"] == row["cell"]].sort_values("seq_len")
         color = get_cell(row["cell"]).color if row["cell"] in _known_cells() else "black"
         for _, probe in mine.iterrows():
             scores = [float(s) for s in str(probe["scores"]).split()] if _given(probe["scores"]) else []
-            ax.scatter([probe["seq_len"]] * len(scores), scores, s=16, facecolors="none", edgecolors="black", linewidths=0.6, zorder=3)
+            ax.scatter(
+                [probe["seq_len"]] * len(scores),
+                scores,
+                s=16,
+                facecolors="none",
+                edgecolors="black",
+                linewidths=0.6,
+                zorder=3,
+            )
         low = (mine["mean"] - mine["ci_low"]).clip(lower=0).fillna(0)
         high = (mine["ci_high"] - mine["mean"]).clip(lower=0).fillna(0)
-        ax.errorbar(mine["seq_len"], mine["mean"], yerr=[low, high], color=color, marker="o", capsize=3, label="mean, 95% interval")
+        ax.errorbar(
+            mine["seq_len"],
+            mine["mean"],
+            yerr=[low, high],
+            color=color,
+            marker="o",
+            capsize=3,
+            label="mean, 95% interval",
+        )
         ax.scatter([], [], s=16, facecolors="none", edgecolors="black", linewidths=0.6, label="one seed")
-        ax.axhline(row["threshold"], color="black", linestyle="--", linewidth=1, label=f"threshold {row['threshold']:g}")
-        ax.axhline(row["baseline"], color="grey", linestyle=":", linewidth=1, label=f"memoryless baseline {row['baseline']:.3g}")
+        ax.axhline(
+            row["threshold"], color="black", linestyle="--", linewidth=1, label=f"threshold {row['threshold']:g}"
+        )
+        ax.axhline(
+            row["baseline"],
+            color="grey",
+            linestyle=":",
+            linewidth=1,
+            label=f"memoryless baseline {row['baseline']:.3g}",
+        )
         if row["censored"] != "below":
-            ax.axvspan(mine["seq_len"].min(), row["horizon"] if row["censored"] == "none" else row["cap"], color=color, alpha=0.08)
+            ax.axvspan(
+                mine["seq_len"].min(),
+                row["horizon"] if row["censored"] == "none" else row["cap"],
+                color=color,
+                alpha=0.08,
+            )
         ax.set_xscale("log", base=2)
         ax.set_xticks(mine["seq_len"], [str(n) for n in mine["seq_len"]], fontsize=7)
         ax.minorticks_off()
@@ -80,7 +112,10 @@ def plot_scores(table: pd.DataFrame, probes: pd.DataFrame, path):
     axes[0][0].set_ylabel(f"test {table['metric'].iloc[0] if 'metric' in table else 'score'}", fontsize=8)
     axes[0][0].legend(fontsize=7, loc="best")
     first = table.iloc[0]
-    fig.suptitle(f"Horizon search on {first['task']} ({first['protocol']}): every probed seed, {int(first['seeds'])} a length", fontsize=9)
+    fig.suptitle(
+        f"Horizon search on {first['task']} ({first['protocol']}): every probed seed, {int(first['seeds'])} a length",
+        fontsize=9,
+    )
     return save_figure(fig, path)
 
 
@@ -99,7 +134,9 @@ def plot_budget(budget: pd.DataFrame, table: pd.DataFrame, path):
     first = table.iloc[0]
     ax.set_xlabel("training steps (budget)", fontsize=8)
     ax.set_ylabel("horizon from the dev score (best so far)", fontsize=8)
-    ax.set_title(f"{first['task']}: does the horizon still grow with the budget? (▲: every probed length passes)", fontsize=9)
+    ax.set_title(
+        f"{first['task']}: does the horizon still grow with the budget? (▲: every probed length passes)", fontsize=9
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     return save_figure(fig, path)
@@ -122,10 +159,16 @@ def report_section(store, runs=None) -> list[str]:
     for _, group in groups:
         first = group.iloc[0]
         mine = pd.concat([probes_of(probes, row) for _, row in group.iterrows()], ignore_index=True)
-        name = first["task"] if tasks.count(first["task"]) == 1 else \
-            f"{first['task']}-{first['protocol']}-{int(first['seeds'])}seeds-{int(first['steps'])}steps-{first['threshold']:g}"
+        name = (
+            first["task"]
+            if tasks.count(first["task"]) == 1
+            else f"{first['task']}-{first['protocol']}-{int(first['seeds'])}seeds-{int(first['steps'])}steps-{first['threshold']:g}"
+        )
         if len(groups) > 1:
-            lines += [f"### `{first['task']}` ({first['protocol']}), {int(first['seeds'])} seeds, {int(first['steps'])} steps", ""]
+            lines += [
+                f"### `{first['task']}` ({first['protocol']}), {int(first['seeds'])} seeds, {int(first['steps'])} steps",
+                "",
+            ]
         lines += _search_lines(store, runs, group.reset_index(drop=True), mine, name)
     return lines
 
@@ -135,32 +178,66 @@ def _search_lines(store, runs, table: pd.DataFrame, probes: pd.DataFrame, name: 
     first = table.iloc[0]
     bounds = probes.groupby("cell")["seq_len"].agg(["min", "max"])
     table = table.assign(first_probed=table["cell"].map(bounds["min"]), last_probed=table["cell"].map(bounds["max"]))
-    rows = [[label_of(r["cell"]), horizon_text(r), side_text(r, "low"), side_text(r, "high"), int(r["probes"]), int(r["runs"]),
-             f"{r['wall_time_s']:.0f}" if _given(r.get("wall_time_s")) else "–"] for _, r in table.iterrows()]
-    probe_rows = [[label_of(r["cell"]), int(r["seq_len"]), f"{r['mean']:.3g}", _interval(r), f"{r['solve_rate']:.2f}",
-                   "pass" if r["passed"] else "fail"] for _, r in probes.sort_values(["cell", "seq_len"]).iterrows()]
+    rows = [
+        [
+            label_of(r["cell"]),
+            horizon_text(r),
+            side_text(r, "low"),
+            side_text(r, "high"),
+            int(r["probes"]),
+            int(r["runs"]),
+            f"{r['wall_time_s']:.0f}" if _given(r.get("wall_time_s")) else "–",
+        ]
+        for _, r in table.iterrows()
+    ]
+    probe_rows = [
+        [
+            label_of(r["cell"]),
+            int(r["seq_len"]),
+            f"{r['mean']:.3g}",
+            _interval(r),
+            f"{r['solve_rate']:.2f}",
+            "pass" if r["passed"] else "fail",
+        ]
+        for _, r in probes.sort_values(["cell", "seq_len"]).iterrows()
+    ]
     figures = store.root / "figures" / "search"
     figures.mkdir(parents=True, exist_ok=True)
-    lines = [f"Task `{first['task']}` ({first['protocol']}), {int(first['seeds'])} seeds a length: the horizon is the last length whose "
-             f"mean test score passes {first['threshold']:g} ({first['direction']} is better; memoryless baseline {first['baseline']:.3g}) "
-             f"below the shortest length that fails, found from {int(first['start'])} by growing x{first.get('growth', 2):g}, shrinking "
-             f"and bisecting (`memorybench horizon`), capped at {int(first['cap'])}. [last pass, first fail] is the bracket; a cell whose "
-             "score is not monotone in length shows the longest passing length it was probed at too. The pessimistic and optimistic "
-             "horizons apply the same rule to the 95% interval's worse and better ends at the probed lengths (censored where that "
-             "end passes at every probed length, or at none). Run time: each probe run's share of its pack's wall time, summed.", "",
-             markdown_table(pd.DataFrame(rows, columns=["cell", "horizon", "pessimistic", "optimistic", "lengths probed", "runs",
-                                                        "run time (s)"])), "",
-             markdown_table(pd.DataFrame(probe_rows, columns=["cell", "L", "mean test score", "95% interval", "solve rate",
-                                                              "threshold"])), ""]
+    lines = [
+        f"Task `{first['task']}` ({first['protocol']}), {int(first['seeds'])} seeds a length: the horizon is the last length whose "
+        f"mean test score passes {first['threshold']:g} ({first['direction']} is better; memoryless baseline {first['baseline']:.3g}) "
+        f"below the shortest length that fails, found from {int(first['start'])} by growing x{first.get('growth', 2):g}, shrinking "
+        f"and bisecting (`memorybench horizon`), capped at {int(first['cap'])}. [last pass, first fail] is the bracket; a cell whose "
+        "score is not monotone in length shows the longest passing length it was probed at too. The pessimistic and optimistic "
+        "horizons apply the same rule to the 95% interval's worse and better ends at the probed lengths (censored where that "
+        "end passes at every probed length, or at none). Run time: each probe run's share of its pack's wall time, summed.",
+        "",
+        markdown_table(
+            pd.DataFrame(
+                rows, columns=["cell", "horizon", "pessimistic", "optimistic", "lengths probed", "runs", "run time (s)"]
+            )
+        ),
+        "",
+        markdown_table(
+            pd.DataFrame(
+                probe_rows, columns=["cell", "L", "mean test score", "95% interval", "solve rate", "threshold"]
+            )
+        ),
+        "",
+    ]
     scores_png = plot_scores(table, probes, figures / f"{name}_scores.png")
     lines += [f"![every probed seed against length]({scores_png.relative_to(store.root)})", ""]
     if runs is not None and len(runs):
         budget = _budget(store, runs, table, probes)
         if len(budget):
             budget_png = plot_budget(budget, table, figures / f"{name}_budget.png")
-            lines += ["The horizon the same rule reads off the probed lengths when every run is cut at an earlier step and scored "
-                      "by its best dev score so far (dev, not test: the test score exists only at the end):", "",
-                      f"![horizon against training steps]({budget_png.relative_to(store.root)})", ""]
+            lines += [
+                "The horizon the same rule reads off the probed lengths when every run is cut at an earlier step and scored "
+                "by its best dev score so far (dev, not test: the test score exists only at the end):",
+                "",
+                f"![horizon against training steps]({budget_png.relative_to(store.root)})",
+                "",
+            ]
     return lines
 
 
@@ -174,11 +251,19 @@ def _budget(store, runs: pd.DataFrame, table: pd.DataFrame, probes: pd.DataFrame
     _, curves = store.collect()
     for _, row in table.iterrows():
         lengths = set(probes.loc[probes["cell"] == row["cell"], "seq_len"])
-        mine = runs[(runs["cell"] == row["cell"]) & (runs["protocol"] == row["protocol"]) & runs["seq_len"].isin(lengths)
-                    & (runs["seed"] < row["seeds"])]
+        mine = runs[
+            (runs["cell"] == row["cell"])
+            & (runs["protocol"] == row["protocol"])
+            & runs["seq_len"].isin(lengths)
+            & (runs["seed"] < row["seeds"])
+        ]
         if _given(row.get("steps")):
             mine = mine[mine["steps"] == row["steps"]]
-        frames.append(horizon_by_budget(search_of(row), mine, curves[curves["run_id"].isin(mine["run_id"])], row["threshold"], row["direction"]))
+        frames.append(
+            horizon_by_budget(
+                search_of(row), mine, curves[curves["run_id"].isin(mine["run_id"])], row["threshold"], row["direction"]
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 

@@ -7,6 +7,7 @@ Example:
     |---|---|
     | 5 | 0.50 [0.20, 1.00] (n=3) |
 """
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,9 @@ def fmt(value: float, digits: int = 2) -> str:
     return "–" if pd.isna(value) else f"{value:.{digits}f}"
 
 
-def interval_text(n: int, mean: float, low: float, high: float, bounds=(-math.inf, math.inf), sign: str = "", digits: int = 2) -> str:
+def interval_text(
+    n: int, mean: float, low: float, high: float, bounds=(-math.inf, math.inf), sign: str = "", digits: int = 2
+) -> str:
     """'mean [low, high] (n=N)' with the interval clipped to `bounds`; one value has no interval; none is '–'.
 
     >>> interval_text(3, 0.5, 0.2, 1.1, bounds=(0, 1)), interval_text(1, -0.25, math.nan, math.nan, sign="+")
@@ -45,7 +48,14 @@ def paired_markdown(table: pd.DataFrame, label, digits: int = 2) -> str:
         return "Only one cell: nothing to pair."
     pairs = list(dict.fromkeys(zip(table["first"], table["second"])))
     cells = {pair: at.set_index("seq_len") for pair, at in table.groupby(["first", "second"], sort=False)}
-    rows = [[length] + [interval_text(*cells[p].loc[length, ["pairs", "mean", "ci_low", "ci_high"]], sign="+", digits=digits)
-                        if length in cells[p].index else "–" for p in pairs]
-            for length in sorted(table["seq_len"].unique())]
+    rows = [
+        [length]
+        + [
+            interval_text(*cells[p].loc[length, ["pairs", "mean", "ci_low", "ci_high"]], sign="+", digits=digits)
+            if length in cells[p].index
+            else "–"
+            for p in pairs
+        ]
+        for length in sorted(table["seq_len"].unique())
+    ]
     return markdown_table(pd.DataFrame(rows, columns=["L"] + [f"{label(a)} − {label(b)}" for a, b in pairs]))

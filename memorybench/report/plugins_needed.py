@@ -13,6 +13,7 @@ Example:
     >>> unregistered(runs).tolist(), missing_names(runs)
     ([False, True], {'cell': ['leaky'], 'task': []})
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,7 +27,10 @@ from memorybench.storage.store import ResultsStore, StoreError
 from memorybench.sweep.settings import AXES
 from memorybench.tasks import TASKS
 
-HELD_SECTIONS = ("## Experiment: ", "## Capacity against trainability: ")  # the report's sections of one experiment or study
+HELD_SECTIONS = (
+    "## Experiment: ",
+    "## Capacity against trainability: ",
+)  # the report's sections of one experiment or study
 
 
 def unregistered(runs: pd.DataFrame) -> pd.Series:
@@ -86,7 +90,11 @@ def _state(plugin: dict) -> str:
         return "a module"
     if not Path(path).is_file():
         return "its file is gone"
-    return "unchanged since" if digest(Path(path).read_bytes()) == plugin.get("sha256") else "its file has changed since the runs were trained"
+    return (
+        "unchanged since"
+        if digest(Path(path).read_bytes()) == plugin.get("sha256")
+        else "its file has changed since the runs were trained"
+    )
 
 
 def plugin_note(store: ResultsStore, runs: pd.DataFrame) -> str:
@@ -95,8 +103,11 @@ def plugin_note(store: ResultsStore, runs: pd.DataFrame) -> str:
     if not any(names.values()):
         return ""
     what = " and ".join(f"{kind} {', '.join(map(repr, found))}" for kind, found in names.items() if found)
-    givers = [p for p in recorded_plugins(store)
-              if any(name in p.get("provides", {}).get(kind, []) for kind, found in names.items() for name in found)]
+    givers = [
+        p
+        for p in recorded_plugins(store)
+        if any(name in p.get("provides", {}).get(kind, []) for kind, found in names.items() for name in found)
+    ]
     if not givers:
         return f"runs of {what} need the plugin that registers them, not given (store.json records none): --plugin PATH_OR_MODULE"
     named = "; ".join(f"--plugin {p.get('path') or p['plugin']} ({_state(p)})" for p in givers)

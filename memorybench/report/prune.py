@@ -28,6 +28,7 @@ Example:
     >>> len(kept), len(removed)  # the gate heatmaps' run (the best-dev seed) keeps its checkpoint
     (1, 2)
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -41,7 +42,9 @@ from memorybench.storage.store import ResultsStore
 
 def needed(store: ResultsStore) -> dict[Path, str]:
     """Run folder (resolved) -> why its checkpoint is kept, for the checkpoints `store` reads."""
-    readers = [section.name for section in report_sections() if section.reads_checkpoints and section.present(store.root)]
+    readers = [
+        section.name for section in report_sections() if section.reads_checkpoints and section.present(store.root)
+    ]
     keep = {}
     if readers:
         for folder in store.scan()[0]:
@@ -73,5 +76,3 @@ def prune(stores: list[ResultsStore], dry_run: bool = False) -> tuple[dict[Path,
             if not dry_run:
                 checkpoint.unlink()
     return kept, removed
-
-

@@ -15,6 +15,7 @@ Example:
     True
     >>> del SECTIONS["hello"]
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,14 +25,22 @@ from importlib import import_module
 from memorybench.registry import add_to_registry
 
 # the diagnostics whose sections are built in, in the order the report shows them
-BUILTIN_MODULES = ("memorybench.report.horizon_section", "memorybench.diagnostics.explosion", "memorybench.diagnostics.through_time",
-                   "memorybench.diagnostics.memory_capacity", "memorybench.diagnostics.extrapolate", "memorybench.diagnostics.shift")
+BUILTIN_MODULES = (
+    "memorybench.report.horizon_section",
+    "memorybench.diagnostics.explosion",
+    "memorybench.diagnostics.through_time",
+    "memorybench.diagnostics.memory_capacity",
+    "memorybench.diagnostics.extrapolate",
+    "memorybench.diagnostics.shift",
+)
 
 
 @dataclass(frozen=True)
 class ReportSection:
     name: str  # a lowercase identifier
-    needs: tuple[str, ...]  # the files it reads, relative to the folder ('tables/x.csv', 'runs/*/x.csv'); written when one exists
+    needs: tuple[
+        str, ...
+    ]  # the files it reads, relative to the folder ('tables/x.csv', 'runs/*/x.csv'); written when one exists
     write: Callable  # write(store, runs) -> markdown lines, [] when the folder holds nothing for it
     reads_checkpoints: bool = False  # its tables were computed from the runs' saved weights
 

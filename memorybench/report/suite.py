@@ -32,6 +32,7 @@ Example:
     >>> entry["measure"], entry["value"], entry["bracket"], entry_text(entry)
     ('horizon', 10, [10, 20], '10 [10, ≥ 20]')
 """
+
 from __future__ import annotations
 
 import json
@@ -54,9 +55,32 @@ from memorybench.tasks.base import METRIC_DIGITS, METRIC_RANGES
 
 SCHEMA_VERSION = 1
 # one entry of suite.json (docs/reference/suite-json.md); folder, experiment and source say where it was read
-ENTRY_FIELDS = ["task", "protocol", "cell", "measure", "metric", "direction", "value", "low", "high", "bracket", "longest_pass",
-                "censored", "low_censored", "high_censored", "cap", "min_length", "threshold", "baseline", "seeds", "steps", "runs",
-                "source", "folder", "experiment"]
+ENTRY_FIELDS = [
+    "task",
+    "protocol",
+    "cell",
+    "measure",
+    "metric",
+    "direction",
+    "value",
+    "low",
+    "high",
+    "bracket",
+    "longest_pass",
+    "censored",
+    "low_censored",
+    "high_censored",
+    "cap",
+    "min_length",
+    "threshold",
+    "baseline",
+    "seeds",
+    "steps",
+    "runs",
+    "source",
+    "folder",
+    "experiment",
+]
 
 
 def _number(value):
@@ -75,55 +99,108 @@ def horizon_entry(reading: dict, probes: pd.DataFrame, cap: int, min_length: int
     def side(horizon, censored, top):
         return None if censored in (None, "below") else top if censored == "above" else int(horizon)
 
-    return dict(value=side(reading["horizon"], reading["censored"], cap),
-                low=side(reading["horizon_low"], reading["censored_low"], longest_probed),
-                high=side(reading["horizon_high"], reading["censored_high"], longest_probed),
-                bracket=list(reading["bracket"]) if reading["bracket"] else None, longest_pass=reading["longest_pass"],
-                censored=reading["censored"], low_censored=reading["censored_low"], high_censored=reading["censored_high"],
-                cap=cap, min_length=min_length)
+    return dict(
+        value=side(reading["horizon"], reading["censored"], cap),
+        low=side(reading["horizon_low"], reading["censored_low"], longest_probed),
+        high=side(reading["horizon_high"], reading["censored_high"], longest_probed),
+        bracket=list(reading["bracket"]) if reading["bracket"] else None,
+        longest_pass=reading["longest_pass"],
+        censored=reading["censored"],
+        low_censored=reading["censored_low"],
+        high_censored=reading["censored_high"],
+        cap=cap,
+        min_length=min_length,
+    )
 
 
-def measure(runs: pd.DataFrame, task, mc: pd.DataFrame | None, searched: pd.DataFrame | None = None,
-            probed: pd.DataFrame | None = None) -> dict[str, dict]:
+def measure(
+    runs: pd.DataFrame,
+    task,
+    mc: pd.DataFrame | None,
+    searched: pd.DataFrame | None = None,
+    probed: pd.DataFrame | None = None,
+) -> dict[str, dict]:
     """cell -> the task's headline entry over the successful runs of one experiment (see the module docstring);
     `searched`: the folder's tables/search_horizons.csv rows for this experiment, which replace the grid's reading
     (a cell searched several times: the search at the task's threshold with the most seeds, the latest of equals),
     `probed` their probes (`memorybench.analysis.search_record`)."""
     ok = runs[runs["status"] == "ok"]
     lengths = sorted(ok["seq_len"].unique())
-    base = dict(metric=task.metric, direction=task.direction, threshold=None, baseline=task.baseline, bracket=None, longest_pass=None,
-                censored="none", low_censored=None, high_censored=None, cap=None, min_length=None)
+    base = dict(
+        metric=task.metric,
+        direction=task.direction,
+        threshold=None,
+        baseline=task.baseline,
+        bracket=None,
+        longest_pass=None,
+        censored="none",
+        low_censored=None,
+        high_censored=None,
+        cap=None,
+        min_length=None,
+    )
     out = {}
     if mc is not None and len(mc):
         sizes = set(mc["hidden_size"])
-        shown = DEFAULT_HIDDEN if DEFAULT_HIDDEN in sizes else max(sizes)  # one hidden size per cell; the folder's report has all
+        shown = (
+            DEFAULT_HIDDEN if DEFAULT_HIDDEN in sizes else max(sizes)
+        )  # one hidden size per cell; the folder's report has all
         for row in mc[mc["hidden_size"] == shown].itertuples():
-            out[row.cell] = {**base, "measure": "memory_capacity", "metric": f"MC of N = {row.hidden_size}", "direction": "higher",
-                             "baseline": 0.0, "value": row.mc, "low": row.mc_ci_low, "high": row.mc_ci_high, "seeds": row.n,
-                             "runs": row.n, "source": "memory capacity"}
+            out[row.cell] = {
+                **base,
+                "measure": "memory_capacity",
+                "metric": f"MC of N = {row.hidden_size}",
+                "direction": "higher",
+                "baseline": 0.0,
+                "value": row.mc,
+                "low": row.mc_ci_low,
+                "high": row.mc_ci_high,
+                "seeds": row.n,
+                "runs": row.n,
+                "source": "memory capacity",
+            }
         return out
     if len(lengths) > 1:
         for cell, group in ok.groupby("cell", sort=False):
             steps, seeds = int(group["steps"].max()), int(group.groupby("seq_len")["seed"].nunique().max())
-            mine = None if searched is None else searched[(searched["cell"] == cell) & (searched["threshold"] == task.threshold)]
+            mine = (
+                None
+                if searched is None
+                else searched[(searched["cell"] == cell) & (searched["threshold"] == task.threshold)]
+            )
             if mine is not None and len(mine):
                 row = mine.loc[mine["seeds"].iloc[::-1].idxmax()]  # the most seeds, the latest of equals
                 probes = probes_of(probed, row)
-                reading = search_reading(Search(int(row["start"]), int(row["min_length"]), int(row["cap"]), float(row.get("growth", 2.0))),
-                                         probes, task.threshold, task.direction)
+                reading = search_reading(
+                    Search(int(row["start"]), int(row["min_length"]), int(row["cap"]), float(row.get("growth", 2.0))),
+                    probes,
+                    task.threshold,
+                    task.direction,
+                )
                 entry = horizon_entry(reading, probes, int(row["cap"]), int(row["min_length"]))
                 entry.update(seeds=int(row["seeds"]), steps=int(row["steps"]), runs=int(row["runs"]), source="search")
             else:  # the grid read with the search's rule: the last pass below the shortest failing length tried
                 probes = probe_summary(group, task.threshold, task.direction)
                 grid = Search(start=max(lengths), min_length=min(lengths), cap=max(lengths))
-                entry = horizon_entry(search_reading(grid, probes, task.threshold, task.direction), probes, max(lengths), min(lengths))
+                entry = horizon_entry(
+                    search_reading(grid, probes, task.threshold, task.direction), probes, max(lengths), min(lengths)
+                )
                 entry.update(seeds=seeds, steps=steps, runs=len(group), source="grid")
             out[cell] = {**base, "measure": "horizon", "threshold": task.threshold, **entry}
         return out
     for cell, group in ok.groupby("cell", sort=False):
         n, mean, low, high = mean_interval(group["test_score"])
-        out[cell] = {**base, "measure": "test_score", "value": mean, "low": low if n > 1 else None, "high": high if n > 1 else None,
-                     "seeds": n, "steps": int(group["steps"].max()), "runs": n, "source": "single length"}
+        out[cell] = {
+            **base,
+            "measure": "test_score",
+            "value": mean,
+            "low": low if n > 1 else None,
+            "high": high if n > 1 else None,
+            "seeds": n,
+            "steps": int(group["steps"].max()),
+            "runs": n,
+            "source": "single length",
+        }
     return out
 
 
@@ -132,20 +209,33 @@ def entry_text(entry: dict) -> str:
     above, '<' below; '; passes at 30' where a longer length passed again), 'MC 28.8 [27.7, 29.9] of N = 32',
     '0.92 [0.87, 0.97]' (the metric's decimals, the interval clipped to its range)."""
     if entry["measure"] == "horizon":
+
         def length(value, censored):
             if censored is None:  # one seed: no interval
                 return "–"
-            return f"< {int(entry['min_length'])}" if censored == "below" else f"≥ {int(value)}" if censored == "above" else str(int(value))
+            return (
+                f"< {int(entry['min_length'])}"
+                if censored == "below"
+                else f"≥ {int(value)}"
+                if censored == "above"
+                else str(int(value))
+            )
 
-        text = f"{length(entry['value'], entry['censored'])} [{length(entry['low'], entry['low_censored'])}, " \
-               f"{length(entry['high'], entry['high_censored'])}]"
+        text = (
+            f"{length(entry['value'], entry['censored'])} [{length(entry['low'], entry['low_censored'])}, "
+            f"{length(entry['high'], entry['high_censored'])}]"
+        )
         if entry["censored"] == "none" and entry["longest_pass"] and entry["longest_pass"] > entry["value"]:
             text += f"; passes at {int(entry['longest_pass'])}"
         return text
     if entry["measure"] == "memory_capacity":
         return f"MC {entry['value']:.1f} [{entry['low']:.1f}, {entry['high']:.1f}] of N = {entry['metric'].split('= ')[-1]}"
     digits, (bottom, top) = METRIC_DIGITS[entry["metric"]], METRIC_RANGES[entry["metric"]]
-    interval = "" if entry["low"] is None else f" [{max(entry['low'], bottom):.{digits}f}, {min(entry['high'], top):.{digits}f}]"
+    interval = (
+        ""
+        if entry["low"] is None
+        else f" [{max(entry['low'], bottom):.{digits}f}, {min(entry['high'], top):.{digits}f}]"
+    )
     return f"{entry['value']:.{digits}f}{interval}"
 
 
@@ -168,7 +258,9 @@ def suite_entries(folders, warn=lambda text: None) -> tuple[list[dict], list[str
         if runs.empty:
             continue
         trained_with |= {f"{device} / torch {torch}" for device, torch in zip(runs["device"], runs["torch"])}
-        runs["experiment"] = [experiment_label(row, skip=AXES) for row in runs.to_dict("records")]  # one row per task: MC per N below
+        runs["experiment"] = [
+            experiment_label(row, skip=AXES) for row in runs.to_dict("records")
+        ]  # one row per task: MC per N below
         mc_path = store.tables_dir / "memory_capacity.csv"
         mc_all = pd.read_csv(mc_path) if mc_path.exists() else None
         searches, probed = read_searches(store.tables_dir) or (None, None)
@@ -176,13 +268,25 @@ def suite_entries(folders, warn=lambda text: None) -> tuple[list[dict], list[str
             task = get_task(group["task"].iloc[0], group["task_params"].iloc[0])
             protocol = group["protocol"].iloc[0]
             mc = None if mc_all is None else mc_all[mc_all["task"] == task.name]
-            if is_multi_setting(group) and (mc is None or mc.empty):  # a study over settings: best-of-N, not comparable here
+            if is_multi_setting(group) and (
+                mc is None or mc.empty
+            ):  # a study over settings: best-of-N, not comparable here
                 continue
-            searched = None if searches is None else searches[(searches["protocol"] == protocol) & (searches["steps"] == group["steps"].max())]
+            searched = (
+                None
+                if searches is None
+                else searches[(searches["protocol"] == protocol) & (searches["steps"] == group["steps"].max())]
+            )
             for cell, m in measure(group, task, mc, searched, probed).items():
-                entry = dict(task=task.name, protocol=protocol, cell=cell, folder=str(folder), experiment=experiment, **m)
-                entries.append({field: _number(entry.get(field)) if not isinstance(entry.get(field), list) else entry[field]
-                                for field in ENTRY_FIELDS})
+                entry = dict(
+                    task=task.name, protocol=protocol, cell=cell, folder=str(folder), experiment=experiment, **m
+                )
+                entries.append(
+                    {
+                        field: _number(entry.get(field)) if not isinstance(entry.get(field), list) else entry[field]
+                        for field in ENTRY_FIELDS
+                    }
+                )
     return entries, sorted(trained_with)
 
 
@@ -197,8 +301,13 @@ def measure_name(group: pd.DataFrame) -> str:
     first = group.iloc[0]
     if first["measure"] == "horizon":
         searched = (group["source"] == "search").all()
-        where = f"searched, cap {int(group['cap'].max())}" if searched else \
-            f"grid {int(first['min_length'])}–{int(first['cap'])}" if (group["source"] == "grid").all() else "searched or grid: see suite.json"
+        where = (
+            f"searched, cap {int(group['cap'].max())}"
+            if searched
+            else f"grid {int(first['min_length'])}–{int(first['cap'])}"
+            if (group["source"] == "grid").all()
+            else "searched or grid: see suite.json"
+        )
         return f"horizon ({where}; solved at {first['threshold']:.3g})"
     return "memory capacity" if first["measure"] == "memory_capacity" else f"test {first['metric']}"
 
@@ -211,10 +320,18 @@ def suite_markdown(table: pd.DataFrame) -> str:
     rows = []
     for (folder, experiment, task), group in table.groupby(["folder", "experiment", "task"], sort=False):
         at = group.set_index("cell")
-        baseline = "0 (a memoryless state)" if group["measure"].iloc[0] == "memory_capacity" else f"{group['baseline'].iloc[0]:.3g}"
-        rows.append([f"`{task}` ({experiment}; `{folder}`)", measure_name(group), baseline]
-                    + [at.at[c, "text"] if c in at.index else "–" for c in cells])
-    return markdown_table(pd.DataFrame(rows, columns=["task", "measure", "memoryless baseline", *[label_of(c) for c in cells]]))
+        baseline = (
+            "0 (a memoryless state)"
+            if group["measure"].iloc[0] == "memory_capacity"
+            else f"{group['baseline'].iloc[0]:.3g}"
+        )
+        rows.append(
+            [f"`{task}` ({experiment}; `{folder}`)", measure_name(group), baseline]
+            + [at.at[c, "text"] if c in at.index else "–" for c in cells]
+        )
+    return markdown_table(
+        pd.DataFrame(rows, columns=["task", "measure", "memoryless baseline", *[label_of(c) for c in cells]])
+    )
 
 
 def horizon_axis(group: pd.DataFrame) -> tuple[float, bool]:
@@ -242,17 +359,29 @@ def plot_suite(table: pd.DataFrame, path: Path) -> Path:
     columns = min(4, len(groups))
     rows = -(-len(groups) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(3.4 * columns, 3.0 * rows), squeeze=False, layout="constrained")
-    repeated = pd.Series([(task, experiment) for _, experiment, task in (key for key, _ in groups)]).duplicated(keep=False).tolist()
+    repeated = (
+        pd.Series([(task, experiment) for _, experiment, task in (key for key, _ in groups)])
+        .duplicated(keep=False)
+        .tolist()
+    )
     for ax, ((folder, experiment, task), group), named in zip(axes.flat, groups, repeated):
         cells = cell_order(group["cell"])
         at = group.set_index("cell")
         for i, cell in enumerate(cells):
-            value, low, high = (np.nan if at.at[cell, k] is None else float(at.at[cell, k]) for k in ("value", "low", "high"))
+            value, low, high = (
+                np.nan if at.at[cell, k] is None else float(at.at[cell, k]) for k in ("value", "low", "high")
+            )
             low, high = (value if np.isnan(v) else v for v in (low, high))
             if np.isnan(value):  # no length passes (a horizon) or nothing measured
                 ax.text(i, 0, "none", ha="center", va="bottom", fontsize=8)
                 continue
-            ax.bar(i, value, color=CELLS[cell].color if cell in CELLS else "grey", width=0.6, hatch="//" if at.at[cell, "censored"] == "above" else None)
+            ax.bar(
+                i,
+                value,
+                color=CELLS[cell].color if cell in CELLS else "grey",
+                width=0.6,
+                hatch="//" if at.at[cell, "censored"] == "above" else None,
+            )
             ax.errorbar(i, value, yerr=[[max(value - low, 0)], [max(high - value, 0)]], color="black", capsize=3)
         kind = group["measure"].iloc[0]
         if kind == "test_score":
@@ -260,18 +389,32 @@ def plot_suite(table: pd.DataFrame, path: Path) -> Path:
         if kind == "horizon":
             top, draw_cap = horizon_axis(group)
             if draw_cap:
-                ax.axhline(float(group["cap"].max()), color="grey", linestyle=":", linewidth=1)  # the search's cap or the grid's end
+                ax.axhline(
+                    float(group["cap"].max()), color="grey", linestyle=":", linewidth=1
+                )  # the search's cap or the grid's end
             ax.set_ylim(0, top)
-        ax.set_xticks(range(len(cells)), [label_of(c) for c in cells], rotation=45 if len(cells) > 4 else 0,
-                      fontsize=7 if len(cells) > 4 else None)
-        ax.set_title(f"{task}" + (f" ({Path(folder).name})" if named else "") + f"\n{experiment}"
-                     + (f", cap {group['cap'].max():g}" if kind == "horizon" else ""), fontsize=8)
+        ax.set_xticks(
+            range(len(cells)),
+            [label_of(c) for c in cells],
+            rotation=45 if len(cells) > 4 else 0,
+            fontsize=7 if len(cells) > 4 else None,
+        )
+        ax.set_title(
+            f"{task}"
+            + (f" ({Path(folder).name})" if named else "")
+            + f"\n{experiment}"
+            + (f", cap {group['cap'].max():g}" if kind == "horizon" else ""),
+            fontsize=8,
+        )
         ax.set_ylabel(measure_name(group).split(" (")[0], fontsize=8)
         ax.grid(alpha=0.3, axis="y")
-    for ax in list(axes.flat)[len(groups):]:
+    for ax in list(axes.flat)[len(groups) :]:
         ax.set_visible(False)
-    fig.suptitle("The suite at a glance: each task's measure per cell, with its 95% interval over seeds (horizon: pessimistic to "
-                 "optimistic; hatched: censored at the cap, dotted: the cap or the grid's end; dashed: memoryless baseline)", fontsize=9)
+    fig.suptitle(
+        "The suite at a glance: each task's measure per cell, with its 95% interval over seeds (horizon: pessimistic to "
+        "optimistic; hatched: censored at the cap, dotted: the cap or the grid's end; dashed: memoryless baseline)",
+        fontsize=9,
+    )
     return save_figure(fig, path)
 
 
@@ -294,7 +437,9 @@ def read_suite(path) -> dict:
     """A suite.json: {'schema_version', 'provenance', 'entries'}; refuses a schema it does not know."""
     suite = json.loads(Path(path).read_text())
     if suite.get("schema_version") != SCHEMA_VERSION:
-        raise ValueError(f"{path} has schema_version {suite.get('schema_version')!r}; this memorybench reads {SCHEMA_VERSION}")
+        raise ValueError(
+            f"{path} has schema_version {suite.get('schema_version')!r}; this memorybench reads {SCHEMA_VERSION}"
+        )
     return suite
 
 
@@ -310,28 +455,48 @@ def write_suite(folders, out, readme=None, warn=lambda text: None) -> list[Path]
     if readme is not None:
         between_markers(Path(readme).read_text(), "", str(readme))  # refused before anything is written
     env = environment()
-    provenance = dict(commit=env["commit"], torch=env["torch"], device=", ".join(sorted({t.split(" / ")[0] for t in trained_with})),
-                      trained_with=trained_with, cpu=env["cpu"], date=env["date"], memorybench=env["memorybench"],
-                      folders=[str(f) for f in folders])
+    provenance = dict(
+        commit=env["commit"],
+        torch=env["torch"],
+        device=", ".join(sorted({t.split(" / ")[0] for t in trained_with})),
+        trained_with=trained_with,
+        cpu=env["cpu"],
+        date=env["date"],
+        memorybench=env["memorybench"],
+        folders=[str(f) for f in folders],
+    )
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     suite_json = out / "suite.json"
-    write_text_atomic(suite_json, json.dumps(dict(schema_version=SCHEMA_VERSION, provenance=provenance, entries=entries), indent=1) + "\n")
+    write_text_atomic(
+        suite_json,
+        json.dumps(dict(schema_version=SCHEMA_VERSION, provenance=provenance, entries=entries), indent=1) + "\n",
+    )
     (out / "suite.csv").unlink(missing_ok=True)  # replaced by suite.json
     entries = read_suite(suite_json)["entries"]  # what follows is rendered from the file: its nulls, not pandas' NaN
     table = pd.DataFrame(entries).assign(text=[entry_text(e) for e in entries])
-    readme_text = None if readme is None else between_markers(Path(readme).read_text(), suite_markdown(table), str(readme))
+    readme_text = (
+        None if readme is None else between_markers(Path(readme).read_text(), suite_markdown(table), str(readme))
+    )
     figure = plot_suite(table, out / "suite.png")
-    text = "\n".join([
-        "# The suite at a glance", "",
-        "Per task and cell the measure the task has, with its interval over seeds: the memory horizon (the last length whose "
-        "mean test score passes the task's threshold below the shortest length that fails; in brackets the pessimistic and "
-        "optimistic horizons, the same rule applied to the 95% interval's worse and better ends; `≥` censored at the cap or the "
-        "longest length tried, `<` below the shortest; '; passes at' a longer length that passed again), searched by "
-        "`memorybench horizon` where the folder holds a search, else read off its grid; Jaeger's memory capacity; or "
-        "the test score, beside the memoryless baseline. Rendered from `suite.json` (docs/reference/suite-json.md), built by "
-        "`memorybench suite` from: " + ", ".join(f"`{f}`" for f in folders) + ".", "",
-        suite_markdown(table), "", "![the suite at a glance](suite.png)", ""])
+    text = "\n".join(
+        [
+            "# The suite at a glance",
+            "",
+            "Per task and cell the measure the task has, with its interval over seeds: the memory horizon (the last length whose "
+            "mean test score passes the task's threshold below the shortest length that fails; in brackets the pessimistic and "
+            "optimistic horizons, the same rule applied to the 95% interval's worse and better ends; `≥` censored at the cap or the "
+            "longest length tried, `<` below the shortest; '; passes at' a longer length that passed again), searched by "
+            "`memorybench horizon` where the folder holds a search, else read off its grid; Jaeger's memory capacity; or "
+            "the test score, beside the memoryless baseline. Rendered from `suite.json` (docs/reference/suite-json.md), built by "
+            "`memorybench suite` from: " + ", ".join(f"`{f}`" for f in folders) + ".",
+            "",
+            suite_markdown(table),
+            "",
+            "![the suite at a glance](suite.png)",
+            "",
+        ]
+    )
     written = [out / "suite.md", suite_json, figure]
     if readme is not None:
         write_text_atomic(Path(readme), readme_text)

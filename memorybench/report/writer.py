@@ -8,6 +8,7 @@ Example:
     wrote 0 files in 0.0 s
     0
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,15 +27,20 @@ def run_writer(parser: argparse.ArgumentParser, write: Callable[[Callable[[str],
     refused first, and the last line says how its report.md shows what was written."""
     started = time.perf_counter()
     try:
-        if folder is not None and Path(folder, "store.json").is_file():  # a diagnostic builds the folder's models: refused, changing nothing, without their plugin
+        if (
+            folder is not None and Path(folder, "store.json").is_file()
+        ):  # a diagnostic builds the folder's models: refused, changing nothing, without their plugin
             refuse_without_plugins(open_results(folder), doing="nothing was written")
         written = write(lambda text: print(f"{parser.prog}: warning: {text}", file=sys.stderr))
     except (StoreError, ValueError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"{parser.prog}: interrupted: each file it wrote is whole (written atomically), the stored runs are untouched; "
-              "re-run the same command to write them all", file=sys.stderr)
+        print(
+            f"{parser.prog}: interrupted: each file it wrote is whole (written atomically), the stored runs are untouched; "
+            "re-run the same command to write them all",
+            file=sys.stderr,
+        )
         return 130
     for path in written:
         print(path)

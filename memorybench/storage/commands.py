@@ -12,12 +12,23 @@ Example:
     >>> corrected("memorybench run --lengths 5"), corrected("make results") is None
     ('memorybench run --lengths 5', True)
 """
+
 from __future__ import annotations
 
 import shlex
 from pathlib import Path
 
-SUBCOMMANDS = ("run", "report", "suite", "horizon", "docs", "explosion", "diagnose", "store", "list")  # memorybench.cli.main
+SUBCOMMANDS = (
+    "run",
+    "report",
+    "suite",
+    "horizon",
+    "docs",
+    "explosion",
+    "diagnose",
+    "store",
+    "list",
+)  # memorybench.cli.main
 
 
 def corrected(command: str) -> str | None:
@@ -54,7 +65,10 @@ def corrected_sweeps(sweeps: list) -> tuple[list, int, int]:
         command = sweep.get("command", "")
         new = corrected(command)
         if new is None:
-            sweep = {**sweep, "command_note": "not a memorybench command as recorded; rerun it as its other fields describe"}
+            sweep = {
+                **sweep,
+                "command_note": "not a memorybench command as recorded; rerun it as its other fields describe",
+            }
             flagged += 1
         elif new != command:
             sweep = {**sweep, "command": new, "command_as_recorded": sweep.get("command_as_recorded", command)}

@@ -5,6 +5,7 @@ Example:
     >>> sorted(env)[:4], env["command"]
     (['command', 'commit', 'cpu', 'cpu_count'], 'run_all.py --quick')
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -38,7 +39,9 @@ def git_commit() -> str:
     if os.environ.get("MEMORYBENCH_COMMIT", "").strip():
         return os.environ["MEMORYBENCH_COMMIT"].strip()
     try:
-        run = lambda *args: subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True).stdout.strip()
+        run = lambda *args: subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
         commit = run("rev-parse", "HEAD")
         dirty = run("status", "--porcelain", "--", "memorybench", "run_all.py", "pyproject.toml")
         return commit + ("+dirty" if dirty else "")
@@ -106,4 +109,6 @@ def provenance_line(command: list[str] | None = None) -> str:
     """One line for a benchmark's printout: where, what and when it ran."""
     env = environment(command)
     device = env["cuda_device"] or f"{env['cpu']} ({env['cpu_count']} cores)"
-    return f"# {env['command']} | commit {short_commit(env['commit'])} | torch {env['torch']} | {device} | {env['date']}"
+    return (
+        f"# {env['command']} | commit {short_commit(env['commit'])} | torch {env['torch']} | {device} | {env['date']}"
+    )

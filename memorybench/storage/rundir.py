@@ -30,6 +30,7 @@ Example:
     >>> run.result.status, 0.0 <= accuracy.item() <= 1.0
     ('ok', True)
 """
+
 from __future__ import annotations
 
 import csv
@@ -51,7 +52,12 @@ from memorybench.storage.validate import config_problem, result_problem, run_pro
 
 RUN_FILE = "run.json"  # config, result, environment and curves; written last
 CHECKPOINT = "checkpoint.pt"  # the best-dev weights; optional (see memorybench.report.prune)
-OLD_FILES = ("config.json", "result.json", "env.json", "curves.csv")  # formats 1-2: result.json written last, env.json optional
+OLD_FILES = (
+    "config.json",
+    "result.json",
+    "env.json",
+    "curves.csv",
+)  # formats 1-2: result.json written last, env.json optional
 
 
 def current_umask() -> int:
@@ -151,8 +157,13 @@ def _read_curves_csv(path: Path) -> pd.DataFrame:
         header, *rows = csv.reader(file)
     columns = list(zip(*rows)) if rows else [() for _ in header]
     whole = [all(v.lstrip("-").isdigit() for v in column) for column in columns]
-    return pd.DataFrame({name: [int(v) if is_int else float(v) if v else math.nan for v in column]
-                         for name, column, is_int in zip(header, columns, whole)}, columns=header)
+    return pd.DataFrame(
+        {
+            name: [int(v) if is_int else float(v) if v else math.nan for v in column]
+            for name, column, is_int in zip(header, columns, whole)
+        },
+        columns=header,
+    )
 
 
 def is_finished(folder) -> bool:
@@ -168,9 +179,13 @@ def read_run(folder) -> StoredRun:
     if (folder / RUN_FILE).is_file() or not (folder / "result.json").is_file():
         document = _load(folder / RUN_FILE, _read_json)
         try:
-            why = run_problem(document["config"], document["result"], document["curves"]["columns"], document["curves"]["rows"])
+            why = run_problem(
+                document["config"], document["result"], document["curves"]["columns"], document["curves"]["rows"]
+            )
         except (KeyError, TypeError) as exc:
-            raise DamagedRun(f"{RUN_FILE} is not a run's ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})") from exc
+            raise DamagedRun(
+                f"{RUN_FILE} is not a run's ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})"
+            ) from exc
         if why:
             raise DamagedRun(why)
         try:
@@ -179,7 +194,9 @@ def read_run(folder) -> StoredRun:
                 curves[name] = curves[name].astype(np.float32).astype(np.float64)
             return StoredRun(dict(document["config"]), dict(document["result"]), dict(document["environment"]), curves)
         except (KeyError, TypeError, ValueError) as exc:
-            raise DamagedRun(f"{RUN_FILE} is not a run's ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})") from exc
+            raise DamagedRun(
+                f"{RUN_FILE} is not a run's ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})"
+            ) from exc
     config, result = (_load(folder / name, _read_json) for name in ("config.json", "result.json"))
     why = config_problem(config) or result_problem(result)
     if why:
@@ -222,14 +239,20 @@ def run_document(run: StoredRun) -> str:
     A curve column of float32 values (the dev loss, score and gradient norm a float32 model reports) is written
     as float32's shortest decimals and named in "float32", read back as those float32 values: a run's curves
     are most of its bytes, and this halves them, every value kept exactly."""
-    head = json.dumps({"config": run.config, "environment": run.environment, "result": run.result},
-                      indent=2, sort_keys=True, allow_nan=True)
+    head = json.dumps(
+        {"config": run.config, "environment": run.environment, "result": run.result},
+        indent=2,
+        sort_keys=True,
+        allow_nan=True,
+    )
     columns = {name: [_plain(v) for v in run.curves[name].tolist()] for name in run.curves.columns}
     single = {name: _as_float32(values) for name, values in columns.items()}
     texts = [single[name] or [json.dumps(v, allow_nan=True) for v in values] for name, values in columns.items()]
     body = ",".join(f"\n    [{','.join(row)}]" for row in zip(*texts)) + ("\n  " if len(run.curves) else "")
-    curves = (f'{{"columns": {json.dumps(list(columns))}, "float32": {json.dumps([n for n in columns if single[n]])},\n'
-              f'  "rows": [{body}]}}')
+    curves = (
+        f'{{"columns": {json.dumps(list(columns))}, "float32": {json.dumps([n for n in columns if single[n]])},\n'
+        f'  "rows": [{body}]}}'
+    )
     return f'{head[:-2]},\n  "curves": {curves}\n}}\n'  # head[:-2]: the indented dict without its closing "\n}"
 
 
@@ -241,7 +264,9 @@ def save_run(folder, config: RunConfig, result: RunResult, checkpoint: Callable[
     if checkpoint is not None:
         write_atomic(folder / CHECKPOINT, checkpoint)
     curves = pd.DataFrame([[row.get(c) for c in CURVE_COLUMNS] for row in result.curves], columns=list(CURVE_COLUMNS))
-    write_text_atomic(folder / RUN_FILE, run_document(StoredRun(config.to_dict(), result.summary(), environment(), curves)))
+    write_text_atomic(
+        folder / RUN_FILE, run_document(StoredRun(config.to_dict(), result.summary(), environment(), curves))
+    )
     return folder
 
 

@@ -23,6 +23,7 @@ Example:
     >>> len(reuse(second, first, [config])), second.is_complete(config), second.collect()[0]["test_score"].tolist()
     (1, True, [0.5])
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -65,7 +66,9 @@ def difference(a: Path, b: Path) -> str:
     if list(curves[0].columns) != list(curves[1].columns) or len(curves[0]) != len(curves[1]):
         return "curves of other shapes"
     for column in curves[0].columns:
-        if not np.isclose(curves[0][column].to_numpy(float), curves[1][column].to_numpy(float), rtol=1e-6, atol=1e-12, equal_nan=True).all():
+        if not np.isclose(
+            curves[0][column].to_numpy(float), curves[1][column].to_numpy(float), rtol=1e-6, atol=1e-12, equal_nan=True
+        ).all():
             return f"curve column {column}"
     return ""
 
@@ -78,7 +81,11 @@ def share_copies(target: ResultsStore, source: ResultsStore, dry_run: bool = Fal
     theirs = {folder.name: folder for folder in source.scan()[0]}
     linked, kept = [], {}
     for folder in target.scan()[0]:
-        if folder.name not in theirs or folder.parent != target.runs_dir or theirs[folder.name].resolve() == folder.resolve():
+        if (
+            folder.name not in theirs
+            or folder.parent != target.runs_dir
+            or theirs[folder.name].resolve() == folder.resolve()
+        ):
             continue  # not in source, already a link, or source's link to this very folder
         why = difference(folder, theirs[folder.name])
         if why:

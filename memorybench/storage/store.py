@@ -43,6 +43,7 @@ Example:
     >>> runs["test_score"].tolist(), curves["dev_score"].tolist()
     ([0.5], [0.4])
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -63,14 +64,28 @@ from filelock import FileLock, Timeout
 from memorybench.config import BOOK_CELLS, BUILTIN_CELLS, MODERN_CELLS, RunConfig, config_defaults
 from memorybench.result import CURVE_COLUMNS, RENAMED, RunResult, upgrade
 from memorybench.storage.commands import corrected_sweeps
-from memorybench.storage.rundir import (CHECKPOINT, DamagedRun, compact_run, is_finished, make_temp_dir, read_run, save_run, write_atomic,
-                                        write_json_atomic, write_text_atomic)
+from memorybench.storage.rundir import (
+    CHECKPOINT,
+    DamagedRun,
+    compact_run,
+    is_finished,
+    make_temp_dir,
+    read_run,
+    save_run,
+    write_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
 
 LINK = ".link"  # runs/<run_id>.link: a run shared from another store
 LOCK = ".lock"  # the file the operating system locks while a sweep writes (never removed: see `lock`)
 HOLDER = ".lock.holder"  # who holds the lock (process, command, start time), written while holding it
 FORMAT = 3  # bump when the layout changes in a way older readers cannot follow (2: runs/<run_id>.link; 3: run.json)
-READS = (1, 2, 3)  # each format reads the one before it: a store is marked 3 when it first writes a run.json or shares a run
+READS = (
+    1,
+    2,
+    3,
+)  # each format reads the one before it: a store is marked 3 when it first writes a run.json or shares a run
 RUN_KEYS = ("run_id", "protocol", "cell", "seq_len", "seed")  # repeated on every curve row
 
 
@@ -91,7 +106,9 @@ class ResultsStore:
         unwritable places, other formats, damaged store.json files and folders not made by memorybench."""
         root = Path(root)
         if root.is_symlink() and not root.exists():
-            raise StoreError(f"{root} is a link to {os.readlink(root)}, which does not exist; give a folder (new or made by memorybench)")
+            raise StoreError(
+                f"{root} is a link to {os.readlink(root)}, which does not exist; give a folder (new or made by memorybench)"
+            )
         if root.exists() and not root.is_dir():
             raise StoreError(f"{root} is a file; give a folder (new or made by memorybench)")
         existing = root
@@ -110,12 +127,18 @@ class ResultsStore:
             if not isinstance(found, dict) or "format" not in found:
                 raise StoreError(f"{root} holds a store.json that is not memorybench's; choose another folder")
             if found["format"] not in READS:
-                raise StoreError(f"{root} was written by a memorybench results format {found['format']!r}; this version reads formats "
-                                 f"{' and '.join(map(str, READS))}: choose another folder")
+                raise StoreError(
+                    f"{root} was written by a memorybench results format {found['format']!r}; this version reads formats "
+                    f"{' and '.join(map(str, READS))}: choose another folder"
+                )
         elif root.exists() and (root / "runs").is_dir():
             raise StoreError(f"{root} has a runs/ folder but no store.json; if memorybench wrote it, {rebuild}")
-        elif root.exists() and any(p.name not in (LOCK, HOLDER) for p in root.iterdir()):  # a refused command may leave its lock
-            raise StoreError(f"{root} is not empty and was not made by memorybench (no store.json); choose a new or empty folder")
+        elif root.exists() and any(
+            p.name not in (LOCK, HOLDER) for p in root.iterdir()
+        ):  # a refused command may leave its lock
+            raise StoreError(
+                f"{root} is not empty and was not made by memorybench (no store.json); choose a new or empty folder"
+            )
         if not create and not meta.exists():
             raise StoreError(f"{root} is not a memorybench results folder (no store.json)")
         try:
@@ -170,8 +193,14 @@ class ResultsStore:
         """Rewrite this store's own run folders of the four-file layout (formats 1 and 2) as run.json, every value
         as stored; returns (how many were rewritten, {damaged run id: why}: left as they are). The folder is marked
         format 3 only once no run of the old layout is left (a run a link names stays with its store)."""
-        folders = [p for p in sorted(self.runs_dir.iterdir()) if p.is_dir() and not p.name.startswith(".")] if self.runs_dir.is_dir() else []
-        damaged = {folder.name: why for folder in folders if is_finished(folder) for why in [self.damage(folder)] if why}
+        folders = (
+            [p for p in sorted(self.runs_dir.iterdir()) if p.is_dir() and not p.name.startswith(".")]
+            if self.runs_dir.is_dir()
+            else []
+        )
+        damaged = {
+            folder.name: why for folder in folders if is_finished(folder) for why in [self.damage(folder)] if why
+        }
         rewritten = sum(compact_run(folder) for folder in folders if is_finished(folder) and folder.name not in damaged)
         if folders and not any((self.runs_dir / name / "result.json").exists() for name in damaged):
             self._mark_format()
@@ -224,7 +253,9 @@ class ResultsStore:
     def scan(self) -> tuple[list[Path], dict[str, str]]:
         """(intact finished run folders, {damaged run id: why}), sorted by run id."""
         intact, damaged = [], {}
-        for entry in sorted(p for p in self.runs_dir.iterdir() if not p.name.startswith(".")) if self.runs_dir.is_dir() else []:
+        for entry in (
+            sorted(p for p in self.runs_dir.iterdir() if not p.name.startswith(".")) if self.runs_dir.is_dir() else []
+        ):
             run_id = entry.name.removesuffix(LINK)
             if entry.name.endswith(LINK) and (self.runs_dir / run_id).exists():
                 continue  # a folder of its own (a retrained run) comes before its old link
@@ -262,12 +293,20 @@ class ResultsStore:
             lock.acquire(blocking=False)
         except Timeout:
             held = self._holder_note()
-            raise StoreError(f"another sweep (process {held.get('pid', '?')}, started {held.get('started', '?')}) is writing to {self.root}; "
-                             "wait for it to finish or stop it") from None
+            raise StoreError(
+                f"another sweep (process {held.get('pid', '?')}, started {held.get('started', '?')}) is writing to {self.root}; "
+                "wait for it to finish or stop it"
+            ) from None
         note = self.root / HOLDER
         try:
-            write_json_atomic(note, {"pid": os.getpid(), "command": command,
-                                     "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+            write_json_atomic(
+                note,
+                {
+                    "pid": os.getpid(),
+                    "command": command,
+                    "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                },
+            )
             yield
         finally:
             note.unlink(missing_ok=True)  # before the lock goes, so that it never removes the next holder's note
@@ -306,8 +345,13 @@ class ResultsStore:
         for leftover in self.runs_dir.glob(".*"):
             shutil.rmtree(leftover, ignore_errors=True) if leftover.is_dir() else leftover.unlink(missing_ok=True)
 
-    def place(self, config: RunConfig, result: RunResult, checkpoint: Callable[[Path], None] | None,
-              extras: dict[str, pd.DataFrame] | None = None) -> None:
+    def place(
+        self,
+        config: RunConfig,
+        result: RunResult,
+        checkpoint: Callable[[Path], None] | None,
+        extras: dict[str, pd.DataFrame] | None = None,
+    ) -> None:
         """Store a finished run under its run id, atomically: `checkpoint(path)` writes its best-dev weights
         (`models.checkpoint_writer`; None for a run without them); `extras`
         (file name -> table) are a diagnostic's per-run tables, written as CSV beside the run's files.
@@ -344,9 +388,13 @@ class ResultsStore:
             env = stored.environment
             row = {"run_id": folder.name, **config, "task_params": json.dumps(config["task_params"], sort_keys=True)}
             row.update(upgrade(stored.result))
-            row.update({"commit": env.get("commit", ""), "torch": env.get("torch", ""), "finished": env.get("date", "")})
+            row.update(
+                {"commit": env.get("commit", ""), "torch": env.get("torch", ""), "finished": env.get("date", "")}
+            )
             if not row.get("machine"):  # stored before runs kept it: the CPU and torch of the process that stored it
-                row["machine"] = " | ".join(x for x in (env.get("cpu", ""), env.get("torch", "") and f"torch {env['torch']}") if x)
+                row["machine"] = " | ".join(
+                    x for x in (env.get("cpu", ""), env.get("torch", "") and f"torch {env['torch']}") if x
+                )
             rows.append(row)
             run_curves = stored.curves.rename(columns=RENAMED)
             for key in RUN_KEYS:
@@ -355,7 +403,9 @@ class ResultsStore:
         runs = pd.DataFrame(rows)
         curves = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=[*RUN_KEYS, *CURVE_COLUMNS])
         if not runs.empty:
-            runs = runs.sort_values(["protocol", "cell", "seq_len", "seed"], key=_cell_order, kind="stable", ignore_index=True)
+            runs = runs.sort_values(
+                ["protocol", "cell", "seq_len", "seed"], key=_cell_order, kind="stable", ignore_index=True
+            )
         return runs, curves
 
     def write_tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:

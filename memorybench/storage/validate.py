@@ -9,6 +9,7 @@ Example:
     >>> run_problem({"cell": "gru", "seq_len": 5, "seed": 0}, {"status": "ok", "test_score": "high", "best_dev_score": 0.8}, ["step"], [[10]])
     "its result is not a run's (test_score='high' is not allowed; it must be a number)"
 """
+
 from __future__ import annotations
 
 import typing

@@ -12,6 +12,7 @@ Example:
     >>> [(j.layout, [o.result.status for o in outputs]) for j, outputs in SerialExecutor().run([job])]
     [('single', ['ok'])]
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -26,9 +27,11 @@ from memorybench.engine.policy import Job
 from memorybench.plugins import LOADED, load_plugins
 from memorybench.registry import add_to_registry
 
-BROKEN = ("the sweep's worker processes could not start. They are spawned and import the script that started them: a "
-          "script that runs a sweep on several workers must run it under `if __name__ == \"__main__\":` (a worker that "
-          "died of memory or a signal ends the pool the same way)")
+BROKEN = (
+    "the sweep's worker processes could not start. They are spawned and import the script that started them: a "
+    'script that runs a sweep on several workers must run it under `if __name__ == "__main__":` (a worker that '
+    "died of memory or a signal ends the pool the same way)"
+)
 PR_SET_PDEATHSIG = 1  # prctl option (Linux): a signal the kernel sends this process when its parent dies
 
 
@@ -85,8 +88,12 @@ class LocalPoolExecutor:
 
     def run(self, jobs: list[Job]) -> Iterator[tuple[Job, list]]:
         waiting = list(reversed(jobs))
-        with ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
-                                 initargs=(tuple(LOADED),)) as pool:
+        with ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(tuple(LOADED),),
+        ) as pool:
             pending = {}
             try:
                 while waiting or pending:
@@ -103,7 +110,9 @@ class LocalPoolExecutor:
             except BaseException:
                 for process in list((pool._processes or {}).values()):  # stop their jobs now, not after them
                     process.kill()
-                pool.shutdown(wait=True, cancel_futures=True)  # the killed workers are joined at once, and the pool's queues closed
+                pool.shutdown(
+                    wait=True, cancel_futures=True
+                )  # the killed workers are joined at once, and the pool's queues closed
                 raise
 
 

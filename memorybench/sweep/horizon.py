@@ -18,6 +18,7 @@ Example:
     >>> list(probes), search.reading(probes)["horizon"], search.reading(probes)["bracket"]
     ([30, 60, 45, 37, 41], 37, (37, 41))
 """
+
 from __future__ import annotations
 
 import math
@@ -34,7 +35,9 @@ class Search:
 
     def __post_init__(self):
         if not self.min_length <= self.start <= self.cap:
-            raise ValueError(f"start {self.start} is outside [{self.min_length}, {self.cap}] (the task's minimum and the cap)")
+            raise ValueError(
+                f"start {self.start} is outside [{self.min_length}, {self.cap}] (the task's minimum and the cap)"
+            )
         if self.growth <= 1:
             raise ValueError(f"growth {self.growth} is not allowed (allowed: numbers > 1)")
         if self.resolution <= 0:
@@ -103,5 +106,11 @@ class Search:
         last_pass, first_fail = self.bracket(probes)
         passes = [n for n, ok in probes.items() if ok]
         censored = "above" if first_fail is None else "below" if last_pass is None else "none"
-        return dict(horizon=last_pass, bracket=(last_pass, first_fail) if censored == "none" else None,
-                    last_pass=last_pass, first_fail=first_fail, longest_pass=max(passes) if passes else None, censored=censored)
+        return dict(
+            horizon=last_pass,
+            bracket=(last_pass, first_fail) if censored == "none" else None,
+            last_pass=last_pass,
+            first_fail=first_fail,
+            longest_pass=max(passes) if passes else None,
+            censored=censored,
+        )

@@ -10,6 +10,7 @@ Example:
     >>> len(configs), configs[0].steps, sorted({c.cell for c in configs})
     (8, 200, ['lstm', 'srn'])
 """
+
 from __future__ import annotations
 
 import time
@@ -29,15 +30,30 @@ from memorybench.sweep.executors import make_executor
 from memorybench.sweep.settings import SweepAxes
 
 
-def plan_sweep(protocol: str, cells, lengths, seeds: int, quick: bool = False, device: str = "auto",
-               axes: SweepAxes | None = None, task_params: dict | None = None, steps: int | None = None) -> list[RunConfig]:
+def plan_sweep(
+    protocol: str,
+    cells,
+    lengths,
+    seeds: int,
+    quick: bool = False,
+    device: str = "auto",
+    axes: SweepAxes | None = None,
+    task_params: dict | None = None,
+    steps: int | None = None,
+) -> list[RunConfig]:
     """The sweep's configs, ordered longest length first (the slowest runs start early); `axes`
     adds settings (learning rate, init, hidden size, forget-gate bias; memorybench.sweep.settings);
     `task_params` go to the task's data; `steps` replaces the protocol's training budget."""
-    budget = dict(QUICK if quick else {}, **({"task_params": task_params} if task_params else {}), **({"steps": steps} if steps else {}))
+    budget = dict(
+        QUICK if quick else {},
+        **({"task_params": task_params} if task_params else {}),
+        **({"steps": steps} if steps else {}),
+    )
     axes = axes or SweepAxes()
     task = PROTOCOLS[protocol]["task"]
-    layout = {k: PROTOCOLS[protocol][k] for k in ("embedding_size", "num_layers", "bidirectional") if k in PROTOCOLS[protocol]}
+    layout = {
+        k: PROTOCOLS[protocol][k] for k in ("embedding_size", "num_layers", "bidirectional") if k in PROTOCOLS[protocol]
+    }
     return [
         protocol_config(protocol, cell=cell, seq_len=length, seed=seed, device=device, **budget, **override)
         for length in sorted(set(lengths), reverse=True)
@@ -53,7 +69,9 @@ class SweepOutcome:
     skipped: int = 0
     wall_time_s: float = 0.0
     interrupted: bool = False  # Ctrl-C or SIGTERM: the runs in `done` are stored, the rest are not
-    lost: list[tuple[RunConfig, RunResult]] = field(default_factory=list)  # their worker died: not stored, trained by the next sweep
+    lost: list[tuple[RunConfig, RunResult]] = field(
+        default_factory=list
+    )  # their worker died: not stored, trained by the next sweep
 
     @property
     def failed(self) -> list[tuple[RunConfig, RunResult]]:
@@ -83,13 +101,18 @@ class Plan:
             rest = f", {unknown} runs without a comparable stored run not counted" if unknown else ""
             line += f"; about {about(seconds)}, from the runs stored in this folder{rest}"
         if self.earlier_packing:
-            line += (f"\nnote: this folder mixes packings: {self.earlier_packing} of the runs kept were trained on the CPU by "
-                     "memorybench before 0.2.0 (packs of one length's seeds, the LSTM alone); the runs trained now pack across "
-                     "lengths. The same training: their bits differ by rounding (docs/explanation/engine-and-packing.md)")
+            line += (
+                f"\nnote: this folder mixes packings: {self.earlier_packing} of the runs kept were trained on the CPU by "
+                "memorybench before 0.2.0 (packs of one length's seeds, the LSTM alone); the runs trained now pack across "
+                "lengths. The same training: their bits differ by rounding (docs/explanation/engine-and-packing.md)"
+            )
         return line
 
 
-PACKS_SPAN_LENGTHS_SINCE = (0, 2)  # memorybench 0.2.0: default CPU packs span lengths, each run's bits independent of its pack
+PACKS_SPAN_LENGTHS_SINCE = (
+    0,
+    2,
+)  # memorybench 0.2.0: default CPU packs span lengths, each run's bits independent of its pack
 
 
 def earlier_packing(folder: Path) -> bool:
@@ -134,9 +157,16 @@ def estimate_seconds(store: ResultsStore, jobs: list[Job], workers: int) -> tupl
     return (total / workers if known else None), unknown
 
 
-def plan_work(store: ResultsStore, configs: list[RunConfig], force: bool = False, retry_failed: bool = False,
-              pack_size: int | dict[str, int] = 1, across_lengths: bool = False, device_type: str | None = None,
-              compiled: bool = False) -> Plan:
+def plan_work(
+    store: ResultsStore,
+    configs: list[RunConfig],
+    force: bool = False,
+    retry_failed: bool = False,
+    pack_size: int | dict[str, int] = 1,
+    across_lengths: bool = False,
+    device_type: str | None = None,
+    compiled: bool = False,
+) -> Plan:
     """The runs of `configs` not complete in `store` (damaged ones included), grouped into jobs; `compiled`: every
     job trains through torch.compile's forward (`memorybench.engine.compiled`) where no CUDA graph replays it."""
     from memorybench.engine.loop import resolve_device
@@ -148,9 +178,17 @@ def plan_work(store: ResultsStore, configs: list[RunConfig], force: bool = False
     wanted = {c.run_id() for c in todo}
     kept = [c.run_id() for c in configs if c.run_id() not in wanted]
     earlier = sum(earlier_packing(store.run_folder(run_id)) for run_id in kept) if todo and device_type == "cpu" else 0
-    jobs = [replace(job, compiled=compiled and not job.graphs) for job in plan_jobs(todo, pack_size, across_lengths, device_type)]
-    return Plan(todo, len(configs) - len(todo), jobs,
-                {run_id: why for run_id, why in damaged.items() if run_id in wanted}, earlier)
+    jobs = [
+        replace(job, compiled=compiled and not job.graphs)
+        for job in plan_jobs(todo, pack_size, across_lengths, device_type)
+    ]
+    return Plan(
+        todo,
+        len(configs) - len(todo),
+        jobs,
+        {run_id: why for run_id, why in damaged.items() if run_id in wanted},
+        earlier,
+    )
 
 
 def describe(config: RunConfig, result: RunResult) -> str:
@@ -193,7 +231,9 @@ def run_sweep(
     plan = plan or plan_work(store, configs, force, retry_failed, pack_size, across_lengths)
     outcome = SweepOutcome(skipped=plan.skipped)
     executor = executor or make_executor(workers)
-    bar = tqdm(total=len(plan.todo), unit="run", desc="sweep", disable=not progress or not plan.todo, dynamic_ncols=True)
+    bar = tqdm(
+        total=len(plan.todo), unit="run", desc="sweep", disable=not progress or not plan.todo, dynamic_ncols=True
+    )
     try:
         for _, outputs in executor.run(plan.jobs):
             for output in outputs:

@@ -24,6 +24,7 @@ ends in one line (ExecutorUnavailable), and what Ray printed meanwhile is kept b
 
 Ray is an optional extra: `pip install -e ".[ray]"`.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,9 +45,13 @@ KILL_HOOK = "MEMORYBENCH_TEST_KILL_RUN"  # tests only: a worker that would train
 RETRIES = 1
 LOCAL_START_TIMEOUT_S = 60.0  # starting a fresh local Ray instance (its GCS, raylet and workers)
 JOIN_TIMEOUT_S = 30.0  # joining a running cluster ('auto' or HOST:PORT)
-AUTH_HINT = ("the cluster refused this driver (InvalidAuthToken): the driver needs RAY_AUTH_MODE=token and the cluster's "
-             "token, in RAY_AUTH_TOKEN or ~/.ray/auth_token (a copy of the head's)")
-_RAY_LOG_LINE = re.compile(r"^\[[^]]*\] \S+:\d+: (.*)$")  # a line of Ray's C++ log: [time level pid tid] file.cc:N: message
+AUTH_HINT = (
+    "the cluster refused this driver (InvalidAuthToken): the driver needs RAY_AUTH_MODE=token and the cluster's "
+    "token, in RAY_AUTH_TOKEN or ~/.ray/auth_token (a copy of the head's)"
+)
+_RAY_LOG_LINE = re.compile(
+    r"^\[[^]]*\] \S+:\d+: (.*)$"
+)  # a line of Ray's C++ log: [time level pid tid] file.cc:N: message
 _NOT_MAIN_THREAD = "SIGTERM handler is not set because current thread is not the main thread."
 
 
@@ -68,7 +73,9 @@ def lost_outputs(job: Job, reason: str) -> list:
     """The runs of a job whose worker died: status 'lost', never stored."""
     from memorybench.engine.loop import RunOutput
 
-    return [RunOutput(config, RunResult(status="lost", error=reason, pack_size=len(job.configs))) for config in job.configs]
+    return [
+        RunOutput(config, RunResult(status="lost", error=reason, pack_size=len(job.configs))) for config in job.configs
+    ]
 
 
 def check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
@@ -78,12 +85,16 @@ def check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
         return
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ExecutorUnavailable(f"--address {address!r} is not allowed: give auto or HOST:PORT (the head's address, port 6379 by default)")
+        raise ExecutorUnavailable(
+            f"--address {address!r} is not allowed: give auto or HOST:PORT (the head's address, port 6379 by default)"
+        )
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
     except OSError as exc:
-        raise ExecutorUnavailable(f"no Ray cluster answers at --address {address} ({exc.strerror or exc}); "
-                                  "start one there with `ray start --head`, or give its head's HOST:PORT") from None
+        raise ExecutorUnavailable(
+            f"no Ray cluster answers at --address {address} ({exc.strerror or exc}); "
+            "start one there with `ray start --head`, or give its head's HOST:PORT"
+        ) from None
 
 
 def connect(ray, address: str | None) -> None:
@@ -101,8 +112,11 @@ def connect(ray, address: str | None) -> None:
     if address is None:
         ignored = os.environ.get("RAY_ADDRESS")
         if ignored:
-            print(f"memorybench: note: RAY_ADDRESS={ignored} is ignored without --address: a fresh local Ray instance is "
-                  "started (give --address auto to join the cluster RAY_ADDRESS names)", file=sys.stderr)
+            print(
+                f"memorybench: note: RAY_ADDRESS={ignored} is ignored without --address: a fresh local Ray instance is "
+                "started (give --address auto to join the cluster RAY_ADDRESS names)",
+                file=sys.stderr,
+            )
         target, timeout_s, what = "local", LOCAL_START_TIMEOUT_S, "start a local Ray instance"
     else:
         target, timeout_s, what = address, JOIN_TIMEOUT_S, f"connect to the Ray cluster at --address {address}"
@@ -148,11 +162,18 @@ def connect(ray, address: str | None) -> None:
         raise error  # KeyboardInterrupt, SystemExit: not a connection failure
     if _refused_token(error, said):
         raise ExecutorUnavailable(f"could not {what}: {AUTH_HINT}")
-    logged = [match.group(1).strip() for match in map(_RAY_LOG_LINE.match, said.splitlines())
-              if match and ("GCS" in match.group(1) or (address or "local") in match.group(1))]
+    logged = [
+        match.group(1).strip()
+        for match in map(_RAY_LOG_LINE.match, said.splitlines())
+        if match and ("GCS" in match.group(1) or (address or "local") in match.group(1))
+    ]
     if error is None:
-        raise ExecutorUnavailable(f"could not {what} within {timeout_s:g} s: {logged[-1] if logged else 'nothing there answered as a Ray head'}")
-    raise ExecutorUnavailable(f"could not {what}: {_first_line(error)}" + (f" (Ray's last warning: {logged[-1]})" if logged else ""))
+        raise ExecutorUnavailable(
+            f"could not {what} within {timeout_s:g} s: {logged[-1] if logged else 'nothing there answered as a Ray head'}"
+        )
+    raise ExecutorUnavailable(
+        f"could not {what}: {_first_line(error)}" + (f" (Ray's last warning: {logged[-1]})" if logged else "")
+    )
 
 
 def _first_line(exc: BaseException) -> str:
@@ -215,7 +236,9 @@ class RayExecutor:
         try:
             import ray
         except ImportError:
-            raise ExecutorUnavailable("--executor ray needs Ray, which is not installed: pip install -e \".[ray]\"") from None
+            raise ExecutorUnavailable(
+                '--executor ray needs Ray, which is not installed: pip install -e ".[ray]"'
+            ) from None
         self.ray, self.gpus_per_cuda_job = ray, gpus_per_cuda_job
         if not ray.is_initialized():
             check_reachable(address)
@@ -226,8 +249,9 @@ class RayExecutor:
 
     def _submit(self, job: Job):
         cuda = job.configs[0].device.startswith("cuda") or job.graphs
-        task = self.ray.remote(_run_remote).options(num_cpus=1, num_gpus=self.gpus_per_cuda_job if cuda else 0,
-                                                    max_retries=RETRIES, retry_exceptions=False)
+        task = self.ray.remote(_run_remote).options(
+            num_cpus=1, num_gpus=self.gpus_per_cuda_job if cuda else 0, max_retries=RETRIES, retry_exceptions=False
+        )
         return task.remote(job, self.kill_run, shipped())
 
     def run(self, jobs: list[Job]):
@@ -243,8 +267,12 @@ class RayExecutor:
                     job = pending.pop(ref)
                     try:
                         outputs = ray.get(ref)
-                    except (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError, ray.exceptions.ObjectLostError,
-                            ray.exceptions.OwnerDiedError) as exc:
+                    except (
+                        ray.exceptions.WorkerCrashedError,
+                        ray.exceptions.NodeDiedError,
+                        ray.exceptions.ObjectLostError,
+                        ray.exceptions.OwnerDiedError,
+                    ) as exc:
                         reason = f"{type(exc).__name__}: the worker died, and again on its {RETRIES} retry"
                         outputs = lost_outputs(job, reason)
                     yield job, outputs

@@ -23,6 +23,7 @@ Example:
     >>> [SweepAxes(match="state").overrides(c) for c in ("srn", "lstm", "lru")]
     [[{'hidden_size': 32}], [{'hidden_size': 16}], [{'hidden_size': 16}]]
 """
+
 from __future__ import annotations
 
 from bisect import bisect_left
@@ -35,8 +36,14 @@ SETTING_AXES = ("lr", "init", "hidden_size")  # a setting; forget_bias makes a v
 DEFAULT_HIDDEN = 32  # RunConfig's, the book's
 
 
-def parameter_count(cell: str, hidden_size: int, task: str = "nndl", embedding_size: int = 32, num_layers: int = 1,
-                    bidirectional: bool = False) -> int:
+def parameter_count(
+    cell: str,
+    hidden_size: int,
+    task: str = "nndl",
+    embedding_size: int = 32,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+) -> int:
     """Parameters of the model of `cell` on `task` (embedding, recurrent layers, read-out), counted on the
     model itself, built on the meta device (shapes only: no memory, nothing drawn).
 
@@ -49,12 +56,21 @@ def parameter_count(cell: str, hidden_size: int, task: str = "nndl", embedding_s
     from memorybench.tasks import get_task
 
     with torch.device("meta"):  # the transparent layer: every cell has one, with the fused layer's parameters
-        model = SequenceModel(get_task(task), cell, "transparent", embedding_size, hidden_size, num_layers, bidirectional)
+        model = SequenceModel(
+            get_task(task), cell, "transparent", embedding_size, hidden_size, num_layers, bidirectional
+        )
     return count_parameters(model)
 
 
-def matched_hidden(cell: str, srn_hidden: int, task: str = "nndl", embedding_size: int = 32, num_layers: int = 1,
-                   bidirectional: bool = False, match: str = "params") -> int:
+def matched_hidden(
+    cell: str,
+    srn_hidden: int,
+    task: str = "nndl",
+    embedding_size: int = 32,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+    match: str = "params",
+) -> int:
     """The hidden size of `cell`, from 1 to 4 * `srn_hidden`, whose model has the parameter count (`match="params"`)
     or the state size (`match="state"`, `CellSpec.state_size`) closest to the SRN's at `srn_hidden` with the same
     task and layers (ties: the smaller). Either grows with the hidden size, so a bisection finds it from a few models.
@@ -87,8 +103,9 @@ class SweepAxes:
     forget_bias: tuple[float | None, ...] = ()
     match: str = ""  # "", or one of MATCHES: what the other cells' hidden sizes equalise with the SRN's
 
-    def overrides(self, cell: str, task: str = "nndl", embedding_size: int = 32, num_layers: int = 1,
-                  bidirectional: bool = False) -> list[dict]:
+    def overrides(
+        self, cell: str, task: str = "nndl", embedding_size: int = 32, num_layers: int = 1, bidirectional: bool = False
+    ) -> list[dict]:
         """The config fields each run of `cell` overrides, one dict per setting and variant, in axis order;
         `task` and the model's layout (a protocol's `embedding_size`, `num_layers`, `bidirectional`) are
         what `match` counts parameters on."""

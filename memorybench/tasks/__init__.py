@@ -10,6 +10,7 @@ Example:
 A task from outside the package is one call: `register_task(spec)`; the sweep, store
 and report then take it like the built-in ones.
 """
+
 import json
 
 from memorybench.checks import check_choice
@@ -25,10 +26,21 @@ from memorybench.tasks.parity import PARITY
 from memorybench.tasks.selective_copying import SELECTIVE_COPYING
 from memorybench.tasks.sequential_digits import DIGITS_PIXELS, DIGITS_ROWS, MNIST_ROWS
 
-TASKS = {"nndl": NNDL, "stream": STREAM, "adding": ADDING, "copy": COPY, "delayed_recall": DELAYED_RECALL,
-         "digits_rows": DIGITS_ROWS, "digits_pixels": DIGITS_PIXELS, "mnist_rows": MNIST_ROWS,
-         # state tracking and selective recall (issue 25)
-         "parity": PARITY, "selective_copying": SELECTIVE_COPYING, "associative_recall": ASSOCIATIVE_RECALL, "flip_flop": FLIP_FLOP}
+TASKS = {
+    "nndl": NNDL,
+    "stream": STREAM,
+    "adding": ADDING,
+    "copy": COPY,
+    "delayed_recall": DELAYED_RECALL,
+    "digits_rows": DIGITS_ROWS,
+    "digits_pixels": DIGITS_PIXELS,
+    "mnist_rows": MNIST_ROWS,
+    # state tracking and selective recall (issue 25)
+    "parity": PARITY,
+    "selective_copying": SELECTIVE_COPYING,
+    "associative_recall": ASSOCIATIVE_RECALL,
+    "flip_flop": FLIP_FLOP,
+}
 
 
 def get_task(name: str, params: str | dict | None = None) -> TaskSpec:

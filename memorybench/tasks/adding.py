@@ -38,6 +38,7 @@ Example:
     >>> ADDING.baseline, ADDING.loss_baseline(100)
     (0.16666666666666666, 0.16666666666666666)
 """
+
 from __future__ import annotations
 
 import torch
@@ -67,7 +68,9 @@ def marker_positions(batch_size: int, seq_len: int, markers: str, generator: tor
 def make_adding_batch(batch_size: int, seq_len: int, markers: str, generator: torch.Generator) -> Split:
     """`batch_size` fresh sequences; a pure function of the generator state."""
     values = torch.rand((batch_size, seq_len), generator=generator)  # (B, T) ~ U[0, 1)
-    marked = torch.zeros(batch_size, seq_len).scatter_(1, marker_positions(batch_size, seq_len, markers, generator), 1.0)  # (B, T)
+    marked = torch.zeros(batch_size, seq_len).scatter_(
+        1, marker_positions(batch_size, seq_len, markers, generator), 1.0
+    )  # (B, T)
     inputs = torch.stack([values, marked], dim=-1)  # (B, T, 2)
     return Split(inputs, (values * marked).sum(dim=1, keepdim=True))  # targets (B, 1)
 
@@ -79,7 +82,12 @@ def make_adding_data(seq_len: int, seed: int, markers: str = "halves", eval_size
     check_choice("markers", markers, MARKERS)
     check_int("eval_size", eval_size, 1)
 
-    return fresh_data(lambda batch_size, generator: make_adding_batch(batch_size, seq_len, markers, generator), seq_len, seed, eval_size)
+    return fresh_data(
+        lambda batch_size, generator: make_adding_batch(batch_size, seq_len, markers, generator),
+        seq_len,
+        seed,
+        eval_size,
+    )
 
 
 def adding_memoryless_loss(seq_len: int, **params) -> float:
@@ -100,7 +108,7 @@ ADDING = TaskSpec(
     baseline_note="always answering 1, the mean of the sum: MSE = Var(a + b) = 2/12 = 1/6",
     threshold=SOLVED_MSE,
     threshold_note="well below 1/12 ≈ 0.083, the MSE of a model that keeps only one of the two values; "
-                   "halfway from 1/6 to 0 would be exactly that",
+    "halfway from 1/6 to 0 would be exactly that",
     make_data=make_adding_data,
     example_input=(),
     length_label="sequence length T",

@@ -45,6 +45,7 @@ Example:
     >>> ASSOCIATIVE_RECALL.input_size, ASSOCIATIVE_RECALL.output_size, ASSOCIATIVE_RECALL.baseline, ASSOCIATIVE_RECALL.threshold
     (75, 10, 0.1, 0.55)
 """
+
 from __future__ import annotations
 
 import math
@@ -58,10 +59,16 @@ KEYS = 64  # distinct keys a sequence may draw from: also its most pairs
 VALUES = 10  # Ba et al.'s digits
 
 
-def make_associative_recall_batch(batch_size: int, seq_len: int, keys: int, values: int, generator: torch.Generator) -> Split:
+def make_associative_recall_batch(
+    batch_size: int, seq_len: int, keys: int, values: int, generator: torch.Generator
+) -> Split:
     """`batch_size` fresh sequences of `seq_len` pairs, the separator and a query; a pure function of the generator state."""
-    drawn = torch.rand((batch_size, keys), generator=generator).argsort(dim=1)[:, :seq_len]  # (B, L) distinct keys, random order
-    paired = torch.randint(0, values, (batch_size, seq_len), generator=generator)  # (B, L) value indices, U{0..values-1}
+    drawn = torch.rand((batch_size, keys), generator=generator).argsort(dim=1)[
+        :, :seq_len
+    ]  # (B, L) distinct keys, random order
+    paired = torch.randint(
+        0, values, (batch_size, seq_len), generator=generator
+    )  # (B, L) value indices, U{0..values-1}
     asked = torch.randint(0, seq_len, (batch_size, 1), generator=generator)  # (B, 1) which pair is queried
     pairs = torch.stack([drawn, paired + keys], dim=2).view(batch_size, 2 * seq_len)  # (B, 2L): k_1 v_1 ... k_L v_L
     separator = torch.full((batch_size, 1), keys + values, dtype=torch.long)
@@ -69,18 +76,26 @@ def make_associative_recall_batch(batch_size: int, seq_len: int, keys: int, valu
     return Split(inputs, paired.gather(1, asked)[:, 0])  # targets (B,)
 
 
-def make_associative_recall_data(seq_len: int, seed: int, keys: int = KEYS, values: int = VALUES, eval_size: int = 1000) -> TaskData:
+def make_associative_recall_data(
+    seq_len: int, seed: int, keys: int = KEYS, values: int = VALUES, eval_size: int = 1000
+) -> TaskData:
     """Associative recall over `seq_len` pairs: fixed dev/test sets of `eval_size` and a fresh-batch sampler."""
     check_int("keys", keys, 1)
     check_int("values", values, 2)
     check_int("seq_len", seq_len, 1)
     if seq_len > keys:
-        raise ValueError(f"seq_len={seq_len!r} is not allowed; the keys of a sequence are distinct, so it holds at most keys={keys} pairs")
+        raise ValueError(
+            f"seq_len={seq_len!r} is not allowed; the keys of a sequence are distinct, so it holds at most keys={keys} pairs"
+        )
     check_int("seed", seed, 0)
     check_int("eval_size", eval_size, 1)
 
-    return fresh_data(lambda batch_size, generator: make_associative_recall_batch(batch_size, seq_len, keys, values, generator),
-                      seq_len, seed, eval_size)
+    return fresh_data(
+        lambda batch_size, generator: make_associative_recall_batch(batch_size, seq_len, keys, values, generator),
+        seq_len,
+        seed,
+        eval_size,
+    )
 
 
 def associative_recall_task(keys: int = KEYS, values: int = VALUES, name: str = "associative_recall") -> TaskSpec:
@@ -98,7 +113,7 @@ def associative_recall_task(keys: int = KEYS, values: int = VALUES, name: str = 
         name=name,
         label="associative recall",
         description=f"associative recall: L key-value pairs (distinct keys of {keys}, values of {values}), a separator and one "
-                    "key; answer its value",
+        "key; answer its value",
         input_kind="tokens",
         input_size=keys + values + 1,  # keys, values, separator
         output_kind="class",

@@ -25,6 +25,7 @@ Example:
     >>> task.loss_baseline(5), get_task("copy").unscored_class, round(get_task("copy").loss_baseline(100), 3)
     (None, 0, 0.173)
 """
+
 from __future__ import annotations
 
 import math
@@ -100,7 +101,9 @@ class TaskSpec:
     length_label: str = "sequence length L"  # x axis of length plots
     fresh_batches: bool = False  # its data samples fresh training batches instead of holding a training set
     min_seq_len: int = 3
-    hidden_size_measured: bool = False  # the hidden size is what the task measures against (memory capacity), not a setting to tune
+    hidden_size_measured: bool = (
+        False  # the hidden size is what the task measures against (memory capacity), not a setting to tune
+    )
     # class_per_step accuracy only: steps whose target is this class (a filler such as the copy
     # task's blank) count in the loss but not in the metric; None scores every step
     unscored_class: int | None = None
@@ -110,10 +113,15 @@ class TaskSpec:
     # their notes, say); None: none does
     at_params: Callable[..., dict] | None = None
     # what the diagnostics read of a task (`memorybench diagnose ...`), so a plugin's task is served like a built-in:
-    extrapolation_factors: tuple[int, ...] = (1, 2)  # test lengths, as multiples of the training length, `extrapolate` scores
+    extrapolation_factors: tuple[int, ...] = (
+        1,
+        2,
+    )  # test lengths, as multiples of the training length, `extrapolate` scores
     # size -> the make_data parameters of a fresh test set of about `size` sequences; None: {'eval_size': size}
     sized_test: Callable[[int], dict] | None = None
-    delays: int | None = None  # a delayed-recall task's K: the past inputs it asks for (what `memory-capacity` reads out)
+    delays: int | None = (
+        None  # a delayed-recall task's K: the past inputs it asks for (what `memory-capacity` reads out)
+    )
     # (name, task parameters) pairs a trained run is also scored at (`memorybench diagnose shift`), e.g. flip-flop's sparse reads
     shifts: tuple[tuple[str, dict], ...] = ()
 
@@ -122,8 +130,10 @@ class TaskSpec:
         check_choice("output_kind", self.output_kind, OUTPUT_KINDS)
         check_choice("metric", self.metric, tuple(METRICS))
         if self.unscored_class is not None and (self.output_kind != "class_per_step" or self.metric != "accuracy"):
-            raise ValueError(f"unscored_class={self.unscored_class!r} is not allowed for {self.output_kind} outputs scored by "
-                             f"{self.metric}; it applies to class_per_step outputs scored by accuracy")
+            raise ValueError(
+                f"unscored_class={self.unscored_class!r} is not allowed for {self.output_kind} outputs scored by "
+                f"{self.metric}; it applies to class_per_step outputs scored by accuracy"
+            )
 
     @property
     def direction(self) -> str:
@@ -177,7 +187,9 @@ class TaskSpec:
             return self._scored_accuracy(outputs[None], targets[None])[0]
         return (outputs.argmax(-1) == targets).float().mean()
 
-    def replica_losses(self, outputs: torch.Tensor, targets: torch.Tensor, reduction: str = "mean", plain: bool = False) -> torch.Tensor:
+    def replica_losses(
+        self, outputs: torch.Tensor, targets: torch.Tensor, reduction: str = "mean", plain: bool = False
+    ) -> torch.Tensor:
         """(E,) each replica's loss on its own batch; outputs (E, B, ...), targets (E, B, ...).
 
         With `plain` (the single layout: E = 1) torch's own loss reduction, so a single run computes
@@ -186,7 +198,9 @@ class TaskSpec:
         """
         if plain:
             return self.loss(outputs[0], targets[0], reduction).unsqueeze(0)
-        per_sample = self.loss(outputs.flatten(0, 1), targets.flatten(0, 1), "none").view(outputs.shape[0], -1)  # (E, B*...)
+        per_sample = self.loss(outputs.flatten(0, 1), targets.flatten(0, 1), "none").view(
+            outputs.shape[0], -1
+        )  # (E, B*...)
         return per_sample.mean(1) if reduction == "mean" else per_sample.sum(1)
 
     def replica_scores(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -210,6 +224,7 @@ def fresh_data(draw: Callable[[int, torch.Generator], Split], seq_len: int, seed
     """A task that draws fresh training batches: `draw(batch_size, generator) -> Split` samples the
     training stream, and the fixed dev and test sets are `eval_size` draws from seeds of their own
     (`split_seed`), disjoint from the training stream's."""
+
     def fixed(split: str) -> Split:
         return draw(eval_size, torch.Generator().manual_seed(split_seed(seed, split, seq_len)))
 

@@ -39,6 +39,7 @@ Example:
     >>> round(COPY.loss_baseline(100), 4), COPY.baseline, COPY.output_size
     (0.1733, 0.125, 9)
 """
+
 from __future__ import annotations
 
 import math
@@ -65,7 +66,9 @@ def make_copy_batch(batch_size: int, seq_len: int, alphabet: int, recall: int, g
     return Split(inputs, targets)
 
 
-def make_copy_data(seq_len: int, seed: int, alphabet: int = ALPHABET, recall: int = RECALL, eval_size: int = 1000) -> TaskData:
+def make_copy_data(
+    seq_len: int, seed: int, alphabet: int = ALPHABET, recall: int = RECALL, eval_size: int = 1000
+) -> TaskData:
     """Copy memory at delay `seq_len`: fixed dev/test sets of `eval_size` and a fresh-batch sampler."""
     check_int("seq_len", seq_len, 1)
     check_int("seed", seed, 0)
@@ -73,7 +76,12 @@ def make_copy_data(seq_len: int, seed: int, alphabet: int = ALPHABET, recall: in
     check_int("recall", recall, 1)
     check_int("eval_size", eval_size, 1)
 
-    return fresh_data(lambda batch_size, generator: make_copy_batch(batch_size, seq_len, alphabet, recall, generator), seq_len, seed, eval_size)
+    return fresh_data(
+        lambda batch_size, generator: make_copy_batch(batch_size, seq_len, alphabet, recall, generator),
+        seq_len,
+        seed,
+        eval_size,
+    )
 
 
 def copy_memoryless_loss(seq_len: int, alphabet: int = ALPHABET, recall: int = RECALL, **params) -> float:
@@ -85,10 +93,14 @@ def copy_task(alphabet: int = ALPHABET, name: str = "copy") -> TaskSpec:
     """The copy memory task over `alphabet` symbols; its model has alphabet + 2 tokens in and alphabet + 1 classes out."""
     check_int("alphabet", alphabet, 2)
 
-    def make_data(seq_len: int, seed: int, alphabet: int = alphabet, recall: int = RECALL, eval_size: int = 1000) -> TaskData:
+    def make_data(
+        seq_len: int, seed: int, alphabet: int = alphabet, recall: int = RECALL, eval_size: int = 1000
+    ) -> TaskData:
         if alphabet != sized_for:
-            raise ValueError(f"alphabet={alphabet!r} is not allowed for task {name!r}, whose model is sized for alphabet={sized_for}; "
-                             f"register copy_task(alphabet={alphabet!r}, name=...) as a task of its own")
+            raise ValueError(
+                f"alphabet={alphabet!r} is not allowed for task {name!r}, whose model is sized for alphabet={sized_for}; "
+                f"register copy_task(alphabet={alphabet!r}, name=...) as a task of its own"
+            )
         return make_copy_data(seq_len, seed, alphabet, recall, eval_size)
 
     def memoryless_loss(seq_len: int, alphabet: int = alphabet, recall: int = RECALL, **params) -> float:

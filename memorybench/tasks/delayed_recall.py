@@ -52,6 +52,7 @@ Example:
     >>> at_one.baseline, at_one.threshold  # a^2/3, a^2/4
     (0.3333333333333333, 0.25)
 """
+
 from __future__ import annotations
 
 import math
@@ -86,13 +87,17 @@ def draw_inputs(batch_size: int, steps: int, scale: float, generator: torch.Gene
     return (torch.rand((batch_size, steps), generator=generator) * 2 - 1) * scale
 
 
-def make_delayed_recall_batch(batch_size: int, seq_len: int, delays: int, scale: float, generator: torch.Generator) -> Split:
+def make_delayed_recall_batch(
+    batch_size: int, seq_len: int, delays: int, scale: float, generator: torch.Generator
+) -> Split:
     """`batch_size` fresh sequences: inputs (B, T, 1), targets (B, K) with targets[:, k-1] = u(T-1-k)."""
     u = draw_inputs(batch_size, seq_len, scale, generator)  # (B, T)
     return Split(u.unsqueeze(-1), u.flip(1)[:, 1 : delays + 1].clone())  # flipped column j is u(T-1-j)
 
 
-def make_delayed_recall_data(seq_len: int, seed: int, delays: int = DELAYS, scale: float = SCALE, eval_size: int = 1000) -> TaskData:
+def make_delayed_recall_data(
+    seq_len: int, seed: int, delays: int = DELAYS, scale: float = SCALE, eval_size: int = 1000
+) -> TaskData:
     """Delayed recall of `delays` inputs at length `seq_len`: fixed dev/test sets of `eval_size` and a fresh-batch sampler."""
     check_int("delays", delays, 1)
     check_int("seq_len", seq_len, delays + 1)
@@ -100,7 +105,12 @@ def make_delayed_recall_data(seq_len: int, seed: int, delays: int = DELAYS, scal
     check_scale(scale)
     check_int("eval_size", eval_size, 1)
 
-    return fresh_data(lambda batch_size, generator: make_delayed_recall_batch(batch_size, seq_len, delays, scale, generator), seq_len, seed, eval_size)
+    return fresh_data(
+        lambda batch_size, generator: make_delayed_recall_batch(batch_size, seq_len, delays, scale, generator),
+        seq_len,
+        seed,
+        eval_size,
+    )
 
 
 def delayed_recall_task(delays: int = DELAYS, name: str = "delayed_recall") -> TaskSpec:
@@ -110,10 +120,14 @@ def delayed_recall_task(delays: int = DELAYS, name: str = "delayed_recall") -> T
     """
     check_int("delays", delays, 1)
 
-    def make_data(seq_len: int, seed: int, delays: int = delays, scale: float = SCALE, eval_size: int = 1000) -> TaskData:
+    def make_data(
+        seq_len: int, seed: int, delays: int = delays, scale: float = SCALE, eval_size: int = 1000
+    ) -> TaskData:
         if delays != sized_for:
-            raise ValueError(f"delays={delays!r} is not allowed for task {name!r}, whose model is sized for delays={sized_for}; "
-                             f"register delayed_recall_task(delays={delays!r}, name=...) as a task of its own")
+            raise ValueError(
+                f"delays={delays!r} is not allowed for task {name!r}, whose model is sized for delays={sized_for}; "
+                f"register delayed_recall_task(delays={delays!r}, name=...) as a task of its own"
+            )
         return make_delayed_recall_data(seq_len, seed, delays, scale, eval_size)
 
     def memoryless_loss(seq_len: int, scale: float = SCALE, **params) -> float:
@@ -128,15 +142,16 @@ def delayed_recall_task(delays: int = DELAYS, name: str = "delayed_recall") -> T
             baseline_note=f"answering 0, the mean, for every delay: MSE = Var(u) = a^2/3 (a = {scale:g})",
             threshold=solved_mse(scale),
             threshold_note=f"a^2/4 (a = {scale:g}): read-outs that together recover the variance of {delays / 4:g} of the {delays} "
-                           f"delays, half the memory-capacity bound of the N = {delays / 2:g} units the task is made for (a^2/6, "
-                           "half the variance, would be the bound itself)")
+            f"delays, half the memory-capacity bound of the N = {delays / 2:g} units the task is made for (a^2/6, "
+            "half the variance, would be the bound itself)",
+        )
 
     sized_for = delays
     return TaskSpec(
         name=name,
         label="delayed recall",
         description=f"delayed recall: reproduce each of the last {delays} inputs u ~ U[-a, a] (a = scale, default {SCALE}) "
-                    "from the last hidden state, one linear read-out per delay (MSE)",
+        "from the last hidden state, one linear read-out per delay (MSE)",
         input_kind="vectors",
         input_size=1,
         output_kind="real",

@@ -22,6 +22,7 @@ Example:
     >>> data.train.inputs[:3].tolist(), data.train.targets[:3].tolist()
     ([[0, 0, 5, 0, 0], [0, 0, 3, 0, 0], [0, 0, 0, 3, 0]], [0, 0, 0])
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -92,7 +93,9 @@ def make_stream_data(seq_len: int, seed: int, p: float = 0.1, eval_size: int = 1
     check_probability("p", p)
     check_int("eval_size", eval_size, 1)
 
-    return fresh_data(lambda batch_size, generator: make_stream_batch(batch_size, seq_len, p, generator), seq_len, seed, eval_size)
+    return fresh_data(
+        lambda batch_size, generator: make_stream_batch(batch_size, seq_len, p, generator), seq_len, seed, eval_size
+    )
 
 
 _COMMON = dict(
@@ -114,7 +117,10 @@ NNDL = TaskSpec(
     description="digit sum, the book's data: 300/100/100 sequences, one noise digit per sequence",
     make_data=make_nndl_data,
     extrapolation_factors=(1, 2, 3),  # cheap at any length, and the book's own question
-    sized_test=lambda size: {"train_copies": 1, "eval_copies": size // 100},  # the test set holds each operand pair eval_copies times
+    sized_test=lambda size: {
+        "train_copies": 1,
+        "eval_copies": size // 100,
+    },  # the test set holds each operand pair eval_copies times
     **_COMMON,
 )
 STREAM = TaskSpec(

@@ -70,6 +70,7 @@ Example:
     >>> FLIP_FLOP.baseline, FLIP_FLOP.threshold, FLIP_FLOP.unscored_class, FLIP_FLOP.min_seq_len
     (0.5, 0.99, 2, 2)
 """
+
 from __future__ import annotations
 
 import math
@@ -102,7 +103,9 @@ def make_flip_flop_batch(batch_size: int, seq_len: int, p_ignore: float, generat
     ops = instructions(batch_size, seq_len, p_ignore, generator)  # (B, L)
     bits = torch.randint(0, 2, (batch_size, seq_len), generator=generator)  # (B, L): the write and ignore bits
     steps = torch.arange(seq_len).expand(batch_size, seq_len)
-    last_write = torch.where(ops == WRITE, steps, 0).cummax(dim=1).values  # (B, L) the latest write at or before each step
+    last_write = (
+        torch.where(ops == WRITE, steps, 0).cummax(dim=1).values
+    )  # (B, L) the latest write at or before each step
     remembered = bits.gather(1, last_write)  # (B, L) the last written bit at each instruction
     is_read = ops == READ
     bits = torch.where(is_read, remembered, bits)  # a read's bit is the last written one
@@ -119,7 +122,12 @@ def make_flip_flop_data(seq_len: int, seed: int, p_ignore: float = P_IGNORE, eva
     check_probability("p_ignore", p_ignore)
     check_int("eval_size", eval_size, 1)
 
-    return fresh_data(lambda batch_size, generator: make_flip_flop_batch(batch_size, seq_len, p_ignore, generator), seq_len, seed, eval_size)
+    return fresh_data(
+        lambda batch_size, generator: make_flip_flop_batch(batch_size, seq_len, p_ignore, generator),
+        seq_len,
+        seed,
+        eval_size,
+    )
 
 
 def expected_reads(seq_len: int, p_ignore: float = P_IGNORE) -> float:
@@ -147,7 +155,7 @@ FLIP_FLOP = TaskSpec(
     name="flip_flop",
     label="flip-flop",
     description="flip-flop: L instructions write, ignore or read, each with a bit, ignore with probability p_ignore "
-                f"(default {P_IGNORE}); at each read, the last written bit, scored by read accuracy, 1 - the read error rate",
+    f"(default {P_IGNORE}); at each read, the last written bit, scored by read accuracy, 1 - the read error rate",
     input_kind="tokens",
     input_size=5,  # bits 0 and 1, write, ignore, read
     output_kind="class_per_step",
@@ -157,7 +165,7 @@ FLIP_FLOP = TaskSpec(
     baseline_note="any answer at a read from the read alone, e.g. always 0: the last written bit is a fair coin",
     threshold=SOLVED_ACCURACY,
     threshold_note="a read error rate of at most 1%: the last write held 38 or more instructions back at p_ignore 0.8; "
-                   "halfway from chance to perfect, 0.75, takes 7 at any length",
+    "halfway from chance to perfect, 0.75, takes 7 at any length",
     make_data=make_flip_flop_data,
     example_input=(),
     length_label="instructions L",

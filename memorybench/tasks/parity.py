@@ -40,6 +40,7 @@ Example:
     >>> PARITY.baseline, PARITY.threshold, round(PARITY.loss_baseline(6), 4), PARITY.extrapolation_factors
     (0.5, 0.75, 0.6931, (1, 2, 4, 8))
 """
+
 from __future__ import annotations
 
 import math
@@ -65,7 +66,9 @@ def make_parity_data(seq_len: int, seed: int, eval_size: int = 1000) -> TaskData
     check_int("seed", seed, 0)
     check_int("eval_size", eval_size, 1)
 
-    return fresh_data(lambda batch_size, generator: make_parity_batch(batch_size, seq_len, generator), seq_len, seed, eval_size)
+    return fresh_data(
+        lambda batch_size, generator: make_parity_batch(batch_size, seq_len, generator), seq_len, seed, eval_size
+    )
 
 
 def parity_memoryless_loss(seq_len: int, **params) -> float:
@@ -92,5 +95,10 @@ PARITY = TaskSpec(
     fresh_batches=True,
     min_seq_len=MIN_LENGTH,
     memoryless_loss=parity_memoryless_loss,
-    extrapolation_factors=(1, 2, 4, 8),  # length generalisation is parity's question (Delétang et al. 2023); bits are cheap
+    extrapolation_factors=(
+        1,
+        2,
+        4,
+        8,
+    ),  # length generalisation is parity's question (Delétang et al. 2023); bits are cheap
 )

@@ -49,6 +49,7 @@ Example:
     >>> SELECTIVE_COPYING.baseline, SELECTIVE_COPYING.threshold, SELECTIVE_COPYING.output_size, round(SELECTIVE_COPYING.loss_baseline(10), 4)
     (0.125, 0.99, 9, 0.4621)
 """
+
 from __future__ import annotations
 
 import math
@@ -64,11 +65,15 @@ BLANK = 0
 SOLVED_ACCURACY = 0.99
 
 
-def make_selective_copying_batch(batch_size: int, seq_len: int, alphabet: int, recall: int, generator: torch.Generator) -> Split:
+def make_selective_copying_batch(
+    batch_size: int, seq_len: int, alphabet: int, recall: int, generator: torch.Generator
+) -> Split:
     """`batch_size` fresh sequences with `seq_len` blanks among the `recall` symbols; a pure function of the generator state."""
     span = recall + seq_len  # where the symbols may fall
     symbols = torch.randint(1, alphabet + 1, (batch_size, recall), generator=generator)  # (B, K), U{1..alphabet}
-    positions = torch.rand((batch_size, span), generator=generator).argsort(dim=1)[:, :recall].sort(dim=1).values  # (B, K) distinct, ascending
+    positions = (
+        torch.rand((batch_size, span), generator=generator).argsort(dim=1)[:, :recall].sort(dim=1).values
+    )  # (B, K) distinct, ascending
     inputs = torch.full((batch_size, span + recall), BLANK, dtype=torch.long)  # (B, K + L + K)
     inputs.scatter_(1, positions, symbols)
     inputs[:, span:] = alphabet + 1  # the markers
@@ -77,8 +82,9 @@ def make_selective_copying_batch(batch_size: int, seq_len: int, alphabet: int, r
     return Split(inputs, targets)
 
 
-def make_selective_copying_data(seq_len: int, seed: int, alphabet: int = ALPHABET, recall: int = RECALL,
-                                eval_size: int = 1000) -> TaskData:
+def make_selective_copying_data(
+    seq_len: int, seed: int, alphabet: int = ALPHABET, recall: int = RECALL, eval_size: int = 1000
+) -> TaskData:
     """Selective copying with `seq_len` blanks: fixed dev/test sets of `eval_size` and a fresh-batch sampler."""
     check_int("seq_len", seq_len, 1)
     check_int("seed", seed, 0)
@@ -86,8 +92,12 @@ def make_selective_copying_data(seq_len: int, seed: int, alphabet: int = ALPHABE
     check_int("recall", recall, 1)
     check_int("eval_size", eval_size, 1)
 
-    return fresh_data(lambda batch_size, generator: make_selective_copying_batch(batch_size, seq_len, alphabet, recall, generator),
-                      seq_len, seed, eval_size)
+    return fresh_data(
+        lambda batch_size, generator: make_selective_copying_batch(batch_size, seq_len, alphabet, recall, generator),
+        seq_len,
+        seed,
+        eval_size,
+    )
 
 
 def selective_copying_memoryless_loss(seq_len: int, alphabet: int = ALPHABET, recall: int = RECALL, **params) -> float:
@@ -99,10 +109,14 @@ def selective_copying_task(alphabet: int = ALPHABET, name: str = "selective_copy
     """Selective copying over `alphabet` symbols; its model has alphabet + 2 tokens in and alphabet + 1 classes out."""
     check_int("alphabet", alphabet, 2)
 
-    def make_data(seq_len: int, seed: int, alphabet: int = alphabet, recall: int = RECALL, eval_size: int = 1000) -> TaskData:
+    def make_data(
+        seq_len: int, seed: int, alphabet: int = alphabet, recall: int = RECALL, eval_size: int = 1000
+    ) -> TaskData:
         if alphabet != sized_for:
-            raise ValueError(f"alphabet={alphabet!r} is not allowed for task {name!r}, whose model is sized for alphabet={sized_for}; "
-                             f"register selective_copying_task(alphabet={alphabet!r}, name=...) as a task of its own")
+            raise ValueError(
+                f"alphabet={alphabet!r} is not allowed for task {name!r}, whose model is sized for alphabet={sized_for}; "
+                f"register selective_copying_task(alphabet={alphabet!r}, name=...) as a task of its own"
+            )
         return make_selective_copying_data(seq_len, seed, alphabet, recall, eval_size)
 
     def memoryless_loss(seq_len: int, alphabet: int = alphabet, recall: int = RECALL, **params) -> float:
@@ -113,7 +127,7 @@ def selective_copying_task(alphabet: int = ALPHABET, name: str = "selective_copy
         name=name,
         label="selective copying",
         description=f"selective copying: reproduce K symbols (default {RECALL}) from an alphabet of {alphabet}, scattered at "
-                    "random among K + L steps, in order at K markers",
+        "random among K + L steps, in order at K markers",
         input_kind="tokens",
         input_size=alphabet + 2,  # blank, symbols, marker
         output_kind="class_per_step",

@@ -55,6 +55,7 @@ Example:
     ...
     ValueError: seq_len=10 is not allowed for digits read by rows; its sequences have exactly 8 steps of 8 features
 """
+
 from __future__ import annotations
 
 import gzip
@@ -89,11 +90,14 @@ def check_length(seq_len: int, order: str, side: int, what: str) -> None:
     """seq_len must be the image's length in this order: `side` rows, or side^2 pixels."""
     steps, features = (side, side) if order == "rows" else (side * side, 1)
     if isinstance(seq_len, bool) or not isinstance(seq_len, numbers.Integral) or seq_len != steps:
-        raise ValueError(f"seq_len={seq_len!r} is not allowed for {what} read by {order}; "
-                         f"its sequences have exactly {steps} steps of {features} feature{'s' * (features > 1)}")
+        raise ValueError(
+            f"seq_len={seq_len!r} is not allowed for {what} read by {order}; "
+            f"its sequences have exactly {steps} steps of {features} feature{'s' * (features > 1)}"
+        )
 
 
 # --- scikit-learn's 8x8 digits ----------------------------------------------------------------------
+
 
 def load_digits_images() -> tuple[np.ndarray, np.ndarray]:
     """(1797, 8, 8) float32 pixels in [0, 1] and (1797,) int64 labels, in load_digits' order."""
@@ -103,12 +107,18 @@ def load_digits_images() -> tuple[np.ndarray, np.ndarray]:
     return (digits.images / 16.0).astype(np.float32), digits.target.astype(np.int64)
 
 
-def digits_partition(seed: int, eval_size: int = DIGITS_EVAL_SIZE, n: int = sum(DIGITS_COUNTS)) -> dict[str, np.ndarray]:
+def digits_partition(
+    seed: int, eval_size: int = DIGITS_EVAL_SIZE, n: int = sum(DIGITS_COUNTS)
+) -> dict[str, np.ndarray]:
     """The indices of each split: a permutation of range(n) seeded by the run seed alone, cut
     into train (n - 2 * eval_size), dev and test (eval_size each)."""
     order = np.random.default_rng(split_seed(seed, "test", 0)).permutation(n)  # ("test", 0): no other stream uses it
     train_end = n - 2 * eval_size
-    return {"train": order[:train_end], "dev": order[train_end : train_end + eval_size], "test": order[train_end + eval_size :]}
+    return {
+        "train": order[:train_end],
+        "dev": order[train_end : train_end + eval_size],
+        "test": order[train_end + eval_size :],
+    }
 
 
 def make_digits_data(seq_len: int, seed: int, order: str = "rows", eval_size: int = DIGITS_EVAL_SIZE) -> TaskData:
@@ -119,7 +129,9 @@ def make_digits_data(seq_len: int, seed: int, order: str = "rows", eval_size: in
     n = sum(DIGITS_COUNTS)
     check_int("eval_size", eval_size, 1)
     if 2 * eval_size >= n:
-        raise ValueError(f"eval_size={eval_size!r} is not allowed; dev and test take eval_size each of the {n} images, so it must be < {n // 2}")
+        raise ValueError(
+            f"eval_size={eval_size!r} is not allowed; dev and test take eval_size each of the {n} images, so it must be < {n // 2}"
+        )
     images, labels = load_digits_images()
     inputs, targets = as_sequences(images, order), torch.from_numpy(labels)  # (N, T, F), (N,)
     splits = {name: Split(inputs[idx], targets[idx]) for name, idx in digits_partition(seed, eval_size, n).items()}
@@ -127,6 +139,7 @@ def make_digits_data(seq_len: int, seed: int, order: str = "rows", eval_size: in
 
 
 # --- MNIST from torchvision's raw files -------------------------------------------------------------
+
 
 def read_idx(path, magic: int) -> np.ndarray:
     """The uint8 array of one idx file (gzip if its name ends in .gz): big-endian int32 magic
@@ -143,7 +156,9 @@ def read_idx(path, magic: int) -> np.ndarray:
     ndim = magic & 0xFF  # the magic's last byte: 3 for images, 1 for labels
     found = int(np.frombuffer(raw, ">i4", 1)[0]) if len(raw) >= 4 else None
     if found != magic:
-        raise ValueError(f"{path} has magic number {found}; an idx {'image' if magic == IMAGES_MAGIC else 'label'} file has {magic}")
+        raise ValueError(
+            f"{path} has magic number {found}; an idx {'image' if magic == IMAGES_MAGIC else 'label'} file has {magic}"
+        )
     if len(raw) < 4 * (1 + ndim):
         raise ValueError(f"{path} is not an idx file: {len(raw)} bytes, fewer than its {4 * (1 + ndim)}-byte header")
     dims = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, 4))
@@ -179,16 +194,22 @@ def load_mnist(data_dir) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
         images = read_idx(files[f"{kind}-images-idx3-ubyte"], IMAGES_MAGIC)
         labels = read_idx(files[f"{kind}-labels-idx1-ubyte"], LABELS_MAGIC)
         if images.shape[1:] != (28, 28):
-            raise ValueError(f"{files[f'{kind}-images-idx3-ubyte']} holds images of {images.shape[1]}x{images.shape[2]}; MNIST's are 28x28")
+            raise ValueError(
+                f"{files[f'{kind}-images-idx3-ubyte']} holds images of {images.shape[1]}x{images.shape[2]}; MNIST's are 28x28"
+            )
         if len(labels) != len(images):
-            raise ValueError(f"{files[f'{kind}-labels-idx1-ubyte']} holds {len(labels)} labels for {len(images)} images")
+            raise ValueError(
+                f"{files[f'{kind}-labels-idx1-ubyte']} holds {len(labels)} labels for {len(images)} images"
+            )
         if labels.max(initial=0) >= NUM_CLASSES:
             raise ValueError(f"{files[f'{kind}-labels-idx1-ubyte']} holds label {labels.max()}; MNIST's are 0..9")
         arrays += [images, labels]
     return tuple(arrays)
 
 
-def make_mnist_data(seq_len: int, seed: int, data_dir=None, order: str = "rows", dev_size: int = MNIST_DEV_SIZE) -> TaskData:
+def make_mnist_data(
+    seq_len: int, seed: int, data_dir=None, order: str = "rows", dev_size: int = MNIST_DEV_SIZE
+) -> TaskData:
     """MNIST from `data_dir` as sequences in `order`: train and dev (its last `dev_size`) from the
     training files, test from the t10k files; the same sets for every seed."""
     check_choice("order", order, ORDERS)
@@ -203,13 +224,19 @@ def make_mnist_data(seq_len: int, seed: int, data_dir=None, order: str = "rows",
         return Split(as_sequences(images.astype(np.float32) / 255, order), torch.from_numpy(labels.astype(np.int64)))
 
     cut = len(train_images) - dev_size
-    return TaskData(train=split(train_images[:cut], train_labels[:cut]), dev=split(train_images[cut:], train_labels[cut:]),
-                    test=split(test_images, test_labels))
+    return TaskData(
+        train=split(train_images[:cut], train_labels[:cut]),
+        dev=split(train_images[cut:], train_labels[cut:]),
+        test=split(test_images, test_labels),
+    )
 
 
 # --- the tasks --------------------------------------------------------------------------------------
 
-def _spec(name: str, label: str, description: str, order: str, side: int, baseline: float, baseline_note: str, make_data) -> TaskSpec:
+
+def _spec(
+    name: str, label: str, description: str, order: str, side: int, baseline: float, baseline_note: str, make_data
+) -> TaskSpec:
     steps, features = (side, side) if order == "rows" else (side * side, 1)
     return TaskSpec(
         name=name,
@@ -238,10 +265,17 @@ def digits_task(order: str = "rows", name: str | None = None) -> TaskSpec:
     def make_data(seq_len: int, seed: int, eval_size: int = DIGITS_EVAL_SIZE) -> TaskData:
         return make_digits_data(seq_len, seed, order, eval_size)
 
-    return _spec(name or f"digits_{order}", f"8x8 digits by {order}",
-                 f"classify scikit-learn's 8x8 digits read {'row by row' if order == 'rows' else 'pixel by pixel'}; "
-                 f"{sum(DIGITS_COUNTS) - 2 * DIGITS_EVAL_SIZE}/{DIGITS_EVAL_SIZE}/{DIGITS_EVAL_SIZE} images, split by the seed",
-                 order, 8, DIGITS_MAJORITY, "always answering 3, the most common digit: 183 of the 1797 images", make_data)
+    return _spec(
+        name or f"digits_{order}",
+        f"8x8 digits by {order}",
+        f"classify scikit-learn's 8x8 digits read {'row by row' if order == 'rows' else 'pixel by pixel'}; "
+        f"{sum(DIGITS_COUNTS) - 2 * DIGITS_EVAL_SIZE}/{DIGITS_EVAL_SIZE}/{DIGITS_EVAL_SIZE} images, split by the seed",
+        order,
+        8,
+        DIGITS_MAJORITY,
+        "always answering 3, the most common digit: 183 of the 1797 images",
+        make_data,
+    )
 
 
 def mnist_task(order: str = "rows", name: str | None = None) -> TaskSpec:
@@ -251,10 +285,17 @@ def mnist_task(order: str = "rows", name: str | None = None) -> TaskSpec:
     def make_data(seq_len: int, seed: int, data_dir=None, dev_size: int = MNIST_DEV_SIZE) -> TaskData:
         return make_mnist_data(seq_len, seed, data_dir, order, dev_size)
 
-    return _spec(name or f"mnist_{order}", f"MNIST by {order}",
-                 f"classify MNIST digits read {'row by row' if order == 'rows' else 'pixel by pixel'}; "
-                 f"{60_000 - MNIST_DEV_SIZE}/{MNIST_DEV_SIZE}/10000 images",
-                 order, 28, MNIST_MAJORITY, "always answering 1, the most common digit: 1135 of the 10,000 test images", make_data)
+    return _spec(
+        name or f"mnist_{order}",
+        f"MNIST by {order}",
+        f"classify MNIST digits read {'row by row' if order == 'rows' else 'pixel by pixel'}; "
+        f"{60_000 - MNIST_DEV_SIZE}/{MNIST_DEV_SIZE}/10000 images",
+        order,
+        28,
+        MNIST_MAJORITY,
+        "always answering 1, the most common digit: 1135 of the 10,000 test images",
+        make_data,
+    )
 
 
 DIGITS_ROWS = digits_task("rows")

@@ -1,4 +1,5 @@
 """Readings of a horizon search's probes: the mean's, the interval's two ends, and by training budget."""
+
 import pandas as pd
 import pytest
 
@@ -9,8 +10,16 @@ SEARCH = Search(start=10, min_length=3, cap=80)
 
 
 def probes(means, half, lengths=(10, 20, 40, 80)):
-    return pd.DataFrame(dict(cell="gru", seq_len=list(lengths), mean=means, ci_low=[m - half for m in means],
-                             ci_high=[m + half for m in means], passed=None))
+    return pd.DataFrame(
+        dict(
+            cell="gru",
+            seq_len=list(lengths),
+            mean=means,
+            ci_low=[m - half for m in means],
+            ci_high=[m + half for m in means],
+            passed=None,
+        )
+    )
 
 
 def test_the_pessimistic_and_optimistic_horizons_read_the_intervals_ends_at_the_probed_lengths():
@@ -35,17 +44,37 @@ def test_one_seed_gives_no_interval_and_no_side_readings():
 
 
 def test_probe_summary_counts_failed_seeds_against_the_solve_rate_and_lists_every_score():
-    runs = pd.DataFrame(dict(cell="srn", seq_len=5, seed=[1, 0, 2], status=["ok", "ok", "failed"], test_score=[0.5, 0.9, None],
-                             wall_time_s=[2.0, 3.0, 1.0], pack_size=[2, 1, 1]))
+    runs = pd.DataFrame(
+        dict(
+            cell="srn",
+            seq_len=5,
+            seed=[1, 0, 2],
+            status=["ok", "ok", "failed"],
+            test_score=[0.5, 0.9, None],
+            wall_time_s=[2.0, 3.0, 1.0],
+            pack_size=[2, 1, 1],
+        )
+    )
     row = probe_summary(runs, 0.55, "higher").iloc[0]
     assert (row["ok"], row["seeds"], row["mean"], row["passed"]) == (2, 3, pytest.approx(0.7), True)
-    assert row["solve_rate"] == pytest.approx(1 / 3) and row["scores"] == "0.9 0.5" and row["wall_time_s"] == 5.0  # 2 s was a pack of 2's
+    assert (
+        row["solve_rate"] == pytest.approx(1 / 3) and row["scores"] == "0.9 0.5" and row["wall_time_s"] == 5.0
+    )  # 2 s was a pack of 2's
 
 
 def test_the_horizon_by_budget_grows_as_the_dev_scores_do_and_an_early_stop_keeps_its_best():
-    runs = pd.DataFrame(dict(run_id=["a", "b", "c", "d"], cell="lstm", seq_len=[10, 10, 20, 20], seed=[0, 1, 0, 1], status="ok"))
-    dev = {"a": [0.3, 0.9, 0.95], "b": [0.3, 0.8], "c": [0.2, 0.3, 0.9], "d": [0.3, 0.2, 0.7]}  # b stops early at step 200
-    curves = pd.DataFrame([dict(run_id=r, step=100 * (i + 1), dev_score=v) for r, values in dev.items() for i, v in enumerate(values)])
+    runs = pd.DataFrame(
+        dict(run_id=["a", "b", "c", "d"], cell="lstm", seq_len=[10, 10, 20, 20], seed=[0, 1, 0, 1], status="ok")
+    )
+    dev = {
+        "a": [0.3, 0.9, 0.95],
+        "b": [0.3, 0.8],
+        "c": [0.2, 0.3, 0.9],
+        "d": [0.3, 0.2, 0.7],
+    }  # b stops early at step 200
+    curves = pd.DataFrame(
+        [dict(run_id=r, step=100 * (i + 1), dev_score=v) for r, values in dev.items() for i, v in enumerate(values)]
+    )
     budget = horizon_by_budget(Search(start=10, min_length=3, cap=20), runs, curves, 0.55, "higher")
     assert budget["step"].tolist() == [100, 200, 300] and budget["censored"].tolist() == ["below", "none", "above"]
     assert budget["horizon"].fillna(-1).tolist() == [-1, 10, 20]

@@ -25,13 +25,16 @@ def test_one_value_collapses_the_interval_and_none_is_nan():
     assert all(np.isnan(median_interval([])))
 
 
-@pytest.mark.parametrize("values, expected", [
-    ([1.0, 2.0, 3.0, 25.0, 40.0, 190.0], True),  # the clipped SRN's late norms: two groups far apart
-    ([1.0, 2.0, 3.0, 14.0, 20.0], False),  # the largest jump is 14 / 3 < 5
-    ([1.0, 1.5, 30.0, 40.0], True),  # 2 seeds each side of a 20x gap
-    ([1.0, 1.5, 2.0, 30.0], False),  # one seed beyond the gap: an outlier
-    ([0.0, 1.0, 50.0, 60.0], False),  # ratios need positive values
-])
+@pytest.mark.parametrize(
+    "values, expected",
+    [
+        ([1.0, 2.0, 3.0, 25.0, 40.0, 190.0], True),  # the clipped SRN's late norms: two groups far apart
+        ([1.0, 2.0, 3.0, 14.0, 20.0], False),  # the largest jump is 14 / 3 < 5
+        ([1.0, 1.5, 30.0, 40.0], True),  # 2 seeds each side of a 20x gap
+        ([1.0, 1.5, 2.0, 30.0], False),  # one seed beyond the gap: an outlier
+        ([0.0, 1.0, 50.0, 60.0], False),  # ratios need positive values
+    ],
+)
 def test_two_groups_need_a_gap_above_5x_with_two_seeds_each_side(values, expected):
     assert bimodal(values) is expected
 

@@ -9,9 +9,21 @@ from memorybench.analysis.summary import score_table, t975, throughput_table
 
 
 def runs_frame(values: dict) -> pd.DataFrame:
-    rows = [dict(cell=cell, seq_len=L, seed=s, test_score=v, status="ok", run_id=f"{cell}{L}{s}", steps_per_s=100 + s,
-                 wall_time_s=1.0, device="cpu")
-            for (cell, L), accs in values.items() for s, v in enumerate(accs)]
+    rows = [
+        dict(
+            cell=cell,
+            seq_len=L,
+            seed=s,
+            test_score=v,
+            status="ok",
+            run_id=f"{cell}{L}{s}",
+            steps_per_s=100 + s,
+            wall_time_s=1.0,
+            device="cpu",
+        )
+        for (cell, L), accs in values.items()
+        for s, v in enumerate(accs)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -39,10 +51,16 @@ def test_t_quantiles():
 
 
 def test_memory_horizon_is_the_longest_passing_length_with_pessimistic_and_optimistic_ends():
-    table = score_table(runs_frame({
-        ("lstm", 5): [1.0, 1.0, 1.0], ("lstm", 10): [0.9, 0.7, 0.5], ("lstm", 20): [0.2, 0.3, 0.9],
-        ("srn", 5): [0.3, 0.2, 0.1],
-    }))
+    table = score_table(
+        runs_frame(
+            {
+                ("lstm", 5): [1.0, 1.0, 1.0],
+                ("lstm", 10): [0.9, 0.7, 0.5],
+                ("lstm", 20): [0.2, 0.3, 0.9],
+                ("srn", 5): [0.3, 0.2, 0.1],
+            }
+        )
+    )
     horizon = memory_horizon(table, threshold=0.55).set_index("cell")
     assert horizon.at["lstm", "horizon"] == 10  # mean 0.7 at L=10, 0.467 at L=20
     assert horizon.at["lstm", "horizon_low"] == 5 and horizon.at["lstm", "horizon_high"] == 20
@@ -67,10 +85,14 @@ def test_throughput_is_the_median_over_seeds():
 
 
 def test_throughput_keeps_single_and_packed_runs_apart():
-    runs = runs_frame({("gru", 5): [0.1, 0.2, 0.3, 0.4]}).assign(pack_size=[1, 1, 2, 2], packing=["", "", "block", "block"],
-                                                                 graphed=[False, False, True, True])
+    runs = runs_frame({("gru", 5): [0.1, 0.2, 0.3, 0.4]}).assign(
+        pack_size=[1, 1, 2, 2], packing=["", "", "block", "block"], graphed=[False, False, True, True]
+    )
     table = throughput_table(runs).set_index("training")
-    assert table.loc["single run", "runs"] == 2 and table.loc["block pack of 2 + CUDA graphs", "model_steps_per_s"] == 2 * 102.5
+    assert (
+        table.loc["single run", "runs"] == 2
+        and table.loc["block pack of 2 + CUDA graphs", "model_steps_per_s"] == 2 * 102.5
+    )
 
 
 def test_paired_differences_pair_by_seed_and_are_tighter_than_two_means():
@@ -92,7 +114,9 @@ def test_paired_differences_pair_by_seed_and_are_tighter_than_two_means():
 
 def test_a_score_that_is_not_monotone_reads_below_its_first_fail_with_the_longest_pass_beside_it():
     # nndl-shuffled GRU before 0.2.0's retraining: 0.64 at L=20, 0.54 at L=25 (below 0.55), 0.82 at L=30
-    table = score_table(runs_frame({("gru", 20): [0.64, 0.63, 0.65], ("gru", 25): [0.54, 0.53, 0.55], ("gru", 30): [0.82, 0.80, 0.84]}))
+    table = score_table(
+        runs_frame({("gru", 20): [0.64, 0.63, 0.65], ("gru", 25): [0.54, 0.53, 0.55], ("gru", 30): [0.82, 0.80, 0.84]})
+    )
     horizon = memory_horizon(table, threshold=0.55).iloc[0]
     assert (horizon["horizon"], horizon["longest_pass"]) == (20, 30)  # not ">= 30" over a failing L=25
     assert horizon["horizon_high"] == 30 and horizon["horizon_low"] == 20

@@ -4,7 +4,15 @@ import pytest
 import torch
 from torch import nn
 
-from memorybench.cells import CELLS, TransparentRNN, cell_names, get_cell, layer_parameters, make_recurrent, register_cell
+from memorybench.cells import (
+    CELLS,
+    TransparentRNN,
+    cell_names,
+    get_cell,
+    layer_parameters,
+    make_recurrent,
+    register_cell,
+)
 
 BUILT_IN = ("srn", "lstm", "gru")
 REGISTERED = (*BUILT_IN, "srn_book", "indrnn", "mingru", "minlstm", "lru")
@@ -20,7 +28,9 @@ TORCH_LAYERS = {
 def twin_layers(cell, input_size, hidden_size, dtype, num_layers=1, bidirectional=False, seed=0):
     """torch's own layer and the transparent one, with one state dict of weights well away from torch's default range."""
     torch.manual_seed(seed)
-    reference = TORCH_LAYERS[cell](input_size, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional).to(dtype)
+    reference = TORCH_LAYERS[cell](
+        input_size, hidden_size, num_layers, batch_first=True, bidirectional=bidirectional
+    ).to(dtype)
     transparent = make_recurrent(cell, "transparent", input_size, hidden_size, num_layers, bidirectional).to(dtype)
     with torch.no_grad():
         for p in reference.parameters():
@@ -50,7 +60,9 @@ def test_fused_execution_is_torchs_layer(cell, num_layers, bidirectional):
 @pytest.mark.parametrize("cell", BUILT_IN)
 # at least 2 steps: after one step from h0 = c0 = 0 the recurrent weights, the LSTM's forget gate and the GRU's z*h have no effect
 @pytest.mark.parametrize("batch, steps", [(1, 2), (3, 5), (8, 30)])
-def test_transparent_agrees_with_torchs_layer_on_outputs_and_gradients(cell, num_layers, bidirectional, dtype, batch, steps):
+def test_transparent_agrees_with_torchs_layer_on_outputs_and_gradients(
+    cell, num_layers, bidirectional, dtype, batch, steps
+):
     reference, transparent = twin_layers(cell, 6, 7, dtype, num_layers, bidirectional)
     x = torch.randn(batch, steps, 6, dtype=dtype)
     tol = TOLERANCE[dtype]

@@ -1,6 +1,7 @@
 """The modern cells of issue 25: each against a formula computed by hand on a tiny input, the scan against
 the step form (outputs and gradients, float64), IndRNN's constraint applied by the engine and refused where
 a layout cannot apply it."""
+
 import math
 from dataclasses import replace
 
@@ -42,7 +43,9 @@ def test_mingru_is_its_formula_by_hand():
 
 
 def test_minlstm_is_its_formula_by_hand():
-    layer = one_unit("minlstm", [1.0, -0.5, 2.0], [0.2, 0.1, 0.0])  # f = sigmoid(x + 0.2), i = sigmoid(-x/2 + 0.1), h~ = g(2x)
+    layer = one_unit(
+        "minlstm", [1.0, -0.5, 2.0], [0.2, 0.1, 0.0]
+    )  # f = sigmoid(x + 0.2), i = sigmoid(-x/2 + 0.1), h~ = g(2x)
     h = 0.0
     xs = [0.3, -0.7, 1.2, 0.05]
     for x in xs:
@@ -66,7 +69,9 @@ def test_indrnn_is_its_formula_by_hand():
     assert output[0, -1].tolist() == pytest.approx(h, abs=1e-12)
 
 
-CUDA = pytest.param("cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")])
+CUDA = pytest.param(
+    "cuda", marks=[pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
+)
 
 
 @pytest.mark.parametrize("device", ["cpu", CUDA])
@@ -85,9 +90,16 @@ def test_the_scan_equals_the_step_form_in_outputs_and_gradients(cell, bidirectio
         output, h_n = layer(xi)
         (output.square().sum() + h_n.sum()).backward()
         # a parameter a path does not reach (the LRU's eigenvalues over one step from s_0 = 0) has gradient 0
-        results.append((output, h_n, xi.grad, [torch.zeros_like(p) if p.grad is None else p.grad for p in layer.parameters()]))
+        results.append(
+            (output, h_n, xi.grad, [torch.zeros_like(p) if p.grad is None else p.grad for p in layer.parameters()])
+        )
     (o1, h1, gx1, gp1), (o2, h2, gx2, gp2) = results
-    for a, b in [(o1, o2), (h1, h2), (gx1, gx2), *zip(gp1, gp2)]:  # to 1e-10 of each tensor's scale (gradients sum T steps)
+    for a, b in [
+        (o1, o2),
+        (h1, h2),
+        (gx1, gx2),
+        *zip(gp1, gp2),
+    ]:  # to 1e-10 of each tensor's scale (gradients sum T steps)
         assert (a - b).abs().max().item() <= 1e-10 * max(1.0, b.abs().max().item())
 
 
@@ -103,8 +115,13 @@ def test_the_scan_starts_from_a_zero_state():
 def test_a_cell_with_a_scan_runs_it_by_default_on_cuda_only():
     # the scan took 1-9% of the step form's time on an H200; on the CPU it lost at batch 64 and above
     for device, expected in [("cpu", "transparent"), ("cuda", "scan"), ("cuda:1", "scan")]:
-        assert [protocol_config("adding", cell=c, device=device).execution for c in ("mingru", "minlstm", "lru")] == [expected] * 3
-    assert [protocol_config("adding", cell=c, device="cuda").execution for c in ("indrnn", "gru")] == ["transparent", "fused"]
+        assert [protocol_config("adding", cell=c, device=device).execution for c in ("mingru", "minlstm", "lru")] == [
+            expected
+        ] * 3
+    assert [protocol_config("adding", cell=c, device="cuda").execution for c in ("indrnn", "gru")] == [
+        "transparent",
+        "fused",
+    ]
     assert protocol_config("adding", cell="lru", device="cuda", execution="transparent").execution == "transparent"
 
 
@@ -116,15 +133,22 @@ def test_a_cell_without_a_scan_refuses_it():
 
 
 def test_the_engine_bounds_indrnn_recurrent_weights_by_the_runs_own_length():
-    config = protocol_config("adding", cell="indrnn", seq_len=10, seed=0, steps=30, eval_interval=10, lr=0.5, device="cpu")
+    config = protocol_config(
+        "adding", cell="indrnn", seq_len=10, seed=0, steps=30, eval_interval=10, lr=0.5, device="cpu"
+    )
     u = train_pack([config])[0].state_dict["rnn.u_l0"]
-    assert u.abs().max().item() <= 2 ** (1 / 10) + 1e-7  # a learning rate of 0.5 pushes u past the bound; the engine clamps it
+    assert (
+        u.abs().max().item() <= 2 ** (1 / 10) + 1e-7
+    )  # a learning rate of 0.5 pushes u past the bound; the engine clamps it
     assert (u.abs() == torch.tensor(2 ** (1 / 10), dtype=u.dtype)).any()
 
 
 def test_a_layout_that_cannot_apply_the_constraint_refuses_indrnn_with_its_reason():
     configs = [protocol_config("nndl", cell="indrnn", seq_len=5, seed=s, device="cpu") for s in range(2)]
-    assert refusal(configs, "stacked") == "cell 'indrnn' constrains its weights after every optimizer step, which is not applied by the stacked layout"
+    assert (
+        refusal(configs, "stacked")
+        == "cell 'indrnn' constrains its weights after every optimizer step, which is not applied by the stacked layout"
+    )
     assert refusal(configs[:1], "single") is None
 
 
@@ -133,20 +157,36 @@ def test_the_lru_is_its_formula_by_hand():
 
     layer = make_recurrent("lru", "transparent", 1, 1).double()
     lam = complex(0.8 * math.cos(0.3), 0.8 * math.sin(0.3))
-    values = dict(nu_log=math.log(-math.log(0.8)), theta_log=math.log(0.3), gamma_log=math.log(0.6), B_re=0.5, B_im=-1.0,
-                  C_re=2.0, C_im=0.5, D=0.25, glu_weight=[[1.0], [0.5]], glu_bias=[0.1, -0.2])
+    values = dict(
+        nu_log=math.log(-math.log(0.8)),
+        theta_log=math.log(0.3),
+        gamma_log=math.log(0.6),
+        B_re=0.5,
+        B_im=-1.0,
+        C_re=2.0,
+        C_im=0.5,
+        D=0.25,
+        glu_weight=[[1.0], [0.5]],
+        glu_bias=[0.1, -0.2],
+    )
     with torch.no_grad():
         for name, value in values.items():
-            getattr(layer, f"{name}_l0").copy_(torch.tensor(value, dtype=torch.float64).reshape(getattr(layer, f"{name}_l0").shape))
+            getattr(layer, f"{name}_l0").copy_(
+                torch.tensor(value, dtype=torch.float64).reshape(getattr(layer, f"{name}_l0").shape)
+            )
     s, xs = 0j, [0.5, -1.0, 2.0]
     for x in xs:
         s = lam * s + 0.6 * complex(0.5, -1.0) * x
     y = (complex(2.0, 0.5) * s).real + 0.25 * xs[-1]
     expected = (1.0 * y + 0.1) * sigmoid(0.5 * y - 0.2)
     output, h_n = layer(torch.tensor(xs, dtype=torch.float64)[None, :, None])
-    assert output[0, -1, 0].item() == pytest.approx(expected, abs=1e-12) and h_n[0, 0, 0].item() == pytest.approx(expected, abs=1e-12)
+    assert output[0, -1, 0].item() == pytest.approx(expected, abs=1e-12) and h_n[0, 0, 0].item() == pytest.approx(
+        expected, abs=1e-12
+    )
     trace = layer.trace(torch.tensor(xs, dtype=torch.float64)[None, :, None])
-    assert (trace["h_re"][0, -1, 0].item(), trace["h_im"][0, -1, 0].item()) == pytest.approx((s.real, s.imag), abs=1e-12)
+    assert (trace["h_re"][0, -1, 0].item(), trace["h_im"][0, -1, 0].item()) == pytest.approx(
+        (s.real, s.imag), abs=1e-12
+    )
     assert readout is get_cell("lru").readout
 
 
@@ -158,7 +198,12 @@ def test_the_lru_starts_on_its_ring_with_normalised_inputs():
     params = {name[: -len("_l0")]: p for name, p in layer.named_parameters()}
     re, im = eigenvalues(params)
     modulus, phase = torch.sqrt(re**2 + im**2), torch.atan2(im, re)
-    assert R_MIN - 1e-6 <= modulus.min() and modulus.max() <= R_MAX + 1e-6 and 0 <= phase.min() and phase.max() <= MAX_PHASE + 1e-6
+    assert (
+        R_MIN - 1e-6 <= modulus.min()
+        and modulus.max() <= R_MAX + 1e-6
+        and 0 <= phase.min()
+        and phase.max() <= MAX_PHASE + 1e-6
+    )
     assert torch.allclose(torch.exp(params["gamma_log"]), torch.sqrt(1 - modulus**2), atol=1e-5)
     squared = modulus.double() ** 2  # uniform between R_MIN^2 and R_MAX^2: its mean is halfway
     assert abs(squared.mean().item() - (R_MIN**2 + R_MAX**2) / 2) < 0.005
@@ -168,18 +213,31 @@ def test_the_modern_cells_name_their_gates_and_train_a_quick_run():
     for cell in ("indrnn", "mingru", "minlstm", "lru"):
         spec = get_cell(cell)
         assert set(spec.heatmap) <= set(spec.states) and spec.fused is None
-        output = train_pack([protocol_config("nndl", cell=cell, seq_len=5, seed=0, steps=20, eval_interval=10, device="cpu")])[0]
+        output = train_pack(
+            [protocol_config("nndl", cell=cell, seq_len=5, seed=0, steps=20, eval_interval=10, device="cpu")]
+        )[0]
         assert output.result.status == "ok" and 0 <= output.result.test_score <= 1
 
 
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-@pytest.mark.parametrize("cell, execution", [("indrnn", "transparent"), ("mingru", "transparent"), ("mingru", "scan"),
-                                             ("minlstm", "scan"), ("lru", "transparent"), ("lru", "scan")])
+@pytest.mark.parametrize(
+    "cell, execution",
+    [
+        ("indrnn", "transparent"),
+        ("mingru", "transparent"),
+        ("mingru", "scan"),
+        ("minlstm", "scan"),
+        ("lru", "transparent"),
+        ("lru", "scan"),
+    ],
+)
 def test_a_modern_cell_trains_on_cuda_as_on_the_cpu(cell, execution):
     # the same seed on both devices: float32 on two devices rounds differently, so the curves agree to a
     # tolerance over a short run, not bit for bit; IndRNN's bound holds on CUDA too
-    config = protocol_config("adding", cell=cell, execution=execution, seq_len=12, seed=0, steps=60, eval_interval=20, lr=0.05)
+    config = protocol_config(
+        "adding", cell=cell, execution=execution, seq_len=12, seed=0, steps=60, eval_interval=20, lr=0.05
+    )
     outputs = {device: train_pack([replace(config, device=device)])[0] for device in ("cpu", "cuda")}
     cpu, cuda = outputs["cpu"].result, outputs["cuda"].result
     assert cuda.status == "ok" and cuda.device.startswith("cuda") and len(cuda.curves) == len(cpu.curves) == 3

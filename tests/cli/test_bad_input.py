@@ -1,6 +1,7 @@
 """Bad input and failures across the commands (issue 42, cases 4-9): one line, the right exit status (2 for bad
 input, 1 for a failure, 130 for Ctrl-C), no traceback, and nothing already on disk lost. In-process through
 `main(argv)`, except where the terminal's encoding is the point."""
+
 import hashlib
 import json
 import subprocess
@@ -17,8 +18,11 @@ QUICK = ["--lengths", "5", "--seeds", "1", "--steps", "20", "--workers", "1", "-
 
 
 def snapshot(folder: Path) -> dict:
-    return {p.relative_to(folder).as_posix(): hashlib.md5(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".lock")}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.md5(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.name.startswith(".lock")
+    }
 
 
 def one_error_line(capsys, *parts) -> str:
@@ -29,15 +33,19 @@ def one_error_line(capsys, *parts) -> str:
 
 def test_a_sweep_whose_every_run_failed_exits_1_and_says_why(tmp_path, capsys):
     plugin = tmp_path / "broken_cell.py"
-    plugin.write_text("from dataclasses import replace\nfrom memorybench.cells import get_cell, register_cell\n\n"
-                      "def step(*args):\n    raise RuntimeError('this cell cannot step')\n\n"
-                      "register_cell(replace(get_cell('srn'), name='broken', fused=None, step=step))\n")
+    plugin.write_text(
+        "from dataclasses import replace\nfrom memorybench.cells import get_cell, register_cell\n\n"
+        "def step(*args):\n    raise RuntimeError('this cell cannot step')\n\n"
+        "register_cell(replace(get_cell('srn'), name='broken', fused=None, step=step))\n"
+    )
     try:
         assert main(["run", "--plugin", str(plugin), "--cells", "broken", *QUICK, "--out", str(tmp_path / "out")]) == 1
     finally:
         forget(str(plugin))
     err = capsys.readouterr().err
-    assert "error: every run trained failed (1 of 1; first: broken L=5 seed 0: RuntimeError: this cell cannot step" in err
+    assert (
+        "error: every run trained failed (1 of 1; first: broken L=5 seed 0: RuntimeError: this cell cannot step" in err
+    )
     assert "RuntimeError: this cell cannot step" in (tmp_path / "out" / "report.md").read_text()  # stored, and reported
 
 
@@ -73,23 +81,37 @@ def test_ctrl_c_in_any_command_is_one_line_and_130(quick_copy, monkeypatch, caps
 def test_help_on_an_ascii_terminal_prints_without_a_traceback():
     env = {"PATH": "/usr/bin:/bin", "PYTHONIOENCODING": "ascii", "LC_ALL": "C"}
     for args in (["--help"], ["run", "--help"], ["diagnose", "through-time", "--help"], ["suite", "--help"]):
-        done = subprocess.run([sys.executable, "-m", "memorybench", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "memorybench", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+        )
         assert done.returncode == 0 and "Traceback" not in done.stderr and "usage:" in done.stdout, done.stderr
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["horizon", "--seeds", "100000"], "this search may train 2,100,000 runs (more than 10,000); pass --yes to run it"),
-    (["horizon", "--max-length", "100000"], "--max-length 100000 is longer than 10,000 steps; pass --yes"),
-    (["explosion", "--seeds", "100000"], "this experiment plans 600,000 runs (more than 10,000); pass --yes to run it"),
-    (["horizon", "--start", "30", "--max-length", "10"], "--start 30 is above the cap 10 (--max-length)"),
-    (["run", "--match", "state", "--match-params", "--cells", "srn", "--lengths", "5"], "--match state and --match-params"),
-    (["run", "--task", "adding", "--data-dir", "somewhere"], "--data-dir somewhere is not read by task adding"),
-    (["run", "--task", "stream"], "stream is a protocol of task nndl: --task nndl --protocol stream"),
-    (["horizon", "--task", "mine"], "invalid choice: 'mine' (choose from 'nndl', "),
-    (["horizon", "--task", "mine"], "; a plugin's task needs its --plugin"),
-    (["horizon", "--cells", "mine"], "invalid choice: 'mine' (choose from 'srn', "),
-    (["horizon", "--cells", "mine"], "; a plugin's cell needs its --plugin)"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["horizon", "--seeds", "100000"],
+            "this search may train 2,100,000 runs (more than 10,000); pass --yes to run it",
+        ),
+        (["horizon", "--max-length", "100000"], "--max-length 100000 is longer than 10,000 steps; pass --yes"),
+        (
+            ["explosion", "--seeds", "100000"],
+            "this experiment plans 600,000 runs (more than 10,000); pass --yes to run it",
+        ),
+        (["horizon", "--start", "30", "--max-length", "10"], "--start 30 is above the cap 10 (--max-length)"),
+        (
+            ["run", "--match", "state", "--match-params", "--cells", "srn", "--lengths", "5"],
+            "--match state and --match-params",
+        ),
+        (["run", "--task", "adding", "--data-dir", "somewhere"], "--data-dir somewhere is not read by task adding"),
+        (["run", "--task", "stream"], "stream is a protocol of task nndl: --task nndl --protocol stream"),
+        (["horizon", "--task", "mine"], "invalid choice: 'mine' (choose from 'nndl', "),
+        (["horizon", "--task", "mine"], "; a plugin's task needs its --plugin"),
+        (["horizon", "--cells", "mine"], "invalid choice: 'mine' (choose from 'srn', "),
+        (["horizon", "--cells", "mine"], "; a plugin's cell needs its --plugin)"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, argv, message):
     out = tmp_path / "out"
     assert main([*argv, "--out", str(out)]) == 2
@@ -116,11 +138,16 @@ def test_one_threshold_for_experiments_of_two_metrics_is_refused(quick_copy, cap
     assert snapshot(quick_copy.root) == before
 
 
-@pytest.mark.parametrize("source, message", [
-    ("import sys\nsys.exit(3)\n", "called sys.exit(3) while importing; a plugin only registers"),
-    ("from dataclasses import replace\nfrom memorybench.cells import get_cell, register_cell\nregister_cell(replace(get_cell('srn'), name='gru'))\n",
-     "failed while importing: cell 'gru' is already registered"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("import sys\nsys.exit(3)\n", "called sys.exit(3) while importing; a plugin only registers"),
+        (
+            "from dataclasses import replace\nfrom memorybench.cells import get_cell, register_cell\nregister_cell(replace(get_cell('srn'), name='gru'))\n",
+            "failed while importing: cell 'gru' is already registered",
+        ),
+    ],
+)
 def test_a_plugin_that_exits_or_clashes_is_named_in_one_line(tmp_path, capsys, source, message):
     plugin = tmp_path / "plugin.py"
     plugin.write_text(source)
@@ -133,7 +160,10 @@ def test_a_plugin_folder_and_docs_outside_a_checkout_are_named(tmp_path, capsys,
     one_error_line(capsys, f"--plugin {tmp_path} is a folder (allowed: a .py file, or an importable module's name)")
     monkeypatch.chdir(tmp_path)
     assert main(["docs", "--check"]) == 2
-    one_error_line(capsys, "memorybench docs: error: docs: no such page or folder (run it in a memorybench checkout, or name the pages)")
+    one_error_line(
+        capsys,
+        "memorybench docs: error: docs: no such page or folder (run it in a memorybench checkout, or name the pages)",
+    )
 
 
 def test_the_command_recorded_is_the_command_as_typed(tmp_path):
@@ -150,8 +180,30 @@ def test_ctrl_c_in_a_search_on_a_pool_leaves_no_leaked_semaphore_warning(tmp_pat
     import signal
     import time
 
-    command = [sys.executable, "-m", "memorybench", "horizon", "--task", "nndl", "--cells", "srn", "gru", "--seeds", "2", "--steps", "3000",
-               "--max-length", "40", "--workers", "2", "--device", "cpu", "--no-progress", "--out", str(tmp_path / "out")]
+    command = [
+        sys.executable,
+        "-m",
+        "memorybench",
+        "horizon",
+        "--task",
+        "nndl",
+        "--cells",
+        "srn",
+        "gru",
+        "--seeds",
+        "2",
+        "--steps",
+        "3000",
+        "--max-length",
+        "40",
+        "--workers",
+        "2",
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--out",
+        str(tmp_path / "out"),
+    ]
     search = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     for line in search.stdout:  # the plan is printed: the pool is about to start
         if line.startswith("at most "):
@@ -160,7 +212,10 @@ def test_ctrl_c_in_a_search_on_a_pool_leaves_no_leaked_semaphore_warning(tmp_pat
     search.send_signal(signal.SIGINT)
     _, err = search.communicate(timeout=120)
     assert search.returncode == 130
-    assert err.strip() == "memorybench horizon: interrupted: every finished probe is stored; run the same command again to resume", err
+    assert (
+        err.strip()
+        == "memorybench horizon: interrupted: every finished probe is stored; run the same command again to resume"
+    ), err
 
 
 def test_a_gpu_asked_for_where_there_is_none_names_what_this_command_allows(tmp_path, capsys):

@@ -19,22 +19,33 @@ QUICK = ["--quick", "--no-progress", "--device", "cpu", "--workers", "1"]
 
 def run_cli(*args, **kwargs):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.run([sys.executable, str(ROOT / "run_all.py"), *args], capture_output=True, text=True, env=env, **kwargs)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_all.py"), *args], capture_output=True, text=True, env=env, **kwargs
+    )
 
 
 def test_defaults_are_the_books_sweep():
     args = make_parser().parse_args([])
     resolve_task(args)
     assert (args.task, args.lengths, args.task_params) == ("nndl", [5, 10, 15, 20, 25, 30], {})
-    assert (args.cells, args.seeds, args.protocol, args.device, args.out) == (["srn", "lstm", "gru"], 3, "nndl", "auto", "results")
+    assert (args.cells, args.seeds, args.protocol, args.device, args.out) == (
+        ["srn", "lstm", "gru"],
+        3,
+        "nndl",
+        "auto",
+        "results",
+    )
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--task", "adding"], ("adding", [25, 50, 100], "results/adding")),
-    (["--task", "copy", "--grid", "literature"], ("copy", [100, 200, 500, 1000], "results/copy")),
-    (["--task", "nndl", "--protocol", "stream", "--lengths", "7"], ("stream", [7], "results")),
-    (["--task", "digits_pixels", "--out", "x"], ("digits_pixels", [64], "x")),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--task", "adding"], ("adding", [25, 50, 100], "results/adding")),
+        (["--task", "copy", "--grid", "literature"], ("copy", [100, 200, 500, 1000], "results/copy")),
+        (["--task", "nndl", "--protocol", "stream", "--lengths", "7"], ("stream", [7], "results")),
+        (["--task", "digits_pixels", "--out", "x"], ("digits_pixels", [64], "x")),
+    ],
+)
 def test_each_task_brings_its_protocol_lengths_and_folder(argv, expected):
     args = make_parser().parse_args(argv)
     resolve_task(args)
@@ -51,15 +62,36 @@ def test_every_flag_has_help():
     [
         (["--cells", "tcn"], "argument --cells: invalid choice: 'tcn'"),
         (["--lengths", "2"], "length 2 is too small for task nndl (allowed: integers >= 3)"),
-        (["--task", "delayed_recall", "--lengths", "64"], "length 64 is too small for task delayed_recall (allowed: integers >= 65)"),
+        (
+            ["--task", "delayed_recall", "--lengths", "64"],
+            "length 64 is too small for task delayed_recall (allowed: integers >= 65)",
+        ),
         (["--task", "tcn"], "argument --task: invalid choice: 'tcn'"),
-        (["--task", "adding", "--protocol", "nndl"], "--protocol nndl does not train task adding (task nndl); adding has adding"),
-        (["--task", "adding", "--task-param", "markers=middle"], "markers='middle' is not allowed; choose one of halves, anywhere"),
-        (["--task", "adding", "--task-param", "colour=3"], "--task-param colour is not a parameter of task adding (allowed: "),
-        (["--task-param", "foo=1"], "--task-param foo is not a parameter of task nndl (allowed: train_copies, eval_copies)"),
-        (["--protocol", "stream", "--task-param", "p=0.1", "--task-param", "p=0.2"], "--task-param p is given twice (0.1 and 0.2)"),
+        (
+            ["--task", "adding", "--protocol", "nndl"],
+            "--protocol nndl does not train task adding (task nndl); adding has adding",
+        ),
+        (
+            ["--task", "adding", "--task-param", "markers=middle"],
+            "markers='middle' is not allowed; choose one of halves, anywhere",
+        ),
+        (
+            ["--task", "adding", "--task-param", "colour=3"],
+            "--task-param colour is not a parameter of task adding (allowed: ",
+        ),
+        (
+            ["--task-param", "foo=1"],
+            "--task-param foo is not a parameter of task nndl (allowed: train_copies, eval_copies)",
+        ),
+        (
+            ["--protocol", "stream", "--task-param", "p=0.1", "--task-param", "p=0.2"],
+            "--task-param p is given twice (0.1 and 0.2)",
+        ),
         (["--task", "mnist_rows"], "--task mnist_rows needs --data-dir DIR"),
-        (["--forget-bias", "1", "--cells", "srn"], "--forget-bias sets the LSTM's forget gate, and --cells srn has no LSTM"),
+        (
+            ["--forget-bias", "1", "--cells", "srn"],
+            "--forget-bias sets the LSTM's forget gate, and --cells srn has no LSTM",
+        ),
         (["--lengths", "0"], "length 0 is too small for task nndl (allowed: integers >= 3)"),
         (["--lengths", "-4"], "length -4 is too small for task nndl (allowed: integers >= 3)"),
         (["--quick", "--steps", "5"], "--quick (200 steps) and --steps 5 contradict each other"),
@@ -113,7 +145,10 @@ def test_unwritable_out(tmp_path, capsys, monkeypatch):
 def test_a_real_process_prints_no_traceback():
     done = run_cli("--lengths", "1")
     assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.strip() == "memorybench: error: argument --lengths: length 1 is too small for task nndl (allowed: integers >= 3)"
+    assert (
+        done.stderr.strip()
+        == "memorybench: error: argument --lengths: length 1 is too small for task nndl (allowed: integers >= 3)"
+    )
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
@@ -125,7 +160,10 @@ def test_sweep_then_a_no_op_rerun_changes_no_byte(tmp_path):
     args = ["--lengths", "5", "--cells", "srn", "lstm", "--seeds", "2", "--out", str(out), *QUICK]
     first = run_cli(*args)
     assert first.returncode == 0, first.stderr
-    assert "plan: 4 runs to train (0 already complete) in 3 jobs" in first.stdout and "4 runs trained, 0 already complete" in first.stdout
+    assert (
+        "plan: 4 runs to train (0 already complete) in 3 jobs" in first.stdout
+        and "4 runs trained, 0 already complete" in first.stdout
+    )
     runs = pd.read_csv(out / "tables" / "runs.csv").set_index("cell")  # the CPU default: SRN seeds stacked, LSTM alone
     assert runs.loc["srn", "pack_size"].tolist() == [2, 2] and runs.loc["srn", "packing"].tolist() == ["stacked"] * 2
     assert runs.loc["lstm", "pack_size"].tolist() == [1, 1]
@@ -142,7 +180,9 @@ def test_the_plan_estimates_time_from_the_runs_stored_here(tmp_path):
     out = tmp_path / "results"
     assert run_cli("--lengths", "5", "--cells", "lstm", "--seeds", "1", "--out", str(out), *QUICK).returncode == 0
     more = run_cli("--lengths", "5", "--cells", "lstm", "--seeds", "3", "--out", str(out), *QUICK)
-    assert more.returncode == 0 and re.search(r"plan: 2 runs to train \(1 already complete\) in 2 jobs on 1 worker\(s\); about \d+ s,", more.stdout)
+    assert more.returncode == 0 and re.search(
+        r"plan: 2 runs to train \(1 already complete\) in 2 jobs on 1 worker\(s\); about \d+ s,", more.stdout
+    )
     fresh = run_cli("--lengths", "6", "--cells", "lstm", "--seeds", "1", "--out", str(tmp_path / "other"), *QUICK)
     assert "no estimate (no run stored in this folder has the same cell, length, budget and pack size)" in fresh.stdout
 
@@ -151,13 +191,25 @@ def test_duplicate_cells_and_lengths_are_trained_once_with_a_note(tmp_path):
     out = tmp_path / "results"
     done = run_cli("--lengths", "5", "5", "--cells", "srn", "srn", "--seeds", "1", "--out", str(out), *QUICK)
     assert done.returncode == 0 and "1 runs trained" in done.stdout
-    assert "note: --cells srn given more than once" in done.stderr and "note: --lengths 5 given more than once" in done.stderr
+    assert (
+        "note: --cells srn given more than once" in done.stderr
+        and "note: --lengths 5 given more than once" in done.stderr
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--seeds", "100000", "--cells", "srn", "--lengths", "5"], "this sweep plans 100,000 runs (more than 10,000); pass --yes"),
-    (["--lengths", "100000", "--cells", "srn", "--seeds", "1"], "--lengths 100000 is longer than 10,000 steps; pass --yes"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--seeds", "100000", "--cells", "srn", "--lengths", "5"],
+            "this sweep plans 100,000 runs (more than 10,000); pass --yes",
+        ),
+        (
+            ["--lengths", "100000", "--cells", "srn", "--seeds", "1"],
+            "--lengths 100000 is longer than 10,000 steps; pass --yes",
+        ),
+    ],
+)
 def test_a_plan_beyond_the_sane_bounds_asks_for_yes_and_touches_nothing(args, message, tmp_path, capsys):
     assert main([*args, "--out", str(tmp_path / "out"), "--quick"]) == 2
     err = capsys.readouterr().err
@@ -180,8 +232,9 @@ def test_kill_9_mid_sweep_loses_no_completed_run_and_the_resumed_sweep_gives_the
     out = tmp_path / "results"
     args = ["--lengths", "5", "8", "--cells", "srn", "lstm", "gru", "--seeds", "2", "--out", str(out), *QUICK]
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    process = subprocess.Popen([sys.executable, str(ROOT / "run_all.py"), *args], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "run_all.py"), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     runs = out / "runs"
     deadline = time.time() + 120
     while time.time() < deadline and len([p for p in runs.glob("[!.]*")] if runs.exists() else []) < 2:
@@ -208,14 +261,21 @@ def test_kill_9_mid_sweep_loses_no_completed_run_and_the_resumed_sweep_gives_the
 
 def test_a_pack_larger_than_the_seeds_spans_lengths(tmp_path):
     out = tmp_path / "results"
-    assert main(["--lengths", "5", "6", "--cells", "srn", "--seeds", "2", "--pack", "4", "--out", str(out), *QUICK]) == 0
+    assert (
+        main(["--lengths", "5", "6", "--cells", "srn", "--seeds", "2", "--pack", "4", "--out", str(out), *QUICK]) == 0
+    )
     runs = pd.read_csv(out / "tables" / "runs.csv")
     assert runs["pack_size"].tolist() == [4] * 4 and sorted(runs["seq_len"].tolist()) == [5, 5, 6, 6]
 
 
 def test_help_answers_without_importing_torch():
     code = "import sys; from memorybench.cli.run import main; main(['--help'])"
-    done = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     assert done.returncode == 0 and "--lengths L" in done.stdout
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "memorybench.cli.run" in imported and not {"torch", "pandas", "numpy", "matplotlib"} & imported
@@ -251,8 +311,32 @@ def test_steps_sets_the_budget_and_the_report_names_it(tmp_path):
 
 def test_a_reuse_folder_without_the_plans_runs_says_what_it_holds(quick_store, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["--task", "adding", "--lengths", "25", "--cells", "srn", "--seeds", "1", "--steps", "20", "--no-progress",
-                 "--device", "cpu", "--workers", "1", "--reuse", str(quick_store.root), "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--task",
+                "adding",
+                "--lengths",
+                "25",
+                "--cells",
+                "srn",
+                "--seeds",
+                "1",
+                "--steps",
+                "20",
+                "--no-progress",
+                "--device",
+                "cpu",
+                "--workers",
+                "1",
+                "--reuse",
+                str(quick_store.root),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     assert "reused 0 runs" in captured.out
     assert f"{quick_store.root} holds none of this plan's runs (runs of protocol nndl at lengths 5, 10)" in captured.err
@@ -288,8 +372,25 @@ def test_a_full_disk_mid_sweep_is_one_line_and_keeps_the_stored_runs(tmp_path, m
 
     monkeypatch.setattr(store_module, "save_run", save_run_until_full)
     out = tmp_path / "out"
-    args = ["--lengths", "5", "--cells", "srn", "--seeds", "2", "--pack", "1", "--steps", "20", "--no-progress", "--device", "cpu",
-            "--workers", "1", "--out", str(out)]
+    args = [
+        "--lengths",
+        "5",
+        "--cells",
+        "srn",
+        "--seeds",
+        "2",
+        "--pack",
+        "1",
+        "--steps",
+        "20",
+        "--no-progress",
+        "--device",
+        "cpu",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
@@ -300,7 +401,9 @@ def test_a_full_disk_mid_sweep_is_one_line_and_keeps_the_stored_runs(tmp_path, m
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("args", [["--out", ""], ["--forget-bias", "1", "--cells", "srn"], ["--task-param", "foo=1"], ["--lengths", "0"]])
+@pytest.mark.parametrize(
+    "args", [["--out", ""], ["--forget-bias", "1", "--cells", "srn"], ["--task-param", "foo=1"], ["--lengths", "0"]]
+)
 def test_odd_input_in_a_real_process_touches_no_byte(args, tmp_path):
     """As a new user would see it: one line, exit 2, and the folder it runs in (where results/ would be) unchanged."""
     (tmp_path / "results").mkdir()

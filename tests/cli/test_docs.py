@@ -1,35 +1,52 @@
 """The docs' results tables come from the reports and their command help from the parsers (`memorybench docs`):
 none typed by hand, none stale."""
+
 import sys
 
 import pytest
 
 from memorybench.cli.docs import REPO_ROOT, hand_typed_rows, help_text, main, pages, refresh
 
-HELP_PYTHON = (3, 11)  # the Python the committed help blocks were generated with (CI's): argparse's layout changes between versions
+HELP_PYTHON = (
+    3,
+    11,
+)  # the Python the committed help blocks were generated with (CI's): argparse's layout changes between versions
 
 REPORT = "# r\n\n## A\n\n| L | SRN |\n|---|---|\n| 5 | 0.9 [0.8, 1.0] |\n\n## B\n\n| L | SRN |\n|---|---|\n| 5 | 0.5 [0.4, 0.6] |\n\n| x |\n|---|\n| 7 |\n"
 
 
-@pytest.mark.parametrize("page", pages([REPO_ROOT / "docs", REPO_ROOT / "README.md"]), ids=lambda p: str(p.relative_to(REPO_ROOT)))
+@pytest.mark.parametrize(
+    "page", pages([REPO_ROOT / "docs", REPO_ROOT / "README.md"]), ids=lambda p: str(p.relative_to(REPO_ROOT))
+)
 def test_every_results_table_in_the_docs_is_the_reports_as_committed(page):
     text = page.read_text()
     helps = sys.version_info[:2] == HELP_PYTHON
-    assert refresh(text, lambda path: (REPO_ROOT / path).read_text(), str(page), helps) == text, "stale: run `memorybench docs`"
+    assert refresh(text, lambda path: (REPO_ROOT / path).read_text(), str(page), helps) == text, (
+        "stale: run `memorybench docs`"
+    )
     assert hand_typed_rows(text) == [], "a results row typed by hand: put the table in a <!-- table: ... --> block"
 
 
 def test_a_block_takes_the_nth_table_after_its_anchor_and_keeps_the_rest_of_the_page():
     page = 'intro\n<!-- table: r.md, after "## B", nth 2 -->\n| stale |\n<!-- /table -->\nafter\n'
-    assert refresh(page, lambda path: REPORT, "p.md") == 'intro\n<!-- table: r.md, after "## B", nth 2 -->\n| x |\n|---|\n| 7 |\n<!-- /table -->\nafter\n'
+    assert (
+        refresh(page, lambda path: REPORT, "p.md")
+        == 'intro\n<!-- table: r.md, after "## B", nth 2 -->\n| x |\n|---|\n| 7 |\n<!-- /table -->\nafter\n'
+    )
     first = refresh("<!-- table: r.md -->\n<!-- /table -->\n", lambda path: REPORT, "p.md")
     assert "0.9 [0.8, 1.0]" in first and "0.5" not in first
 
 
-@pytest.mark.parametrize("block, message", [
-    ('<!-- table: r.md, after "## C" -->\n<!-- /table -->\n', "p.md: r.md has no line holding '## C'"),
-    ('<!-- table: r.md, after "## B", nth 3 -->\n<!-- /table -->\n', "p.md: r.md has 2 table(s) after '## B', not 3"),
-])
+@pytest.mark.parametrize(
+    "block, message",
+    [
+        ('<!-- table: r.md, after "## C" -->\n<!-- /table -->\n', "p.md: r.md has no line holding '## C'"),
+        (
+            '<!-- table: r.md, after "## B", nth 3 -->\n<!-- /table -->\n',
+            "p.md: r.md has 2 table(s) after '## B', not 3",
+        ),
+    ],
+)
 def test_a_block_naming_what_is_not_there_is_refused_by_name(block, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         refresh(block, lambda path: REPORT, "p.md")
@@ -46,7 +63,7 @@ def test_the_command_rewrites_stale_blocks_and_check_only_reports_them(tmp_path,
     assert main([str(page.parent), "--check"]) == 0
     page.write_text(page.read_text() + "\n| 6 | 0.7 [0.6, 0.8] |\n")
     assert main([str(page.parent)]) == 1 and "p.md:7: a results row typed by hand" in capsys.readouterr().out
-    page.write_text('<!-- table: missing.md -->\n<!-- /table -->\n')
+    page.write_text("<!-- table: missing.md -->\n<!-- /table -->\n")
     assert main([str(page.parent)]) == 2 and capsys.readouterr().err.count("\n") == 1
 
 

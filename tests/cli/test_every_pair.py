@@ -1,5 +1,6 @@
 """Every (task, cell) pair the suite offers, through one --quick sweep each task: all train, and every run a
 layout refuses to pack says why in one line."""
+
 import re
 
 import pytest
@@ -17,13 +18,40 @@ DATA_FREE = [task for task in TASK_GRIDS if task != "mnist_rows"]  # MNIST needs
 def test_every_cell_trains_on_every_task_and_each_refusal_says_why(task, tmp_path, capsys):
     grid = TASK_GRIDS[task]
     out = tmp_path / task
-    assert main(["--task", task, "--cells", "all", "--quick", "--seeds", "2", "--pack", "2", "--lengths", str(min(grid.lengths)),
-                 "--device", "cpu", "--workers", "2", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--task",
+                task,
+                "--cells",
+                "all",
+                "--quick",
+                "--seeds",
+                "2",
+                "--pack",
+                "2",
+                "--lengths",
+                str(min(grid.lengths)),
+                "--device",
+                "cpu",
+                "--workers",
+                "2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     runs = ResultsStore(out).collect()[0]
     assert sorted(set(runs["cell"])) == sorted(BUILTIN_CELLS + MODERN_CELLS) and (runs["status"] == "ok").all()
     for cell in MODERN_CELLS:  # outside torch's layout: the stacked layout refuses them, each run saying why
         lines = [line for line in printed.splitlines() if re.match(rf"\s*{cell} L=", line)]
-        reason = ("constrains its weights after every optimizer step, which is not applied" if get_cell(cell).constrain
-                  else "does not have torch's weight layout")
-        assert len(lines) == 2 and all(f"(trained alone: cell '{cell}' {reason} by the stacked layout)" in line for line in lines)
+        reason = (
+            "constrains its weights after every optimizer step, which is not applied"
+            if get_cell(cell).constrain
+            else "does not have torch's weight layout"
+        )
+        assert len(lines) == 2 and all(
+            f"(trained alone: cell '{cell}' {reason} by the stacked layout)" in line for line in lines
+        )

@@ -1,4 +1,5 @@
 """The `memorybench` command with subcommands (memorybench.cli.main), and `python -m memorybench`."""
+
 import json
 import os
 import subprocess
@@ -13,8 +14,25 @@ from memorybench.cli.main import COMMANDS, command_rows, main
 
 ROOT = Path(__file__).resolve().parents[2]
 # the issue's fixed names (other issues use them)
-LEAVES = ["run", "report", "suite", "horizon", "docs", "explosion", "diagnose through-time", "diagnose memory-capacity", "diagnose extrapolate", "diagnose shift",
-          "store rebuild", "store share", "store prune", "store compact", "list tasks", "list cells", "list protocols"]
+LEAVES = [
+    "run",
+    "report",
+    "suite",
+    "horizon",
+    "docs",
+    "explosion",
+    "diagnose through-time",
+    "diagnose memory-capacity",
+    "diagnose extrapolate",
+    "diagnose shift",
+    "store rebuild",
+    "store share",
+    "store prune",
+    "store compact",
+    "list tasks",
+    "list cells",
+    "list protocols",
+]
 
 
 def test_the_table_holds_the_fixed_names():
@@ -22,12 +40,16 @@ def test_the_table_holds_the_fixed_names():
 
 
 def test_python_m_memorybench_help_lists_every_command_without_heavy_imports():
-    code = ("import json, runpy, sys\n"
-            "sys.argv = ['memorybench', '--help']\n"
-            "try:\n    runpy.run_module('memorybench', run_name='__main__', alter_sys=True)\n"
-            "except SystemExit as exc:\n    status = exc.code\n"
-            "print(json.dumps({'status': status, 'modules': sorted(sys.modules)}))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    code = (
+        "import json, runpy, sys\n"
+        "sys.argv = ['memorybench', '--help']\n"
+        "try:\n    runpy.run_module('memorybench', run_name='__main__', alter_sys=True)\n"
+        "except SystemExit as exc:\n    status = exc.code\n"
+        "print(json.dumps({'status': status, 'modules': sorted(sys.modules)}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT))
+    )
     assert done.returncode == 0 and done.stderr == ""
     *listing, last = done.stdout.splitlines()
     answer = json.loads(last)
@@ -38,14 +60,18 @@ def test_python_m_memorybench_help_lists_every_command_without_heavy_imports():
 
 
 def test_no_commands_help_imports_torch_pandas_or_matplotlib():
-    code = ("import contextlib, io, json, sys\nfrom memorybench.cli.main import main\nheavy = {}\n"
-            f"for command in {LEAVES!r}:\n"
-            "    before = set(sys.modules)\n"
-            "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
-            "        main([*command.split(), '--help'])\n"
-            "    heavy[command] = sorted({m.split('.')[0] for m in set(sys.modules) - before} & {'torch', 'pandas', 'matplotlib'})\n"
-            "print(json.dumps(heavy))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    code = (
+        "import contextlib, io, json, sys\nfrom memorybench.cli.main import main\nheavy = {}\n"
+        f"for command in {LEAVES!r}:\n"
+        "    before = set(sys.modules)\n"
+        "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+        "        main([*command.split(), '--help'])\n"
+        "    heavy[command] = sorted({m.split('.')[0] for m in set(sys.modules) - before} & {'torch', 'pandas', 'matplotlib'})\n"
+        "print(json.dumps(heavy))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT))
+    )
     assert done.returncode == 0, done.stderr
     assert {command: modules for command, modules in json.loads(done.stdout).items() if modules} == {}
 
@@ -66,30 +92,47 @@ def test_a_group_lists_its_commands(group, capsys):
     assert all(f"  {name} " in out for name in COMMANDS[group])
 
 
-@pytest.mark.parametrize("what, expected", [("cells", ["srn", "lstm", "gru"]), ("protocols", ["nndl"]), ("tasks", ["nndl", "adding"])])
+@pytest.mark.parametrize(
+    "what, expected", [("cells", ["srn", "lstm", "gru"]), ("protocols", ["nndl"]), ("tasks", ["nndl", "adding"])]
+)
 def test_list_prints_the_registered_names(what, expected, capsys):
     assert main(["list", what]) == 0
     names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     assert set(expected) <= set(names) and len(names) == len(set(names))
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["x"], "memorybench: error: unknown command 'x' (allowed: run, report, suite, horizon, docs, explosion, diagnose, store, list)"),
-    (["list", "x"], "memorybench list: error: unknown command 'x' (allowed: tasks, cells, protocols)"),
-    (["diagnose", "horizon"], "memorybench diagnose: error: unknown command 'horizon' (allowed: through-time, memory-capacity, extrapolate, shift)"),
-    (["--lengths", "5"], "memorybench: error: unknown command '--lengths' (allowed: run, report, suite, horizon, docs, explosion, diagnose, store, list); "
-                         "a sweep's options follow `run`: memorybench run --lengths ..."),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["x"],
+            "memorybench: error: unknown command 'x' (allowed: run, report, suite, horizon, docs, explosion, diagnose, store, list)",
+        ),
+        (["list", "x"], "memorybench list: error: unknown command 'x' (allowed: tasks, cells, protocols)"),
+        (
+            ["diagnose", "horizon"],
+            "memorybench diagnose: error: unknown command 'horizon' (allowed: through-time, memory-capacity, extrapolate, shift)",
+        ),
+        (
+            ["--lengths", "5"],
+            "memorybench: error: unknown command '--lengths' (allowed: run, report, suite, horizon, docs, explosion, diagnose, store, list); "
+            "a sweep's options follow `run`: memorybench run --lengths ...",
+        ),
+    ],
+)
 def test_an_unknown_command_is_one_line_and_exit_2(argv, message, capsys):
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert captured.err == message + "\n" and captured.out == ""
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["list", "cells", "extra"], "memorybench list cells: error: unrecognized arguments: extra"),
-    (["report", ""], "memorybench report: error: argument folder: '' is empty (allowed: a folder's path)"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["list", "cells", "extra"], "memorybench list cells: error: unrecognized arguments: extra"),
+        (["report", ""], "memorybench report: error: argument folder: '' is empty (allowed: a folder's path)"),
+    ],
+)
 def test_a_commands_bad_input_is_one_line_named_for_it(argv, message, capsys):
     with pytest.raises(SystemExit) as exit:
         main(argv)
@@ -105,12 +148,29 @@ def test_version_is_one_number_everywhere(capsys):
 
 def test_run_trains_and_writes_the_report(tmp_path, capsys):
     out = tmp_path / "results"
-    argv = ["--lengths", "5", "--cells", "srn", "--seeds", "1", "--steps", "20", "--no-progress", "--device", "cpu", "--workers", "1",
-            "--out", str(out)]
+    argv = [
+        "--lengths",
+        "5",
+        "--cells",
+        "srn",
+        "--seeds",
+        "1",
+        "--steps",
+        "20",
+        "--no-progress",
+        "--device",
+        "cpu",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+    ]
     assert main(["run", *argv]) == 0
     assert "1 runs trained, 0 already complete" in capsys.readouterr().out and (out / "report.md").exists()
     sweeps = json.loads((out / "store.json").read_text())["sweeps"]
-    assert [s["command"] for s in sweeps] == ["memorybench run " + " ".join(argv)]  # provenance names the command that reruns it
+    assert [s["command"] for s in sweeps] == [
+        "memorybench run " + " ".join(argv)
+    ]  # provenance names the command that reruns it
 
 
 def test_store_rebuild_then_report(quick_copy, capsys):
@@ -124,13 +184,26 @@ def test_store_rebuild_then_report(quick_copy, capsys):
     assert capsys.readouterr().out.strip() == str(root / "report.md")
 
 
-@pytest.mark.parametrize("old, new", [("memorybench.report", "report"), ("memorybench.suite", "suite"),
-                                      ("memorybench.sharing", "store share"), ("memorybench.extrapolate", "diagnose extrapolate"),
-                                      ("memorybench.diagnostics.memory_capacity", "diagnose memory-capacity")])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("memorybench.report", "report"),
+        ("memorybench.suite", "suite"),
+        ("memorybench.sharing", "store share"),
+        ("memorybench.extrapolate", "diagnose extrapolate"),
+        ("memorybench.diagnostics.memory_capacity", "diagnose memory-capacity"),
+    ],
+)
 def test_an_old_python_m_path_names_the_new_command_and_runs_it(old, new):
-    done = subprocess.run([sys.executable, "-m", old, "--help"], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    done = subprocess.run(
+        [sys.executable, "-m", old, "--help"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
     assert done.returncode == 0 and done.stderr.splitlines() == [
-        f"note: `python -m {old}` is `memorybench {new}` since 0.2.0; the old path goes in 0.3.0"]
+        f"note: `python -m {old}` is `memorybench {new}` since 0.2.0; the old path goes in 0.3.0"
+    ]
     assert done.stdout.startswith(f"usage: memorybench {new} ")
 
 

@@ -22,8 +22,19 @@ def test_the_book_srn_logs_w_u_b_raw_and_each_is_clipped_alone():
 
 
 def test_roles_name_the_books_parameters():
-    assert [role_of(n) for n in ("rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0",
-                                 "head.weight", "embedding.weight", "rnn.weight_hh_l1")] == ["W", "U", "b", "b", None, None, None, None]
+    assert [
+        role_of(n)
+        for n in (
+            "rnn.weight_ih_l0",
+            "rnn.weight_hh_l0",
+            "rnn.bias_l0",
+            "rnn.bias_ih_l0",
+            "rnn.bias_hh_l0",
+            "head.weight",
+            "embedding.weight",
+            "rnn.weight_hh_l1",
+        )
+    ] == ["W", "U", "b", "b", None, None, None, None]
 
 
 def test_a_cell_names_its_own_roles_in_its_spec(monkeypatch):
@@ -31,8 +42,14 @@ def test_a_cell_names_its_own_roles_in_its_spec(monkeypatch):
 
     from memorybench.cells import CELLS, get_cell
 
-    monkeypatch.setitem(CELLS, "mine", replace(get_cell("srn"), name="mine", roles=(("U", ("recurrent",)), ("W", ("weight_ih",)))))
-    assert [role_of(n, "mine") for n in ("rnn.recurrent_l0", "rnn.weight_ih_l0", "rnn.weight_hh_l0")] == ["U", "W", None]
+    monkeypatch.setitem(
+        CELLS, "mine", replace(get_cell("srn"), name="mine", roles=(("U", ("recurrent",)), ("W", ("weight_ih",))))
+    )
+    assert [role_of(n, "mine") for n in ("rnn.recurrent_l0", "rnn.weight_ih_l0", "rnn.weight_hh_l0")] == [
+        "U",
+        "W",
+        None,
+    ]
 
 
 @pytest.mark.slow
@@ -44,7 +61,11 @@ def test_the_command_stores_runs_with_their_norms_writes_the_report_and_resumes(
     assert len(runs) == 8 and set(runs["clip"]) == {"none", "per_param"} and set(runs["seq_len"]) == {20}
     for run_id in runs["run_id"]:
         norms = pd.read_csv(out / "runs" / run_id / LOG_FILE)
-        assert sorted(norms["step"].unique()) == list(range(1, 13)) and sorted(norms["parameter"].unique()) == ["U", "W", "b"]
+        assert sorted(norms["step"].unique()) == list(range(1, 13)) and sorted(norms["parameter"].unique()) == [
+            "U",
+            "W",
+            "b",
+        ]
     report = (out / "report.md").read_text()
     assert "## Gradient explosion (book section 6.2)" in report and "SRN (one bias)" in report
     for name in ("norms_no_clip.png", "norms_clipped.png", "accuracy.png", "per_seed.png"):
@@ -64,22 +85,43 @@ def test_each_seed_is_summarised_and_a_median_over_two_groups_is_flagged():
     # 4 seeds of one parameter, 60 steps: a peak at step 2 + seed, late norms of 1, 2, 40, 90 (two groups)
     rows = []
     for seed, late in enumerate([1.0, 2.0, 40.0, 90.0]):
-        rows += [dict(cell="srn_book", clip="per_param", parameter="W", seed=seed, step=step,
-                      grad_norm=100.0 + seed if step == 2 + seed else late) for step in range(1, 61)]
+        rows += [
+            dict(
+                cell="srn_book",
+                clip="per_param",
+                parameter="W",
+                seed=seed,
+                step=step,
+                grad_norm=100.0 + seed if step == 2 + seed else late,
+            )
+            for step in range(1, 61)
+        ]
     per_seed = per_seed_norms(pd.DataFrame(rows))
-    assert per_seed["peak_step"].tolist() == [2, 3, 4, 5] and per_seed["mean_last_50"].tolist() == [1.0, 2.0, 40.0, 90.0]
+    assert per_seed["peak_step"].tolist() == [2, 3, 4, 5] and per_seed["mean_last_50"].tolist() == [
+        1.0,
+        2.0,
+        40.0,
+        90.0,
+    ]
     row = norm_summary(per_seed).iloc[0]
     assert (row["mean_last_50"], row["peak_step"], row["peak_step_min"], row["peak_step_max"]) == (21.0, 3.5, 2, 5)
-    assert row["mean_last_50_low"] <= 21.0 <= row["mean_last_50_high"] and row["mean_last_50_bimodal"] and not row["peak_first_40_bimodal"]
+    assert (
+        row["mean_last_50_low"] <= 21.0 <= row["mean_last_50_high"]
+        and row["mean_last_50_bimodal"]
+        and not row["peak_first_40_bimodal"]
+    )
     shown = norm_rows(norm_summary(per_seed)).iloc[0]
     assert shown["two groups"] == "last 50" and shown["peak step (range)"] == "3.5 (2–5)"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--seeds", "0"], "seed count 0 is too small (allowed: integers >= 1)"),
-    (["--cells", "rnn"], "argument --cells: invalid choice: 'rnn'"),
-    (["--steps", "x"], "step count 'x' is not an integer"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--seeds", "0"], "seed count 0 is too small (allowed: integers >= 1)"),
+        (["--cells", "rnn"], "argument --cells: invalid choice: 'rnn'"),
+        (["--steps", "x"], "step count 'x' is not an integer"),
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err

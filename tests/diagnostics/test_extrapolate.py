@@ -1,5 +1,6 @@
 """Scoring saved runs beyond their training length: the score against a hand-made evaluation on the
 documented fresh data, that data against the run's own, determinism, the files written, the command."""
+
 import shutil
 
 import numpy as np
@@ -9,7 +10,16 @@ import torch
 
 from memorybench.config import protocol_config
 from memorybench.cli.diagnose import extrapolate as main
-from memorybench.diagnostics.extrapolate import FRESH_SEED_OFFSET, RUN_COLUMNS, check_factors, extrapolation_table, report_section, score_at, summary, write_extrapolation
+from memorybench.diagnostics.extrapolate import (
+    FRESH_SEED_OFFSET,
+    RUN_COLUMNS,
+    check_factors,
+    extrapolation_table,
+    report_section,
+    score_at,
+    summary,
+    write_extrapolation,
+)
 from memorybench.storage.store import ResultsStore
 from memorybench.tasks.digit_sum import make_nndl_data, make_stream_data
 from memorybench.training import load_run
@@ -25,7 +35,9 @@ def tiny_store(tmp_path_factory):
     store = ResultsStore.open(tmp_path_factory.mktemp("extrapolate") / "results")
     for cell in CELLS:
         train_into(store, protocol_config("nndl", cell=cell, seq_len=L, steps=30, eval_interval=10, device="cpu"))
-    train_into(store, protocol_config("stream", cell="lstm", seq_len=L, seed=1, steps=30, eval_interval=10, device="cpu"))
+    train_into(
+        store, protocol_config("stream", cell="lstm", seq_len=L, seed=1, steps=30, eval_interval=10, device="cpu")
+    )
     return store
 
 
@@ -68,7 +80,9 @@ def test_stream_score_is_the_accuracy_on_the_documented_fresh_set(tiny_store, fa
 
 def test_fresh_set_is_not_the_runs_own_data(tiny_store):
     own = make_nndl_data(L, seed=0).test  # the book's test set of the seed-0 runs: each pair once
-    fresh = make_nndl_data(L, seed=FRESH_SEED_OFFSET, train_copies=1, eval_copies=10).test  # each pair 10 times, in order
+    fresh = make_nndl_data(
+        L, seed=FRESH_SEED_OFFSET, train_copies=1, eval_copies=10
+    ).test  # each pair 10 times, in order
     unseeded = make_nndl_data(L, seed=0, train_copies=1, eval_copies=10).test  # what the run's own seed would give
     assert torch.equal(fresh.targets[::10], own.targets)  # the same operand pairs in the same order ...
     assert not torch.equal(fresh.inputs[::10], own.inputs)  # ... with other noise
@@ -94,7 +108,11 @@ def test_write_extrapolation(store_copy):
     written = write_extrapolation(store_copy.root)
     root = store_copy.root
     assert {p.relative_to(root).as_posix() for p in written} == {
-        "tables/extrapolation.csv", "tables/extrapolation_summary.csv", "figures/extrapolation/nndl.png", "figures/extrapolation/stream.png"}
+        "tables/extrapolation.csv",
+        "tables/extrapolation_summary.csv",
+        "figures/extrapolation/nndl.png",
+        "figures/extrapolation/stream.png",
+    }
     table = pd.read_csv(root / "tables" / "extrapolation.csv")
     assert list(table.columns) == RUN_COLUMNS
     assert len(table) == 3 * 3  # three runs, factors 1, 2, 3 for the digit sum in both variants
@@ -105,7 +123,9 @@ def test_write_extrapolation(store_copy):
     # read back from CSV: equal to the last bit with pandas' round-trip parser, to 1e-15 with pandas 2.0's default
     assert np.allclose(table["book_test_score"], table["run_id"].map(stored), rtol=1e-14, atol=0)
     for row in table[table["factor"] == 2].itertuples():
-        assert row.score == pytest.approx(score_at(root / "runs" / row.run_id, 2 * L)[0], rel=1e-12)  # read back from CSV
+        assert row.score == pytest.approx(
+            score_at(root / "runs" / row.run_id, 2 * L)[0], rel=1e-12
+        )  # read back from CSV
     means = pd.read_csv(root / "tables" / "extrapolation_summary.csv")
     assert len(means) == 9 and (means["n"] == 1).all()
     first = means[means["factor"] == 1]
@@ -123,7 +143,7 @@ def test_factors_per_task_and_summary_over_seeds(tiny_store):
     means = summary(two_seeds)
     assert (means["n"] == 2).all()
     at = means[(means["task"] == "stream") & (means["factor"] == 1)].iloc[0]
-    assert at["diff_sd"] == pytest.approx(0.1 / 2 ** 0.5)
+    assert at["diff_sd"] == pytest.approx(0.1 / 2**0.5)
 
 
 def test_check_factors():
@@ -133,7 +153,9 @@ def test_check_factors():
             check_factors(bad)
 
 
-@pytest.mark.parametrize("argv", [["--factors", "1.5"], ["--factors", "0"], ["--factors", "x"], ["--size", "50"], ["--size", "1e3"]])
+@pytest.mark.parametrize(
+    "argv", [["--factors", "1.5"], ["--factors", "0"], ["--factors", "x"], ["--size", "50"], ["--size", "1e3"]]
+)
 def test_cli_refuses_bad_arguments(store_copy, capsys, argv):
     try:
         code = main([str(store_copy.root), *argv])
@@ -142,7 +164,10 @@ def test_cli_refuses_bad_arguments(store_copy, capsys, argv):
     assert code == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "error" in err
-    assert not (store_copy.tables_dir / "extrapolation.csv").exists() and not (store_copy.root / "figures" / "extrapolation").exists()
+    assert (
+        not (store_copy.tables_dir / "extrapolation.csv").exists()
+        and not (store_copy.root / "figures" / "extrapolation").exists()
+    )
 
 
 def test_cli_refuses_bad_folders(tmp_path, capsys):
@@ -166,8 +191,20 @@ def test_a_tasks_own_spec_gives_its_default_factors_and_sizes_its_fresh_test_set
     from memorybench.diagnostics.extrapolate import default_factors, fresh_split
     from memorybench.tasks import TASKS, get_task
 
-    monkeypatch.setitem(TASKS, "adding3", replace(get_task("adding"), name="adding3", extrapolation_factors=(3, 1),
-                                                  sized_test=lambda size: {"eval_size": size // 2}))
-    assert default_factors("adding3") == (1, 3) and default_factors("nndl") == (1, 2, 3) and default_factors("copy") == (1, 2)
+    monkeypatch.setitem(
+        TASKS,
+        "adding3",
+        replace(
+            get_task("adding"),
+            name="adding3",
+            extrapolation_factors=(3, 1),
+            sized_test=lambda size: {"eval_size": size // 2},
+        ),
+    )
+    assert (
+        default_factors("adding3") == (1, 3)
+        and default_factors("nndl") == (1, 2, 3)
+        and default_factors("copy") == (1, 2)
+    )
     config = protocol_config("adding", seq_len=10, seed=0, device="cpu")
     assert len(fresh_split(replace(config, task="adding3"), 20, size=400)) == 200

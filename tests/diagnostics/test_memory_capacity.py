@@ -1,5 +1,6 @@
 """Jaeger memory capacity: models with a known answer, the estimator's honesty, its streams, when cells differ,
 a stored run and the command."""
+
 import math
 from types import SimpleNamespace
 
@@ -38,9 +39,11 @@ SMALL = dict(train_steps=2000, test_steps=2000, washout=50)  # null delays add ~
 
 def register(units: int, lag: int = 0):
     """(B, T, 1) -> (B, T, units): unit j holds u(t - lag - j) (0 before the stream starts), exactly."""
+
     def states(x):
         u = x[..., 0]
         return torch.stack([F.pad(u, (j + lag, 0))[:, : u.shape[1]] for j in range(units)], dim=-1)
+
     return states
 
 
@@ -57,6 +60,7 @@ def srn_register(units: int, delays: int, epsilon: float = 1e-3):
 
 
 # --- models with a known answer ------------------------------------------------------------------
+
 
 def test_delayed_targets_are_aligned():
     u = np.arange(10.0)
@@ -133,10 +137,15 @@ def test_streams_and_scale():
 
 # --- several streams ------------------------------------------------------------------------------
 
+
 def test_stream_0_keeps_the_seeds_of_the_single_stream_before_and_the_others_are_new():
     """The seeds memorybench drew before there were several streams (spawn_key (STREAM_KEY, part)), as literals."""
     assert [stream_seed(0, "train"), stream_seed(0, "test"), stream_seed(7, "train"), stream_seed(7, "test")] == [
-        4136047836129533732, 6682425247834754055, 8254802116992959146, 4797181135352284271]
+        4136047836129533732,
+        6682425247834754055,
+        8254802116992959146,
+        4797181135352284271,
+    ]
     assert stream_seed(7, "test", stream=0) == stream_seed(7, "test")
     state = np.random.SeedSequence(entropy=7, spawn_key=(STREAM_KEY, 1, 3)).generate_state(2, np.uint64)
     assert stream_seed(7, "test", 3) == int(state[0] >> np.uint64(1))  # stream i > 0: spawn_key (STREAM_KEY, part, i)
@@ -165,15 +174,36 @@ def per_delay(rows):
     records = []
     for cell, seed, stream, mc in rows:
         for k, share in ((1, 0.75), (2, 0.25)):
-            records.append(dict(run_id=f"{cell}{seed}", experiment="e", task="delayed_recall", scale=0.5, seq_len=80, cell=cell,
-                                hidden_size=8, seed=seed, stream=stream, train_stream_seed=100 + stream, test_stream_seed=200 + stream,
-                                k=k, mc_k=share * mc, head_mc_k=0.5 * k, head_mse_k=0.06 + 0.01 * k))
+            records.append(
+                dict(
+                    run_id=f"{cell}{seed}",
+                    experiment="e",
+                    task="delayed_recall",
+                    scale=0.5,
+                    seq_len=80,
+                    cell=cell,
+                    hidden_size=8,
+                    seed=seed,
+                    stream=stream,
+                    train_stream_seed=100 + stream,
+                    test_stream_seed=200 + stream,
+                    k=k,
+                    mc_k=share * mc,
+                    head_mc_k=0.5 * k,
+                    head_mse_k=0.06 + 0.01 * k,
+                )
+            )
     return pd.DataFrame(records, columns=DELAY_COLUMNS)
 
 
 def test_the_summary_is_over_seeds_of_the_stream_mean_with_the_median_stream_range():
-    frame = per_delay([("srn", seed, stream, mc) for seed, mcs in enumerate([[4.0, 4.2, 4.6], [5.0, 5.1, 5.2], [6.0, 6.8, 6.4]])
-                       for stream, mc in enumerate(mcs)])
+    frame = per_delay(
+        [
+            ("srn", seed, stream, mc)
+            for seed, mcs in enumerate([[4.0, 4.2, 4.6], [5.0, 5.1, 5.2], [6.0, 6.8, 6.4]])
+            for stream, mc in enumerate(mcs)
+        ]
+    )
     streams = run_summary(frame)
     assert len(streams) == 9 and streams["mc"].tolist() == pytest.approx([4.0, 4.2, 4.6, 5.0, 5.1, 5.2, 6.0, 6.8, 6.4])
     assert streams[["stream", "train_stream_seed", "test_stream_seed"]].iloc[4].tolist() == [1, 101, 201]
@@ -188,50 +218,119 @@ def test_the_summary_is_over_seeds_of_the_stream_mean_with_the_median_stream_ran
 
 
 def summary_row(cell, mc, low, high, stream_range, hidden_size=8):
-    return dict(experiment="e", seq_len=80, hidden_size=hidden_size, cell=cell, mc=mc, mc_ci_low=low, mc_ci_high=high,
-                stream_range=stream_range)
+    return dict(
+        experiment="e",
+        seq_len=80,
+        hidden_size=hidden_size,
+        cell=cell,
+        mc=mc,
+        mc_ci_low=low,
+        mc_ci_high=high,
+        stream_range=stream_range,
+    )
 
 
-@pytest.mark.parametrize("a, b, overlap, verdict", [
-    (summary_row("srn", 6.0, 5.0, 7.0, 0.1), summary_row("gru", 4.5, 4.0, 5.5, 0.1), True, "not distinguishable"),  # overlapping
-    (summary_row("srn", 6.0, 5.9, 6.1, 0.1), summary_row("gru", 5.5, 5.4, 5.6, 0.8), False, "not distinguishable"),  # < B's range
-    (summary_row("srn", 6.0, 5.9, 6.1, 0.6), summary_row("gru", 5.5, 5.4, 5.6, 0.1), False, "not distinguishable"),  # < A's range
-    (summary_row("srn", 6.0, 5.9, 6.1, 0.4), summary_row("gru", 5.5, 5.4, 5.6, 0.4), False, "differs"),
-    (summary_row("srn", 5.0, 4.9, 5.1, 0.1), summary_row("gru", 6.0, 5.9, 6.1, 0.2), False, "differs"),  # either sign
-    (summary_row("srn", 6.0, math.nan, math.nan, 0.1), summary_row("gru", 4.0, 3.9, 4.1, 0.1), True, "not distinguishable"),  # 1 seed
-])
+@pytest.mark.parametrize(
+    "a, b, overlap, verdict",
+    [
+        (
+            summary_row("srn", 6.0, 5.0, 7.0, 0.1),
+            summary_row("gru", 4.5, 4.0, 5.5, 0.1),
+            True,
+            "not distinguishable",
+        ),  # overlapping
+        (
+            summary_row("srn", 6.0, 5.9, 6.1, 0.1),
+            summary_row("gru", 5.5, 5.4, 5.6, 0.8),
+            False,
+            "not distinguishable",
+        ),  # < B's range
+        (
+            summary_row("srn", 6.0, 5.9, 6.1, 0.6),
+            summary_row("gru", 5.5, 5.4, 5.6, 0.1),
+            False,
+            "not distinguishable",
+        ),  # < A's range
+        (summary_row("srn", 6.0, 5.9, 6.1, 0.4), summary_row("gru", 5.5, 5.4, 5.6, 0.4), False, "differs"),
+        (
+            summary_row("srn", 5.0, 4.9, 5.1, 0.1),
+            summary_row("gru", 6.0, 5.9, 6.1, 0.2),
+            False,
+            "differs",
+        ),  # either sign
+        (
+            summary_row("srn", 6.0, math.nan, math.nan, 0.1),
+            summary_row("gru", 4.0, 3.9, 4.1, 0.1),
+            True,
+            "not distinguishable",
+        ),  # 1 seed
+    ],
+)
 def test_a_difference_is_claimed_only_outside_both_intervals_and_beyond_both_stream_ranges(a, b, overlap, verdict):
     row = cell_differences(pd.DataFrame([a, b])).iloc[0]
     assert (row.cell_a, row.cell_b, bool(row.overlap), row.verdict) == ("srn", "gru", overlap, verdict)
-    assert row.difference == pytest.approx(a["mc"] - b["mc"]) and (row.stream_range_a, row.stream_range_b) == (a["stream_range"], b["stream_range"])
+    assert row.difference == pytest.approx(a["mc"] - b["mc"]) and (row.stream_range_a, row.stream_range_b) == (
+        a["stream_range"],
+        b["stream_range"],
+    )
 
 
 def test_cells_are_compared_only_at_the_same_hidden_size():
-    table = pd.DataFrame([summary_row("srn", 6.0, 5.9, 6.1, 0.1), summary_row("lstm", 3.0, 2.9, 3.1, 0.1),
-                          summary_row("gru", 4.0, 3.9, 4.1, 0.1), summary_row("srn", 12.0, 11.9, 12.1, 0.1, hidden_size=16)])
+    table = pd.DataFrame(
+        [
+            summary_row("srn", 6.0, 5.9, 6.1, 0.1),
+            summary_row("lstm", 3.0, 2.9, 3.1, 0.1),
+            summary_row("gru", 4.0, 3.9, 4.1, 0.1),
+            summary_row("srn", 12.0, 11.9, 12.1, 0.1, hidden_size=16),
+        ]
+    )
     pairs = cell_differences(table)
-    assert pairs[["hidden_size", "cell_a", "cell_b"]].values.tolist() == [[8, "srn", "lstm"], [8, "srn", "gru"], [8, "lstm", "gru"]]
+    assert pairs[["hidden_size", "cell_a", "cell_b"]].values.tolist() == [
+        [8, "srn", "lstm"],
+        [8, "srn", "gru"],
+        [8, "lstm", "gru"],
+    ]
     assert (pairs["verdict"] == "differs").all()
 
 
 def test_the_section_shows_the_stream_range_and_the_verdicts(tmp_path):
-    frame = per_delay([(cell, seed, stream, base + seed * 0.1 + stream * 0.04) for cell, base in (("srn", 6.0), ("lstm", 3.0), ("gru", 3.1))
-                       for seed in range(3) for stream in range(2)])
+    frame = per_delay(
+        [
+            (cell, seed, stream, base + seed * 0.1 + stream * 0.04)
+            for cell, base in (("srn", 6.0), ("lstm", 3.0), ("gru", 3.1))
+            for seed in range(3)
+            for stream in range(2)
+        ]
+    )
     mc_summary(frame).to_csv(tmp_path / "memory_capacity.csv", index=False)
     section = "\n".join(report_section(SimpleNamespace(tables_dir=tmp_path)))
-    assert "| SRN | 8 | 6.12 [5.87, 6.37] (n=3) | 0.04 (max 0.04; 2 streams) |" in section  # seeds' means 6.02, 6.12, 6.22
+    assert (
+        "| SRN | 8 | 6.12 [5.87, 6.37] (n=3) | 0.04 (max 0.04; 2 streams) |" in section
+    )  # seeds' means 6.02, 6.12, 6.22
     assert "| 8 | SRN | LSTM | +3.00 | no | 0.04, 0.04 | differs |" in section
     assert "| 8 | LSTM | GRU | -0.10 | yes | 0.04, 0.04 | not distinguishable |" in section
     assert "do not overlap **and**" in section and "figures/memory_capacity_streams.png" in section
-    old = mc_summary(frame).drop(columns=["streams", "stream_range", "stream_range_max"])  # a table from before the streams
+    old = mc_summary(frame).drop(
+        columns=["streams", "stream_range", "stream_range_max"]
+    )  # a table from before the streams
     old.to_csv(tmp_path / "memory_capacity.csv", index=False)
     section = "\n".join(report_section(SimpleNamespace(tables_dir=tmp_path)))
-    assert "| SRN | 8 | 6.12 [5.87, 6.37] (n=3) | – |" in section and "rerun `memorybench diagnose memory-capacity`" in section
+    assert (
+        "| SRN | 8 | 6.12 [5.87, 6.37] (n=3) | – |" in section
+        and "rerun `memorybench diagnose memory-capacity`" in section
+    )
     assert "verdict" not in section
 
 
 def test_plot_stream_spread_draws_a_panel_per_hidden_size(tmp_path):
-    frame = per_delay([(cell, seed, stream, 3.0 + seed + 0.1 * stream) for cell in ("srn", "gru") for seed in range(2) for stream in range(3)])
+    frame = per_delay(
+        [
+            (cell, seed, stream, 3.0 + seed + 0.1 * stream)
+            for cell in ("srn", "gru")
+            for seed in range(2)
+            for stream in range(3)
+        ]
+    )
     frame = pd.concat([frame, frame.assign(hidden_size=16)])
     assert plot_stream_spread(run_summary(frame), tmp_path / "spread.png", "test").stat().st_size > 5_000
 
@@ -245,7 +344,11 @@ def test_plot_stream_spread_draws_a_panel_per_hidden_size(tmp_path):
         (register(2), dict(delays=0), "delays=0"),
         (lambda x: x[0], dict(), r"shape \(10050, 1\); expected \(1, 10050, N\)"),
         (build_model(get_task("nndl"), "gru", hidden_size=4), dict(), "one real input channel"),
-        (build_model(delayed_recall_task(4, name="probe"), "gru", hidden_size=4, bidirectional=True), dict(delays=4), "bidirectional=True"),
+        (
+            build_model(delayed_recall_task(4, name="probe"), "gru", hidden_size=4, bidirectional=True),
+            dict(delays=4),
+            "bidirectional=True",
+        ),
     ],
 )
 def test_bad_parameters_are_one_line_value_errors(model, kwargs, message):
@@ -268,8 +371,20 @@ def recall_store(tmp_path_factory):
     store = ResultsStore.open(tmp_path_factory.mktemp("recall") / "results")
     for cell in ("srn", "gru"):
         for seed in (0, 1):
-            train_into(store, protocol_config("stream", task="delayed_recall", cell=cell, seed=seed, seq_len=66, hidden_size=4,
-                                              steps=20, eval_interval=10, device="cpu"))
+            train_into(
+                store,
+                protocol_config(
+                    "stream",
+                    task="delayed_recall",
+                    cell=cell,
+                    seed=seed,
+                    seq_len=66,
+                    hidden_size=4,
+                    steps=20,
+                    eval_interval=10,
+                    device="cpu",
+                ),
+            )
     train_into(store, protocol_config("nndl", cell="srn", seq_len=5, steps=20, eval_interval=10, device="cpu"))
     return store
 
@@ -277,14 +392,20 @@ def recall_store(tmp_path_factory):
 def test_a_stored_run_reports_mc_and_its_trained_heads_score(recall_store):
     runs = recall_store.collect()[0]
     row = runs[runs["task"] == "delayed_recall"].iloc[0]
-    frame = run_memory_capacity(recall_store.runs_dir / row["run_id"], streams=1, train_steps=400, test_steps=400, washout=70)
+    frame = run_memory_capacity(
+        recall_store.runs_dir / row["run_id"], streams=1, train_steps=400, test_steps=400, washout=70
+    )
     assert len(frame) == 64 and frame["k"].tolist() == list(range(1, 65)) and (frame["run_id"] == row["run_id"]).all()
     assert frame["mc_k"].between(0, 1).all() and frame["head_mc_k"].between(0, 1).all()
     assert frame["head_mse_k"].mean() == pytest.approx(row["test_score"], rel=1e-5)  # the run's own test score
     assert (frame["scale"] == 0.5).all() and frame["mc_k"].sum() <= 4 + 0.2
-    assert frame.columns.tolist() == DELAY_COLUMNS and (frame["stream"] == 0).all()  # streams=1: the single stream of before
+    assert (
+        frame.columns.tolist() == DELAY_COLUMNS and (frame["stream"] == 0).all()
+    )  # streams=1: the single stream of before
     assert (frame["train_stream_seed"] == stream_seed(row["seed"], "train")).all()
-    three = run_memory_capacity(recall_store.runs_dir / row["run_id"], streams=3, train_steps=400, test_steps=400, washout=70)
+    three = run_memory_capacity(
+        recall_store.runs_dir / row["run_id"], streams=3, train_steps=400, test_steps=400, washout=70
+    )
     assert len(three) == 3 * 64 and three["stream"].tolist() == [0] * 64 + [1] * 64 + [2] * 64
     first = three[three["stream"] == 0].reset_index(drop=True)
     pd.testing.assert_frame_equal(first, frame)  # stream 0 bit for bit
@@ -342,9 +463,16 @@ def test_the_command_refuses_bad_input_in_one_line(recall_store, tmp_path, capsy
     with pytest.raises(SystemExit) as caught:
         main(["--help"])
     out = capsys.readouterr().out
-    assert caught.value.code == 0 and "memory_capacity.csv" in out and "--streams STREAMS" in out and "(default: 5)" in out
-    cases = [[str(tmp_path / "nope")], [str(tmp_path)], [str(recall_store.root), "--washout", "0"],
-             [str(recall_store.root), "--test-steps", "x"], [str(recall_store.root), "--streams", "0"]]
+    assert (
+        caught.value.code == 0 and "memory_capacity.csv" in out and "--streams STREAMS" in out and "(default: 5)" in out
+    )
+    cases = [
+        [str(tmp_path / "nope")],
+        [str(tmp_path)],
+        [str(recall_store.root), "--washout", "0"],
+        [str(recall_store.root), "--test-steps", "x"],
+        [str(recall_store.root), "--streams", "0"],
+    ]
     before = {path: path.stat().st_mtime_ns for path in recall_store.root.rglob("*")}
     for argv in cases:  # a missing folder, a folder that is no store, bad numbers
         try:
@@ -356,15 +484,34 @@ def test_the_command_refuses_bad_input_in_one_line(recall_store, tmp_path, capsy
         if "--streams" in argv:
             assert "streams 0 is too small (allowed: integers >= 1)" in err
     assert {path: path.stat().st_mtime_ns for path in recall_store.root.rglob("*")} == before  # nothing written
-    assert main([str(recall_store.root), "--washout", "10"]) == 2  # after the warning that names the skipped digit-sum run
+    assert (
+        main([str(recall_store.root), "--washout", "10"]) == 2
+    )  # after the warning that names the skipped digit-sum run
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 2 and "warning:" in err[0] and "error: washout=10 is not allowed; it must be an integer >= 64" in err[1]
+    assert (
+        len(err) == 2
+        and "warning:" in err[0]
+        and "error: washout=10 is not allowed; it must be an integer >= 64" in err[1]
+    )
 
 
 def test_plot_mc_curves_draws_several_panels(tmp_path):
-    frame = pd.DataFrame(dict(run_id="r", experiment="stream, task=delayed_recall", task="delayed_recall", scale=0.5, seq_len=66,
-                              cell=["srn"] * 4 + ["lstm"] * 4, hidden_size=[2] * 4 + [3] * 4, seed=0, k=[1, 2, 3, 4] * 2,
-                              mc_k=[1, 0.9, 0.2, 0.0] * 2, head_mc_k=[0.8, 0.5, 0.1, 0.0] * 2, head_mse_k=0.05))
+    frame = pd.DataFrame(
+        dict(
+            run_id="r",
+            experiment="stream, task=delayed_recall",
+            task="delayed_recall",
+            scale=0.5,
+            seq_len=66,
+            cell=["srn"] * 4 + ["lstm"] * 4,
+            hidden_size=[2] * 4 + [3] * 4,
+            seed=0,
+            k=[1, 2, 3, 4] * 2,
+            mc_k=[1, 0.9, 0.2, 0.0] * 2,
+            head_mc_k=[0.8, 0.5, 0.1, 0.0] * 2,
+            head_mse_k=0.05,
+        )
+    )
     path = plot_mc_curves(frame, tmp_path / "mc.png", "test")
     assert path.stat().st_size > 10_000
 
@@ -372,7 +519,9 @@ def test_plot_mc_curves_draws_several_panels(tmp_path):
 def test_runs_skipped_for_one_reason_are_one_warning(tmp_path, capsys):
     store = ResultsStore.open(tmp_path / "results")
     for seed in (0, 1):
-        train_into(store, protocol_config("nndl", cell="srn", seq_len=5, seed=seed, steps=20, eval_interval=10, device="cpu"))
+        train_into(
+            store, protocol_config("nndl", cell="srn", seq_len=5, seed=seed, steps=20, eval_interval=10, device="cpu")
+        )
     assert main([str(store.root)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and "warning: 2 runs skipped: task 'nndl' is not a delayed-recall task" in err[0]

@@ -1,5 +1,6 @@
 """Scoring saved runs on other task parameters than trained (flip-flop's sparse and dense reads): each
 score against the task's own scorer on the documented fresh set, the files, the report, the command."""
+
 import json
 
 import pytest
@@ -28,7 +29,10 @@ def flip_flop_store(tmp_path_factory):
 
 def test_each_shift_is_the_read_accuracy_at_its_p_ignore_on_the_fresh_set(flip_flop_store):
     table = shift_table(flip_flop_store.root, size=SIZE)
-    assert set(table["task"]) == {"flip_flop"} and sorted(table["cell"].unique()) == ["gru", "mingru"]  # the parity run has no shifts
+    assert set(table["task"]) == {"flip_flop"} and sorted(table["cell"].unique()) == [
+        "gru",
+        "mingru",
+    ]  # the parity run has no shifts
     for run_id, rows in table.groupby("run_id"):
         folder = flip_flop_store.run_folder(run_id)
         model = load_run(folder).model
@@ -37,7 +41,9 @@ def test_each_shift_is_the_read_accuracy_at_its_p_ignore_on_the_fresh_set(flip_f
         assert [json.loads(p)["p_ignore"] for p in rows["params"]] == [0.8, 0.98, 0.1]
         assert by_shift.loc["as trained", "score"] == score_at(folder, L, size=SIZE)[0]  # the extrapolation's fresh set
         for shift, p_ignore in (("sparse", 0.98), ("dense", 0.1)):
-            assert by_shift.loc[shift, "score"] == score_at_p_ignore(model, L, by_shift.loc[shift, "fresh_seed"], p_ignore, size=SIZE)
+            assert by_shift.loc[shift, "score"] == score_at_p_ignore(
+                model, L, by_shift.loc[shift, "fresh_seed"], p_ignore, size=SIZE
+            )
         assert (rows["fresh_seed"] == rows["seed"] + FRESH_SEED_OFFSET).all()
     # the distributions differ: a model that learned something scores differently on them
     assert (table.groupby("run_id")["score"].nunique() > 1).any()
@@ -58,5 +64,7 @@ def test_a_folder_without_a_task_with_shifts_is_one_line_and_exit_2(tmp_path, ca
     before = sorted(p.name for p in store.root.rglob("*"))
     assert main([str(store.root)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "holds no successful run of a task with shifts (tasks with shifts: flip_flop)" in err
+    assert (
+        err.count("\n") == 0 and "holds no successful run of a task with shifts (tasks with shifts: flip_flop)" in err
+    )
     assert sorted(p.name for p in store.root.rglob("*")) == before

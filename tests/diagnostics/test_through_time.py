@@ -1,5 +1,6 @@
 """Gradients through time: the norms against finite differences of the loss, the checkpoints
 they are taken at, the decay rate, and the files the folder-level command writes."""
+
 import math
 import os
 import subprocess
@@ -13,7 +14,15 @@ import torch
 from memorybench.analysis.summary import t975
 from memorybench.config import protocol_config
 from memorybench.cli.diagnose import through_time as main
-from memorybench.diagnostics.through_time import decay_rates, decay_table, run_profile, sequence_losses, state_gradients, unroll, write_through_time
+from memorybench.diagnostics.through_time import (
+    decay_rates,
+    decay_table,
+    run_profile,
+    sequence_losses,
+    state_gradients,
+    unroll,
+    write_through_time,
+)
 from memorybench.models import build_model, model_for
 from memorybench.storage.store import ResultsStore
 from memorybench.tasks import get_task
@@ -31,7 +40,10 @@ def tiny_store(tmp_path_factory):
     store = ResultsStore.open(tmp_path_factory.mktemp("through_time") / "results")
     for cell in ("srn", "lstm"):
         for seed in SEEDS:
-            train_into(store, protocol_config("nndl", cell=cell, seq_len=5, seed=seed, steps=20, eval_interval=10, device="cpu"))
+            train_into(
+                store,
+                protocol_config("nndl", cell=cell, seq_len=5, seed=seed, steps=20, eval_interval=10, device="cpu"),
+            )
     return store
 
 
@@ -86,12 +98,14 @@ def test_a_per_step_task_differentiates_its_scored_steps_and_counts_from_the_fir
     model = build_model(copy, cell, embedding_size=3, hidden_size=4, seed=3).double()
     assert first_output_step(copy, targets, inputs.shape[1]) == 5  # recall + T: the first recalled symbol
     outputs, _ = unroll(model, inputs)
-    blanks = (targets == copy.unscored_class)
+    blanks = targets == copy.unscored_class
     per_step = copy.loss(outputs, targets, reduction="none").reshape(12, -1)
     torch.testing.assert_close(scored_losses(copy, outputs, targets), (per_step * ~blanks).sum(1))  # blanks left out
     norms = state_gradients(model, copy, inputs, targets)
     for state, values in norms.items():
-        torch.testing.assert_close(values, finite_difference_norms(model, inputs, targets, state, task=copy), rtol=1e-6, atol=1e-9)
+        torch.testing.assert_close(
+            values, finite_difference_norms(model, inputs, targets, state, task=copy), rtol=1e-6, atol=1e-9
+        )
     assert (norms["h"][:, :5] > 1e-6).all()
 
 
@@ -103,7 +117,9 @@ def test_the_step_by_step_forward_is_the_models_own(cell):
     torch.testing.assert_close(outputs, model(test.inputs), rtol=1e-5, atol=1e-5)
     assert len(states["h"]) == 7
     loss = TASK.loss(model(test.inputs), test.targets, reduction="sum")
-    torch.testing.assert_close(sequence_losses(model, TASK, test.inputs, test.targets).sum(), loss, rtol=1e-5, atol=1e-4)
+    torch.testing.assert_close(
+        sequence_losses(model, TASK, test.inputs, test.targets).sum(), loss, rtol=1e-5, atol=1e-4
+    )
 
 
 def test_unsupported_models_and_perturbations_are_refused_by_name():
@@ -136,9 +152,22 @@ def test_init_is_the_runs_starting_point_and_best_is_its_trained_checkpoint(tiny
         rows = profiles["init"][profiles["init"]["state"] == state]
         assert rows["t"].tolist() == [0, 1, 2, 3, 4] and rows["distance"].tolist() == [4, 3, 2, 1, 0]
         assert rows["grad_norm"].to_numpy() == pytest.approx(expected[state].double().mean(0).numpy(), rel=1e-12)
-    assert list(profiles["best"].columns) == ["run_id", "cell", "seq_len", "seed", "task", "checkpoint", "state", "t", "distance", "grad_norm"]
+    assert list(profiles["best"].columns) == [
+        "run_id",
+        "cell",
+        "seq_len",
+        "seed",
+        "task",
+        "checkpoint",
+        "state",
+        "t",
+        "distance",
+        "grad_norm",
+    ]
     assert set(profiles["best"]["checkpoint"]) == {"best"} and set(profiles["best"]["run_id"]) == {folder.name}
-    assert not profiles["best"]["grad_norm"].to_numpy() == pytest.approx(profiles["init"]["grad_norm"].to_numpy(), rel=1e-3)
+    assert not profiles["best"]["grad_norm"].to_numpy() == pytest.approx(
+        profiles["init"]["grad_norm"].to_numpy(), rel=1e-3
+    )
     with pytest.raises(ValueError, match="checkpoint='last' is not allowed; choose one of best, init"):
         run_profile(folder, "last")
 
@@ -152,8 +181,22 @@ def test_decay_rate_recovers_a_known_exponential_and_the_table_summarises_seeds(
             norm = 2.5 * torch.exp(rate * distance)
             if state == "c":
                 norm[-1] = 0.0  # as the LSTM's c at the last step: left out of the fit
-            rows.append(pd.DataFrame(dict(run_id=f"run{seed}", task="nndl", cell="lstm", seq_len=steps, seed=seed, checkpoint="best",
-                                          state=state, t=range(steps), distance=distance.numpy(), grad_norm=norm.numpy())))
+            rows.append(
+                pd.DataFrame(
+                    dict(
+                        run_id=f"run{seed}",
+                        task="nndl",
+                        cell="lstm",
+                        seq_len=steps,
+                        seed=seed,
+                        checkpoint="best",
+                        state=state,
+                        t=range(steps),
+                        distance=distance.numpy(),
+                        grad_norm=norm.numpy(),
+                    )
+                )
+            )
     rates = decay_rates(pd.concat(rows, ignore_index=True))
     assert rates["state"].tolist() == ["h", "c"] * 3
     assert rates["rate"].to_numpy() == pytest.approx([-0.3, -0.3, -0.2, -0.2, -0.4, -0.4], abs=1e-12)
@@ -171,9 +214,19 @@ def test_the_command_refuses_a_missing_folder_in_one_line(tmp_path, capsys):
     assert main([str(missing)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "error:" in err and str(missing) in err
-    done = subprocess.run([sys.executable, "-m", "memorybench", "diagnose", "through-time", str(missing)], capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=120)
-    assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.count("\n") == 1 and not missing.exists()
+    done = subprocess.run(
+        [sys.executable, "-m", "memorybench", "diagnose", "through-time", str(missing)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        timeout=120,
+    )
+    assert (
+        done.returncode == 2
+        and "Traceback" not in done.stderr
+        and done.stderr.count("\n") == 1
+        and not missing.exists()
+    )
 
 
 def test_the_folder_gets_mean_profiles_decay_rates_and_a_figure_the_same_each_time(tiny_store, capsys):
@@ -182,8 +235,19 @@ def test_the_folder_gets_mean_profiles_decay_rates_and_a_figure_the_same_each_ti
     assert written == [tables / "grad_through_time.csv", tables / "grad_decay.csv", figure]
     assert figure.read_bytes().startswith(b"\x89PNG")
     profile = pd.read_csv(tables / "grad_through_time.csv")
-    assert list(profile.columns) == ["experiment", "task", "cell", "seq_len", "checkpoint", "state", "t", "distance", "n", "grad_norm",
-                                     "grad_norm_std"]
+    assert list(profile.columns) == [
+        "experiment",
+        "task",
+        "cell",
+        "seq_len",
+        "checkpoint",
+        "state",
+        "t",
+        "distance",
+        "n",
+        "grad_norm",
+        "grad_norm_std",
+    ]
     # SRN: 2 checkpoints x h x 5 steps; LSTM: 2 checkpoints x (h, c) x 5 steps; cells in registry order
     assert len(profile) == 10 + 20 and profile["cell"].tolist() == ["srn"] * 10 + ["lstm"] * 20
     assert set(profile["n"]) == {len(SEEDS)} and set(profile["experiment"]) == {"nndl, steps=20, eval_interval=10"}
@@ -193,7 +257,13 @@ def test_the_folder_gets_mean_profiles_decay_rates_and_a_figure_the_same_each_ti
     assert at["grad_norm"].item() == pytest.approx(by_hand, rel=1e-12)
     decay = pd.read_csv(tables / "grad_decay.csv")
     assert decay[["cell", "checkpoint", "state"]].values.tolist() == [
-        ["srn", "best", "h"], ["srn", "init", "h"], ["lstm", "best", "h"], ["lstm", "best", "c"], ["lstm", "init", "h"], ["lstm", "init", "c"]]
+        ["srn", "best", "h"],
+        ["srn", "init", "h"],
+        ["lstm", "best", "h"],
+        ["lstm", "best", "c"],
+        ["lstm", "init", "h"],
+        ["lstm", "init", "c"],
+    ]
     assert set(decay["n"]) == {2} and decay["mean"].notna().all() and (decay["ci_low"] <= decay["ci_high"]).all()
 
     before = {path: path.read_bytes() for path in written[:2]}
@@ -216,5 +286,8 @@ def test_the_report_shows_the_decay_table_once_the_folder_is_profiled(tiny_store
     text = build_report(root).read_text().split("## Gradients through time")[1]
     decay = pd.read_csv(root / "tables" / "grad_decay.csv").set_index(["cell", "checkpoint", "state"])
     srn_init = decay.loc[("srn", "init", "h")]
-    assert f"| SRN | initialisation | h | {srn_init['mean']:+.2f} [{srn_init['ci_low']:+.2f}, {srn_init['ci_high']:+.2f}] (n=2) |" in text
+    assert (
+        f"| SRN | initialisation | h | {srn_init['mean']:+.2f} [{srn_init['ci_low']:+.2f}, {srn_init['ci_high']:+.2f}] (n=2) |"
+        in text
+    )
     assert "figures/grad_through_time/nndl_L5.png" in text

@@ -34,7 +34,9 @@ def test_streams_that_do_not_stack_are_walked_one_by_one():
     stream, nndl = get_task("stream"), get_task("nndl")
     same_stream([stream.make_data(5, seed) for seed in (0, 1)], shuffle=False, length=5, steps=5)
     small = nndl.make_data(5, 0)
-    small = TaskData(dev=small.dev, test=small.test, train=type(small.train)(small.train.inputs[:200], small.train.targets[:200]))
+    small = TaskData(
+        dev=small.dev, test=small.test, train=type(small.train)(small.train.inputs[:200], small.train.targets[:200])
+    )
     same_stream([small, nndl.make_data(5, 1)], shuffle=False, length=5, steps=5)
 
 

@@ -11,13 +11,19 @@ def test_the_cpu_lookup_gives_the_gathers_values_and_gradient_bits(shape):
     E, V, M = shape[0], 10, 32
     for _ in range(10):
         embedding = torch.randn(E, V, M, generator=generator).requires_grad_()
-        tokens = torch.randint(0, V, (shape[0], 30, *shape[2:]), generator=generator)[:, 3 : 3 + shape[1]]  # a strided slice, as project_inputs takes
-        grad = torch.randn(*tokens.shape, M, generator=generator) * 10 ** torch.randint(-3, 4, (*tokens.shape, 1), generator=generator)
+        tokens = torch.randint(0, V, (shape[0], 30, *shape[2:]), generator=generator)[
+            :, 3 : 3 + shape[1]
+        ]  # a strided slice, as project_inputs takes
+        grad = torch.randn(*tokens.shape, M, generator=generator) * 10 ** torch.randint(
+            -3, 4, (*tokens.shape, 1), generator=generator
+        )
         models = torch.arange(E).view(E, *[1] * (tokens.dim() - 1))
         gathered = embedding[models, tokens]  # the definition: each model's own rows
         picked = lookup(embedding, tokens)
         assert torch.equal(picked, gathered)
-        assert torch.equal(torch.autograd.grad(picked, embedding, grad)[0], torch.autograd.grad(gathered, embedding, grad)[0])
+        assert torch.equal(
+            torch.autograd.grad(picked, embedding, grad)[0], torch.autograd.grad(gathered, embedding, grad)[0]
+        )
 
 
 def test_the_capturable_lookup_gives_the_gathers_values():

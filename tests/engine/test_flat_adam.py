@@ -1,4 +1,5 @@
 """FlatAdam gives every weight the bits torch's Adam gives it, from one buffer: alone and inside a stacked pack."""
+
 import pytest
 import torch
 
@@ -6,7 +7,14 @@ from memorybench.config import protocol_config
 from memorybench.engine import loop
 from memorybench.engine.flat_adam import ALIGNMENT, FlatAdam
 
-SHAPES = [(3,), (17,), (5, 33), (1,), (2, 7, 9), (64,)]  # sizes that put elements in the kernels' vectorized blocks and scalar tails
+SHAPES = [
+    (3,),
+    (17,),
+    (5, 33),
+    (1,),
+    (2, 7, 9),
+    (64,),
+]  # sizes that put elements in the kernels' vectorized blocks and scalar tails
 
 
 def parameters(seed):
@@ -50,7 +58,11 @@ def test_each_parameter_is_an_aligned_view_of_the_one_buffer():
 
 
 def test_a_stacked_pack_on_the_cpu_steps_with_flat_adam_and_gets_torch_adams_bits(monkeypatch):
-    configs = [protocol_config("nndl", cell="gru", seq_len=n, seed=s, steps=60, eval_interval=20, device="cpu") for n in (9, 5) for s in range(2)]
+    configs = [
+        protocol_config("nndl", cell="gru", seq_len=n, seed=s, steps=60, eval_interval=20, device="cpu")
+        for n in (9, 5)
+        for s in range(2)
+    ]
     made = []
 
     def spy(params, lr):
@@ -71,7 +83,9 @@ def test_a_parameter_without_a_gradient_is_skipped_step_count_and_all_as_torch_a
     generator = torch.Generator().manual_seed(2)
     for step in range(12):
         for i, (a, b) in enumerate(zip(ours, theirs)):
-            grad = torch.randn(a.shape, generator=generator) if (i != 3 or step in (0, 5)) else None  # parameter 3 rests
+            grad = (
+                torch.randn(a.shape, generator=generator) if (i != 3 or step in (0, 5)) else None
+            )  # parameter 3 rests
             a.grad, b.grad = (None, None) if grad is None else (grad.clone(), grad.clone())
         flat.step()
         reference.step()
@@ -79,10 +93,15 @@ def test_a_parameter_without_a_gradient_is_skipped_step_count_and_all_as_torch_a
     assert flat.counts == [12, 12, 12, 2, 12, 12]
 
 
-@pytest.mark.parametrize("cell, layout", [("lstm", "single"), ("indrnn", "single"), ("lru", "single"), ("srn", "block")])
+@pytest.mark.parametrize(
+    "cell, layout", [("lstm", "single"), ("indrnn", "single"), ("lru", "single"), ("srn", "block")]
+)
 def test_every_layout_on_the_cpu_steps_with_flat_adam_and_gets_torch_adams_bits(monkeypatch, cell, layout):
     """Torch's fused LSTM reading its weights from the buffer, a cell constrained after every step, a modern cell."""
-    configs = [protocol_config("nndl", cell=cell, seq_len=6, seed=s, steps=40, eval_interval=20, device="cpu") for s in range(1 if layout == "single" else 2)]
+    configs = [
+        protocol_config("nndl", cell=cell, seq_len=6, seed=s, steps=40, eval_interval=20, device="cpu")
+        for s in range(1 if layout == "single" else 2)
+    ]
     flat = loop.train_pack(configs, layout=layout)
     monkeypatch.setattr(loop, "FlatAdam", lambda params, lr: torch.optim.Adam(params, lr=lr))
     reference = loop.train_pack(configs, layout=layout)

@@ -1,4 +1,5 @@
 """Every execution path still gives the stored golden results (see tests/golden.py)."""
+
 import pytest
 
 from memorybench.engine.machine import machine_kind

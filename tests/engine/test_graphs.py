@@ -1,5 +1,6 @@
 """CUDA-graph replay of a pack's training step (`memorybench.engine.graphs`): needs a GPU, skipped without one.
 The graphed runs against eager single runs: tests/engine/test_loop.py."""
+
 import pytest
 import torch
 
@@ -19,7 +20,9 @@ def graphed_pack(clip: str):
     task = get_task("nndl")
     replicas = LAYOUTS["stacked"]([model_for(c, task) for c in configs]).cuda()
     replicas.capturable = True
-    eager = TrainStep(replicas, make_optimizer(configs[0], replicas.parameters(), capturable=True), task, configs[0], None, True, ())
+    eager = TrainStep(
+        replicas, make_optimizer(configs[0], replicas.parameters(), capturable=True), task, configs[0], None, True, ()
+    )
     data = [task.make_data(5, c.seed) for c in configs]
     x = torch.stack([d.train.inputs[:8] for d in data]).cuda()
     y = torch.stack([d.train.targets[:8] for d in data]).cuda()

@@ -35,7 +35,10 @@ def compare(single, packed, tol=1e-4, flips=0):
 @pytest.mark.parametrize("layout", PACKS)
 @pytest.mark.parametrize("protocol, cell", [("nndl", "lstm"), ("nndl-shuffled", "srn"), ("stream", "gru")])
 def test_packed_training_gives_the_single_runs_results(protocol, cell, layout):
-    configs = [protocol_config(protocol, cell=cell, seq_len=6, seed=s, steps=300, eval_interval=50, device="cpu") for s in range(3)]
+    configs = [
+        protocol_config(protocol, cell=cell, seq_len=6, seed=s, steps=300, eval_interval=50, device="cpu")
+        for s in range(3)
+    ]
     for config, output in zip(configs, train_pack(configs, layout)):
         checkpoint = {}
         compare(train_run(config, checkpoint), output.result)
@@ -46,24 +49,55 @@ def test_packed_training_gives_the_single_runs_results(protocol, cell, layout):
 
 @pytest.mark.parametrize("layout", PACKS)
 def test_a_pack_of_lengths_and_seeds_gives_the_single_runs_results(layout):
-    configs = [protocol_config("nndl-shuffled", cell="gru", seq_len=n, seed=s, steps=300, eval_interval=50, device="cpu")
-               for n in (8, 4) for s in range(2)]
+    configs = [
+        protocol_config("nndl-shuffled", cell="gru", seq_len=n, seed=s, steps=300, eval_interval=50, device="cpu")
+        for n in (8, 4)
+        for s in range(2)
+    ]
     for config, result in zip(configs, results(configs, layout)):
         compare(train_run(config), result)
         assert result.pack_size == 4
 
 
 def test_stacked_clipping_and_summed_loss_give_the_single_runs_results():
-    configs = [protocol_config("nndl", cell="srn", seq_len=6, seed=s, steps=200, eval_interval=50, optimizer="sgd", lr=0.05,
-                               clip="per_param", clip_value=1.0, loss_reduction="sum", device="cpu") for s in range(2)]
+    configs = [
+        protocol_config(
+            "nndl",
+            cell="srn",
+            seq_len=6,
+            seed=s,
+            steps=200,
+            eval_interval=50,
+            optimizer="sgd",
+            lr=0.05,
+            clip="per_param",
+            clip_value=1.0,
+            loss_reduction="sum",
+            device="cpu",
+        )
+        for s in range(2)
+    ]
     for config, result in zip(configs, results(configs, "stacked")):
         compare(train_run(config), result)
 
 
 @pytest.mark.parametrize("layout", PACKS)
 def test_packed_runs_stop_where_single_runs_stop(layout):
-    configs = [protocol_config("stream", cell="gru", seq_len=3, seed=s, steps=1500, eval_interval=50, batch_size=32, lr=1e-2,
-                               task_params={"eval_size": 100}, device="cpu") for s in range(3)]
+    configs = [
+        protocol_config(
+            "stream",
+            cell="gru",
+            seq_len=3,
+            seed=s,
+            steps=1500,
+            eval_interval=50,
+            batch_size=32,
+            lr=1e-2,
+            task_params={"eval_size": 100},
+            device="cpu",
+        )
+        for s in range(3)
+    ]
     packed = results(configs, layout)
     # each replica stops at its own first perfect dev score while its pack mates go on
     assert all(r.best_dev_score == 1.0 and r.steps_done == r.best_step == r.curves[-1]["step"] for r in packed)
@@ -83,8 +117,11 @@ def test_packed_runs_stop_where_single_runs_stop(layout):
 
 
 def test_a_diverged_replica_fails_alone_and_its_pack_mates_go_on():
-    good = protocol_config("nndl", cell="srn", seq_len=5, steps=40, eval_interval=10, optimizer="sgd", lr=0.1, device="cpu")
+    good = protocol_config(
+        "nndl", cell="srn", seq_len=5, steps=40, eval_interval=10, optimizer="sgd", lr=0.1, device="cpu"
+    )
     configs = [good, replace(good, seed=1)]
+
     # seed 1 diverges: blow its weights up after the first step through a hook
     class Explode(Hook):
         per_step = True
@@ -96,7 +133,9 @@ def test_a_diverged_replica_fails_alone_and_its_pack_mates_go_on():
 
     healthy, diverged = results(configs, "stacked", hooks=[Explode()])
     assert diverged.status == "failed" and "training loss became nan by step 10" in diverged.error
-    assert healthy.status == "ok" and healthy.steps_done == 40 and [c["step"] for c in healthy.curves] == [10, 20, 30, 40]
+    assert (
+        healthy.status == "ok" and healthy.steps_done == 40 and [c["step"] for c in healthy.curves] == [10, 20, 30, 40]
+    )
     compare(train_run(good), healthy, tol=1e-5)
 
 
@@ -116,7 +155,9 @@ def test_lower_is_better_metrics_keep_the_lowest_dev_score():
     assert task.improves(0.1, 0.2) and not task.improves(0.2, 0.2) and task.is_perfect(0.0) and not task.is_perfect(0.1)
     assert task.worst == math.inf
     # the loop: the adding task's dev MSE goes up and down; the best checkpoint is its first minimum
-    result = train_run(protocol_config("adding", cell="srn", seq_len=10, steps=200, eval_interval=10, lr=1e-2, device="cpu"))
+    result = train_run(
+        protocol_config("adding", cell="srn", seq_len=10, steps=200, eval_interval=10, lr=1e-2, device="cpu")
+    )
     scores = [c["dev_score"] for c in result.curves]
     assert max(scores) != scores[-1] and min(scores) != scores[-1]  # neither the highest nor the last would pass
     assert result.best_dev_score == min(scores) and result.best_step == result.curves[scores.index(min(scores))]["step"]
@@ -127,7 +168,9 @@ def test_steps_per_s_counts_training_time_not_evaluation():
         def on_eval(self, step, replicas, records):
             time.sleep(0.3)
 
-    config = protocol_config("nndl", cell="srn", seq_len=5, steps=60, eval_interval=20, stop_on_perfect_dev=False, device="cpu")
+    config = protocol_config(
+        "nndl", cell="srn", seq_len=5, steps=60, eval_interval=20, stop_on_perfect_dev=False, device="cpu"
+    )
     result = results([config], hooks=[SlowEvaluation()])[0]
     assert result.wall_time_s > 0.9  # three evaluations of 0.3 s each
     assert result.steps_per_s > 3 * result.steps_done / result.wall_time_s  # the sleeps are not training time
@@ -162,8 +205,11 @@ def test_evaluation_cadence():
 @pytest.mark.parametrize("layout", PACKS)
 @pytest.mark.parametrize("cell", ["srn", "lstm", "gru"])
 def test_graphed_packed_cuda_runs_match_single_eager_runs(cell, layout):
-    configs = [protocol_config("nndl", cell=cell, seq_len=n, seed=s, steps=400, eval_interval=100, device="cuda")
-               for n in (10, 6) for s in range(2)]
+    configs = [
+        protocol_config("nndl", cell=cell, seq_len=n, seed=s, steps=400, eval_interval=100, device="cuda")
+        for n in (10, 6)
+        for s in range(2)
+    ]
     packed = results(configs, layout, graphs=True)
     assert all(r.graphed and r.pack_size == 4 and r.packing == layout for r in packed)
     # cuDNN's fused single run and the graphed pack round differently from the first step; on an

@@ -8,7 +8,10 @@ def test_the_onednn_level_is_the_highest_the_flags_allow():
     assert onednn_isa({"sse4_1", "avx", "avx2"}) == "avx2"
     assert onednn_isa(AVX512) == "avx512_core"
     assert onednn_isa(AVX512 | {"avx512_vnni", "avx512_bf16"}) == "avx512_core_bf16"  # a Zen 4 EPYC's
-    assert onednn_isa(AVX512 | {"avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8"}) == "avx512_core_amx"
+    assert (
+        onednn_isa(AVX512 | {"avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_tile", "amx_bf16", "amx_int8"})
+        == "avx512_core_amx"
+    )
 
 
 def test_two_cpus_that_torch_calls_avx512_are_two_kinds_when_onednn_is_not_alike(monkeypatch):

@@ -1,4 +1,5 @@
 """The written-out backward through time (`engine.recurrence`) gives autograd's gradients bit for bit."""
+
 import pytest
 import torch
 
@@ -26,7 +27,10 @@ def test_the_written_backward_gives_autograds_gradients_bit_for_bit(cell, ends, 
     """Models of one length, and of several (the pack steps only the models still going): every parameter's
     gradient and every output equal autograd's through `engine.recurrence.run_trimmed`, in float32 and float64."""
     task = get_task("nndl")
-    configs = [protocol_config("nndl", cell=cell, seq_len=10, seed=e, device="cpu", hidden_size=hidden) for e in range(len(ends))]
+    configs = [
+        protocol_config("nndl", cell=cell, seq_len=10, seed=e, device="cpu", hidden_size=hidden)
+        for e in range(len(ends))
+    ]
     model = StackedModel([model_for(c, task) for c in configs]).to(dtype)
     generator = torch.Generator().manual_seed(len(ends))
     x = torch.randint(0, 10, (len(ends), 5, max(ends)), generator=generator)  # (E, B, T)
@@ -53,7 +57,9 @@ def test_the_recurrence_passes_gradcheck_in_float64():
 
 def test_evaluation_the_srn_and_a_switched_off_pack_keep_autograds_path():
     task = get_task("nndl")
-    stacked = lambda cell: StackedModel([model_for(protocol_config("nndl", cell=cell, seq_len=4, seed=s, device="cpu"), task) for s in range(2)])
+    stacked = lambda cell: StackedModel(
+        [model_for(protocol_config("nndl", cell=cell, seq_len=4, seed=s, device="cpu"), task) for s in range(2)]
+    )
     x = torch.zeros(2, 3, 4, dtype=torch.long)
     lstm, srn = stacked("lstm"), stacked("srn")
     assert lstm.written_backward(x) and not srn.written_backward(x)  # the SRN has no written backward (no faster)

@@ -20,7 +20,10 @@ def test_a_pack_is_each_model_alone_outputs_and_gradients(cell, layout, lengths,
     models = [build_model(NNDL, cell, seed=s).double() for s in range(3)]
     packed = LAYOUTS[layout](models).double()
     packed.capturable = capturable  # what CUDA graphs use: one-hot lookups instead of gathers
-    x, y = torch.randint(0, 10, (3, 5, 9)), torch.randint(0, 19, (3, 5))  # tokens past a model's length are noise it must ignore
+    x, y = (
+        torch.randint(0, 10, (3, 5, 9)),
+        torch.randint(0, 19, (3, 5)),
+    )  # tokens past a model's length are noise it must ignore
     lengths = lengths and torch.tensor(lengths)
     logits = packed(x, lengths)
     sum(F.cross_entropy(logits[e], y[e]) for e in range(3)).backward()
@@ -42,7 +45,10 @@ def test_block_diagonal_packs_keep_their_off_diagonal_blocks_at_zero():
     F.cross_entropy(packed(torch.randint(0, 10, (3, 5, 9))).flatten(0, 1), torch.randint(0, 19, (15,))).backward()
     packed.mask_gradients_()
     off_diagonal = 1 - packed.mask_hh
-    assert torch.count_nonzero(packed.rnn.weight_hh_l0 * off_diagonal) == 0 and torch.count_nonzero(packed.rnn.weight_hh_l0.grad * off_diagonal) == 0
+    assert (
+        torch.count_nonzero(packed.rnn.weight_hh_l0 * off_diagonal) == 0
+        and torch.count_nonzero(packed.rnn.weight_hh_l0.grad * off_diagonal) == 0
+    )
     assert torch.count_nonzero(packed.rnn.weight_hh_l0.grad) > 0
 
 
@@ -52,7 +58,6 @@ def test_state_dict_of_returns_each_models_weights(layout):
     packed = LAYOUTS[layout](models)
     for e, model in enumerate(models):
         assert all(torch.equal(packed.state_dict_of(e)[k], v) for k, v in model.state_dict().items())
-
 
 
 def test_a_stacked_pack_of_a_per_step_vector_task_is_each_model_alone():
@@ -84,4 +89,6 @@ def test_clipping_per_replica_is_torchs_clipping_of_each_run_alone(mode):
         for g, p in zip(grads, params):
             torch.testing.assert_close(g[e], p.grad)
         parts = [torch.cat([g[e].flatten() for g in grads])] if mode == "global" else [g[e] for g in grads]
-        assert max(part.norm().item() for part in parts) == pytest.approx(1.0, rel=1e-5)  # the large one clipped to the limit
+        assert max(part.norm().item() for part in parts) == pytest.approx(
+            1.0, rel=1e-5
+        )  # the large one clipped to the limit

@@ -14,9 +14,24 @@ GRID = {1e-3: [(0.80, 0.45), (0.82, 0.55), (0.78, 0.50)], 1e-2: [(0.70, 0.90), (
 
 
 def synthetic_runs(cells=("srn", "lstm"), lengths=(10, 20)) -> pd.DataFrame:
-    rows = [dict(cell=cell, seq_len=length, seed=seed, lr=lr, init="book", hidden_size=32, forget_bias=None, status="ok",
-                 best_dev_score=dev - length / 100, test_score=test - length / 100)
-            for cell in cells for length in lengths for lr, pairs in GRID.items() for seed, (dev, test) in enumerate(pairs)]
+    rows = [
+        dict(
+            cell=cell,
+            seq_len=length,
+            seed=seed,
+            lr=lr,
+            init="book",
+            hidden_size=32,
+            forget_bias=None,
+            status="ok",
+            best_dev_score=dev - length / 100,
+            test_score=test - length / 100,
+        )
+        for cell in cells
+        for length in lengths
+        for lr, pairs in GRID.items()
+        for seed, (dev, test) in enumerate(pairs)
+    ]
     return pd.DataFrame(rows)
 
 
@@ -41,7 +56,9 @@ def test_a_lower_is_better_metric_picks_the_lowest_dev_score():
 
     mse = replace(NNDL, metric="mse")  # lower is better
     row = capacity_table(synthetic_runs(cells=("srn",), lengths=(10,)), mse, threshold=0.5).iloc[0]
-    assert row["best_setting"] == "lr=0.01, init=book, hidden=32" and row["solved"] == 3  # the lr 1e-3 runs: test 0.35 0.45 0.40 <= 0.5
+    assert (
+        row["best_setting"] == "lr=0.01, init=book, hidden=32" and row["solved"] == 3
+    )  # the lr 1e-3 runs: test 0.35 0.45 0.40 <= 0.5
 
 
 def test_the_forget_bias_is_a_variant_not_another_try():
@@ -59,14 +76,22 @@ def test_the_report_groups_the_settings_into_one_study_and_labels_best_of_n(tmp_
     for row in synthetic_runs().itertuples():
         config = protocol_config("nndl", cell=row.cell, seq_len=row.seq_len, seed=row.seed, lr=row.lr, device="cpu")
         curve = [dict(step=100, train_loss=1.0, dev_loss=1.0, dev_score=row.best_dev_score, grad_norm=1.0)]
-        store.place(config, RunResult("ok", test_score=row.test_score, best_dev_score=row.best_dev_score, metric="accuracy", curves=curve), None)
+        store.place(
+            config,
+            RunResult(
+                "ok", test_score=row.test_score, best_dev_score=row.best_dev_score, metric="accuracy", curves=curve
+            ),
+            None,
+        )
     text = build_report(store.root).read_text()
     assert text.count("## Capacity against trainability: nndl") == 1 and "## Experiment:" not in text
     capacity = text.split("**Capacity**")[1].split("**Trainability**")[0]
     chosen = "0.40 [0.28, 0.52] (n=3) — lr=0.001, init=book, hidden=32 (best of 2)"  # by dev; the test-best setting scores 0.80
     assert f"| 10 | {chosen} | {chosen} |" in capacity and "not a mean over settings" in capacity
     every = text.split("**Every setting**")[1]
-    assert "0.80 [0.75, 0.85] (n=3)" in every and "0.40 [0.28, 0.52] (n=3)" in every  # the means over seeds, per setting
+    assert (
+        "0.80 [0.75, 0.85] (n=3)" in every and "0.40 [0.28, 0.52] (n=3)" in every
+    )  # the means over seeds, per setting
     trainability = text.split("**Trainability**")[1].split("**Paired")[0]
     assert "| 10 | 0.50 (3/6) | 0.50 (3/6) |" in trainability
     assert (store.root / "figures" / "nndl" / "capacity.png").stat().st_size > 10_000
@@ -78,8 +103,12 @@ def test_a_task_measured_per_hidden_size_keeps_each_size_apart(tmp_path):
 
     store = ResultsStore.open(tmp_path / "recall")
     for hidden in (4, 8):
-        train_into(store, protocol_config("delayed_recall", cell="srn", seq_len=66, hidden_size=hidden, steps=4, eval_interval=2,
-                                          device="cpu"))
+        train_into(
+            store,
+            protocol_config(
+                "delayed_recall", cell="srn", seq_len=66, hidden_size=hidden, steps=4, eval_interval=2, device="cpu"
+            ),
+        )
     text = build_report(store.root).read_text()
     assert "## Capacity against trainability" not in text
     assert "## Experiment: delayed_recall, hidden_size=4, steps=4, eval_interval=2\n" in text

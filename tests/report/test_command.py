@@ -21,7 +21,9 @@ def test_ctrl_c_is_one_line_and_exit_130(capsys):
         os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C: Python's default handler raises KeyboardInterrupt
         time.sleep(10)
 
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # also where the runner ignores SIGINT (a background job)
+    previous = signal.signal(
+        signal.SIGINT, signal.default_int_handler
+    )  # also where the runner ignores SIGINT (a background job)
     try:
         assert run_writer(Parser(prog="memorybench diagnose example"), interrupted) == 130
     finally:
@@ -31,16 +33,19 @@ def test_ctrl_c_is_one_line_and_exit_130(capsys):
     assert "re-run the same command" in err
 
 
-@pytest.mark.parametrize("command, argv", [
-    ("report", [""]),
-    ("explosion", ["--out", ""]),
-    ("suite", [" "]),
-    ("store share", ["", "--from", "x"]),
-    ("diagnose extrapolate", [""]),
-    ("diagnose through-time", [""]),
-    ("diagnose memory-capacity", [""]),
-    ("docs", [""]),
-])
+@pytest.mark.parametrize(
+    "command, argv",
+    [
+        ("report", [""]),
+        ("explosion", ["--out", ""]),
+        ("suite", [" "]),
+        ("store share", ["", "--from", "x"]),
+        ("diagnose extrapolate", [""]),
+        ("diagnose through-time", [""]),
+        ("diagnose memory-capacity", [""]),
+        ("docs", [""]),
+    ],
+)
 def test_an_empty_folder_is_refused_not_read_as_the_current_one(command, argv, tmp_path, monkeypatch, capsys):
     from memorybench.cli.main import main
 

@@ -1,6 +1,7 @@
 """A folder holding a plugin's runs, touched by commands given without `--plugin` (issue 42, case 1): commands that
 read stored numbers go on and name the plugin; commands that build models refuse in one line and change nothing;
 nothing derived from the plugin's runs is deleted or rewritten. Both a plugin cell and a plugin task."""
+
 import hashlib
 import shutil
 import sys
@@ -37,10 +38,46 @@ def trained(tmp_path_factory):
     cells, task = root / "my_cells.py", root / "my_task.py"
     cells.write_text(PLUGIN)
     task.write_text(TASK_PLUGIN)
-    assert main(["run", "--plugin", str(cells), "--cells", "my_indrnn", "gru", "--lengths", "5", "6", *QUICK, "--out", str(root / "cell")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--plugin",
+                str(cells),
+                "--cells",
+                "my_indrnn",
+                "gru",
+                "--lengths",
+                "5",
+                "6",
+                *QUICK,
+                "--out",
+                str(root / "cell"),
+            ]
+        )
+        == 0
+    )
     forget(str(cells))
-    assert main(["run", "--plugin", str(task), "--task", "first_token", "--cells", "gru", "--lengths", "4", "8", *QUICK,
-                 "--out", str(root / "task")]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--plugin",
+                str(task),
+                "--task",
+                "first_token",
+                "--cells",
+                "gru",
+                "--lengths",
+                "4",
+                "8",
+                *QUICK,
+                "--out",
+                str(root / "task"),
+            ]
+        )
+        == 0
+    )
     forget(str(task))
     return root
 
@@ -54,8 +91,11 @@ def folders(trained, tmp_path):
 
 
 def digest(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): hashlib.md5(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*"))
-            if p.is_file() and not p.name.startswith(".lock")}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.md5(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.name.startswith(".lock")
+    }
 
 
 def test_the_folder_records_its_plugins_and_the_command_as_typed(trained):
@@ -65,13 +105,18 @@ def test_the_folder_records_its_plugins_and_the_command_as_typed(trained):
     assert plugin["path"] == str(trained / "my_cells.py") and plugin["provides"] == {"cell": ["my_indrnn"]}
     assert plugin["sha256"] == hashlib.sha256(PLUGIN.encode()).hexdigest()
     assert ResultsStore(trained / "task").sweeps()[0]["plugins"][0]["provides"] == {
-        "task": ["first_token"], "protocol": ["first_token"], "task grid": ["first_token"]}
+        "task": ["first_token"],
+        "protocol": ["first_token"],
+        "task grid": ["first_token"],
+    }
     assert "my IndRNN" in (trained / "cell" / "report.md").read_text()  # built while the plugin was there
 
 
 @pytest.mark.parametrize("folder", ["cell", "task"])
-@pytest.mark.parametrize("command", [["store", "prune"], ["store", "prune", "--dry-run"], ["diagnose", "through-time"],
-                                     ["diagnose", "extrapolate"]])
+@pytest.mark.parametrize(
+    "command",
+    [["store", "prune"], ["store", "prune", "--dry-run"], ["diagnose", "through-time"], ["diagnose", "extrapolate"]],
+)
 def test_a_command_that_builds_models_refuses_naming_the_plugin_and_changes_nothing(folders, folder, command, capsys):
     before = digest(folders / folder)
     assert main([*command, str(folders / folder)]) == 2
@@ -104,13 +149,19 @@ def test_report_without_the_plugin_keeps_its_experiments_as_they_were(folders, f
     err = capsys.readouterr().err
     assert "left as they were: runs of " in err and "--plugin " in err
     after = digest(root)
-    kept = {path: md5 for path, md5 in before.items() if path.startswith(("figures/", "tables/")) and path != "tables/runs.csv"}
+    kept = {
+        path: md5
+        for path, md5 in before.items()
+        if path.startswith(("figures/", "tables/")) and path != "tables/runs.csv"
+    }
     assert kept and all(after.get(path) == md5 for path, md5 in kept.items())  # no table or figure deleted or rewritten
     assert [p for p in before if p.startswith("runs/")] == [p for p in after if p.startswith("runs/")]
     report = (root / "report.md").read_text()
-    section = old_report[old_report.index("## Experiment: "):old_report.index("## Failed runs")]
+    section = old_report[old_report.index("## Experiment: ") : old_report.index("## Failed runs")]
     assert section.strip() in report and "Not rebuilt this time" in report and "Unreadable run folders" not in report
-    assert main(["report", "--plugin", str(folders / ".." / "plugins0" / "x.py"), str(root)]) == 2  # a wrong plugin: refused
+    assert (
+        main(["report", "--plugin", str(folders / ".." / "plugins0" / "x.py"), str(root)]) == 2
+    )  # a wrong plugin: refused
 
 
 def test_suite_labels_a_plugin_cell_by_its_name_and_names_the_plugin_of_a_task(folders, capsys):
@@ -119,7 +170,9 @@ def test_suite_labels_a_plugin_cell_by_its_name_and_names_the_plugin_of_a_task(f
     err = capsys.readouterr().err
     assert "task" in err and "left out of the suite: runs of task 'first_token' need their plugin" in err
     header = next(line for line in (out / "suite.md").read_text().splitlines() if line.startswith("| task |"))
-    assert header.endswith("| GRU | my_indrnn |")  # the plugin cell's column, by its stored name, after the registered cells
+    assert header.endswith(
+        "| GRU | my_indrnn |"
+    )  # the plugin cell's column, by its stored name, after the registered cells
 
 
 def test_a_plugin_given_again_rebuilds_everything(folders, trained):

@@ -1,4 +1,3 @@
-
 from memorybench.cli.diagnose import through_time
 from memorybench.report.build import build_report, gate_length, gate_runs
 from memorybench.cli.store import prune as prune_main
@@ -24,14 +23,18 @@ def test_prune_keeps_only_the_gate_runs_checkpoints_and_the_report_is_unchanged(
     gates = (quick_copy.root / "figures").rglob("gates.png")
     gate_png = {p: p.read_bytes() for p in gates}
     assert prune_main([str(quick_copy.root), "--dry-run"]) == 0
-    assert "would remove 9 checkpoints" in capsys.readouterr().out and len(checkpoints(quick_copy)) == 12  # dry run: nothing gone
+    assert (
+        "would remove 9 checkpoints" in capsys.readouterr().out and len(checkpoints(quick_copy)) == 12
+    )  # dry run: nothing gone
     assert prune_main([str(quick_copy.root)]) == 0
     assert f"{quick_copy.root}: removed 9 checkpoints" in capsys.readouterr().out
     assert checkpoints(quick_copy) == traced(quick_copy) and len(traced(quick_copy)) == 3  # one per cell
     runs = quick_copy.collect()[0]
     assert len(runs) == 12 and set(runs["status"]) == {"ok"}  # still complete runs: a sweep does not retrain them
     build_report(quick_copy.root)
-    assert before == {p.relative_to(quick_copy.root): p.read_bytes() for p in (quick_copy.root / "tables").rglob("*.csv")}
+    assert before == {
+        p.relative_to(quick_copy.root): p.read_bytes() for p in (quick_copy.root / "tables").rglob("*.csv")
+    }
     assert gate_png == {p: p.read_bytes() for p in gate_png}
 
 

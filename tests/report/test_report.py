@@ -17,10 +17,21 @@ SLUG = "nndl-steps-200-eval-interval-50"
 
 def test_report_from_a_quick_sweep(quick_copy):
     text = build_report(quick_copy.root).read_text()
-    for heading in ("## Experiment: nndl, steps=200, eval_interval=50", "### Test accuracy against length", "### Memory horizon",
-                    "### Training curves", "### Gate heatmaps", "### Training throughput", "## Failed runs", "## Provenance"):
+    for heading in (
+        "## Experiment: nndl, steps=200, eval_interval=50",
+        "### Test accuracy against length",
+        "### Memory horizon",
+        "### Training curves",
+        "### Gate heatmaps",
+        "### Training throughput",
+        "## Failed runs",
+        "## Provenance",
+    ):
         assert heading in text
-    assert "memoryless baseline (always answering the most common sum) is **0.1**" in text and "at or above **0.55**" in text
+    assert (
+        "memoryless baseline (always answering the most common sum) is **0.1**" in text
+        and "at or above **0.55**" in text
+    )
     assert "| L | SRN | LSTM | GRU |" in text and "(n=2)" in text and "(seed " in text
     assert "at L=10 on the task's example sequence `[6, 7, 0, 0, 1, 0, 0, 0, 0, 0]`" in text
     for name in ("score_vs_length", "curves", "gates", "throughput"):
@@ -37,9 +48,18 @@ def test_report_from_a_quick_sweep(quick_copy):
 @pytest.mark.slow
 def test_report_is_rebuilt_from_stored_files_alone(quick_copy):
     first = build_report(quick_copy.root).read_text()
-    shutil.rmtree(quick_copy.root / "figures"), shutil.rmtree(quick_copy.tables_dir), (quick_copy.root / "report.md").unlink()
-    done = subprocess.run([sys.executable, "-m", "memorybench", "report", str(quick_copy.root)], capture_output=True, text=True,
-                          cwd=ROOT, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    (
+        shutil.rmtree(quick_copy.root / "figures"),
+        shutil.rmtree(quick_copy.tables_dir),
+        (quick_copy.root / "report.md").unlink(),
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "memorybench", "report", str(quick_copy.root)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
     assert done.returncode == 0, done.stderr
     assert (quick_copy.root / "report.md").read_text() == first
     assert (quick_copy.root / "figures" / SLUG / "gates.png").exists()
@@ -59,7 +79,9 @@ def test_threshold_changes_the_horizon(quick_copy):
 def test_failed_runs_are_listed(quick_copy):
     from memorybench.config import protocol_config
 
-    bad = protocol_config("nndl", cell="srn", seq_len=5, steps=200, eval_interval=50, optimizer="sgd", lr=1e38, device="cpu")
+    bad = protocol_config(
+        "nndl", cell="srn", seq_len=5, steps=200, eval_interval=50, optimizer="sgd", lr=1e38, device="cpu"
+    )
     train_into(quick_copy, bad)
     text = build_report(quick_copy.root).read_text()
     assert "FloatingPointError: training loss became nan" in text.split("## Failed runs")[1]
@@ -77,7 +99,6 @@ def test_gate_heatmaps_without_the_examples_length_trace_a_test_sequence(tmp_pat
 
 
 def test_gate_heatmaps_trace_each_cells_best_dev_seed(quick_copy):
-    import json
 
     runs = quick_copy.collect()[0]
     at10 = runs[(runs["seq_len"] == 10) & (runs["cell"] == "gru")].set_index("seed")
@@ -94,9 +115,25 @@ def test_not_a_results_folder(tmp_path, capsys):
 
 
 def test_labels_and_tables():
-    config = dict(protocol="stream", task="stream", task_params={}, embedding_size=32, hidden_size=32, init="book",  # a run stored before num_layers
-                  forget_bias=None, optimizer="adam", lr=0.001, batch_size=8, steps=19000, eval_interval=100, shuffle=False,
-                  clip="none", clip_value=5.0, stop_on_perfect_dev=True, execution="fused")
+    config = dict(
+        protocol="stream",
+        task="stream",
+        task_params={},
+        embedding_size=32,
+        hidden_size=32,
+        init="book",  # a run stored before num_layers
+        forget_bias=None,
+        optimizer="adam",
+        lr=0.001,
+        batch_size=8,
+        steps=19000,
+        eval_interval=100,
+        shuffle=False,
+        clip="none",
+        clip_value=5.0,
+        stop_on_perfect_dev=True,
+        execution="fused",
+    )
     assert experiment_label(config) == "stream"
     assert experiment_label(dict(config, batch_size=32)) == "stream, batch_size=32"
     assert markdown_table(pd.DataFrame({"a": [1], "b": ["x"]})) == "| a | b |\n|---|---|\n| 1 | x |"
@@ -106,13 +143,22 @@ def test_cell_benchmarks_section(quick_copy):
     import json
 
     def entry(cell, execution, median, device="cpu"):
-        return {"stats": {"median": median, "iqr": median / 10, "rounds": 9}, "extra_info": dict(
-            cell=cell, execution=execution, seq_len=30, batch_size=8, mode="forward", device=device, threads=1)}
+        return {
+            "stats": {"median": median, "iqr": median / 10, "rounds": 9},
+            "extra_info": dict(
+                cell=cell, execution=execution, seq_len=30, batch_size=8, mode="forward", device=device, threads=1
+            ),
+        }
 
     (quick_copy.root / "benchmarks").mkdir()
     for name, device, ratio in (("cpu", "cpu", 4), ("cuda", "Test GPU", 20)):
-        document = {"machine_info": {"cpu": {"brand_raw": "Test CPU"}},
-                    "benchmarks": [entry("lstm", "fused", 0.0003, device), entry("lstm", "transparent", 0.0003 * ratio, device)]}
+        document = {
+            "machine_info": {"cpu": {"brand_raw": "Test CPU"}},
+            "benchmarks": [
+                entry("lstm", "fused", 0.0003, device),
+                entry("lstm", "transparent", 0.0003 * ratio, device),
+            ],
+        }
         (quick_copy.root / "benchmarks" / f"cells-{name}.json").write_text(json.dumps(document))
     text = build_report(quick_copy.root).read_text()
     section = text.split("## Cell benchmarks")[1]
@@ -139,8 +185,15 @@ def test_a_damaged_run_is_listed_as_unreadable_and_the_rest_reported(quick_copy,
     assert "## Unreadable run folders" in text and f"runs/{folder.name}" in text and "11 runs stored" in text
 
 
-@pytest.mark.parametrize("threshold, message", [("nan", "must be a finite number"), ("1.5", "outside the range of accuracy (0 to 1)"),
-                                                ("-1", "outside the range of accuracy"), ("abc", "invalid float value: 'abc'")])
+@pytest.mark.parametrize(
+    "threshold, message",
+    [
+        ("nan", "must be a finite number"),
+        ("1.5", "outside the range of accuracy (0 to 1)"),
+        ("-1", "outside the range of accuracy"),
+        ("abc", "invalid float value: 'abc'"),
+    ],
+)
 def test_a_bad_threshold_is_one_line_and_writes_nothing(quick_copy, capsys, threshold, message):
     before = sorted(p.name for p in quick_copy.root.iterdir())
     try:
@@ -158,10 +211,16 @@ def test_a_rebuild_deletes_the_experiment_outputs_it_no_longer_writes_and_nothin
 
     root = quick_copy.root
     build_report(root)
-    old = {"tables/scores_gone.csv": "stale", "tables/paired_gone.csv": "stale", "figures/gone/curves.png": "stale",
-           "figures/kept/gates.png": "stale", "figures/kept/notes.txt": "a user's",
-           "tables/extrapolation.csv": "a diagnostic's", "figures/extrapolation/gone.png": "a diagnostic's",
-           f"figures/{SLUG}/gates.png": None}  # None: rewritten by the rebuild
+    old = {
+        "tables/scores_gone.csv": "stale",
+        "tables/paired_gone.csv": "stale",
+        "figures/gone/curves.png": "stale",
+        "figures/kept/gates.png": "stale",
+        "figures/kept/notes.txt": "a user's",
+        "tables/extrapolation.csv": "a diagnostic's",
+        "figures/extrapolation/gone.png": "a diagnostic's",
+        f"figures/{SLUG}/gates.png": None,
+    }  # None: rewritten by the rebuild
     for name, text in old.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -170,9 +229,18 @@ def test_a_rebuild_deletes_the_experiment_outputs_it_no_longer_writes_and_nothin
         os.utime(path, ns=(1, 1))  # written long ago
     build_report(root)
     gone = sorted(name for name in old if not (root / name).exists())
-    assert gone == ["figures/gone/curves.png", "figures/kept/gates.png", "tables/paired_gone.csv", "tables/scores_gone.csv"]
-    assert not (root / "figures" / "gone").exists() and (root / "figures" / "kept" / "notes.txt").read_text() == "a user's"
-    assert (root / "figures" / SLUG / "gates.png").stat().st_mtime_ns > 1 and (root / "tables" / f"scores_{SLUG}.csv").exists()
+    assert gone == [
+        "figures/gone/curves.png",
+        "figures/kept/gates.png",
+        "tables/paired_gone.csv",
+        "tables/scores_gone.csv",
+    ]
+    assert (
+        not (root / "figures" / "gone").exists() and (root / "figures" / "kept" / "notes.txt").read_text() == "a user's"
+    )
+    assert (root / "figures" / SLUG / "gates.png").stat().st_mtime_ns > 1 and (
+        root / "tables" / f"scores_{SLUG}.csv"
+    ).exists()
     assert not list(root.glob(".clock.*"))
 
 
@@ -185,7 +253,9 @@ def test_a_run_whose_config_has_a_wrong_typed_value_is_listed_as_unreadable_and_
     assert err == f"memorybench report: warning: run folder {folder} is damaged ({why}); left out of the report\n"
     assert out.strip() == str(quick_copy.root / "report.md")
     text = (quick_copy.root / "report.md").read_text()
-    assert "## Unreadable run folders" in text and f"| runs/{folder.name} | {why} |" in text and "11 runs stored" in text
+    assert (
+        "## Unreadable run folders" in text and f"| runs/{folder.name} | {why} |" in text and "11 runs stored" in text
+    )
     runs = pd.read_csv(quick_copy.root / "tables" / "runs.csv")
     assert len(runs) == 11 and folder.name not in set(runs["run_id"])
 
@@ -196,4 +266,7 @@ def test_an_experiment_trained_on_several_kinds_of_machine_says_so(quick_copy):
     edit_run(folder, result={"machine": "Other CPU | AVX2 | torch 2.13.0+cpu | 1 thread"})
     text = build_report(quick_copy.root).read_text()
     assert "Note: these runs were trained on 2 kinds of machine: " in text
-    assert "Other CPU | AVX2 | torch 2.13.0+cpu | 1 thread (1 runs)" in text and "reproducible bit for bit only on its own kind" in text
+    assert (
+        "Other CPU | AVX2 | torch 2.13.0+cpu | 1 thread (1 runs)" in text
+        and "reproducible bit for bit only on its own kind" in text
+    )

@@ -16,26 +16,57 @@ def stored(root, protocol: str, scores: dict, **overrides) -> ResultsStore:
     for (cell, seq_len), values in scores.items():
         for seed, value in enumerate(values):
             config = protocol_config(protocol, cell=cell, seq_len=seq_len, seed=seed, device="cpu", **overrides)
-            store.place(config, RunResult("ok", test_score=value, best_dev_score=value, metric="accuracy", curves=CURVE), None)
+            store.place(
+                config, RunResult("ok", test_score=value, best_dev_score=value, metric="accuracy", curves=CURVE), None
+            )
     return store
 
 
 @pytest.fixture
 def two_tasks(tmp_path):
-    digit_sum = stored(tmp_path / "nndl", "nndl", {("srn", 10): [0.9, 0.8, 0.85], ("srn", 20): [0.3, 0.2, 0.25],
-                                                    ("lstm", 10): [0.95, 0.9, 0.92], ("lstm", 20): [0.9, 0.8, 0.85]})
-    digits = stored(tmp_path / "digits", "digits_rows", {("srn", 8): [0.90, 0.92, 0.94], ("gru", 8): [0.80, 0.82, 0.84]})
+    digit_sum = stored(
+        tmp_path / "nndl",
+        "nndl",
+        {
+            ("srn", 10): [0.9, 0.8, 0.85],
+            ("srn", 20): [0.3, 0.2, 0.25],
+            ("lstm", 10): [0.95, 0.9, 0.92],
+            ("lstm", 20): [0.9, 0.8, 0.85],
+        },
+    )
+    digits = stored(
+        tmp_path / "digits", "digits_rows", {("srn", 8): [0.90, 0.92, 0.94], ("gru", 8): [0.80, 0.82, 0.84]}
+    )
     return digit_sum.root, digits.root
 
 
 def test_each_task_gets_its_own_measure(two_tasks):
     table = suite_table(two_tasks).set_index(["task", "cell"])
     srn, lstm = table.loc[("nndl", "srn")], table.loc[("nndl", "lstm")]
-    assert (srn["measure"], srn["value"], srn["text"], srn["bracket"]) == ("horizon", 10, "10 [10, 10]", [10, 20])  # L=20: 0.25 < 0.55
-    assert (lstm["value"], lstm["text"], lstm["censored"], lstm["cap"]) == (20, "≥ 20 [≥ 20, ≥ 20]", "above", 20)  # the longest tried passes
-    assert srn["source"] == "grid" and (srn["seeds"], srn["runs"], srn["min_length"], srn["threshold"]) == (3, 6, 10, 0.55)
+    assert (srn["measure"], srn["value"], srn["text"], srn["bracket"]) == (
+        "horizon",
+        10,
+        "10 [10, 10]",
+        [10, 20],
+    )  # L=20: 0.25 < 0.55
+    assert (lstm["value"], lstm["text"], lstm["censored"], lstm["cap"]) == (
+        20,
+        "≥ 20 [≥ 20, ≥ 20]",
+        "above",
+        20,
+    )  # the longest tried passes
+    assert srn["source"] == "grid" and (srn["seeds"], srn["runs"], srn["min_length"], srn["threshold"]) == (
+        3,
+        6,
+        10,
+        0.55,
+    )
     digits = table.loc[("digits_rows", "srn")]
-    assert digits["measure"] == "test_score" and digits["value"] == pytest.approx(0.92) and digits["text"].startswith("0.92 [")
+    assert (
+        digits["measure"] == "test_score"
+        and digits["value"] == pytest.approx(0.92)
+        and digits["text"].startswith("0.92 [")
+    )
     assert table.loc[("digits_rows", "gru")]["baseline"] == pytest.approx(183 / 1797)
 
 
@@ -43,7 +74,9 @@ def test_the_page_has_one_row_per_task_and_a_figure(two_tasks, tmp_path):
     written = write_suite(two_tasks, tmp_path / "suite")
     text = written[0].read_text()
     assert "| `nndl` (nndl; " in text and "| `digits_rows` (digits_rows; " in text and "| SRN | LSTM | GRU |" in text
-    assert "| 10 [10, 10] | ≥ 20 [≥ 20, ≥ 20] |" in text  # lengths as read back from suite.json: whole numbers, its nulls as censoring
+    assert (
+        "| 10 [10, 10] | ≥ 20 [≥ 20, ≥ 20] |" in text
+    )  # lengths as read back from suite.json: whole numbers, its nulls as censoring
     assert written[2].read_bytes().startswith(b"\x89PNG") and len(read_suite(written[1])["entries"]) == 4
 
 
@@ -68,8 +101,17 @@ def test_delayed_recall_over_hidden_sizes_shows_its_memory_capacity_at_n_32(tmp_
     store = stored(tmp_path / "recall", "delayed_recall", {("srn", 80): [0.05, 0.06]}, hidden_size=8)
     stored(store.root, "delayed_recall", {("srn", 80): [0.04, 0.05]}, hidden_size=32)
     store.tables_dir.mkdir(exist_ok=True)
-    pd.DataFrame(dict(task="delayed_recall", cell="srn", hidden_size=[8, 32], n=2, mc=[6.5, 28.8], mc_ci_low=[6.0, 27.7],
-                      mc_ci_high=[7.0, 29.9])).to_csv(store.tables_dir / "memory_capacity.csv", index=False)
+    pd.DataFrame(
+        dict(
+            task="delayed_recall",
+            cell="srn",
+            hidden_size=[8, 32],
+            n=2,
+            mc=[6.5, 28.8],
+            mc_ci_low=[6.0, 27.7],
+            mc_ci_high=[7.0, 29.9],
+        )
+    ).to_csv(store.tables_dir / "memory_capacity.csv", index=False)
     row = suite_table([store.root]).iloc[0]
     assert (row["measure"], row["value"], row["text"]) == ("memory_capacity", 28.8, "MC 28.8 [27.7, 29.9] of N = 32")
 
@@ -83,7 +125,11 @@ def test_the_readme_table_is_written_between_its_markers(two_tasks, tmp_path):
     readme.write_text("# title\n\n<!-- suite -->\n| old |\n<!-- /suite -->\n\nafter\n")
     written = write_suite(two_tasks, tmp_path / "suite", readme=readme)
     text = readme.read_text()
-    assert written[-1] == readme and text.startswith("# title\n\n<!-- suite -->\n| task |") and text.endswith("<!-- /suite -->\n\nafter\n")
+    assert (
+        written[-1] == readme
+        and text.startswith("# title\n\n<!-- suite -->\n| task |")
+        and text.endswith("<!-- /suite -->\n\nafter\n")
+    )
     assert table_in(text) == table_in(written[0].read_text()) and "| old |" not in text
 
 

@@ -41,4 +41,6 @@ def test_the_commit_can_be_named_by_the_environment(monkeypatch, tmp_path):
 
 def test_the_checkout_is_the_repository_root():
     # git_commit's '+dirty' looks at memorybench/, run_all.py and pyproject.toml from here
-    assert (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "memorybench" / "storage" / "provenance.py").is_file()
+    assert (REPO_ROOT / "pyproject.toml").is_file() and (
+        REPO_ROOT / "memorybench" / "storage" / "provenance.py"
+    ).is_file()

@@ -20,7 +20,9 @@ def test_round_trip_restores_config_result_curves_and_weights(saved):
     config, folder = saved
     assert sorted(p.name for p in folder.iterdir()) == ["checkpoint.pt", "run.json"]
     stored = json.loads((folder / "run.json").read_text())
-    assert stored["config"] == config.to_dict() and stored["environment"]["commit"] and stored["result"]["status"] == "ok"
+    assert (
+        stored["config"] == config.to_dict() and stored["environment"]["commit"] and stored["result"]["status"] == "ok"
+    )
     run = load_run(folder)
     assert run.config == config
     assert list(run.curves["step"]) == [20, 40, 60, 80]
@@ -39,7 +41,9 @@ def test_reloaded_model_runs_on_new_data_and_traces_transparently(saved):
 
 
 def test_failed_run_is_saved_with_its_error(tmp_path):
-    config = protocol_config("nndl", cell="srn", seq_len=5, steps=20, eval_interval=10, optimizer="sgd", lr=1e38, device="cpu")
+    config = protocol_config(
+        "nndl", cell="srn", seq_len=5, steps=20, eval_interval=10, optimizer="sgd", lr=1e38, device="cpu"
+    )
     run = load_run(train_and_save(config, tmp_path))
     assert run.result.status == "failed" and "nan" in run.result.error and run.model is None
     assert json.loads((tmp_path / "run.json").read_text())["result"]["status"] == "failed"
@@ -65,8 +69,11 @@ def test_atomic_write_leaves_the_old_file_when_writing_fails(tmp_path):
     assert target.read_text() == "new"
 
 
-@pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700), (0o002, 0o664, 0o775)],
-                         ids=["umask 022", "umask 077", "umask 002"])
+@pytest.mark.parametrize(
+    "umask, file_mode, dir_mode",
+    [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700), (0o002, 0o664, 0o775)],
+    ids=["umask 022", "umask 077", "umask 002"],
+)
 def test_atomic_writes_and_temporary_folders_follow_the_umask(tmp_path, monkeypatch, umask, file_mode, dir_mode):
     from memorybench.storage import rundir
     from memorybench.storage.rundir import current_umask, make_temp_dir, write_atomic
@@ -97,9 +104,22 @@ def test_float32_curve_columns_are_written_short_and_read_back_exactly(tmp_path)
     from memorybench.storage.rundir import StoredRun, read_run, run_document
 
     single = lambda x: float(np.float32(x))  # noqa: E731
-    curves = pd.DataFrame({"step": [1, 2], "train_loss": [0.1, 1 / 3], "dev_loss": [single(0.1), float("nan")],
-                           "grad_norm": [single(2.5e-8), single(3e9)]})
-    text = run_document(StoredRun({"cell": "srn", "seq_len": 5, "seed": 0}, {"status": "ok", "test_score": 0.5, "best_dev_score": 0.5}, {}, curves))
+    curves = pd.DataFrame(
+        {
+            "step": [1, 2],
+            "train_loss": [0.1, 1 / 3],
+            "dev_loss": [single(0.1), float("nan")],
+            "grad_norm": [single(2.5e-8), single(3e9)],
+        }
+    )
+    text = run_document(
+        StoredRun(
+            {"cell": "srn", "seq_len": 5, "seed": 0},
+            {"status": "ok", "test_score": 0.5, "best_dev_score": 0.5},
+            {},
+            curves,
+        )
+    )
     (tmp_path / "run.json").write_text(text)
     assert json.loads(text)["curves"]["float32"] == ["dev_loss", "grad_norm"]
     assert "[1,0.1,0.1,2.5e-08]" in text and "[2,0.3333333333333333,NaN,3e+09]" in text  # float32's shortest decimals

@@ -29,16 +29,22 @@ def test_a_sweep_reuses_the_runs_another_folder_holds_as_links(quick_copy, tmp_p
     runs, source_runs = store.collect()[0], quick_copy.collect()[0].set_index("run_id")
     shared = runs[runs["seed"] < 2]
     assert sorted(f for f in files(store) if f.endswith(".link")) == sorted(f"{r}.link" for r in shared["run_id"])
-    assert shared["test_score"].tolist() == source_runs.loc[shared["run_id"], "test_score"].tolist()  # the source's runs, read through the links
+    assert (
+        shared["test_score"].tolist() == source_runs.loc[shared["run_id"], "test_score"].tolist()
+    )  # the source's runs, read through the links
     assert len(runs) == 3 and (out / "report.md").exists()
     meta = json.loads((out / "store.json").read_text())
-    assert meta["format"] == FORMAT and meta["sweeps"][-1]["runs_shared"] == 2 and meta["sweeps"][-1]["runs_trained"] == 1
+    assert (
+        meta["format"] == FORMAT and meta["sweeps"][-1]["runs_shared"] == 2 and meta["sweeps"][-1]["runs_trained"] == 1
+    )
     report = (out / "report.md").read_text()
     assert "2 reused" in report and "linked here (`runs/<run_id>.link`): 2 from `../results`." in report
     # a second run of the same command finds everything complete and writes nothing
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert main([*SRN_AT_5, "--seeds", "3", "--out", str(out), "--reuse", str(quick_copy.root), *QUICK]) == 0
-    assert "reused 0 runs" in capsys.readouterr().out and before == {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert "reused 0 runs" in capsys.readouterr().out and before == {
+        p: p.read_bytes() for p in out.rglob("*") if p.is_file()
+    }
 
 
 def test_a_link_whose_run_is_gone_is_damaged_and_trained_again(quick_copy, tmp_path):
@@ -110,15 +116,20 @@ def test_a_run_cannot_be_shared_with_itself_or_with_another_run(quick_copy):
     assert quick_copy.scan()[0][:2] == folders and not any(f.endswith(".link") for f in files(quick_copy))
 
 
-@pytest.mark.parametrize("extra, message", [
-    (["--reuse", "{out}"], "is the folder the sweep writes to"),
-    (["--reuse", "{tmp}/missing"], "is not a folder"),
-    (["--reuse", "{source}", "--force"], "contradict each other"),
-])
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--reuse", "{out}"], "is the folder the sweep writes to"),
+        (["--reuse", "{tmp}/missing"], "is not a folder"),
+        (["--reuse", "{source}", "--force"], "contradict each other"),
+    ],
+)
 def test_bad_reuse_is_one_line_and_writes_nothing(quick_copy, tmp_path, capsys, extra, message):
     out = tmp_path / "out"
     store = ResultsStore.open(out)
-    written = lambda: sorted(p.name for p in out.rglob("*") if p.name != ".lock")  # the lock's empty file stays once taken
+    written = lambda: sorted(
+        p.name for p in out.rglob("*") if p.name != ".lock"
+    )  # the lock's empty file stays once taken
     before = written()
     argv = [a.format(out=out, tmp=tmp_path, source=quick_copy.root) for a in extra]
     assert main([*SRN_AT_5, "--out", str(out), *argv, *QUICK]) == 2

@@ -25,16 +25,25 @@ def test_open_creates_a_store(tmp_path):
     assert store.runs_dir.is_dir()
 
 
-@pytest.mark.parametrize("content, message", [
-    ('{"format": 99}', "was written by a memorybench results format 99; this version reads formats 1 and 2 and 3: choose another folder"),
-    ('{"sweeps": []}', "holds a store.json that is not memorybench's; choose another folder"),
-    ("not json", "store.json is damaged (not readable JSON); `memorybench report"),
-], ids=["another format", "not memorybench's", "damaged"])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            '{"format": 99}',
+            "was written by a memorybench results format 99; this version reads formats 1 and 2 and 3: choose another folder",
+        ),
+        ('{"sweeps": []}', "holds a store.json that is not memorybench's; choose another folder"),
+        ("not json", "store.json is damaged (not readable JSON); `memorybench report"),
+    ],
+    ids=["another format", "not memorybench's", "damaged"],
+)
 def test_open_refuses_other_formats_and_leaves_them_alone(tmp_path, content, message):
     (tmp_path / "store.json").write_text(content)
     with pytest.raises(StoreError, match=re.escape(message)):
         ResultsStore.open(tmp_path)
-    assert (tmp_path / "store.json").read_text() == content and sorted(p.name for p in tmp_path.iterdir()) == ["store.json"]
+    assert (tmp_path / "store.json").read_text() == content and sorted(p.name for p in tmp_path.iterdir()) == [
+        "store.json"
+    ]
 
 
 def test_open_refuses_a_file_and_a_foreign_runs_folder(tmp_path):
@@ -78,7 +87,9 @@ def test_leftovers_of_a_killed_run_are_removed_and_never_counted(tmp_path):
 
 def test_failed_runs_count_as_complete_unless_retried(tmp_path):
     store = ResultsStore.open(tmp_path)
-    bad = protocol_config("nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, optimizer="sgd", lr=1e38, device="cpu")
+    bad = protocol_config(
+        "nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, optimizer="sgd", lr=1e38, device="cpu"
+    )
     assert train_into(store, bad).status == "failed"
     assert store.is_complete(bad) and not store.is_complete(bad, retry_failed=True)
 
@@ -87,10 +98,26 @@ def test_tables_round_trip_through_csv(quick_copy):
     runs, curves = quick_copy.write_tables()
     assert len(runs) == 12 and runs["status"].eq("ok").all()
     assert list(runs["cell"].drop_duplicates()) == ["srn", "lstm", "gru"]
-    assert {"run_id", "test_score", "best_dev_score", "best_step", "wall_time_s", "steps_per_s", "num_params",
-            "device", "status", "error", "commit", "torch", "lr", "batch_size"} <= set(runs.columns)
+    assert {
+        "run_id",
+        "test_score",
+        "best_dev_score",
+        "best_step",
+        "wall_time_s",
+        "steps_per_s",
+        "num_params",
+        "device",
+        "status",
+        "error",
+        "commit",
+        "torch",
+        "lr",
+        "batch_size",
+    } <= set(runs.columns)
     reread = pd.read_csv(quick_copy.tables_dir / "runs.csv")
-    assert reread["test_score"].tolist() == pytest.approx(runs["test_score"].tolist(), rel=1e-15)  # pandas 2.0 parses to within an ulp
+    assert reread["test_score"].tolist() == pytest.approx(
+        runs["test_score"].tolist(), rel=1e-15
+    )  # pandas 2.0 parses to within an ulp
     assert len(curves) == 12 * 4 and set(curves.groupby("run_id").size()) == {4}
     assert not (quick_copy.tables_dir / "curves.csv").exists()  # each curve row is stored once, in its run's folder
 
@@ -99,7 +126,9 @@ def test_a_store_of_the_earlier_format_reads_with_the_generic_names(quick_copy):
     folder = next(quick_copy.runs_dir.iterdir())
     stored = read_run(folder)
     result = stored.result
-    old = {{"test_score": "test_accuracy", "best_dev_score": "best_dev_accuracy"}.get(k, k): v for k, v in result.items()}
+    old = {
+        {"test_score": "test_accuracy", "best_dev_score": "best_dev_accuracy"}.get(k, k): v for k, v in result.items()
+    }
     curves = stored.curves.rename(columns={"dev_score": "dev_accuracy"})
     edit_run(folder, result=old, curves=curves)
     runs, all_curves = quick_copy.collect()
@@ -113,7 +142,9 @@ def test_a_truncated_checkpoint_is_named_left_out_and_retrained(quick_copy):
     checkpoint = folder / "checkpoint.pt"
     checkpoint.write_bytes(checkpoint.read_bytes()[: checkpoint.stat().st_size // 2])
     intact, damaged = quick_copy.scan()
-    assert list(damaged) == [folder.name] and "checkpoint.pt does not load" in damaged[folder.name] and len(intact) == 11
+    assert (
+        list(damaged) == [folder.name] and "checkpoint.pt does not load" in damaged[folder.name] and len(intact) == 11
+    )
     assert len(quick_copy.collect()[0]) == 11
     config = protocol_config(**read_run(folder).config)
     assert not quick_copy.is_complete(config)  # so the next sweep trains it again
@@ -130,7 +161,9 @@ def test_a_config_with_a_wrong_typed_value_is_named_left_out_and_retrained(quick
     folder = next(p for p in quick_copy.runs_dir.iterdir())
     edit_run(folder, config={"hidden_size": "32"})
     intact, damaged = quick_copy.scan()
-    assert damaged == {folder.name: "its config is not a valid run config (hidden_size='32' is not allowed; it must be an integer >= 1)"}
+    assert damaged == {
+        folder.name: "its config is not a valid run config (hidden_size='32' is not allowed; it must be an integer >= 1)"
+    }
     assert len(intact) == 11 and len(quick_copy.collect()[0]) == 11
     configs = plan_sweep(**QUICK_SWEEP)
     (wanted,) = [c for c in configs if c.run_id() == folder.name]
@@ -148,10 +181,15 @@ def test_a_config_that_is_json_but_no_run_config_is_named(quick_copy, content):
     document = json.loads((folder / "run.json").read_text())
     (folder / "run.json").write_text(json.dumps({**document, "config": content}))
     damaged = quick_copy.scan()[1]
-    assert list(damaged) == [folder.name] and re.match(r"(its config is not a valid run config|its config is not a mapping|run.json is not a run's) \(", damaged[folder.name])
+    assert list(damaged) == [folder.name] and re.match(
+        r"(its config is not a valid run config|its config is not a mapping|run.json is not a run's) \(",
+        damaged[folder.name],
+    )
 
 
-@pytest.mark.parametrize("umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)], ids=["umask 022", "umask 077"])
+@pytest.mark.parametrize(
+    "umask, file_mode, dir_mode", [(0o022, 0o644, 0o755), (0o077, 0o600, 0o700)], ids=["umask 022", "umask 077"]
+)
 def test_a_sweep_and_its_report_write_files_and_folders_as_the_umask_says(tmp_path, umask, file_mode, dir_mode):
     from memorybench.report.build import build_report
     from memorybench.sweep.plan import run_sweep
@@ -166,17 +204,29 @@ def test_a_sweep_and_its_report_write_files_and_folders_as_the_umask_says(tmp_pa
         os.umask(old)
     root = store.root
     run = root / "runs" / CONFIG.run_id()
-    written = [root / "report.md", root / "store.json", *root.glob("tables/*.csv"), *run.iterdir(), *root.glob("figures/**/*.png")]
+    written = [
+        root / "report.md",
+        root / "store.json",
+        *root.glob("tables/*.csv"),
+        *run.iterdir(),
+        *root.glob("figures/**/*.png"),
+    ]
     assert {"runs.csv", "run.json", "checkpoint.pt"} <= {p.name for p in written}
     assert {p.relative_to(root).as_posix(): oct(p.stat().st_mode & 0o777) for p in written} == {
-        p.relative_to(root).as_posix(): oct(file_mode) for p in written}
+        p.relative_to(root).as_posix(): oct(file_mode) for p in written
+    }
     folders = [root, root / "runs", run, root / "tables", root / "figures", *root.glob("figures/*/")]
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in folders} == {p.name: oct(dir_mode) for p in folders}
 
 
-@pytest.mark.parametrize("content, why", [('{"config": {"status": "o', "run.json does not load (JSONDecodeError)"),
-                                          ("", "run.json does not load (JSONDecodeError)"),
-                                          ('{"config": {}, "result": {}}', "run.json is not a run's (KeyError: 'curves')")])
+@pytest.mark.parametrize(
+    "content, why",
+    [
+        ('{"config": {"status": "o', "run.json does not load (JSONDecodeError)"),
+        ("", "run.json does not load (JSONDecodeError)"),
+        ('{"config": {}, "result": {}}', "run.json is not a run's (KeyError: 'curves')"),
+    ],
+)
 def test_a_damaged_run_file_is_named(quick_copy, content, why):
     folder = next(p for p in quick_copy.runs_dir.iterdir())
     (folder / "run.json").write_text(content)
@@ -188,7 +238,9 @@ def test_a_damaged_store_json_is_named_and_rebuilt_from_the_intact_runs(quick_co
     with pytest.raises(StoreError, match="store.json is damaged .*--rebuild-store"):
         ResultsStore.open(quick_copy.root)
     quick_copy.meta_path.unlink()
-    with pytest.raises(StoreError, match="has a runs/ folder but no store.json; if memorybench wrote it, .*--rebuild-store"):
+    with pytest.raises(
+        StoreError, match="has a runs/ folder but no store.json; if memorybench wrote it, .*--rebuild-store"
+    ):
         ResultsStore.open(quick_copy.root)
     assert ResultsStore.rebuild(quick_copy.root) == (12, 0, 0)
     assert len(ResultsStore.open(quick_copy.root).collect()[0]) == 12
@@ -210,8 +262,10 @@ def test_the_lock_refuses_a_second_sweep_naming_the_first_and_is_free_after(tmp_
         with pytest.raises(StoreError) as refused:
             with store.lock("second"):  # this process again: refused like any other
                 pass
-        assert str(refused.value) == (f"another sweep (process {os.getpid()}, started {held['started']}) is writing to {tmp_path}; "
-                                      "wait for it to finish or stop it")
+        assert str(refused.value) == (
+            f"another sweep (process {os.getpid()}, started {held['started']}) is writing to {tmp_path}; "
+            "wait for it to finish or stop it"
+        )
         assert store.holder() == held
     assert store.holder() is None
     with pytest.raises(KeyboardInterrupt):
@@ -267,8 +321,16 @@ def test_two_sweeps_racing_for_the_lock_over_a_stale_note_let_exactly_one_in(tmp
     store = ResultsStore.open(tmp_path)
     root = Path(__file__).resolve().parents[2]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
-    racers = [subprocess.Popen([sys.executable, "-c", RACER, str(tmp_path)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               bufsize=0, env=env) for _ in range(2)]
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, str(tmp_path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            bufsize=0,
+            env=env,
+        )
+        for _ in range(2)
+    ]
     try:
         assert [answer(racer) for racer in racers] == ["ready", "ready"]
         for _ in range(10):

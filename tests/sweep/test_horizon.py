@@ -1,4 +1,5 @@
 """The horizon search: the pure search on stubs whose true horizon is known, and the command."""
+
 import pytest
 
 from memorybench.cli.horizon import main
@@ -39,7 +40,9 @@ def test_a_score_that_is_not_monotone_stands_below_the_first_fail_and_keeps_its_
     while (length := search.next_length(probes)) is not None:
         probes[length] = length <= 22 or length in range(30, 36)
     reading = search.reading(probes)
-    assert (reading["horizon"], reading["first_fail"], reading["longest_pass"]) == (22, 25, 30) and reading["censored"] == "none"
+    assert (reading["horizon"], reading["first_fail"], reading["longest_pass"]) == (22, 25, 30) and reading[
+        "censored"
+    ] == "none"
 
 
 @pytest.mark.parametrize("stored", [{}, {30: True, 25: False}, {30: False}])
@@ -61,22 +64,39 @@ def test_the_plan_line_prices_the_costliest_search_at_the_stored_runs_speed(tmp_
     from memorybench.cli.horizon import cost_line
     import pandas as pd
 
-    stored = pd.DataFrame(dict(cell=["gru", "gru", "lstm"], steps=[100, 100, 50], status=["ok", "ok", "ok"], seq_len=[10, 30, 10],
-                               wall_time_s=[10.0, 60.0, 1.0], pack_size=[1, 2, 1]))
+    stored = pd.DataFrame(
+        dict(
+            cell=["gru", "gru", "lstm"],
+            steps=[100, 100, 50],
+            status=["ok", "ok", "ok"],
+            seq_len=[10, 30, 10],
+            wall_time_s=[10.0, 60.0, 1.0],
+            pack_size=[1, 2, 1],
+        )
+    )
     line = cost_line({"gru": [40, 80], "lstm": [40]}, stored, seeds=2, steps=100, workers=2)
     # gru: a run costs (1.0 + 1.0) / 2 = 1 s per unit of length: 2 seeds x 120 / 2 workers = 120 s; lstm has no run at 100 steps
-    assert line == "at most 6 runs (gru 40, 80; lstm 40): about 2 min of training for gru at the stored runs' speed; lstm: no stored run at 100 steps to price"
+    assert (
+        line
+        == "at most 6 runs (gru 40, 80; lstm 40): about 2 min of training for gru at the stored runs' speed; lstm: no stored run at 100 steps to price"
+    )
     assert main(["--task", "adding", "--cells", "gru", "--dry-run", "--out", str(tmp_path / "new")]) == 0
-    assert "at most 21 runs (gru 100, 200, 400, 800, 600, 700, 750); gru: no stored run at 5000 steps to price" in capsys.readouterr().out
+    assert (
+        "at most 21 runs (gru 100, 200, 400, 800, 600, 700, 750); gru: no stored run at 5000 steps to price"
+        in capsys.readouterr().out
+    )
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--max-length", "2"], "--max-length 2 is below task nndl's minimum length (allowed: integers >= 3)"),
-    (["--resolution", "0"], "argument --resolution: resolution 0 is not allowed (allowed: numbers > 0)"),
-    (["--growth", "1"], "argument --growth: growth 1 is not allowed (allowed: numbers > 1)"),
-    (["--task", "nope"], "argument --task: invalid choice: 'nope'"),
-    (["--cells", "elman"], "argument --cells: invalid choice: 'elman'"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--max-length", "2"], "--max-length 2 is below task nndl's minimum length (allowed: integers >= 3)"),
+        (["--resolution", "0"], "argument --resolution: resolution 0 is not allowed (allowed: numbers > 0)"),
+        (["--growth", "1"], "argument --growth: growth 1 is not allowed (allowed: numbers > 1)"),
+        (["--task", "nope"], "argument --task: invalid choice: 'nope'"),
+        (["--cells", "elman"], "argument --cells: invalid choice: 'elman'"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, message, tmp_path, capsys):
     out = tmp_path / "out"
     assert main([*argv, "--out", str(out)]) == 2
@@ -88,7 +108,11 @@ def test_dry_run_prints_the_plan_and_the_first_round_and_trains_nothing(tmp_path
     out = tmp_path / "out"
     assert main(["--task", "adding", "--cells", "gru", "lstm", "--dry-run", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "start 100, x2, cap 800" in printed and "first round: gru L=100, lstm L=100 (6 runs" in printed and not out.exists()
+    assert (
+        "start 100, x2, cap 800" in printed
+        and "first round: gru L=100, lstm L=100 (6 runs" in printed
+        and not out.exists()
+    )
 
 
 def test_dry_run_on_an_empty_results_folder_prices_nothing_and_writes_nothing(tmp_path, capsys):
@@ -97,7 +121,10 @@ def test_dry_run_on_an_empty_results_folder_prices_nothing_and_writes_nothing(tm
     out = ResultsStore.open(tmp_path / "empty").root
     before = sorted(p.name for p in out.rglob("*"))
     assert main(["--task", "nndl", "--cells", "srn", "--dry-run", "--out", str(out)]) == 0
-    assert "srn: no stored run at 19000 steps to price" in capsys.readouterr().out and sorted(p.name for p in out.rglob("*")) == before
+    assert (
+        "srn: no stored run at 19000 steps to price" in capsys.readouterr().out
+        and sorted(p.name for p in out.rglob("*")) == before
+    )
 
 
 @pytest.mark.slow
@@ -110,14 +137,36 @@ def test_a_real_search_through_the_command_resumes_after_ctrl_c_without_retraini
     import pandas as pd
 
     root = Path(__file__).resolve().parents[2]
-    command = lambda out: [sys.executable, "-m", "memorybench", "horizon", "--task", "nndl", "--cells", "srn", "--seeds", "2", "--quick",
-                           "--max-length", "12", "--workers", "1", "--device", "cpu", "--no-progress", "--out", str(out)]
+    command = lambda out: [
+        sys.executable,
+        "-m",
+        "memorybench",
+        "horizon",
+        "--task",
+        "nndl",
+        "--cells",
+        "srn",
+        "--seeds",
+        "2",
+        "--quick",
+        "--max-length",
+        "12",
+        "--workers",
+        "1",
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
     whole = subprocess.run(command(tmp_path / "whole"), capture_output=True, text=True, cwd=root, timeout=300)
     assert whole.returncode == 0, whole.stderr
     rounds = [line for line in whole.stdout.splitlines() if line.startswith("round ")]
     assert len(rounds) >= 2 and "## Horizon search" in (tmp_path / "whole" / "report.md").read_text()
 
-    stopped = subprocess.Popen(command(tmp_path / "resumed"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root)
+    stopped = subprocess.Popen(
+        command(tmp_path / "resumed"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=root
+    )
     for line in stopped.stdout:
         if line.startswith("round 1:"):
             stopped.send_signal(signal.SIGINT)
@@ -131,8 +180,14 @@ def test_a_real_search_through_the_command_resumes_after_ctrl_c_without_retraini
     assert f"{total - stored} runs trained" in resumed.stdout  # no stored probe trained again
     import json
 
-    recorded = json.loads((tmp_path / "whole" / "store.json").read_text())["sweeps"][-1]  # the search's machine and wall time
-    assert recorded["command"].startswith("memorybench horizon --task nndl ") and recorded["runs_trained"] == total and recorded["wall_time_s"] > 0
+    recorded = json.loads((tmp_path / "whole" / "store.json").read_text())["sweeps"][
+        -1
+    ]  # the search's machine and wall time
+    assert (
+        recorded["command"].startswith("memorybench horizon --task nndl ")
+        and recorded["runs_trained"] == total
+        and recorded["wall_time_s"] > 0
+    )
     for name in ("search_horizons.csv", "search_probes.csv"):  # the same answer, bit for bit (the time it took aside)
         read = lambda folder: pd.read_csv(tmp_path / folder / "tables" / name).drop(columns="wall_time_s")
         pd.testing.assert_frame_equal(read("whole"), read("resumed"))
@@ -156,10 +211,34 @@ def test_probing_several_lengths_a_round_finds_the_same_horizon_in_fewer_rounds(
 def test_a_round_of_three_holds_the_next_length_for_either_outcome():
     search = Search(start=30, min_length=3, cap=240)
     assert search.next_lengths({}, 3) == [30, 60, 15]  # 30; then 60 if it passes, 15 if it fails
-    assert search.next_lengths({30: True, 60: False}, 3) == [45, 52, 37]  # bisecting: the middle, then both halves' middles
+    assert search.next_lengths({30: True, 60: False}, 3) == [
+        45,
+        52,
+        37,
+    ]  # bisecting: the middle, then both halves' middles
 
 
 def test_dry_run_on_many_workers_probes_several_lengths_per_cell(tmp_path, capsys):
-    assert main(["--task", "nndl", "--cells", "gru", "--seeds", "2", "--workers", "6", "--dry-run", "--out", str(tmp_path / "o")]) == 0
+    assert (
+        main(
+            [
+                "--task",
+                "nndl",
+                "--cells",
+                "gru",
+                "--seeds",
+                "2",
+                "--workers",
+                "6",
+                "--dry-run",
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
-    assert "6 worker(s): 3 length(s) per cell a round" in printed and "first round: gru L=30, gru L=60, gru L=15 (6 runs" in printed
+    assert (
+        "6 worker(s): 3 length(s) per cell a round" in printed
+        and "first round: gru L=30, gru L=60, gru L=15 (6 runs" in printed
+    )

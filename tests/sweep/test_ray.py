@@ -6,6 +6,7 @@ auth token, so they pass whatever Ray state the user has: ~/.ray/auth_token, a r
 instance without an address, every attempt bounded, one line when it fails) is also
 checked in this process, with `ray.init` replaced. Under CI=true these tests may not skip
 for want of Ray."""
+
 import json
 import os
 import shutil
@@ -22,7 +23,20 @@ from memorybench.config import protocol_config
 from memorybench.storage.store import ResultsStore
 
 ROOT = Path(__file__).resolve().parents[2]
-SWEEP = ["--lengths", "5", "--cells", "srn", "lstm", "gru", "--seeds", "2", "--quick", "--device", "cpu", "--no-progress"]
+SWEEP = [
+    "--lengths",
+    "5",
+    "--cells",
+    "srn",
+    "lstm",
+    "gru",
+    "--seeds",
+    "2",
+    "--quick",
+    "--device",
+    "cpu",
+    "--no-progress",
+]
 COLUMNS = ["test_score", "test_loss", "best_dev_score", "best_step", "steps_done", "status", "pack_size", "packing"]
 
 try:
@@ -30,10 +44,17 @@ try:
 except ImportError:
     if os.environ.get("CI") == "true":
         raise
-    pytest.skip("Ray is not installed (pip install -e \".[ray]\")", allow_module_level=True)
+    pytest.skip('Ray is not installed (pip install -e ".[ray]")', allow_module_level=True)
 
 
-UNSHARE = ["unshare", "--net", "--pid", "--fork", "--mount-proc", "--kill-child"]  # loopback only; its processes die with it
+UNSHARE = [
+    "unshare",
+    "--net",
+    "--pid",
+    "--fork",
+    "--mount-proc",
+    "--kill-child",
+]  # loopback only; its processes die with it
 
 
 def namespace_available() -> str:
@@ -53,8 +74,13 @@ def in_a_namespace(mode: str, out: Path, env: dict | None = None) -> dict:
     # Ray's Unix sockets live under its temp dir and their paths are capped at 107 bytes: a short
     # scratch dir under /tmp, not tmp_path. Once unshare returns, no process of the cluster is left in it.
     with tempfile.TemporaryDirectory(prefix="mb-ray-", ignore_cleanup_errors=True) as scratch:
-        done = subprocess.run([*UNSHARE, "bash", "-c", script, "bash", mode, scratch, str(out), *SWEEP], capture_output=True, text=True,
-                              env=dict(os.environ, **(env or {})), timeout=900)
+        done = subprocess.run(
+            [*UNSHARE, "bash", "-c", script, "bash", mode, scratch, str(out), *SWEEP],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, **(env or {})),
+            timeout=900,
+        )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -64,8 +90,13 @@ def sweep_on_a_ray_cluster(out: Path, env: dict | None = None) -> dict:
 
 
 def local_sweep(out: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(ROOT / "run_all.py"), *SWEEP, "--workers", "2", "--out", str(out)], capture_output=True,
-                          text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=600)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_all.py"), *SWEEP, "--workers", "2", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        timeout=600,
+    )
 
 
 def runs(out: Path):
@@ -93,7 +124,9 @@ def test_a_worker_killed_mid_run_is_retried_once_then_reported_lost_and_trained_
     report = sweep_on_a_ray_cluster(tmp_path / "ray", env={"MEMORYBENCH_TEST_KILL_RUN": victim.run_id()})
     assert report["returncode"] == 0, report["stderr"]
     assert "5 runs trained, 0 already complete, 0 failed, 1 lost" in report["stdout"]
-    assert "lstm L=5   seed=1  LOST  WorkerCrashedError" in report["stderr"] and "again on its 1 retry" in report["stderr"]
+    assert (
+        "lstm L=5   seed=1  LOST  WorkerCrashedError" in report["stderr"] and "again on its 1 retry" in report["stderr"]
+    )
     stored = runs(tmp_path / "ray")
     assert victim.run_id() not in stored.index and len(stored) == 5 and (stored["status"] == "ok").all()
     resumed = local_sweep(tmp_path / "ray")  # no flag needed: a lost run was never stored
@@ -107,11 +140,28 @@ def test_an_address_where_no_cluster_answers_is_one_line_within_seconds(tmp_path
     with socket.socket() as probe:  # a loopback port nothing listens on once this closes
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    for address, message in ((f"127.0.0.1:{port}", f"no Ray cluster answers at --address 127.0.0.1:{port} (Connection refused)"),
-                             ("head-without-port", "--address 'head-without-port' is not allowed: give auto or HOST:PORT")):
+    for address, message in (
+        (f"127.0.0.1:{port}", f"no Ray cluster answers at --address 127.0.0.1:{port} (Connection refused)"),
+        ("head-without-port", "--address 'head-without-port' is not allowed: give auto or HOST:PORT"),
+    ):
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, str(ROOT / "run_all.py"), *SWEEP, "--executor", "ray", "--address", address,
-                               "--out", str(tmp_path / "out")], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=90)
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(ROOT / "run_all.py"),
+                *SWEEP,
+                "--executor",
+                "ray",
+                "--address",
+                address,
+                "--out",
+                str(tmp_path / "out"),
+            ],
+            capture_output=True,
+            text=True,
+            env=dict(os.environ, PYTHONPATH=str(ROOT)),
+            timeout=90,
+        )
         assert done.returncode == 2 and done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
         assert time.perf_counter() - started < 60 and not (tmp_path / "out").exists()
 
@@ -128,7 +178,9 @@ def own_instance(tmp_path_factory):
 @pytest.mark.slow
 def test_without_address_a_sweep_runs_on_a_fresh_local_instance_not_on_the_users_cluster(own_instance):
     report, sweep = own_instance, own_instance["sweep"]
-    assert report["cluster_started"] and report["latest_cluster"], report["start_stderr"]  # a bare ray.init() would join it
+    assert report["cluster_started"] and report["latest_cluster"], report[
+        "start_stderr"
+    ]  # a bare ray.init() would join it
     assert sweep["returncode"] == 0, sweep["stderr"]
     assert "6 runs trained, 0 already complete, 0 failed" in sweep["stdout"]
     assert f"RAY_ADDRESS={report['latest_cluster']} is ignored without --address" in sweep["stderr"]
@@ -143,8 +195,14 @@ def test_without_address_a_sweep_runs_on_a_fresh_local_instance_not_on_the_users
 def test_a_cluster_that_refuses_the_drivers_token_is_one_line_naming_RAY_AUTH_MODE(own_instance):
     refused = own_instance["no_token"]
     assert refused["returncode"] == 2 and refused["stderr"].count("\n") == 1, refused["stderr"]
-    assert refused["stderr"].startswith(f"memorybench: error: could not connect to the Ray cluster at --address {own_instance['latest_cluster']}")
-    assert "InvalidAuthToken" in refused["stderr"] and "RAY_AUTH_MODE=token" in refused["stderr"] and "RAY_AUTH_TOKEN" in refused["stderr"]
+    assert refused["stderr"].startswith(
+        f"memorybench: error: could not connect to the Ray cluster at --address {own_instance['latest_cluster']}"
+    )
+    assert (
+        "InvalidAuthToken" in refused["stderr"]
+        and "RAY_AUTH_MODE=token" in refused["stderr"]
+        and "RAY_AUTH_TOKEN" in refused["stderr"]
+    )
 
 
 @in_namespaces
@@ -153,8 +211,10 @@ def test_a_head_that_never_answers_is_one_line_within_the_timeout_and_the_comman
     silent, address = own_instance["silent"], own_instance["silent_address"]
     assert silent["connections"] > 0  # Ray reached the port: it listens, it never answers
     assert silent["returncode"] == 2, silent  # not killed at the 60 s limit: Ray alone retries for over ten minutes
-    assert silent["stderr"] == (f"memorybench: error: could not connect to the Ray cluster at --address {address} within 2 s: "
-                                "nothing there answered as a Ray head\n")
+    assert silent["stderr"] == (
+        f"memorybench: error: could not connect to the Ray cluster at --address {address} within 2 s: "
+        "nothing there answered as a Ray head\n"
+    )
     assert silent["seconds"] < 30, silent["seconds"]  # 2 s, and the start of python, torch and ray
 
 
@@ -205,8 +265,13 @@ def make_ray_executor(address):
     return made.get("executor"), made.get("error"), time.perf_counter() - started
 
 
-@pytest.mark.parametrize("address, names", [(None, "could not start a local Ray instance within 0.5 s: "),
-                                            ("auto", "could not connect to the Ray cluster at --address auto within 0.5 s: ")])
+@pytest.mark.parametrize(
+    "address, names",
+    [
+        (None, "could not start a local Ray instance within 0.5 s: "),
+        ("auto", "could not connect to the Ray cluster at --address auto within 0.5 s: "),
+    ],
+)
 def test_a_connection_that_hangs_is_one_line_within_the_timeout(monkeypatch, address, names):
     from memorybench.sweep import ray_executor
     from memorybench.sweep.ray_executor import ExecutorUnavailable
@@ -245,8 +310,10 @@ def test_a_refused_token_is_one_line_that_names_RAY_AUTH_MODE_and_the_token(monk
 
     try:  # how Ray 2.60 says it: a plain ConnectionError, caused by the GCS client's AuthenticationError
         try:
-            raise RuntimeError("Failed to connect to GCS. Last connection error: Traceback (most recent call last):\n"
-                               "ray.exceptions.AuthenticationError: RPC error: InvalidAuthToken: Authentication token is missing")
+            raise RuntimeError(
+                "Failed to connect to GCS. Last connection error: Traceback (most recent call last):\n"
+                "ray.exceptions.AuthenticationError: RPC error: InvalidAuthToken: Authentication token is missing"
+            )
         except RuntimeError as cause:
             raise ConnectionError("Failed to connect to Ray cluster at 10.0.0.7:6379") from cause
     except ConnectionError as refused:
@@ -255,5 +322,7 @@ def test_a_refused_token_is_one_line_that_names_RAY_AUTH_MODE_and_the_token(monk
     _, error, _ = make_ray_executor("10.0.0.7:6379")
     assert isinstance(error, ExecutorUnavailable) and "\n" not in str(error), error
     message = str(error)
-    assert message.startswith("could not connect to the Ray cluster at --address 10.0.0.7:6379: the cluster refused this driver (InvalidAuthToken)")
+    assert message.startswith(
+        "could not connect to the Ray cluster at --address 10.0.0.7:6379: the cluster refused this driver (InvalidAuthToken)"
+    )
     assert "RAY_AUTH_MODE=token" in message and "RAY_AUTH_TOKEN" in message

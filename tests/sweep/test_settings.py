@@ -17,8 +17,17 @@ LAYOUTS = [(1, False), (1, True), (2, False), (2, True)]  # (num_layers, bidirec
 @pytest.mark.parametrize("hidden", [7, 32])
 def test_parameter_count_is_the_models(cell, hidden, task, num_layers, bidirectional):
     execution = "fused" if get_cell(cell).fused else "transparent"
-    model = build_model(get_task(task), cell, execution=execution, hidden_size=hidden, num_layers=num_layers, bidirectional=bidirectional)
-    assert parameter_count(cell, hidden, task, num_layers=num_layers, bidirectional=bidirectional) == count_parameters(model)
+    model = build_model(
+        get_task(task),
+        cell,
+        execution=execution,
+        hidden_size=hidden,
+        num_layers=num_layers,
+        bidirectional=bidirectional,
+    )
+    assert parameter_count(cell, hidden, task, num_layers=num_layers, bidirectional=bidirectional) == count_parameters(
+        model
+    )
 
 
 def test_the_mnist_seed_lstm_is_counted_with_both_directions():
@@ -41,14 +50,19 @@ def test_matched_hidden_is_the_closest_of_every_size_for_each_layout(num_layers,
     layout = dict(num_layers=num_layers, bidirectional=bidirectional)
     target = parameter_count("srn", 12, **layout)
     for cell in ("lstm", "gru", "srn_book"):
-        closest = min(range(1, 49), key=lambda h: (abs(parameter_count(cell, h, **layout) - target), h))  # every size tried
+        closest = min(
+            range(1, 49), key=lambda h: (abs(parameter_count(cell, h, **layout) - target), h)
+        )  # every size tried
         assert matched_hidden(cell, 12, **layout) == closest
 
 
 def test_matched_sizes_count_the_second_layer():
     assert [matched_hidden("lstm", 32, num_layers=n) for n in (1, 2)] == [13, 14]
     matched = SweepAxes(match="params")
-    assert [matched.overrides("lstm", num_layers=2, bidirectional=b) for b in (False, True)] == [[{"hidden_size": 14}], [{"hidden_size": 15}]]
+    assert [matched.overrides("lstm", num_layers=2, bidirectional=b) for b in (False, True)] == [
+        [{"hidden_size": 14}],
+        [{"hidden_size": 15}],
+    ]
 
 
 @pytest.mark.parametrize("cell", ["srn", "lstm", "gru", "indrnn", "mingru", "minlstm", "lru"])
@@ -71,24 +85,37 @@ def test_axes_multiply_into_configs_and_the_forget_bias_touches_the_lstm_only():
     lstm = {(c.lr, c.init, c.forget_bias) for c in configs if c.cell == "lstm"}
     assert len(lstm) == 8 and {c.forget_bias for c in configs if c.cell == "srn"} == {None}
     assert len({c.run_id() for c in configs}) == len(configs)
-    assert plan_sweep("nndl", ["srn"], [5], seeds=1, device="cpu") == plan_sweep("nndl", ["srn"], [5], seeds=1, device="cpu", axes=SweepAxes())
+    assert plan_sweep("nndl", ["srn"], [5], seeds=1, device="cpu") == plan_sweep(
+        "nndl", ["srn"], [5], seeds=1, device="cpu", axes=SweepAxes()
+    )
 
 
 def test_matched_sweep_gives_each_cell_its_hidden_size():
-    configs = plan_sweep("nndl", ["srn", "lstm", "gru"], [5], seeds=1, device="cpu", axes=SweepAxes(hidden=(32, 64), match="params"))
+    configs = plan_sweep(
+        "nndl", ["srn", "lstm", "gru"], [5], seeds=1, device="cpu", axes=SweepAxes(hidden=(32, 64), match="params")
+    )
     sizes = {(c.cell, c.hidden_size) for c in configs}
-    assert sizes == {("srn", 32), ("srn", 64), ("lstm", matched_hidden("lstm", 32)), ("lstm", matched_hidden("lstm", 64)),
-                     ("gru", matched_hidden("gru", 32)), ("gru", matched_hidden("gru", 64))}
+    assert sizes == {
+        ("srn", 32),
+        ("srn", 64),
+        ("lstm", matched_hidden("lstm", 32)),
+        ("lstm", matched_hidden("lstm", 64)),
+        ("gru", matched_hidden("gru", 32)),
+        ("gru", matched_hidden("gru", 64)),
+    }
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--lr", "0"], "argument --lr: learning rate 0 is not allowed (allowed: finite numbers > 0)"),
-    (["--lr", "inf"], "learning rate inf is not allowed"),
-    (["--init", "xavier"], "argument --init: invalid choice: 'xavier'"),
-    (["--hidden", "0"], "hidden size 0 is too small (allowed: integers >= 1)"),
-    (["--forget-bias", "nan"], "forget bias nan is not allowed (allowed: finite numbers, or none)"),
-    (["--forget-bias", "big"], "forget bias 'big' is not a number"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--lr", "0"], "argument --lr: learning rate 0 is not allowed (allowed: finite numbers > 0)"),
+        (["--lr", "inf"], "learning rate inf is not allowed"),
+        (["--init", "xavier"], "argument --init: invalid choice: 'xavier'"),
+        (["--hidden", "0"], "hidden size 0 is too small (allowed: integers >= 1)"),
+        (["--forget-bias", "nan"], "forget bias nan is not allowed (allowed: finite numbers, or none)"),
+        (["--forget-bias", "big"], "forget bias 'big' is not a number"),
+    ],
+)
 def test_bad_axis_values_are_one_line_and_exit_2(argv, message, tmp_path, capsys):
     assert main([*argv, "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
@@ -96,7 +123,28 @@ def test_bad_axis_values_are_one_line_and_exit_2(argv, message, tmp_path, capsys
 
 
 def test_the_size_check_counts_the_settings(tmp_path, capsys):
-    argv = ["--seeds", "500", "--lengths", "5", "10", "--cells", "srn", "--lr", "1e-3", "2e-3", "3e-3", "4e-3", "5e-3", "6e-3", "7e-3",
-            "8e-3", "9e-3", "1e-2", "2e-2", "--out", str(tmp_path / "out")]
+    argv = [
+        "--seeds",
+        "500",
+        "--lengths",
+        "5",
+        "10",
+        "--cells",
+        "srn",
+        "--lr",
+        "1e-3",
+        "2e-3",
+        "3e-3",
+        "4e-3",
+        "5e-3",
+        "6e-3",
+        "7e-3",
+        "8e-3",
+        "9e-3",
+        "1e-2",
+        "2e-2",
+        "--out",
+        str(tmp_path / "out"),
+    ]
     assert main(argv) == 2
     assert "this sweep plans 11,000 runs (more than 10,000); pass --yes" in capsys.readouterr().err

@@ -35,7 +35,9 @@ def test_parallel_workers_give_the_same_results_as_one(quick_store, tmp_path):
 
 def test_a_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path):
     good = protocol_config("nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, device="cpu")
-    bad = protocol_config("nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, optimizer="sgd", lr=1e38, device="cpu")
+    bad = protocol_config(
+        "nndl", cell="srn", seq_len=5, steps=10, eval_interval=5, optimizer="sgd", lr=1e38, device="cpu"
+    )
     store = ResultsStore.open(tmp_path)
     outcome = run_sweep(store, [bad, good], progress=False)
     assert [r.status for _, r in outcome.done] == ["failed", "ok"] and len(outcome.failed) == 1
@@ -45,7 +47,9 @@ def test_a_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path):
 
 def test_describe_says_the_outcome():
     config = protocol_config("nndl", cell="lstm", seq_len=30, seed=2)
-    line = describe(config, RunResult("ok", test_score=0.875, best_dev_score=0.9, best_step=4200, wall_time_s=3.0, steps_per_s=700))
+    line = describe(
+        config, RunResult("ok", test_score=0.875, best_dev_score=0.9, best_step=4200, wall_time_s=3.0, steps_per_s=700)
+    )
     assert "lstm L=30" in line and "test accuracy 0.875" in line and "@ step 4200" in line
     assert "FAILED  boom" in describe(config, RunResult("failed", error="boom"))
 
@@ -59,7 +63,9 @@ def test_a_resumed_packed_sweep_gives_the_uninterrupted_sweeps_results(tmp_path)
     outcome = run_sweep(resumed, configs, pack_size=3, progress=False)
     assert [(r.pack_size, r.packing) for _, r in outcome.done] == [(1, "stacked")]  # the last seed, alone but stacked
     columns = ["test_loss", "best_step", "packing"]
-    pd.testing.assert_frame_equal(resumed.collect()[0].set_index("run_id")[columns], whole.collect()[0].set_index("run_id")[columns])
+    pd.testing.assert_frame_equal(
+        resumed.collect()[0].set_index("run_id")[columns], whole.collect()[0].set_index("run_id")[columns]
+    )
 
 
 def test_packed_sweep_matches_the_unpacked_sweep(quick_store, tmp_path):
@@ -80,14 +86,22 @@ def test_a_pack_that_raises_records_its_runs_as_failed_with_the_error(tmp_path, 
     monkeypatch.setattr("memorybench.engine.jobs.train_pack", broken)
     configs = plan_sweep("nndl", ["srn"], [5], seeds=2, quick=True, device="cpu")
     outcome = run_sweep(ResultsStore.open(tmp_path), configs, pack_size=2, progress=False)
-    assert [(r.status, r.pack_size, r.error) for _, r in outcome.done] == [("failed", 2, "RuntimeError: a bug in a layout (in a stacked pack of 2)")] * 2
+    assert [(r.status, r.pack_size, r.error) for _, r in outcome.done] == [
+        ("failed", 2, "RuntimeError: a bug in a layout (in a stacked pack of 2)")
+    ] * 2
 
 
 def test_a_refused_pack_is_noted_in_the_results_and_the_progress(tmp_path, capsys):
-    configs = [protocol_config("nndl", cell="srn", seq_len=5, seed=s, num_layers=2, steps=10, eval_interval=5, device="cpu") for s in range(2)]
+    configs = [
+        protocol_config("nndl", cell="srn", seq_len=5, seed=s, num_layers=2, steps=10, eval_interval=5, device="cpu")
+        for s in range(2)
+    ]
     store = ResultsStore.open(tmp_path)
     outcome = run_sweep(store, configs, pack_size=2, progress=True)
-    assert all(r.status == "ok" and r.pack_size == 1 and "not supported by the stacked layout" in r.pack_note for _, r in outcome.done)
+    assert all(
+        r.status == "ok" and r.pack_size == 1 and "not supported by the stacked layout" in r.pack_note
+        for _, r in outcome.done
+    )
     assert "trained alone: stacked layers" in capsys.readouterr().out
     assert store.collect()[0]["pack_note"].str.contains("trained alone").all()
 
@@ -104,5 +118,7 @@ def test_the_plan_says_when_the_runs_kept_were_packed_by_memorybench_before_0_2(
 
     edit_run(store.run_folder(configs[0].run_id()), environment={"memorybench": "0.1.0"})
     plan = plan_work(store, configs, device_type="cpu")
-    assert plan.earlier_packing == 1 and "note: this folder mixes packings: 1 of the runs kept" in plan.describe(store, 1)
+    assert plan.earlier_packing == 1 and "note: this folder mixes packings: 1 of the runs kept" in plan.describe(
+        store, 1
+    )
     assert plan_work(store, configs[:1], device_type="cpu").earlier_packing == 0  # nothing to train: nothing mixes

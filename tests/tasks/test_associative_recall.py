@@ -1,5 +1,6 @@
 """Associative recall: the generator against its definition, the baseline from the generator's own
 statistics, the threshold's reading, determinism and streams, parameter checks, training."""
+
 import math
 
 import pytest
@@ -27,6 +28,7 @@ def logits(classes: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
 
 # --- data ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seq_len, keys, values", [(1, 64, 10), (3, 8, 4), (8, 8, 2), (20, 64, 10), (64, 64, 10)])
 def test_the_target_is_the_value_paired_with_the_query(seq_len, keys, values):
     batch = make_associative_recall_batch(300, seq_len, keys, values, gen())
@@ -43,13 +45,18 @@ def test_the_target_is_the_value_paired_with_the_query(seq_len, keys, values):
 def test_keys_values_and_the_queried_pair_are_uniform():
     x = make_associative_recall_batch(20000, 4, 8, 5, gen(1)).inputs
     keys, values, query = x[:, 0:8:2], x[:, 1:8:2] - 8, x[:, -1]
-    assert torch.allclose(torch.bincount(keys.flatten(), minlength=8).float() / keys.numel(), torch.full((8,), 1 / 8), atol=0.01)
-    assert torch.allclose(torch.bincount(values.flatten(), minlength=5).float() / values.numel(), torch.full((5,), 1 / 5), atol=0.01)
+    assert torch.allclose(
+        torch.bincount(keys.flatten(), minlength=8).float() / keys.numel(), torch.full((8,), 1 / 8), atol=0.01
+    )
+    assert torch.allclose(
+        torch.bincount(values.flatten(), minlength=5).float() / values.numel(), torch.full((5,), 1 / 5), atol=0.01
+    )
     asked = (keys == query[:, None]).float().argmax(1)  # which pair was queried
     assert torch.allclose(torch.bincount(asked, minlength=4).float() / len(x), torch.full((4,), 1 / 4), atol=0.015)
 
 
 # --- baseline and threshold ----------------------------------------------------------------------
+
 
 def test_the_memoryless_baseline_is_what_the_generators_statistics_allow():
     y = make_associative_recall_data(5, seed=2, eval_size=40000).test.targets
@@ -57,9 +64,15 @@ def test_the_memoryless_baseline_is_what_the_generators_statistics_allow():
     small = make_associative_recall_batch(40000, 3, 4, 4, gen(3))  # 4 keys: 10,000 sequences per query key
     query, target = small.inputs[:, -1], small.targets
     best = sum(torch.bincount(target[query == k], minlength=4).max().item() for k in range(4)) / len(target)
-    assert best == pytest.approx(1 / 4, abs=0.015)  # the best answer from the query key alone (the last input) is chance
+    assert best == pytest.approx(
+        1 / 4, abs=0.015
+    )  # the best answer from the query key alone (the last input) is chance
     assert ASSOCIATIVE_RECALL.score(logits(torch.zeros_like(y)), y).item() == pytest.approx(0.1, abs=0.01)
-    assert ASSOCIATIVE_RECALL.loss(torch.zeros(len(y), 10), y).item() == pytest.approx(math.log(10)) == ASSOCIATIVE_RECALL.loss_baseline(5)
+    assert (
+        ASSOCIATIVE_RECALL.loss(torch.zeros(len(y), 10), y).item()
+        == pytest.approx(math.log(10))
+        == ASSOCIATIVE_RECALL.loss_baseline(5)
+    )
 
 
 def test_holding_half_the_bindings_scores_halfway():
@@ -73,10 +86,17 @@ def test_holding_half_the_bindings_scores_halfway():
 
 # --- declarations and checks ---------------------------------------------------------------------
 
+
 def test_registered_task_and_ba_et_als_letters_and_digits():
     task = get_task("associative_recall")
     assert task is ASSOCIATIVE_RECALL
-    assert (task.input_kind, task.input_size, task.output_kind, task.output_size, task.metric) == ("tokens", 75, "class", 10, "accuracy")
+    assert (task.input_kind, task.input_size, task.output_kind, task.output_size, task.metric) == (
+        "tokens",
+        75,
+        "class",
+        10,
+        "accuracy",
+    )
     assert (task.min_seq_len, task.fresh_batches, task.unscored_class) == (1, True, None)
     ba = associative_recall_task(keys=26, values=10, name="associative_recall_ba")
     assert (ba.input_size, ba.output_size, ba.baseline) == (37, 10, 0.1)
@@ -88,8 +108,16 @@ def test_registered_task_and_ba_et_als_letters_and_digits():
 @pytest.mark.parametrize(
     "make, kwargs, message",
     [
-        (make_associative_recall_data, dict(seq_len=0, seed=0), r"seq_len=0 is not allowed; it must be an integer >= 1"),
-        (make_associative_recall_data, dict(seq_len=65, seed=0), r"seq_len=65 is not allowed; the keys of a sequence are distinct, so it holds at most keys=64 pairs"),
+        (
+            make_associative_recall_data,
+            dict(seq_len=0, seed=0),
+            r"seq_len=0 is not allowed; it must be an integer >= 1",
+        ),
+        (
+            make_associative_recall_data,
+            dict(seq_len=65, seed=0),
+            r"seq_len=65 is not allowed; the keys of a sequence are distinct, so it holds at most keys=64 pairs",
+        ),
         (make_associative_recall_data, dict(seq_len=5, seed=0, values=1), r"values=1 .*>= 2"),
         (make_associative_recall_data, dict(seq_len=5, seed=-1), "seed=-1"),
         (make_associative_recall_data, dict(seq_len=5, seed=0, eval_size=0), r"eval_size=0 .*>= 1"),

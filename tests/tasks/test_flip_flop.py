@@ -1,6 +1,7 @@
 """Flip-flop: the generator against its definition, the baseline from the generator's own statistics,
 the threshold's reading, p_ignore, determinism and streams, parameter checks, training and scoring
 a stored run at the paper's sparse and dense distributions."""
+
 import inspect
 import math
 
@@ -47,7 +48,10 @@ def reads_and_gaps(inputs: torch.Tensor):
 
 # --- data ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("seq_len, p_ignore", [(2, 0.8), (3, 0.8), (10, 0.8), (40, 0.1), (40, 0.98), (12, 0.0), (12, 1.0)])
+
+@pytest.mark.parametrize(
+    "seq_len, p_ignore", [(2, 0.8), (3, 0.8), (10, 0.8), (40, 0.1), (40, 0.98), (12, 0.0), (12, 1.0)]
+)
 def test_each_read_asks_for_the_last_written_bit(seq_len, p_ignore):
     batch = make_flip_flop_batch(300, seq_len, p_ignore, gen())
     x, y = batch.inputs, batch.targets
@@ -88,13 +92,19 @@ def test_p_ignore_is_a_task_parameter_with_the_papers_default():
 
 # --- baseline and threshold ----------------------------------------------------------------------
 
+
 def test_the_memoryless_baseline_is_what_the_generators_statistics_allow():
     batch = make_flip_flop_batch(5000, 30, 0.8, gen(2))
     x, y = batch.inputs, batch.targets
     at_reads = y[x == READ]  # what a memoryless model sees at a read is the read itself: the answer's frequencies there
-    assert torch.bincount(at_reads, minlength=2).max().item() / len(at_reads) == pytest.approx(FLIP_FLOP.baseline, abs=0.01)
+    assert torch.bincount(at_reads, minlength=2).max().item() / len(at_reads) == pytest.approx(
+        FLIP_FLOP.baseline, abs=0.01
+    )
     always_zero = torch.where(x == READ, 0, NO_READ)
-    assert FLIP_FLOP.score(logits(always_zero), y).item() == pytest.approx(0.5, abs=0.01) and FLIP_FLOP.score(logits(y), y).item() == 1.0
+    assert (
+        FLIP_FLOP.score(logits(always_zero), y).item() == pytest.approx(0.5, abs=0.01)
+        and FLIP_FLOP.score(logits(y), y).item() == 1.0
+    )
     assert FLIP_FLOP.score(logits(torch.full_like(y, NO_READ)), y).item() == 0.0  # the filler is not scored
 
 
@@ -112,25 +122,45 @@ def test_filler_then_a_coin_at_each_read_is_the_loss_baseline(seq_len, p_ignore)
     assert FLIP_FLOP.loss_baseline(seq_len, p_ignore=p_ignore) == pytest.approx(own, rel=0.03)  # in expectation
 
 
-@pytest.mark.parametrize("span, expected", [(6, 0.5 + 0.5 * (1 - 0.9**6)), (7, 0.5 + 0.5 * (1 - 0.9**7)), (37, 0.5 + 0.5 * (1 - 0.9**37)),
-                                            (38, 0.5 + 0.5 * (1 - 0.9**38))])
+@pytest.mark.parametrize(
+    "span, expected",
+    [
+        (6, 0.5 + 0.5 * (1 - 0.9**6)),
+        (7, 0.5 + 0.5 * (1 - 0.9**7)),
+        (37, 0.5 + 0.5 * (1 - 0.9**37)),
+        (38, 0.5 + 0.5 * (1 - 0.9**38)),
+    ],
+)
 def test_a_memory_span_of_d_instructions_scores_what_the_threshold_note_says(span, expected):
     batch = make_flip_flop_batch(600, 300, 0.8, gen(4))
     x, y = batch.inputs, batch.targets
     guess = torch.randint(0, 2, y.shape, generator=gen(5))
     answer = torch.full_like(y, NO_READ)
     for row, t, gap in reads_and_gaps(x):
-        answer[row, t] = y[row, t] if gap <= span else guess[row, t]  # the last write remembered only d instructions back
+        answer[row, t] = (
+            y[row, t] if gap <= span else guess[row, t]
+        )  # the last write remembered only d instructions back
     assert FLIP_FLOP.score(logits(answer), y).item() == pytest.approx(expected, abs=0.006)
-    assert (expected >= 0.75) == (span >= 7) and (expected >= FLIP_FLOP.threshold) == (span >= 38)  # halfway at 7, 0.99 at 38
+    assert (expected >= 0.75) == (span >= 7) and (expected >= FLIP_FLOP.threshold) == (
+        span >= 38
+    )  # halfway at 7, 0.99 at 38
 
 
 # --- declarations and checks ---------------------------------------------------------------------
 
+
 def test_registered_task_and_its_declarations():
     task = get_task("flip_flop")
-    assert task is FLIP_FLOP and get_task("flip_flop", {"p_ignore": 0.98}) is FLIP_FLOP  # baseline and threshold hold at any p_ignore
-    assert (task.input_kind, task.input_size, task.output_kind, task.output_size, task.unscored_class) == ("tokens", 5, "class_per_step", 3, 2)
+    assert (
+        task is FLIP_FLOP and get_task("flip_flop", {"p_ignore": 0.98}) is FLIP_FLOP
+    )  # baseline and threshold hold at any p_ignore
+    assert (task.input_kind, task.input_size, task.output_kind, task.output_size, task.unscored_class) == (
+        "tokens",
+        5,
+        "class_per_step",
+        3,
+        2,
+    )
     assert (task.min_seq_len, task.fresh_batches, task.baseline, task.threshold) == (2, True, 0.5, 0.99)
 
 
@@ -152,6 +182,7 @@ def test_bad_parameters_raise_one_line_errors(kwargs, message):
 
 # --- training, and the paper's other distributions -----------------------------------------------
 
+
 def test_a_stored_run_is_scored_at_the_sparse_and_dense_distributions(tmp_path):
     from dataclasses import replace
 
@@ -165,7 +196,9 @@ def test_a_stored_run_is_scored_at_the_sparse_and_dense_distributions(tmp_path):
         score = score_at_p_ignore(saved.model, 8, fresh, p_ignore, size=300)
         # the extrapolation diagnostic's fresh set of a run at that p_ignore: the same sequences
         test = fresh_split(replace(saved.config, task_params={"p_ignore": p_ignore}), 8, size=300)
-        assert (test.inputs[:, 0::2] == READ).float().mean().item() == pytest.approx(expected_reads(8, p_ignore) / 8, abs=0.02)
+        assert (test.inputs[:, 0::2] == READ).float().mean().item() == pytest.approx(
+            expected_reads(8, p_ignore) / 8, abs=0.02
+        )
         with torch.no_grad():
             assert score == FLIP_FLOP.score(saved.model(test.inputs), test.targets).item() and 0.0 <= score <= 1.0
     assert 0.0 <= score_at_p_ignore(saved.model, 16, fresh, 0.98, size=100) <= 1.0  # at another length too
@@ -174,6 +207,8 @@ def test_a_stored_run_is_scored_at_the_sparse_and_dense_distributions(tmp_path):
 
 
 def test_trains_end_to_end_at_another_p_ignore():
-    config = protocol_config("flip_flop", cell="lstm", seq_len=6, steps=20, eval_interval=10, device="cpu", task_params={"p_ignore": 0.1})
+    config = protocol_config(
+        "flip_flop", cell="lstm", seq_len=6, steps=20, eval_interval=10, device="cpu", task_params={"p_ignore": 0.1}
+    )
     (output,) = train_pack([config])
     assert output.result.status == "ok" and 0.0 <= output.result.test_score <= 1.0

@@ -1,5 +1,6 @@
 """The state-tracking and recall tasks of issue 25 through the commands: a --quick sweep of each writes
 its report, the horizon search plans each, and each task's grid and protocol fit its spec."""
+
 import pytest
 
 from memorybench.config import PROTOCOLS, TASK_GRIDS, protocol_config
@@ -14,8 +15,29 @@ def test_a_quick_sweep_writes_a_report(task, tmp_path):
 
     out = tmp_path / task
     length = TASK_GRIDS[task].min_length
-    assert main(["--task", task, "--cells", "srn", "--seeds", "1", "--lengths", str(length), "--quick", "--no-progress",
-                 "--device", "cpu", "--workers", "1", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--task",
+                task,
+                "--cells",
+                "srn",
+                "--seeds",
+                "1",
+                "--lengths",
+                str(length),
+                "--quick",
+                "--no-progress",
+                "--device",
+                "cpu",
+                "--workers",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = (out / "report.md").read_text()
     spec = get_task(task)
     assert f"## Experiment: {task}, steps=200, eval_interval=50" in report and "1 runs: 1 ok, 0 failed" in report
@@ -40,5 +62,9 @@ def test_grid_and_protocol_fit_the_spec(task):
     assert grid.min_length == spec.min_seq_len and min(grid.lengths + grid.literature) >= spec.min_seq_len
     config = protocol_config(task, cell="lstm", seq_len=grid.lengths[0])
     assert (config.steps, config.batch_size, config.init, config.lr) == (5000, 32, "torch", 1e-3)
-    for length in (*grid.lengths, *grid.literature, 8 * max(grid.lengths)):  # every length the command trains or probes by default
+    for length in (
+        *grid.lengths,
+        *grid.literature,
+        8 * max(grid.lengths),
+    ):  # every length the command trains or probes by default
         spec.make_data(length, 0, eval_size=2)

@@ -1,5 +1,6 @@
 """Parity: the generator against its definition, the baseline from the generator's own statistics,
 the threshold's reading, determinism and streams, parameter checks, training and extrapolation."""
+
 import math
 from functools import reduce
 from itertools import product
@@ -24,6 +25,7 @@ def logits(classes: torch.Tensor, num_classes: int = 2) -> torch.Tensor:
 
 
 # --- data ----------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("seq_len", [2, 3, 7, 40])
 def test_each_label_is_the_xor_of_its_own_bits(seq_len):
@@ -50,6 +52,7 @@ def test_bits_are_fair_and_independent():
 
 # --- baseline and threshold ----------------------------------------------------------------------
 
+
 def test_the_memoryless_baseline_is_what_the_generators_statistics_allow():
     batch = make_parity_batch(40000, 6, gen(3))
     x, y = batch.inputs, batch.targets
@@ -60,7 +63,10 @@ def test_the_memoryless_baseline_is_what_the_generators_statistics_allow():
     keys = (x[:, :-1] * (2 ** torch.arange(5))).sum(1)  # any answer from the first L - 1 bits: the majority given them
     best = sum(torch.bincount(y[keys == k], minlength=2).max().item() for k in range(32)) / len(y)
     assert best == pytest.approx(0.5, abs=0.02)
-    assert PARITY.score(logits(torch.zeros_like(y)), y).item() == pytest.approx(0.5, abs=0.01) and PARITY.score(logits(y), y).item() == 1.0
+    assert (
+        PARITY.score(logits(torch.zeros_like(y)), y).item() == pytest.approx(0.5, abs=0.01)
+        and PARITY.score(logits(y), y).item() == 1.0
+    )
     assert PARITY.loss(torch.zeros(len(y), 2), y).item() == pytest.approx(math.log(2)) == PARITY.loss_baseline(6)
 
 
@@ -73,10 +79,21 @@ def test_halfway_is_the_parity_right_on_half_the_strings():
 
 # --- declarations and checks ---------------------------------------------------------------------
 
+
 def test_registered_task_and_its_declarations():
     task = get_task("parity")
-    assert task is PARITY and (task.input_kind, task.input_size, task.output_kind, task.output_size) == ("tokens", 2, "class", 2)
-    assert (task.min_seq_len, task.fresh_batches, task.unscored_class, task.extrapolation_factors) == (2, True, None, (1, 2, 4, 8))
+    assert task is PARITY and (task.input_kind, task.input_size, task.output_kind, task.output_size) == (
+        "tokens",
+        2,
+        "class",
+        2,
+    )
+    assert (task.min_seq_len, task.fresh_batches, task.unscored_class, task.extrapolation_factors) == (
+        2,
+        True,
+        None,
+        (1, 2, 4, 8),
+    )
 
 
 @pytest.mark.parametrize(
@@ -94,6 +111,7 @@ def test_bad_parameters_raise_one_line_errors(kwargs, message):
 
 
 # --- training and extrapolation ------------------------------------------------------------------
+
 
 def test_trains_end_to_end_and_is_scored_at_eight_times_its_length(tmp_path):
     from memorybench.diagnostics.extrapolate import default_factors, score_at

@@ -1,5 +1,6 @@
 """Selective copying: the generator against its definition, the baseline from the generator's own
 statistics, the threshold's reading, determinism and streams, parameter checks, training."""
+
 import math
 
 import pytest
@@ -28,7 +29,10 @@ def logits(classes: torch.Tensor, num_classes: int = 9) -> torch.Tensor:
 
 # --- data ----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("seq_len, alphabet, recall", [(1, 8, 4), (2, 8, 4), (30, 8, 4), (5, 2, 1), (7, 4, 6), (3, 16, 16)])
+
+@pytest.mark.parametrize(
+    "seq_len, alphabet, recall", [(1, 8, 4), (2, 8, 4), (30, 8, 4), (5, 2, 1), (7, 4, 6), (3, 16, 16)]
+)
 def test_the_markers_ask_for_the_scattered_symbols_in_order(seq_len, alphabet, recall):
     batch = make_selective_copying_batch(300, seq_len, alphabet, recall, gen())
     x, y = batch.inputs, batch.targets
@@ -55,10 +59,17 @@ def test_positions_are_uniform_over_the_span_and_not_copys():
 
 # --- baseline and threshold ----------------------------------------------------------------------
 
+
 def test_the_memoryless_baseline_is_what_the_generators_statistics_allow():
-    y = make_selective_copying_batch(20000, 10, 8, 4, gen(2)).targets[:, -4:]  # the targets at the markers, whose input is the marker
-    for j in range(4):  # whatever a memoryless model answers at a marker, the most common symbol there is right this often
-        assert torch.bincount(y[:, j], minlength=9).max().item() / len(y) == pytest.approx(SELECTIVE_COPYING.baseline, abs=0.01)
+    y = make_selective_copying_batch(20000, 10, 8, 4, gen(2)).targets[
+        :, -4:
+    ]  # the targets at the markers, whose input is the marker
+    for j in range(
+        4
+    ):  # whatever a memoryless model answers at a marker, the most common symbol there is right this often
+        assert torch.bincount(y[:, j], minlength=9).max().item() / len(y) == pytest.approx(
+            SELECTIVE_COPYING.baseline, abs=0.01
+        )
     full = make_selective_copying_batch(20000, 10, 8, 4, gen(3)).targets
     guesses = torch.where(full == 0, 0, torch.randint(1, 9, full.shape, generator=gen(4)))
     assert SELECTIVE_COPYING.score(logits(guesses), full).item() == pytest.approx(1 / 8, abs=0.005)
@@ -89,15 +100,26 @@ def test_keeping_half_the_symbols_scores_halfway_and_the_threshold_asks_for_all(
 
 # --- declarations and checks ---------------------------------------------------------------------
 
+
 def test_registered_task_another_alphabet_and_the_models_shape():
     task = get_task("selective_copying")
     assert task is SELECTIVE_COPYING
-    assert (task.input_kind, task.input_size, task.output_kind, task.output_size, task.unscored_class) == ("tokens", 10, "class_per_step", 9, 0)
+    assert (task.input_kind, task.input_size, task.output_kind, task.output_size, task.unscored_class) == (
+        "tokens",
+        10,
+        "class_per_step",
+        9,
+        0,
+    )
     assert (task.min_seq_len, task.fresh_batches) == (1, True)
     mamba = selective_copying_task(alphabet=14, name="selective_copying_14")
     assert (mamba.input_size, mamba.output_size, mamba.baseline) == (16, 15, 1 / 14)
     assert mamba.make_data(5, 0, recall=16, eval_size=3).dev.inputs.max().item() == 15
-    assert build_model(task, "gru", seed=0)(make_selective_copying_data(6, 0, eval_size=4).dev.inputs).shape == (4, 14, 9)
+    assert build_model(task, "gru", seed=0)(make_selective_copying_data(6, 0, eval_size=4).dev.inputs).shape == (
+        4,
+        14,
+        9,
+    )
 
 
 @pytest.mark.parametrize(
@@ -108,7 +130,11 @@ def test_registered_task_another_alphabet_and_the_models_shape():
         (make_selective_copying_data, dict(seq_len=5, seed=0, alphabet=1), r"alphabet=1 .*>= 2"),
         (make_selective_copying_data, dict(seq_len=5, seed=-1), "seed=-1"),
         (make_selective_copying_data, dict(seq_len=5, seed=0, eval_size=0), r"eval_size=0 .*>= 1"),
-        (SELECTIVE_COPYING.make_data, dict(seq_len=5, seed=0, alphabet=16), r"alphabet=16 is not allowed for task 'selective_copying'"),
+        (
+            SELECTIVE_COPYING.make_data,
+            dict(seq_len=5, seed=0, alphabet=16),
+            r"alphabet=16 is not allowed for task 'selective_copying'",
+        ),
         (selective_copying_task, dict(alphabet=1), r"alphabet=1 is not allowed"),
     ],
 )
@@ -119,9 +145,14 @@ def test_bad_parameters_raise_one_line_errors(make, kwargs, message):
 
 
 def test_trains_end_to_end_alone_and_as_a_stacked_pack():
-    configs = [protocol_config("selective_copying", cell="gru", seq_len=5, seed=s, steps=20, eval_interval=10, device="cpu") for s in range(2)]
+    configs = [
+        protocol_config("selective_copying", cell="gru", seq_len=5, seed=s, steps=20, eval_interval=10, device="cpu")
+        for s in range(2)
+    ]
     singles = [train_pack([c])[0].result for c in configs]
     packed = [o.result for o in train_pack(configs, layout="stacked")]
     for single, result in zip(singles, packed):
-        assert single.status == result.status == "ok" and result.packing == "stacked" and 0.0 <= result.test_score <= 1.0
+        assert (
+            single.status == result.status == "ok" and result.packing == "stacked" and 0.0 <= result.test_score <= 1.0
+        )
         assert result.test_score == pytest.approx(single.test_score, abs=1e-5)

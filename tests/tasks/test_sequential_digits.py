@@ -1,5 +1,6 @@
 """Sequential digits: the sequences are the images, the splits partition them, the MNIST idx
 reader on a tiny folder written here, one-line errors, baselines, training end to end."""
+
 import gzip
 import math
 import re
@@ -31,6 +32,7 @@ DIGITS = load_digits()
 
 
 # --- digits: the sequences are the images -----------------------------------------------------------
+
 
 def test_digits_rows_and_pixels_are_the_images_read_in_order():
     rows, pixels = make_digits_data(8, seed=1), make_digits_data(64, seed=1, order="pixels")
@@ -74,7 +76,9 @@ def test_digits_splits_are_deterministic_per_seed_and_seeds_differ():
 
 def test_digits_majority_baseline_is_the_stated_constant():
     assert DIGITS_COUNTS == tuple(np.bincount(DIGITS.target).tolist())
-    assert DIGITS_ROWS.baseline == DIGITS_PIXELS.baseline == 183 / 1797 and DIGITS_ROWS.threshold == (1 + 183 / 1797) / 2
+    assert (
+        DIGITS_ROWS.baseline == DIGITS_PIXELS.baseline == 183 / 1797 and DIGITS_ROWS.threshold == (1 + 183 / 1797) / 2
+    )
     scores = []
     for seed in range(20):
         targets = make_digits_data(8, seed).test.targets
@@ -87,6 +91,7 @@ def test_digits_majority_baseline_is_the_stated_constant():
 
 # --- MNIST from a tiny folder written here ----------------------------------------------------------
 
+
 def write_idx(path, magic, array, gz):
     header = np.array([magic, *array.shape], dtype=">u4").tobytes()
     raw = header + array.astype(np.uint8).tobytes()
@@ -98,10 +103,12 @@ def write_idx(path, magic, array, gz):
 def write_mnist(folder, gz=False, layout="flat"):
     """7 training and 3 test images of 28x28 with known pixels and labels, in one of torchvision's layouts."""
     rng = np.random.default_rng(0)
-    arrays = {"train-images-idx3-ubyte": rng.integers(0, 256, (7, 28, 28), dtype=np.uint8),
-              "train-labels-idx1-ubyte": np.array([5, 0, 4, 1, 9, 2, 1], dtype=np.uint8),
-              "t10k-images-idx3-ubyte": rng.integers(0, 256, (3, 28, 28), dtype=np.uint8),
-              "t10k-labels-idx1-ubyte": np.array([7, 2, 1], dtype=np.uint8)}
+    arrays = {
+        "train-images-idx3-ubyte": rng.integers(0, 256, (7, 28, 28), dtype=np.uint8),
+        "train-labels-idx1-ubyte": np.array([5, 0, 4, 1, 9, 2, 1], dtype=np.uint8),
+        "t10k-images-idx3-ubyte": rng.integers(0, 256, (3, 28, 28), dtype=np.uint8),
+        "t10k-labels-idx1-ubyte": np.array([7, 2, 1], dtype=np.uint8),
+    }
     where = folder / "MNIST" / "raw" if layout == "torchvision" else folder
     where.mkdir(parents=True, exist_ok=True)
     paths = {name: write_idx(where / name, 2051 if "images" in name else 2049, a, gz) for name, a in arrays.items()}
@@ -131,13 +138,17 @@ def test_mnist_loader_reads_back_what_was_written(tmp_path, gz, layout, no_netwo
     assert (len(data.train), len(data.dev), len(data.test)) == (5, 2, 3)
     assert data.train.inputs.shape == (5, 28, 28) and data.train.inputs.dtype == torch.float32
     assert torch.equal(data.train.inputs, torch.tensor(images[:5] / 255, dtype=torch.float32))  # step t = row t
-    assert torch.equal(data.dev.inputs, torch.tensor(images[5:] / 255, dtype=torch.float32))  # dev: the last training images
+    assert torch.equal(
+        data.dev.inputs, torch.tensor(images[5:] / 255, dtype=torch.float32)
+    )  # dev: the last training images
     assert data.train.targets.tolist() == labels[:5].tolist() == [5, 0, 4, 1, 9] and data.dev.targets.tolist() == [2, 1]
     assert data.test.targets.tolist() == [7, 2, 1]
     assert torch.equal(data.test.inputs, torch.tensor(arrays["t10k-images-idx3-ubyte"] / 255, dtype=torch.float32))
     assert torch.equal(make_mnist_data(28, 5, tmp_path, dev_size=2).test.inputs, data.test.inputs)  # every seed
     pixels = mnist_task("pixels").make_data(784, 0, data_dir=tmp_path, dev_size=2)
-    assert pixels.test.inputs.shape == (3, 784, 1) and torch.equal(pixels.test.inputs.reshape(3, 28, 28), data.test.inputs)
+    assert pixels.test.inputs.shape == (3, 784, 1) and torch.equal(
+        pixels.test.inputs.reshape(3, 28, 28), data.test.inputs
+    )
 
 
 def one_line_error(match, make, *args, **kwargs):
@@ -153,7 +164,11 @@ def says_where_files_go(message):
 
 def test_mnist_missing_folder_or_file_says_where_the_files_go(tmp_path, no_network):
     missing = tmp_path / "nowhere"
-    assert says_where_files_go(one_line_error(re.escape(f"data_dir='{missing}' is not a folder"), MNIST_ROWS.make_data, 28, 0, data_dir=missing))
+    assert says_where_files_go(
+        one_line_error(
+            re.escape(f"data_dir='{missing}' is not a folder"), MNIST_ROWS.make_data, 28, 0, data_dir=missing
+        )
+    )
     assert says_where_files_go(one_line_error("needs task_params=.*data_dir", MNIST_ROWS.make_data, 28, 0))
     _, paths = write_mnist(tmp_path, layout="torchvision")
     paths["t10k-labels-idx1-ubyte"].unlink()
@@ -165,28 +180,45 @@ def test_mnist_missing_folder_or_file_says_where_the_files_go(tmp_path, no_netwo
 def test_mnist_wrong_magic_or_size_names_the_file(tmp_path, gz, no_network):
     arrays, paths = write_mnist(tmp_path, gz)
     labels = paths["train-labels-idx1-ubyte"]
-    write_idx(labels.with_name("train-labels-idx1-ubyte"), 2051, arrays["train-labels-idx1-ubyte"], gz)  # an image magic
+    write_idx(
+        labels.with_name("train-labels-idx1-ubyte"), 2051, arrays["train-labels-idx1-ubyte"], gz
+    )  # an image magic
     one_line_error(re.escape(f"{labels} has magic number 2051; an idx label file has 2049"), load_mnist, tmp_path)
     one_line_error("has magic number 2049; an idx image file has 2051", read_idx, paths["t10k-labels-idx1-ubyte"], 2051)
     images = paths["t10k-images-idx3-ubyte"]
     raw = np.array([2051, 3, 28, 28], dtype=">u4").tobytes() + bytes(3 * 28 * 28 - 1)  # one byte short
     images.write_bytes(gzip.compress(raw) if gz else raw)
-    one_line_error(re.escape(f"{images} holds 2351 data bytes; its header (3, 28, 28) says 2352"), read_idx, images, 2051)
+    one_line_error(
+        re.escape(f"{images} holds 2351 data bytes; its header (3, 28, 28) says 2352"), read_idx, images, 2051
+    )
     write_idx(labels.with_name("train-labels-idx1-ubyte"), 2049, np.zeros(6, np.uint8), gz)  # 6 labels for 7 images
     one_line_error("holds 6 labels for 7 images", load_mnist, tmp_path)
 
 
 # --- lengths, specs, registry, training -----------------------------------------------------------
 
-@pytest.mark.parametrize("task, seq_len, steps", [("digits_rows", 9, "8 steps of 8 features"), ("digits_pixels", 8, "64 steps of 1 feature"),
-                                                  ("mnist_rows", 27, "28 steps of 28 features"), ("digits_rows", 8.0, "8 steps")])
+
+@pytest.mark.parametrize(
+    "task, seq_len, steps",
+    [
+        ("digits_rows", 9, "8 steps of 8 features"),
+        ("digits_pixels", 8, "64 steps of 1 feature"),
+        ("mnist_rows", 27, "28 steps of 28 features"),
+        ("digits_rows", 8.0, "8 steps"),
+    ],
+)
 def test_wrong_seq_len_says_the_tasks_length(task, seq_len, steps):
     one_line_error(f"seq_len={seq_len!r} is not allowed .*exactly {steps}", get_task(task).make_data, seq_len, 0)
 
 
 def test_specs_and_config_checks():
     for task, size, steps in ((DIGITS_ROWS, 8, 8), (DIGITS_PIXELS, 1, 64), (MNIST_ROWS, 28, 28)):
-        assert (task.input_kind, task.output_kind, task.output_size, task.metric) == ("vectors", "class", 10, "accuracy")
+        assert (task.input_kind, task.output_kind, task.output_size, task.metric) == (
+            "vectors",
+            "class",
+            10,
+            "accuracy",
+        )
         assert (task.input_size, task.min_seq_len, task.fresh_batches) == (size, steps, False)
         assert get_task(task.name) is task
     assert MNIST_ROWS.baseline == 0.1135
@@ -210,7 +242,32 @@ def test_an_mnist_sweep_on_a_tiny_folder_writes_its_report_with_gate_traces(tmp_
 
     write_mnist(tmp_path / "data")
     out = tmp_path / "out"
-    assert main(["--task", "mnist_rows", "--data-dir", str(tmp_path / "data"), "--task-param", "dev_size=2", "--cells", "srn",
-                 "--seeds", "1", "--quick", "--no-progress", "--device", "cpu", "--workers", "1", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "--task",
+                "mnist_rows",
+                "--data-dir",
+                str(tmp_path / "data"),
+                "--task-param",
+                "dev_size=2",
+                "--cells",
+                "srn",
+                "--seeds",
+                "1",
+                "--quick",
+                "--no-progress",
+                "--device",
+                "cpu",
+                "--workers",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = (out / "report.md").read_text()
-    assert "on the first test sequence of seed 0" in report and len(list(out.glob("figures/*/gates.png"))) == 1  # traced on the folder's data
+    assert (
+        "on the first test sequence of seed 0" in report and len(list(out.glob("figures/*/gates.png"))) == 1
+    )  # traced on the folder's data

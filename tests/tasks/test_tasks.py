@@ -124,8 +124,20 @@ def test_bad_parameters_name_the_value_and_the_allowed_range(make, kwargs, messa
 
 
 def test_registry_and_task_declarations():
-    assert set(TASKS) == {"nndl", "stream", "adding", "copy", "delayed_recall", "digits_rows", "digits_pixels", "mnist_rows",
-                          "parity", "selective_copying", "associative_recall", "flip_flop"}
+    assert set(TASKS) == {
+        "nndl",
+        "stream",
+        "adding",
+        "copy",
+        "delayed_recall",
+        "digits_rows",
+        "digits_pixels",
+        "mnist_rows",
+        "parity",
+        "selective_copying",
+        "associative_recall",
+        "flip_flop",
+    }
     for task in (TASKS["nndl"], TASKS["stream"]):
         assert (task.input_kind, task.output_kind, task.metric, task.baseline) == ("tokens", "class", "accuracy", 0.1)
     with pytest.raises(ValueError, match="task='nope' .*nndl, stream, adding, copy, delayed_recall"):

@@ -1,4 +1,5 @@
 """The adding problem and copy memory: data, metrics and baselines, parameter checks, training end to end."""
+
 import math
 
 import pytest
@@ -19,6 +20,7 @@ def gen(seed=0):
 
 
 # --- adding: data ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("markers", ["halves", "anywhere"])
 @pytest.mark.parametrize("seq_len", [2, 3, 7, 50])
@@ -49,20 +51,27 @@ def test_adding_marker_positions_are_uniform_in_each_mode():
 
 def test_adding_is_deterministic_per_seed_and_its_streams_differ():
     a, b, c = make_adding_data(12, 3), make_adding_data(12, 3), make_adding_data(12, 4)
-    assert torch.equal(a.dev.inputs, b.dev.inputs) and torch.equal(a.test.inputs, b.test.inputs) and torch.equal(a.test.targets, b.test.targets)
+    assert (
+        torch.equal(a.dev.inputs, b.dev.inputs)
+        and torch.equal(a.test.inputs, b.test.inputs)
+        and torch.equal(a.test.targets, b.test.targets)
+    )
     assert not torch.equal(a.dev.inputs, c.dev.inputs) and not torch.equal(a.dev.inputs, a.test.inputs)
     assert len(a.dev) == len(a.test) == 1000 and a.train is None
     train = a.sample_train(1000, gen(split_seed(3, "train", 12)))
     again = b.sample_train(1000, gen(split_seed(3, "train", 12)))
     assert torch.equal(train.inputs, again.inputs) and not torch.equal(train.inputs, a.dev.inputs)
     stream = gen(0)
-    assert not torch.equal(a.sample_train(8, stream).inputs, a.sample_train(8, stream).inputs)  # a fresh batch every step
+    assert not torch.equal(
+        a.sample_train(8, stream).inputs, a.sample_train(8, stream).inputs
+    )  # a fresh batch every step
     assert not torch.equal(a.sample_train(8, gen(0)).inputs, a.sample_train(8, gen(1)).inputs)
     assert not torch.equal(make_adding_data(12, 3, markers="anywhere").dev.inputs, a.dev.inputs)
     assert make_adding_data(12, 3, eval_size=7).dev.inputs.shape == (7, 12, 2)
 
 
 # --- adding: metric and baselines -----------------------------------------------------------------
+
 
 def test_adding_perfect_and_memoryless_predictors_score_zero_and_one_sixth():
     batch = make_adding_batch(100_000, 20, "halves", gen(5))
@@ -95,6 +104,7 @@ def test_adding_bad_parameters_raise_one_line_errors(kwargs, message):
 
 # --- copy: data -----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seq_len, alphabet, recall", [(1, 8, 10), (2, 8, 10), (30, 8, 10), (5, 2, 1), (7, 4, 3)])
 def test_copy_layout_symbols_delimiter_and_targets(seq_len, alphabet, recall):
     batch = make_copy_batch(500, seq_len, alphabet, recall, gen())
@@ -126,11 +136,14 @@ def test_copy_is_deterministic_per_seed_and_its_streams_differ():
     assert torch.equal(train.inputs, b.sample_train(1000, gen(split_seed(3, "train", 20))).inputs)
     assert not torch.equal(train.inputs, a.dev.inputs) and not torch.equal(train.inputs, a.test.inputs)
     stream = gen(0)
-    assert not torch.equal(a.sample_train(8, stream).inputs, a.sample_train(8, stream).inputs)  # a fresh batch every step
+    assert not torch.equal(
+        a.sample_train(8, stream).inputs, a.sample_train(8, stream).inputs
+    )  # a fresh batch every step
     assert not torch.equal(a.sample_train(8, gen(0)).inputs, a.sample_train(8, gen(1)).inputs)
 
 
 # --- copy: metric and baselines -------------------------------------------------------------------
+
 
 def one_hot_logits(classes: torch.Tensor, num_classes: int) -> torch.Tensor:
     return F.one_hot(classes, num_classes).double() * 10.0
@@ -185,7 +198,11 @@ def test_copy_task_for_another_alphabet_and_the_models_shapes():
         (make_copy_data, dict(seq_len=5, seed=0, recall=0), r"recall=0 is not allowed; it must be an integer >= 1"),
         (make_copy_data, dict(seq_len=0, seed=0), r"seq_len=0 .*>= 1"),
         (make_copy_data, dict(seq_len=5, seed=0, eval_size=0), r"eval_size=0 .*>= 1"),
-        (COPY.make_data, dict(seq_len=5, seed=0, alphabet=16), r"alphabet=16 is not allowed for task 'copy', whose model is sized for alphabet=8"),
+        (
+            COPY.make_data,
+            dict(seq_len=5, seed=0, alphabet=16),
+            r"alphabet=16 is not allowed for task 'copy', whose model is sized for alphabet=8",
+        ),
         (COPY.make_data, dict(seq_len=5, seed=0, recall=-1), r"recall=-1"),
         (copy_task, dict(alphabet=1), r"alphabet=1 is not allowed"),
     ],
@@ -198,10 +215,23 @@ def test_copy_bad_parameters_raise_one_line_errors(make, kwargs, message):
 
 # --- the TaskSpec extension -----------------------------------------------------------------------
 
+
 def test_registry_and_the_spec_extension():
     assert get_task("adding") is ADDING and get_task("copy") is COPY
-    assert (ADDING.input_kind, ADDING.input_size, ADDING.output_kind, ADDING.output_size, ADDING.metric) == ("vectors", 2, "real", 1, "mse")
-    assert (COPY.input_kind, COPY.input_size, COPY.output_kind, COPY.metric, COPY.unscored_class) == ("tokens", 10, "class_per_step", "accuracy", 0)
+    assert (ADDING.input_kind, ADDING.input_size, ADDING.output_kind, ADDING.output_size, ADDING.metric) == (
+        "vectors",
+        2,
+        "real",
+        1,
+        "mse",
+    )
+    assert (COPY.input_kind, COPY.input_size, COPY.output_kind, COPY.metric, COPY.unscored_class) == (
+        "tokens",
+        10,
+        "class_per_step",
+        "accuracy",
+        0,
+    )
     assert ADDING.fresh_batches and COPY.fresh_batches and (ADDING.min_seq_len, COPY.min_seq_len) == (2, 1)
     assert get_task("nndl").loss_baseline(10) is None and get_task("stream").unscored_class is None
     with pytest.raises(ValueError, match="unscored_class=0 is not allowed for class outputs"):
@@ -210,9 +240,19 @@ def test_registry_and_the_spec_extension():
 
 # --- training end to end --------------------------------------------------------------------------
 
+
 def config(task, seed=0, **params):
-    return protocol_config("stream", task=task, cell="gru", seq_len=10, seed=seed, steps=20, eval_interval=10, device="cpu",
-                           task_params=params)
+    return protocol_config(
+        "stream",
+        task=task,
+        cell="gru",
+        seq_len=10,
+        seed=seed,
+        steps=20,
+        eval_interval=10,
+        device="cpu",
+        task_params=params,
+    )
 
 
 def assert_same_run(single, packed):
@@ -235,7 +275,6 @@ def test_adding_trains_end_to_end_alone_and_as_a_stacked_pack():
     assert [r.packing for r in packed] == ["stacked"] * 2 and singles[0].test_score != singles[1].test_score
     for single, result in zip(singles, packed):
         assert_same_run(single, result)
-
 
 
 def test_copy_trains_end_to_end_alone_and_as_a_stacked_pack():
