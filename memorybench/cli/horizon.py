@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -209,24 +208,19 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
 
 
 def _search(args, prog: str, command: list[str]) -> int:
-    import os
 
     import pandas as pd
 
     from memorybench.analysis.search import probe_summary, search_reading
     from memorybench.analysis.search_record import write_searches
-    from memorybench.cells import cell_names
     from memorybench.config import PROTOCOLS, QUICK, TASK_GRIDS, expand_all
-    from memorybench.engine.loop import resolve_device
     from memorybench.engine.policy import default_pack_sizes
     from memorybench.report.build import build_report
     from memorybench.report.horizon_section import horizon_text
-    from memorybench.storage.provenance import environment
     from memorybench.storage.store import ResultsStore
-    from memorybench.sweep.executors import EXECUTORS, make_executor
     from memorybench.sweep.horizon import Search
-    from memorybench.sweep.ray_executor import ExecutorUnavailable
     from memorybench.sweep.plan import plan_sweep, run_sweep
+    from memorybench.sweep.session import check_cells, open_machine, session
     from memorybench.tasks import get_task
 
     grid = TASK_GRIDS[args.task]
@@ -236,12 +230,7 @@ def _search(args, prog: str, command: list[str]) -> int:
             f"--protocol {protocol} does not train task {args.task} (allowed: {', '.join(grid.protocols)})"
         )
     args.cells = list(dict.fromkeys(expand_all(args.cells)))
-    unknown = [c for c in args.cells if c not in cell_names()]
-    if unknown:
-        raise UsageError(
-            f"argument --cells: invalid choice: {unknown[0]!r} (choose from {', '.join(map(repr, cell_names()))}; "
-            "a plugin's cell needs its --plugin)"
-        )
+    check_cells(args.cells)
     if args.quick and args.steps:
         raise UsageError(f"--quick ({QUICK['steps']} steps) and --steps {args.steps} contradict each other; give one")
     task = get_task(PROTOCOLS[protocol]["task"])
@@ -260,22 +249,8 @@ def _search(args, prog: str, command: list[str]) -> int:
             f"--start {start} is below task {args.task}'s minimum length (allowed: integers >= {grid.min_length})"
         )
     search = Search(start, grid.min_length, cap, args.growth, args.resolution)
-    if args.executor not in EXECUTORS:
-        raise UsageError(
-            f"argument --executor: invalid choice: {args.executor!r} (choose from "
-            f"{', '.join(repr(name) for name in EXECUTORS if name != 'serial')}; a plugin's executor needs its --plugin)"
-        )
-    if args.address and args.executor != "ray":
-        raise UsageError(f"--address {args.address} applies to --executor ray only")
-    device = resolve_device(args.device)
-    workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
-    try:
-        executor = make_executor(
-            workers, args.executor, **({"address": args.address} if args.executor == "ray" else {})
-        )
-    except ExecutorUnavailable as exc:
-        raise UsageError(str(exc)) from None
-    workers = executor.workers
+    machine = open_machine(args.device, args.workers, args.executor, args.address)
+    device, workers = machine.device, machine.workers
     k = lengths_per_cell(workers, len(args.cells), args.seeds)
     most = (
         math.ceil(math.log(cap / start, args.growth))
@@ -292,7 +267,7 @@ def _search(args, prog: str, command: list[str]) -> int:
     probes = {cell: {} for cell in args.cells}
     scores: dict[tuple[str, int], dict] = {}
 
-    def record(runs, cell: str, length: int) -> bool:
+    def record_probe(runs, cell: str, length: int) -> bool:
         """Score a probe from its stored runs; False when not all of its seeds are stored."""
         at = runs.reindex([c.run_id() for c in plan(cell, length)])
         if at["status"].isna().any():
@@ -315,7 +290,7 @@ def _search(args, prog: str, command: list[str]) -> int:
         mine = stored[(stored["cell"] == cell) & (stored["protocol"] == protocol)]
         for length in sorted(set(mine["seq_len"])):
             if grid.min_length <= length <= cap:
-                record(runs, cell, int(length))
+                record_probe(runs, cell, int(length))
     print(
         f"{prog}: task {args.task} ({protocol}, threshold {task.threshold:g}, {task.direction} is better), cells {' '.join(args.cells)}, "
         f"{args.seeds} seeds, start {start}, x{args.growth:g}, cap {cap}; "
@@ -333,68 +308,56 @@ def _search(args, prog: str, command: list[str]) -> int:
         )
         return 0
 
-    started, trained = time.perf_counter(), 0
     store = store or ResultsStore.open(folder)
-    with store.lock(shlex.join(command)):
-        try:
-            for round_number in range(1, most + 2):
-                active = [cell for cell in args.cells if search.next_length(probes[cell]) is not None]
-                if not active:
-                    break
-                wanted = {
-                    cell: search.next_lengths(probes[cell], lengths_per_cell(workers, len(active), args.seeds))
-                    for cell in active
-                }
-                pairs = [(cell, length) for cell, lengths in wanted.items() for length in lengths]
-                configs = [c for cell, length in pairs for c in plan(cell, length)]
-                sizes = default_pack_sizes(
-                    active, sorted({length for _, length in pairs}), args.seeds, device.type, workers
-                )
-                tick = time.perf_counter()
-                outcome = run_sweep(
-                    store,
-                    configs,
-                    workers,
-                    pack_size=sizes,
-                    across_lengths=True,
-                    progress=not args.no_progress,
-                    executor=executor,
-                )
-                trained += len(outcome.done)
-                if outcome.interrupted:
-                    raise KeyboardInterrupt
-                runs = store.collect()[0].set_index("run_id")
-                for cell, length in pairs:
-                    if not record(runs, cell, length):
-                        raise ValueError(
-                            f"{cell} at L={length}: a probe's runs were not all stored (see the sweep's lines above)"
-                        )
-                line = "; ".join(
-                    f"{cell} "
-                    + ", ".join(
-                        f"L={n} {scores[(cell, n)]['mean']:.3g} {'pass' if probes[cell][n] else 'fail'}"
-                        for n in lengths
+    with session(store, machine, command) as record:
+        record.entry["runs_skipped"] = 0
+        for round_number in range(1, most + 2):
+            active = [cell for cell in args.cells if search.next_length(probes[cell]) is not None]
+            if not active:
+                break
+            wanted = {
+                cell: search.next_lengths(probes[cell], lengths_per_cell(workers, len(active), args.seeds))
+                for cell in active
+            }
+            pairs = [(cell, length) for cell, lengths in wanted.items() for length in lengths]
+            configs = [c for cell, length in pairs for c in plan(cell, length)]
+            sizes = default_pack_sizes(
+                active, sorted({length for _, length in pairs}), args.seeds, device.type, workers
+            )
+            tick = time.perf_counter()
+            outcome = run_sweep(
+                store, configs, workers, pack_size=sizes, across_lengths=True, progress=not args.no_progress,
+                executor=machine.executor,
+            )  # fmt: skip
+            record.entry["runs_trained"] += len(outcome.done)
+            record.entry["runs_skipped"] = (
+                sum(len(plan(cell, n)) for cell in probes for n in probes[cell]) - record.entry["runs_trained"]
+            )
+            if outcome.interrupted:
+                raise KeyboardInterrupt
+            runs = store.collect()[0].set_index("run_id")
+            for cell, length in pairs:
+                if not record_probe(runs, cell, length):
+                    raise ValueError(
+                        f"{cell} at L={length}: a probe's runs were not all stored (see the sweep's lines above)"
                     )
-                    + f" (bracket [{', '.join('?' if n is None else str(n) for n in search.bracket(probes[cell]))}])"
-                    for cell, lengths in wanted.items()
+            line = "; ".join(
+                f"{cell} "
+                + ", ".join(
+                    f"L={n} {scores[(cell, n)]['mean']:.3g} {'pass' if probes[cell][n] else 'fail'}" for n in lengths
                 )
-                print(
-                    f"round {round_number}: {line}; {len(outcome.done)} runs trained, {time.perf_counter() - tick:.0f} s",
-                    flush=True,
-                )
-        finally:  # the search's wall time and machine in the folder's provenance, a stopped search's too
-            if trained:
-                entry = environment(command)
-                probed = sum(len(plan(cell, n)) for cell in probes for n in probes[cell])
-                entry.update(
-                    device=str(device),
-                    workers=workers,
-                    runs_trained=trained,
-                    runs_skipped=probed - trained,
-                    interrupted=sys.exc_info()[0] is not None,
-                    wall_time_s=round(time.perf_counter() - started, 1),
-                )
-                store.record_sweep(entry)
+                + f" (bracket [{', '.join('?' if n is None else str(n) for n in search.bracket(probes[cell]))}])"
+                for cell, lengths in wanted.items()
+            )
+            print(
+                f"round {round_number}: {line}; {len(outcome.done)} runs trained, {time.perf_counter() - tick:.0f} s",
+                flush=True,
+            )
+        record.entry["runs_skipped"] = (
+            sum(len(plan(cell, n)) for cell in probes for n in probes[cell]) - record.entry["runs_trained"]
+        )
+        record.write()  # before the report, which lists it
+        trained, started = record.entry["runs_trained"], record.started
     scores = {key: scores[key] for key in sorted(scores)}
     probed = pd.DataFrame(list(scores.values()))
     rows = []

@@ -15,10 +15,8 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import shlex
 import signal
 import sys
-import time
 
 from memorybench.checks import MAX_LENGTH, MAX_RUNS, check_plan_size
 from memorybench.invocation import command, running
@@ -484,71 +482,41 @@ def _main(argv: list[str], prog: str) -> int:
         print(f"memorybench: error: {task_hint(str(exc))}", file=sys.stderr)
         return 2
 
-    from memorybench.cells import cell_names
-    from memorybench.engine.loop import resolve_device
+    from memorybench.engine.compiled import compile_note, compile_unavailable
     from memorybench.engine.policy import default_pack_sizes, packs_span_lengths
-    from memorybench.storage.provenance import environment, git_commit
     from memorybench.storage.sharing import reuse
     from memorybench.storage.store import ResultsStore, StoreError, open_results
-    from memorybench.sweep.executors import EXECUTORS, make_executor
-    from memorybench.engine.compiled import compile_note, compile_unavailable
     from memorybench.sweep.plan import describe, plan_sweep, plan_work, run_sweep
-    from memorybench.sweep.ray_executor import ExecutorUnavailable
+    from memorybench.sweep.session import check_cells, open_machine, session
 
     try:
-        unknown = [cell for cell in args.cells if cell not in cell_names()]
-        if unknown:
-            raise UsageError(
-                f"argument --cells: invalid choice: {unknown[0]!r} (choose from {', '.join(map(repr, cell_names()))}; "
-                "a plugin's cell needs its --plugin)"
-            )
-        device = resolve_device(args.device)
-        workers = 1 if device.type == "cuda" else (args.workers or os.cpu_count() or 1)
-        pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, device.type, workers)
-        across_lengths = packs_span_lengths(args.pack, args.seeds, device.type)
-        configs = plan_sweep(
-            args.protocol,
-            args.cells,
-            args.lengths,
-            args.seeds,
-            args.quick,
-            args.device,
-            args.axes,
-            args.task_params,
-            steps=args.steps,
-        )
-        check_task_data(configs)
-        if args.executor not in EXECUTORS:
-            raise UsageError(
-                f"argument --executor: invalid choice: {args.executor!r} (choose from "
-                f"{', '.join(repr(name) for name in EXECUTORS if name != 'serial')}; a plugin's executor needs its --plugin)"
-            )
-        if args.address and args.executor != "ray":
-            raise UsageError(f"--address {args.address} applies to --executor ray only")
+        check_cells(args.cells)
         if args.reuse and args.force:
             raise UsageError(
                 f"--reuse {args.reuse} and --force contradict each other (--force retrains every run); give one"
             )
-        executor = make_executor(
-            workers, args.executor, **({"address": args.address} if args.executor == "ray" else {})
-        )
-        workers = executor.workers
+        configs = plan_sweep(
+            args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device, args.axes, args.task_params,
+            steps=args.steps,
+        )  # fmt: skip
+        check_task_data(configs)
+        machine = open_machine(args.device, args.workers, args.executor, args.address)
+        device, workers = machine.device, machine.workers
+        pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, device.type, workers)
+        across_lengths = packs_span_lengths(args.pack, args.seeds, device.type)
         source = open_results(args.reuse) if args.reuse else None
         store = ResultsStore.open(args.out)
-    except (UsageError, ValueError, StoreError, ExecutorUnavailable) as exc:
+    except (UsageError, ValueError, StoreError) as exc:
         print(f"memorybench: error: {exc}", file=sys.stderr)
         return 2
 
-    git_commit()  # provenance of the code this process loaded, before the sweep starts
-    started = time.perf_counter()
     try:
-        with store.lock(shlex.join(command())):
+        with session(store, machine, command()) as record:
             shared = reuse(store, source, configs, args.retry_failed) if source else []
             if source:
                 print(f"reused {len(shared)} runs complete in {source.root} (linked, not copied)")
-                if not shared and not source.complete_ids(source.scan()[0], args.retry_failed) & {
-                    c.run_id() for c in configs
-                }:
+                wanted = {c.run_id() for c in configs}
+                if not shared and not source.complete_ids(source.scan()[0], args.retry_failed) & wanted:
                     print(
                         f"memorybench: note: {source.root} holds none of this plan's runs ({holds(source)})",
                         file=sys.stderr,
@@ -572,27 +540,19 @@ def _main(argv: list[str], prog: str) -> int:
                     f"nothing to train: all {len(configs)} runs are complete in {store.root}; report unchanged: {report}"
                 )
                 return 0
-            outcome = run_sweep(store, configs, workers, progress=not args.no_progress, plan=plan, executor=executor)
+            outcome = run_sweep(
+                store, configs, workers, progress=not args.no_progress, plan=plan, executor=machine.executor
+            )
             complete = outcome.skipped - len(
                 shared
             )  # complete before this command: the plan counts the linked runs as complete
             for config, result in outcome.lost:
                 print(f"memorybench: {describe(config, result)}", file=sys.stderr)
-            if outcome.done or shared:
-                entry = environment()
-                entry.update(
-                    device=str(device),
-                    workers=workers,
-                    pack_size=pack_size,
-                    runs_planned=len(configs),
-                    runs_trained=len(outcome.done),
-                    runs_skipped=complete,
-                    runs_shared=len(shared),
-                    runs_failed=len(outcome.failed),
-                    interrupted=outcome.interrupted,
-                    wall_time_s=round(time.perf_counter() - started, 1),
-                )
-                store.record_sweep(entry)
+            record.entry.update(
+                pack_size=pack_size, runs_planned=len(configs), runs_trained=len(outcome.done), runs_skipped=complete,
+                runs_shared=len(shared), runs_failed=len(outcome.failed),
+            )  # fmt: skip
+            record.write(interrupted=outcome.interrupted, always=bool(shared))  # before the report, which lists it
             if outcome.interrupted:
                 left = len(plan.todo) - len(outcome.done)
                 print(
@@ -601,24 +561,16 @@ def _main(argv: list[str], prog: str) -> int:
                     file=sys.stderr,
                 )
                 return 130
-            from memorybench.report.build import build_report  # matplotlib: imported only when a report is written
-
-            try:
-                report = build_report(store.root)
-            except KeyboardInterrupt:
-                print(
-                    f"memorybench: interrupted while writing the report; every run is stored in {store.root} "
-                    f"({len(outcome.done)} trained now): `memorybench report {store.root}` writes the report",
-                    file=sys.stderr,
-                )
+            report = write_report(store, len(outcome.done))
+            if report is None:
                 return 130
     except StoreError as exc:
         print(f"memorybench: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a folder made read-only mid-sweep: what was stored before stays whole
         print(
-            f"memorybench: error: writing to {store.root} failed ({exc.strerror or exc}); the runs stored before it are kept: "
-            "make room and re-run the same command to train the rest",
+            f"memorybench: error: writing to {store.root} failed ({exc.strerror or exc}); the runs stored before it are "
+            "kept: make room and re-run the same command to train the rest",
             file=sys.stderr,
         )
         return 1
@@ -629,6 +581,21 @@ def _main(argv: list[str], prog: str) -> int:
         f"{outcome.wall_time_s:.0f}s; report: {report}"
     )
     return failures_status(outcome, report)
+
+
+def write_report(store, trained: int):
+    """The folder's report after a sweep (its path), or None when Ctrl-C stopped it (every run is stored)."""
+    from memorybench.report.build import build_report  # matplotlib: imported only when a report is written
+
+    try:
+        return build_report(store.root)
+    except KeyboardInterrupt:
+        print(
+            f"memorybench: interrupted while writing the report; every run is stored in {store.root} "
+            f"({trained} trained now): `memorybench report {store.root}` writes the report",
+            file=sys.stderr,
+        )
+        return None
 
 
 def failures_status(outcome, report) -> int:

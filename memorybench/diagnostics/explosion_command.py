@@ -9,9 +9,7 @@ Example:
 
 from __future__ import annotations
 
-import shlex
 import sys
-import time
 
 from memorybench.diagnostics.explosion import CELLS, explosion_configs, run_explosion
 from memorybench.checks import MAX_RUNS, check_plan_size
@@ -74,13 +72,12 @@ def main(argv: list[str] | None = None, prog: str = "memorybench explosion") -> 
     except UsageError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    from memorybench.engine.loop import resolve_device
     from memorybench.report.build import build_report
-    from memorybench.storage.provenance import environment
     from memorybench.storage.store import ResultsStore, StoreError
+    from memorybench.sweep.session import open_machine, session
 
     try:
-        resolve_device(args.device)
+        machine = open_machine(args.device, workers=1)  # the norms are logged by per-step hooks: every run trains here
         cells = list(dict.fromkeys(args.cells))
         if not args.yes:
             check_plan_size(len(cells) * args.seeds * 2, what="this experiment plans")
@@ -90,20 +87,10 @@ def main(argv: list[str] | None = None, prog: str = "memorybench explosion") -> 
             f"plan: {len(configs)} runs ({len(cells)} cells x {args.seeds} seeds x without and with clipping; "
             "runs already stored with their norms are not trained again)"
         )
-        started = time.perf_counter()
-        with running([*prog.split(), *argv]) as command, store.lock(shlex.join(command)):
+        with running([*prog.split(), *argv]) as command, session(store, machine, command) as record:
             trained = run_explosion(store, configs, args.force)
-            if trained:
-                entry = environment(command)
-                entry.update(
-                    device=args.device,
-                    workers=1,
-                    runs_planned=len(configs),
-                    runs_trained=trained,
-                    runs_skipped=len(configs) - trained,
-                    wall_time_s=round(time.perf_counter() - started, 1),
-                )
-                store.record_sweep(entry)
+            record.entry.update(runs_planned=len(configs), runs_trained=trained, runs_skipped=len(configs) - trained)
+            record.write()  # before the report, which lists it
             report = build_report(store.root)
     except (ValueError, StoreError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
