@@ -76,7 +76,7 @@ def test_the_command_stores_runs_with_their_norms_writes_the_report_and_resumes(
     assert len(per_seed) == 2 * 2 * 3 * 2 and "peak, first 40 steps" in report and "two groups" in report
     capsys.readouterr()
     assert main(["--cells", "srn_book", "lstm", "--seeds", "2", "--steps", "12", "--out", str(out)]) == 0
-    assert capsys.readouterr().out.startswith("0 runs trained, 8 already stored")
+    assert "\n0 runs trained, 8 already stored" in capsys.readouterr().out  # after the plan line
 
 
 def test_each_seed_is_summarised_and_a_median_over_two_groups_is_flagged():
