@@ -29,6 +29,7 @@ LAYERS = [
         "memorybench.parser",
         "memorybench.result",
         "memorybench.invocation",
+        "memorybench.commands",
     ),
     ("memorybench.plugins",),  # records what each plugin registered (memorybench.registry.ADDED)
     ("memorybench.tasks", "memorybench.cells"),

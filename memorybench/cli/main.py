@@ -26,77 +26,10 @@ from importlib import import_module
 from memorybench import __version__
 from memorybench.invocation import running
 from memorybench.parser import Parser, usage_error
+from memorybench.commands import COMMANDS
 from memorybench.plugins import load_plugins, take_plugins
 
 PROG = "memorybench"
-
-# name -> (module, function, one-line help), or a group: name -> {name: (module, function, help)}.
-# The function is called as function(arguments after the command's name, prog="memorybench NAME ...").
-COMMANDS = {
-    "run": (
-        "memorybench.cli.run",
-        "main",
-        "train cells at every length and seed, store the runs, write the report (run_all.py)",
-    ),
-    "report": ("memorybench.cli.report", "main", "rebuild report.md, figures and tables of a results folder"),
-    "suite": (
-        "memorybench.cli.report",
-        "suite",
-        "one table and one figure across the tasks of several results folders",
-    ),
-    "horizon": (
-        "memorybench.cli.horizon",
-        "main",
-        "search each cell's memory horizon on a task (grow, then bisect the length)",
-    ),
-    "docs": ("memorybench.cli.docs", "main", "rewrite the docs' results tables from the reports they name"),
-    "explosion": (
-        "memorybench.diagnostics.explosion_command",
-        "main",
-        "the NNDL book's gradient-explosion experiment (section 6.2)",
-    ),
-    "diagnose": {
-        "through-time": ("memorybench.cli.diagnose", "through_time", "gradient norms through time of a folder's runs"),
-        "memory-capacity": (
-            "memorybench.cli.diagnose",
-            "memory_capacity",
-            "Jaeger's memory capacity of a folder's delayed-recall runs",
-        ),
-        "extrapolate": (
-            "memorybench.cli.diagnose",
-            "extrapolate",
-            "score a folder's runs at lengths longer than trained",
-        ),
-        "shift": (
-            "memorybench.cli.diagnose",
-            "shift",
-            "score a folder's runs on other task parameters than trained (flip-flop's sparse, dense)",
-        ),
-    },
-    "store": {
-        "rebuild": (
-            "memorybench.cli.main",
-            "store_rebuild",
-            "write store.json anew for a folder's intact runs (recorded commands made rerunnable), then its report",
-        ),
-        "share": ("memorybench.cli.store", "share", "replace a folder's copies of another folder's runs by links"),
-        "prune": (
-            "memorybench.cli.store",
-            "prune",
-            "remove the checkpoints that no report section or diagnostic reads",
-        ),
-        "compact": (
-            "memorybench.cli.store",
-            "compact",
-            "rewrite run folders of the four-file layout as one run.json each",
-        ),
-    },
-    "list": {
-        "tasks": ("memorybench.cli.main", "list_tasks", "the registered memory tasks"),
-        "cells": ("memorybench.cli.main", "list_cells", "the registered recurrent cells"),
-        "protocols": ("memorybench.cli.main", "list_protocols", "the training protocols"),
-    },
-}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,6 +64,7 @@ def dispatch(commands: dict, argv: list[str], prog: str) -> int:
         hint = (
             f"; a sweep's options follow `run`: {PROG} run {name} ..." if name.startswith("-") and prog == PROG else ""
         )
+        hint = hint or "; a plugin's command needs its --plugin"
         return usage_error(prog, f"unknown command {name!r} (allowed: {', '.join(commands)}){hint}")
     entry = commands[name]
     if isinstance(entry, dict):
@@ -138,7 +72,7 @@ def dispatch(commands: dict, argv: list[str], prog: str) -> int:
     module, function, _ = entry
     prog = f"{prog} {name}"
     try:
-        return getattr(import_module(module), function)(rest, prog=prog)
+        return (function if callable(function) else getattr(import_module(module), function))(rest, prog=prog)
     except (
         OSError
     ) as exc:  # a file the command could not write or read (read-only, a folder where a file goes): one line
