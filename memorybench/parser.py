@@ -65,3 +65,10 @@ def folder_path(text: str) -> str:
     if not text.strip():
         raise argparse.ArgumentTypeError(f"{text!r} is empty (allowed: a folder's path)")
     return text
+
+
+def plain_output() -> None:
+    """Let a terminal that cannot show a character (an ASCII locale) show a replacement instead of a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")

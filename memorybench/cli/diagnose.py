@@ -46,6 +46,17 @@ def memory_capacity(argv: list[str] | None = None, prog: str = "memorybench diag
         "seeds), tables/memory_capacity_differences.csv (which cells' MC differ), figures/memory_capacity.png and "
         "figures/memory_capacity_streams.png into the folder.",
     )
+    stream_options(parser)
+    args = parser.parse_or_exit(argv)
+    from memorybench.diagnostics.memory_capacity import write_memory_capacity
+    from memorybench.report.writer import run_writer
+
+    streams = dict(streams=args.streams, train_steps=args.train_steps, test_steps=args.test_steps, washout=args.washout)
+    return run_writer(parser, lambda warn: write_memory_capacity(args.folder, warn=warn, **streams), args.folder)
+
+
+def stream_options(parser) -> None:
+    """The input streams memory capacity is measured on: their lengths, washout and number."""
     parser.add_argument(
         "--train-steps",
         type=positive_int(1, "train steps"),
@@ -70,22 +81,6 @@ def memory_capacity(argv: list[str] | None = None, prog: str = "memorybench diag
         default=STREAMS,
         help="independent (fit, score) stream pairs each model is scored on; stream 0 is the one pair "
         "scored before this option existed (default: %(default)s)",
-    )
-    args = parser.parse_or_exit(argv)
-    from memorybench.diagnostics.memory_capacity import write_memory_capacity
-    from memorybench.report.writer import run_writer
-
-    return run_writer(
-        parser,
-        lambda warn: write_memory_capacity(
-            args.folder,
-            warn=warn,
-            streams=args.streams,
-            train_steps=args.train_steps,
-            test_steps=args.test_steps,
-            washout=args.washout,
-        ),
-        args.folder,
     )
 
 

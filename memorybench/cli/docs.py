@@ -168,34 +168,39 @@ def main(argv: list[str] | None = None, prog: str = "memorybench docs") -> int:
         "--check", action="store_true", help="write nothing; exit status 1 when a block is stale or a row typed by hand"
     )
     args = parser.parse_or_exit(argv)
-    from memorybench.storage.rundir import write_text_atomic
-
-    read = lambda path: (REPO_ROOT / path).read_text()
     missing = [path for path in args.paths if not Path(path).exists()]
     if missing:
-        where = (
-            " (run it in a memorybench checkout, or name the pages)"
-            if argv is None or not argv or missing[0] in ("docs", "README.md")
-            else ""
-        )
+        default = missing[0] in ("docs", "README.md")
+        where = " (run it in a memorybench checkout, or name the pages)" if default else ""
         print(f"{prog}: error: {missing[0]}: no such page or folder{where}", file=sys.stderr)
         return 2
-    stale = []
     try:
-        for page in pages(args.paths):
-            text = page.read_text()
-            new = refresh(text, read, str(page))
-            stale += [
-                f"{page}:{n}: a results row typed by hand (put it in a <!-- table: ... --> block)"
-                for n, _ in hand_typed_rows(new)
-            ]
-            if new != text:
-                stale.append(f"{page}: {'stale' if args.check else 'rewritten'}: its blocks differ from their sources")
-                if not args.check:
-                    write_text_atomic(page, new)
+        stale = refresh_pages(args.paths, args.check)
     except (ValueError, OSError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     for line in stale:
         print(line)
     return 1 if stale and (args.check or any("typed by hand" in line for line in stale)) else 0
+
+
+def refresh_pages(paths: list[str], check: bool) -> list[str]:
+    """Rewrite (or, with `check`, only compare) every block of the pages under `paths`; a line per stale page and
+    per results row typed by hand."""
+    from memorybench.storage.rundir import write_text_atomic
+
+    read = lambda path: (REPO_ROOT / path).read_text()
+    stale = []
+    for page in pages(paths):
+        text = page.read_text()
+        new = refresh(text, read, str(page))
+        typed = [
+            f"{page}:{n}: a results row typed by hand (put it in a <!-- table: ... --> block)"
+            for n, _ in hand_typed_rows(new)
+        ]
+        stale += typed
+        if new != text:
+            stale.append(f"{page}: {'stale' if check else 'rewritten'}: its blocks differ from their sources")
+            if not check:
+                write_text_atomic(page, new)
+    return stale

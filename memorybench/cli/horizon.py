@@ -19,6 +19,7 @@ import argparse
 import math
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from memorybench.checks import MAX_LENGTH, MAX_RUNS, about, check_plan_size
@@ -90,14 +91,20 @@ def cost_line(costliest: dict[str, list[int]], stored, seeds: int, steps: int, w
 
 
 def make_parser(prog: str) -> Parser:
-    from memorybench.config import BUILTIN_CELLS, TASK_GRIDS
-
-    caps = ", ".join(f"{name} {CAP_FACTOR * max(grid.lengths)}" for name, grid in TASK_GRIDS.items())
     parser = Parser(
         prog=prog,
         description="Search each cell's memory horizon on a task: the longest length at which the mean "
         "test score of its seeds passes the task's threshold (grown, then bisected).",
     )
+    for options in (search_options, rule_options, budget_options, output_options):
+        options(parser)
+    return parser
+
+
+def search_options(parser) -> None:
+    """What is searched: the task, its protocol, the cells and the seeds."""
+    from memorybench.config import BUILTIN_CELLS, TASK_GRIDS
+
     parser.add_argument(
         "--task",
         choices=tuple(TASK_GRIDS),
@@ -120,6 +127,13 @@ def make_parser(prog: str) -> Parser:
         metavar="N",
         help="seeds per probed length (default: 3)",
     )
+
+
+def rule_options(parser) -> None:
+    """The search's rule: where it starts, how it grows and bisects, and its cap."""
+    from memorybench.config import TASK_GRIDS
+
+    caps = ", ".join(f"{name} {CAP_FACTOR * max(grid.lengths)}" for name, grid in TASK_GRIDS.items())
     parser.add_argument(
         "--start",
         type=positive_int(1, "start length"),
@@ -144,6 +158,10 @@ def make_parser(prog: str) -> Parser:
         help=f"the longest length probed; a horizon there reads '>= CAP at this budget' (default: {CAP_FACTOR}x the "
         f"task's CPU-grid maximum: {caps})",
     )
+
+
+def budget_options(parser) -> None:
+    """The budget and where the runs train."""
     parser.add_argument("--quick", action="store_true", help="a smoke test: 200 steps a run (not a measurement)")
     parser.add_argument(
         "--steps", type=positive_int(1, "steps"), default=None, help="steps a run instead of the protocol's budget"
@@ -175,6 +193,10 @@ def make_parser(prog: str) -> Parser:
         metavar="HOST:PORT",
         help="with --executor ray: the cluster to join (default: a local one)",
     )
+
+
+def output_options(parser) -> None:
+    """Where the search is stored, and what it prints."""
     parser.add_argument(
         "--out", type=folder_path, default=None, metavar="DIR", help="results folder (default: the task's)"
     )
@@ -182,7 +204,6 @@ def make_parser(prog: str) -> Parser:
         "--dry-run", action="store_true", help="print the plan and the first round's probes; train nothing"
     )
     parser.add_argument("--no-progress", action="store_true", help="no per-run lines, only a line per round")
-    return parser
 
 
 def main(argv: list[str] | None = None, prog: str = PROG) -> int:
@@ -208,19 +229,79 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
 
 
 def _search(args, prog: str, command: list[str]) -> int:
-
-    import pandas as pd
-
-    from memorybench.analysis.search import probe_summary, search_reading
     from memorybench.analysis.search_record import write_searches
-    from memorybench.config import PROTOCOLS, QUICK, TASK_GRIDS, expand_all
-    from memorybench.engine.policy import default_pack_sizes
     from memorybench.report.build import build_report
     from memorybench.report.horizon_section import horizon_text
     from memorybench.storage.store import ResultsStore
+    from memorybench.sweep.session import open_machine, session
+
+    plan = search_plan(args)
+    machine = open_machine(args.device, args.workers, args.executor, args.address)
+    folder = Path(
+        args.out or plan.grid.out
+    )  # an existing folder is checked now; a new one is made only when training starts
+    store = ResultsStore.open(folder) if folder.exists() and (not folder.is_dir() or any(folder.iterdir())) else None
+    prober = Prober(plan, args.cells, args.seeds)
+    stored = prober.read(store)
+    k = lengths_per_cell(machine.workers, len(args.cells), args.seeds)
+    print(plan_line(prog, args, plan, machine.workers, k))
+    costliest = {cell: plan.search.costliest(prober.probes[cell], k) for cell in args.cells}
+    print(cost_line(costliest, stored, args.seeds, prober.steps, machine.workers))
+    if args.dry_run:
+        first = [f"{cell} L={n}" for cell in args.cells for n in plan.search.next_lengths(prober.probes[cell], k)]
+        print(
+            f"first round: {', '.join(first) or 'nothing (every cell is done)'} ({len(first) * args.seeds} runs; {STORED})"
+        )
+        return 0
+    if not args.yes:
+        check_plan_size(sum(map(len, costliest.values())) * args.seeds, what="this search may train")
+    store = store or ResultsStore.open(folder)
+    with session(store, machine, command) as record:
+        prober.search(store, machine, record, progress=not args.no_progress)
+        record.write()  # before the report, which lists it
+    horizons, probed = prober.tables(args.growth)
+    write_searches(
+        store.tables_dir, horizons, probed
+    )  # beside the folder's other searches; a repeated one replaces its own
+    for _, row in horizons.iterrows():
+        print(f"{row['cell']}: horizon {horizon_text(row)}")
+    elapsed = time.perf_counter() - record.started
+    print(f"{record.entry['runs_trained']} runs trained in {elapsed:.0f} s; report: {build_report(store.root)}")
+    return 0
+
+
+STORED = "a sweep's runs already stored there are not trained again"
+
+
+def plan_line(prog: str, args, plan, workers: int, k: int) -> str:
+    """The search's first line: task, protocol, threshold, cells, seeds, the rule, and lengths per cell a round."""
+    task, search = plan.task, plan.search
+    return (
+        f"{prog}: task {args.task} ({plan.protocol}, threshold {task.threshold:g}, {task.direction} is better), "
+        f"cells {' '.join(args.cells)}, {args.seeds} seeds, start {search.start}, x{args.growth:g}, cap {search.cap}; "
+        f"{workers} worker(s): {k} length(s) per cell a round"
+    )
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    """What one search probes: the task (its grid and spec), the protocol, the budget, and the search's rule."""
+
+    task_name: str
+    grid: object
+    protocol: str
+    task: object
+    search: object
+    quick: bool
+    steps: int | None
+    device: str
+
+
+def search_plan(args) -> SearchPlan:
+    """The search the arguments ask for, checked against the task (cells, budget, start and cap); a UsageError else."""
+    from memorybench.config import PROTOCOLS, QUICK, TASK_GRIDS, expand_all
     from memorybench.sweep.horizon import Search
-    from memorybench.sweep.plan import plan_sweep, run_sweep
-    from memorybench.sweep.session import check_cells, open_machine, session
+    from memorybench.sweep.session import check_cells
     from memorybench.tasks import get_task
 
     grid = TASK_GRIDS[args.task]
@@ -233,170 +314,161 @@ def _search(args, prog: str, command: list[str]) -> int:
     check_cells(args.cells)
     if args.quick and args.steps:
         raise UsageError(f"--quick ({QUICK['steps']} steps) and --steps {args.steps} contradict each other; give one")
-    task = get_task(PROTOCOLS[protocol]["task"])
     cap = args.max_length or CAP_FACTOR * max(grid.lengths)
+    allowed = f"(allowed: integers >= {grid.min_length})"
     if cap < grid.min_length:
-        raise UsageError(
-            f"--max-length {cap} is below task {args.task}'s minimum length (allowed: integers >= {grid.min_length})"
-        )
+        raise UsageError(f"--max-length {cap} is below task {args.task}'s minimum length {allowed}")
     if args.start and args.start > cap:
         raise UsageError(f"--start {args.start} is above the cap {cap} (--max-length); start at or below it")
     if not args.yes:
         check_plan_size(0, cap, flag="--max-length")
     start = min(args.start or max(grid.lengths), cap)
     if start < grid.min_length:
-        raise UsageError(
-            f"--start {start} is below task {args.task}'s minimum length (allowed: integers >= {grid.min_length})"
-        )
+        raise UsageError(f"--start {start} is below task {args.task}'s minimum length {allowed}")
     search = Search(start, grid.min_length, cap, args.growth, args.resolution)
-    machine = open_machine(args.device, args.workers, args.executor, args.address)
-    device, workers = machine.device, machine.workers
-    k = lengths_per_cell(workers, len(args.cells), args.seeds)
-    most = (
-        math.ceil(math.log(cap / start, args.growth))
-        + math.ceil(math.log(start / grid.min_length, args.growth))
-        + math.ceil(math.log2(cap))
-        + 1
-    )
-    folder = args.out or grid.out
-    path = Path(folder)  # an existing folder is checked now; a new one is made only when training starts
-    store = ResultsStore.open(folder) if path.exists() and (not path.is_dir() or any(path.iterdir())) else None
-    plan = lambda cell, length: plan_sweep(
-        protocol, [cell], [length], args.seeds, args.quick, args.device, steps=args.steps
-    )
-    probes = {cell: {} for cell in args.cells}
-    scores: dict[tuple[str, int], dict] = {}
+    task = get_task(PROTOCOLS[protocol]["task"])
+    return SearchPlan(args.task, grid, protocol, task, search, args.quick, args.steps, args.device)
 
-    def record_probe(runs, cell: str, length: int) -> bool:
+
+class Prober:
+    """A search's probes: each cell's probed lengths and whether they passed, scored from the stored runs (a sweep's
+    runs and a stopped search's count), and the rounds that train the next ones."""
+
+    def __init__(self, plan: SearchPlan, cells: list[str], seeds: int):
+        self.plan, self.cells, self.seeds = plan, cells, seeds
+        self.probes = {cell: {} for cell in cells}
+        self.scores: dict[tuple[str, int], dict] = {}
+        self.steps = self.configs(cells[0], plan.search.start)[0].steps
+
+    def configs(self, cell: str, length: int) -> list:
+        from memorybench.sweep.plan import plan_sweep
+
+        p = self.plan
+        return plan_sweep(p.protocol, [cell], [length], self.seeds, p.quick, p.device, steps=p.steps)
+
+    def record(self, runs, cell: str, length: int) -> bool:
         """Score a probe from its stored runs; False when not all of its seeds are stored."""
-        at = runs.reindex([c.run_id() for c in plan(cell, length)])
+        from memorybench.analysis.search import probe_summary
+
+        at = runs.reindex([c.run_id() for c in self.configs(cell, length)])
         if at["status"].isna().any():
             return False
+        task = self.plan.task
         summary = probe_summary(at, task.threshold, task.direction).iloc[0].to_dict()
-        probes[cell][length] = summary["passed"]
-        scores[(cell, length)] = dict(
-            task=args.task, protocol=protocol, **summary, steps=steps, threshold=task.threshold
+        self.probes[cell][length] = summary["passed"]
+        self.scores[(cell, length)] = dict(
+            task=self.plan.task_name, protocol=self.plan.protocol, **summary, steps=self.steps, threshold=task.threshold
         )
         return True
 
-    steps = plan(args.cells[0], start)[0].steps
-    stored = store.collect()[0] if store else pd.DataFrame()
-    if stored.empty:  # a new folder (or none yet, with --dry-run)
-        stored = pd.DataFrame(
-            columns=["run_id", "cell", "protocol", "seq_len", "status", "steps", "wall_time_s", "pack_size"]
-        )
-    runs = stored.set_index("run_id")
-    for cell in args.cells:  # a sweep's runs (and a stopped search's) count as probes
-        mine = stored[(stored["cell"] == cell) & (stored["protocol"] == protocol)]
-        for length in sorted(set(mine["seq_len"])):
-            if grid.min_length <= length <= cap:
-                record_probe(runs, cell, int(length))
-    print(
-        f"{prog}: task {args.task} ({protocol}, threshold {task.threshold:g}, {task.direction} is better), cells {' '.join(args.cells)}, "
-        f"{args.seeds} seeds, start {start}, x{args.growth:g}, cap {cap}; "
-        f"{workers} worker(s): {k} length(s) per cell a round"
-    )
-    costliest = {cell: search.costliest(probes[cell], k) for cell in args.cells}
-    print(cost_line(costliest, stored, args.seeds, steps, workers))
-    if not args.yes and not args.dry_run:
-        check_plan_size(sum(map(len, costliest.values())) * args.seeds, what="this search may train")
-    if args.dry_run:
-        first = [f"{cell} L={n}" for cell in args.cells for n in search.next_lengths(probes[cell], k)]
-        print(
-            f"first round: {', '.join(first) or 'nothing (every cell is done)'} ({len(first) * args.seeds} runs; "
-            "a sweep's runs already stored there are not trained again)"
-        )
-        return 0
+    def read(self, store):
+        """Record every probe the folder already holds; returns its runs (an empty frame for a new folder)."""
+        import pandas as pd
 
-    store = store or ResultsStore.open(folder)
-    with session(store, machine, command) as record:
-        record.entry["runs_skipped"] = 0
+        stored = store.collect()[0] if store else pd.DataFrame()
+        if stored.empty:  # a new folder (or none yet, with --dry-run)
+            stored = pd.DataFrame(
+                columns=["run_id", "cell", "protocol", "seq_len", "status", "steps", "wall_time_s", "pack_size"]
+            )
+        runs, search = stored.set_index("run_id"), self.plan.search
+        for cell in self.cells:
+            mine = stored[(stored["cell"] == cell) & (stored["protocol"] == self.plan.protocol)]
+            for length in sorted(set(mine["seq_len"])):
+                if search.min_length <= length <= search.cap:
+                    self.record(runs, cell, int(length))
+        return stored
+
+    def search(self, store, machine, record, progress: bool) -> None:
+        """Train round after round until every cell's search is done; `record`'s entry counts the runs trained."""
+        search = self.plan.search
+        most = math.ceil(math.log(search.cap / search.start, search.growth))
+        most += (
+            math.ceil(math.log(search.start / search.min_length, search.growth)) + math.ceil(math.log2(search.cap)) + 1
+        )
         for round_number in range(1, most + 2):
-            active = [cell for cell in args.cells if search.next_length(probes[cell]) is not None]
+            active = [cell for cell in self.cells if search.next_length(self.probes[cell]) is not None]
             if not active:
                 break
-            wanted = {
-                cell: search.next_lengths(probes[cell], lengths_per_cell(workers, len(active), args.seeds))
-                for cell in active
-            }
-            pairs = [(cell, length) for cell, lengths in wanted.items() for length in lengths]
-            configs = [c for cell, length in pairs for c in plan(cell, length)]
-            sizes = default_pack_sizes(
-                active, sorted({length for _, length in pairs}), args.seeds, device.type, workers
-            )
-            tick = time.perf_counter()
-            outcome = run_sweep(
-                store, configs, workers, pack_size=sizes, across_lengths=True, progress=not args.no_progress,
-                executor=machine.executor,
-            )  # fmt: skip
-            record.entry["runs_trained"] += len(outcome.done)
-            record.entry["runs_skipped"] = (
-                sum(len(plan(cell, n)) for cell in probes for n in probes[cell]) - record.entry["runs_trained"]
-            )
-            if outcome.interrupted:
-                raise KeyboardInterrupt
-            runs = store.collect()[0].set_index("run_id")
-            for cell, length in pairs:
-                if not record_probe(runs, cell, length):
-                    raise ValueError(
-                        f"{cell} at L={length}: a probe's runs were not all stored (see the sweep's lines above)"
-                    )
-            line = "; ".join(
-                f"{cell} "
-                + ", ".join(
-                    f"L={n} {scores[(cell, n)]['mean']:.3g} {'pass' if probes[cell][n] else 'fail'}" for n in lengths
+            k = lengths_per_cell(machine.workers, len(active), self.seeds)
+            wanted = {cell: search.next_lengths(self.probes[cell], k) for cell in active}
+            tick, done = time.perf_counter(), self.train_round(store, machine, wanted, progress)
+            record.entry["runs_trained"] += done
+            record.entry["runs_skipped"] = self.probed_runs() - record.entry["runs_trained"]
+            elapsed = time.perf_counter() - tick
+            print(f"round {round_number}: {self.round_line(wanted)}; {done} runs trained, {elapsed:.0f} s", flush=True)
+        record.entry["runs_skipped"] = self.probed_runs() - record.entry["runs_trained"]
+
+    def train_round(self, store, machine, wanted: dict[str, list[int]], progress: bool) -> int:
+        """Train one round's probes (packed as a sweep packs them) and score them; the runs trained."""
+        from memorybench.engine.policy import default_pack_sizes
+        from memorybench.sweep.plan import run_sweep
+
+        pairs = [(cell, length) for cell, lengths in wanted.items() for length in lengths]
+        configs = [c for cell, length in pairs for c in self.configs(cell, length)]
+        lengths = sorted({length for _, length in pairs})
+        sizes = default_pack_sizes(list(wanted), lengths, self.seeds, machine.device.type, machine.workers)
+        outcome = run_sweep(
+            store, configs, machine.workers, pack_size=sizes, across_lengths=True, progress=progress,
+            executor=machine.executor,
+        )  # fmt: skip
+        if outcome.interrupted:
+            raise KeyboardInterrupt
+        runs = store.collect()[0].set_index("run_id")
+        for cell, length in pairs:
+            if not self.record(runs, cell, length):
+                raise ValueError(
+                    f"{cell} at L={length}: a probe's runs were not all stored (see the sweep's lines above)"
                 )
-                + f" (bracket [{', '.join('?' if n is None else str(n) for n in search.bracket(probes[cell]))}])"
-                for cell, lengths in wanted.items()
-            )
-            print(
-                f"round {round_number}: {line}; {len(outcome.done)} runs trained, {time.perf_counter() - tick:.0f} s",
-                flush=True,
-            )
-        record.entry["runs_skipped"] = (
-            sum(len(plan(cell, n)) for cell in probes for n in probes[cell]) - record.entry["runs_trained"]
+        return len(outcome.done)
+
+    def probed_runs(self) -> int:
+        return sum(len(self.configs(cell, n)) for cell in self.probes for n in self.probes[cell])
+
+    def round_line(self, wanted: dict[str, list[int]]) -> str:
+        def probe(cell, n):
+            return f"L={n} {self.scores[(cell, n)]['mean']:.3g} {'pass' if self.probes[cell][n] else 'fail'}"
+
+        def bracket(cell):
+            return ", ".join("?" if n is None else str(n) for n in self.plan.search.bracket(self.probes[cell]))
+
+        return "; ".join(
+            f"{cell} {', '.join(probe(cell, n) for n in lengths)} (bracket [{bracket(cell)}])"
+            for cell, lengths in wanted.items()
         )
-        record.write()  # before the report, which lists it
-        trained, started = record.entry["runs_trained"], record.started
-    scores = {key: scores[key] for key in sorted(scores)}
-    probed = pd.DataFrame(list(scores.values()))
-    rows = []
-    for cell in args.cells:
-        mine = probed[probed["cell"] == cell]
-        reading = search_reading(search, mine, task.threshold, task.direction)
-        rows.append(
-            dict(
-                task=args.task,
-                protocol=protocol,
-                cell=cell,
-                horizon=reading["horizon"],
-                last_pass=reading["last_pass"],
-                first_fail=reading["first_fail"],
-                longest_pass=reading["longest_pass"],
-                censored=reading["censored"],
-                horizon_low=reading["horizon_low"],
-                censored_low=reading["censored_low"],
-                horizon_high=reading["horizon_high"],
-                censored_high=reading["censored_high"],
-                cap=cap,
-                min_length=grid.min_length,
-                start=start,
-                growth=args.growth,
-                threshold=task.threshold,
-                direction=task.direction,
-                metric=task.metric,
-                baseline=task.baseline,
-                seeds=args.seeds,
-                steps=steps,
-                probes=len(mine),
-                runs=int(mine["seeds"].sum()),
-                wall_time_s=float(mine["wall_time_s"].sum()),
-            )
-        )
-    write_searches(
-        store.tables_dir, pd.DataFrame(rows), probed
-    )  # beside the folder's other searches; a repeated one replaces its own
-    for row in rows:
-        print(f"{row['cell']}: horizon {horizon_text(row)}")
-    print(f"{trained} runs trained in {time.perf_counter() - started:.0f} s; report: {build_report(store.root)}")
-    return 0
+
+    def tables(self, growth: float):
+        """(search_horizons rows, search_probes rows) of this search: each cell's reading, and every probe."""
+        import pandas as pd
+
+        from memorybench.analysis.search import search_reading
+
+        plan, task = self.plan, self.plan.task
+        probed = pd.DataFrame([self.scores[key] for key in sorted(self.scores)])
+        rows = []
+        for cell in self.cells:
+            mine = probed[probed["cell"] == cell]
+            reading = search_reading(plan.search, mine, task.threshold, task.direction)
+            rows.append(
+                dict(
+                    task=plan.task_name, protocol=plan.protocol, cell=cell,
+                    **{key: reading[key] for key in READING},
+                    cap=plan.search.cap, min_length=plan.search.min_length, start=plan.search.start, growth=growth,
+                    threshold=task.threshold, direction=task.direction, metric=task.metric, baseline=task.baseline,
+                    seeds=self.seeds, steps=self.steps, probes=len(mine), runs=int(mine["seeds"].sum()),
+                    wall_time_s=float(mine["wall_time_s"].sum()),
+                )
+            )  # fmt: skip
+        return pd.DataFrame(rows), probed
+
+
+READING = (
+    "horizon",
+    "last_pass",
+    "first_fail",
+    "longest_pass",
+    "censored",
+    "horizon_low",
+    "censored_low",
+    "horizon_high",
+    "censored_high",
+)  # fmt: skip  (search_reading's fields, in the table's column order)

@@ -25,7 +25,7 @@ from importlib import import_module
 
 from memorybench import __version__
 from memorybench.invocation import running
-from memorybench.parser import Parser, usage_error
+from memorybench.parser import Parser, plain_output, usage_error
 from memorybench.commands import COMMANDS
 from memorybench.plugins import load_plugins, take_plugins
 
@@ -98,13 +98,6 @@ def os_error(exc: OSError) -> str:
     """
     where = exc.filename2 or exc.filename  # a rename's destination: the file the user knows
     return f"{where}: {exc.strerror}" if where and exc.strerror else str(exc)
-
-
-def plain_output() -> None:
-    """Let a terminal that cannot show a character (an ASCII locale) show a replacement instead of a traceback."""
-    for stream in (sys.stdout, sys.stderr):
-        if hasattr(stream, "reconfigure"):
-            stream.reconfigure(errors="replace")
 
 
 def help_text(commands: dict, prog: str) -> str:

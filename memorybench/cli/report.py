@@ -37,33 +37,36 @@ def main(argv: list[str] | None = None, prog: str = "memorybench report") -> int
     )
     args = parser.parse_or_exit(argv)
     from memorybench.report.build import build_report
-    from memorybench.report.plugins_needed import held_back, plugin_note
     from memorybench.storage.store import ResultsStore, StoreError
 
     try:
         if args.rebuild_store:
             intact, fixed, flagged = ResultsStore.rebuild(args.folder)
+            flags = f", {flagged} flagged (not memorybench commands as recorded)" if flagged else ""
             print(
-                f"rebuilt {args.folder}/store.json for {intact} intact runs; {fixed} recorded commands corrected to rerun as "
-                f"typed today" + (f", {flagged} flagged (not memorybench commands as recorded)" if flagged else "")
+                f"rebuilt {args.folder}/store.json for {intact} intact runs; {fixed} recorded commands corrected to rerun as typed today{flags}"
             )
-        store = ResultsStore.open(args.folder, create=False)
-        for name, why in store.scan()[1].items():
-            print(
-                f"{parser.prog}: warning: run folder {store.runs_dir / name} is damaged ({why}); left out of the report",
-                file=sys.stderr,
-            )
-        runs = store.collect()[0]
-        if held_back(runs).any():
-            print(
-                f"{parser.prog}: warning: {held_back(runs).sum()} runs' experiments are left as they were: {plugin_note(store, runs)}",
-                file=sys.stderr,
-            )
+        warn_unread(parser.prog, ResultsStore.open(args.folder, create=False))
         print(build_report(args.folder, args.threshold))
     except (StoreError, ValueError) as exc:
         print(f"{parser.prog}: error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def warn_unread(prog: str, store) -> None:
+    """A warning per damaged run folder, and one for the experiments left as they were for want of a plugin."""
+    from memorybench.report.plugins_needed import held_back, plugin_note
+
+    for name, why in store.scan()[1].items():
+        print(
+            f"{prog}: warning: run folder {store.runs_dir / name} is damaged ({why}); left out of the report",
+            file=sys.stderr,
+        )
+    runs = store.collect()[0]
+    if held_back(runs).any():
+        left = f"{held_back(runs).sum()} runs' experiments are left as they were"
+        print(f"{prog}: warning: {left}: {plugin_note(store, runs)}", file=sys.stderr)
 
 
 def suite(argv: list[str] | None = None, prog: str = "memorybench suite") -> int:
@@ -89,27 +92,28 @@ def suite(argv: list[str] | None = None, prog: str = "memorybench suite") -> int
         help=f"also write the table into FILE, between its {SUITE_MARKERS[0]} and {SUITE_MARKERS[1]} lines (README.md)",
     )
     args = parser.parse_or_exit(argv)
+    bad = suite_input_error(args)
+    if bad:
+        return usage_error(parser.prog, bad)
+    from memorybench.report.suite import write_suite
+    from memorybench.report.writer import run_writer
+
+    return run_writer(parser, lambda warn: write_suite(args.folders, args.out, args.readme, warn))
+
+
+def suite_input_error(args) -> str:
+    """What is wrong with the suite's folders, --out and --readme ('' when nothing): a folder given twice, an --out
+    that is a file, a --readme that does not exist."""
     from pathlib import Path
 
     seen = {}
     for folder in args.folders:
         if Path(folder).resolve() in seen:
             other = seen[Path(folder).resolve()]
-            return usage_error(
-                parser.prog,
-                f"{folder} is given twice{'' if other == folder else f' (as {other} too)'}; name each folder once",
-            )
+            return f"{folder} is given twice{'' if other == folder else f' (as {other} too)'}; name each folder once"
         seen[Path(folder).resolve()] = folder
     if Path(args.out).exists() and not Path(args.out).is_dir():
-        return usage_error(
-            parser.prog, f"--out {args.out} is a file; give a folder for suite.json, suite.md and suite.png"
-        )
+        return f"--out {args.out} is a file; give a folder for suite.json, suite.md and suite.png"
     if args.readme is not None and not Path(args.readme).is_file():
-        return usage_error(
-            parser.prog,
-            f"--readme {args.readme}: no such file (allowed: a Markdown file holding {SUITE_MARKERS[0]} ... {SUITE_MARKERS[1]})",
-        )
-    from memorybench.report.suite import write_suite
-    from memorybench.report.writer import run_writer
-
-    return run_writer(parser, lambda warn: write_suite(args.folders, args.out, args.readme, warn))
+        return f"--readme {args.readme}: no such file (allowed: a Markdown file holding {SUITE_MARKERS[0]} ... {SUITE_MARKERS[1]})"
+    return ""

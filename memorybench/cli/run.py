@@ -17,10 +17,11 @@ import math
 import os
 import signal
 import sys
+from dataclasses import dataclass
 
 from memorybench.checks import MAX_LENGTH, MAX_RUNS, check_plan_size
 from memorybench.invocation import command, running
-from memorybench.parser import Parser, UsageError, folder_path, positive_int
+from memorybench.parser import Parser, UsageError, folder_path, plain_output, positive_int
 from memorybench.plugins import load_plugins, take_plugins
 from memorybench.sweep.settings import SweepAxes
 
@@ -70,13 +71,29 @@ def bias_value(text: str) -> float | None:
 def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
     """The command's options. Only light modules are imported here (no torch), so --help answers at once;
     the command offers the built-in cells (a cell registered from Python trains through the Python API)."""
-    from memorybench.config import BUILTIN_CELLS, MODERN_CELLS, PROTOCOLS, QUICK, TASK_GRIDS
-
     parser = Parser(
         prog=prog,
         description="Train SRN, LSTM and GRU cells on a memory task (default: the NNDL digit sum) at every length and seed, "
         "store every run, and write a report (report.md, figures, CSV tables) into --out.",
     )
+    for options in (
+        task_options,
+        data_options,
+        run_options,
+        setting_options,
+        machine_options,
+        packing_options,
+        folder_options,
+        resume_options,
+    ):
+        options(parser)
+    return parser
+
+
+def task_options(parser) -> None:
+    """The task, the grid of its lengths, and the lengths themselves."""
+    from memorybench.config import TASK_GRIDS
+
     tasks = "; ".join(
         f"{name}: {grid.what}, lengths {' '.join(map(str, grid.lengths))} (literature: "
         f"{' '.join(map(str, grid.literature))}), into {grid.out}"
@@ -104,6 +121,10 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
         metavar="L",
         help="sequence lengths to train at, each at least the task's minimum (default: the task's grid)",
     )
+
+
+def data_options(parser) -> None:
+    """The task's data: its parameters and, for a task that reads files, their folder."""
     parser.add_argument(
         "--data-dir",
         type=folder_path,
@@ -119,6 +140,12 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
         help="a parameter of the task's data (e.g. markers=anywhere for adding, scale=1.0 for delayed_recall, "
         "p=0.2 for the stream digit sum, recall=16 for selective_copying, p_ignore=0.98 for flip_flop); repeat for several",
     )
+
+
+def run_options(parser) -> None:
+    """The cells, the plugins that add more, the seeds and the training protocol."""
+    from memorybench.config import BUILTIN_CELLS, MODERN_CELLS, PROTOCOLS
+
     parser.add_argument(
         "--cells",
         nargs="+",
@@ -149,6 +176,10 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "epoch; stream: fresh noisy sequences every step; nndl-6.2: the book's gradient-explosion settings (SGD lr 0.2, "
         "batch 64, summed loss, 250 steps; see memorybench explosion). Every other task has one protocol, named after it",
     )
+
+
+def setting_options(parser) -> None:
+    """The setting axes (capacity against trainability): each flag an axis, every combination trained."""
     axes = parser.add_argument_group(
         "settings (capacity against trainability; each flag an axis, every combination trained)"
     )
@@ -176,6 +207,11 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
         metavar="H",
         help="hidden sizes (default: the protocol's, 32)",
     )
+    variant_options(axes)
+
+
+def variant_options(axes) -> None:
+    """The LSTM's forget-gate variants and the matching of the other cells' sizes to the SRN's."""
     axes.add_argument(
         "--forget-bias",
         nargs="+",
@@ -194,6 +230,10 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "bounded by; the LSTM's h and c, the LRU's complex units) is closest to the SRN's",
     )
     axes.add_argument("--match-params", action="store_true", help="the same as --match params (kept until 0.3.0)")
+
+
+def machine_options(parser) -> None:
+    """Where the runs train: device, workers, executor and its cluster."""
     parser.add_argument(
         "--device",
         choices=("auto", "cpu", "cuda"),
@@ -220,6 +260,10 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
         metavar="auto|HOST:PORT",
         help="with --executor ray: the cluster to join (auto: the one `ray start` made here); default: start a local Ray instance",
     )
+
+
+def packing_options(parser) -> None:
+    """How the runs train together: packs of seeds, compiled or eager."""
     parser.add_argument(
         "--pack",
         type=positive_int(1, "pack size"),
@@ -238,6 +282,12 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
         "same function, other rounding: recorded as +compiled in each run's packing; eager with a note where "
         "this machine cannot compile). See benchmarks/README.md for where it wins",
     )
+
+
+def folder_options(parser) -> None:
+    """The results folder and the budget."""
+    from memorybench.config import QUICK
+
     parser.add_argument(
         "--out",
         type=folder_path,
@@ -258,6 +308,10 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
         help="training steps per run instead of the protocol's budget (a run's id and the report's "
         "experiment heading name it); evaluation keeps the protocol's interval and the last step",
     )
+
+
+def resume_options(parser) -> None:
+    """What to do with the runs the folder (or another) already holds, and with a large plan."""
     parser.add_argument(
         "--reuse",
         type=folder_path,
@@ -275,7 +329,6 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
         action="store_true",
         help=f"run a plan beyond the sane bounds ({MAX_RUNS:,} runs, lengths above {MAX_LENGTH:,}) without asking",
     )
-    return parser
 
 
 def _exit_now(signum, frame) -> None:
@@ -337,20 +390,7 @@ def resolve_task(args) -> None:
             f"argument --lengths: length {min(short)} is too small for task {args.task} (allowed: integers >= {grid.min_length})"
         )
     args.out = args.out or grid.out
-    args.task_params = {}
-    for name, value in map(task_param, args.task_param):
-        if name in args.task_params and args.task_params[name] != value:
-            raise UsageError(
-                f"--task-param {name} is given twice ({args.task_params[name]!r} and {value!r}); give it once"
-            )
-        args.task_params[name] = value
-    if args.data_dir is not None:
-        if "--data-dir" not in grid.what:
-            raise UsageError(
-                f"--data-dir {args.data_dir} is not read by task {args.task}: it makes its own data "
-                f"(tasks that read data files: {', '.join(t for t, g in TASK_GRIDS.items() if '--data-dir' in g.what)})"
-            )
-        args.task_params["data_dir"] = args.data_dir
+    args.task_params = task_params(args, grid)
     if args.forget_bias and "lstm" not in args.cells:
         raise UsageError(
             f"--forget-bias sets the LSTM's forget gate, and --cells {' '.join(args.cells)} has no LSTM; "
@@ -361,6 +401,26 @@ def resolve_task(args) -> None:
     if args.match and args.match_params and args.match != "params":
         raise UsageError(f"--match {args.match} and --match-params (= --match params) contradict each other; give one")
     args.match = args.match or ("params" if args.match_params else None)
+
+
+def task_params(args, grid) -> dict:
+    """--task-param NAME=VALUE (each once) and --data-dir (for a task that reads data files) as the task's parameters."""
+    from memorybench.config import TASK_GRIDS
+
+    params = {}
+    for name, value in map(task_param, args.task_param):
+        if name in params and params[name] != value:
+            raise UsageError(f"--task-param {name} is given twice ({params[name]!r} and {value!r}); give it once")
+        params[name] = value
+    if args.data_dir is not None:
+        if "--data-dir" not in grid.what:
+            readers = ", ".join(t for t, g in TASK_GRIDS.items() if "--data-dir" in g.what)
+            raise UsageError(
+                f"--data-dir {args.data_dir} is not read by task {args.task}: it makes its own data "
+                f"(tasks that read data files: {readers})"
+            )
+        params["data_dir"] = args.data_dir
+    return params
 
 
 def task_hint(message: str) -> str:
@@ -433,9 +493,7 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     entry = argv is None
     argv = sys.argv[1:] if argv is None else argv
     if entry:  # run_all.py: a terminal that cannot show a character gets a replacement, not a traceback
-        for stream in (sys.stdout, sys.stderr):
-            if hasattr(stream, "reconfigure"):
-                stream.reconfigure(errors="replace")
+        plain_output()
     handlers = signal.signal(signal.SIGINT, _interrupt), signal.signal(signal.SIGTERM, _interrupt)
     try:
         with running([*prog.split(), *argv]):
@@ -460,120 +518,171 @@ def exit_interrupted(code: int) -> None:
 
 
 def _main(argv: list[str], prog: str) -> int:
-    from memorybench.config import expand_all
-
-    parsed, plugins = take_plugins(argv)
     try:
-        load_plugins(
-            plugins
-        )  # a user's cells, tasks, protocols, executors: offered by the parser (a plugin imports torch itself)
-        args = make_parser(prog).parse_args(parsed)  # --help and bad flags answer here, before torch is imported
-        args.cells = unique(expand_all(args.cells), "--cells")
-        resolve_task(args)
-        args.axes = SweepAxes(
-            tuple(unique(args.lr, "--lr")),
-            tuple(unique(args.init, "--init")),
-            tuple(unique(args.hidden, "--hidden")),
-            tuple(unique(args.forget_bias, "--forget-bias")),
-            args.match or "",
-        )
-        check_size(args)
+        args = parse_sweep(argv, prog)  # --help and bad flags answer here, before torch is imported
     except (UsageError, ValueError) as exc:
         print(f"memorybench: error: {task_hint(str(exc))}", file=sys.stderr)
         return 2
-
-    from memorybench.engine.compiled import compile_note, compile_unavailable
-    from memorybench.engine.policy import default_pack_sizes, packs_span_lengths
-    from memorybench.storage.sharing import reuse
-    from memorybench.storage.store import ResultsStore, StoreError, open_results
-    from memorybench.sweep.plan import describe, plan_sweep, plan_work, run_sweep
-    from memorybench.sweep.session import check_cells, open_machine, session
+    from memorybench.storage.store import StoreError
 
     try:
-        check_cells(args.cells)
-        if args.reuse and args.force:
-            raise UsageError(
-                f"--reuse {args.reuse} and --force contradict each other (--force retrains every run); give one"
-            )
-        configs = plan_sweep(
-            args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device, args.axes, args.task_params,
-            steps=args.steps,
-        )  # fmt: skip
-        check_task_data(configs)
-        machine = open_machine(args.device, args.workers, args.executor, args.address)
-        device, workers = machine.device, machine.workers
-        pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, device.type, workers)
-        across_lengths = packs_span_lengths(args.pack, args.seeds, device.type)
-        source = open_results(args.reuse) if args.reuse else None
-        store = ResultsStore.open(args.out)
+        sweep = prepare(args)
     except (UsageError, ValueError, StoreError) as exc:
         print(f"memorybench: error: {exc}", file=sys.stderr)
         return 2
-
     try:
-        with session(store, machine, command()) as record:
-            shared = reuse(store, source, configs, args.retry_failed) if source else []
-            if source:
-                print(f"reused {len(shared)} runs complete in {source.root} (linked, not copied)")
-                wanted = {c.run_id() for c in configs}
-                if not shared and not source.complete_ids(source.scan()[0], args.retry_failed) & wanted:
-                    print(
-                        f"memorybench: note: {source.root} holds none of this plan's runs ({holds(source)})",
-                        file=sys.stderr,
-                    )
-            compiled = args.compile and device.type != "cuda"
-            if compiled and (note := compile_note(compile_unavailable())):
-                print(f"memorybench: note: {note}", file=sys.stderr)
-                compiled = False
-            plan = plan_work(
-                store, configs, args.force, args.retry_failed, pack_size, across_lengths, device.type, compiled
-            )
-            for run_id, why in plan.damaged.items():
-                print(
-                    f"memorybench: warning: run folder {store.runs_dir / run_id} is damaged ({why}); it is trained again",
-                    file=sys.stderr,
-                )
-            print(plan.describe(store, workers))
-            report = store.root / "report.md"
-            if not plan.todo and report.exists() and not plan.damaged and not shared:
-                print(
-                    f"nothing to train: all {len(configs)} runs are complete in {store.root}; report unchanged: {report}"
-                )
-                return 0
-            outcome = run_sweep(
-                store, configs, workers, progress=not args.no_progress, plan=plan, executor=machine.executor
-            )
-            complete = outcome.skipped - len(
-                shared
-            )  # complete before this command: the plan counts the linked runs as complete
-            for config, result in outcome.lost:
-                print(f"memorybench: {describe(config, result)}", file=sys.stderr)
-            record.entry.update(
-                pack_size=pack_size, runs_planned=len(configs), runs_trained=len(outcome.done), runs_skipped=complete,
-                runs_shared=len(shared), runs_failed=len(outcome.failed),
-            )  # fmt: skip
-            record.write(interrupted=outcome.interrupted, always=bool(shared))  # before the report, which lists it
-            if outcome.interrupted:
-                left = len(plan.todo) - len(outcome.done)
-                print(
-                    f"memorybench: interrupted: {len(outcome.done)} of {len(plan.todo)} runs completed and are stored in "
-                    f"{store.root}; re-run the same command to train the remaining {left}",
-                    file=sys.stderr,
-                )
-                return 130
-            report = write_report(store, len(outcome.done))
-            if report is None:
-                return 130
+        return train_and_report(args, sweep)
     except StoreError as exc:
         print(f"memorybench: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a folder made read-only mid-sweep: what was stored before stays whole
         print(
-            f"memorybench: error: writing to {store.root} failed ({exc.strerror or exc}); the runs stored before it are "
-            "kept: make room and re-run the same command to train the rest",
+            f"memorybench: error: writing to {sweep.store.root} failed ({exc.strerror or exc}); the runs stored before "
+            "it are kept: make room and re-run the same command to train the rest",
             file=sys.stderr,
         )
         return 1
+
+
+def parse_sweep(argv: list[str], prog: str):
+    """The sweep's arguments, checked against the task (its plugins loaded first: they add cells, tasks and protocols)."""
+    from memorybench.config import expand_all
+
+    parsed, plugins = take_plugins(argv)
+    load_plugins(plugins)  # a user's cells, tasks, protocols, executors: offered by the parser
+    args = make_parser(prog).parse_args(parsed)
+    args.cells = unique(expand_all(args.cells), "--cells")
+    resolve_task(args)
+    args.axes = SweepAxes(
+        tuple(unique(args.lr, "--lr")),
+        tuple(unique(args.init, "--init")),
+        tuple(unique(args.hidden, "--hidden")),
+        tuple(unique(args.forget_bias, "--forget-bias")),
+        args.match or "",
+    )
+    check_size(args)
+    return args
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What a sweep trains and where: its configs, the machine, the packing, the folder and the one it reuses."""
+
+    configs: list
+    machine: object
+    pack_size: object
+    across_lengths: bool
+    store: object
+    source: object
+
+
+def prepare(args) -> Prepared:
+    """Everything checked and opened before anything is written: cells, configs, the task's data, the machine, the
+    folders. Bad input is a ValueError, UsageError or StoreError."""
+    from memorybench.engine.policy import default_pack_sizes, packs_span_lengths
+    from memorybench.storage.store import ResultsStore, open_results
+    from memorybench.sweep.plan import plan_sweep
+    from memorybench.sweep.session import check_cells, open_machine
+
+    check_cells(args.cells)
+    if args.reuse and args.force:
+        raise UsageError(
+            f"--reuse {args.reuse} and --force contradict each other (--force retrains every run); give one"
+        )
+    configs = plan_sweep(
+        args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device, args.axes, args.task_params,
+        steps=args.steps,
+    )  # fmt: skip
+    check_task_data(configs)
+    machine = open_machine(args.device, args.workers, args.executor, args.address)
+    kind = machine.device.type
+    pack_size = args.pack or default_pack_sizes(args.cells, args.lengths, args.seeds, kind, machine.workers)
+    source = open_results(args.reuse) if args.reuse else None
+    store = ResultsStore.open(args.out)
+    return Prepared(configs, machine, pack_size, packs_span_lengths(args.pack, args.seeds, kind), store, source)
+
+
+def reuse_runs(args, sweep: Prepared) -> list:
+    """Link the runs `--reuse` holds complete into the folder; says how many, and when it holds none of the plan's."""
+    from memorybench.storage.sharing import reuse
+
+    if sweep.source is None:
+        return []
+    shared = reuse(sweep.store, sweep.source, sweep.configs, args.retry_failed)
+    print(f"reused {len(shared)} runs complete in {sweep.source.root} (linked, not copied)")
+    wanted = {c.run_id() for c in sweep.configs}
+    if not shared and not sweep.source.complete_ids(sweep.source.scan()[0], args.retry_failed) & wanted:
+        print(
+            f"memorybench: note: {sweep.source.root} holds none of this plan's runs ({holds(sweep.source)})",
+            file=sys.stderr,
+        )
+    return shared
+
+
+def plan_of(args, sweep: Prepared):
+    """The work left in the folder (`--compile` dropped with a note where this machine cannot compile); damaged runs named."""
+    from memorybench.engine.compiled import compile_note, compile_unavailable
+    from memorybench.sweep.plan import plan_work
+
+    store, kind = sweep.store, sweep.machine.device.type
+    compiled = args.compile and kind != "cuda"
+    if compiled and (note := compile_note(compile_unavailable())):
+        print(f"memorybench: note: {note}", file=sys.stderr)
+        compiled = False
+    plan = plan_work(
+        store, sweep.configs, args.force, args.retry_failed, sweep.pack_size, sweep.across_lengths, kind, compiled
+    )
+    for run_id, why in plan.damaged.items():
+        print(
+            f"memorybench: warning: run folder {store.runs_dir / run_id} is damaged ({why}); it is trained again",
+            file=sys.stderr,
+        )
+    print(plan.describe(store, sweep.machine.workers))
+    return plan
+
+
+def train_and_report(args, sweep: Prepared) -> int:
+    """The sweep in its session (the folder's lock, its provenance), then the report; the exit status."""
+    from memorybench.sweep.plan import describe, run_sweep
+    from memorybench.sweep.session import session
+
+    store, machine = sweep.store, sweep.machine
+    with session(store, machine, command()) as record:
+        shared = reuse_runs(args, sweep)
+        plan = plan_of(args, sweep)
+        report = store.root / "report.md"
+        if not plan.todo and report.exists() and not plan.damaged and not shared:
+            print(
+                f"nothing to train: all {len(sweep.configs)} runs are complete in {store.root}; report unchanged: {report}"
+            )
+            return 0
+        outcome = run_sweep(
+            store, sweep.configs, machine.workers, progress=not args.no_progress, plan=plan, executor=machine.executor
+        )
+        complete = outcome.skipped - len(
+            shared
+        )  # complete before this command: the plan counts the linked runs as complete
+        for config, result in outcome.lost:
+            print(f"memorybench: {describe(config, result)}", file=sys.stderr)
+        record.entry.update(
+            pack_size=sweep.pack_size, runs_planned=len(sweep.configs), runs_trained=len(outcome.done),
+            runs_skipped=complete, runs_shared=len(shared), runs_failed=len(outcome.failed),
+        )  # fmt: skip
+        record.write(interrupted=outcome.interrupted, always=bool(shared))  # before the report, which lists it
+        if outcome.interrupted:
+            left = len(plan.todo) - len(outcome.done)
+            print(
+                f"memorybench: interrupted: {len(outcome.done)} of {len(plan.todo)} runs completed and are stored in "
+                f"{store.root}; re-run the same command to train the remaining {left}",
+                file=sys.stderr,
+            )
+            return 130
+        report = write_report(store, len(outcome.done))
+    return 130 if report is None else summary(outcome, complete, shared, sweep.source, report)
+
+
+def summary(outcome, complete: int, shared: list, source, report) -> int:
+    """The sweep's last line, and its exit status (`failures_status`)."""
     lost = f", {len(outcome.lost)} lost (not stored: re-run the same command to train them)" if outcome.lost else ""
     reused = f", {len(shared)} reused from {source.root}" if source else ""
     print(
