@@ -87,16 +87,22 @@ def search_reading(search: Search, probes: pd.DataFrame, threshold: float, direc
     """One cell's readings from its probes (rows of `probe_summary`): the search's own (`Search.reading`:
     horizon, bracket, last_pass, first_fail, longest_pass, censored), and horizon_low / horizon_high with
     censored_low / censored_high from the interval's worse and better ends at the same lengths (None where
-    fewer than 2 seeds give no interval)."""
+    fewer than 2 seeds give no interval), with longest_pass_low / longest_pass_high: the longest length at which
+    that end passes (above its horizon where it passes again further on)."""
     by_length = probes.set_index("seq_len")
     reading = search.reading({int(n): bool(row["passed"]) for n, row in by_length.iterrows()})
     worse, better = ("ci_low", "ci_high") if direction == "higher" else ("ci_high", "ci_low")
     for suffix, end in (("low", worse), ("high", better)):
         if by_length[end].isna().any():
-            reading[f"horizon_{suffix}"], reading[f"censored_{suffix}"] = None, None
+            reading[f"horizon_{suffix}"], reading[f"censored_{suffix}"], reading[f"longest_pass_{suffix}"] = (
+                None,
+                None,
+                None,
+            )
             continue
         side = search.reading({int(n): passes(float(v), threshold, direction) for n, v in by_length[end].items()})
         reading[f"horizon_{suffix}"], reading[f"censored_{suffix}"] = side["horizon"], side["censored"]
+        reading[f"longest_pass_{suffix}"] = side["longest_pass"]
     return reading
 
 

@@ -471,4 +471,6 @@ READING = (
     "censored_low",
     "horizon_high",
     "censored_high",
+    "longest_pass_low",
+    "longest_pass_high",
 )  # fmt: skip  (search_reading's fields, in the table's column order)

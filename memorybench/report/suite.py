@@ -67,11 +67,14 @@ ENTRY_FIELDS = [
     "high",
     "bracket",
     "longest_pass",
+    "longest_pass_low",
+    "longest_pass_high",
     "censored",
     "low_censored",
     "high_censored",
     "cap",
     "min_length",
+    "shortest_tested",
     "threshold",
     "baseline",
     "seeds",
@@ -105,11 +108,14 @@ def horizon_entry(reading: dict, probes: pd.DataFrame, cap: int, min_length: int
         high=side(reading["horizon_high"], reading["censored_high"], longest_probed),
         bracket=list(reading["bracket"]) if reading["bracket"] else None,
         longest_pass=reading["longest_pass"],
+        longest_pass_low=reading.get("longest_pass_low"),
+        longest_pass_high=reading.get("longest_pass_high"),
         censored=reading["censored"],
         low_censored=reading["censored_low"],
         high_censored=reading["censored_high"],
         cap=cap,
         min_length=min_length,
+        shortest_tested=int(probes["seq_len"].min()),
     )
 
 
@@ -206,7 +212,7 @@ def measure(
 
 def entry_text(entry: dict) -> str:
     """How the suite's table shows an entry: '20 [15, ≥ 30]' (horizon [pessimistic, optimistic]; '≥' censored
-    above, '<' below; '; passes at 30' where a longer length passed again), 'MC 28.8 [27.7, 29.9] of N = 32',
+    above, '<' below the shortest length tested; '; passes at 30' where a longer length passed again), 'MC 28.8 [27.7, 29.9] of N = 32',
     '0.92 [0.87, 0.97]' (the metric's decimals, the interval clipped to its range)."""
     if entry["measure"] == "horizon":
 
@@ -214,7 +220,7 @@ def entry_text(entry: dict) -> str:
             if censored is None:  # one seed: no interval
                 return "–"
             return (
-                f"< {int(entry['min_length'])}"
+                f"< {int(entry.get('shortest_tested') or entry['min_length'])}"
                 if censored == "below"
                 else f"≥ {int(value)}"
                 if censored == "above"

@@ -149,3 +149,20 @@ def test_the_committed_readme_shows_the_committed_suite_table():
     readme = (root / "README.md").read_text()
     block = readme.split("<!-- suite -->")[1].split("<!-- /suite -->")[0]
     assert table_in(block) == table_in((root / "results" / "suite" / "suite.md").read_text())
+
+
+def test_a_bound_below_names_the_shortest_length_tested_and_every_reading_keeps_its_longest_pass():
+    import pandas as pd
+
+    from memorybench.analysis.search import search_reading
+    from memorybench.report.suite import entry_text, horizon_entry
+    from memorybench.sweep.horizon import Search
+
+    probes = pd.DataFrame(
+        dict(seq_len=[12, 25, 50], ci_low=[0.1, 0.5, 0.1], ci_high=[0.3, 1.0, 0.7], passed=[False, True, False])
+    )  # the task's minimum is 2, but 12 is the shortest length probed; every reading fails there and passes later
+    reading = search_reading(Search(start=25, min_length=2, cap=50), probes, 0.55, "higher")
+    entry = {**horizon_entry(reading, probes, cap=50, min_length=2), "measure": "horizon"}
+    assert (entry["shortest_tested"], entry["min_length"]) == (12, 2)
+    assert entry_text(entry) == "< 12 [< 12, < 12]"  # not "< 2": no length below 12 was tested
+    assert (entry["longest_pass"], entry["longest_pass_low"], entry["longest_pass_high"]) == (25, None, 50)
