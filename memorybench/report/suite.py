@@ -12,7 +12,7 @@ interval over seeds, as one entry of `suite.json` (schema: docs/reference/suite-
   Where the folder holds a horizon search (`memorybench horizon`: tables/search_horizons.csv),
   its reading; otherwise the same rule applied to the folder's grid of lengths, censored
   "above" when the longest length tried passes (the grid, not the cell, ends there) and
-  "below" when the shortest fails;
+  "below" when the shortest length tested fails;
 - delayed recall, once profiled (`memorybench diagnose memory-capacity`):
   Jaeger's **memory capacity** MC (<= N) with its interval, at hidden size 32 when the
   folder has it (its own report has every N);
@@ -492,7 +492,7 @@ def write_suite(folders, out, readme=None, warn=lambda text: None) -> list[Path]
             "Per task and cell the measure the task has, with its interval over seeds: the memory horizon (the last length whose "
             "mean test score passes the task's threshold below the shortest length that fails; in brackets the pessimistic and "
             "optimistic horizons, the same rule applied to the 95% interval's worse and better ends; `≥` censored at the cap or the "
-            "longest length tried, `<` below the shortest; '; passes at' a longer length that passed again), searched by "
+            "longest length tried, `<` below the shortest length tested; '; passes at' a longer length that passed again), searched by "
             "`memorybench horizon` where the folder holds a search, else read off its grid; Jaeger's memory capacity; or "
             "the test score, beside the memoryless baseline. Rendered from `suite.json` (docs/reference/suite-json.md), built by "
             "`memorybench suite` from: " + ", ".join(f"`{f}`" for f in folders) + ".",
