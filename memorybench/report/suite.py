@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +62,7 @@ ENTRY_FIELDS = [
     "cell",
     "measure",
     "metric",
+    "n",
     "direction",
     "value",
     "low",
@@ -80,6 +82,9 @@ ENTRY_FIELDS = [
     "seeds",
     "steps",
     "runs",
+    "steps_done",
+    "reused_from",
+    "provenance",
     "source",
     "folder",
     "experiment",
@@ -156,6 +161,7 @@ def measure(
                 **base,
                 "measure": "memory_capacity",
                 "metric": f"MC of N = {row.hidden_size}",
+                "n": int(row.hidden_size),
                 "direction": "higher",
                 "baseline": 0.0,
                 "value": row.mc,
@@ -198,6 +204,7 @@ def measure(
         n, mean, low, high = mean_interval(group["test_score"])
         out[cell] = {
             **base,
+            "threshold": task.threshold,
             "measure": "test_score",
             "value": mean,
             "low": low if n > 1 else None,
@@ -284,9 +291,11 @@ def suite_entries(folders, warn=lambda text: None) -> tuple[list[dict], list[str
                 else searches[(searches["protocol"] == protocol) & (searches["steps"] == group["steps"].max())]
             )
             for cell, m in measure(group, task, mc, searched, probed).items():
-                entry = dict(
-                    task=task.name, protocol=protocol, cell=cell, folder=str(folder), experiment=experiment, **m
-                )
+                mine = group[group["cell"] == cell]
+                if mc is not None and len(mc):  # memory capacity: the runs of its hidden size
+                    mine = mine[mine["hidden_size"] == m["n"]]
+                entry = dict(task=task.name, protocol=protocol, cell=cell, folder=str(folder), experiment=experiment)
+                entry.update({**m, **entry_runs(store, mine, m.get("steps"))})
                 entries.append(
                     {
                         field: _number(entry.get(field)) if not isinstance(entry.get(field), list) else entry[field]
@@ -294,6 +303,30 @@ def suite_entries(folders, warn=lambda text: None) -> tuple[list[dict], list[str
                     }
                 )
     return entries, sorted(trained_with)
+
+
+def entry_runs(store, runs: pd.DataFrame, steps: int | None) -> dict:
+    """What an entry's runs say of themselves, so that it can be cited alone: the budget (`steps`, when the measure
+    did not set it) and the steps they ran (`steps_done`: [fewest, most]; a run stops early once its dev score is
+    perfect), the folder that holds them where this one links them (`reused_from`), and their provenance — the
+    commits (a `+dirty` one marked so), torch versions, devices, machines and the dates they finished."""
+    held = sorted(
+        {os.path.relpath(store.run_folder(r).parent.parent) for r in runs["run_id"]} - {os.path.relpath(store.root)}
+    )
+    done = pd.to_numeric(runs.get("steps_done", pd.Series(dtype=float)), errors="coerce").dropna()
+    dates = sorted(d for d in runs["finished"].astype(str) if d)
+    return dict(
+        steps=int(runs["steps"].max()) if steps is None and len(runs) else steps,
+        steps_done=[int(done.min()), int(done.max())] if len(done) else None,
+        reused_from=held or None,
+        provenance=dict(
+            commits=sorted(set(runs["commit"].astype(str))),
+            torch=sorted(set(runs["torch"].astype(str))),
+            devices=sorted(set(runs["device"].astype(str))),
+            machines=sorted(set(runs["machine"].fillna("").astype(str)) - {""}),
+            finished=[dates[0], dates[-1]] if dates else None,
+        ),
+    )
 
 
 def suite_table(folders) -> pd.DataFrame:

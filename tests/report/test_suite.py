@@ -166,3 +166,27 @@ def test_a_bound_below_names_the_shortest_length_tested_and_every_reading_keeps_
     assert (entry["shortest_tested"], entry["min_length"]) == (12, 2)
     assert entry_text(entry) == "< 12 [< 12, < 12]"  # not "< 2": no length below 12 was tested
     assert (entry["longest_pass"], entry["longest_pass_low"], entry["longest_pass_high"]) == (25, None, 50)
+
+
+def test_an_entry_carries_its_runs_budget_steps_done_provenance_and_the_folder_it_reuses(quick_store, tmp_path):
+    import os
+
+    from memorybench.report.suite import suite_entries
+    from memorybench.storage.store import ResultsStore
+
+    out = tmp_path / "reusing"
+    linking = ResultsStore.open(out)
+    for folder in quick_store.scan()[0]:  # every run kept once, in the quick sweep's folder, and linked here
+        linking.share(folder.name, folder)
+    entries, _ = suite_entries([out])
+    runs = quick_store.collect()[0]
+    assert [e["cell"] for e in entries] == ["srn", "lstm", "gru"]
+    for entry in entries:
+        mine = runs[runs["cell"] == entry["cell"]]
+        assert entry["reused_from"] == [os.path.relpath(quick_store.root)] and entry["steps"] == 200
+        assert entry["steps_done"] == [int(mine["steps_done"].min()), int(mine["steps_done"].max())]
+        assert entry["provenance"]["commits"] == sorted(set(mine["commit"])) and entry["provenance"]["devices"] == [
+            "cpu"
+        ]
+        assert entry["provenance"]["finished"] == [min(mine["finished"]), max(mine["finished"])]
+    assert all(e["reused_from"] is None for e in suite_entries([quick_store.root])[0])  # its own runs
