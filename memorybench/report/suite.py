@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from memorybench.analysis.fitted_horizon import fitted_horizon
 from memorybench.analysis.search import probe_summary, search_reading
 from memorybench.analysis.search_record import probes_of, read_searches
 from memorybench.analysis.summary import mean_interval
@@ -77,6 +78,11 @@ ENTRY_FIELDS = [
     "cap",
     "min_length",
     "shortest_tested",
+    "l50",
+    "l50_low",
+    "l50_high",
+    "l50_reading",
+    "l50_bracket",
     "threshold",
     "baseline",
     "seeds",
@@ -296,6 +302,8 @@ def suite_entries(folders, warn=lambda text: None) -> tuple[list[dict], list[str
                     mine = mine[mine["hidden_size"] == m["n"]]
                 entry = dict(task=task.name, protocol=protocol, cell=cell, folder=str(folder), experiment=experiment)
                 entry.update({**m, **entry_runs(store, mine, m.get("steps"))})
+                if m["measure"] == "horizon":
+                    entry.update(fitted_fields(mine, task))
                 entries.append(
                     {
                         field: _number(entry.get(field)) if not isinstance(entry.get(field), list) else entry[field]
@@ -303,6 +311,15 @@ def suite_entries(folders, warn=lambda text: None) -> tuple[list[dict], list[str
                     }
                 )
     return entries, sorted(trained_with)
+
+
+def fitted_fields(runs: pd.DataFrame, task) -> dict:
+    """A horizon entry's L50 read from every seed at every length (`memorybench.analysis.fitted_horizon`)."""
+    fitted = fitted_horizon(runs, task.threshold, task.direction)
+    return dict(
+        l50=fitted.l50, l50_low=fitted.low, l50_high=fitted.high, l50_reading=fitted.reading,
+        l50_bracket=list(fitted.bracket) if fitted.bracket else None,
+    )  # fmt: skip
 
 
 def entry_runs(store, runs: pd.DataFrame, steps: int | None) -> dict:
