@@ -13,9 +13,10 @@ not create, and a sweep holds the folder's lock while it writes, so a second swe
 the same folder is refused, naming the first's process and start time (from
 `.lock.holder`, written while the lock is held). The lock is the operating system's
 (`filelock` on `.lock`, an empty file that stays): it is free again when its process
-ends, however it ends. A run folder whose files do not load (or whose config holds a
-value a RunConfig refuses, such as "hidden_size": "32") is *damaged*: `scan` names it, the
-report lists it as unreadable and skips it, and the next sweep retrains it. A
+ends, however it ends. A run folder whose files do not load (or whose run.json misses a
+field or holds one of the wrong type, such as "hidden_size": "32": `storage.validate`) is
+*damaged*: `scan` names it, the report lists it as unreadable and skips it, and the next
+sweep retrains it. Whether its cell and task are registered is not asked here. A
 damaged `store.json` is named as such; `rebuild` writes a fresh one for the intact run
 folders, keeping a readable one's record of sweeps with each command made rerunnable
 (`memorybench store rebuild DIR`).
