@@ -237,9 +237,8 @@ def _search(args, prog: str, command: list[str]) -> int:
 
     plan = search_plan(args)
     machine = open_machine(args.device, args.workers, args.executor, args.address)
-    folder = Path(
-        args.out or plan.grid.out
-    )  # an existing folder is checked now; a new one is made only when training starts
+    # an existing folder is checked now; a new one is made only when training starts
+    folder = Path(args.out or plan.grid.out)
     store = ResultsStore.open(folder) if folder.exists() and (not folder.is_dir() or any(folder.iterdir())) else None
     prober = Prober(plan, args.cells, args.seeds)
     stored = prober.read(store)
@@ -260,9 +259,7 @@ def _search(args, prog: str, command: list[str]) -> int:
         prober.search(store, machine, record, progress=not args.no_progress)
         record.write()  # before the report, which lists it
     horizons, probed = prober.tables(args.growth)
-    write_searches(
-        store.tables_dir, horizons, probed
-    )  # beside the folder's other searches; a repeated one replaces its own
+    write_searches(store.tables_dir, horizons, probed)  # beside the folder's other searches
     for _, row in horizons.iterrows():
         print(f"{row['cell']}: horizon {horizon_text(row)}")
     elapsed = time.perf_counter() - record.started
