@@ -335,13 +335,16 @@ class Prober:
         self.plan, self.cells, self.seeds = plan, cells, seeds
         self.probes = {cell: {} for cell in cells}
         self.scores: dict[tuple[str, int], dict] = {}
-        self.steps = self.configs(cells[0], plan.search.start)[0].steps
+        self.steps = self.configs(cells[0], plan.search.start, seeds=1)[
+            0
+        ].steps  # the budget: one seed's config says it
 
-    def configs(self, cell: str, length: int) -> list:
+    def configs(self, cell: str, length: int, seeds: int | None = None) -> list:
+        """A probe's runs: one config per seed (`seeds`, default the search's)."""
         from memorybench.sweep.plan import plan_sweep
 
         p = self.plan
-        return plan_sweep(p.protocol, [cell], [length], self.seeds, p.quick, p.device, steps=p.steps)
+        return plan_sweep(p.protocol, [cell], [length], seeds or self.seeds, p.quick, p.device, steps=p.steps)
 
     def record(self, runs, cell: str, length: int) -> bool:
         """Score a probe from its stored runs; False when not all of its seeds are stored."""
@@ -390,10 +393,10 @@ class Prober:
             wanted = {cell: search.next_lengths(self.probes[cell], k) for cell in active}
             tick, done = time.perf_counter(), self.train_round(store, machine, wanted, progress)
             record.entry["runs_trained"] += done
-            record.entry["runs_skipped"] = self.probed_runs() - record.entry["runs_trained"]
+            record.entry["runs_skipped"] = self.probed_runs() - record.entry["runs_trained"]  # a stopped search's too
             elapsed = time.perf_counter() - tick
             print(f"round {round_number}: {self.round_line(wanted)}; {done} runs trained, {elapsed:.0f} s", flush=True)
-        record.entry["runs_skipped"] = self.probed_runs() - record.entry["runs_trained"]
+        record.entry["runs_skipped"] = self.probed_runs() - record.entry["runs_trained"]  # when no round was needed
 
     def train_round(self, store, machine, wanted: dict[str, list[int]], progress: bool) -> int:
         """Train one round's probes (packed as a sweep packs them) and score them; the runs trained."""
@@ -419,7 +422,8 @@ class Prober:
         return len(outcome.done)
 
     def probed_runs(self) -> int:
-        return sum(len(self.configs(cell, n)) for cell in self.probes for n in self.probes[cell])
+        """The runs behind every probe recorded so far (each probe is one run per seed)."""
+        return self.seeds * sum(map(len, self.probes.values()))
 
     def round_line(self, wanted: dict[str, list[int]]) -> str:
         def probe(cell, n):

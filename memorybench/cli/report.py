@@ -64,9 +64,12 @@ def warn_unread(prog: str, store) -> None:
             file=sys.stderr,
         )
     runs = store.collect()[0]
-    if held_back(runs).any():
-        left = f"{held_back(runs).sum()} runs' experiments are left as they were"
-        print(f"{prog}: warning: {left}: {plugin_note(store, runs)}", file=sys.stderr)
+    held = held_back(runs)
+    if held.any():
+        print(
+            f"{prog}: warning: {held.sum()} runs' experiments are left as they were: {plugin_note(store, runs)}",
+            file=sys.stderr,
+        )
 
 
 def suite(argv: list[str] | None = None, prog: str = "memorybench suite") -> int:
