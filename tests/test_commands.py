@@ -47,6 +47,7 @@ register_section(ReportSection("run_counts", needs=("tables/run_counts.csv",), w
 """
 
 
+@pytest.mark.slow
 def test_a_plugin_adds_a_diagnose_command_its_table_and_its_report_section(quick_copy, tmp_path, capsys):
     plugin = tmp_path / "count_runs.py"
     plugin.write_text(PLUGIN)

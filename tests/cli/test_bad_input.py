@@ -49,6 +49,7 @@ def test_a_sweep_whose_every_run_failed_exits_1_and_says_why(tmp_path, capsys):
     assert "RuntimeError: this cell cannot step" in (tmp_path / "out" / "report.md").read_text()  # stored, and reported
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("blocked", ["report.md", "tables/runs.csv"])
 def test_an_unwritable_report_or_table_is_one_line_and_keeps_the_runs(quick_copy, blocked, capsys):
     target = quick_copy.root / blocked

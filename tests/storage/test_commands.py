@@ -3,6 +3,8 @@ keeping every other field of the folder's record."""
 
 import json
 
+import pytest
+
 from memorybench.cli.main import main
 
 OLD = {
@@ -14,6 +16,7 @@ OLD = {
 }
 
 
+@pytest.mark.slow
 def test_store_rebuild_corrects_old_commands_keeps_the_record_and_flags_the_rest(quick_copy, capsys):
     meta = json.loads(quick_copy.meta_path.read_text())
     sweeps = [{"command": old, "runs_trained": i, "date": "2026-11-01"} for i, old in enumerate(OLD)] + [

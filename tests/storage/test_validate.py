@@ -74,6 +74,7 @@ def test_a_wrong_or_missing_field_damages_one_run_which_is_named_left_out_and_re
     assert plan_work(quick_copy, [config]).todo == [config]  # the next sweep trains it again
 
 
+@pytest.mark.slow
 def test_report_and_suite_read_the_rest_of_a_folder_with_a_damaged_run(quick_copy, tmp_path, capsys):
     from memorybench.cli.main import main
 
