@@ -11,10 +11,6 @@ The Python API, importable from here (each name is loaded when first used, so th
 
 __version__ = "0.2.0"
 
-from memorybench._moved import install as _install_old_paths  # noqa: E402  (the paths before 0.2.0, until 0.3.0)
-
-_install_old_paths()
-
 # name -> the module that defines it
 API = {
     "protocol_config": "memorybench.config",

@@ -3,9 +3,7 @@ below, and no module imports itself back; imports inside functions counted.
 
 A cycle hides behind an import inside a function until the day it is moved to the top; this test
 reads every module's imports (all of them, wherever they stand), checks each against `LAYERS`, and
-fails on any cycle, naming it. `memorybench._moved` (the paths before 0.2.0) is the lowest layer: it reaches
-the new modules only by name, when an old path is used. Exempt: the old paths' `if __name__ == "__main__"`
-shims, and `__main__` modules.
+fails on any cycle, naming it. Exempt: `__main__` modules.
 """
 
 import ast
@@ -21,7 +19,6 @@ def module_name(path: Path) -> str:
 
 # lowest first: a part imports only parts of lower layers (and itself); parts of one layer not each other
 LAYERS = [
-    ("memorybench._moved",),  # the paths before 0.2.0: imports none of the package by statement
     (
         "memorybench",
         "memorybench.checks",
@@ -63,7 +60,7 @@ def import_graph() -> dict[str, set[str]]:
     for name, path in paths.items():
         package = name if path.name == "__init__.py" else name.rpartition(".")[0]
         found = set()
-        for node in ast.walk(without_main_blocks(ast.parse(path.read_text()))):
+        for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
                 base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
                 target = ".".join(base + ([node.module] if node.module else []))
@@ -72,19 +69,6 @@ def import_graph() -> dict[str, set[str]]:
                 found |= {a.name for a in node.names}
         graph[name] = {m for m in found if m in paths and m != name}
     return {name: edges for name, edges in graph.items() if not name.endswith("__main__")}
-
-
-def without_main_blocks(tree: ast.Module) -> ast.Module:
-    """The module without its `if __name__ == "__main__":` blocks (the shims of the paths before 0.2.0)."""
-
-    def is_main(node):
-        test = getattr(node, "test", None)
-        return (
-            isinstance(node, ast.If) and isinstance(test, ast.Compare) and ast.unparse(test) == "__name__ == '__main__'"
-        )
-
-    tree.body = [node for node in tree.body if not is_main(node)]
-    return tree
 
 
 def upward_imports(graph: dict[str, set[str]]) -> list[str]:
@@ -156,7 +140,7 @@ def test_parts_import_only_downward():
 def test_an_upward_import_is_caught():
     graph = import_graph()
     graph["memorybench.storage.store"] = graph["memorybench.storage.store"] | {"memorybench.engine.loop"}
-    assert upward_imports(graph) == ["memorybench.storage.store -> memorybench.engine.loop (layer 6 -> 7)"]
+    assert upward_imports(graph) == ["memorybench.storage.store -> memorybench.engine.loop (layer 5 -> 6)"]
 
 
 def test_storage_imports_no_torch():

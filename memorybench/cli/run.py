@@ -229,7 +229,6 @@ def variant_options(axes) -> None:
         "(params) or state size (state: the numbers carried from step to step, what memory capacity is "
         "bounded by; the LSTM's h and c, the LRU's complex units) is closest to the SRN's",
     )
-    axes.add_argument("--match-params", action="store_true", help="the same as --match params (kept until 0.3.0)")
 
 
 def machine_options(parser) -> None:
@@ -398,9 +397,6 @@ def resolve_task(args) -> None:
         )
     if args.quick and args.steps:
         raise UsageError(f"--quick ({QUICK['steps']} steps) and --steps {args.steps} contradict each other; give one")
-    if args.match and args.match_params and args.match != "params":
-        raise UsageError(f"--match {args.match} and --match-params (= --match params) contradict each other; give one")
-    args.match = args.match or ("params" if args.match_params else None)
 
 
 def task_params(args, grid) -> dict:

@@ -17,11 +17,3 @@ def one_thread():
         yield
     finally:
         torch.set_num_threads(threads)
-
-
-def __getattr__(name: str):  # the parser helpers that lived here before 0.2.0 (now memorybench.parser), until 0.3.0
-    from memorybench._moved import NAMES, old_name
-
-    if (__name__, name) not in NAMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return old_name(__name__, name)

@@ -69,11 +69,6 @@ Example:
 
 from __future__ import annotations
 
-if __name__ == "__main__":  # `python -m memorybench.diagnostics.memory_capacity`, the path before 0.2.0, until 0.3.0
-    from memorybench._moved import run_old_command
-
-    run_old_command("memorybench.diagnostics.memory_capacity")  # exits: the module is imported afresh by the command
-
 import json
 import math
 from collections.abc import Callable

@@ -1,7 +1,8 @@
 """The commands a results folder recorded, made rerunnable: each sweep's `command` in store.json as the user
 would type it today. Records written before the command was recorded as typed (memorybench.invocation) name the
 interpreter's path to `__main__.py`, the one-command form before subcommands (`memorybench --task adding`), an old
-module path (`python -m memorybench.explosion`) or a subcommand twice (`memorybench horizon horizon`);
+module path (`python -m memorybench.explosion`), a subcommand twice (`memorybench horizon horizon`) or a flag
+removed in 0.3.0 (`--match-params`, now `--match params`);
 `memorybench store rebuild` corrects those and flags any other it cannot read as a command.
 
 Example:
@@ -11,6 +12,8 @@ Example:
     ('memorybench horizon --task adding', 'memorybench explosion --seeds 5')
     >>> corrected("memorybench run --lengths 5"), corrected("make results") is None
     ('memorybench run --lengths 5', True)
+    >>> corrected("python run_all.py --lengths 10 --match-params")
+    'python run_all.py --lengths 10 --match params'
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ def corrected(command: str) -> str | None:
         return None
     if not words:
         return command
+    words = [w for word in words for w in (("--match", "params") if word == "--match-params" else (word,))]
     if Path(words[0]).name == "__main__.py" and Path(words[0]).parent.name == "memorybench":
         words[0] = "memorybench"
     if words[:2] == ["python", "-m"] and len(words) > 2 and words[2].startswith("memorybench"):

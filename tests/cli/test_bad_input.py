@@ -101,10 +101,7 @@ def test_help_on_an_ascii_terminal_prints_without_a_traceback():
             "this experiment plans 600,000 runs (more than 10,000); pass --yes to run it",
         ),
         (["horizon", "--start", "30", "--max-length", "10"], "--start 30 is above the cap 10 (--max-length)"),
-        (
-            ["run", "--match", "state", "--match-params", "--cells", "srn", "--lengths", "5"],
-            "--match state and --match-params",
-        ),
+        (["run", "--match-params"], "unrecognized arguments: --match-params"),  # removed in 0.3.0: --match params
         (["run", "--task", "adding", "--data-dir", "somewhere"], "--data-dir somewhere is not read by task adding"),
         (["run", "--task", "stream"], "stream is a protocol of task nndl: --task nndl --protocol stream"),
         (["horizon", "--task", "mine"], "invalid choice: 'mine' (choose from 'nndl', "),

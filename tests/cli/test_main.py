@@ -190,38 +190,13 @@ def test_store_rebuild_then_report(quick_copy, capsys):
     assert capsys.readouterr().out.strip() == str(root / "report.md")
 
 
-@pytest.mark.parametrize(
-    "old, new",
-    [
-        ("memorybench.report", "report"),
-        ("memorybench.suite", "suite"),
-        ("memorybench.sharing", "store share"),
-        ("memorybench.extrapolate", "diagnose extrapolate"),
-        ("memorybench.diagnostics.memory_capacity", "diagnose memory-capacity"),
-    ],
-)
-def test_an_old_python_m_path_names_the_new_command_and_runs_it(old, new):
+def test_the_paths_before_0_2_0_are_gone():  # 0.3.0 removed them (memorybench._moved)
     done = subprocess.run(
-        [sys.executable, "-m", old, "--help"],
+        [sys.executable, "-m", "memorybench.report", "--help"],
         capture_output=True,
         text=True,
         env=dict(os.environ, PYTHONPATH=str(ROOT)),
     )
-    assert done.returncode == 0 and done.stderr.splitlines() == [
-        f"note: `python -m {old}` is `memorybench {new}` since 0.2.0; the old path goes in 0.3.0"
-    ]
-    assert done.stdout.startswith(f"usage: memorybench {new} ")
-
-
-def test_an_old_import_path_gives_the_new_names_with_a_deprecation_warning():
-    from memorybench.analysis.summary import score_table
-    from memorybench.training import load_run
-
-    with pytest.warns(DeprecationWarning, match=r"memorybench.summary is memorybench.analysis.summary since 0.2.0"):
-        from memorybench.summary import score_table as old
-    assert old is score_table
-    with pytest.warns(DeprecationWarning, match=r"memorybench.rundir is memorybench.training since 0.2.0"):
-        from memorybench.rundir import load_run as old_load
-    assert old_load is load_run
-    with pytest.warns(DeprecationWarning, match=r"memorybench.report is memorybench.report.build"):
-        from memorybench.report import build_report  # noqa: F401  (the module, now a package)
+    assert done.returncode == 1 and "memorybench.report" in done.stderr and "cannot be directly executed" in done.stderr
+    with pytest.raises(ModuleNotFoundError):
+        from memorybench.summary import score_table  # noqa: F401
