@@ -26,7 +26,8 @@ from pathlib import Path
 
 import torch
 
-from memorybench.config import BUILTIN_CELLS, RunConfig, protocol_config
+from memorybench.cells import cells_in
+from memorybench.config import RunConfig, protocol_config
 from memorybench.diagnostics.grad_norms import GradientNorms
 from memorybench.engine.loop import train_pack
 from memorybench.storage.provenance import provenance_line
@@ -106,8 +107,8 @@ def main() -> None:
     parser.add_argument(
         "--cells",
         nargs="+",
-        default=list(BUILTIN_CELLS),
-        choices=BUILTIN_CELLS,
+        default=list(cells_in("classic")),
+        choices=cells_in("classic"),
         help="cells to time under the book's protocol; srn also adds section 6.2's setting (default: %(default)s)",
     )
     parser.add_argument("--steps", type=int, default=1000, help="training steps per timed run (default: %(default)s)")

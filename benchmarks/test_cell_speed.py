@@ -13,8 +13,7 @@ calls every case once and checks its output: a correctness pass, not a timing.
 import pytest
 import torch
 
-from memorybench.cells import make_recurrent
-from memorybench.config import BUILTIN_CELLS
+from memorybench.cells import cells_in, make_recurrent
 
 INPUT_SIZE = HIDDEN_SIZE = 32  # the book's embedding and hidden sizes
 LENGTHS = (5, 10, 30, 100)
@@ -30,7 +29,7 @@ DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 @pytest.mark.parametrize(
     "execution", ("fused", "transparent")
 )  # the scan of the cells that have one: benchmarks/scan_speed.py
-@pytest.mark.parametrize("cell", BUILTIN_CELLS)  # the cells a sweep compares; srn_book has no fused kernel
+@pytest.mark.parametrize("cell", cells_in("classic"))  # the cells a sweep compares; srn_book has no fused kernel
 def test_cell(benchmark, cell, execution, seq_len, batch_size, mode, device):
     torch.manual_seed(0)
     layer = make_recurrent(cell, execution, INPUT_SIZE, HIDDEN_SIZE).to(device)

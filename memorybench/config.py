@@ -29,28 +29,7 @@ import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 
 from memorybench.checks import check_choice, check_int
-from memorybench.registry import ADDED, add_to_registry
-
-BUILTIN_CELLS = ("srn", "lstm", "gru")  # the cells a sweep compares by default, in this order (memorybench.cells)
-MODERN_CELLS = (
-    "indrnn",
-    "mingru",
-    "minlstm",
-    "lru",
-)  # built in beside the classics, chosen by name or with --cells all (issue 25)
-BOOK_CELLS = ("srn_book",)  # registered too: the book's one-bias SRN of section 6.2 (memorybench.diagnostics.explosion)
-
-
-def expand_all(cells: list[str]) -> list[str]:
-    """`--cells all` (alone or among names): every built-in compared cell, classics first, in place of 'all'.
-
-    >>> expand_all(["all"])
-    ['srn', 'lstm', 'gru', 'indrnn', 'mingru', 'minlstm', 'lru']
-    >>> expand_all(["my_cell", "all"])[:2]
-    ['my_cell', 'srn']
-    """
-    return [name for cell in cells for name in ((*BUILTIN_CELLS, *MODERN_CELLS) if cell == "all" else (cell,))]
-
+from memorybench.registry import ADDED
 
 OPTIMIZERS = ("adam", "sgd")
 LOSS_REDUCTIONS = ("mean", "sum")  # over a batch's samples (and steps); the book's section 6.2 sums
@@ -251,99 +230,6 @@ PROTOCOLS.update(
 )
 
 
-@dataclass(frozen=True)
-class TaskGrid:
-    """A task as the command offers it: its protocols (the first the default), the lengths of its CPU-sized
-    default grid (each task's <= 15 minutes on 2 cores) and of the literature's grid (for GPUs and Ray
-    clusters), and its results folder."""
-
-    protocols: tuple[str, ...]
-    min_length: int  # the task's min_seq_len (checked against the spec by the tests), for the command's early check
-    lengths: tuple[int, ...]
-    literature: tuple[int, ...]
-    out: str
-    what: str  # for --help: metric and memoryless baseline
-
-
-TASK_GRIDS = {
-    "nndl": TaskGrid(
-        ("nndl", "nndl-shuffled", "stream", "nndl-6.2"),
-        3,
-        (5, 10, 15, 20, 25, 30),
-        (10, 15, 20, 25, 30, 35),
-        "results",
-        "digit sum, accuracy, chance 0.10",
-    ),
-    "adding": TaskGrid(
-        ("adding",), 2, (25, 50, 100), (100, 200, 400, 600), "results/adding", "adding problem, MSE, baseline 1/6"
-    ),
-    "copy": TaskGrid(
-        ("copy",),
-        1,
-        (10, 20, 50),
-        (100, 200, 500, 1000),
-        "results/copy",
-        "copy memory, recalled-symbol accuracy, chance 1/8",
-    ),
-    "delayed_recall": TaskGrid(
-        ("delayed_recall",),
-        65,
-        (80,),
-        (100, 200),
-        "results/delayed_recall",
-        "delayed recall of 64 delays, MSE, baseline a^2/3",
-    ),
-    "digits_rows": TaskGrid(
-        ("digits_rows",), 8, (8,), (8,), "results/digits_rows", "8x8 digits row by row, accuracy, baseline 0.10"
-    ),
-    "digits_pixels": TaskGrid(
-        ("digits_pixels",),
-        64,
-        (64,),
-        (64,),
-        "results/digits_pixels",
-        "8x8 digits pixel by pixel, accuracy, baseline 0.10",
-    ),
-    "mnist_rows": TaskGrid(
-        ("mnist_rows", "mnist-seed", "mnist-seed-sound"),
-        28,
-        (28,),
-        (28,),
-        "results/mnist_rows",
-        "MNIST row by row (--data-dir), accuracy, baseline 0.11",
-    ),
-    # issue 25. Literature: parity, Delétang et al. (2023) test RNNs up to 500 bits; selective copying, MAD's 256 and
-    # Gu & Dao's 4096 blanks; associative recall, up to the 64 distinct keys; flip-flop, Liu et al.'s 256 instructions (512 tokens)
-    "parity": TaskGrid(
-        ("parity",), 2, (5, 10, 20, 40), (40, 100, 250, 500), "results/parity", "parity of L bits, accuracy, chance 0.5"
-    ),
-    "selective_copying": TaskGrid(
-        ("selective_copying",),
-        1,
-        (10, 20, 50),
-        (256, 1024, 4096),
-        "results/selective_copying",
-        "selective copying of 4 symbols among L blanks, recalled-symbol accuracy, chance 1/8",
-    ),
-    "associative_recall": TaskGrid(
-        ("associative_recall",),
-        1,
-        (2, 4, 8),
-        (8, 16, 32, 64),
-        "results/associative_recall",
-        "associative recall over L key-value pairs (L <= 64), accuracy, chance 0.10",
-    ),
-    "flip_flop": TaskGrid(
-        ("flip_flop",),
-        2,
-        (10, 25, 50),
-        (64, 128, 256, 512),
-        "results/flip_flop",
-        "flip-flop over L instructions (p_ignore 0.8), read accuracy (1 - error rate), chance 0.5",
-    ),
-}
-
-
 def register_protocol(name: str, settings: dict, replace: bool = False) -> dict:
     """Add a training protocol: RunConfig field -> value, its `task` included (`memorybench run --protocol NAME`).
     A name is lowercase letters, digits, '-', '.' and '_'; a taken one only with `replace`.
@@ -365,14 +251,6 @@ def register_protocol(name: str, settings: dict, replace: bool = False) -> dict:
     PROTOCOLS[name] = dict(settings)
     ADDED.append(("protocol", name))
     return PROTOCOLS[name]
-
-
-def register_task_grid(task: str, grid: TaskGrid, replace: bool = False) -> TaskGrid:
-    """Offer a registered task to `memorybench run --task TASK`: its protocols, default lengths and results folder."""
-    missing = [p for p in grid.protocols if p not in PROTOCOLS]
-    if missing:
-        raise ValueError(f"task grid {task!r}: protocol {missing[0]!r} is not registered (register_protocol first)")
-    return add_to_registry(TASK_GRIDS, task, grid, "task grid", replace)
 
 
 def protocol_config(protocol: str, **overrides) -> RunConfig:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from memorybench.config import BUILTIN_CELLS, MODERN_CELLS
+from memorybench.cells import cells_in
 
 ROOT = Path(__file__).resolve().parent.parent
 NUMBER = r"([-+]?[0-9.]+(?:e[-+]?[0-9]+)?)"
@@ -250,8 +250,8 @@ def test_regenerating_the_results_searches_again_every_horizon_a_folder_holds():
         return (re.search(r"--task (\w+)", args) or [None, "nndl"])[1]
 
     def cells(args):
-        named = (re.search(r"--cells ([\w ]+?)(?= --|$)", args) or [None, " ".join(BUILTIN_CELLS)])[1].split()
-        return set(BUILTIN_CELLS + MODERN_CELLS) if named == ["all"] else set(named)
+        named = (re.search(r"--cells ([\w ]+?)(?= --|$)", args) or [None, " ".join(cells_in("classic"))])[1].split()
+        return set(cells_in("classic", "modern")) if named == ["all"] else set(named)
 
     for name, commands in recorded.items():
         search = sweeps[name].split(";")[0]

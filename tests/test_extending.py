@@ -175,8 +175,8 @@ TASK_PLUGIN = """
 import torch
 
 from memorybench import TaskSpec, register_task
-from memorybench.config import PROTOCOLS, TaskGrid, register_protocol, register_task_grid
-from memorybench.tasks import Split, TaskData
+from memorybench.config import PROTOCOLS, register_protocol
+from memorybench.tasks import Split, TaskData, TaskGrid
 
 
 def make_data(seq_len, seed):  # recall the first of seq_len tokens from {0, 1, 2, 3}
@@ -190,9 +190,9 @@ register_task(TaskSpec(
     name="first_token", label="first-token recall", description="recall the first of L tokens from {0, 1, 2, 3}",
     input_kind="tokens", input_size=4, output_kind="class", output_size=4, metric="accuracy",
     baseline=0.25, baseline_note="guessing any one token", threshold=0.625, threshold_note="halfway from guessing to perfect",
-    make_data=make_data))
+    make_data=make_data, min_seq_len=1,
+    grid=TaskGrid(("first_token",), (4, 8), (16, 32), "results/first_token", "first-token recall")))
 register_protocol("first_token", dict(PROTOCOLS["nndl"], task="first_token"))
-register_task_grid("first_token", TaskGrid(("first_token",), 1, (4, 8), (16, 32), "results/first_token", "first-token recall"))
 """
 
 SECTION_PLUGIN = """

@@ -25,7 +25,7 @@ import torch
 from torch import nn
 
 from memorybench.cells.layers import TransparentRNN, layer_directions, layer_parameters, layer_weights
-from memorybench.cells.registry import CELLS, cell_names, get_cell, register_cell
+from memorybench.cells.registry import CELLS, cell_names, cells_in, get_cell, register_cell
 from memorybench.cells.spec import CellSpec, StepGrad
 from memorybench.checks import check_choice
 
@@ -37,6 +37,7 @@ __all__ = [
     "EXECUTIONS",
     "TransparentRNN",
     "cell_names",
+    "cells_in",
     "get_cell",
     "layer_directions",
     "StepGrad",

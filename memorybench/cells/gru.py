@@ -63,4 +63,5 @@ GRU = CellSpec(
     step_grad=StepGrad(forward, backward),
     titles=(("r", "reset gate r"), ("z", "update gate z"), ("n", "candidate n")),
     unit_states=("r", "z"),
+    group="classic",
 )

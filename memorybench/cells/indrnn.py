@@ -72,4 +72,5 @@ INDRNN = CellSpec(
     init_book=init,
     roles=(("W", ("weight_ih",)), ("U", ("u",)), ("b", ("bias",))),
     constrain=constrain,
+    group="modern",
 )

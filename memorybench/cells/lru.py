@@ -143,4 +143,5 @@ LRU = CellSpec(
     scan=scan,
     state_factor=2,
     readout=readout,
+    group="modern",
 )

@@ -70,4 +70,5 @@ LSTM = CellSpec(
     titles=(("i", "input gate i"), ("f", "forget gate f"), ("o", "output gate o")),
     unit_states=("i", "f", "o"),
     cpu_min_pack=6,  # oneDNN's fused LSTM is as fast per run as a stacked pack of 5 at L=30 (benchmarks/README.md)
+    group="classic",
 )

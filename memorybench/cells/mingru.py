@@ -95,4 +95,5 @@ MINGRU = CellSpec(
     titles=(("z", "update gate z (input only)"), ("h_tilde", "candidate g(W_h x)")),
     unit_states=("z",),
     scan=scan,
+    group="modern",
 )

@@ -67,4 +67,5 @@ MINLSTM = CellSpec(
     titles=(("f", "forget gate f (input only)"), ("i", "input gate i (input only)"), ("h_tilde", "candidate g(W_h x)")),
     unit_states=("f", "i"),
     scan=scan,
+    group="modern",
 )

@@ -1,10 +1,12 @@
-"""The cell registry: name -> `CellSpec`, SRN, LSTM, GRU and the book's one-bias SRN built in, more added by users.
+"""The cell registry: name -> `CellSpec`; the classic, modern and book cells built in, more added by users.
 
 Example:
     >>> from dataclasses import replace
-    >>> tanh_twin = register_cell(replace(get_cell("srn"), name="tanh_twin", label="SRN twin"))
+    >>> tanh_twin = register_cell(replace(get_cell("srn"), name="tanh_twin", label="SRN twin", group="plugin"))
     >>> cell_names()
     ('srn', 'lstm', 'gru', 'srn_book', 'indrnn', 'mingru', 'minlstm', 'lru', 'tanh_twin')
+    >>> cells_in("classic"), cells_in("classic", "modern")[3:]
+    (('srn', 'lstm', 'gru'), ('indrnn', 'mingru', 'minlstm', 'lru'))
     >>> register_cell(tanh_twin)
     Traceback (most recent call last):
     ...
@@ -30,7 +32,7 @@ BUILTIN_MODULES = (
     "mingru",
     "minlstm",
     "lru",
-)  # this package's cells, each module's NAME spec (config.BUILTIN_CELLS + BOOK_CELLS + MODERN_CELLS)
+)  # this package's cells, in the order tables show them; each module holds its spec, its group included
 CELLS: dict[str, CellSpec] = {
     name: getattr(import_module(f"{__package__}.{name}"), name.upper()) for name in BUILTIN_MODULES
 }
@@ -39,6 +41,11 @@ CELLS: dict[str, CellSpec] = {
 def cell_names() -> tuple[str, ...]:
     """The registered cells' names, in registration order (users' cells included)."""
     return tuple(CELLS)
+
+
+def cells_in(*groups: str) -> tuple[str, ...]:
+    """The registered cells of these groups (`CellSpec.group`), in registration order."""
+    return tuple(name for name, spec in CELLS.items() if spec.group in groups)
 
 
 def get_cell(cell: str | CellSpec) -> CellSpec:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+GROUPS = ("classic", "modern", "book", "plugin")  # CellSpec.group
 Params = dict[str, torch.Tensor]  # one layer and direction's parameters: base name ('weight_ih', ...) -> tensor
 
 
@@ -139,6 +140,9 @@ class CellSpec:
         run's own number of input steps); a layout that cannot apply it refuses the pack.
     step_grad: the step with its backward written out (`StepGrad`), for a cell in torch's layout; None: the
         stacked trainer runs autograd through time.
+    group: where the command offers it (one of GROUPS): 'classic' (SRN, LSTM, GRU: a sweep's default cells),
+        'modern' (the recent recurrent cells; `--cells all` is the classic and modern ones), 'book' (a cell of one
+        of the book's experiments, not compared by default), 'plugin' (a user's cell: named to be trained).
     """
 
     name: str
@@ -166,8 +170,13 @@ class CellSpec:
     state_factor: int = 1
     readout: Callable[[Params, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
     step_grad: StepGrad | None = None
+    group: str = "plugin"
 
     def __post_init__(self):
+        if self.group not in GROUPS:
+            raise ValueError(
+                f"cell {self.name!r}: group={self.group!r} is not allowed; choose one of {', '.join(GROUPS)}"
+            )
         if self.gates and len(self.gates) != self.chunks:
             raise ValueError(f"cell {self.name!r}: {len(self.gates)} gates for {self.chunks} chunks")
         if not set(self.heatmap) <= set(self.states):

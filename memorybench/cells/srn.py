@@ -32,4 +32,5 @@ SRN = CellSpec(
     has_cell_state=False,
     step=step,
     fused=torch_fused(nn.RNN, nonlinearity="tanh"),
+    group="classic",
 )

@@ -67,4 +67,5 @@ SRN_BOOK = CellSpec(
     project_hidden=project_hidden,
     init_torch=torch_init,
     init_book=init_book,
+    group="book",
 )

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from memorybench.checks import MAX_LENGTH, MAX_RUNS, about, check_plan_size
 from memorybench.invocation import running
-from memorybench.cli.run import task_hint
 from memorybench.parser import Parser, UsageError, folder_path, positive_int, usage_error
 
 PROG = "memorybench horizon"
@@ -103,22 +102,19 @@ def make_parser(prog: str) -> Parser:
 
 def search_options(parser) -> None:
     """What is searched: the task, its protocol, the cells and the seeds."""
-    from memorybench.config import BUILTIN_CELLS, TASK_GRIDS
-
     parser.add_argument(
         "--task",
-        choices=tuple(TASK_GRIDS),
         default="nndl",
         metavar="TASK",
-        help="the memory task (default: %(default)s)",
+        help="the memory task, a registered one (`memorybench list tasks`) (default: %(default)s)",
     )
     parser.add_argument("--protocol", default=None, help="the training settings (default: the task's first)")
     parser.add_argument(
         "--cells",
         nargs="+",
-        default=list(BUILTIN_CELLS),
+        default=None,
         metavar="CELL",
-        help="cells to search; all: every built-in compared cell (default: %(default)s)",
+        help="cells to search; all: every classic and modern cell (default: the classic cells, srn lstm gru)",
     )
     parser.add_argument(
         "--seeds",
@@ -131,9 +127,6 @@ def search_options(parser) -> None:
 
 def rule_options(parser) -> None:
     """The search's rule: where it starts, how it grows and bisects, and its cap."""
-    from memorybench.config import TASK_GRIDS
-
-    caps = ", ".join(f"{name} {CAP_FACTOR * max(grid.lengths)}" for name, grid in TASK_GRIDS.items())
     parser.add_argument(
         "--start",
         type=positive_int(1, "start length"),
@@ -156,7 +149,7 @@ def rule_options(parser) -> None:
         default=None,
         metavar="CAP",
         help=f"the longest length probed; a horizon there reads '>= CAP at this budget' (default: {CAP_FACTOR}x the "
-        f"task's CPU-grid maximum: {caps})",
+        "task's CPU-grid maximum, e.g. nndl 240, adding 800)",
     )
 
 
@@ -210,7 +203,7 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
     try:
         args = make_parser(prog).parse_args(argv)
     except UsageError as exc:
-        return usage_error(prog, task_hint(str(exc)))
+        return usage_error(prog, str(exc))
     try:
         with running(
             [*prog.split(), *(sys.argv[1:] if argv is None else argv)]
@@ -296,33 +289,33 @@ class SearchPlan:
 
 def search_plan(args) -> SearchPlan:
     """The search the arguments ask for, checked against the task (cells, budget, start and cap); a UsageError else."""
-    from memorybench.config import PROTOCOLS, QUICK, TASK_GRIDS, expand_all
+    from memorybench.config import PROTOCOLS, QUICK
+    from memorybench.sweep.catalogue import default_cells, offered_task, resolve_cells
     from memorybench.sweep.horizon import Search
-    from memorybench.sweep.session import check_cells
     from memorybench.tasks import get_task
 
-    grid = TASK_GRIDS[args.task]
+    spec = offered_task(args.task)
+    grid, minimum = spec.grid, spec.min_seq_len
     protocol = args.protocol or grid.protocols[0]
     if protocol not in grid.protocols:
         raise UsageError(
             f"--protocol {protocol} does not train task {args.task} (allowed: {', '.join(grid.protocols)})"
         )
-    args.cells = list(dict.fromkeys(expand_all(args.cells)))
-    check_cells(args.cells)
+    args.cells = resolve_cells(args.cells) if args.cells else default_cells()
     if args.quick and args.steps:
         raise UsageError(f"--quick ({QUICK['steps']} steps) and --steps {args.steps} contradict each other; give one")
     cap = args.max_length or CAP_FACTOR * max(grid.lengths)
-    allowed = f"(allowed: integers >= {grid.min_length})"
-    if cap < grid.min_length:
+    allowed = f"(allowed: integers >= {minimum})"
+    if cap < minimum:
         raise UsageError(f"--max-length {cap} is below task {args.task}'s minimum length {allowed}")
     if args.start and args.start > cap:
         raise UsageError(f"--start {args.start} is above the cap {cap} (--max-length); start at or below it")
     if not args.yes:
         check_plan_size(0, cap, flag="--max-length")
     start = min(args.start or max(grid.lengths), cap)
-    if start < grid.min_length:
+    if start < minimum:
         raise UsageError(f"--start {start} is below task {args.task}'s minimum length {allowed}")
-    search = Search(start, grid.min_length, cap, args.growth, args.resolution)
+    search = Search(start, minimum, cap, args.growth, args.resolution)
     task = get_task(PROTOCOLS[protocol]["task"])
     return SearchPlan(args.task, grid, protocol, task, search, args.quick, args.steps, args.device)
 

@@ -148,22 +148,41 @@ def list_tasks(argv: list[str], prog: str) -> int:
         from memorybench.config import PROTOCOLS
         from memorybench.tasks import TASKS
 
-        def protocols(task):
+        def describe(name, spec):
+            protocols = ", ".join(p for p, settings in PROTOCOLS.items() if settings["task"] == name)
+            if spec.grid is None:
+                owners = [
+                    f"--task {t} --protocol {p}"
+                    for t, s in TASKS.items()
+                    if s.grid
+                    for p in s.grid.protocols
+                    if PROTOCOLS[p]["task"] == name
+                ]
+                how = f" ({', '.join(owners)})" if owners else ""
+                return f"{spec.label}, {spec.metric}; protocols: {protocols or 'none (train it from Python)'}{how}"
+            grid = spec.grid
             return (
-                ", ".join(name for name, p in PROTOCOLS.items() if p["task"] == task) or "none (train it from Python)"
+                f"{grid.what}; --task {name}: protocols {', '.join(grid.protocols)}; lengths "
+                f"{' '.join(map(str, grid.lengths))} (--grid literature: {' '.join(map(str, grid.literature))}), "
+                f"at least {spec.min_seq_len}; into {grid.out}"
             )
 
-        return {name: f"{spec.label}, {spec.metric}; protocols: {protocols(name)}" for name, spec in TASKS.items()}
+        return {name: describe(name, spec) for name, spec in TASKS.items()}
 
     return print_rows(
-        prog, "The registered memory tasks: what each is, its metric, the protocols that train it.", argv, rows
+        prog,
+        "The registered memory tasks: what each is, its metric and memoryless baseline, and how `memorybench run "
+        "--task` trains it (protocols, default lengths, results folder).",
+        argv,
+        rows,
     )
 
 
 def list_cells(argv: list[str], prog: str) -> int:
     def rows():
+        import math
+
         from memorybench.cells import cell_names, get_cell
-        from memorybench.config import BOOK_CELLS
 
         def describe(spec):
             gates = f"gates {' '.join(spec.gates)}" if spec.gates else "no gates"
@@ -172,18 +191,27 @@ def list_cells(argv: list[str], prog: str) -> int:
                 if spec.fused
                 else "step by step" + (" or a scan over time" if spec.scan else "") + " (no fused kernel)"
             )
-            book = (
-                "; the book's section 6.2 cell (memorybench explosion), not compared by --cells all"
-                if spec.name in BOOK_CELLS
-                else ""
-            )
+            group = {
+                "classic": "classic (compared by default)",
+                "modern": "modern (compared with --cells all)",
+                "book": "the book's section 6.2 cell (memorybench explosion), not compared by --cells all",
+                "plugin": "a plugin's (compared when named)",
+            }[spec.group]
             constraint = "; its weights constrained after every step" if spec.constrain else ""
-            return f"{spec.label}: {gates}; {paths}{constraint}{book}"
+            size = sum(math.prod(shape) for shape in spec.shapes(input_size=32, hidden_size=32).values())
+            return (
+                f"{spec.label}, {group}: {gates}; {paths}{constraint}; at input and hidden size 32 a layer has "
+                f"{size:,} parameters and carries {spec.state_size(32)} numbers from step to step"
+            )
 
         return {name: describe(get_cell(name)) for name in cell_names()}
 
     return print_rows(
-        prog, "The registered recurrent cells: their gates, and whether a fused kernel trains them.", argv, rows
+        prog,
+        "The registered recurrent cells: their group, gates, whether a fused kernel trains them, their parameters "
+        "and state size.",
+        argv,
+        rows,
     )
 
 

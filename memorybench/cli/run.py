@@ -92,19 +92,13 @@ def make_parser(prog: str = PROG) -> argparse.ArgumentParser:
 
 def task_options(parser) -> None:
     """The task, the grid of its lengths, and the lengths themselves."""
-    from memorybench.config import TASK_GRIDS
-
-    tasks = "; ".join(
-        f"{name}: {grid.what}, lengths {' '.join(map(str, grid.lengths))} (literature: "
-        f"{' '.join(map(str, grid.literature))}), into {grid.out}"
-        for name, grid in TASK_GRIDS.items()
-    )
     parser.add_argument(
         "--task",
-        choices=tuple(TASK_GRIDS),
         default="nndl",
         metavar="TASK",
-        help=f"the memory task; its protocol, lengths and results folder are the defaults. {tasks} (default: %(default)s)",
+        help="the memory task, a registered one (`memorybench list tasks` shows each with its metric, memoryless "
+        "baseline, protocols, lengths and results folder); its first protocol, lengths and folder are the "
+        "defaults (default: %(default)s)",
     )
     parser.add_argument(
         "--grid",
@@ -144,15 +138,15 @@ def data_options(parser) -> None:
 
 def run_options(parser) -> None:
     """The cells, the plugins that add more, the seeds and the training protocol."""
-    from memorybench.config import BUILTIN_CELLS, MODERN_CELLS, PROTOCOLS
+    from memorybench.config import PROTOCOLS
 
     parser.add_argument(
         "--cells",
         nargs="+",
-        default=list(BUILTIN_CELLS),
+        default=None,
         metavar="CELL",
-        help=f"recurrent cells to compare, from {', '.join(BUILTIN_CELLS + MODERN_CELLS)} or a --plugin's; "
-        f"all: the {len(BUILTIN_CELLS + MODERN_CELLS)} built-in compared cells (default: {' '.join(BUILTIN_CELLS)})",
+        help="recurrent cells to compare, registered ones (`memorybench list cells`) or a --plugin's; all: every "
+        "classic and modern cell (default: the classic cells, srn lstm gru)",
     )
     parser.add_argument(
         "--plugin",
@@ -369,9 +363,11 @@ def task_param(text: str) -> tuple[str, object]:
 
 def resolve_task(args) -> None:
     """Fill the task's defaults (protocol, lengths, results folder) and check what was given against the task."""
-    from memorybench.config import PROTOCOLS, QUICK, TASK_GRIDS
+    from memorybench.config import PROTOCOLS, QUICK
+    from memorybench.sweep.catalogue import offered_task
 
-    grid = TASK_GRIDS[args.task]
+    spec = offered_task(args.task)
+    grid = spec.grid
     args.protocol = args.protocol or grid.protocols[0]
     if args.protocol not in grid.protocols:
         raise UsageError(
@@ -383,10 +379,11 @@ def resolve_task(args) -> None:
         if args.lengths
         else list(grid.lengths if args.grid == "cpu" else grid.literature)
     )
-    short = [n for n in args.lengths if n < grid.min_length]
+    short = [n for n in args.lengths if n < spec.min_seq_len]
     if short:
         raise UsageError(
-            f"argument --lengths: length {min(short)} is too small for task {args.task} (allowed: integers >= {grid.min_length})"
+            f"argument --lengths: length {min(short)} is too small for task {args.task} "
+            f"(allowed: integers >= {spec.min_seq_len})"
         )
     args.out = args.out or grid.out
     args.task_params = task_params(args, grid)
@@ -401,7 +398,7 @@ def resolve_task(args) -> None:
 
 def task_params(args, grid) -> dict:
     """--task-param NAME=VALUE (each once) and --data-dir (for a task that reads data files) as the task's parameters."""
-    from memorybench.config import TASK_GRIDS
+    from memorybench.sweep.catalogue import offered_tasks
 
     params = {}
     for name, value in map(task_param, args.task_param):
@@ -409,32 +406,14 @@ def task_params(args, grid) -> dict:
             raise UsageError(f"--task-param {name} is given twice ({params[name]!r} and {value!r}); give it once")
         params[name] = value
     if args.data_dir is not None:
-        if "--data-dir" not in grid.what:
-            readers = ", ".join(t for t, g in TASK_GRIDS.items() if "--data-dir" in g.what)
+        if not grid.reads_files:
+            readers = ", ".join(name for name, spec in offered_tasks().items() if spec.grid.reads_files)
             raise UsageError(
                 f"--data-dir {args.data_dir} is not read by task {args.task}: it makes its own data "
                 f"(tasks that read data files: {readers})"
             )
         params["data_dir"] = args.data_dir
     return params
-
-
-def task_hint(message: str) -> str:
-    """An unknown --task's message with where the name may come from: a protocol of another task (the streaming
-    digit sum is `--task nndl --protocol stream`), or a plugin not given.
-
-    >>> task_hint("argument --task: invalid choice: 'stream' (choose from 'nndl', 'adding')")
-    "argument --task: invalid choice: 'stream' (choose from 'nndl', 'adding'); stream is a protocol of task nndl: --task nndl --protocol stream"
-    """
-    from memorybench.config import TASK_GRIDS
-
-    if not message.startswith("argument --task: invalid choice: "):
-        return message
-    name = message.split("'")[1]
-    task = next((task for task, grid in TASK_GRIDS.items() if name in grid.protocols), None)
-    if task:
-        return f"{message}; {name} is a protocol of task {task}: --task {task} --protocol {name}"
-    return f"{message}; a plugin's task needs its --plugin"
 
 
 def check_task_data(configs) -> None:
@@ -517,7 +496,7 @@ def _main(argv: list[str], prog: str) -> int:
     try:
         args = parse_sweep(argv, prog)  # --help and bad flags answer here, before torch is imported
     except (UsageError, ValueError) as exc:
-        print(f"memorybench: error: {task_hint(str(exc))}", file=sys.stderr)
+        print(f"memorybench: error: {exc}", file=sys.stderr)
         return 2
     from memorybench.storage.store import StoreError
 
@@ -542,12 +521,12 @@ def _main(argv: list[str], prog: str) -> int:
 
 def parse_sweep(argv: list[str], prog: str):
     """The sweep's arguments, checked against the task (its plugins loaded first: they add cells, tasks and protocols)."""
-    from memorybench.config import expand_all
-
     parsed, plugins = take_plugins(argv)
     load_plugins(plugins)  # a user's cells, tasks, protocols, executors: offered by the parser
-    args = make_parser(prog).parse_args(parsed)
-    args.cells = unique(expand_all(args.cells), "--cells")
+    args = make_parser(prog).parse_args(parsed)  # --help answers here, before torch is imported
+    from memorybench.sweep.catalogue import default_cells, resolve_cells
+
+    args.cells = resolve_cells(unique(args.cells, "--cells")) if args.cells else default_cells()
     resolve_task(args)
     args.axes = SweepAxes(
         tuple(unique(args.lr, "--lr")),
@@ -578,9 +557,8 @@ def prepare(args) -> Prepared:
     from memorybench.engine.policy import default_pack_sizes, packs_span_lengths
     from memorybench.storage.store import ResultsStore, open_results
     from memorybench.sweep.plan import plan_sweep
-    from memorybench.sweep.session import check_cells, open_machine
+    from memorybench.sweep.session import open_machine
 
-    check_cells(args.cells)
     if args.reuse and args.force:
         raise UsageError(
             f"--reuse {args.reuse} and --force contradict each other (--force retrains every run); give one"

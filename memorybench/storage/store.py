@@ -62,7 +62,7 @@ from pathlib import Path
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from memorybench.config import BOOK_CELLS, BUILTIN_CELLS, MODERN_CELLS, RunConfig, config_defaults
+from memorybench.config import RunConfig, config_defaults
 from memorybench.result import CURVE_COLUMNS, RENAMED, RunResult, upgrade
 from memorybench.storage.commands import corrected_sweeps
 from memorybench.storage.rundir import (
@@ -443,9 +443,10 @@ def _alive(pid: int) -> bool:
 
 
 def _cell_order(column: pd.Series) -> pd.Series:
-    """Cells in registry order (built-in first, then users' in the order registered; without importing the
-    registry, and torch with it: a process that has not imported it has registered no cell of its own)."""
+    """Cells in the cell registry's order (built-in first, then users' in the order registered) where this process
+    has loaded it, without importing it (and torch with it); cells it does not hold, and every cell in a process
+    that has not loaded it, after those by name. Every table written to disk is written with the registry loaded
+    (`memorybench.report.build`)."""
     cells = sys.modules.get("memorybench.cells")
-    built_in = [*BUILTIN_CELLS, *BOOK_CELLS, *MODERN_CELLS]  # the registry's own order (memorybench.cells.registry)
-    order = {name: i for i, name in enumerate(dict.fromkeys([*built_in, *(cells.cell_names() if cells else ())]))}
-    return column.map(lambda c: order.get(c, len(order))) if column.name == "cell" else column
+    order = {name: f"{i:06d}" for i, name in enumerate(cells.cell_names() if cells else ())}
+    return column.map(lambda c: order.get(c, f"{len(order):06d}{c}")) if column.name == "cell" else column

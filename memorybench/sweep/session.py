@@ -26,7 +26,6 @@ from dataclasses import dataclass
 
 import torch
 
-from memorybench.cells import cell_names
 from memorybench.engine.loop import resolve_device
 from memorybench.storage.provenance import environment, git_commit
 from memorybench.storage.store import ResultsStore
@@ -41,16 +40,6 @@ class Machine:
     device: torch.device
     workers: int
     executor: object
-
-
-def check_cells(cells: list[str]) -> None:
-    """Every name a registered cell (checked after the plugins loaded); else a ValueError naming the choices."""
-    unknown = [cell for cell in cells if cell not in cell_names()]
-    if unknown:
-        raise ValueError(
-            f"argument --cells: invalid choice: {unknown[0]!r} (choose from {', '.join(map(repr, cell_names()))}; "
-            "a plugin's cell needs its --plugin)"
-        )
 
 
 def open_machine(

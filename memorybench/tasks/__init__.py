@@ -17,7 +17,7 @@ from memorybench.checks import check_choice
 from memorybench.registry import add_to_registry
 from memorybench.tasks.adding import ADDING
 from memorybench.tasks.associative_recall import ASSOCIATIVE_RECALL
-from memorybench.tasks.base import Split, TaskData, TaskSpec, split_seed, train_batches
+from memorybench.tasks.base import Split, TaskData, TaskGrid, TaskSpec, split_seed, train_batches
 from memorybench.tasks.copy_memory import COPY
 from memorybench.tasks.delayed_recall import DELAYED_RECALL
 from memorybench.tasks.digit_sum import NNDL, STREAM
@@ -56,4 +56,14 @@ def register_task(spec: TaskSpec, replace: bool = False) -> TaskSpec:
     return add_to_registry(TASKS, spec.name, spec, "task", replace)
 
 
-__all__ = ["TASKS", "Split", "TaskData", "TaskSpec", "get_task", "register_task", "split_seed", "train_batches"]
+__all__ = [
+    "TASKS",
+    "Split",
+    "TaskData",
+    "TaskGrid",
+    "TaskSpec",
+    "get_task",
+    "register_task",
+    "split_seed",
+    "train_batches",
+]

@@ -44,7 +44,7 @@ from __future__ import annotations
 import torch
 
 from memorybench.checks import check_choice, check_int
-from memorybench.tasks.base import Split, TaskData, TaskSpec, fresh_data
+from memorybench.tasks.base import Split, TaskData, TaskGrid, TaskSpec, fresh_data
 
 MARKERS = ("halves", "anywhere")  # where the two marked steps may fall
 MEMORYLESS_MSE = 1 / 6  # Var(a + b) for a, b ~ U[0, 1]: the MSE of always answering E[a + b] = 1
@@ -115,4 +115,7 @@ ADDING = TaskSpec(
     fresh_batches=True,
     min_seq_len=2,
     memoryless_loss=adding_memoryless_loss,
+    grid=TaskGrid(
+        ("adding",), (25, 50, 100), (100, 200, 400, 600), "results/adding", "adding problem, MSE, baseline 1/6"
+    ),
 )

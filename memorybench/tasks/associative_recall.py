@@ -48,12 +48,14 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import math
 
 import torch
 
 from memorybench.checks import check_int
-from memorybench.tasks.base import Split, TaskData, TaskSpec, fresh_data
+from memorybench.tasks.base import Split, TaskData, TaskGrid, TaskSpec, fresh_data
 
 KEYS = 64  # distinct keys a sequence may draw from: also its most pairs
 VALUES = 10  # Ba et al.'s digits
@@ -132,4 +134,13 @@ def associative_recall_task(keys: int = KEYS, values: int = VALUES, name: str = 
     )
 
 
-ASSOCIATIVE_RECALL = associative_recall_task()
+ASSOCIATIVE_RECALL = replace(
+    associative_recall_task(),
+    grid=TaskGrid(  # literature: up to the 64 distinct keys
+        ("associative_recall",),
+        (2, 4, 8),
+        (8, 16, 32, 64),
+        "results/associative_recall",
+        "associative recall over L key-value pairs (L <= 64), accuracy, chance 0.10",
+    ),
+)

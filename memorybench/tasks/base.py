@@ -81,6 +81,25 @@ class TaskData:
 
 
 @dataclass(frozen=True)
+class TaskGrid:
+    """A task as `memorybench run` and `horizon` offer it: its protocols (the first the default; registered in
+    `memorybench.config.PROTOCOLS`), the lengths of its CPU-sized default grid (each task's <= 15 minutes on 2
+    cores) and of the literature's grid (for GPUs and Ray clusters), its results folder, and one line for
+    `memorybench list tasks` (metric and memoryless baseline).
+
+    >>> TaskGrid(("adding",), (25, 50), (100, 200), "results/adding", "adding problem, MSE, baseline 1/6").lengths
+    (25, 50)
+    """
+
+    protocols: tuple[str, ...]
+    lengths: tuple[int, ...]
+    literature: tuple[int, ...]
+    out: str
+    what: str
+    reads_files: bool = False  # its data comes from files in --data-dir (MNIST)
+
+
+@dataclass(frozen=True)
 class TaskSpec:
     """What a task is, for the model builder, the trainer and the report."""
 
@@ -124,6 +143,9 @@ class TaskSpec:
     )
     # (name, task parameters) pairs a trained run is also scored at (`memorybench diagnose shift`), e.g. flip-flop's sparse reads
     shifts: tuple[tuple[str, dict], ...] = ()
+    # how the command offers it (protocols, default lengths, results folder); None: a task trained only through a
+    # protocol of another task's grid (the streaming digit sum is `--task nndl --protocol stream`)
+    grid: TaskGrid | None = None
 
     def __post_init__(self):
         check_choice("input_kind", self.input_kind, INPUT_KINDS)

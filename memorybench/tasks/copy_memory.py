@@ -42,12 +42,14 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import math
 
 import torch
 
 from memorybench.checks import check_int
-from memorybench.tasks.base import Split, TaskData, TaskSpec, fresh_data
+from memorybench.tasks.base import Split, TaskData, TaskGrid, TaskSpec, fresh_data
 
 ALPHABET = 8  # symbols 1..8, as Arjovsky et al.
 RECALL = 10  # symbols to reproduce
@@ -130,4 +132,13 @@ def copy_task(alphabet: int = ALPHABET, name: str = "copy") -> TaskSpec:
     )
 
 
-COPY = copy_task()
+COPY = replace(
+    copy_task(),
+    grid=TaskGrid(
+        ("copy",),
+        (10, 20, 50),
+        (100, 200, 500, 1000),
+        "results/copy",
+        "copy memory, recalled-symbol accuracy, chance 1/8",
+    ),
+)

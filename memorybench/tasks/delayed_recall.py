@@ -55,13 +55,15 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import math
 import numbers
 
 import torch
 
 from memorybench.checks import check_int
-from memorybench.tasks.base import Split, TaskData, TaskSpec, fresh_data
+from memorybench.tasks.base import Split, TaskData, TaskGrid, TaskSpec, fresh_data
 
 DELAYS = 64  # K of the registered task: 2N for the largest default hidden size N = 32
 SCALE = 0.5  # a: u ~ U[-a, a]; anchors.md names no scale
@@ -170,4 +172,13 @@ def delayed_recall_task(delays: int = DELAYS, name: str = "delayed_recall") -> T
     )
 
 
-DELAYED_RECALL = delayed_recall_task()
+DELAYED_RECALL = replace(
+    delayed_recall_task(),
+    grid=TaskGrid(
+        ("delayed_recall",),
+        (80,),
+        (100, 200),
+        "results/delayed_recall",
+        "delayed recall of 64 delays, MSE, baseline a^2/3",
+    ),
+)

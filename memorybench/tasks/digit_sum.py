@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from memorybench.checks import check_int, check_probability
-from memorybench.tasks.base import Split, TaskData, TaskSpec, fresh_data
+from memorybench.tasks.base import Split, TaskData, TaskGrid, TaskSpec, fresh_data
 
 NUM_DIGITS = 10
 NUM_CLASSES = 19  # sums 0..18
@@ -121,6 +121,13 @@ NNDL = TaskSpec(
         "train_copies": 1,
         "eval_copies": size // 100,
     },  # the test set holds each operand pair eval_copies times
+    grid=TaskGrid(
+        ("nndl", "nndl-shuffled", "stream", "nndl-6.2"),
+        (5, 10, 15, 20, 25, 30),
+        (10, 15, 20, 25, 30, 35),
+        "results",
+        "digit sum, accuracy, chance 0.10",
+    ),
     **_COMMON,
 )
 STREAM = TaskSpec(

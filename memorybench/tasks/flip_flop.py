@@ -78,7 +78,7 @@ import math
 import torch
 
 from memorybench.checks import check_int, check_probability
-from memorybench.tasks.base import Split, TaskData, TaskSpec, fresh_data
+from memorybench.tasks.base import Split, TaskData, TaskGrid, TaskSpec, fresh_data
 
 WRITE, IGNORE, READ = 2, 3, 4  # instruction tokens; the bits are tokens 0 and 1
 NO_READ = 2  # the filler class of every step that is not a read (classes 0 and 1 are the bits)
@@ -174,4 +174,12 @@ FLIP_FLOP = TaskSpec(
     unscored_class=NO_READ,
     memoryless_loss=flip_flop_memoryless_loss,
     shifts=(("sparse", {"p_ignore": 0.98}), ("dense", {"p_ignore": 0.1})),  # the paper's two evaluations
+    # literature: Liu et al.'s 256 instructions (512 tokens)
+    grid=TaskGrid(
+        ("flip_flop",),
+        (10, 25, 50),
+        (64, 128, 256, 512),
+        "results/flip_flop",
+        "flip-flop over L instructions (p_ignore 0.8), read accuracy (1 - error rate), chance 0.5",
+    ),
 )

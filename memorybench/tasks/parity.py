@@ -48,7 +48,7 @@ import math
 import torch
 
 from memorybench.checks import check_int
-from memorybench.tasks.base import Split, TaskData, TaskSpec, fresh_data
+from memorybench.tasks.base import Split, TaskData, TaskGrid, TaskSpec, fresh_data
 
 CHANCE = 0.5  # the label is a fair coin given any L - 1 of the bits
 MIN_LENGTH = 2  # at L = 1 the last (only) bit is the label
@@ -101,4 +101,8 @@ PARITY = TaskSpec(
         4,
         8,
     ),  # length generalisation is parity's question (Delétang et al. 2023); bits are cheap
+    # literature: Delétang et al. (2023) test RNNs up to 500 bits
+    grid=TaskGrid(
+        ("parity",), (5, 10, 20, 40), (40, 100, 250, 500), "results/parity", "parity of L bits, accuracy, chance 0.5"
+    ),
 )

@@ -52,12 +52,14 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import math
 
 import torch
 
 from memorybench.checks import check_int
-from memorybench.tasks.base import Split, TaskData, TaskSpec, fresh_data
+from memorybench.tasks.base import Split, TaskData, TaskGrid, TaskSpec, fresh_data
 
 ALPHABET = 8  # symbols 1..8, as the copy task's
 RECALL = 4  # K: symbols to reproduce (Gu & Dao: 16)
@@ -147,4 +149,13 @@ def selective_copying_task(alphabet: int = ALPHABET, name: str = "selective_copy
     )
 
 
-SELECTIVE_COPYING = selective_copying_task()
+SELECTIVE_COPYING = replace(
+    selective_copying_task(),
+    grid=TaskGrid(  # literature: MAD's 256 and Gu & Dao's 4096 blanks
+        ("selective_copying",),
+        (10, 20, 50),
+        (256, 1024, 4096),
+        "results/selective_copying",
+        "selective copying of 4 symbols among L blanks, recalled-symbol accuracy, chance 1/8",
+    ),
+)

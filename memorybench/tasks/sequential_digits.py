@@ -58,6 +58,8 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import gzip
 import numbers
 from pathlib import Path
@@ -66,7 +68,7 @@ import numpy as np
 import torch
 
 from memorybench.checks import check_choice, check_int
-from memorybench.tasks.base import Split, TaskData, TaskSpec, split_seed
+from memorybench.tasks.base import Split, TaskData, TaskGrid, TaskSpec, split_seed
 
 ORDERS = ("rows", "pixels")  # one image row per step, or one pixel per step (row-major)
 NUM_CLASSES = 10
@@ -298,6 +300,26 @@ def mnist_task(order: str = "rows", name: str | None = None) -> TaskSpec:
     )
 
 
-DIGITS_ROWS = digits_task("rows")
-DIGITS_PIXELS = digits_task("pixels")
-MNIST_ROWS = mnist_task("rows")
+DIGITS_ROWS = replace(
+    digits_task("rows"),
+    grid=TaskGrid(
+        ("digits_rows",), (8,), (8,), "results/digits_rows", "8x8 digits row by row, accuracy, baseline 0.10"
+    ),
+)
+DIGITS_PIXELS = replace(
+    digits_task("pixels"),
+    grid=TaskGrid(
+        ("digits_pixels",), (64,), (64,), "results/digits_pixels", "8x8 digits pixel by pixel, accuracy, baseline 0.10"
+    ),
+)
+MNIST_ROWS = replace(
+    mnist_task("rows"),
+    grid=TaskGrid(
+        ("mnist_rows", "mnist-seed", "mnist-seed-sound"),
+        (28,),
+        (28,),
+        "results/mnist_rows",
+        "MNIST row by row (--data-dir), accuracy, baseline 0.11",
+        reads_files=True,
+    ),
+)

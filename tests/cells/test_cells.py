@@ -217,8 +217,11 @@ def test_the_one_bias_srn_book_init_draws_its_bias_like_the_srns_summed_biases()
     assert get_cell("srn_book").fused is None and get_cell("srn_book").step is get_cell("srn").step
 
 
-def test_the_packages_cell_modules_are_the_built_in_cells():
-    from memorybench.cells.registry import BUILTIN_MODULES
-    from memorybench.config import BOOK_CELLS, BUILTIN_CELLS, MODERN_CELLS
+def test_a_cell_names_its_group():
+    from dataclasses import replace
 
-    assert sorted(BUILTIN_MODULES) == sorted(BUILTIN_CELLS + BOOK_CELLS + MODERN_CELLS)
+    from memorybench.cells import cells_in
+
+    assert cells_in("classic") == ("srn", "lstm", "gru") and cells_in("book") == ("srn_book",)
+    with pytest.raises(ValueError, match=r"group='new' is not allowed; choose one of classic, modern, book, plugin"):
+        replace(get_cell("srn"), name="x", group="new")

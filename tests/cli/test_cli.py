@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import torch
 
-from memorybench.cli.run import main, make_parser, resolve_task
+from memorybench.cli.run import main, make_parser, parse_sweep, resolve_task
 
 ROOT = Path(__file__).resolve().parents[2]
 QUICK = ["--quick", "--no-progress", "--device", "cpu", "--workers", "1"]
@@ -25,8 +25,7 @@ def run_cli(*args, **kwargs):
 
 
 def test_defaults_are_the_books_sweep():
-    args = make_parser().parse_args([])
-    resolve_task(args)
+    args = parse_sweep([], "memorybench run")  # the defaults resolved against the registries
     assert (args.task, args.lengths, args.task_params) == ("nndl", [5, 10, 15, 20, 25, 30], {})
     assert (args.cells, args.seeds, args.protocol, args.device, args.out) == (
         ["srn", "lstm", "gru"],

@@ -5,18 +5,18 @@ import re
 
 import pytest
 
-from memorybench.cells import get_cell
+from memorybench.cells import cells_in, get_cell
 from memorybench.cli.run import main
-from memorybench.config import BUILTIN_CELLS, MODERN_CELLS, TASK_GRIDS
 from memorybench.storage.store import ResultsStore
+from memorybench.sweep.catalogue import offered_tasks
 
-DATA_FREE = [task for task in TASK_GRIDS if task != "mnist_rows"]  # MNIST needs its files (--data-dir)
+DATA_FREE = [name for name, spec in offered_tasks().items() if not spec.grid.reads_files]  # MNIST needs --data-dir
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("task", DATA_FREE)
 def test_every_cell_trains_on_every_task_and_each_refusal_says_why(task, tmp_path, capsys):
-    grid = TASK_GRIDS[task]
+    grid = offered_tasks()[task].grid
     out = tmp_path / task
     assert (
         main(
@@ -44,8 +44,8 @@ def test_every_cell_trains_on_every_task_and_each_refusal_says_why(task, tmp_pat
     )
     printed = capsys.readouterr().out
     runs = ResultsStore(out).collect()[0]
-    assert sorted(set(runs["cell"])) == sorted(BUILTIN_CELLS + MODERN_CELLS) and (runs["status"] == "ok").all()
-    for cell in MODERN_CELLS:  # outside torch's layout: the stacked layout refuses them, each run saying why
+    assert sorted(set(runs["cell"])) == sorted(cells_in("classic", "modern")) and (runs["status"] == "ok").all()
+    for cell in cells_in("modern"):  # outside torch's layout: the stacked layout refuses them, each run saying why
         lines = [line for line in printed.splitlines() if re.match(rf"\s*{cell} L=", line)]
         reason = (
             "constrains its weights after every optimizer step, which is not applied"

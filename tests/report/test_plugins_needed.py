@@ -11,7 +11,7 @@ import pytest
 
 from memorybench.cells import CELLS
 from memorybench.cli.main import main
-from memorybench.config import PROTOCOLS, TASK_GRIDS
+from memorybench.config import PROTOCOLS
 from memorybench.plugins import LOADED, PROVIDES, SOURCES
 from memorybench.storage.store import ResultsStore
 from memorybench.tasks import TASKS
@@ -22,7 +22,7 @@ QUICK = ["--seeds", "2", "--steps", "30", "--workers", "1", "--device", "cpu", "
 
 def forget(plugin: str) -> None:
     """What a new process without `--plugin` has: none of the plugin's names registered."""
-    registries = {"cell": CELLS, "task": TASKS, "protocol": PROTOCOLS, "task grid": TASK_GRIDS}
+    registries = {"cell": CELLS, "task": TASKS, "protocol": PROTOCOLS}
     for kind, name in PROVIDES.pop(plugin, []):
         registries.get(kind, {}).pop(name, None)
     LOADED.remove(plugin)
@@ -107,7 +107,6 @@ def test_the_folder_records_its_plugins_and_the_command_as_typed(trained):
     assert ResultsStore(trained / "task").sweeps()[0]["plugins"][0]["provides"] == {
         "task": ["first_token"],
         "protocol": ["first_token"],
-        "task grid": ["first_token"],
     }
     assert "my IndRNN" in (trained / "cell" / "report.md").read_text()  # built while the plugin was there
 

@@ -3,7 +3,7 @@ its report, the horizon search plans each, and each task's grid and protocol fit
 
 import pytest
 
-from memorybench.config import PROTOCOLS, TASK_GRIDS, protocol_config
+from memorybench.config import PROTOCOLS, protocol_config
 from memorybench.tasks import get_task
 
 NEW_TASKS = ("parity", "selective_copying", "associative_recall", "flip_flop")
@@ -14,7 +14,7 @@ def test_a_quick_sweep_writes_a_report(task, tmp_path):
     from memorybench.cli.run import main
 
     out = tmp_path / task
-    length = TASK_GRIDS[task].min_length
+    length = get_task(task).min_seq_len
     assert (
         main(
             [
@@ -50,16 +50,17 @@ def test_the_horizon_search_plans_each_task(task, tmp_path, capsys):
 
     assert main(["--task", task, "--cells", "gru", "--dry-run", "--out", str(tmp_path / "h")]) == 0
     out = capsys.readouterr().out
-    grid = TASK_GRIDS[task]
+    grid = get_task(task).grid
     assert f"task {task} (" in out and f"start {max(grid.lengths)}, x2, cap {8 * max(grid.lengths)}" in out
     assert not (tmp_path / "h").exists()
 
 
 @pytest.mark.parametrize("task", NEW_TASKS)
 def test_grid_and_protocol_fit_the_spec(task):
-    grid, spec = TASK_GRIDS[task], get_task(task)
+    spec = get_task(task)
+    grid = spec.grid
     assert grid.protocols == (task,) and PROTOCOLS[task]["task"] == task and grid.out == f"results/{task}"
-    assert grid.min_length == spec.min_seq_len and min(grid.lengths + grid.literature) >= spec.min_seq_len
+    assert min(grid.lengths + grid.literature) >= spec.min_seq_len
     config = protocol_config(task, cell="lstm", seq_len=grid.lengths[0])
     assert (config.steps, config.batch_size, config.init, config.lr) == (5000, 32, "torch", 1e-3)
     for length in (
