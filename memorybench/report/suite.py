@@ -50,12 +50,13 @@ from memorybench.analysis.summary import mean_interval
 from memorybench.analysis.experiments import cell_order, label_of
 from memorybench.cells import CELLS
 from memorybench.report.plugins_needed import plugin_note
+from memorybench.storage.rundir import read_run
 from memorybench.storage.store import open_results
 from memorybench.sweep.horizon import Search
 from memorybench.sweep.settings import DEFAULT_HIDDEN
 from memorybench.tasks.base import METRIC_DIGITS, METRIC_RANGES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # docs/reference/suite.schema.json
 # one entry of suite.json (docs/reference/suite-json.md); folder, experiment and source say where it was read
 ENTRY_FIELDS = [
     "task",
@@ -78,6 +79,7 @@ ENTRY_FIELDS = [
     "cap",
     "min_length",
     "shortest_tested",
+    "lengths_tested",
     "l50",
     "l50_low",
     "l50_high",
@@ -166,7 +168,7 @@ def measure(
             out[row.cell] = {
                 **base,
                 "measure": "memory_capacity",
-                "metric": f"MC of N = {row.hidden_size}",
+                "metric": "memory_capacity",
                 "n": int(row.hidden_size),
                 "direction": "higher",
                 "baseline": 0.0,
@@ -248,7 +250,7 @@ def entry_text(entry: dict) -> str:
             text += f"; passes at {int(entry['longest_pass'])}"
         return text
     if entry["measure"] == "memory_capacity":
-        return f"MC {entry['value']:.1f} [{entry['low']:.1f}, {entry['high']:.1f}] of N = {entry['metric'].split('= ')[-1]}"
+        return f"MC {entry['value']:.1f} [{entry['low']:.1f}, {entry['high']:.1f}] of N = {entry['n']}"
     digits, (bottom, top) = METRIC_DIGITS[entry["metric"]], METRIC_RANGES[entry["metric"]]
     interval = (
         ""
@@ -325,14 +327,18 @@ def fitted_fields(runs: pd.DataFrame, task) -> dict:
 def entry_runs(store, runs: pd.DataFrame, steps: int | None) -> dict:
     """What an entry's runs say of themselves, so that it can be cited alone: the budget (`steps`, when the measure
     did not set it) and the steps they ran (`steps_done`: [fewest, most]; a run stops early once its dev score is
-    perfect), the folder that holds them where this one links them (`reused_from`), and their provenance — the
-    commits (a `+dirty` one marked so), torch versions, devices, machines and the dates they finished."""
+    perfect), the lengths they trained at with the seeds at each (`lengths_tested`: [[length, seeds], ...]), the
+    folder that holds them where this one links them (`reused_from`), and their provenance — the commits (a `+dirty`
+    one marked so), torch versions, devices, machines, CPUs and core counts, and the dates they finished."""
     held = sorted(
         {os.path.relpath(store.run_folder(r).parent.parent) for r in runs["run_id"]} - {os.path.relpath(store.root)}
     )
     done = pd.to_numeric(runs.get("steps_done", pd.Series(dtype=float)), errors="coerce").dropna()
     dates = sorted(d for d in runs["finished"].astype(str) if d)
+    seeds = runs.groupby("seq_len")["seed"].nunique()
+    envs = [read_run(store.run_folder(r)).environment for r in runs["run_id"]]
     return dict(
+        lengths_tested=[[int(length), int(count)] for length, count in seeds.items()],
         steps=int(runs["steps"].max()) if steps is None and len(runs) else steps,
         steps_done=[int(done.min()), int(done.max())] if len(done) else None,
         reused_from=held or None,
@@ -341,6 +347,8 @@ def entry_runs(store, runs: pd.DataFrame, steps: int | None) -> dict:
             torch=sorted(set(runs["torch"].astype(str))),
             devices=sorted(set(runs["device"].astype(str))),
             machines=sorted(set(runs["machine"].fillna("").astype(str)) - {""}),
+            cpus=sorted({str(env["cpu"]) for env in envs if env.get("cpu")}),
+            cpu_counts=sorted({int(env["cpu_count"]) for env in envs if env.get("cpu_count")}),
             finished=[dates[0], dates[-1]] if dates else None,
         ),
     )
