@@ -52,6 +52,12 @@ CASES = {
         [_config("nndl-shuffled", "srn", seq_len=n, seed=s) for n in (8, 4) for s in range(2)],
     ),
     "block-lstm-seeds": ("block", [_config("nndl", "lstm", seed=s) for s in range(2)]),
+    # the modern cells (issue 44), one run each at their CPU execution (step by step); recorded from 2026-12-07 on, so
+    # the machine kinds recorded before hold none of them
+    "single-indrnn-nndl": ("single", [_config("nndl", "indrnn")]),
+    "single-mingru-nndl": ("single", [_config("nndl", "mingru")]),
+    "single-minlstm-nndl": ("single", [_config("nndl", "minlstm")]),
+    "single-lru-nndl": ("single", [_config("nndl", "lru")]),
 }
 
 

@@ -8,14 +8,14 @@ from tests.golden import CASES, load_records, run_case
 RECORDS = load_records()
 
 
-def test_golden_runs_are_stored():
-    assert RECORDS and all(set(r["cases"]) == set(CASES) for r in RECORDS)
+def test_golden_runs_are_stored():  # every case in some record, and no record of a case that is gone
+    assert RECORDS and set().union(*(r["cases"] for r in RECORDS)) == set(CASES)
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_golden_case_is_unchanged(name):
     now, kind = run_case(name), machine_kind()
-    for record in RECORDS:
+    for record in (r for r in RECORDS if name in r["cases"]):
         stored = record["cases"][name]
         assert len(now) == len(stored)
         for run, (got, want) in enumerate(zip(now, stored)):
