@@ -1,3 +1,4 @@
+import os
 import shutil
 
 import pytest
@@ -6,6 +7,10 @@ from memorybench.models import checkpoint_writer
 from memorybench.storage.store import ResultsStore
 from memorybench.sweep.plan import plan_sweep, run_sweep
 from tests.golden import thread_count
+
+# A developer's checkout is dirty while they work: the tests' sweeps (into temporary folders, and the subprocesses
+# they start) record regardless. tests/sweep/test_session.py checks the refusal itself.
+os.environ["MEMORYBENCH_ALLOW_DIRTY"] = "1"
 
 QUICK_SWEEP = dict(protocol="nndl", cells=["srn", "lstm", "gru"], lengths=[5, 10], seeds=2, quick=True, device="cpu")
 

@@ -168,6 +168,11 @@ def budget_options(parser) -> None:
         help=f"run a search beyond the sane bounds ({MAX_RUNS:,} runs at most, lengths above {MAX_LENGTH:,}) without asking",
     )
     parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="record runs trained by code with uncommitted changes (their commit marked +dirty; refused otherwise)",
+    )
+    parser.add_argument(
         "--workers",
         type=positive_int(1, "worker count"),
         default=None,
@@ -226,7 +231,7 @@ def _search(args, prog: str, command: list[str]) -> int:
     from memorybench.report.build import build_report
     from memorybench.report.horizon_section import horizon_text
     from memorybench.storage.store import ResultsStore
-    from memorybench.sweep.session import open_machine, session
+    from memorybench.sweep.session import check_clean, open_machine, session
 
     plan = search_plan(args)
     machine = open_machine(args.device, args.workers, args.executor, args.address)
@@ -247,6 +252,7 @@ def _search(args, prog: str, command: list[str]) -> int:
         return 0
     if not args.yes:
         check_plan_size(sum(map(len, costliest.values())) * args.seeds, what="this search may train")
+    check_clean(args.allow_dirty)
     store = store or ResultsStore.open(folder)
     with session(store, machine, command) as record:
         prober.search(store, machine, record, progress=not args.no_progress)

@@ -322,6 +322,11 @@ def resume_options(parser) -> None:
         action="store_true",
         help=f"run a plan beyond the sane bounds ({MAX_RUNS:,} runs, lengths above {MAX_LENGTH:,}) without asking",
     )
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="record runs trained by code with uncommitted changes (their commit marked +dirty; refused otherwise)",
+    )
 
 
 def _exit_now(signum, frame) -> None:
@@ -507,7 +512,7 @@ def _main(argv: list[str], prog: str) -> int:
         return 2
     try:
         return train_and_report(args, sweep)
-    except StoreError as exc:
+    except (StoreError, UsageError) as exc:
         print(f"memorybench: error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a full disk, a folder made read-only mid-sweep: what was stored before stays whole
@@ -618,7 +623,7 @@ def plan_of(args, sweep: Prepared):
 def train_and_report(args, sweep: Prepared) -> int:
     """The sweep in its session (the folder's lock, its provenance), then the report; the exit status."""
     from memorybench.sweep.plan import describe, run_sweep
-    from memorybench.sweep.session import session
+    from memorybench.sweep.session import check_clean, session
 
     store, machine = sweep.store, sweep.machine
     with session(store, machine, command()) as record:
@@ -630,6 +635,7 @@ def train_and_report(args, sweep: Prepared) -> int:
                 f"nothing to train: all {len(sweep.configs)} runs are complete in {store.root}; report unchanged: {report}"
             )
             return 0
+        check_clean(args.allow_dirty)
         outcome = run_sweep(
             store, sweep.configs, machine.workers, progress=not args.no_progress, plan=plan, executor=machine.executor
         )

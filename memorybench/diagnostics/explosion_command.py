@@ -59,6 +59,11 @@ def make_parser(prog: str = "memorybench explosion"):
     )
     parser.add_argument("--force", action="store_true", help="retrain runs already stored with their norms")
     parser.add_argument("--yes", action="store_true", help=f"train more than {MAX_RUNS:,} runs without asking")
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="record runs trained by code with uncommitted changes (their commit marked +dirty; refused otherwise)",
+    )
     return parser
 
 
@@ -72,7 +77,7 @@ def main(argv: list[str] | None = None, prog: str = "memorybench explosion") -> 
     from memorybench.cells import cells_in
     from memorybench.report.build import build_report
     from memorybench.storage.store import ResultsStore, StoreError
-    from memorybench.sweep.session import open_machine, session
+    from memorybench.sweep.session import check_clean, open_machine, session
 
     try:
         machine = open_machine(args.device, workers=1)  # the norms are logged by per-step hooks: every run trains here
@@ -85,6 +90,7 @@ def main(argv: list[str] | None = None, prog: str = "memorybench explosion") -> 
                 )
         if not args.yes:
             check_plan_size(len(cells) * args.seeds * 2, what="this experiment plans")
+        check_clean(args.allow_dirty)
         store = ResultsStore.open(args.out)
         configs = explosion_configs(cells, args.seeds, args.device, args.steps)
         print(
@@ -96,7 +102,7 @@ def main(argv: list[str] | None = None, prog: str = "memorybench explosion") -> 
             record.entry.update(runs_planned=len(configs), runs_trained=trained, runs_skipped=len(configs) - trained)
             record.write()  # before the report, which lists it
             report = build_report(store.root)
-    except (ValueError, StoreError) as exc:
+    except (ValueError, StoreError, UsageError) as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import torch
 
 from memorybench.engine.loop import resolve_device
-from memorybench.storage.provenance import environment, git_commit
+from memorybench.parser import UsageError
+from memorybench.storage.provenance import environment, git_commit, short_commit
 from memorybench.storage.store import ResultsStore
 from memorybench.sweep.executors import EXECUTORS, make_executor
 from memorybench.sweep.ray_executor import ExecutorUnavailable
@@ -61,6 +62,23 @@ def open_machine(
     except ExecutorUnavailable as exc:
         raise ValueError(str(exc)) from None
     return Machine(device, made.workers, made)
+
+
+ALLOW_DIRTY = "MEMORYBENCH_ALLOW_DIRTY"  # set to 1: the same as --allow-dirty, for every command of a shell (the tests)
+
+
+def check_clean(allow_dirty: bool = False) -> None:
+    """Refuse to record runs trained by code with uncommitted changes (`git_commit` ends in '+dirty': the commit a
+    run names would not reproduce it) unless `allow_dirty` or $MEMORYBENCH_ALLOW_DIRTY is 1: a UsageError in one line.
+
+    >>> import os; os.environ[ALLOW_DIRTY] = "1"; check_clean()  # allowed: nothing raised
+    """
+    commit = git_commit()
+    if commit.endswith("+dirty") and not (allow_dirty or os.environ.get(ALLOW_DIRTY) == "1"):
+        raise UsageError(
+            f"the code has uncommitted changes (commit {short_commit(commit)}): runs trained now would name a commit "
+            "that does not reproduce them; commit first, or pass --allow-dirty to record them marked +dirty"
+        )
 
 
 class Record:
