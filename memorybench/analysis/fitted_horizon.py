@@ -79,6 +79,14 @@ def seed_outcomes(runs: pd.DataFrame, threshold: float, direction: str) -> pd.Da
     )
 
 
+def logistic_fit(outcomes: pd.DataFrame) -> tuple[float, float]:
+    """(slope, intercept) of the penalised logistic fit of `solved` on log2(length): P(solve) =
+    1 / (1 + exp(-(intercept + slope * log2 L))); L50 = 2 ** (-intercept / slope) where the slope is negative."""
+    x = np.log2(outcomes["seq_len"].to_numpy(dtype=float)).reshape(-1, 1)
+    model = LogisticRegression(C=PENALTY_C).fit(x, outcomes["solved"].to_numpy(dtype=int))
+    return float(model.coef_[0][0]), float(model.intercept_[0])
+
+
 def point_reading(outcomes: pd.DataFrame) -> tuple[str, float | None, tuple[int, int] | None]:
     """(reading, L50, bracket) of one set of outcomes (see the module docstring)."""
     lengths = sorted(set(outcomes["seq_len"]))
@@ -89,9 +97,7 @@ def point_reading(outcomes: pd.DataFrame) -> tuple[str, float | None, tuple[int,
         return "censored below", None, (lengths[0], lengths[-1])
     if solved.max() < failed.min():
         return "separated", None, (int(solved.max()), int(failed.min()))
-    x = np.log2(outcomes["seq_len"].to_numpy(dtype=float)).reshape(-1, 1)
-    model = LogisticRegression(C=PENALTY_C).fit(x, outcomes["solved"].to_numpy(dtype=int))
-    slope, intercept = float(model.coef_[0][0]), float(model.intercept_[0])
+    slope, intercept = logistic_fit(outcomes)
     if slope >= 0:
         return "no fall", None, None
     crossing = -intercept / slope  # log2 of L50

@@ -160,7 +160,14 @@ def run_options(parser) -> None:
         type=positive_int(1, "seed count"),
         default=3,
         metavar="N",
-        help="independent seeds per cell and length, seeds 0..N-1 (default: %(default)s)",
+        help="independent seeds per cell and length, seeds 0..N-1 from --first-seed 0 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--first-seed",
+        type=positive_int(0, "first seed"),
+        default=0,
+        metavar="S",
+        help="the first seed: seeds S..S+N-1, fresh ones that a folder's runs did not use (default: %(default)s)",
     )
     parser.add_argument(
         "--protocol",
@@ -570,7 +577,7 @@ def prepare(args) -> Prepared:
         )
     configs = plan_sweep(
         args.protocol, args.cells, args.lengths, args.seeds, args.quick, args.device, args.axes, args.task_params,
-        steps=args.steps,
+        steps=args.steps, first_seed=args.first_seed,
     )  # fmt: skip
     check_task_data(configs)
     machine = open_machine(args.device, args.workers, args.executor, args.address)

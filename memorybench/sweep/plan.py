@@ -40,10 +40,12 @@ def plan_sweep(
     axes: SweepAxes | None = None,
     task_params: dict | None = None,
     steps: int | None = None,
+    first_seed: int = 0,
 ) -> list[RunConfig]:
     """The sweep's configs, ordered longest length first (the slowest runs start early); `axes`
     adds settings (learning rate, init, hidden size, forget-gate bias; memorybench.sweep.settings);
-    `task_params` go to the task's data; `steps` replaces the protocol's training budget."""
+    `task_params` go to the task's data; `steps` replaces the protocol's training budget; the seeds are
+    first_seed .. first_seed + seeds - 1 (fresh seeds that an earlier sweep did not use: first_seed above its)."""
     budget = dict(
         QUICK if quick else {},
         **({"task_params": task_params} if task_params else {}),
@@ -59,7 +61,7 @@ def plan_sweep(
         for length in sorted(set(lengths), reverse=True)
         for cell in cells
         for override in axes.overrides(cell, task, **layout)
-        for seed in range(seeds)
+        for seed in range(first_seed, first_seed + seeds)
     ]
 
 

@@ -14,6 +14,12 @@ def test_plan_covers_every_cell_length_and_seed_longest_first():
     assert {c.protocol for c in configs} == {"stream"} and configs[0].steps == 19_000
 
 
+def test_fresh_seeds_start_where_asked_and_keep_each_seeds_run_id():
+    fresh = plan_sweep("nndl", ["srn"], [5], seeds=2, first_seed=100)
+    assert [c.seed for c in fresh] == [100, 101]
+    assert fresh[0].run_id() == plan_sweep("nndl", ["srn"], [5], seeds=101)[100].run_id()  # seed 100 is seed 100
+
+
 def test_rerun_skips_complete_runs(quick_copy):
     configs = plan_sweep("nndl", ["srn", "lstm", "gru"], [5, 10], seeds=2, quick=True, device="cpu")
     before = quick_copy.collect()[0]
