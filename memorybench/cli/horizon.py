@@ -301,7 +301,7 @@ def search_plan(args) -> SearchPlan:
     from memorybench.tasks import get_task
 
     spec = offered_task(args.task)
-    grid, minimum = spec.grid, spec.min_seq_len
+    grid, minimum = spec.grid, max(spec.min_seq_len, spec.horizon_from)  # no probe below the task's reading rule
     protocol = args.protocol or grid.protocols[0]
     if protocol not in grid.protocols:
         raise UsageError(

@@ -162,13 +162,8 @@ def run_options(parser) -> None:
         metavar="N",
         help="independent seeds per cell and length, seeds 0..N-1 from --first-seed 0 (default: %(default)s)",
     )
-    parser.add_argument(
-        "--first-seed",
-        type=positive_int(0, "first seed"),
-        default=0,
-        metavar="S",
-        help="the first seed: seeds S..S+N-1, fresh ones that a folder's runs did not use (default: %(default)s)",
-    )
+    fresh = "the first seed: seeds S..S+N-1, fresh ones that a folder's runs did not use (default: %(default)s)"
+    parser.add_argument("--first-seed", type=positive_int(0, "first seed"), default=0, metavar="S", help=fresh)
     parser.add_argument(
         "--protocol",
         choices=tuple(PROTOCOLS),

@@ -33,6 +33,7 @@ import pandas as pd
 
 from memorybench.analysis.experiments import experiment_label, label_of, paired_table, study_axes, study_label
 from memorybench.analysis.gates import example_sequence, trace_sequence
+from memorybench.analysis.fitted_horizon import fitted_horizon
 from memorybench.analysis.search import memory_horizon
 from memorybench.analysis.summary import score_table, throughput_table
 from memorybench.cells import cell_names, get_cell
@@ -201,7 +202,7 @@ def _experiment_section(
         return out + ["No successful runs to summarise.", ""]
     out += [_model_sizes(ok), ""]
     table = score_table(ok, direction=task.direction)
-    horizon = memory_horizon(table, threshold, task.direction)
+    horizon = memory_horizon(table[table["seq_len"] >= task.horizon_from], threshold, task.direction)  # reading rule
     speed = throughput_table(ok)
     tables = store.tables_dir
     cells = [c for c in cell_names() if c in set(ok["cell"])]
@@ -215,8 +216,16 @@ def _experiment_section(
     plot_throughput(speed, figures / "throughput.png", f"Training throughput: {label}")
     mean_md, best_md = _score_markdown(table, task)
     rel = lambda name: (figures / name).relative_to(store.root).as_posix()
+    readable = runs[runs["seq_len"] >= task.horizon_from]
     horizon_rows = [
-        [label_of(r.cell), fmt(r.horizon, 0), fmt(r.horizon_low, 0), fmt(r.horizon_high, 0), fmt(r.longest_pass, 0)]
+        [
+            label_of(r.cell),
+            fitted_horizon(readable[readable["cell"] == r.cell], threshold, task.direction).text(),
+            fmt(r.horizon, 0),
+            fmt(r.horizon_low, 0),
+            fmt(r.horizon_high, 0),
+            fmt(r.longest_pass, 0),
+        ]
         for r in horizon.itertuples()
     ]
     speed_md = speed.assign(
@@ -254,14 +263,33 @@ def _experiment_section(
         "",
         "### Memory horizon",
         "",
-        f"The last length whose mean test {metric} is {compare} **{threshold:.3g}** "
-        f"({task.threshold_note} unless `--threshold` says otherwise) below the shortest length that fails (the horizon "
-        "search's rule); the longest length tested that passes is beside it, longer where the score is not monotone. "
-        "Pessimistic and optimistic apply the rule to the interval's worse and better ends; – means the shortest length "
-        "tested fails. A horizon at the longest length tested is a lower bound: `memorybench horizon` searches past it.",
+        f"L50: the length at which half the seeds solve the task (a seed's test {metric} {compare} **{threshold:.3g}**, "
+        f"{task.threshold_note} unless `--threshold` says otherwise), fitted from every seed at every length with its 95% "
+        "bootstrap interval over seeds (`in [a, b]`: every seed solves at a and none at b, so no fit exists; `≥`, `<`: "
+        "censored at the longest or shortest length tested). Horizon on means: the last length whose mean test "
+        f"{metric} passes below the shortest length that fails (the horizon search's rule); the longest length tested "
+        "that passes is beside it, longer where the score is not monotone. Pessimistic and optimistic apply that rule to "
+        "the interval's worse and better ends; – means the shortest length tested fails. A horizon at the longest length "
+        "tested is a lower bound: `memorybench horizon` searches past it."
+        + (
+            f" Lengths below {task.horizon_from} decide no horizon here (the task's reading rule: "
+            "`memorybench.tasks`' module of the task says why) and stay in the tables above."
+            if task.horizon_from > 1
+            else ""
+        ),
         "",
         markdown_table(
-            pd.DataFrame(horizon_rows, columns=["cell", "horizon L", "pessimistic", "optimistic", "longest passing L"])
+            pd.DataFrame(
+                horizon_rows,
+                columns=[
+                    "cell",
+                    "L50 (every seed)",
+                    "horizon on means",
+                    "pessimistic",
+                    "optimistic",
+                    "longest passing L",
+                ],
+            )
         ),
         "",
         "### Training curves",

@@ -12,11 +12,14 @@ import numpy as np
 import pandas as pd
 
 from memorybench.analysis.experiments import label_of
-from memorybench.analysis.search import horizon_by_budget
+from memorybench.analysis.fitted_horizon import fitted_horizon
+from memorybench.analysis.outcomes import outcome_counts, outcomes_of
+from memorybench.analysis.search import horizon_by_budget, search_reading
 from memorybench.analysis.search_record import SETTINGS, probes_of, read_searches
 from memorybench.report.markdown import markdown_table
 from memorybench.report.sections import ReportSection, register_section
 from memorybench.sweep.horizon import Search
+from memorybench.tasks import TASKS
 
 
 def _given(value) -> bool:
@@ -175,12 +178,14 @@ def report_section(store, runs=None) -> list[str]:
 
 def _search_lines(store, runs, table: pd.DataFrame, probes: pd.DataFrame, name: str) -> list[str]:
     """One search's text, tables and figures (its cells share the task, protocol, seeds, budget and rule)."""
+    table, probes = by_reading_rule(table, probes)
     first = table.iloc[0]
     bounds = probes.groupby("cell")["seq_len"].agg(["min", "max"])
     table = table.assign(first_probed=table["cell"].map(bounds["min"]), last_probed=table["cell"].map(bounds["max"]))
     rows = [
         [
             label_of(r["cell"]),
+            _l50(runs, r, probes),
             horizon_text(r),
             side_text(r, "low"),
             side_text(r, "high"),
@@ -190,6 +195,8 @@ def _search_lines(store, runs, table: pd.DataFrame, probes: pd.DataFrame, name: 
         ]
         for _, r in table.iterrows()
     ]
+    probes = probes.sort_values(["cell", "seq_len"])
+    curves = store.collect()[1] if runs is not None and len(runs) else None
     probe_rows = [
         [
             label_of(r["cell"]),
@@ -197,38 +204,61 @@ def _search_lines(store, runs, table: pd.DataFrame, probes: pd.DataFrame, name: 
             f"{r['mean']:.3g}",
             _interval(r),
             f"{r['solve_rate']:.2f}",
+            seeds,
             "pass" if r["passed"] else "fail",
         ]
-        for _, r in probes.sort_values(["cell", "seq_len"]).iterrows()
+        for (_, r), seeds in zip(probes.iterrows(), _outcomes(runs, curves, table, probes))
     ]
     figures = store.root / "figures" / "search"
     figures.mkdir(parents=True, exist_ok=True)
     lines = [
-        f"Task `{first['task']}` ({first['protocol']}), {int(first['seeds'])} seeds a length: the horizon is the last length whose "
+        f"Task `{first['task']}` ({first['protocol']}), {int(first['seeds'])} seeds a length. L50 is the length at which half "
+        "the seeds solve (a seed's own test score passing the threshold), fitted from every probed seed with its 95% "
+        "bootstrap interval over seeds (`in [a, b]`: every seed solves at a and none at b; `≥`, `<`: censored at the "
+        "longest or shortest length probed); the search itself reads the horizon on means: the last length whose "
         f"mean test score passes {first['threshold']:g} ({first['direction']} is better; memoryless baseline {first['baseline']:.3g}) "
         f"below the shortest length that fails, found from {int(first['start'])} by growing x{first.get('growth', 2):g}, shrinking "
         f"and bisecting (`memorybench horizon`), capped at {int(first['cap'])}. [last pass, first fail] is the bracket; a cell whose "
         "score is not monotone in length shows the longest passing length it was probed at too. The pessimistic and optimistic "
         "horizons apply the same rule to the 95% interval's worse and better ends at the probed lengths (censored where that "
-        "end passes at every probed length, or at none). Run time: each probe run's share of its pack's wall time, summed.",
+        "end passes at every probed length, or at none). Run time: each probe run's share of its pack's wall time, summed. "
+        "Training: what it did to each seed, read from its dev curve — solved (the dev score passes the threshold at the "
+        "last evaluation), lost (it passed at some evaluation and not at the last; the test score, from the best-dev "
+        "checkpoint, may still pass) or never (it never passed)."
+        + (
+            f" Probes below {rule} decide no horizon (the task's reading rule; they stay in its score tables)."
+            if (rule := getattr(TASKS.get(first["task"]), "horizon_from", 1)) > 1
+            else ""
+        ),
         "",
         markdown_table(
             pd.DataFrame(
-                rows, columns=["cell", "horizon", "pessimistic", "optimistic", "lengths probed", "runs", "run time (s)"]
+                rows,
+                columns=[
+                    "cell",
+                    "L50 (every seed)",
+                    "horizon on means",
+                    "pessimistic",
+                    "optimistic",
+                    "lengths probed",
+                    "runs",
+                    "run time (s)",
+                ],  # fmt: skip
             )
         ),
         "",
         markdown_table(
             pd.DataFrame(
-                probe_rows, columns=["cell", "L", "mean test score", "95% interval", "solve rate", "threshold"]
+                probe_rows,
+                columns=["cell", "L", "mean test score", "95% interval", "solve rate", "training", "threshold"],
             )
         ),
         "",
     ]
     scores_png = plot_scores(table, probes, figures / f"{name}_scores.png")
     lines += [f"![every probed seed against length]({scores_png.relative_to(store.root)})", ""]
-    if runs is not None and len(runs):
-        budget = _budget(store, runs, table, probes)
+    if curves is not None:
+        budget = _budget(runs, curves, table, probes)
         if len(budget):
             budget_png = plot_budget(budget, table, figures / f"{name}_budget.png")
             lines += [
@@ -245,20 +275,65 @@ def _interval(row) -> str:
     return "–" if not _given(row["ci_low"]) else f"[{row['ci_low']:.3g}, {row['ci_high']:.3g}]"
 
 
-def _budget(store, runs: pd.DataFrame, table: pd.DataFrame, probes: pd.DataFrame) -> pd.DataFrame:
+def probe_runs(runs: pd.DataFrame, row, lengths) -> pd.DataFrame:
+    """The runs of one searched cell's probes at `lengths`: its protocol, seeds below the search's count, its budget."""
+    mine = runs[
+        (runs["cell"] == row["cell"])
+        & (runs["protocol"] == row["protocol"])
+        & runs["seq_len"].isin(lengths)
+        & (runs["seed"] < row["seeds"])
+    ]
+    return mine[mine["steps"] == row["steps"]] if _given(row.get("steps")) else mine
+
+
+def by_reading_rule(table: pd.DataFrame, probes: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(table, probes) with the readings of a task that reads horizons from a length above its shortest probe
+    (`TaskSpec.horizon_from`: associative recall's 3) read again from its probes at that length and above, as the
+    suite reads them; other tasks' rows as stored. A plugin's task not registered here keeps its stored readings."""
+    rows, kept = [], []
+    for _, row in table.iterrows():
+        start = getattr(TASKS.get(row["task"]), "horizon_from", 1)
+        mine = probes[probes["cell"] == row["cell"]]
+        if start > mine["seq_len"].min() and (mine["seq_len"] >= start).any():
+            mine = mine[mine["seq_len"] >= start]
+            floor = max(int(row["min_length"]), start)
+            search = Search(int(row["start"]), floor, int(row["cap"]), float(row.get("growth", 2.0)))
+            reading = search_reading(search, mine, row["threshold"], row["direction"])
+            row = row.copy()
+            row.update(pd.Series({k: v for k, v in reading.items() if k in row.index}, dtype=object))
+            row["min_length"] = floor
+        rows.append(row)
+        kept.append(mine)
+    return pd.DataFrame(rows).reset_index(drop=True), pd.concat(kept, ignore_index=True)
+
+
+def _l50(runs, row, probes: pd.DataFrame) -> str:
+    """The searched cell's L50 from every probed seed (`memorybench.analysis.fitted_horizon`), '–' without its runs."""
+    if runs is None or not len(runs):
+        return "–"
+    mine = probe_runs(runs, row, set(probes.loc[probes["cell"] == row["cell"], "seq_len"]))
+    return fitted_horizon(mine, row["threshold"], row["direction"]).text() if len(mine) else "–"
+
+
+def _outcomes(runs, curves, table: pd.DataFrame, probes: pd.DataFrame) -> list[str]:
+    """Each probe's seeds by what training did to them (`memorybench.analysis.outcomes`), in `probes`' order."""
+    if curves is None:
+        return ["–"] * len(probes)
+    searched = table.set_index("cell")
+    texts = []
+    for _, probe in probes.iterrows():
+        row = searched.loc[probe["cell"]]
+        mine = probe_runs(runs, {**row, "cell": probe["cell"]}, {probe["seq_len"]})
+        classes = outcomes_of(curves[curves["run_id"].isin(mine["run_id"])], row["threshold"], row["direction"])
+        texts.append(outcome_counts(classes))
+    return texts
+
+
+def _budget(runs: pd.DataFrame, curves: pd.DataFrame, table: pd.DataFrame, probes: pd.DataFrame) -> pd.DataFrame:
     """horizon_by_budget over the probes' own runs (seeds below the search's count, its protocol and budget)."""
     frames = []
-    _, curves = store.collect()
     for _, row in table.iterrows():
-        lengths = set(probes.loc[probes["cell"] == row["cell"], "seq_len"])
-        mine = runs[
-            (runs["cell"] == row["cell"])
-            & (runs["protocol"] == row["protocol"])
-            & runs["seq_len"].isin(lengths)
-            & (runs["seed"] < row["seeds"])
-        ]
-        if _given(row.get("steps")):
-            mine = mine[mine["steps"] == row["steps"]]
+        mine = probe_runs(runs, row, set(probes.loc[probes["cell"] == row["cell"], "seq_len"]))
         frames.append(
             horizon_by_budget(
                 search_of(row), mine, curves[curves["run_id"].isin(mine["run_id"])], row["threshold"], row["direction"]

@@ -29,8 +29,10 @@ Example:
     ...                          test_score=[0.9, 0.95, 0.3, 0.35]))
     >>> from memorybench.tasks import get_task
     >>> entry = measure(runs, get_task("nndl"), None)["lstm"]
-    >>> entry["measure"], entry["value"], entry["bracket"], entry_text(entry)
+    >>> entry["measure"], entry["value"], entry["bracket"], mean_text(entry)
     ('horizon', 10, [10, 20], '10 [10, ≥ 20]')
+    >>> entry_text({**entry, "l50_reading": "separated", "l50_bracket": [10, 20]})
+    'L50 in [10, 20] (mean 10, 2 seeds)'
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from memorybench.analysis.fitted_horizon import fitted_horizon
+from memorybench.analysis.fitted_horizon import FittedHorizon, fitted_horizon
 from memorybench.analysis.search import probe_summary, search_reading
 from memorybench.analysis.search_record import probes_of, read_searches
 from memorybench.analysis.summary import mean_interval
@@ -181,6 +183,8 @@ def measure(
             }
         return out
     if len(lengths) > 1:
+        ok = ok[ok["seq_len"] >= task.horizon_from]  # the task's reading rule: shorter lengths decide no horizon
+        lengths = sorted(ok["seq_len"].unique())
         for cell, group in ok.groupby("cell", sort=False):
             steps, seeds = int(group["steps"].max()), int(group.groupby("seq_len")["seed"].nunique().max())
             mine = (
@@ -191,13 +195,15 @@ def measure(
             if mine is not None and len(mine):
                 row = mine.loc[mine["seeds"].iloc[::-1].idxmax()]  # the most seeds, the latest of equals
                 probes = probes_of(probed, row)
+                probes = probes[probes["seq_len"] >= task.horizon_from]
+                floor = max(int(row["min_length"]), task.horizon_from)
                 reading = search_reading(
-                    Search(int(row["start"]), int(row["min_length"]), int(row["cap"]), float(row.get("growth", 2.0))),
+                    Search(int(row["start"]), floor, int(row["cap"]), float(row.get("growth", 2.0))),
                     probes,
                     task.threshold,
                     task.direction,
                 )
-                entry = horizon_entry(reading, probes, int(row["cap"]), int(row["min_length"]))
+                entry = horizon_entry(reading, probes, int(row["cap"]), floor)
                 entry.update(seeds=int(row["seeds"]), steps=int(row["steps"]), runs=int(row["runs"]), source="search")
             else:  # the grid read with the search's rule: the last pass below the shortest failing length tried
                 probes = probe_summary(group, task.threshold, task.direction)
@@ -226,29 +232,11 @@ def measure(
 
 
 def entry_text(entry: dict) -> str:
-    """How the suite's table shows an entry: '20 [15, ≥ 30]' (horizon [pessimistic, optimistic]; '≥' censored
-    above, '<' below the shortest length tested; '; passes at 30' where a longer length passed again), 'MC 28.8 [27.7, 29.9] of N = 32',
+    """How the suite's table shows an entry: a horizon as its L50 with the mean-score horizon beside it and the seeds
+    behind both, 'L50 27 [21, 30] (mean 20, 5 seeds)' (`l50_text`, `mean_text`); 'MC 28.8 [27.7, 29.9] of N = 32';
     '0.92 [0.87, 0.97]' (the metric's decimals, the interval clipped to its range)."""
     if entry["measure"] == "horizon":
-
-        def length(value, censored):
-            if censored is None:  # one seed: no interval
-                return "–"
-            return (
-                f"< {int(entry.get('shortest_tested') or entry['min_length'])}"
-                if censored == "below"
-                else f"≥ {int(value)}"
-                if censored == "above"
-                else str(int(value))
-            )
-
-        text = (
-            f"{length(entry['value'], entry['censored'])} [{length(entry['low'], entry['low_censored'])}, "
-            f"{length(entry['high'], entry['high_censored'])}]"
-        )
-        if entry["censored"] == "none" and entry["longest_pass"] and entry["longest_pass"] > entry["value"]:
-            text += f"; passes at {int(entry['longest_pass'])}"
-        return text
+        return f"{l50_text(entry)} (mean {_length(entry, entry['value'], entry['censored'])}, {entry['seeds']} seeds)"
     if entry["measure"] == "memory_capacity":
         return f"MC {entry['value']:.1f} [{entry['low']:.1f}, {entry['high']:.1f}] of N = {entry['n']}"
     digits, (bottom, top) = METRIC_DIGITS[entry["metric"]], METRIC_RANGES[entry["metric"]]
@@ -258,6 +246,37 @@ def entry_text(entry: dict) -> str:
         else f" [{max(entry['low'], bottom):.{digits}f}, {min(entry['high'], top):.{digits}f}]"
     )
     return f"{entry['value']:.{digits}f}{interval}"
+
+
+def l50_text(entry: dict) -> str:
+    """A horizon entry's fitted horizon: 'L50 27 [21, 30]', 'L50 in [10, 40]' (separated), 'L50 ≥ 30', 'L50 < 5'
+    (censored), 'L50 –' (none: one seed, or no fall)."""
+    bracket = tuple(entry["l50_bracket"]) if entry.get("l50_bracket") else None
+    fitted = FittedHorizon(
+        entry.get("l50_reading"), entry.get("l50"), entry.get("l50_low"), entry.get("l50_high"), bracket, entry["seeds"]
+    )
+    return fitted.text()
+
+
+def mean_text(entry: dict) -> str:
+    """A horizon entry's reading on means: '20 [15, ≥ 30]' (horizon [pessimistic, optimistic]; '≥' censored above,
+    '<' below the shortest length tested; '; passes at 30' where a longer length passed again)."""
+    text = (
+        f"{_length(entry, entry['value'], entry['censored'])} [{_length(entry, entry['low'], entry['low_censored'])}, "
+        f"{_length(entry, entry['high'], entry['high_censored'])}]"
+    )
+    if entry["censored"] == "none" and entry["longest_pass"] and entry["longest_pass"] > entry["value"]:
+        text += f"; passes at {int(entry['longest_pass'])}"
+    return text
+
+
+def _length(entry: dict, value, censored) -> str:
+    """One reading of a horizon entry: '20', '≥ 30' (censored above), '< 12' (below the shortest length tested)."""
+    if censored is None:  # one seed: no interval
+        return "–"
+    if censored == "below":
+        return f"< {int(entry.get('shortest_tested') or entry['min_length'])}"
+    return f"≥ {int(value)}" if censored == "above" else str(int(value))
 
 
 def suite_entries(folders, warn=lambda text: None) -> tuple[list[dict], list[str]]:
@@ -317,7 +336,7 @@ def suite_entries(folders, warn=lambda text: None) -> tuple[list[dict], list[str
 
 def fitted_fields(runs: pd.DataFrame, task) -> dict:
     """A horizon entry's L50 read from every seed at every length (`memorybench.analysis.fitted_horizon`)."""
-    fitted = fitted_horizon(runs, task.threshold, task.direction)
+    fitted = fitted_horizon(runs[runs["seq_len"] >= task.horizon_from], task.threshold, task.direction)
     return dict(
         l50=fitted.l50, l50_low=fitted.low, l50_high=fitted.high, l50_reading=fitted.reading,
         l50_bracket=list(fitted.bracket) if fitted.bracket else None,
@@ -361,7 +380,8 @@ def suite_table(folders) -> pd.DataFrame:
 
 
 def measure_name(group: pd.DataFrame) -> str:
-    """The table's 'measure' cell for one task's entries: 'horizon, searched (cap 240; solved at 0.55)', ..."""
+    """The table's 'measure' cell for one task's entries: 'horizon: L50 [95% interval] (mean-score horizon; searched,
+    cap 240; solved at 0.55)', ..."""
     first = group.iloc[0]
     if first["measure"] == "horizon":
         searched = (group["source"] == "search").all()
@@ -372,7 +392,7 @@ def measure_name(group: pd.DataFrame) -> str:
             if (group["source"] == "grid").all()
             else "searched or grid: see suite.json"
         )
-        return f"horizon ({where}; solved at {first['threshold']:.3g})"
+        return f"horizon: L50 [95% interval] (mean-score horizon; {where}; solved at {first['threshold']:.3g})"
     return "memory capacity" if first["measure"] == "memory_capacity" else f"test {first['metric']}"
 
 
@@ -547,12 +567,14 @@ def write_suite(folders, out, readme=None, warn=lambda text: None) -> list[Path]
         [
             "# The suite at a glance",
             "",
-            "Per task and cell the measure the task has, with its interval over seeds: the memory horizon (the last length whose "
-            "mean test score passes the task's threshold below the shortest length that fails; in brackets the pessimistic and "
-            "optimistic horizons, the same rule applied to the 95% interval's worse and better ends; `≥` censored at the cap or the "
-            "longest length tried, `<` below the shortest length tested; '; passes at' a longer length that passed again), searched by "
-            "`memorybench horizon` where the folder holds a search, else read off its grid; Jaeger's memory capacity; or "
-            "the test score, beside the memoryless baseline. Rendered from `suite.json` (docs/reference/suite-json.md), built by "
+            "Per task and cell the measure the task has, with its interval over seeds: the memory horizon as L50, the length at "
+            "which half the seeds solve the task (each seed's test score passing its threshold), fitted from every seed at every "
+            "length tested, with its 95% bootstrap interval over seeds (`L50 in [a, b]`: every seed solves at a and none at b, "
+            "so the fit does not exist; `≥` / `<`: censored at the longest or shortest length tested); beside it the horizon on "
+            "means (the last length whose mean test score passes the threshold below the shortest that fails) and the seeds "
+            "behind both — suite.json holds its pessimistic and optimistic readings. Searched by `memorybench horizon` where the "
+            "folder holds a search, else read off its grid; Jaeger's memory capacity; or the test score, beside the memoryless "
+            "baseline (docs/explanation/horizons.md says when the two horizons disagree, and why). Rendered from `suite.json` (docs/reference/suite-json.md), built by "
             "`memorybench suite` from: " + ", ".join(f"`{f}`" for f in folders) + ".",
             "",
             suite_markdown(table),

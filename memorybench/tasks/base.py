@@ -120,6 +120,9 @@ class TaskSpec:
     length_label: str = "sequence length L"  # x axis of length plots
     fresh_batches: bool = False  # its data samples fresh training batches instead of holding a training set
     min_seq_len: int = 3
+    # the shortest length a horizon is read from: shorter ones stay in the score tables but decide no horizon (where
+    # the threshold is what a partial memory scores there by construction: associative recall's L = 2)
+    horizon_from: int = 1
     hidden_size_measured: bool = (
         False  # the hidden size is what the task measures against (memory capacity), not a setting to tune
     )

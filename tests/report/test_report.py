@@ -70,10 +70,11 @@ def test_threshold_changes_the_horizon(quick_copy):
         text = build_report(quick_copy.root, threshold=threshold).read_text()
         assert f"at or above **{threshold}**" in text
         section = text.split("### Memory horizon")[1].split("###")[0]
-        return [line.split("|")[2].strip() for line in section.splitlines() if line.startswith("| SRN |")]
+        return [line.split("|")[2:4] for line in section.splitlines() if line.startswith("| SRN |")]
 
-    # the quick sweep trained L = 5 and 10: both pass 0.05 (SRN's horizon 10), neither passes 0.99
-    assert srn_horizon(0.05) == ["10"] and srn_horizon(0.99) == ["–"]
+    # the quick sweep trained L = 5 and 10: both pass 0.05 (SRN's horizon 10; every seed solves at 10: L50 beyond it),
+    # neither passes 0.99 (no seed solves at 5: L50 below it)
+    assert srn_horizon(0.05) == [[" L50 ≥ 10 ", " 10 "]] and srn_horizon(0.99) == [[" L50 < 5 ", " – "]]
 
 
 def test_failed_runs_are_listed(quick_copy):

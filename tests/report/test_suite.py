@@ -46,12 +46,12 @@ def test_each_task_gets_its_own_measure(two_tasks):
     assert (srn["measure"], srn["value"], srn["text"], srn["bracket"]) == (
         "horizon",
         10,
-        "10 [10, 10]",
+        "L50 in [10, 20] (mean 10, 3 seeds)",  # every seed solves at 10, none at 20: the outcomes separate
         [10, 20],
     )  # L=20: 0.25 < 0.55
     assert (lstm["value"], lstm["text"], lstm["censored"], lstm["cap"]) == (
         20,
-        "≥ 20 [≥ 20, ≥ 20]",
+        "L50 ≥ 20 (mean ≥ 20, 3 seeds)",
         "above",
         20,
     )  # the longest tried passes
@@ -75,7 +75,7 @@ def test_the_page_has_one_row_per_task_and_a_figure(two_tasks, tmp_path):
     text = written[0].read_text()
     assert "| `nndl` (nndl; " in text and "| `digits_rows` (digits_rows; " in text and "| SRN | LSTM | GRU |" in text
     assert (
-        "| 10 [10, 10] | ≥ 20 [≥ 20, ≥ 20] |" in text
+        "| L50 in [10, 20] (mean 10, 3 seeds) | L50 ≥ 20 (mean ≥ 20, 3 seeds) |" in text
     )  # lengths as read back from suite.json: whole numbers, its nulls as censoring
     assert written[2].read_bytes().startswith(b"\x89PNG") and len(read_suite(written[1])["entries"]) == 4
 
@@ -155,7 +155,7 @@ def test_a_bound_below_names_the_shortest_length_tested_and_every_reading_keeps_
     import pandas as pd
 
     from memorybench.analysis.search import search_reading
-    from memorybench.report.suite import entry_text, horizon_entry
+    from memorybench.report.suite import horizon_entry, mean_text
     from memorybench.sweep.horizon import Search
 
     probes = pd.DataFrame(
@@ -164,7 +164,7 @@ def test_a_bound_below_names_the_shortest_length_tested_and_every_reading_keeps_
     reading = search_reading(Search(start=25, min_length=2, cap=50), probes, 0.55, "higher")
     entry = {**horizon_entry(reading, probes, cap=50, min_length=2), "measure": "horizon"}
     assert (entry["shortest_tested"], entry["min_length"]) == (12, 2)
-    assert entry_text(entry) == "< 12 [< 12, < 12]"  # not "< 2": no length below 12 was tested
+    assert mean_text(entry) == "< 12 [< 12, < 12]"  # not "< 2": no length below 12 was tested
     assert (entry["longest_pass"], entry["longest_pass_low"], entry["longest_pass_high"]) == (25, None, 50)
 
 
@@ -190,3 +190,22 @@ def test_an_entry_carries_its_runs_budget_steps_done_provenance_and_the_folder_i
         ]
         assert entry["provenance"]["finished"] == [min(mine["finished"]), max(mine["finished"])]
     assert all(e["reused_from"] is None for e in suite_entries([quick_store.root])[0])  # its own runs
+
+
+def test_associative_recall_reads_its_horizon_from_three_bindings(tmp_path):
+    # at L = 2 a model holding one of the two bindings scores the threshold itself: a pass there decides nothing
+    from memorybench.report.suite import suite_entries
+
+    scores = {("srn", 2): [0.6] * 3, ("srn", 3): [0.3] * 3, ("srn", 8): [0.2] * 3}
+    scores |= {("gru", 2): [0.6] * 3, ("gru", 3): [0.7] * 3, ("gru", 8): [0.2] * 3}
+    store = stored(tmp_path / "ar", "associative_recall", scores)
+    entries = {e["cell"]: e for e in suite_entries([store.root])[0]}
+    srn, gru = entries["srn"], entries["gru"]
+    assert (srn["value"], srn["censored"], srn["shortest_tested"], srn["l50_reading"]) == (
+        None,
+        "below",
+        3,
+        "censored below",
+    )
+    assert (gru["value"], gru["bracket"], gru["l50_reading"], gru["l50_bracket"]) == (3, [3, 8], "separated", [3, 8])
+    assert srn["lengths_tested"] == [[2, 3], [3, 3], [8, 3]]  # the runs at 2 stay: tested, not read
