@@ -27,11 +27,13 @@ def _given(value) -> bool:
 
 
 def horizon_text(row) -> str:
-    """'17 [17, 19]', '>= 240 (cap)', '< 3 (minimum)'; the longest passing length probed beside it where it is longer."""
+    """'17 [17, 19]', '>= 240 (cap)', '< 3 (minimum)' or '< 4 (shortest probed)' where the search did not reach its
+    minimum; the longest passing length probed beside it where it is longer."""
     if row["censored"] == "above":
         return f">= {int(row['cap'])} (cap)"
     if row["censored"] == "below":
-        return f"< {int(row['min_length'])} (minimum)"
+        first = int(row.get("first_probed", row["min_length"]))
+        return f"< {first} ({'minimum' if first == int(row['min_length']) else 'shortest probed'})"
     text = f"{int(row['horizon'])} [{int(row['last_pass'])}, {int(row['first_fail'])}]"
     return text + (f"; passes again at {int(row['longest_pass'])}" if row["longest_pass"] > row["horizon"] else "")
 
