@@ -21,6 +21,8 @@ Example:
     ('fit', 20, True, 'L50 20 ')
     >>> fitted_horizon(runs[runs["seq_len"] != 20], 0.5, "higher", resamples=50).text()  # separated: a bracket
     'L50 in [10, 40]'
+    >>> fitted_horizon(runs[runs["seq_len"] == 20], 0.5, "higher", resamples=50).text()  # half solve at one length
+    'L50 –'
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ RESAMPLES = 200  # bootstrap resamples of the seeds
 class FittedHorizon:
     """A cell's L50: `reading` is 'fit' (a logistic fit), 'separated' (only `bracket` is known), 'censored above'
     (every seed solves at the longest length: L50 beyond it) or 'censored below' (none solves at the shortest), or
-    'no fall' (the fitted share of seeds solving does not fall with length)."""
+    'no fall' (the fitted share of seeds solving does not fall with length), or 'one length' (some seeds solve and some
+    do not at the only length tested)."""
 
     reading: str
     l50: float | None
@@ -58,9 +61,9 @@ class FittedHorizon:
             return f"L50 {self.l50:.0f}{interval}"
         if self.reading == "separated":
             return f"L50 in [{self.bracket[0]}, {self.bracket[1]}]"
-        return {"censored above": f"L50 ≥ {self.bracket[1]}", "censored below": f"L50 < {self.bracket[0]}"}.get(
-            self.reading, "L50 –"
-        )
+        if self.reading == "censored above":
+            return f"L50 ≥ {self.bracket[1]}"
+        return f"L50 < {self.bracket[0]}" if self.reading == "censored below" else "L50 –"
 
 
 def seed_outcomes(runs: pd.DataFrame, threshold: float, direction: str) -> pd.DataFrame:
@@ -97,6 +100,8 @@ def point_reading(outcomes: pd.DataFrame) -> tuple[str, float | None, tuple[int,
         return "censored below", None, (lengths[0], lengths[-1])
     if solved.max() < failed.min():
         return "separated", None, (int(solved.max()), int(failed.min()))
+    if len(lengths) == 1:  # some seeds solve and some do not at the one length tested: no curve to read
+        return "one length", None, None
     slope, intercept = logistic_fit(outcomes)
     if slope >= 0:
         return "no fall", None, None
