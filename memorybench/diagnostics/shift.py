@@ -50,9 +50,10 @@ RUN_COLUMNS = [
     "n",
     "score",
     "book_test_score",
+    "reference_score",  # the task's reference rule on the same fresh set (TaskSpec.reference); empty without one
 ]
 GROUP = ["experiment", "task", "cell", "seq_len", "shift"]
-SUMMARY_COLUMNS = GROUP + ["params", "n", "mean", "ci_low", "ci_high", "sequences"]
+SUMMARY_COLUMNS = GROUP + ["params", "n", "mean", "ci_low", "ci_high", "sequences", "reference"]
 
 
 def shift_table(root, size: int = DEFAULT_SIZE, warn: Callable[[str], None] | None = None) -> pd.DataFrame:
@@ -103,6 +104,11 @@ def shift_table(root, size: int = DEFAULT_SIZE, warn: Callable[[str], None] | No
                         n=len(split),
                         score=score_split(saved.model, task, split),
                         book_test_score=float(row["test_score"]),
+                        reference_score=(
+                            float(task.score(task.reference[1](split.inputs), split.targets))
+                            if task.reference
+                            else float("nan")
+                        ),
                     )
                 )
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
@@ -139,6 +145,7 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
                 ci_low=low,
                 ci_high=high,
                 sequences=int(group["n"].min()),
+                reference=group["reference_score"].mean(),  # the same fresh sets for every cell: one value a length
             )
         )
     frame = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
@@ -218,7 +225,7 @@ def report_section(store, runs=None) -> list[str]:
         spec = get_task(task)
         shifts = list(dict.fromkeys(group["shift"]))
         params = {name: json.loads(group.loc[group["shift"] == name, "params"].iloc[0]) for name in shifts}
-        rows = []
+        rows = _reference_rows(group, spec, shifts)
         for (cell, length), at in group.groupby(["cell", "seq_len"], sort=False):
             by_shift = at.set_index("shift")
             rows.append(
@@ -237,10 +244,16 @@ def report_section(store, runs=None) -> list[str]:
         columns = ["cell", "L"] + [
             f"{name} ({', '.join(f'{k} {v:g}' for k, v in params[name].items())})" for name in shifts
         ]
+        reference = (
+            f"; *{spec.reference[0]}* (the rows in italics): a rule with no memory beyond one token, on the same fresh "
+            "sets"
+            if rows
+            else ""
+        )
         lines += [
             f"### {spec.label}, {experiment}",
             "",
-            f"Solved: {spec.threshold:g}; memoryless: {spec.baseline:g}.",
+            f"Solved: {spec.threshold:g}; memoryless: {spec.baseline:g}{reference}.",
             "",
             markdown_table(pd.DataFrame(rows, columns=columns)),
             "",
@@ -249,6 +262,21 @@ def report_section(store, runs=None) -> list[str]:
         if figure.exists():
             lines += [f"![{spec.label} on other distributions]({figure.relative_to(store.root).as_posix()})", ""]
     return lines
+
+
+def _reference_rows(group: pd.DataFrame, spec, shifts: list[str]) -> list[list]:
+    """One row per length with the task's reference rule's mean score at each shift (none without a reference, or
+    in a table written before the reference was scored)."""
+    if spec.reference is None or "reference" not in group or group["reference"].isna().all():
+        return []
+    rows = []
+    for length, at in group.groupby("seq_len", sort=True):
+        by_shift = at.groupby("shift")["reference"].first()
+        rows.append(
+            [f"*{spec.reference[0]}*", length]
+            + [f"*{by_shift[name]:.{spec.digits}f}*" if name in by_shift.index else "–" for name in shifts]
+        )
+    return rows
 
 
 register_section(

@@ -146,6 +146,9 @@ class TaskSpec:
     )
     # (name, task parameters) pairs a trained run is also scored at (`memorybench diagnose shift`), e.g. flip-flop's sparse reads
     shifts: tuple[tuple[str, dict], ...] = ()
+    # (name, inputs -> outputs shaped as a model's): a simple rule scored beside the models on the same fresh sets
+    # (`memorybench diagnose shift`), flip-flop's "repeat the last bit seen"; None: none
+    reference: tuple[str, Callable[[torch.Tensor], torch.Tensor]] | None = None
     # how the command offers it (protocols, default lengths, results folder); None: a task trained only through a
     # protocol of another task's grid (the streaming digit sum is `--task nndl --protocol stream`)
     grid: TaskGrid | None = None

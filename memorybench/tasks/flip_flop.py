@@ -115,6 +115,18 @@ def make_flip_flop_batch(batch_size: int, seq_len: int, p_ignore: float, generat
     return Split(inputs, targets)
 
 
+def last_bit_seen(inputs: torch.Tensor) -> torch.Tensor:
+    """The answers of a rule with no memory beyond one token: at every step, the bit of the instruction before it
+    (a write's, an ignore's or a read's). inputs (B, 2L) -> outputs (B, 2L, 3) one-hot, as a model's logits; only the
+    reads are scored. It is right at a read whenever no ignore came between the last write and the read.
+
+    >>> last_bit_seen(torch.tensor([[WRITE, 1, IGNORE, 0, READ, 1]])).argmax(-1).tolist()  # the read answers 0
+    [[0, 1, 1, 1, 0, 1]]
+    """
+    previous = torch.cat([torch.zeros_like(inputs[:, :1]), inputs[:, :-1]], dim=1).clamp(max=1)  # (B, 2L)
+    return torch.nn.functional.one_hot(previous, 3).float()
+
+
 def make_flip_flop_data(seq_len: int, seed: int, p_ignore: float = P_IGNORE, eval_size: int = 1000) -> TaskData:
     """Flip-flop over `seq_len` instructions: fixed dev/test sets of `eval_size` and a fresh-batch sampler."""
     check_int("seq_len", seq_len, MIN_LENGTH)
@@ -174,6 +186,7 @@ FLIP_FLOP = TaskSpec(
     unscored_class=NO_READ,
     memoryless_loss=flip_flop_memoryless_loss,
     shifts=(("sparse", {"p_ignore": 0.98}), ("dense", {"p_ignore": 0.1})),  # the paper's two evaluations
+    reference=("repeat the last bit seen", last_bit_seen),
     # literature: Liu et al.'s 256 instructions (512 tokens)
     grid=TaskGrid(
         ("flip_flop",),

@@ -49,6 +49,20 @@ def test_each_shift_is_the_read_accuracy_at_its_p_ignore_on_the_fresh_set(flip_f
     assert (table.groupby("run_id")["score"].nunique() > 1).any()
 
 
+def test_the_last_bit_seen_reference_is_scored_on_each_runs_fresh_sets(flip_flop_store):
+    from memorybench.tasks import get_task
+    from memorybench.tasks.flip_flop import last_bit_seen, make_flip_flop_data
+
+    table = shift_table(flip_flop_store.root, size=SIZE)
+    task = get_task("flip_flop")
+    for row in table.itertuples():
+        params = json.loads(row.params)
+        split = make_flip_flop_data(L, row.fresh_seed, p_ignore=params["p_ignore"], eval_size=SIZE).test
+        assert row.reference_score == float(task.score(last_bit_seen(split.inputs), split.targets))
+    means = table.groupby("shift")["reference_score"].mean()  # right unless an ignore came after the last write
+    assert means["dense"] > means["as trained"] > means["sparse"]
+
+
 def test_the_files_and_the_report_section(flip_flop_store, tmp_path):
     written = write_shift(flip_flop_store.root, size=SIZE)
     assert {p.name for p in written} == {"shift.csv", "shift_summary.csv", "flip_flop.png"}
@@ -56,6 +70,7 @@ def test_the_files_and_the_report_section(flip_flop_store, tmp_path):
     assert "## Other distributions than trained" in lines
     assert "| cell | L | as trained (p_ignore 0.8) | sparse (p_ignore 0.98) | dense (p_ignore 0.1) |" in lines
     assert "| minGRU | 6 |" in lines and "figures/shift/flip_flop.png" in lines
+    assert "| *repeat the last bit seen* | 6 | *0." in lines
 
 
 def test_a_folder_without_a_task_with_shifts_is_one_line_and_exit_2(tmp_path, capsys):
