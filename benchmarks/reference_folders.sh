@@ -25,7 +25,7 @@ declare -A sweeps=(
     [flip_flop]="--task flip_flop --cells all"
     [modern]="--cells indrnn mingru minlstm lru;--cells all --reuse results"
 )
-searched=(adding parity selective_copying associative_recall flip_flop modern)
+searched=(nndl-seeds5 adding parity selective_copying associative_recall flip_flop modern)
 declare -A diagnostics=(
     [results]="through-time;extrapolate"
     [adding]="extrapolate"

@@ -123,6 +123,21 @@ def search_options(parser) -> None:
         metavar="N",
         help="seeds per probed length (default: 3)",
     )
+    parser.add_argument(
+        "--max-seeds",
+        type=positive_int(1, "seed cap"),
+        default=None,
+        metavar="N",
+        help="after the search, add --seeds seeds a round at the lengths nearest each cell's L50 until its interval's "
+        "half-width is at most --l50-share of L50, or N seeds there (default: --seeds: none added)",
+    )
+    parser.add_argument(
+        "--l50-share",
+        type=positive_float("l50 share", 0),
+        default=0.1,
+        metavar="S",
+        help="the L50 interval's half-width, as a share of L50, at which a cell has enough seeds (default: 0.1)",
+    )
 
 
 def rule_options(parser) -> None:
@@ -239,25 +254,17 @@ def _search(args, prog: str, command: list[str]) -> int:
     folder = Path(args.out or plan.grid.out)
     store = ResultsStore.open(folder) if folder.exists() and (not folder.is_dir() or any(folder.iterdir())) else None
     prober = Prober(plan, args.cells, args.seeds)
-    stored = prober.read(store)
-    k = lengths_per_cell(machine.workers, len(args.cells), args.seeds)
-    print(plan_line(prog, args, plan, machine.workers, k))
-    costliest = {cell: plan.search.costliest(prober.probes[cell], k) for cell in args.cells}
-    print(cost_line(costliest, stored, args.seeds, prober.steps, machine.workers))
-    if args.dry_run:
-        first = [f"{cell} L={n}" for cell in args.cells for n in plan.search.next_lengths(prober.probes[cell], k)]
-        print(
-            f"first round: {', '.join(first) or 'nothing (every cell is done)'} ({len(first) * args.seeds} runs; {STORED})"
-        )
-        return 0
-    if not args.yes:
-        check_plan_size(sum(map(len, costliest.values())) * args.seeds, what="this search may train")
+    if preview(prog, args, prober, prober.read(store), machine.workers):
+        return 0  # --dry-run
     check_clean(args.allow_dirty)
     store = store or ResultsStore.open(folder)
     with session(store, machine, command) as record:
         prober.search(store, machine, record, progress=not args.no_progress)
+        stops = enough_seeds(args, prober, store, machine, record)
         record.write()  # before the report, which lists it
     horizons, probed = prober.tables(args.growth)
+    if stops:
+        horizons = horizons.assign(l50_stop=horizons["cell"].map(stops), max_seeds=args.max_seeds)
     write_searches(store.tables_dir, horizons, probed)  # beside the folder's other searches
     for _, row in horizons.iterrows():
         print(f"{row['cell']}: horizon {horizon_text(row)}")
@@ -267,6 +274,41 @@ def _search(args, prog: str, command: list[str]) -> int:
 
 
 STORED = "a sweep's runs already stored there are not trained again"
+
+
+def preview(prog: str, args, prober, stored, workers: int) -> bool:
+    """Print the plan and its cost; with --dry-run the first round too (True: stop there); a plan beyond the sane
+    bounds is refused without --yes."""
+    from memorybench.sweep.seeds import SeedRule, most_runs
+
+    plan = prober.plan
+    k = lengths_per_cell(workers, len(args.cells), args.seeds)
+    print(plan_line(prog, args, plan, workers, k))
+    costliest = {cell: plan.search.costliest(prober.probes[cell], k) for cell in args.cells}
+    print(cost_line(costliest, stored, args.seeds, prober.steps, workers))
+    if args.dry_run:
+        first = [f"{cell} L={n}" for cell in args.cells for n in plan.search.next_lengths(prober.probes[cell], k)]
+        print(
+            f"first round: {', '.join(first) or 'nothing (every cell is done)'} ({len(first) * args.seeds} runs; {STORED})"
+        )
+        return True
+    if not args.yes:
+        extra = most_runs(len(args.cells), args.seeds, SeedRule(args.max_seeds)) if args.max_seeds else 0
+        check_plan_size(sum(map(len, costliest.values())) * args.seeds + extra, what="this search may train")
+    return False
+
+
+def enough_seeds(args, prober, store, machine, record) -> dict[str, str]:
+    """The seed rounds `--max-seeds` asks for (none by default); cell -> why its seeds stopped."""
+    from memorybench.sweep.seeds import SeedRule
+
+    if not args.max_seeds or args.max_seeds <= args.seeds:
+        return {}
+    rule = SeedRule(max_seeds=args.max_seeds, share=args.l50_share, step=args.seeds)
+    stops = prober.add_seeds(store, machine, record, rule, progress=not args.no_progress)
+    for cell, stop in stops.items():
+        print(f"{cell}: seeds stopped ({stop})")
+    return stops
 
 
 def plan_line(prog: str, args, plan, workers: int, k: int) -> str:
@@ -396,6 +438,34 @@ class Prober:
             elapsed = time.perf_counter() - tick
             print(f"round {round_number}: {self.round_line(wanted)}; {done} runs trained, {elapsed:.0f} s", flush=True)
         record.entry["runs_skipped"] = self.probed_runs() - record.entry["runs_trained"]  # when no round was needed
+
+    def add_seeds(self, store, machine, record, rule, progress: bool) -> dict[str, str]:
+        """Seed rounds after the search (`memorybench.sweep.seeds`): more seeds at each cell's lengths nearest its
+        L50 until its rule stops it; cell -> why it stopped. `record`'s entry counts the runs trained."""
+        from memorybench.sweep.plan import plan_sweep, run_sweep
+        from memorybench.sweep.seeds import next_seeds
+
+        p, task, stops = self.plan, self.plan.task, {}
+        while len(stops) < len(self.cells):
+            runs, wanted = store.collect()[0], []
+            for cell in (c for c in self.cells if c not in stops):
+                mine = runs[(runs["cell"] == cell) & (runs["protocol"] == p.protocol) & (runs["steps"] == self.steps)]
+                mine = mine[mine["seq_len"].isin(list(self.probes[cell]))]
+                stop, more = next_seeds(mine, task.threshold, task.direction, rule)
+                if stop:
+                    stops[cell] = stop
+                for length, first, count in more:
+                    wanted += plan_sweep(p.protocol, [cell], [length], count, p.quick, p.device, steps=p.steps,
+                                         first_seed=first)  # fmt: skip
+            if wanted:
+                outcome = run_sweep(store, wanted, machine.workers, progress=progress, executor=machine.executor)
+                if outcome.interrupted:
+                    raise KeyboardInterrupt
+                if not (outcome.done or outcome.failed):  # nothing new stored: the next round would ask again
+                    return {cell: stops.get(cell, "seed cap") for cell in self.cells}
+                record.entry["runs_trained"] += len(outcome.done)
+                print(f"seeds: {len(wanted)} runs at {sorted({(c.cell, c.seq_len) for c in wanted})}", flush=True)
+        return stops
 
     def train_round(self, store, machine, wanted: dict[str, list[int]], progress: bool) -> int:
         """Train one round's probes (packed as a sweep packs them) and score them; the runs trained."""

@@ -277,14 +277,11 @@ def _interval(row) -> str:
     return "–" if not _given(row["ci_low"]) else f"[{row['ci_low']:.3g}, {row['ci_high']:.3g}]"
 
 
-def probe_runs(runs: pd.DataFrame, row, lengths) -> pd.DataFrame:
-    """The runs of one searched cell's probes at `lengths`: its protocol, seeds below the search's count, its budget."""
-    mine = runs[
-        (runs["cell"] == row["cell"])
-        & (runs["protocol"] == row["protocol"])
-        & runs["seq_len"].isin(lengths)
-        & (runs["seed"] < row["seeds"])
-    ]
+def probe_runs(runs: pd.DataFrame, row, lengths, every_seed: bool = False) -> pd.DataFrame:
+    """The runs of one searched cell's probes at `lengths`: its protocol, seeds below the search's count (every seed
+    stored there with `every_seed`: those the seed rounds added too), its budget."""
+    mine = runs[(runs["cell"] == row["cell"]) & (runs["protocol"] == row["protocol"]) & runs["seq_len"].isin(lengths)]
+    mine = mine if every_seed else mine[mine["seed"] < row["seeds"]]
     return mine[mine["steps"] == row["steps"]] if _given(row.get("steps")) else mine
 
 
@@ -313,8 +310,13 @@ def _l50(runs, row, probes: pd.DataFrame) -> str:
     """The searched cell's L50 from every probed seed (`memorybench.analysis.fitted_horizon`), '–' without its runs."""
     if runs is None or not len(runs):
         return "–"
-    mine = probe_runs(runs, row, set(probes.loc[probes["cell"] == row["cell"], "seq_len"]))
-    return fitted_horizon(mine, row["threshold"], row["direction"]).text() if len(mine) else "–"
+    mine = probe_runs(runs, row, set(probes.loc[probes["cell"] == row["cell"], "seq_len"]), every_seed=True)
+    if not len(mine):
+        return "–"
+    text = fitted_horizon(mine, row["threshold"], row["direction"]).text()
+    most = int(mine.groupby("seq_len")["seed"].nunique().max())
+    stop = f"; seeds stopped: {row['l50_stop']}" if _given(row.get("l50_stop")) else ""
+    return f"{text} ({most} seeds{stop})" if most > row["seeds"] or stop else text
 
 
 def _outcomes(runs, curves, table: pd.DataFrame, probes: pd.DataFrame) -> list[str]:

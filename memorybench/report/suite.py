@@ -87,6 +87,7 @@ ENTRY_FIELDS = [
     "l50_high",
     "l50_reading",
     "l50_bracket",
+    "l50_stop",
     "threshold",
     "baseline",
     "seeds",
@@ -205,6 +206,7 @@ def measure(
                 )
                 entry = horizon_entry(reading, probes, int(row["cap"]), floor)
                 entry.update(seeds=int(row["seeds"]), steps=int(row["steps"]), runs=int(row["runs"]), source="search")
+                entry.update(l50_stop=row.get("l50_stop"))  # why the seed rounds stopped (none: no rounds)
             else:  # the grid read with the search's rule: the last pass below the shortest failing length tried
                 probes = probe_summary(group, task.threshold, task.direction)
                 grid = Search(start=max(lengths), min_length=min(lengths), cap=max(lengths))
