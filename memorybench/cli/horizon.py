@@ -304,7 +304,8 @@ def enough_seeds(args, prober, store, machine, record) -> dict[str, str]:
 
     if not args.max_seeds or args.max_seeds <= args.seeds:
         return {}
-    rule = SeedRule(max_seeds=args.max_seeds, share=args.l50_share, step=args.seeds)
+    search = prober.plan.search
+    rule = SeedRule(args.max_seeds, args.l50_share, args.seeds, search.cap, search.min_length, args.growth)
     stops = prober.add_seeds(store, machine, record, rule, progress=not args.no_progress)
     for cell, stop in stops.items():
         print(f"{cell}: seeds stopped ({stop})")
@@ -447,7 +448,7 @@ class Prober:
 
         p, task, stops = self.plan, self.plan.task, {}
         while len(stops) < len(self.cells):
-            runs, wanted = store.collect()[0], []
+            runs, wanted, new = store.collect()[0], [], []
             for cell in (c for c in self.cells if c not in stops):
                 mine = runs[(runs["cell"] == cell) & (runs["protocol"] == p.protocol) & (runs["steps"] == self.steps)]
                 mine = mine[mine["seq_len"].isin(list(self.probes[cell]))]
@@ -457,6 +458,7 @@ class Prober:
                 for length, first, count in more:
                     wanted += plan_sweep(p.protocol, [cell], [length], count, p.quick, p.device, steps=p.steps,
                                          first_seed=first)  # fmt: skip
+                    new += [(cell, length)] if length not in self.probes[cell] else []
             if wanted:
                 outcome = run_sweep(store, wanted, machine.workers, progress=progress, executor=machine.executor)
                 if outcome.interrupted:
@@ -464,6 +466,9 @@ class Prober:
                 if not (outcome.done or outcome.failed):  # nothing new stored: the next round would ask again
                     return {cell: stops.get(cell, "seed cap") for cell in self.cells}
                 record.entry["runs_trained"] += len(outcome.done)
+                stored = store.collect()[0].set_index("run_id")
+                for cell, length in new:  # a length probed further out for a censored L50: a probe of the search's own
+                    self.record(stored, cell, length)
                 print(f"seeds: {len(wanted)} runs at {sorted({(c.cell, c.seq_len) for c in wanted})}", flush=True)
         return stops
 

@@ -1,7 +1,9 @@
-"""Seeds added where they narrow a cell's L50 (issue 45): after a horizon search has bracketed the crossing, each
-round trains more seeds at the probed lengths nearest the fitted L50 until its 95% interval's half-width is at most
-a stated share of L50, or the seed cap is reached, or more seeds at the lengths probed cannot place it (the reading
-is censored at the search's cap or minimum, or the share solving does not fall with length).
+"""Seeds added where they narrow a cell's L50 (issue 45): after a horizon search has bracketed its crossing on
+means, each round trains more seeds at the probed lengths nearest the fitted L50 until its 95% interval's half-width
+is at most a stated share of L50, or the seed cap is reached, or more seeds cannot place it (the share solving does
+not fall with length, or L50 is censored at the search's cap or minimum). Where L50 is censored inside the search's
+range — half the seeds still solve at the longest length probed, which the bracket on means can leave short of the
+crossing — a round first probes a length further out (x growth) with the search's seeds.
 
 Example:
     >>> import pandas as pd
@@ -11,6 +13,8 @@ Example:
     (None, [(20, 3, 3), (40, 3, 3)])
     >>> next_seeds(runs, 0.5, "higher", SeedRule(max_seeds=3, share=0.1, step=3))
     ('seed cap', [])
+    >>> next_seeds(runs[runs["seq_len"] < 40], 0.5, "higher", SeedRule(max_seeds=6, step=3, cap=100))  # out to 40
+    (None, [(40, 0, 3)])
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ class SeedRule:
     max_seeds: int
     share: float = 0.1
     step: int = 5
+    cap: int | None = None  # the search's longest and shortest lengths, and its growth factor: where a censored
+    min_length: int = 1  # L50 may still be found by probing further out
+    growth: float = 2.0
 
 
 def targets(runs: pd.DataFrame, reading: str, l50: float | None, bracket) -> list[int]:
@@ -56,6 +63,11 @@ def next_seeds(
     fitted = fitted_horizon(runs, threshold, direction)
     if fitted.reading == "fit" and (fitted.high - fitted.low) / 2 <= rule.share * fitted.l50:
         return "interval", []
+    lengths = sorted(int(n) for n in set(runs["seq_len"]))
+    if fitted.reading == "censored above" and rule.cap and lengths[-1] < rule.cap:
+        return None, [(min(rule.cap, math.ceil(lengths[-1] * rule.growth)), 0, rule.step)]
+    if fitted.reading == "censored below" and lengths[0] > rule.min_length:
+        return None, [(max(rule.min_length, math.floor(lengths[0] / rule.growth)), 0, rule.step)]
     if fitted.reading in ("censored above", "censored below", "no fall"):
         return fitted.reading, []
     have = runs.groupby("seq_len")["seed"].nunique()

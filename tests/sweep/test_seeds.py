@@ -22,8 +22,18 @@ def test_a_separated_reading_adds_seeds_at_both_ends_of_its_bracket():
     assert next_seeds(runs, 0.5, "higher", SeedRule(max_seeds=5, step=3)) == (None, [(10, 3, 2), (20, 3, 2)])
 
 
+def test_a_censored_reading_probes_further_out_until_the_search_ends_there():
+    rule = SeedRule(max_seeds=10, step=3, cap=30, min_length=2, growth=2.0)
+    every = runs_of({5: [1, 1, 1], 10: [1, 1, 1]})
+    assert next_seeds(every, 0.5, "higher", rule) == (None, [(20, 0, 3)])  # x2, the search's seeds
+    assert next_seeds(runs_of({5: [1] * 3, 20: [1] * 3}), 0.5, "higher", rule) == (None, [(30, 0, 3)])  # the cap
+    assert next_seeds(runs_of({5: [1] * 3, 30: [1] * 3}), 0.5, "higher", rule) == ("censored above", [])
+    assert next_seeds(runs_of({5: [0] * 3, 10: [0] * 3}), 0.5, "higher", rule) == (None, [(2, 0, 3)])
+    assert next_seeds(runs_of({2: [0] * 3, 10: [0] * 3}), 0.5, "higher", rule) == ("censored below", [])
+
+
 def test_censored_readings_and_the_cap_stop_the_rounds():
-    rule = SeedRule(max_seeds=10, step=3)
+    rule = SeedRule(max_seeds=10, step=3, min_length=5)  # no cap given: nothing further out to probe
     assert next_seeds(runs_of({5: [1, 1], 10: [1, 1]}), 0.5, "higher", rule) == ("censored above", [])
     assert next_seeds(runs_of({5: [0, 0], 10: [0, 0]}), 0.5, "higher", rule) == ("censored below", [])
     full = runs_of({5: [1] * 10, 10: [1] * 5 + [0] * 5, 20: [0] * 10})
