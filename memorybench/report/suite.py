@@ -235,10 +235,13 @@ def measure(
 
 def entry_text(entry: dict) -> str:
     """How the suite's table shows an entry: a horizon as its L50 with the mean-score horizon beside it and the seeds
-    behind both, 'L50 27 [21, 30] (mean 20, 5 seeds)' (`l50_text`, `mean_text`); 'MC 28.8 [27.7, 29.9] of N = 32';
+    behind both, 'L50 27 [21, 30] (mean 20, 5 seeds)', '5–10 seeds' where the seed rounds added some at a few
+    lengths (`l50_text`, `mean_text`); 'MC 28.8 [27.7, 29.9] of N = 32';
     '0.92 [0.87, 0.97]' (the metric's decimals, the interval clipped to its range)."""
     if entry["measure"] == "horizon":
-        return f"{l50_text(entry)} (mean {_length(entry, entry['value'], entry['censored'])}, {entry['seeds']} seeds)"
+        seeds = sorted({count for _, count in entry.get("lengths_tested") or []}) or [entry["seeds"]]
+        counts = f"{seeds[0]}–{seeds[-1]}" if seeds[0] != seeds[-1] else f"{seeds[0]}"
+        return f"{l50_text(entry)} (mean {_length(entry, entry['value'], entry['censored'])}, {counts} seeds)"
     if entry["measure"] == "memory_capacity":
         return f"MC {entry['value']:.1f} [{entry['low']:.1f}, {entry['high']:.1f}] of N = {entry['n']}"
     digits, (bottom, top) = METRIC_DIGITS[entry["metric"]], METRIC_RANGES[entry["metric"]]
