@@ -205,7 +205,8 @@ def measure(
                     task.direction,
                 )
                 entry = horizon_entry(reading, probes, int(row["cap"]), floor)
-                entry.update(seeds=int(row["seeds"]), steps=int(row["steps"]), runs=int(row["runs"]), source="search")
+                # runs: every run the entry reads (its L50 reads the seed rounds' too), not only the search's probes
+                entry.update(seeds=int(row["seeds"]), steps=int(row["steps"]), runs=len(group), source="search")
                 entry.update(l50_stop=row.get("l50_stop"))  # why the seed rounds stopped (none: no rounds)
             else:  # the grid read with the search's rule: the last pass below the shortest failing length tried
                 probes = probe_summary(group, task.threshold, task.direction)
