@@ -12,6 +12,7 @@ import pytest
 from memorybench.report.suite import read_suite, write_suite
 from memorybench.storage.rundir import read_run
 from memorybench.storage.store import ResultsStore
+from memorybench.tasks import get_task
 from tests.report.test_suite import two_tasks  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,10 +59,13 @@ def test_every_committed_entrys_labels_come_from_its_runs():
         seeds = mine.groupby("seq_len")["seed"].nunique()
         if entry["measure"] != "memory_capacity":
             assert entry["lengths_tested"] == [[int(n), int(s)] for n, s in seeds.items()], where
-            assert entry["runs"] == len(mine), where
+            read = (
+                mine[mine["seq_len"] >= get_task(entry["task"]).horizon_from] if entry["measure"] == "horizon" else mine
+            )
+            assert entry["runs"] == len(read), where  # the runs its readings read (a task's reading rule applied)
         if entry["measure"] == "horizon":
-            assert entry["shortest_tested"] == int(mine["seq_len"].min()), where
-            assert entry["min_length"] <= entry["shortest_tested"] and entry["cap"] >= int(mine["seq_len"].max())
+            assert entry["shortest_tested"] == int(read["seq_len"].min()), where  # the shortest length read
+            assert entry["min_length"] <= entry["shortest_tested"] and entry["cap"] >= int(read["seq_len"].max())
             searched = (folder / "tables" / "search_horizons.csv").is_file() and (
                 (pd.read_csv(folder / "tables" / "search_horizons.csv")["cell"] == entry["cell"]).any()
             )
