@@ -40,7 +40,7 @@ for name in "${order[@]}"; do
     done
     if [[ " ${searched[*]} " == *" $name "* ]]; then
         # shellcheck disable=SC2086  # the table's words are the arguments
-        "$PY" -m memorybench horizon ${sweeps[$name]%%;*} --out "$folder" --no-progress
+        "$PY" -m memorybench horizon ${search_args[$name]:-${sweeps[$name]%%;*}} --out "$folder" --no-progress
     fi
     IFS=';' read -ra checks <<<"${diagnostics[$name]:-}"
     for check in "${checks[@]}"; do

@@ -228,7 +228,7 @@ def test_scan_speed_prints_both_executions_and_the_faster():
 def reference_folders() -> tuple[dict[str, str], list[str]]:
     """benchmarks/reference_folders.sh's `sweeps` (folder -> arguments) and `searched` (folders)."""
     text = (ROOT / "benchmarks" / "reference_folders.sh").read_text()
-    sweeps = dict(re.findall(r'\[(\w+)\]="([^"]*)"', re.search(r"declare -A sweeps=\((.*?)\n\)", text, re.S)[1]))
+    sweeps = dict(re.findall(r'\[([\w-]+)\]="([^"]*)"', re.search(r"declare -A sweeps=\((.*?)\n\)", text, re.S)[1]))
     return sweeps, re.search(r"^searched=\(([^)]*)\)", text, re.M)[1].split()
 
 

@@ -279,7 +279,7 @@ STORED = "a sweep's runs already stored there are not trained again"
 def preview(prog: str, args, prober, stored, workers: int) -> bool:
     """Print the plan and its cost; with --dry-run the first round too (True: stop there); a plan beyond the sane
     bounds is refused without --yes."""
-    from memorybench.sweep.seeds import SeedRule, most_runs
+    from memorybench.analysis.seed_rounds import SeedRule, most_runs
 
     plan = prober.plan
     k = lengths_per_cell(workers, len(args.cells), args.seeds)
@@ -300,7 +300,7 @@ def preview(prog: str, args, prober, stored, workers: int) -> bool:
 
 def enough_seeds(args, prober, store, machine, record) -> dict[str, str]:
     """The seed rounds `--max-seeds` asks for (none by default); cell -> why its seeds stopped."""
-    from memorybench.sweep.seeds import SeedRule
+    from memorybench.analysis.seed_rounds import SeedRule
 
     if not args.max_seeds or args.max_seeds <= args.seeds:
         return {}
@@ -441,10 +441,10 @@ class Prober:
         record.entry["runs_skipped"] = self.probed_runs() - record.entry["runs_trained"]  # when no round was needed
 
     def add_seeds(self, store, machine, record, rule, progress: bool) -> dict[str, str]:
-        """Seed rounds after the search (`memorybench.sweep.seeds`): more seeds at each cell's lengths nearest its
+        """Seed rounds after the search (`memorybench.analysis.seed_rounds`): more seeds at each cell's lengths nearest its
         L50 until its rule stops it; cell -> why it stopped. `record`'s entry counts the runs trained."""
         from memorybench.sweep.plan import plan_sweep, run_sweep
-        from memorybench.sweep.seeds import next_seeds
+        from memorybench.analysis.seed_rounds import next_seeds
 
         p, task, stops = self.plan, self.plan.task, {}
         while len(stops) < len(self.cells):

@@ -4,7 +4,7 @@ enough, the seed cap is reached, or more seeds at those lengths cannot place L50
 import pandas as pd
 import pytest
 
-from memorybench.sweep.seeds import STOPS, SeedRule, next_seeds
+from memorybench.analysis.seed_rounds import STOPS, SeedRule, next_seeds
 
 
 def runs_of(outcomes: dict[int, list[int]]) -> pd.DataFrame:
