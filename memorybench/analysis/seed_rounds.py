@@ -51,7 +51,7 @@ def targets(runs: pd.DataFrame, reading: str, l50: float | None, bracket) -> lis
     if reading == "fit":
         below = [n for n in lengths if n <= l50]
         above = [n for n in lengths if n > l50]
-        return [n for n in (below[-1:] + above[:1])]
+        return below[-1:] + above[:1]
     return lengths[:1] if reading == "one length" else []
 
 
@@ -87,9 +87,3 @@ def most_runs(cells: int, seeds: int, rule: SeedRule) -> int:
     84
     """
     return cells * 2 * 2 * max(0, rule.max_seeds - seeds)
-
-
-def half_width_share(runs: pd.DataFrame, threshold: float, direction: str) -> float:
-    """The L50 interval's half-width as a share of L50 (inf without a fitted L50): what `SeedRule.share` bounds."""
-    fitted = fitted_horizon(runs, threshold, direction)
-    return (fitted.high - fitted.low) / 2 / fitted.l50 if fitted.reading == "fit" else math.inf

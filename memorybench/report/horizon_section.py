@@ -323,13 +323,14 @@ def _outcomes(runs, curves, table: pd.DataFrame, probes: pd.DataFrame) -> list[s
     """Each probe's seeds by what training did to them (`memorybench.analysis.outcomes`), in `probes`' order."""
     if curves is None:
         return ["–"] * len(probes)
+    first = table.iloc[0]  # one search: one threshold and direction
+    classes = outcomes_of(curves, first["threshold"], first["direction"])  # every run once
     searched = table.set_index("cell")
     texts = []
     for _, probe in probes.iterrows():
         row = searched.loc[probe["cell"]]
         mine = probe_runs(runs, {**row, "cell": probe["cell"]}, {probe["seq_len"]})
-        classes = outcomes_of(curves[curves["run_id"].isin(mine["run_id"])], row["threshold"], row["direction"])
-        texts.append(outcome_counts(classes))
+        texts.append(outcome_counts(classes.reindex(mine["run_id"]).dropna()))
     return texts
 
 
