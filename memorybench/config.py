@@ -38,6 +38,12 @@ QUICK = dict(steps=200, eval_interval=50)  # --quick: a smoke-test budget, not a
 # run_id(), so a config that does not use them keeps the id it always had.
 NEW_FIELD_DEFAULTS = {"loss_reduction": "mean", "num_layers": 1, "bidirectional": False, "softmax_before_loss": False}
 CLIPS = ("none", "global", "per_param")  # per_param: each parameter's norm clipped alone, as the book does
+AXES = (
+    "lr",
+    "init",
+    "hidden_size",
+    "forget_bias",
+)  # fields a sweep varies besides cell, length and seed (sweep.settings)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import pandas as pd
 from memorybench.analysis.summary import paired_differences
 from memorybench.cells import CELLS, get_cell
 from memorybench.config import PROTOCOLS, RunConfig
-from memorybench.sweep.settings import AXES
+from memorybench.config import AXES
 from memorybench.tasks import get_task
 
 PER_RUN = ("cell", "seq_len", "seed", "device")  # what varies inside one experiment

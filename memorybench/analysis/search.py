@@ -9,7 +9,7 @@ the probed lengths is censored ("above": every probed length passes; "below": no
 
 Example:
     >>> import pandas as pd
-    >>> from memorybench.sweep.horizon import Search
+    >>> from memorybench.analysis.search_rule import Search
     >>> runs = pd.DataFrame(dict(cell="gru", seq_len=[30] * 3 + [60] * 3, seed=[0, 1, 2] * 2, status="ok",
     ...                          test_score=[0.9, 0.8, 0.85, 0.5, 0.7, 0.4]))
     >>> probes = probe_summary(runs, threshold=0.55, direction="higher")
@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from memorybench.analysis.summary import mean_interval
-from memorybench.sweep.horizon import Search
+from memorybench.analysis.search_rule import Search
 
 PROBE_COLUMNS = [
     "cell",

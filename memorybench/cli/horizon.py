@@ -4,7 +4,7 @@
     memorybench horizon --task adding --cells gru --max-length 400 --dry-run
 
 Each round trains, for every cell still searching, `--seeds` seeds at its next length
-(`memorybench.sweep.horizon.Search`: start at the task's CPU-grid maximum, grow x2 while the mean
+(`memorybench.analysis.search_rule.Search`: start at the task's CPU-grid maximum, grow x2 while the mean
 test score passes the task's threshold, shrink while it fails, then bisect). A round's probes of
 all cells train at once through the executor, packed as a sweep packs them; every probe is an
 ordinary stored run in `--out` (the task's results folder by default), so a sweep's runs count,
@@ -19,12 +19,15 @@ import argparse
 import math
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from memorybench.checks import MAX_LENGTH, MAX_RUNS, about, check_plan_size
 from memorybench.invocation import running
 from memorybench.parser import Parser, UsageError, folder_path, positive_int, usage_error
+
+if TYPE_CHECKING:  # the parser stays light: --help imports no torch
+    from memorybench.sweep.horizon import SearchPlan
 
 PROG = "memorybench horizon"
 CAP_FACTOR = 8  # default --max-length: this many times the task's CPU-grid maximum
@@ -43,18 +46,6 @@ def positive_float(what: str, minimum: float):
         return value
 
     return parse
-
-
-def lengths_per_cell(workers: int, cells: int, seeds: int) -> int:
-    """How many lengths each searching cell probes in one round: 1 while its runs fill the workers; more where
-    workers would idle (a cluster, or one cell searched), taken breadth first from the search's next outcomes
-    (`Search.next_lengths`): more runs for fewer rounds, which pays when a round's wall time, not its runs, is
-    the cost.
-
-    >>> lengths_per_cell(2, 3, 3), lengths_per_cell(16, 1, 3), lengths_per_cell(64, 3, 3)
-    (1, 5, 7)
-    """
-    return max(1, workers // (cells * seeds))
 
 
 def cost_line(costliest: dict[str, list[int]], stored, seeds: int, steps: int, workers: int) -> str:
@@ -242,11 +233,11 @@ def main(argv: list[str] | None = None, prog: str = PROG) -> int:
 
 
 def _search(args, prog: str, command: list[str]) -> int:
-    from memorybench.analysis.search_record import write_searches
     from memorybench.report.build import build_report
     from memorybench.report.horizon_section import horizon_text
     from memorybench.storage.store import ResultsStore
-    from memorybench.sweep.session import check_clean, open_machine, session
+    from memorybench.sweep.horizon import Prober, search_folder
+    from memorybench.sweep.session import check_clean, open_machine
 
     plan = search_plan(args)
     machine = open_machine(args.device, args.workers, args.executor, args.address)
@@ -258,14 +249,8 @@ def _search(args, prog: str, command: list[str]) -> int:
         return 0  # --dry-run
     check_clean(args.allow_dirty)
     store = store or ResultsStore.open(folder)
-    with session(store, machine, command) as record:
-        prober.search(store, machine, record, progress=not args.no_progress)
-        stops = enough_seeds(args, prober, store, machine, record)
-        record.write()  # before the report, which lists it
-    horizons, probed = prober.tables(args.growth)
-    if stops:
-        horizons = horizons.assign(l50_stop=horizons["cell"].map(stops), max_seeds=args.max_seeds)
-    write_searches(store.tables_dir, horizons, probed)  # beside the folder's other searches
+    progress = not args.no_progress
+    horizons, record = search_folder(prober, store, machine, command, seed_rule(args, plan.search), progress)
     for _, row in horizons.iterrows():
         print(f"{row['cell']}: horizon {horizon_text(row)}")
     elapsed = time.perf_counter() - record.started
@@ -280,6 +265,7 @@ def preview(prog: str, args, prober, stored, workers: int) -> bool:
     """Print the plan and its cost; with --dry-run the first round too (True: stop there); a plan beyond the sane
     bounds is refused without --yes."""
     from memorybench.analysis.seed_rounds import SeedRule, most_runs
+    from memorybench.sweep.horizon import lengths_per_cell
 
     plan = prober.plan
     k = lengths_per_cell(workers, len(args.cells), args.seeds)
@@ -298,18 +284,13 @@ def preview(prog: str, args, prober, stored, workers: int) -> bool:
     return False
 
 
-def enough_seeds(args, prober, store, machine, record) -> dict[str, str]:
-    """The seed rounds `--max-seeds` asks for (none by default); cell -> why its seeds stopped."""
+def seed_rule(args, search):
+    """The seed rounds `--max-seeds` asks for (None by default: no rounds)."""
     from memorybench.analysis.seed_rounds import SeedRule
 
     if not args.max_seeds or args.max_seeds <= args.seeds:
-        return {}
-    search = prober.plan.search
-    rule = SeedRule(args.max_seeds, args.l50_share, args.seeds, search.cap, search.min_length, args.growth)
-    stops = prober.add_seeds(store, machine, record, rule, progress=not args.no_progress)
-    for cell, stop in stops.items():
-        print(f"{cell}: seeds stopped ({stop})")
-    return stops
+        return None
+    return SeedRule(args.max_seeds, args.l50_share, args.seeds, search.cap, search.min_length, args.growth)
 
 
 def plan_line(prog: str, args, plan, workers: int, k: int) -> str:
@@ -322,25 +303,12 @@ def plan_line(prog: str, args, plan, workers: int, k: int) -> str:
     )
 
 
-@dataclass(frozen=True)
-class SearchPlan:
-    """What one search probes: the task (its grid and spec), the protocol, the budget, and the search's rule."""
-
-    task_name: str
-    grid: object
-    protocol: str
-    task: object
-    search: object
-    quick: bool
-    steps: int | None
-    device: str
-
-
 def search_plan(args) -> SearchPlan:
     """The search the arguments ask for, checked against the task (cells, budget, start and cap); a UsageError else."""
     from memorybench.config import PROTOCOLS, QUICK
     from memorybench.sweep.catalogue import default_cells, offered_task, resolve_cells
-    from memorybench.sweep.horizon import Search
+    from memorybench.analysis.search_rule import Search
+    from memorybench.sweep.horizon import SearchPlan
     from memorybench.tasks import get_task
 
     spec = offered_task(args.task)
@@ -367,185 +335,3 @@ def search_plan(args) -> SearchPlan:
     search = Search(start, minimum, cap, args.growth, args.resolution)
     task = get_task(PROTOCOLS[protocol]["task"])
     return SearchPlan(args.task, grid, protocol, task, search, args.quick, args.steps, args.device)
-
-
-class Prober:
-    """A search's probes: each cell's probed lengths and whether they passed, scored from the stored runs (a sweep's
-    runs and a stopped search's count), and the rounds that train the next ones."""
-
-    def __init__(self, plan: SearchPlan, cells: list[str], seeds: int):
-        self.plan, self.cells, self.seeds = plan, cells, seeds
-        self.probes = {cell: {} for cell in cells}
-        self.scores: dict[tuple[str, int], dict] = {}
-        self.steps = self.configs(cells[0], plan.search.start, seeds=1)[
-            0
-        ].steps  # the budget: one seed's config says it
-
-    def configs(self, cell: str, length: int, seeds: int | None = None) -> list:
-        """A probe's runs: one config per seed (`seeds`, default the search's)."""
-        from memorybench.sweep.plan import plan_sweep
-
-        p = self.plan
-        return plan_sweep(p.protocol, [cell], [length], seeds or self.seeds, p.quick, p.device, steps=p.steps)
-
-    def record(self, runs, cell: str, length: int) -> bool:
-        """Score a probe from its stored runs; False when not all of its seeds are stored."""
-        from memorybench.analysis.search import probe_summary
-
-        at = runs.reindex([c.run_id() for c in self.configs(cell, length)])
-        if at["status"].isna().any():
-            return False
-        task = self.plan.task
-        summary = probe_summary(at, task.threshold, task.direction).iloc[0].to_dict()
-        self.probes[cell][length] = summary["passed"]
-        self.scores[(cell, length)] = dict(
-            task=self.plan.task_name, protocol=self.plan.protocol, **summary, steps=self.steps, threshold=task.threshold
-        )
-        return True
-
-    def read(self, store):
-        """Record every probe the folder already holds; returns its runs (an empty frame for a new folder)."""
-        import pandas as pd
-
-        stored = store.collect()[0] if store else pd.DataFrame()
-        if stored.empty:  # a new folder (or none yet, with --dry-run)
-            stored = pd.DataFrame(
-                columns=["run_id", "cell", "protocol", "seq_len", "status", "steps", "wall_time_s", "pack_size"]
-            )
-        runs, search = stored.set_index("run_id"), self.plan.search
-        for cell in self.cells:
-            mine = stored[(stored["cell"] == cell) & (stored["protocol"] == self.plan.protocol)]
-            for length in sorted(set(mine["seq_len"])):
-                if search.min_length <= length <= search.cap:
-                    self.record(runs, cell, int(length))
-        return stored
-
-    def search(self, store, machine, record, progress: bool) -> None:
-        """Train round after round until every cell's search is done; `record`'s entry counts the runs trained."""
-        search = self.plan.search
-        most = math.ceil(math.log(search.cap / search.start, search.growth))
-        most += (
-            math.ceil(math.log(search.start / search.min_length, search.growth)) + math.ceil(math.log2(search.cap)) + 1
-        )
-        for round_number in range(1, most + 2):
-            active = [cell for cell in self.cells if search.next_length(self.probes[cell]) is not None]
-            if not active:
-                break
-            k = lengths_per_cell(machine.workers, len(active), self.seeds)
-            wanted = {cell: search.next_lengths(self.probes[cell], k) for cell in active}
-            tick, done = time.perf_counter(), self.train_round(store, machine, wanted, progress)
-            record.entry["runs_trained"] += done
-            record.entry["runs_skipped"] = self.probed_runs() - record.entry["runs_trained"]  # a stopped search's too
-            elapsed = time.perf_counter() - tick
-            print(f"round {round_number}: {self.round_line(wanted)}; {done} runs trained, {elapsed:.0f} s", flush=True)
-        record.entry["runs_skipped"] = self.probed_runs() - record.entry["runs_trained"]  # when no round was needed
-
-    def add_seeds(self, store, machine, record, rule, progress: bool) -> dict[str, str]:
-        """Seed rounds after the search (`memorybench.analysis.seed_rounds`): more seeds at each cell's lengths nearest its
-        L50 until its rule stops it; cell -> why it stopped. `record`'s entry counts the runs trained."""
-        from memorybench.sweep.plan import plan_sweep, run_sweep
-        from memorybench.analysis.seed_rounds import next_seeds
-
-        p, task, stops = self.plan, self.plan.task, {}
-        while len(stops) < len(self.cells):
-            runs, wanted, new = store.collect()[0], [], []
-            for cell in (c for c in self.cells if c not in stops):
-                mine = runs[(runs["cell"] == cell) & (runs["protocol"] == p.protocol) & (runs["steps"] == self.steps)]
-                mine = mine[mine["seq_len"].isin(list(self.probes[cell]))]
-                stop, more = next_seeds(mine, task.threshold, task.direction, rule)
-                if stop:
-                    stops[cell] = stop
-                for length, first, count in more:
-                    wanted += plan_sweep(p.protocol, [cell], [length], count, p.quick, p.device, steps=p.steps,
-                                         first_seed=first)  # fmt: skip
-                    new += [(cell, length)] if length not in self.probes[cell] else []
-            if wanted:
-                outcome = run_sweep(store, wanted, machine.workers, progress=progress, executor=machine.executor)
-                if outcome.interrupted:
-                    raise KeyboardInterrupt
-                if not (outcome.done or outcome.failed):  # nothing new stored: the next round would ask again
-                    return {cell: stops.get(cell, "seed cap") for cell in self.cells}
-                record.entry["runs_trained"] += len(outcome.done)
-                stored = store.collect()[0].set_index("run_id")
-                for cell, length in new:  # a length probed further out for a censored L50: a probe of the search's own
-                    self.record(stored, cell, length)
-                print(f"seeds: {len(wanted)} runs at {sorted({(c.cell, c.seq_len) for c in wanted})}", flush=True)
-        return stops
-
-    def train_round(self, store, machine, wanted: dict[str, list[int]], progress: bool) -> int:
-        """Train one round's probes (packed as a sweep packs them) and score them; the runs trained."""
-        from memorybench.engine.policy import default_pack_sizes
-        from memorybench.sweep.plan import run_sweep
-
-        pairs = [(cell, length) for cell, lengths in wanted.items() for length in lengths]
-        configs = [c for cell, length in pairs for c in self.configs(cell, length)]
-        lengths = sorted({length for _, length in pairs})
-        sizes = default_pack_sizes(list(wanted), lengths, self.seeds, machine.device.type, machine.workers)
-        outcome = run_sweep(
-            store, configs, machine.workers, pack_size=sizes, across_lengths=True, progress=progress,
-            executor=machine.executor,
-        )  # fmt: skip
-        if outcome.interrupted:
-            raise KeyboardInterrupt
-        runs = store.collect()[0].set_index("run_id")
-        for cell, length in pairs:
-            if not self.record(runs, cell, length):
-                raise ValueError(
-                    f"{cell} at L={length}: a probe's runs were not all stored (see the sweep's lines above)"
-                )
-        return len(outcome.done)
-
-    def probed_runs(self) -> int:
-        """The runs behind every probe recorded so far (each probe is one run per seed)."""
-        return self.seeds * sum(map(len, self.probes.values()))
-
-    def round_line(self, wanted: dict[str, list[int]]) -> str:
-        def probe(cell, n):
-            return f"L={n} {self.scores[(cell, n)]['mean']:.3g} {'pass' if self.probes[cell][n] else 'fail'}"
-
-        def bracket(cell):
-            return ", ".join("?" if n is None else str(n) for n in self.plan.search.bracket(self.probes[cell]))
-
-        return "; ".join(
-            f"{cell} {', '.join(probe(cell, n) for n in lengths)} (bracket [{bracket(cell)}])"
-            for cell, lengths in wanted.items()
-        )
-
-    def tables(self, growth: float):
-        """(search_horizons rows, search_probes rows) of this search: each cell's reading, and every probe."""
-        import pandas as pd
-
-        from memorybench.analysis.search import search_reading
-
-        plan, task = self.plan, self.plan.task
-        probed = pd.DataFrame([self.scores[key] for key in sorted(self.scores)])
-        rows = []
-        for cell in self.cells:
-            mine = probed[probed["cell"] == cell]
-            reading = search_reading(plan.search, mine, task.threshold, task.direction)
-            rows.append(
-                dict(
-                    task=plan.task_name, protocol=plan.protocol, cell=cell,
-                    **{key: reading[key] for key in READING},
-                    cap=plan.search.cap, min_length=plan.search.min_length, start=plan.search.start, growth=growth,
-                    threshold=task.threshold, direction=task.direction, metric=task.metric, baseline=task.baseline,
-                    seeds=self.seeds, steps=self.steps, probes=len(mine), runs=int(mine["seeds"].sum()),
-                    wall_time_s=float(mine["wall_time_s"].sum()),
-                )
-            )  # fmt: skip
-        return pd.DataFrame(rows), probed
-
-
-READING = (
-    "horizon",
-    "last_pass",
-    "first_fail",
-    "longest_pass",
-    "censored",
-    "horizon_low",
-    "censored_low",
-    "horizon_high",
-    "censored_high",
-    "longest_pass_low",
-    "longest_pass_high",
-)  # fmt: skip  (search_reading's fields, in the table's column order)

@@ -10,3 +10,6 @@ STREAMS = 5  # independent (fit, score) stream pairs each model is scored on
 # memorybench diagnose extrapolate
 DEFAULT_SIZE = 1000  # fresh test sequences per run and length
 MIN_SIZE = 100  # the digit sum's smallest set: each operand pair once
+
+# memorybench explosion
+EXPLOSION_CELLS = ("srn_book", "lstm", "gru")  # the book's one-bias SRN, and the gated cells beside it

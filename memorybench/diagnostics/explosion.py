@@ -28,12 +28,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from memorybench.diagnostics.defaults import EXPLOSION_CELLS
 from memorybench.report.sections import ReportSection, register_section
+from memorybench.analysis.experiments import label_of
+from memorybench.analysis.spread import bimodal, median_interval
+from memorybench.analysis.summary import mean_interval, paired_differences
+from memorybench.cells import cell_names, get_cell
+from memorybench.config import protocol_config
+from memorybench.diagnostics.grad_norms import GradientNorms
+from memorybench.engine.loop import train_pack
+from memorybench.models import checkpoint_writer
+from memorybench.report.figures import plot_clip_scores, plot_gradient_norms, plot_seed_strips
+from memorybench.report.markdown import interval_text, markdown_table
+from memorybench.storage.rundir import write_atomic
+from memorybench.tasks import get_task
 
 if TYPE_CHECKING:
     import pandas as pd
 
-CELLS = ("srn_book", "lstm", "gru")  # the book's one-bias SRN, and the gated cells beside it
+CELLS = EXPLOSION_CELLS
 CLIPS = ("none", "per_param")
 SEQ_LEN = 20
 CLIP_VALUE = 5.0
@@ -42,7 +55,6 @@ LOG_FILE = "grad_norms.csv"  # in each run folder: step, parameter, grad_norm
 
 def explosion_configs(cells=CELLS, seeds: int = 5, device: str = "cpu", steps: int | None = None) -> list:
     """Every cell x seed x clipping of the experiment, as run configs of protocol `nndl-6.2`."""
-    from memorybench.config import protocol_config
 
     budget = {} if steps is None else {"steps": steps}
     return [
@@ -57,7 +69,6 @@ def explosion_configs(cells=CELLS, seeds: int = 5, device: str = "cpu", steps: i
 
 def role_of(parameter: str, cell: str = "srn") -> str | None:
     """'rnn.weight_hh_l0' -> 'U' (the cell's `CellSpec.roles`); None for parameters outside the recurrent layer's first layer."""
-    from memorybench.cells import get_cell
 
     if not parameter.startswith("rnn.") or not parameter.endswith("_l0"):
         return None
@@ -66,8 +77,6 @@ def role_of(parameter: str, cell: str = "srn") -> str | None:
 
 def train_logged(config):
     """(RunOutput, grad-norm table) of one run: step, parameter (W, U, b), grad_norm before clipping."""
-    from memorybench.diagnostics.grad_norms import GradientNorms
-    from memorybench.engine.loop import train_pack
 
     log = GradientNorms()
     output = train_pack([config], hooks=[log])[0]
@@ -80,7 +89,6 @@ def train_logged(config):
 
 def run_explosion(store, configs, force: bool = False, progress=print) -> int:
     """Train and store every config not yet stored with its norms; returns the number trained."""
-    from memorybench.models import checkpoint_writer
 
     trained = 0
     for config in configs:
@@ -157,8 +165,6 @@ def norm_summary(per_seed) -> pd.DataFrame:
     """
     import pandas as pd
 
-    from memorybench.analysis.spread import bimodal, median_interval
-
     rows = []
     for (cell, clip, parameter), group in per_seed.groupby(["cell", "clip", "parameter"], sort=False):
         row = dict(cell=cell, clip=clip, parameter=parameter, seeds=len(group))
@@ -179,7 +185,6 @@ def norm_summary(per_seed) -> pd.DataFrame:
 
 def _order(column):
     """Sort key: cells in registry order, no clipping before clipping."""
-    from memorybench.cells import cell_names
 
     order = {name: i for i, name in enumerate(cell_names() if column.name == "cell" else CLIPS)}
     return column.map(order)
@@ -189,8 +194,6 @@ def norm_rows(summary) -> pd.DataFrame:
     """The report's table of `norm_summary`: median [bootstrap interval] of each quantity, the peak step's range,
     and which quantities fall into two groups."""
     import pandas as pd
-
-    from memorybench.analysis.experiments import label_of
 
     text = lambda row, q: f"{row[q]:.3g} [{row[q + '_low']:.3g}, {row[q + '_high']:.3g}]"
     rows = [
@@ -229,14 +232,6 @@ def norm_rows(summary) -> pd.DataFrame:
 def report_section(store, runs) -> list[str]:
     """The report's section 6.2 part for the runs of `runs` that carry logged norms ([] when none do)."""
     import pandas as pd
-
-    from memorybench.analysis.experiments import label_of
-    from memorybench.analysis.summary import mean_interval, paired_differences
-    from memorybench.cells import cell_names
-    from memorybench.report.figures import plot_clip_scores, plot_gradient_norms, plot_seed_strips
-    from memorybench.report.markdown import interval_text, markdown_table
-    from memorybench.storage.rundir import write_atomic
-    from memorybench.tasks import get_task
 
     norms = load_norms(store, runs)
     if norms.empty:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from memorybench.diagnostics.explosion import CELLS, explosion_configs, run_explosion
+from memorybench.diagnostics.defaults import EXPLOSION_CELLS as CELLS
 from memorybench.checks import MAX_RUNS, check_plan_size
 from memorybench.invocation import running
 from memorybench.parser import Parser, UsageError, folder_path, positive_int
@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None, prog: str = "memorybench explosion") -> 
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     from memorybench.cells import cells_in
+    from memorybench.diagnostics.explosion import explosion_configs, run_explosion
     from memorybench.report.build import build_report
     from memorybench.storage.store import ResultsStore, StoreError
     from memorybench.sweep.session import check_clean, open_machine, session

@@ -70,6 +70,8 @@ from memorybench.storage.rundir import write_csv_tables
 from memorybench.storage.store import ResultsStore, open_results
 from memorybench.tasks import Split, TaskSpec, get_task
 from memorybench.training import load_run, trained_model
+from memorybench.analysis.experiments import experiment_label, label_of
+from memorybench.report.markdown import interval_text, markdown_table
 
 FRESH_SEED_OFFSET = 1_000_003  # fresh data come from run seed + this: never the run's own seed
 OUTPUT_KINDS = ("class", "class_per_step", "real")  # what `score_at` reads out (every output kind a task can have)
@@ -193,7 +195,6 @@ def extrapolation_table(
     `default_factors`), on `size` fresh sequences. One row per run and test length (`RUN_COLUMNS`):
     factor 1 is the training length on the large fresh set, beside `book_test_score`, the stored test
     score. A run and length the task's generator cannot make (ValueError) is skipped, named to `warn`."""
-    from memorybench.analysis.experiments import experiment_label  # the report's grouping of runs into experiments
 
     size = check_size(size)
     if factors is not None and not isinstance(factors, Mapping):
@@ -432,8 +433,6 @@ def _slug(means: pd.DataFrame, experiment: str, task: str) -> str:
 
 def report_section(store, runs=None) -> list[str]:
     """The report's part for a folder scored by this module ([] when tables/extrapolation_summary.csv is absent)."""
-    from memorybench.analysis.experiments import label_of
-    from memorybench.report.markdown import interval_text, markdown_table
 
     path = store.tables_dir / "extrapolation_summary.csv"
     if not path.exists():

@@ -93,6 +93,8 @@ from memorybench.storage.store import open_results
 from memorybench.tasks import TaskSpec, get_task
 from memorybench.tasks.delayed_recall import DELAYS, SCALE, check_scale, draw_inputs, memoryless_mse
 from memorybench.training import load_run, trained_model
+from memorybench.analysis.experiments import experiment_label, label_of
+from memorybench.report.markdown import interval_text, markdown_table
 
 STREAM_KEY = 2001  # SeedSequence spawn-key slot of the MC streams; split_seed uses 0, 1, 2 (train, dev, test)
 STREAM_PARTS = ("train", "test")
@@ -238,7 +240,6 @@ def run_memory_capacity(
     the streams' seeds in train_stream_seed and test_stream_seed) and the trained head on the run's test split, the
     same on every stream's rows: head_mc_k (squared correlation of output k and its target) and head_mse_k (their MSE;
     its mean is the test score)."""
-    from memorybench.analysis.experiments import experiment_label  # the report's grouping of runs into experiments
 
     check_int("streams", streams, 1)
     folder = Path(run_folder)
@@ -555,8 +556,6 @@ def write_memory_capacity(root, warn: Callable[[str], None] | None = None, **opt
 def report_section(store, runs=None) -> list[str]:
     """The report's part for a folder profiled by this module ([] when tables/memory_capacity.csv is absent): the MC
     table with each cell's seed interval beside its stream range, and the cells' differences (`cell_differences`)."""
-    from memorybench.analysis.experiments import label_of
-    from memorybench.report.markdown import interval_text, markdown_table
 
     path = store.tables_dir / "memory_capacity.csv"
     if not path.exists():

@@ -35,6 +35,9 @@ from memorybench.report.sections import ReportSection, register_section
 from memorybench.storage.rundir import write_csv_tables
 from memorybench.storage.store import ResultsStore, open_results
 from memorybench.tasks import get_task
+from memorybench.analysis.experiments import experiment_label, label_of
+from memorybench.report.markdown import interval_text, markdown_table
+from memorybench.tasks import TASKS
 
 AS_TRAINED = "as trained"
 RUN_COLUMNS = [
@@ -59,7 +62,6 @@ SUMMARY_COLUMNS = GROUP + ["params", "n", "mean", "ci_low", "ci_high", "sequence
 def shift_table(root, size: int = DEFAULT_SIZE, warn: Callable[[str], None] | None = None) -> pd.DataFrame:
     """One row per successful run of a task with shifts and per shift (`RUN_COLUMNS`), "as trained" first:
     the run's best-dev model scored by its task's metric on `size` fresh sequences at its own length."""
-    from memorybench.analysis.experiments import experiment_label
 
     size = check_size(size)
     store = open_results(root)
@@ -115,7 +117,6 @@ def shift_table(root, size: int = DEFAULT_SIZE, warn: Callable[[str], None] | No
 
 
 def task_names_with_shifts() -> list[str]:
-    from memorybench.tasks import TASKS
 
     return [name for name, spec in TASKS.items() if spec.shifts]
 
@@ -205,8 +206,6 @@ def write_shift(root, size: int = DEFAULT_SIZE, warn: Callable[[str], None] | No
 
 def report_section(store, runs=None) -> list[str]:
     """The report's part for a folder scored by this module ([] when tables/shift_summary.csv is absent)."""
-    from memorybench.analysis.experiments import label_of
-    from memorybench.report.markdown import interval_text, markdown_table
 
     path = store.tables_dir / "shift_summary.csv"
     if not path.exists():

@@ -66,6 +66,8 @@ from memorybench.storage.rundir import write_csv_tables
 from memorybench.storage.store import open_results
 from memorybench.tasks import TaskSpec, get_task
 from memorybench.training import load_run, trained_model
+from memorybench.analysis.experiments import experiment_label, label_of
+from memorybench.report.markdown import interval_text, markdown_table
 
 CHECKPOINTS = ("best", "init")  # the best-dev weights saved with the run; the weights it started from
 READOUTS = ("class", "real", "class_per_step")  # last-state read-outs, and a class per step
@@ -362,7 +364,6 @@ def write_through_time(root, warn: Callable[[str], None] | None = None) -> list[
     and figures/grad_through_time/<task>_L<seq_len>.png (prefixed by the experiment when the folder
     holds several). Runs the model cannot be profiled for are skipped, each named to `warn`.
     Returns the paths written; the CSVs are the same bytes for the same runs."""
-    from memorybench.analysis.experiments import experiment_label  # the report's grouping of runs into experiments
 
     store = open_results(root)
     root = store.root
@@ -401,8 +402,6 @@ def write_through_time(root, warn: Callable[[str], None] | None = None) -> list[
 
 def report_section(store, runs=None) -> list[str]:
     """The report's part for a folder profiled by this module ([] when tables/grad_decay.csv is absent)."""
-    from memorybench.analysis.experiments import label_of
-    from memorybench.report.markdown import interval_text, markdown_table
 
     path = store.tables_dir / "grad_decay.csv"
     if not path.exists():

@@ -54,6 +54,7 @@ from memorybench.engine.replicas import LAYOUTS
 from memorybench.models import count_parameters, model_for
 from memorybench.result import RunResult
 from memorybench.tasks import TaskSpec, get_task, split_seed
+from memorybench.engine.policy import check_pack
 
 
 @dataclass
@@ -186,7 +187,6 @@ def train_pack(
     forward where this machine can compile and no CUDA graph replays the step
     (`memorybench.engine.compiled`; the result's `packing` says so).
     """
-    from memorybench.engine.policy import check_pack
 
     if layout == "stacked" and len(configs) == 1 and not hooks:
         # torch's batched matmul takes another path for a batch of one (seen: 1 ulp in a one-output head's gradient

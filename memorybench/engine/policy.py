@@ -31,6 +31,9 @@ import json
 from dataclasses import dataclass, replace
 
 from memorybench.config import RunConfig
+from memorybench.cells import get_cell
+from memorybench.engine.replicas import LAYOUTS
+from memorybench.tasks import get_task
 
 MAX_DEFAULT_PACK = {
     "cpu": 32,
@@ -66,7 +69,6 @@ def default_pack_sizes(cells, lengths, seeds: int, device_type: str, workers: in
     >>> default_pack_sizes(["srn"], [5], 100_000, "cuda")  # never a pack of 100,000 models
     {'srn': 256}
     """
-    from memorybench.cells import get_cell
 
     runs = seeds * len(set(lengths))
     packs = -(-runs // MAX_DEFAULT_PACK[device_type])
@@ -85,7 +87,6 @@ def balanced(sizes: dict[str, int], lengths, seeds: int, workers: int) -> dict[s
     >>> balanced({"srn": 18, "lstm": 18, "gru": 18}, [5, 10, 15, 20, 25, 30], 3, workers=2)
     {'srn': 9, 'lstm': 18, 'gru': 18}
     """
-    from memorybench.cells import get_cell
 
     order = [n for n in sorted(set(lengths), reverse=True) for _ in range(seeds)]  # a sweep's order: longest first
 
@@ -144,9 +145,6 @@ def group_packs(
 
 def refusal(configs: list[RunConfig], layout: str) -> str | None:
     """Why `layout` cannot train `configs` as one pack, or None if it can."""
-    from memorybench.cells import get_cell
-    from memorybench.engine.replicas import LAYOUTS
-    from memorybench.tasks import get_task
 
     first = configs[0]
     for config in configs[1:]:
@@ -198,7 +196,6 @@ def refusal(configs: list[RunConfig], layout: str) -> str | None:
 
 def check_pack(configs: list[RunConfig], layout: str) -> None:
     """Raise ValueError if `layout` cannot train `configs` as one pack."""
-    from memorybench.engine.replicas import LAYOUTS
 
     if layout not in LAYOUTS:
         raise ValueError(f"layout={layout!r} is not allowed; choose one of {', '.join(LAYOUTS)}")
@@ -219,7 +216,6 @@ def plan_jobs(
     depend on how the sweep was cut; a pack the layout refuses trains as single runs, each
     with the reason, except a default pack (`size` a dict, from `default_pack_sizes`) of several
     lengths the layout cannot mix (a per-step task), which packs each length's seeds instead."""
-    from memorybench.cells import get_cell
 
     layout = layout or default_layout(device_type)
     jobs = []
@@ -258,6 +254,5 @@ def step_cost(cell: str, lengths: list[int]) -> int:
     packs trained two at a time on 2 cores, as a sweep trains them (the GRU's default pack of 18 took 0.85 of the LSTM's
     time, 0.8 by this estimate), not packs trained alone (0.76), which would plan a slower sweep
     (docs/explanation/engine-and-packing.md)."""
-    from memorybench.cells import get_cell
 
     return (8 * max(lengths) + sum(lengths)) * (1 + get_cell(cell).chunks)

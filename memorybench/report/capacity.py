@@ -30,6 +30,12 @@ import math
 import pandas as pd
 
 from memorybench.analysis.summary import mean_interval
+from memorybench.analysis.experiments import label_of, paired_table
+from memorybench.cells import cell_names
+from memorybench.report.figures import plot_capacity
+from memorybench.report.markdown import fmt, interval_text, markdown_table, paired_markdown
+from memorybench.storage.rundir import write_atomic
+from memorybench.tasks import get_task
 
 
 def _bias(value) -> float | None:
@@ -50,7 +56,6 @@ def with_settings(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cell_rank(cell: str) -> int:
-    from memorybench.cells import cell_names
 
     names = cell_names()
     return names.index(cell) if cell in names else len(names)
@@ -165,11 +170,6 @@ def best_setting_runs(runs: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
 
 def capacity_section(label: str, runs: pd.DataFrame, store, slug: str, threshold: float | None) -> list[str]:
     """The report's section for a capacity-vs-trainability study (several settings or variants per cell)."""
-    from memorybench.analysis.experiments import label_of, paired_table
-    from memorybench.report.figures import plot_capacity
-    from memorybench.report.markdown import fmt, interval_text, markdown_table, paired_markdown
-    from memorybench.storage.rundir import write_atomic
-    from memorybench.tasks import get_task
 
     task = get_task(runs["task"].iloc[0], runs["task_params"].iloc[0])
     threshold = task.threshold if threshold is None else threshold

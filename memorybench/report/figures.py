@@ -19,6 +19,8 @@ from matplotlib.lines import Line2D  # noqa: E402
 
 from memorybench.cells import cell_names, get_cell  # noqa: E402
 from memorybench.tasks.base import TaskSpec  # noqa: E402
+from memorybench.analysis.spread import median_interval
+from memorybench.analysis.summary import score_table
 
 LOSS_LABELS = {"real": "loss (MSE)"}  # every class output: cross-entropy
 
@@ -254,7 +256,6 @@ def plot_gradient_norms(
 
 def plot_clip_scores(runs: pd.DataFrame, baseline: float, path: Path, title: str) -> Path:
     """Test score per cell without and with clipping: every seed a dot, the mean a bar with its 95% interval."""
-    from memorybench.analysis.summary import score_table
 
     cells = _cells_in(runs)
     fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(cells), 3.6), layout="constrained")
@@ -301,7 +302,6 @@ def plot_seed_strips(
     """One panel per quantity (column of `per_seed`, titled by its description): every seed a dot in its `group`
     (a column naming the x position), the median a black tick with its 95% bootstrap interval
     (`memorybench.analysis.spread.median_interval`); log-scaled y for the quantities in `log`."""
-    from memorybench.analysis.spread import median_interval
 
     groups = list(dict.fromkeys(per_seed["group"]))
     fig, axes = plt.subplots(

@@ -18,8 +18,10 @@ from memorybench.analysis.search import horizon_by_budget, search_reading
 from memorybench.analysis.search_record import SETTINGS, probes_of, read_searches
 from memorybench.report.markdown import markdown_table
 from memorybench.report.sections import ReportSection, register_section
-from memorybench.sweep.horizon import Search
+from memorybench.analysis.search_rule import Search
 from memorybench.tasks import TASKS
+from memorybench.cells import cell_names, get_cell
+from memorybench.report.figures import plt, save_figure
 
 
 def _given(value) -> bool:
@@ -58,8 +60,6 @@ def search_of(row) -> Search:
 def plot_scores(table: pd.DataFrame, probes: pd.DataFrame, path):
     """One panel per cell: every probed seed's test score against length (dots), the mean with its 95%
     interval, the threshold (dashed), the memoryless baseline (dotted) and the horizon (shaded up to it)."""
-    from memorybench.cells import get_cell
-    from memorybench.report.figures import plt, save_figure
 
     cells = list(table["cell"])
     fig, axes = plt.subplots(
@@ -126,8 +126,6 @@ def plot_scores(table: pd.DataFrame, probes: pd.DataFrame, path):
 
 def plot_budget(budget: pd.DataFrame, table: pd.DataFrame, path):
     """The horizon each cell's probes give when cut at each evaluation step (best dev score so far)."""
-    from memorybench.cells import get_cell
-    from memorybench.report.figures import plt, save_figure
 
     fig, ax = plt.subplots(figsize=(5.5, 3.4), layout="constrained")
     for cell, mine in budget.groupby("cell", sort=False):
@@ -148,7 +146,6 @@ def plot_budget(budget: pd.DataFrame, table: pd.DataFrame, path):
 
 
 def _known_cells() -> set:
-    from memorybench.cells import cell_names
 
     return set(cell_names())
 

@@ -24,7 +24,7 @@ from memorybench.analysis.experiments import EXPERIMENT_KEYS
 from memorybench.cells import CELLS
 from memorybench.plugins import digest
 from memorybench.storage.store import ResultsStore, StoreError
-from memorybench.sweep.settings import AXES
+from memorybench.config import AXES
 from memorybench.tasks import TASKS
 
 HELD_SECTIONS = (

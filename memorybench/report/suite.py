@@ -54,9 +54,17 @@ from memorybench.cells import CELLS
 from memorybench.report.plugins_needed import plugin_note
 from memorybench.storage.rundir import read_run
 from memorybench.storage.store import open_results
-from memorybench.sweep.horizon import Search
+from memorybench.analysis.search_rule import Search
 from memorybench.sweep.settings import DEFAULT_HIDDEN
 from memorybench.tasks.base import METRIC_DIGITS, METRIC_RANGES
+from memorybench.analysis.experiments import experiment_label
+from memorybench.report.capacity import is_multi_setting
+from memorybench.report.figures import plt, save_figure
+from memorybench.report.markdown import markdown_table
+from memorybench.storage.provenance import environment
+from memorybench.storage.rundir import write_text_atomic
+from memorybench.config import AXES
+from memorybench.tasks import TASKS, get_task
 
 SCHEMA_VERSION = 2  # docs/reference/suite.schema.json
 # one entry of suite.json (docs/reference/suite-json.md); folder, experiment and source say where it was read
@@ -289,10 +297,6 @@ def suite_entries(folders, warn=lambda text: None) -> tuple[list[dict], list[str
     """(one entry per folder, experiment and cell with the task's measure (`measure`), its fields ENTRY_FIELDS;
     the runs' 'device / torch version' pairs). A plugin's cell not registered here keeps its stored name; the runs
     of a plugin's task not registered here cannot be measured: `warn` names the plugin that would give them."""
-    from memorybench.analysis.experiments import experiment_label
-    from memorybench.report.capacity import is_multi_setting
-    from memorybench.sweep.settings import AXES
-    from memorybench.tasks import TASKS, get_task
 
     entries, trained_with = [], set()
     for folder in folders:
@@ -404,7 +408,6 @@ def measure_name(group: pd.DataFrame) -> str:
 
 def suite_markdown(table: pd.DataFrame) -> str:
     """Tasks as rows, cells as columns."""
-    from memorybench.report.markdown import markdown_table
 
     cells = cell_order(table["cell"])
     rows = []
@@ -443,7 +446,6 @@ def horizon_axis(group: pd.DataFrame) -> tuple[float, bool]:
 
 def plot_suite(table: pd.DataFrame, path: Path) -> Path:
     """One panel per task: each cell's measure with its interval (horizons as lengths, MC in units, scores)."""
-    from memorybench.report.figures import plt, save_figure
 
     groups = list(table.groupby(["folder", "experiment", "task"], sort=False))
     columns = min(4, len(groups))
@@ -536,8 +538,6 @@ def read_suite(path) -> dict:
 def write_suite(folders, out, readme=None, warn=lambda text: None) -> list[Path]:
     """suite.json, then suite.md and suite.png rendered from it, in `out` (an ordinary folder); with `readme`, the
     table also replaces the one between that file's MARKERS."""
-    from memorybench.storage.provenance import environment
-    from memorybench.storage.rundir import write_text_atomic
 
     entries, trained_with = suite_entries(folders, warn)
     if not entries:

@@ -26,6 +26,8 @@ from memorybench.engine.jobs import run_job
 from memorybench.engine.policy import Job
 from memorybench.plugins import LOADED, load_plugins
 from memorybench.registry import add_to_registry
+from memorybench.storage.provenance import git_commit
+from memorybench.sweep.ray_executor import RayExecutor
 
 BROKEN = (
     "the sweep's worker processes could not start. They are spawned and import the script that started them: a "
@@ -48,8 +50,6 @@ def _init_worker(plugins: tuple[str, ...] = ()) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle: it stops the workers itself
     _die_with_parent()
     import torch
-
-    from memorybench.storage.provenance import git_commit
 
     torch.set_num_threads(1)  # at these sizes one thread per run beats two
     git_commit()  # provenance of the code this worker loaded
@@ -117,7 +117,6 @@ class LocalPoolExecutor:
 
 
 def _ray(workers: int, **options):
-    from memorybench.sweep.ray_executor import RayExecutor  # Ray is an optional extra, imported only when asked for
 
     return RayExecutor(workers, **options)
 

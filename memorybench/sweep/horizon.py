@@ -1,116 +1,247 @@
-"""The horizon search: grow the length while a cell passes its task's threshold, then bisect.
+"""The horizon search's driver, below the command line: each round trains the next probes of every cell still
+searching (`memorybench.analysis.search_rule.Search` decides them), packed as a sweep packs them, and scores them from
+the stored runs; then the seed rounds (`memorybench.analysis.seed_rounds`) where a seed rule asks for them; then the
+search's tables beside the folder's other searches (`memorybench.analysis.search_record`). `memorybench horizon`
+parses its flags and calls `search_folder`.
 
-The search is a pure function of what has been probed so far (`next_length`): a length and
-whether the mean test score of its seeds passed. From the start length it grows by `growth`
-while the length passes (up to `cap`), or shrinks by it while it fails (down to `min_length`),
-then bisects between the last pass and the first fail until they are within
-max(1, ceil(resolution * last_pass)). The first fail is the shortest failing length probed
-(a sweep's runs included), so where a score is not monotone in length the horizon stands
-below it and `longest_pass` tells how much further a cell passed again. Probes are ordinary stored runs, so a search that was
-stopped resumes from its store, and a sweep's runs at a probed length count.
+Every probe is an ordinary stored run, so a sweep's runs count, nothing is trained twice, and a stopped search
+resumes from its folder.
 
-Example:
-    >>> passes = lambda length: length <= 37  # a cell whose true horizon is 37: found to within ceil(0.1 * 37) = 4
-    >>> search = Search(start=30, min_length=3, cap=240)
-    >>> probes = {}
-    >>> while (length := search.next_length(probes)) is not None:
-    ...     probes[length] = passes(length)
-    >>> list(probes), search.reading(probes)["horizon"], search.reading(probes)["bracket"]
-    ([30, 60, 45, 37, 41], 37, (37, 41))
+Example (a search's plan, what the folder holds, and a round's width; `search_folder` trains):
+    >>> from memorybench.analysis.search_rule import Search
+    >>> from memorybench.tasks import get_task
+    >>> task = get_task("parity")
+    >>> plan = SearchPlan("parity", task.grid, "parity", task, Search(10, 2, 80), quick=True, steps=None, device="cpu")
+    >>> prober = Prober(plan, ["srn"], seeds=2)
+    >>> prober.steps, len(prober.configs("srn", 10)), prober.read(None).empty
+    (200, 2, True)
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
+
+import pandas as pd
+
+from memorybench.analysis.search import probe_summary, search_reading
+from memorybench.analysis.search_record import write_searches
+from memorybench.analysis.seed_rounds import SeedRule, next_seeds
+from memorybench.engine.policy import default_pack_sizes
+from memorybench.sweep.plan import plan_sweep, run_sweep
+from memorybench.sweep.session import session
+
+
+def lengths_per_cell(workers: int, cells: int, seeds: int) -> int:
+    """How many lengths each searching cell probes in one round: 1 while its runs fill the workers; more where
+    workers would idle (a cluster, or one cell searched), taken breadth first from the search's next outcomes
+    (`Search.next_lengths`): more runs for fewer rounds, which pays when a round's wall time, not its runs, is
+    the cost.
+
+    >>> lengths_per_cell(2, 3, 3), lengths_per_cell(16, 1, 3), lengths_per_cell(64, 3, 3)
+    (1, 5, 7)
+    """
+    return max(1, workers // (cells * seeds))
 
 
 @dataclass(frozen=True)
-class Search:
-    start: int
-    min_length: int
-    cap: int
-    growth: float = 2.0
-    resolution: float = 0.1  # bisect until first fail - last pass <= max(1, ceil(resolution * last pass))
+class SearchPlan:
+    """What one search probes: the task (its grid and spec), the protocol, the budget, and the search's rule."""
 
-    def __post_init__(self):
-        if not self.min_length <= self.start <= self.cap:
-            raise ValueError(
-                f"start {self.start} is outside [{self.min_length}, {self.cap}] (the task's minimum and the cap)"
-            )
-        if self.growth <= 1:
-            raise ValueError(f"growth {self.growth} is not allowed (allowed: numbers > 1)")
-        if self.resolution <= 0:
-            raise ValueError(f"resolution {self.resolution} is not allowed (allowed: numbers > 0)")
+    task_name: str
+    grid: object
+    protocol: str
+    task: object
+    search: object
+    quick: bool
+    steps: int | None
+    device: str
 
-    def close_enough(self, last_pass: int, first_fail: int) -> bool:
-        return first_fail - last_pass <= max(1, math.ceil(self.resolution * last_pass))
 
-    def bracket(self, probes: dict[int, bool]) -> tuple[int | None, int | None]:
-        """(last pass, first fail): the shortest failing length probed, and the longest passing length below it;
-        either None while the search is still open (growing: no fail yet; shrinking: no pass below the fail)."""
-        fails = [n for n, ok in probes.items() if not ok]
-        first_fail = min(fails) if fails else None
-        below = [n for n, ok in probes.items() if ok and (first_fail is None or n < first_fail)]
-        return (max(below) if below else None), first_fail
+class Prober:
+    """A search's probes: each cell's probed lengths and whether they passed, scored from the stored runs (a sweep's
+    runs and a stopped search's count), and the rounds that train the next ones."""
 
-    def next_length(self, probes: dict[int, bool]) -> int | None:
-        """The next length to probe, or None when the search is done."""
-        if self.start not in probes:
-            return self.start
-        last_pass, first_fail = self.bracket(probes)
-        if first_fail is None:  # growing
-            return None if last_pass >= self.cap else min(self.cap, math.ceil(last_pass * self.growth))
-        if last_pass is None:  # shrinking
-            return None if first_fail <= self.min_length else max(self.min_length, math.floor(first_fail / self.growth))
-        return None if self.close_enough(last_pass, first_fail) else (last_pass + first_fail) // 2
+    def __init__(self, plan: SearchPlan, cells: list[str], seeds: int):
+        self.plan, self.cells, self.seeds = plan, cells, seeds
+        self.probes = {cell: {} for cell in cells}
+        self.scores: dict[tuple[str, int], dict] = {}
+        self.steps = self.configs(cells[0], plan.search.start, seeds=1)[
+            0
+        ].steps  # the budget: one seed's config says it
 
-    def next_lengths(self, probes: dict[int, bool], k: int = 1) -> list[int]:
-        """Up to `k` lengths for one round: the next length, then the lengths the search would probe after it
-        for either outcome, breadth first (growing from L with k=3: L, then 2L if L passes and the length it
-        would shrink or bisect to if L fails). One of them is always the length the next round would have
-        probed, so a round of 3 does the work of 2 rounds of 1 with one run in three spare."""
-        chosen, frontier = [], [dict(probes)]
-        while frontier and len(chosen) < k:
-            hypothesis = frontier.pop(0)
-            length = self.next_length(hypothesis)
-            if length is None:
-                continue
-            if length not in chosen:
-                chosen.append(length)
-            frontier += [{**hypothesis, length: outcome} for outcome in (True, False)]
-        return chosen
+    def configs(self, cell: str, length: int, seeds: int | None = None) -> list:
+        """A probe's runs: one config per seed (`seeds`, default the search's)."""
 
-    def costliest(self, probes: dict[int, bool], k: int = 1) -> list[int]:
-        """The lengths the search still probes, `k` a round, for the truth that makes them longest in total, over
-        every monotone truth (passes up to some h in [min_length - 1, cap]; stored probes keep their outcomes):
-        what the plan line prices.
+        p = self.plan
+        return plan_sweep(p.protocol, [cell], [length], seeds or self.seeds, p.quick, p.device, steps=p.steps)
 
-        >>> Search(start=30, min_length=3, cap=240).costliest({})  # a horizon just below the cap: grow, then bisect
-        [30, 60, 120, 240, 180, 210, 225]
-        """
-        worst: list[int] = []
-        for truth in range(self.min_length - 1, self.cap + 1):
-            seen, new = dict(probes), []
-            while lengths := self.next_lengths(seen, k):
-                for length in lengths:
-                    new.append(length)
-                    seen[length] = length <= truth
-            if sum(new) > sum(worst):
-                worst = new
-        return worst
+    def record(self, runs, cell: str, length: int) -> bool:
+        """Score a probe from its stored runs; False when not all of its seeds are stored."""
 
-    def reading(self, probes: dict[int, bool]) -> dict:
-        """What the probes say: horizon (the last pass below the first fail; the cap when censored above, None
-        below the minimum), bracket, longest_pass (the longest passing length probed) and censored."""
-        last_pass, first_fail = self.bracket(probes)
-        passes = [n for n, ok in probes.items() if ok]
-        censored = "above" if first_fail is None else "below" if last_pass is None else "none"
-        return dict(
-            horizon=last_pass,
-            bracket=(last_pass, first_fail) if censored == "none" else None,
-            last_pass=last_pass,
-            first_fail=first_fail,
-            longest_pass=max(passes) if passes else None,
-            censored=censored,
+        at = runs.reindex([c.run_id() for c in self.configs(cell, length)])
+        if at["status"].isna().any():
+            return False
+        task = self.plan.task
+        summary = probe_summary(at, task.threshold, task.direction).iloc[0].to_dict()
+        self.probes[cell][length] = summary["passed"]
+        self.scores[(cell, length)] = dict(
+            task=self.plan.task_name, protocol=self.plan.protocol, **summary, steps=self.steps, threshold=task.threshold
         )
+        return True
+
+    def read(self, store):
+        """Record every probe the folder already holds; returns its runs (an empty frame for a new folder)."""
+
+        stored = store.collect()[0] if store else pd.DataFrame()
+        if stored.empty:  # a new folder (or none yet, with --dry-run)
+            stored = pd.DataFrame(
+                columns=["run_id", "cell", "protocol", "seq_len", "status", "steps", "wall_time_s", "pack_size"]
+            )
+        runs, search = stored.set_index("run_id"), self.plan.search
+        for cell in self.cells:
+            mine = stored[(stored["cell"] == cell) & (stored["protocol"] == self.plan.protocol)]
+            for length in sorted(set(mine["seq_len"])):
+                if search.min_length <= length <= search.cap:
+                    self.record(runs, cell, int(length))
+        return stored
+
+    def search(self, store, machine, record, progress: bool) -> None:
+        """Train round after round until every cell's search is done; `record`'s entry counts the runs trained."""
+        search = self.plan.search
+        most = math.ceil(math.log(search.cap / search.start, search.growth))
+        most += (
+            math.ceil(math.log(search.start / search.min_length, search.growth)) + math.ceil(math.log2(search.cap)) + 1
+        )
+        for round_number in range(1, most + 2):
+            active = [cell for cell in self.cells if search.next_length(self.probes[cell]) is not None]
+            if not active:
+                break
+            k = lengths_per_cell(machine.workers, len(active), self.seeds)
+            wanted = {cell: search.next_lengths(self.probes[cell], k) for cell in active}
+            tick, done = time.perf_counter(), self.train_round(store, machine, wanted, progress)
+            record.entry["runs_trained"] += done
+            record.entry["runs_skipped"] = self.probed_runs() - record.entry["runs_trained"]  # a stopped search's too
+            elapsed = time.perf_counter() - tick
+            print(f"round {round_number}: {self.round_line(wanted)}; {done} runs trained, {elapsed:.0f} s", flush=True)
+        record.entry["runs_skipped"] = self.probed_runs() - record.entry["runs_trained"]  # when no round was needed
+
+    def add_seeds(self, store, machine, record, rule, progress: bool) -> dict[str, str]:
+        """Seed rounds after the search (`memorybench.analysis.seed_rounds`): more seeds at each cell's lengths nearest its
+        L50 until its rule stops it; cell -> why it stopped. `record`'s entry counts the runs trained."""
+        p, task, stops = self.plan, self.plan.task, {}
+        while len(stops) < len(self.cells):
+            runs, wanted, new = store.collect()[0], [], []
+            for cell in (c for c in self.cells if c not in stops):
+                mine = runs[(runs["cell"] == cell) & (runs["protocol"] == p.protocol) & (runs["steps"] == self.steps)]
+                mine = mine[mine["seq_len"].isin(list(self.probes[cell]))]
+                stop, more = next_seeds(mine, task.threshold, task.direction, rule)
+                if stop:
+                    stops[cell] = stop
+                for length, first, count in more:
+                    wanted += plan_sweep(p.protocol, [cell], [length], count, p.quick, p.device, steps=p.steps,
+                                         first_seed=first)  # fmt: skip
+                    new += [(cell, length)] if length not in self.probes[cell] else []
+            if wanted:
+                outcome = run_sweep(store, wanted, machine.workers, progress=progress, executor=machine.executor)
+                if outcome.interrupted:
+                    raise KeyboardInterrupt
+                if not (outcome.done or outcome.failed):  # nothing new stored: the next round would ask again
+                    return {cell: stops.get(cell, "seed cap") for cell in self.cells}
+                record.entry["runs_trained"] += len(outcome.done)
+                stored = store.collect()[0].set_index("run_id")
+                for cell, length in new:  # a length probed further out for a censored L50: a probe of the search's own
+                    self.record(stored, cell, length)
+                print(f"seeds: {len(wanted)} runs at {sorted({(c.cell, c.seq_len) for c in wanted})}", flush=True)
+        return stops
+
+    def train_round(self, store, machine, wanted: dict[str, list[int]], progress: bool) -> int:
+        """Train one round's probes (packed as a sweep packs them) and score them; the runs trained."""
+        pairs = [(cell, length) for cell, lengths in wanted.items() for length in lengths]
+        configs = [c for cell, length in pairs for c in self.configs(cell, length)]
+        lengths = sorted({length for _, length in pairs})
+        sizes = default_pack_sizes(list(wanted), lengths, self.seeds, machine.device.type, machine.workers)
+        outcome = run_sweep(
+            store, configs, machine.workers, pack_size=sizes, across_lengths=True, progress=progress,
+            executor=machine.executor,
+        )  # fmt: skip
+        if outcome.interrupted:
+            raise KeyboardInterrupt
+        runs = store.collect()[0].set_index("run_id")
+        for cell, length in pairs:
+            if not self.record(runs, cell, length):
+                raise ValueError(
+                    f"{cell} at L={length}: a probe's runs were not all stored (see the sweep's lines above)"
+                )
+        return len(outcome.done)
+
+    def probed_runs(self) -> int:
+        """The runs behind every probe recorded so far (each probe is one run per seed)."""
+        return self.seeds * sum(map(len, self.probes.values()))
+
+    def round_line(self, wanted: dict[str, list[int]]) -> str:
+        def probe(cell, n):
+            return f"L={n} {self.scores[(cell, n)]['mean']:.3g} {'pass' if self.probes[cell][n] else 'fail'}"
+
+        def bracket(cell):
+            return ", ".join("?" if n is None else str(n) for n in self.plan.search.bracket(self.probes[cell]))
+
+        return "; ".join(
+            f"{cell} {', '.join(probe(cell, n) for n in lengths)} (bracket [{bracket(cell)}])"
+            for cell, lengths in wanted.items()
+        )
+
+    def tables(self):
+        """(search_horizons rows, search_probes rows) of this search: each cell's reading, and every probe."""
+
+        plan, task = self.plan, self.plan.task
+        probed = pd.DataFrame([self.scores[key] for key in sorted(self.scores)])
+        rows = []
+        for cell in self.cells:
+            mine = probed[probed["cell"] == cell]
+            reading = search_reading(plan.search, mine, task.threshold, task.direction)
+            rows.append(
+                dict(
+                    task=plan.task_name, protocol=plan.protocol, cell=cell,
+                    **{key: reading[key] for key in READING},
+                    cap=plan.search.cap, min_length=plan.search.min_length, start=plan.search.start, growth=plan.search.growth,
+                    threshold=task.threshold, direction=task.direction, metric=task.metric, baseline=task.baseline,
+                    seeds=self.seeds, steps=self.steps, probes=len(mine), runs=int(mine["seeds"].sum()),
+                    wall_time_s=float(mine["wall_time_s"].sum()),
+                )
+            )  # fmt: skip
+        return pd.DataFrame(rows), probed
+
+
+READING = (
+    "horizon",
+    "last_pass",
+    "first_fail",
+    "longest_pass",
+    "censored",
+    "horizon_low",
+    "censored_low",
+    "horizon_high",
+    "censored_high",
+    "longest_pass_low",
+    "longest_pass_high",
+)  # fmt: skip  (search_reading's fields, in the table's column order)
+
+
+def search_folder(prober: Prober, store, machine, command: list[str], rule: SeedRule | None = None,
+                  progress: bool = True):  # fmt: skip
+    """One search as one session on `store`: the probe rounds, then the seed rounds `rule` asks for (None: none),
+    then the search's tables written beside the folder's other searches. Returns (the search_horizons rows, the
+    session's record)."""
+    with session(store, machine, command) as record:
+        prober.search(store, machine, record, progress)
+        stops = prober.add_seeds(store, machine, record, rule, progress) if rule else {}
+        for cell, stop in stops.items():
+            print(f"{cell}: seeds stopped ({stop})")
+        record.write()  # before the report, which lists it
+    horizons, probed = prober.tables()
+    if stops:
+        horizons = horizons.assign(l50_stop=horizons["cell"].map(stops), max_seeds=rule.max_seeds)
+    write_searches(store.tables_dir, horizons, probed)
+    return horizons, record

@@ -28,6 +28,7 @@ from memorybench.storage.rundir import read_run
 from memorybench.storage.store import ResultsStore
 from memorybench.sweep.executors import make_executor
 from memorybench.sweep.settings import SweepAxes
+from memorybench.engine.loop import resolve_device
 
 
 def plan_sweep(
@@ -171,7 +172,6 @@ def plan_work(
 ) -> Plan:
     """The runs of `configs` not complete in `store` (damaged ones included), grouped into jobs; `compiled`: every
     job trains through torch.compile's forward (`memorybench.engine.compiled`) where no CUDA graph replays it."""
-    from memorybench.engine.loop import resolve_device
 
     intact, damaged = store.scan()  # every run folder read once
     complete = store.complete_ids(intact, retry_failed)

@@ -40,6 +40,7 @@ from memorybench.engine.jobs import run_job
 from memorybench.engine.policy import Job
 from memorybench.plugins import load_shipped, shipped
 from memorybench.result import RunResult
+from memorybench.engine.loop import RunOutput
 
 KILL_HOOK = "MEMORYBENCH_TEST_KILL_RUN"  # tests only: a worker that would train this run id kills itself first
 RETRIES = 1
@@ -71,7 +72,6 @@ def _run_remote(job: Job, kill_run: str | None, plugins=()) -> list:
 
 def lost_outputs(job: Job, reason: str) -> list:
     """The runs of a job whose worker died: status 'lost', never stored."""
-    from memorybench.engine.loop import RunOutput
 
     return [
         RunOutput(config, RunResult(status="lost", error=reason, pack_size=len(job.configs))) for config in job.configs

@@ -30,8 +30,8 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import product
 
+
 MATCHES = ("params", "state")  # what --match equalises across cells
-AXES = ("lr", "init", "hidden_size", "forget_bias")  # config fields a sweep varies besides cell, length and seed
 SETTING_AXES = ("lr", "init", "hidden_size")  # a setting; forget_bias makes a variant of the cell instead
 DEFAULT_HIDDEN = 32  # RunConfig's, the book's
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from memorybench.analysis.search import horizon_by_budget, probe_summary, search_reading
-from memorybench.sweep.horizon import Search
+from memorybench.analysis.search_rule import Search
 
 SEARCH = Search(start=10, min_length=3, cap=80)
 

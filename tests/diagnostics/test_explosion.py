@@ -140,14 +140,14 @@ def test_ctrl_c_is_one_line_naming_what_is_stored(tmp_path, monkeypatch, capsys)
     import signal
     import time
 
-    from memorybench.diagnostics import explosion_command
+    from memorybench.diagnostics import explosion
 
     def interrupted(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C
         time.sleep(10)
 
-    monkeypatch.setattr(explosion_command, "run_explosion", interrupted)
-    assert explosion_command.main(["--seeds", "1", "--out", str(tmp_path / "out")]) == 130
+    monkeypatch.setattr(explosion, "run_explosion", interrupted)
+    assert main(["--seeds", "1", "--out", str(tmp_path / "out")]) == 130
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert f"interrupted: the runs finished before it are stored in {tmp_path / 'out'}; re-run the same command" in err

@@ -4,7 +4,7 @@ import pandas as pd
 
 from memorybench.analysis.search import probe_summary, search_reading
 from memorybench.report.horizon_section import report_section
-from memorybench.sweep.horizon import Search
+from memorybench.analysis.search_rule import Search
 from tests.report.test_suite import stored
 
 

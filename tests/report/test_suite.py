@@ -156,7 +156,7 @@ def test_a_bound_below_names_the_shortest_length_tested_and_every_reading_keeps_
 
     from memorybench.analysis.search import search_reading
     from memorybench.report.suite import horizon_entry, mean_text
-    from memorybench.sweep.horizon import Search
+    from memorybench.analysis.search_rule import Search
 
     probes = pd.DataFrame(
         dict(seq_len=[12, 25, 50], ci_low=[0.1, 0.5, 0.1], ci_high=[0.3, 1.0, 0.7], passed=[False, True, False])

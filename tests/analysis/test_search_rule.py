@@ -3,7 +3,7 @@
 import pytest
 
 from memorybench.cli.horizon import main
-from memorybench.sweep.horizon import Search
+from memorybench.analysis.search_rule import Search
 
 
 def run_search(search: Search, passes) -> dict[int, bool]:
