@@ -9,7 +9,7 @@ The Python API, importable from here (each name is loaded when first used, so th
     'ok'
 """
 
-__version__ = "0.2.0"
+from memorybench.version import __version__
 
 # name -> the module that defines it
 API = {
@@ -42,6 +42,7 @@ def __getattr__(name: str):
         raise AttributeError(f"module 'memorybench' has no attribute {name!r}")
     from importlib import import_module
 
+    import_module("memorybench.cli.builtins")  # the built-in report sections, as the command has them
     value = getattr(import_module(API[name]), name)
     globals()[name] = value
     return value

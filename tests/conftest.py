@@ -3,6 +3,7 @@ import shutil
 
 import pytest
 
+import memorybench.cli.builtins  # noqa: F401  (the built-in commands and report sections, as the command has them)
 from memorybench.models import checkpoint_writer
 from memorybench.storage.store import ResultsStore
 from memorybench.sweep.plan import plan_sweep, run_sweep

@@ -1,13 +1,20 @@
-"""The package's import contract: its parts import one another only downward, through the layers
-below, and no module imports itself back; imports inside functions counted.
+"""The package's import contract (`memorybench.layers`): its parts import one another only downward, and no module
+imports itself back; imports inside functions counted, and modules named in strings too.
 
-A cycle hides behind an import inside a function until the day it is moved to the top; this test
-reads every module's imports (all of them, wherever they stand), checks each against `LAYERS`, and
-fails on any cycle, naming it. Exempt: `__main__` modules.
+A cycle hides behind an import inside a function until the day it is moved to the top, and an upward import hides
+in a string a registry imports later (`"memorybench.cli.run"`); this test reads every module's imports (all of
+them, wherever they stand) and every string that names one of the package's modules, checks each against
+`memorybench.layers.LAYERS`, and fails on any cycle, naming it. Exempt: `__main__` modules, and the bare name
+`memorybench` in a string (the program's name in messages and provenance, not an import).
 """
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
+
+from memorybench.layers import layer_of, part_of
 
 PACKAGE = Path(__file__).resolve().parent.parent / "memorybench"
 
@@ -17,45 +24,9 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-# lowest first: a part imports only parts of lower layers (and itself); parts of one layer not each other
-LAYERS = [
-    (
-        "memorybench",
-        "memorybench.checks",
-        "memorybench.registry",
-        "memorybench.parser",
-        "memorybench.result",
-        "memorybench.invocation",
-        "memorybench.commands",
-    ),
-    ("memorybench.plugins",),  # records what each plugin registered (memorybench.registry.ADDED)
-    ("memorybench.tasks", "memorybench.cells"),
-    ("memorybench.models",),
-    ("memorybench.config",),
-    ("memorybench.storage",),  # no torch either: see test_storage_imports_no_torch
-    ("memorybench.engine",),
-    ("memorybench.training",),
-    ("memorybench.analysis",),
-    ("memorybench.sweep",),  # the horizon search's driver reads its probes through analysis
-    ("memorybench.report",),
-    ("memorybench.diagnostics",),
-    ("memorybench.cli",),
-]
-
-
-def part_of(module: str) -> str:
-    """The part (package or top-level module) of LAYERS that holds `module`."""
-    parts = [p for layer in LAYERS for p in layer if module == p or module.startswith(p + ".")]
-    return max(parts, key=len)
-
-
-def layer_of(part: str) -> int:
-    return next(i for i, layer in enumerate(LAYERS) if part in layer)
-
-
-def import_graph() -> dict[str, set[str]]:
+def import_graph(strings: bool = True) -> dict[str, set[str]]:
     """module -> the package's modules it imports (a name imported from a package counts as that package,
-    unless it is a submodule)."""
+    unless it is a submodule), and, with `strings`, the dotted module names its string constants hold."""
     paths = {module_name(p): p for p in PACKAGE.rglob("*.py")}
     graph = {}
     for name, path in paths.items():
@@ -68,6 +39,8 @@ def import_graph() -> dict[str, set[str]]:
                 found |= {f"{target}.{a.name}" if f"{target}.{a.name}" in paths else target for a in node.names}
             elif isinstance(node, ast.Import):
                 found |= {a.name for a in node.names}
+            elif strings and isinstance(node, ast.Constant) and isinstance(node.value, str) and "." in node.value:
+                found.add(node.value)  # a module named in a string: imported later, by whoever reads it
         graph[name] = {m for m in found if m in paths and m != name}
     return {name: edges for name, edges in graph.items() if not name.endswith("__main__")}
 
@@ -78,8 +51,8 @@ def upward_imports(graph: dict[str, set[str]]) -> list[str]:
     for module, imported in sorted(graph.items()):
         for target in sorted(imported):
             a, b = part_of(module), part_of(target)
-            if a != b and layer_of(b) >= layer_of(a):
-                bad.append(f"{module} -> {target} (layer {layer_of(a)} -> {layer_of(b)})")
+            if a != b and layer_of(target) >= layer_of(module):
+                bad.append(f"{module} -> {target} (layer {layer_of(module)} -> {layer_of(target)})")
     return bad
 
 
@@ -120,10 +93,12 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 def test_the_import_graph_is_read():
     graph = import_graph()
-    assert (
-        "memorybench.engine.loop" in graph["memorybench.engine.jobs"]
-        and "memorybench.report.build" in graph["memorybench.cli.run"]
-    )
+    assert "memorybench.engine.loop" in graph["memorybench.engine.jobs"]
+    assert "memorybench.report.build" in graph["memorybench.cli.run"]
+    # named in strings: the built-in commands and sections the command line lists, the API's names
+    assert "memorybench.diagnostics.shift" in graph["memorybench.cli.builtins"]
+    assert "memorybench.training" in graph["memorybench"]
+    assert "memorybench.diagnostics.shift" not in import_graph(strings=False)["memorybench.cli.builtins"]
 
 
 def test_no_module_imports_itself_back():
@@ -144,16 +119,23 @@ def test_an_upward_import_is_caught():
     assert upward_imports(graph) == ["memorybench.storage.store -> memorybench.engine.loop (layer 5 -> 6)"]
 
 
-def test_storage_imports_no_torch():
-    import json
-    import subprocess
-    import sys
+def test_an_upward_module_named_in_a_string_is_caught(tmp_path, monkeypatch):
+    """A registry below the command line that names a command's module (as memorybench.commands once did)."""
+    fake = tmp_path / "memorybench"
+    for path in PACKAGE.rglob("*.py"):
+        (fake / path.relative_to(PACKAGE)).parent.mkdir(parents=True, exist_ok=True)
+        (fake / path.relative_to(PACKAGE)).write_text(path.read_text())
+    (fake / "commands.py").write_text((PACKAGE / "commands.py").read_text() + '\nRUN = "memorybench.cli.run"\n')
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    assert "memorybench.commands -> memorybench.cli.run (layer 0 -> 12)" in upward_imports(import_graph())
 
-    code = (
-        "import json, sys\nimport memorybench.storage.store, memorybench.storage.sharing, memorybench.storage.rundir\n"
-        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'matplotlib'))))"
-    )
+
+def test_the_torch_free_parts_import_no_torch():
+    """Every module of the parts `memorybench.layers` marks torch-free, imported together in a fresh process."""
+    modules = sorted(m for m in import_graph() if part_of(m).torch_free)
+    code = f"import json, sys\nimport {', '.join(modules)}\nprint(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'torch')))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=PACKAGE.parent, check=True)
+    assert "memorybench.storage.store" in modules and "memorybench.config" in modules
     assert json.loads(done.stdout) == []
 
 

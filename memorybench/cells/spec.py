@@ -202,9 +202,10 @@ class CellSpec:
         """How many numbers one layer and direction's state carries from step to step: H, 2H for the LSTM's (h, c)
         and the LRU's H complex units. Memory capacity is bounded by it.
 
-        >>> from memorybench.cells import get_cell
-        >>> [get_cell(c).state_size(32) for c in ("srn", "lstm", "gru")]
-        [32, 64, 32]
+        Examples:
+            >>> from memorybench.cells import get_cell
+            >>> [get_cell(c).state_size(32) for c in ("srn", "lstm", "gru")]
+            [32, 64, 32]
         """
         return hidden_size * self.state_factor * (2 if self.has_cell_state else 1)
 

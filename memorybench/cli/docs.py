@@ -36,6 +36,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from memorybench.layers import LAYERS
 from memorybench.parser import Parser, folder_path
 
 BLOCK = re.compile(
@@ -107,6 +108,51 @@ def help_text(command: str) -> str:
     return out.getvalue().rstrip("\n")
 
 
+GENERATED_BLOCK = re.compile(r"^<!-- generated: (?P<name>[a-z-]+) -->\n(?P<body>.*?)^<!-- /generated -->$", re.M | re.S)
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def first_sentence(path: Path) -> str:
+    """The first sentence of a module's docstring, on one line (its first paragraph where no sentence ends)."""
+    import ast
+
+    text = (ast.get_docstring(ast.parse(path.read_text())) or "").split("\n\n")[0].replace("\n", " ")
+    end = re.search(r"[.!?](?=\s+[A-Z`(\"]|$)", text)  # not "et al. 2016", "i.i.d. stream"
+    return (text[: end.start() + 1] if end else text).replace("|", "\\|")
+
+
+def layout_markdown() -> str:
+    """docs/reference/layout.md's body: the contract's table (`memorybench.layers`), then each part's modules
+    with the first sentence of their docstrings."""
+    rows = ["| layer | part | holds | torch-free |", "|---|---|---|---|"]
+    sections = []
+    for i, layer in enumerate(LAYERS):
+        for part in layer:
+            name = f"{part.name.replace('.', '/')}/" if (PACKAGE_ROOT / part.name).is_dir() and part.name else None
+            name = name or f"{part.name or '__init__'}.py"
+            rows.append(f"| {i} | `{name}` | {part.holds} | {'yes' if part.torch_free else ''} |")
+            if name.endswith("/"):
+                files = sorted((PACKAGE_ROOT / part.name).glob("*.py"))
+                lines = [f"- `{f.name}`: {first_sentence(f)}" for f in files if f.name != "__init__.py"]
+                sections.append(
+                    f"### `{name}` (layer {i})\n\n{first_sentence(PACKAGE_ROOT / part.name / '__init__.py')}\n\n"
+                    + "\n".join(lines)
+                )
+    return "\n".join(rows) + "\n\n" + "\n\n".join(sections)
+
+
+def api_markdown() -> str:
+    """docs/reference/python-api.md's reference: one mkdocstrings entry per name of `memorybench.API`."""
+    import ast
+
+    tree = ast.parse((PACKAGE_ROOT / "__init__.py").read_text())  # read, not imported: the API sits above the CLI
+    api = next(ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "API")
+    return "\n\n".join(f"::: {module}.{name}" for name, module in api.items())
+
+
+GENERATORS = {"layout": layout_markdown, "api": api_markdown}  # <!-- generated: NAME --> blocks
+
+
 def refresh(page: str, read: Callable[[str], str], where: str, helps: bool = True) -> str:
     """`page` with every table block rewritten from its source (`read(path)` gives a source's text) and, with
     `helps`, every help block from its command."""
@@ -123,7 +169,12 @@ def refresh(page: str, read: Callable[[str], str], where: str, helps: bool = Tru
     def fill_help(match: re.Match) -> str:
         return f"<!-- help: {match['command']} -->\n```\n{help_text(match['command'])}\n```\n<!-- /help -->"
 
-    tables = BLOCK.sub(fill, page)
+    def fill_generated(match: re.Match) -> str:
+        if match["name"] not in GENERATORS:
+            raise ValueError(f"{where}: no generator {match['name']!r} (allowed: {', '.join(GENERATORS)})")
+        return f"<!-- generated: {match['name']} -->\n{GENERATORS[match['name']]()}\n<!-- /generated -->"
+
+    tables = GENERATED_BLOCK.sub(fill_generated, BLOCK.sub(fill, page))
     return HELP_BLOCK.sub(fill_help, tables) if helps else tables
 
 

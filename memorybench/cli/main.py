@@ -23,7 +23,7 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
-from memorybench import __version__
+from memorybench.version import __version__
 from memorybench.invocation import running
 from memorybench.parser import Parser, plain_output, usage_error
 from memorybench.commands import COMMANDS

@@ -4,8 +4,8 @@
 A section says what it reads from the results folder and how it writes itself; `build_report` walks
 the registry in order, and `memorybench store prune` keeps every checkpoint a section's tables were
 computed from. The built-in sections live in the diagnostics, which import this module and register
-on import; `report_sections` loads them by name, the way plugins are loaded, so this package never
-imports the diagnostics that sit above it.
+on import; the command line lists their modules in `SECTION_MODULES` (`memorybench.cli.builtins`) and
+`report_sections` imports them on first use, so this package never names the diagnostics above it.
 
 Example:
     >>> def hello(store, runs):
@@ -24,15 +24,9 @@ from importlib import import_module
 
 from memorybench.registry import add_to_registry
 
-# the diagnostics whose sections are built in, in the order the report shows them
-BUILTIN_MODULES = (
-    "memorybench.report.horizon_section",
-    "memorybench.diagnostics.explosion",
-    "memorybench.diagnostics.through_time",
-    "memorybench.diagnostics.memory_capacity",
-    "memorybench.diagnostics.extrapolate",
-    "memorybench.diagnostics.shift",
-)
+# the modules that register sections when imported, in the order the report shows them: the built-in ones are
+# listed by the command line (memorybench.cli.builtins, as pytest lists its default plugins), so the report names none
+SECTION_MODULES: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -61,6 +55,6 @@ def register_section(section: ReportSection, replace: bool = False) -> ReportSec
 
 def report_sections() -> list[ReportSection]:
     """Every registered section, the built-in ones first (imported here on first use)."""
-    for module in BUILTIN_MODULES:
+    for module in SECTION_MODULES:
         import_module(module)
     return list(SECTIONS.values())

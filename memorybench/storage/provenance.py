@@ -18,7 +18,7 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from memorybench import __version__
+from memorybench.version import __version__
 from memorybench.invocation import command as typed_command
 from memorybench.plugins import record as plugin_record
 

@@ -80,3 +80,21 @@ def test_a_help_block_holds_the_commands_help_at_a_fixed_width(monkeypatch):
     assert max(map(len, page.splitlines())) > 40  # 100 columns, whatever the terminal says
     with pytest.raises(ValueError, match="printed no usage"):
         refresh("<!-- help: nope -->\n<!-- /help -->\n", None, "p.md")
+
+
+def test_a_generated_block_holds_the_layout_from_the_contract_and_the_api_from_its_names(monkeypatch):
+    from memorybench import layers
+
+    page = "<!-- generated: layout -->\nSTALE TEXT\n<!-- /generated -->\n<!-- generated: api -->\n<!-- /generated -->\n"
+    new = refresh(page, lambda path: "", "page.md")
+    assert "| 5 | `storage/` | results folders" in new and "- `store.py`: The results store" in new
+    assert "::: memorybench.config.protocol_config" in new and "STALE TEXT" not in new
+    moved = tuple(
+        (*layer, layers.Part("made_up", "a part the contract gains")) if i == 3 else layer
+        for i, layer in enumerate(layers.LAYERS)
+    )
+    monkeypatch.setattr(layers, "LAYERS", moved)
+    monkeypatch.setattr("memorybench.cli.docs.LAYERS", moved)
+    assert "| 3 | `made_up.py` | a part the contract gains |  |" in refresh(page, lambda path: "", "page.md")
+    with pytest.raises(ValueError, match="no generator 'nope' \\(allowed: layout, api\\)"):
+        refresh("<!-- generated: nope -->\n<!-- /generated -->\n", lambda path: "", "page.md")
