@@ -25,11 +25,13 @@ declare -A sweeps=(
     [flip_flop]="--task flip_flop --cells all"
     [modern]="--cells indrnn mingru minlstm lru;--cells all --reuse results"
 )
-searched=(nndl-seeds5 adding parity selective_copying associative_recall flip_flop modern)
+searched=(nndl-seeds5 nndl-shuffled stream adding copy parity selective_copying associative_recall flip_flop modern)
 # search_args: FOLDER -> the `memorybench horizon` arguments where they are not its first sweep's (a sweep's
 #   --lengths is not a search's); the seed rounds of issue 45
 declare -A search_args=(
     [nndl-seeds5]="--seeds 5 --max-seeds 10"
+    [nndl-shuffled]="--protocol nndl-shuffled"
+    [stream]="--protocol stream"
 )
 declare -A diagnostics=(
     [results]="through-time;extrapolate"

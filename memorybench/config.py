@@ -86,6 +86,9 @@ class RunConfig:
 
         spec = get_cell(self.cell)
         task = get_task(self.task)
+        # the definitions' versions above 1 join the run id (not fields: a stored config stays as it was written)
+        versions = {"cell_version": spec.version, "task_version": task.version}
+        object.__setattr__(self, "_versions", {name: v for name, v in versions.items() if v != 1})
         check_int("seq_len", self.seq_len, task.min_seq_len)
         check_values(self.to_dict())
         check_choice("init", self.init, INITS)
@@ -120,9 +123,11 @@ class RunConfig:
 
     def run_id(self) -> str:
         """A short hash of everything that changes the result (the device excluded; fields
-        newer than the first stored results only when they differ from their default)."""
+        newer than the first stored results only when they differ from their default; the cell's and
+        the task's definition versions only above 1, `CellSpec.version`, `TaskSpec.version`)."""
         unused = {k for k, default in NEW_FIELD_DEFAULTS.items() if getattr(self, k) == default}
         identity = {k: v for k, v in self.to_dict().items() if k != "device" and k not in unused}
+        identity.update(self._versions)
         text = json.dumps(identity, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

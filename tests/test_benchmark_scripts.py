@@ -237,14 +237,16 @@ def test_regenerating_the_results_searches_again_every_horizon_a_folder_holds():
     # committed folder records must be run again (on its first sweep's arguments), with the same task and cells,
     # or its searched horizons are lost
     sweeps, searched = reference_folders()
-    recorded = {}
+    recorded, held = {}, set()
     for store in sorted((ROOT / "results").glob("*/store.json")):
         commands = [
             s["command"] for s in json.loads(store.read_text())["sweeps"] if "memorybench horizon" in s["command"]
         ]
         if commands and store.parent.name in sweeps:
             recorded[store.parent.name] = commands
-    assert recorded and set(searched) == set(recorded)
+        if (store.parent / "tables" / "search_horizons.csv").exists() and store.parent.name in sweeps:
+            held.add(store.parent.name)  # a search whose command predates its recording (copy's) counts too
+    assert recorded and set(searched) == set(recorded) | held
 
     def task(args):
         return (re.search(r"--task (\w+)", args) or [None, "nndl"])[1]

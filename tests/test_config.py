@@ -76,7 +76,7 @@ def test_new_fields_at_their_defaults_keep_the_run_ids_of_every_committed_run():
     from memorybench.config import RunConfig
     from memorybench.storage.rundir import read_run
 
-    folders = [p.parent for p in (Path(__file__).resolve().parent.parent / "results").glob("**/runs/*/run.json")]
+    folders = [p.parent for p in (Path(__file__).resolve().parent.parent / "results").glob("**/runs/*/run.json*")]
     assert len(folders) >= 200  # the committed reference sweeps
     for folder in folders:
         config = RunConfig.from_dict(read_run(folder).config)
@@ -100,3 +100,20 @@ def test_every_task_grid_fits_its_task():
                 protocol
             )  # the digit sum's stream variant is its own task
             assert protocol_config(protocol, seq_len=grid.lengths[0], cell="gru").task == PROTOCOLS[protocol]["task"]
+
+
+@pytest.mark.parametrize(
+    "registry, name", [("memorybench.cells.registry.CELLS", "lstm"), ("memorybench.tasks.TASKS", "nndl")]
+)
+def test_a_new_definition_version_changes_the_run_id_and_version_1_keeps_it(monkeypatch, registry, name):
+    import dataclasses
+    import importlib
+
+    module, _, attribute = registry.rpartition(".")
+    specs = getattr(importlib.import_module(module), attribute)
+    config = protocol_config("nndl", cell="lstm", seq_len=30, seed=1)
+    monkeypatch.setitem(specs, name, dataclasses.replace(specs[name], version=2))
+    bumped = protocol_config("nndl", cell="lstm", seq_len=30, seed=1)
+    assert bumped.run_id() != config.run_id() and bumped.to_dict() == config.to_dict()  # the id, not the fields
+    monkeypatch.setitem(specs, name, dataclasses.replace(specs[name], version=1))
+    assert protocol_config("nndl", cell="lstm", seq_len=30, seed=1).run_id() == config.run_id()

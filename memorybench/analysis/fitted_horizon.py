@@ -144,3 +144,52 @@ def fitted_horizon(
     low, high = (float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))) if draws else (None, None)
     per_length = int(outcomes.groupby("seq_len")["seed"].nunique().max())
     return FittedHorizon(reading, l50, low, high, bracket, per_length)
+
+
+def solve_rates(runs: pd.DataFrame, threshold: float, direction: str) -> pd.DataFrame:
+    """Per probed length: how many seeds solve (`solved`) of how many ran (`seeds`), and the share (`rate`).
+
+    >>> runs = pd.DataFrame(dict(seq_len=[5, 5, 9], seed=[0, 1, 0], status="ok", test_score=[0.9, 0.2, 0.1]))
+    >>> solve_rates(runs, 0.55, "higher").to_dict("records")[0]
+    {'seq_len': 5, 'solved': 1, 'seeds': 2, 'rate': 0.5}
+    """
+    outcomes = seed_outcomes(runs, threshold, direction)
+    rates = outcomes.groupby("seq_len")["solved"].agg(solved="sum", seeds="count").reset_index()
+    return rates.assign(solved=rates["solved"].astype(int), rate=rates["solved"] / rates["seeds"])
+
+
+def _curve(outcomes: pd.DataFrame, x: np.ndarray) -> np.ndarray:
+    """The penalised fit's P(solve) at log2 lengths `x`; a constant where every outcome is one class."""
+    if outcomes["solved"].nunique() == 1:
+        return np.full(len(x), float(outcomes["solved"].iloc[0]))
+    slope, intercept = logistic_fit(outcomes)
+    return 1 / (1 + np.exp(-(intercept + slope * x)))
+
+
+def solve_curve(runs: pd.DataFrame, threshold: float, direction: str, points: int = 60,
+                resamples: int = RESAMPLES, seed: int = 0) -> pd.DataFrame:  # fmt: skip
+    """The share of seeds that solve, as the penalised logistic fit draws it over the probed lengths (`points`
+    lengths spaced evenly in log length), with a 95% band: the 2.5th and 97.5th percentiles of the fits to the
+    bootstrap resamples of the seeds (a seed keeps its outcomes at every length), as `fitted_horizon` resamples them.
+    The fit is drawn even where the outcomes separate (the penalty keeps its slope finite), though L50 is then read
+    as the bracket; columns seq_len, p, low, high.
+
+    >>> runs = pd.DataFrame(dict(seq_len=[10] * 4 + [20] * 4 + [40] * 4, seed=[0, 1, 2, 3] * 3, status="ok",
+    ...                          test_score=[1, 1, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0]))
+    >>> curve = solve_curve(runs, 0.5, "higher", points=3, resamples=50)
+    >>> curve["seq_len"].round().tolist(), bool(curve["p"].is_monotonic_decreasing), bool((curve["low"] <= curve["p"]).all())
+    ([10.0, 20.0, 40.0], True, True)
+    """
+    outcomes = seed_outcomes(runs, threshold, direction)
+    lengths = outcomes["seq_len"]
+    x = np.linspace(np.log2(lengths.min()), np.log2(lengths.max()), points)
+    seeds = sorted(set(outcomes["seed"]))
+    rows = {s: outcomes[outcomes["seed"] == s] for s in seeds}
+    rng = np.random.default_rng(seed)
+    draws = [
+        _curve(pd.concat([rows[s] for s in rng.choice(seeds, size=len(seeds))], ignore_index=True), x)
+        for _ in range(resamples if len(seeds) > 1 else 0)
+    ]
+    p = _curve(outcomes, x)
+    low, high = (np.percentile(draws, 2.5, axis=0), np.percentile(draws, 97.5, axis=0)) if draws else (p, p)
+    return pd.DataFrame({"seq_len": 2**x, "p": p, "low": np.minimum(low, p), "high": np.maximum(high, p)})

@@ -143,6 +143,9 @@ class CellSpec:
     group: where the command offers it (one of GROUPS): 'classic' (SRN, LSTM, GRU: a sweep's default cells),
         'modern' (the recent recurrent cells; `--cells all` is the classic and modern ones), 'book' (a cell of one
         of the book's experiments, not compared by default), 'plugin' (a user's cell: named to be trained).
+    version: the definition's version, hashed into every run id above 1: bump it when a change to the cell changes
+        what its runs compute (its step, initialisation or read-out), so a sweep retrains its runs instead of
+        counting the old ones as complete; the old runs stay readable under their ids.
     """
 
     name: str
@@ -171,6 +174,7 @@ class CellSpec:
     readout: Callable[[Params, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
     step_grad: StepGrad | None = None
     group: str = "plugin"
+    version: int = 1
 
     def __post_init__(self):
         if self.group not in GROUPS:

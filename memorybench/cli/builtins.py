@@ -73,7 +73,7 @@ BUILTIN_COMMANDS = {
         "compact": (
             "memorybench.cli.store",
             "compact",
-            "rewrite run folders of the four-file layout as one run.json each",
+            "rewrite run folders as one run.json.gz each (the same values, compressed)",
         ),
     },
     "list": {

@@ -193,6 +193,37 @@ def hand_typed_rows(page: str) -> list[tuple[int, str]]:
     ]
 
 
+QUOTED = re.compile(r"(?<![\w.+-])([+-]?\d+(?:\.\d+)?) \[([+-]?\d+(?:\.\d+)?), ([+-]?\d+(?:\.\d+)?)\]")
+
+
+def quoted_results(text: str) -> list[tuple[str, tuple[float, float, float]]]:
+    """Every 'value [low, high]' in `text`, as (the text, the three numbers).
+
+    >>> quoted_results("the LSTM (0.67 [0.44, 0.90]) and +0.32 [+0.10, +0.53]; L50 40 [31, 60]")
+    [('0.67 [0.44, 0.90]', (0.67, 0.44, 0.9)), ('+0.32 [+0.10, +0.53]', (0.32, 0.1, 0.53)), ('40 [31, 60]', (40.0, 31.0, 60.0))]
+    """
+    return [(m.group(0), tuple(float(g) for g in m.groups())) for m in QUOTED.finditer(text)]
+
+
+def unmatched_quotes(page: str, results: str) -> list[str]:
+    """The results a page's prose quotes ('0.67 [0.44, 0.90]', outside the generated blocks) that no result in
+    `results` (the reports' and benchmarks' text) rounds to: a number typed by hand that the results no longer
+    hold. A quote matches a result whose three numbers round to it at the quote's own precision.
+
+    >>> unmatched_quotes("at L=30 the SRN (0.5 [0.34, 0.65]) and 0.6 [0.1, 0.9]", "| 30 | 0.50 [0.34, 0.65] (n=10) |")
+    ['0.6 [0.1, 0.9]']
+    """
+    for block in (BLOCK, HELP_BLOCK, SUITE_BLOCK, GENERATED_BLOCK):
+        page = block.sub("", page)
+    held = {numbers for _, numbers in quoted_results(results)}
+
+    def matches(quote: str, numbers) -> bool:
+        places = [len(part.partition(".")[2]) for part in re.findall(r"\d+(?:\.\d+)?", quote)]
+        return any(all(round(h, d) == round(q, d) for h, q, d in zip(have, numbers, places)) for have in held)
+
+    return [quote for quote, numbers in quoted_results(" ".join(page.split())) if not matches(quote, numbers)]
+
+
 def pages(paths) -> list[Path]:
     """The markdown files under `paths` (folders are searched)."""
     found = []

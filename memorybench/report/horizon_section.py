@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from memorybench.analysis.experiments import label_of
-from memorybench.analysis.fitted_horizon import fitted_horizon
+from memorybench.analysis.fitted_horizon import fitted_horizon, solve_curve, solve_rates
 from memorybench.analysis.outcomes import outcome_counts, outcomes_of
 from memorybench.analysis.search import horizon_by_budget, search_reading
 from memorybench.analysis.search_record import SETTINGS, probes_of, read_searches
@@ -145,6 +145,49 @@ def plot_budget(budget: pd.DataFrame, table: pd.DataFrame, path):
     return save_figure(fig, path)
 
 
+def plot_solve_rates(table: pd.DataFrame, runs: pd.DataFrame, probes: pd.DataFrame, path):
+    """One panel per cell: the share of its seeds that solve at each probed length (k/n beside each point), the
+    penalised logistic fit of that share against log length with its 95% band over seed resamples
+    (`memorybench.analysis.fitted_horizon.solve_curve`) and L50 with its interval shaded where L50 is a fit, the
+    separation bracket hatched where the seeds separate."""
+    cells = list(table["cell"])
+    fig, axes = plt.subplots(
+        1, len(cells), figsize=(3.6 * len(cells), 3.2), squeeze=False, sharey=True, layout="constrained"
+    )
+    for ax, (_, row) in zip(axes[0], table.iterrows()):
+        lengths = set(probes.loc[probes["cell"] == row["cell"], "seq_len"])
+        mine = probe_runs(runs, row, lengths, every_seed=True)
+        color = get_cell(row["cell"]).color if row["cell"] in _known_cells() else "black"
+        ax.axhline(0.5, color="grey", linestyle="--", linewidth=0.8)
+        if len(mine):
+            threshold, direction = row["threshold"], row["direction"]
+            fitted = fitted_horizon(mine, threshold, direction)
+            if fitted.reading == "fit":
+                ax.axvspan(fitted.low, fitted.high, color=color, alpha=0.12, linewidth=0)
+                ax.axvline(fitted.l50, color=color, linewidth=1)
+            elif fitted.reading == "separated":
+                ax.axvspan(*fitted.bracket, color=color, alpha=0.12, linewidth=0, hatch="//")
+            if fitted.reading == "fit":  # elsewhere the penalised curve is a shrunk slope, not a reading
+                curve = solve_curve(mine, threshold, direction)
+                ax.fill_between(curve["seq_len"], curve["low"], curve["high"], color=color, alpha=0.2, linewidth=0)
+                ax.plot(curve["seq_len"], curve["p"], color=color, linewidth=1.5)
+            rates = solve_rates(mine, threshold, direction)
+            ax.scatter(rates["seq_len"], rates["rate"], s=14 + 4 * rates["seeds"], color=color, edgecolors="black",
+                       linewidths=0.5, zorder=3)  # fmt: skip
+            for _, r in rates.iterrows():
+                ax.annotate(f"{int(r['solved'])}/{int(r['seeds'])}", (r["seq_len"], r["rate"]), textcoords="offset points",
+                            xytext=(3, 4), fontsize=6)  # fmt: skip
+            ax.set_title(f"{label_of(row['cell'])}: {fitted.text()}", fontsize=9)
+        ax.set_xscale("log")
+        ax.set_xticks(sorted(lengths), [str(n) for n in sorted(lengths)], fontsize=7)  # the probed lengths
+        ax.minorticks_off()
+        ax.set_ylim(-0.05, 1.1)
+        ax.set_xlabel("sequence length L (log scale)", fontsize=8)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("share of seeds that solve", fontsize=8)
+    return save_figure(fig, path)
+
+
 def _known_cells() -> set:
 
     return set(cell_names())
@@ -256,6 +299,17 @@ def _search_lines(store, runs, table: pd.DataFrame, probes: pd.DataFrame, name: 
     ]
     scores_png = plot_scores(table, probes, figures / f"{name}_scores.png")
     lines += [f"![every probed seed against length]({scores_png.relative_to(store.root)})", ""]
+    if runs is not None and len(runs):
+        rates_png = plot_solve_rates(table, runs, probes, figures / f"{name}_solve_rate.png")
+        lines += [
+            "The share of seeds that solve at each probed length (k/n), the penalised logistic fit L50 is read from "
+            "(C = 1 on the slope per doubling of length) with its 95% band over seed resamples and L50 with its "
+            "interval shaded, where L50 is a fit; hatched, the separation bracket (every seed solves at one end and none at the "
+            "other: no fit exists without the penalty, and none is drawn):",
+            "",
+            f"![share of seeds that solve against length]({rates_png.relative_to(store.root)})",
+            "",
+        ]
     if curves is not None:
         budget = _budget(runs, curves, table, probes)
         if len(budget):

@@ -7,8 +7,10 @@ open() and mkdir() give (0o666 and 0o777 less the umask), not the 0600 and 0700 
 temporary files and folders they are written as.
 
 Runs of results formats 1 and 2 kept the same values in four files (config.json,
-result.json, env.json, curves.csv); `read_run` reads both layouts, and `compact_run`
-rewrites an old folder as run.json, every value as it was (floats round-trip exactly).
+result.json, env.json, curves.csv); format 4 keeps run.json gzip-compressed (run.json.gz, what
+`memorybench store compact` leaves: committed results in less than half the bytes). `read_run` reads
+every layout, and `compact_run` rewrites a plain folder as run.json.gz, every value as it was (floats
+round-trip exactly).
 
     run.json = {"config": {...}, "environment": {...}, "result": {...},
                 "curves": {"columns": ["step", ...], "float32": ["dev_loss", ...], "rows": [[250, 0.31, ...], ...]}}
@@ -34,6 +36,7 @@ Example:
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import math
 import os
@@ -51,6 +54,7 @@ from memorybench.storage.provenance import environment
 from memorybench.storage.validate import config_problem, result_problem, run_problem
 
 RUN_FILE = "run.json"  # config, result, environment and curves; written last
+RUN_FILE_GZ = "run.json.gz"  # the same document gzip-compressed (format 4): what `store compact` leaves
 CHECKPOINT = "checkpoint.pt"  # the best-dev weights; optional (see memorybench.report.prune)
 OLD_FILES = (
     "config.json",
@@ -169,34 +173,55 @@ def _read_curves_csv(path: Path) -> pd.DataFrame:
 def is_finished(folder) -> bool:
     """Whether `folder` holds a finished run (of either layout), intact or not."""
     folder = Path(folder)
-    return (folder / RUN_FILE).is_file() or (folder / "result.json").is_file()
+    return any((folder / name).is_file() for name in (RUN_FILE_GZ, RUN_FILE, "result.json"))
 
 
-def read_run(folder) -> StoredRun:
-    """The run stored in `folder`, of either layout; a file that does not load, a part missing, or a field
-    missing or of the wrong type (`memorybench.storage.validate`) raises DamagedRun naming it."""
+def _read_gzip_json(path: Path):
+    return json.loads(gzip.decompress(path.read_bytes()).decode())
+
+
+def gzip_bytes(text: str) -> bytes:
+    """`text` gzip-compressed, the same bytes every time (no file name, no time stamp in the header)."""
+    return gzip.compress(text.encode(), compresslevel=9, mtime=0)
+
+
+def read_run(folder, plain: bool = False) -> StoredRun:
+    """The run stored in `folder`, of any layout: run.json.gz, else run.json, else the four files (with `plain`,
+    never the compressed file: what `compact_run` converts). A file that does not load, a part missing, or a
+    field missing or of the wrong type (`memorybench.storage.validate`) raises DamagedRun naming it."""
     folder = Path(folder)
+    if not plain and (folder / RUN_FILE_GZ).is_file():
+        return _document_run(_load(folder / RUN_FILE_GZ, _read_gzip_json), RUN_FILE_GZ)
     if (folder / RUN_FILE).is_file() or not (folder / "result.json").is_file():
-        document = _load(folder / RUN_FILE, _read_json)
-        try:
-            why = run_problem(
-                document["config"], document["result"], document["curves"]["columns"], document["curves"]["rows"]
-            )
-        except (KeyError, TypeError) as exc:
-            raise DamagedRun(
-                f"{RUN_FILE} is not a run's ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})"
-            ) from exc
-        if why:
-            raise DamagedRun(why)
-        try:
-            curves = pd.DataFrame(document["curves"]["rows"], columns=document["curves"]["columns"])
-            for name in document["curves"].get("float32", []):
-                curves[name] = curves[name].astype(np.float32).astype(np.float64)
-            return StoredRun(dict(document["config"]), dict(document["result"]), dict(document["environment"]), curves)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DamagedRun(
-                f"{RUN_FILE} is not a run's ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})"
-            ) from exc
+        return _document_run(_load(folder / RUN_FILE, _read_json), RUN_FILE)
+    return _read_old_layout(folder)
+
+
+def _document_run(document, name: str) -> StoredRun:
+    """A run from its run.json document (`name`: the file it came from, for the messages)."""
+
+    def damaged(exc: Exception) -> DamagedRun:
+        return DamagedRun(f"{name} is not a run's ({type(exc).__name__}: {' '.join(str(exc).split())[:80]})")
+
+    try:
+        why = run_problem(
+            document["config"], document["result"], document["curves"]["columns"], document["curves"]["rows"]
+        )
+    except (KeyError, TypeError) as exc:
+        raise damaged(exc) from exc
+    if why:
+        raise DamagedRun(why)
+    try:
+        curves = pd.DataFrame(document["curves"]["rows"], columns=document["curves"]["columns"])
+        for column in document["curves"].get("float32", []):
+            curves[column] = curves[column].astype(np.float32).astype(np.float64)
+        return StoredRun(dict(document["config"]), dict(document["result"]), dict(document["environment"]), curves)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise damaged(exc) from exc
+
+
+def _read_old_layout(folder: Path) -> StoredRun:
+    """A run of the four-file layout (results formats 1 and 2)."""
     config, result = (_load(folder / name, _read_json) for name in ("config.json", "result.json"))
     why = config_problem(config) or result_problem(result)
     if why:
@@ -271,10 +296,10 @@ def save_run(folder, config: RunConfig, result: RunResult, checkpoint: Callable[
 
 
 def compact_run(folder) -> bool:
-    """Rewrite a run folder of the four-file layout as run.json (the same values, bit for bit), then remove
-    the old files; False when there is nothing to do (run.json only). The old files go only once run.json
-    reads back as the same document (a float's repr gives it back exactly); killed midway, it leaves run.json
-    beside old files, and run.json is read.
+    """Rewrite a run folder of the plain layouts (run.json, or the four files of formats 1 and 2) as run.json.gz
+    (the same document, bit for bit), then remove the plain files; False when there is nothing to do. The plain
+    files go only once run.json.gz reads back as the same document (a float's repr gives it back exactly); killed
+    midway, it leaves run.json.gz beside them, and the next compact writes it again from them.
 
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
@@ -283,18 +308,17 @@ def compact_run(folder) -> bool:
     >>> for name, text in run.items():
     ...     _ = (folder / name).write_text(text)
     >>> compact_run(folder), [p.name for p in folder.iterdir()], read_run(folder).curves["dev_score"].tolist()
-    (True, ['run.json'], [0.30000000000000004])
+    (True, ['run.json.gz'], [0.30000000000000004])
     """
     folder = Path(folder)
-    old = [folder / name for name in OLD_FILES if (folder / name).exists()]
-    if not old:
+    plain = [folder / name for name in (RUN_FILE, *OLD_FILES) if (folder / name).exists()]
+    if not plain:
         return False
-    if not (folder / RUN_FILE).is_file():
-        text = run_document(read_run(folder))
-        write_text_atomic(folder / RUN_FILE, text)
-        if run_document(read_run(folder)) != text:
-            (folder / RUN_FILE).unlink()
-            raise DamagedRun(f"{folder}: {RUN_FILE} did not read back as written; the old files are kept")
-    for path in old:
+    text = run_document(read_run(folder, plain=True))
+    write_atomic(folder / RUN_FILE_GZ, lambda path: Path(path).write_bytes(gzip_bytes(text)))
+    if run_document(read_run(folder)) != text:
+        (folder / RUN_FILE_GZ).unlink()
+        raise DamagedRun(f"{folder}: {RUN_FILE_GZ} did not read back as written; the plain files are kept")
+    for path in plain:
         path.unlink()
     return True

@@ -81,12 +81,10 @@ from memorybench.storage.rundir import (
 LINK = ".link"  # runs/<run_id>.link: a run shared from another store
 LOCK = ".lock"  # the file the operating system locks while a sweep writes (never removed: see `lock`)
 HOLDER = ".lock.holder"  # who holds the lock (process, command, start time), written while holding it
-FORMAT = 3  # bump when the layout changes in a way older readers cannot follow (2: runs/<run_id>.link; 3: run.json)
-READS = (
-    1,
-    2,
-    3,
-)  # each format reads the one before it: a store is marked 3 when it first writes a run.json or shares a run
+FORMAT = 4  # bump when the layout changes in a way older readers cannot follow (2: runs/<run_id>.link; 3: run.json;
+# 4: run.json.gz, what `store compact` leaves)
+READS = (1, 2, 3, 4)  # each format reads the ones before it: a store is marked 3 when it first writes a run.json or
+# shares a run, 4 when `store compact` first leaves a run.json.gz
 RUN_KEYS = ("run_id", "protocol", "cell", "seq_len", "seed")  # repeated on every curve row
 
 
@@ -130,7 +128,7 @@ class ResultsStore:
             if found["format"] not in READS:
                 raise StoreError(
                     f"{root} was written by a memorybench results format {found['format']!r}; this version reads formats "
-                    f"{' and '.join(map(str, READS))}: choose another folder"
+                    f"{', '.join(map(str, READS[:-1]))} and {READS[-1]}: choose another folder"
                 )
         elif root.exists() and (root / "runs").is_dir():
             raise StoreError(f"{root} has a runs/ folder but no store.json; if memorybench wrote it, {rebuild}")
@@ -184,16 +182,17 @@ class ResultsStore:
         if own.is_dir():
             shutil.rmtree(self._set_aside(own))
 
-    def _mark_format(self) -> None:
-        """Mark store.json with this version's format (before writing what older readers would miss)."""
+    def _mark_format(self, needed: int = 3) -> None:
+        """Mark store.json with format `needed` where it says less (before writing what older readers would miss)."""
         meta = json.loads(self.meta_path.read_text())
-        if meta["format"] < FORMAT:
-            write_json_atomic(self.meta_path, {**meta, "format": FORMAT})
+        if meta["format"] < needed:
+            write_json_atomic(self.meta_path, {**meta, "format": needed})
 
     def compact(self) -> tuple[int, dict[str, str]]:
-        """Rewrite this store's own run folders of the four-file layout (formats 1 and 2) as run.json, every value
-        as stored; returns (how many were rewritten, {damaged run id: why}: left as they are). The folder is marked
-        format 3 only once no run of the old layout is left (a run a link names stays with its store)."""
+        """Rewrite this store's own run folders of the plain layouts (run.json; the four files of formats 1 and 2) as
+        run.json.gz, every value as stored; returns (how many were rewritten, {damaged run id: why}: left as they
+        are). The folder is marked format 4 before the first is written (a run a link names stays with its
+        store)."""
         folders = (
             [p for p in sorted(self.runs_dir.iterdir()) if p.is_dir() and not p.name.startswith(".")]
             if self.runs_dir.is_dir()
@@ -202,10 +201,10 @@ class ResultsStore:
         damaged = {
             folder.name: why for folder in folders if is_finished(folder) for why in [self.damage(folder)] if why
         }
-        rewritten = sum(compact_run(folder) for folder in folders if is_finished(folder) and folder.name not in damaged)
-        if folders and not any((self.runs_dir / name / "result.json").exists() for name in damaged):
-            self._mark_format()
-        return rewritten, damaged
+        todo = [folder for folder in folders if is_finished(folder) and folder.name not in damaged]
+        if todo:
+            self._mark_format(FORMAT)  # older readers would not see a run.json.gz
+        return sum(compact_run(folder) for folder in todo), damaged
 
     def _set_aside(self, folder: Path) -> Path:
         """Rename a run folder to a hidden name before deleting it, so that its run id never names

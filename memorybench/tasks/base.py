@@ -152,6 +152,9 @@ class TaskSpec:
     # how the command offers it (protocols, default lengths, results folder); None: a task trained only through a
     # protocol of another task's grid (the streaming digit sum is `--task nndl --protocol stream`)
     grid: TaskGrid | None = None
+    # the definition's version, hashed into every run id above 1: bump it when a change to the task changes what its
+    # runs compute (its data, labels or metric), so a sweep retrains them; the old runs stay readable under their ids
+    version: int = 1
 
     def __post_init__(self):
         check_choice("input_kind", self.input_kind, INPUT_KINDS)

@@ -49,7 +49,7 @@ def test_the_section_shows_every_reading_and_draws_both_figures(tmp_path):
         "| GRU | L50 in [60, 120] | 60 [60, 120] | 30 | 60 | 3 | 9 | 12 |" in text
     )  # pessimistic 30: at 60 the interval reaches down to 0.526
     assert "| GRU | 60 | 0.65 | [0.526, 0.774] | 1.00 | 3 never | pass |" in text  # dev 0.5 at its one evaluation
-    for name in ("nndl_scores.png", "nndl_budget.png"):
+    for name in ("nndl_scores.png", "nndl_budget.png", "nndl_solve_rate.png"):
         assert (store.root / "figures" / "search" / name).read_bytes().startswith(
             b"\x89PNG"
         ) and f"figures/search/{name}" in text

@@ -30,7 +30,7 @@ def test_open_creates_a_store(tmp_path):
     [
         (
             '{"format": 99}',
-            "was written by a memorybench results format 99; this version reads formats 1 and 2 and 3: choose another folder",
+            "was written by a memorybench results format 99; this version reads formats 1, 2, 3 and 4: choose another folder",
         ),
         ('{"sweeps": []}', "holds a store.json that is not memorybench's; choose another folder"),
         ("not json", "store.json is damaged (not readable JSON); `memorybench report"),
