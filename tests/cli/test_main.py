@@ -146,10 +146,15 @@ def test_a_commands_bad_input_is_one_line_named_for_it(argv, message, capsys):
 
 
 def test_version_is_one_number_everywhere(capsys):
-    assert main(["--version"]) == 0 and capsys.readouterr().out == "memorybench 0.2.0\n"
+    assert main(["--version"]) == 0 and capsys.readouterr().out == f"memorybench {memorybench.__version__}\n"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    assert project["version"] == memorybench.__version__ == "0.2.0"
-    assert project["scripts"]["memorybench"] == "memorybench.cli.main:main"
+    version = memorybench.__version__
+    assert project["version"] == version and project["scripts"]["memorybench"] == "memorybench.cli.main:main"
+    # the citation files and the changelog name the same version; the package's one line is the docs site's too
+    assert f'\nversion: "{version}"\n' in (ROOT / "CITATION.cff").read_text()
+    assert json.loads((ROOT / ".zenodo.json").read_text())["version"] == version
+    assert f"\n## {version} — " in (ROOT / "CHANGELOG.md").read_text()
+    assert f'site_description: "{project["description"]}"' in (ROOT / "mkdocs.yml").read_text()
 
 
 def test_run_trains_and_writes_the_report(tmp_path, capsys):
