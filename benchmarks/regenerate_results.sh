@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Retrain the committed CPU results folders with this checkout's code, then rebuild what reads
-# their checkpoints (diagnostics), their reports, the suite and the docs' tables, prune the
-# checkpoints no report reads (once every folder is done), and compare every folder run by run
+# their checkpoints (diagnostics), their reports, the suite and the docs' tables, prune the checkpoints no
+# report reads and compact the run files (once every folder is done), and compare every folder run by run
 # with OLD, a checkout of the previous results:
 #
 #   git worktree add /tmp/old HEAD       # before retraining: the results as committed
@@ -52,6 +52,7 @@ for name in "${order[@]}"; do
 done
 # Together, so that a checkpoint one folder reads through a link is kept.
 "$PY" -m memorybench store prune results $(printf 'results/%s ' "${!sweeps[@]}" | sed 's#results/results ##')
+"$PY" -m memorybench store compact results $(printf 'results/%s ' "${!sweeps[@]}" | sed 's#results/results ##')  # run.json -> run.json.gz (format 4)
 "$PY" -m memorybench suite results/nndl-seeds5 results/nndl-shuffled results/stream results/adding results/copy \
     results/delayed_recall results/digits_rows results/digits_pixels results/modern results/parity results/selective_copying results/associative_recall results/flip_flop --readme README.md
 "$PY" -m memorybench docs  # the docs' results tables, from the rebuilt reports
