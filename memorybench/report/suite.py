@@ -406,6 +406,17 @@ def measure_name(group: pd.DataFrame) -> str:
     return "memory capacity" if first["measure"] == "memory_capacity" else f"test {first['metric']}"
 
 
+def reuse_note(entry) -> str:
+    """'; runs of `results`' where some of an entry's runs are another folder's, linked (`reused_from`): the same runs
+    may be read in that folder's row too, with other seeds beside them.
+
+    >>> reuse_note({"reused_from": ["results"]}), reuse_note({"reused_from": None})
+    ('; runs of `results`', '')
+    """
+    held = entry.get("reused_from")
+    return f"; runs of {', '.join(f'`{folder}`' for folder in held)}" if isinstance(held, list) and held else ""
+
+
 def suite_markdown(table: pd.DataFrame) -> str:
     """Tasks as rows, cells as columns."""
 
@@ -420,7 +431,7 @@ def suite_markdown(table: pd.DataFrame) -> str:
         )
         rows.append(
             [f"`{task}` ({experiment}; `{folder}`)", measure_name(group), baseline]
-            + [at.at[c, "text"] if c in at.index else "–" for c in cells]
+            + [at.at[c, "text"] + reuse_note(at.loc[c]) if c in at.index else "–" for c in cells]
         )
     return markdown_table(
         pd.DataFrame(rows, columns=["task", "measure", "memoryless baseline", *[label_of(c) for c in cells]])
