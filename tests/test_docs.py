@@ -81,3 +81,19 @@ def test_every_result_quoted_in_prose_is_one_the_results_hold():
         if quote not in HISTORY
     }
     assert stale == set()
+
+
+def test_the_readme_table_marks_every_entry_whose_runs_another_folder_holds():
+    """suite.json's `reused_from`: the same runs read in two rows say so in the table (the modern row's SRN, LSTM and
+    GRU are the default folder's runs, which nndl-seeds5 reads too)."""
+    import json
+
+    entries = json.loads((ROOT / "results" / "suite" / "suite.json").read_text())["entries"]
+    reused = [e for e in entries if e.get("reused_from")]
+    rows = {
+        line.split(" | ")[0]: line for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| `")
+    }
+    assert reused
+    for entry in reused:
+        row = next(line for key, line in rows.items() if f"`{entry['folder']}`" in key and entry["experiment"] in key)
+        assert f"; runs of `{entry['reused_from'][0]}`" in row, entry["folder"]
