@@ -124,23 +124,33 @@ def _as_length(reading: str, l50: float | None, bracket) -> float | None:
     return {"censored above": bracket[1], "censored below": bracket[0]}.get(reading) if bracket else None
 
 
+def seed_resamples(outcomes: pd.DataFrame, read, resamples: int = RESAMPLES, seed: int = 0) -> list:
+    """`read(sample)` of each bootstrap resample of the seeds (a seed keeps its outcomes at every length), in draw
+    order; a resample is a multiset of seeds, so each distinct one is read once. None with a single seed.
+
+    >>> outcomes = pd.DataFrame(dict(seq_len=[5, 5], seed=[0, 1], solved=[True, False]))
+    >>> sorted(set(seed_resamples(outcomes, lambda sample: int(sample["solved"].sum()), resamples=20)))
+    [0, 1, 2]
+    """
+    seeds = sorted(set(outcomes["seed"]))
+    rows = {s: outcomes[outcomes["seed"] == s] for s in seeds}
+    rng, seen, found = np.random.default_rng(seed), {}, []
+    for _ in range(resamples if len(seeds) > 1 else 0):
+        drawn = tuple(sorted(rng.choice(seeds, size=len(seeds)).tolist()))
+        if drawn not in seen:
+            seen[drawn] = read(pd.concat([rows[s] for s in drawn], ignore_index=True))
+        found.append(seen[drawn])
+    return found
+
+
 def fitted_horizon(
     runs: pd.DataFrame, threshold: float, direction: str, resamples: int = RESAMPLES, seed: int = 0
 ) -> FittedHorizon:
     """One cell's L50 from its runs at every probed length, with a bootstrap interval over its seeds."""
     outcomes = seed_outcomes(runs, threshold, direction)
     reading, l50, bracket = point_reading(outcomes)
-    seeds = sorted(set(outcomes["seed"]))
-    rows = {s: outcomes[outcomes["seed"] == s] for s in seeds}
-    draws, seen = [], {}  # a resample is a multiset of seeds: each distinct one is read once
-    rng = np.random.default_rng(seed)
-    for _ in range(resamples if len(seeds) > 1 else 0):
-        drawn = tuple(sorted(rng.choice(seeds, size=len(seeds)).tolist()))
-        if drawn not in seen:
-            sample = pd.concat([rows[s] for s in drawn], ignore_index=True)
-            seen[drawn] = _as_length(*point_reading(sample))
-        if seen[drawn] is not None:
-            draws.append(seen[drawn])
+    draws = [d for d in seed_resamples(outcomes, lambda sample: _as_length(*point_reading(sample)), resamples, seed)
+             if d is not None]  # fmt: skip
     low, high = (float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))) if draws else (None, None)
     per_length = int(outcomes.groupby("seq_len")["seed"].nunique().max())
     return FittedHorizon(reading, l50, low, high, bracket, per_length)
@@ -170,7 +180,7 @@ def solve_curve(runs: pd.DataFrame, threshold: float, direction: str, points: in
                 resamples: int = RESAMPLES, seed: int = 0) -> pd.DataFrame:  # fmt: skip
     """The share of seeds that solve, as the penalised logistic fit draws it over the probed lengths (`points`
     lengths spaced evenly in log length), with a 95% band: the 2.5th and 97.5th percentiles of the fits to the
-    bootstrap resamples of the seeds (a seed keeps its outcomes at every length), as `fitted_horizon` resamples them.
+    bootstrap resamples of the seeds (`seed_resamples`, the same draws as `fitted_horizon`'s).
     The fit is drawn even where the outcomes separate (the penalty keeps its slope finite), though L50 is then read
     as the bracket; columns seq_len, p, low, high.
 
@@ -183,13 +193,7 @@ def solve_curve(runs: pd.DataFrame, threshold: float, direction: str, points: in
     outcomes = seed_outcomes(runs, threshold, direction)
     lengths = outcomes["seq_len"]
     x = np.linspace(np.log2(lengths.min()), np.log2(lengths.max()), points)
-    seeds = sorted(set(outcomes["seed"]))
-    rows = {s: outcomes[outcomes["seed"] == s] for s in seeds}
-    rng = np.random.default_rng(seed)
-    draws = [
-        _curve(pd.concat([rows[s] for s in rng.choice(seeds, size=len(seeds))], ignore_index=True), x)
-        for _ in range(resamples if len(seeds) > 1 else 0)
-    ]
+    draws = seed_resamples(outcomes, lambda sample: _curve(sample, x), resamples, seed)
     p = _curve(outcomes, x)
     low, high = (np.percentile(draws, 2.5, axis=0), np.percentile(draws, 97.5, axis=0)) if draws else (p, p)
     return pd.DataFrame({"seq_len": 2**x, "p": p, "low": np.minimum(low, p), "high": np.maximum(high, p)})

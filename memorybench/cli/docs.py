@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from collections.abc import Callable
@@ -114,8 +115,6 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 def first_sentence(path: Path) -> str:
     """The first sentence of a module's docstring, on one line (its first paragraph where no sentence ends)."""
-    import ast
-
     text = (ast.get_docstring(ast.parse(path.read_text())) or "").split("\n\n")[0].replace("\n", " ")
     end = re.search(r"[.!?](?=\s+[A-Z`(\"]|$)", text)  # not "et al. 2016", "i.i.d. stream"
     return (text[: end.start() + 1] if end else text).replace("|", "\\|")
@@ -128,10 +127,10 @@ def layout_markdown() -> str:
     sections = []
     for i, layer in enumerate(LAYERS):
         for part in layer:
-            name = f"{part.name.replace('.', '/')}/" if (PACKAGE_ROOT / part.name).is_dir() and part.name else None
-            name = name or f"{part.name or '__init__'}.py"
+            package = bool(part.name) and (PACKAGE_ROOT / part.name).is_dir()
+            name = f"{part.name}/" if package else f"{part.name or '__init__'}.py"
             rows.append(f"| {i} | `{name}` | {part.holds} | {'yes' if part.torch_free else ''} |")
-            if name.endswith("/"):
+            if package:
                 files = sorted((PACKAGE_ROOT / part.name).glob("*.py"))
                 lines = [f"- `{f.name}`: {first_sentence(f)}" for f in files if f.name != "__init__.py"]
                 sections.append(
@@ -143,8 +142,6 @@ def layout_markdown() -> str:
 
 def api_markdown() -> str:
     """docs/reference/python-api.md's reference: one mkdocstrings entry per name of `memorybench.API`."""
-    import ast
-
     tree = ast.parse((PACKAGE_ROOT / "__init__.py").read_text())  # read, not imported: the API sits above the CLI
     api = next(ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "API")
     return "\n\n".join(f"::: {module}.{name}" for name, module in api.items())

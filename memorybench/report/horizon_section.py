@@ -145,32 +145,30 @@ def plot_budget(budget: pd.DataFrame, table: pd.DataFrame, path):
     return save_figure(fig, path)
 
 
-def plot_solve_rates(table: pd.DataFrame, runs: pd.DataFrame, probes: pd.DataFrame, path):
+def plot_solve_rates(table: pd.DataFrame, fits: dict, path):
     """One panel per cell: the share of its seeds that solve at each probed length (k/n beside each point), the
     penalised logistic fit of that share against log length with its 95% band over seed resamples
     (`memorybench.analysis.fitted_horizon.solve_curve`) and L50 with its interval shaded where L50 is a fit, the
-    separation bracket hatched where the seeds separate."""
+    separation bracket hatched where the seeds separate. `fits`: `cell_fits`'s."""
     cells = list(table["cell"])
     fig, axes = plt.subplots(
         1, len(cells), figsize=(3.6 * len(cells), 3.2), squeeze=False, sharey=True, layout="constrained"
     )
     for ax, (_, row) in zip(axes[0], table.iterrows()):
-        lengths = set(probes.loc[probes["cell"] == row["cell"], "seq_len"])
-        mine = probe_runs(runs, row, lengths, every_seed=True)
         color = get_cell(row["cell"]).color if row["cell"] in _known_cells() else "black"
         ax.axhline(0.5, color="grey", linestyle="--", linewidth=0.8)
-        if len(mine):
+        lengths = []
+        if row["cell"] in fits:
+            mine, fitted = fits[row["cell"]]
             threshold, direction = row["threshold"], row["direction"]
-            fitted = fitted_horizon(mine, threshold, direction)
-            if fitted.reading == "fit":
+            if fitted.reading == "fit":  # elsewhere the penalised curve is a shrunk slope, not a reading
                 ax.axvspan(fitted.low, fitted.high, color=color, alpha=0.12, linewidth=0)
                 ax.axvline(fitted.l50, color=color, linewidth=1)
-            elif fitted.reading == "separated":
-                ax.axvspan(*fitted.bracket, color=color, alpha=0.12, linewidth=0, hatch="//")
-            if fitted.reading == "fit":  # elsewhere the penalised curve is a shrunk slope, not a reading
                 curve = solve_curve(mine, threshold, direction)
                 ax.fill_between(curve["seq_len"], curve["low"], curve["high"], color=color, alpha=0.2, linewidth=0)
                 ax.plot(curve["seq_len"], curve["p"], color=color, linewidth=1.5)
+            elif fitted.reading == "separated":
+                ax.axvspan(*fitted.bracket, color=color, alpha=0.12, linewidth=0, hatch="//")
             rates = solve_rates(mine, threshold, direction)
             ax.scatter(rates["seq_len"], rates["rate"], s=14 + 4 * rates["seeds"], color=color, edgecolors="black",
                        linewidths=0.5, zorder=3)  # fmt: skip
@@ -178,8 +176,9 @@ def plot_solve_rates(table: pd.DataFrame, runs: pd.DataFrame, probes: pd.DataFra
                 ax.annotate(f"{int(r['solved'])}/{int(r['seeds'])}", (r["seq_len"], r["rate"]), textcoords="offset points",
                             xytext=(3, 4), fontsize=6)  # fmt: skip
             ax.set_title(f"{label_of(row['cell'])}: {fitted.text()}", fontsize=9)
+            lengths = sorted(rates["seq_len"])
         ax.set_xscale("log")
-        ax.set_xticks(sorted(lengths), [str(n) for n in sorted(lengths)], fontsize=7)  # the probed lengths
+        ax.set_xticks(lengths, [str(n) for n in lengths], fontsize=7)  # the probed lengths
         ax.minorticks_off()
         ax.set_ylim(-0.05, 1.1)
         ax.set_xlabel("sequence length L (log scale)", fontsize=8)
@@ -224,10 +223,11 @@ def _search_lines(store, runs, table: pd.DataFrame, probes: pd.DataFrame, name: 
     first = table.iloc[0]
     bounds = probes.groupby("cell")["seq_len"].agg(["min", "max"])
     table = table.assign(first_probed=table["cell"].map(bounds["min"]), last_probed=table["cell"].map(bounds["max"]))
+    fits = cell_fits(runs, table, probes)
     rows = [
         [
             label_of(r["cell"]),
-            _l50(runs, r, probes),
+            _l50(r, *fits.get(r["cell"], (None, None))),
             horizon_text(r),
             side_text(r, "low"),
             side_text(r, "high"),
@@ -299,8 +299,8 @@ def _search_lines(store, runs, table: pd.DataFrame, probes: pd.DataFrame, name: 
     ]
     scores_png = plot_scores(table, probes, figures / f"{name}_scores.png")
     lines += [f"![every probed seed against length]({scores_png.relative_to(store.root)})", ""]
-    if runs is not None and len(runs):
-        rates_png = plot_solve_rates(table, runs, probes, figures / f"{name}_solve_rate.png")
+    if fits:
+        rates_png = plot_solve_rates(table, fits, figures / f"{name}_solve_rate.png")
         lines += [
             "The share of seeds that solve at each probed length (k/n), the penalised logistic fit L50 is read from "
             "(C = 1 on the slope per doubling of length) with its 95% band over seed resamples and L50 with its "
@@ -357,17 +357,27 @@ def by_reading_rule(table: pd.DataFrame, probes: pd.DataFrame) -> tuple[pd.DataF
     return pd.DataFrame(rows).reset_index(drop=True), pd.concat(kept, ignore_index=True)
 
 
-def _l50(runs, row, probes: pd.DataFrame) -> str:
-    """The searched cell's L50 from every probed seed (`memorybench.analysis.fitted_horizon`), '–' without its runs."""
+def cell_fits(runs, table: pd.DataFrame, probes: pd.DataFrame) -> dict:
+    """cell -> (its runs at its probed lengths, every seed; their L50, `memorybench.analysis.fitted_horizon`), for the
+    cells whose runs this process holds: read once for the table and the figure."""
     if runs is None or not len(runs):
+        return {}
+    fits = {}
+    for _, row in table.iterrows():
+        mine = probe_runs(runs, row, set(probes.loc[probes["cell"] == row["cell"], "seq_len"]), every_seed=True)
+        if len(mine):
+            fits[row["cell"]] = (mine, fitted_horizon(mine, row["threshold"], row["direction"]))
+    return fits
+
+
+def _l50(row, mine: pd.DataFrame | None, fitted) -> str:
+    """The searched cell's L50 from every probed seed, with the seeds where more than the search's; '–' without its
+    runs."""
+    if fitted is None:
         return "–"
-    mine = probe_runs(runs, row, set(probes.loc[probes["cell"] == row["cell"], "seq_len"]), every_seed=True)
-    if not len(mine):
-        return "–"
-    text = fitted_horizon(mine, row["threshold"], row["direction"]).text()
     most = int(mine.groupby("seq_len")["seed"].nunique().max())
     stop = f"; seeds stopped: {row['l50_stop']}" if _given(row.get("l50_stop")) else ""
-    return f"{text} ({most} seeds{stop})" if most > row["seeds"] or stop else text
+    return f"{fitted.text()} ({most} seeds{stop})" if most > row["seeds"] or stop else fitted.text()
 
 
 def _outcomes(runs, curves, table: pd.DataFrame, probes: pd.DataFrame) -> list[str]:
