@@ -7,7 +7,8 @@
 Every variant trains the book's model (batch 8, hidden 32, nndl data, Adam) for
 `--steps` steps with one evaluation at the end, on the same device, in one process,
 one after another, for each cell and length asked for (any registered cell; a pack its layout
-refuses, such as a modern cell's, is named with the reason and skipped). The figure is model-steps per
+refuses, such as a modern cell's stacked pack or a fused cell's mapped one, is named with the reason and
+skipped). The figure is model-steps per
 second (training steps/s times the number of models trained together); the ratios
 are against the eager single run of the same cell and length. Packs use each packed layout
 of `memorybench.engine.replicas.LAYOUTS`; on CUDA they are replayed from CUDA graphs

@@ -22,7 +22,8 @@ class Supports:
     clips: tuple[str, ...] = ("none", "global", "per_param")
     layered: bool = True  # num_layers > 1 and bidirectional cells
     lengths: bool = True  # replicas of different sequence lengths in one pack
-    cells: str = "any"  # "any", "torch_layout" (torch's four weights per layer) or "fused" (a fused torch kernel)
+    cells: str = "any"  # "any", "torch_layout" (torch's four weights per layer), "fused" (a fused torch kernel) or
+    # "mappable" (a forward that runs under torch.func.vmap: `engine.mapped.unmappable`)
     constraints: bool = True  # applies a cell's constraint after each optimizer step (CellSpec.constrain)
     max_size: int | None = 1  # replicas per pack
 

@@ -174,7 +174,9 @@ class _Progress:
 def evaluate_replicas(replicas, task: TaskSpec, x: torch.Tensor, y: torch.Tensor, lengths, reduction: str = "mean"):
     """(E,) losses and (E,) scores of every replica on its own split; x (E, N, T[, F]), y (E, N[, ...])."""
     outputs = replicas(x, lengths)
-    return task.replica_losses(outputs, y, reduction, replicas.plain_loss), task.replica_scores(outputs, y)
+    return task.replica_losses(outputs, y, reduction, replicas.plain_loss), task.replica_scores(
+        outputs, y, replicas.plain_loss
+    )
 
 
 def train_pack(

@@ -32,6 +32,7 @@ from dataclasses import dataclass, replace
 
 from memorybench.config import RunConfig
 from memorybench.cells import get_cell
+from memorybench.engine.mapped import unmappable
 from memorybench.engine.replicas import LAYOUTS
 from memorybench.tasks import get_task
 
@@ -52,9 +53,15 @@ class Job:
     note: str = ""  # why these runs do not train in the pack planned for them ("" = as planned)
 
 
-def default_layout(device_type: str) -> str:
-    """`block` on CUDA (cuDNN kernels), `stacked` elsewhere."""
-    return "block" if device_type == "cuda" else "stacked"
+def default_layout(device_type: str, cell: str = "srn") -> str:
+    """`block` on CUDA (cuDNN kernels); elsewhere `stacked` for a cell in torch's weight layout, `mapped` for the others.
+
+    >>> default_layout("cpu", "gru"), default_layout("cpu", "lru"), default_layout("cuda", "lru")
+    ('stacked', 'mapped', 'block')
+    """
+    if device_type == "cuda":
+        return "block"
+    return "stacked" if get_cell(cell).torch_layout else "mapped"
 
 
 def default_pack_sizes(cells, lengths, seeds: int, device_type: str, workers: int = 1) -> dict[str, int]:
@@ -75,7 +82,7 @@ def default_pack_sizes(cells, lengths, seeds: int, device_type: str, workers: in
     size = -(-runs // packs)
     if device_type == "cuda":
         return {cell: size for cell in cells}
-    sizes = {cell: size if get_cell(cell).torch_layout and size >= get_cell(cell).cpu_min_pack else 1 for cell in cells}
+    sizes = {cell: size if size >= get_cell(cell).cpu_min_pack else 1 for cell in cells}
     return balanced(sizes, lengths, seeds, workers)
 
 
@@ -186,6 +193,11 @@ def refusal(configs: list[RunConfig], layout: str) -> str | None:
         ),
         (supports.cells == "fused" and spec.fused is None, f"cell {spec.name!r} has no fused kernel"),
         (
+            supports.cells == "mappable" and unmappable(spec.name, first.execution) is not None,
+            f"cell {spec.name!r} at execution={first.execution!r} does not run under torch.func.vmap"
+            f" ({unmappable(spec.name, first.execution)})",
+        ),
+        (
             first.softmax_before_loss and layout != "single",
             "a softmax before the loss (softmax_before_loss) is not supported",
         ),
@@ -217,22 +229,22 @@ def plan_jobs(
     with the reason, except a default pack (`size` a dict, from `default_pack_sizes`) of several
     lengths the layout cannot mix (a per-step task), which packs each length's seeds instead."""
 
-    layout = layout or default_layout(device_type)
     jobs = []
     for group in group_packs(configs, size, across_lengths):
         if pack_limit(size, group[0].cell) == 1:
             jobs += [Job((config,), "single") for config in group]
             continue
-        reason = refusal(group, layout)
+        layout_of = layout or default_layout(device_type, group[0].cell)
+        reason = refusal(group, layout_of)
         default = isinstance(size, dict)
         if reason and len({c.seq_len for c in group}) > 1 and default:  # a default pack: its lengths apart instead
-            jobs += plan_jobs(group, {group[0].cell: max(seeds_per_length(group))}, False, device_type, layout)
+            jobs += plan_jobs(group, {group[0].cell: max(seeds_per_length(group))}, False, device_type, layout_of)
         elif reason:
             jobs += [Job((config,), "single", note=f"trained alone: {reason}") for config in group]
         elif device_type != "cuda" and default and len(group) < get_cell(group[0].cell).cpu_min_pack:
             jobs += [Job((config,), "single") for config in group]  # too small a pack to beat one run at a time
         else:
-            jobs.append(Job(tuple(group), layout, graphs=device_type == "cuda"))
+            jobs.append(Job(tuple(group), layout_of, graphs=device_type == "cuda"))
     return sorted(jobs, key=job_cost, reverse=True)  # longest first: the workers finish together
 
 

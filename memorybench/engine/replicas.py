@@ -14,6 +14,8 @@ offers the same small interface to the training loop (`memorybench.engine.loop`)
   (`memorybench.engine.stacked`); pays on the CPU.
 - `block`: E models as one fused layer with block-diagonal weights
   (`memorybench.engine.block`); cuDNN on a GPU.
+- `mapped`: E models of any cell, the single model's forward under `torch.func.vmap`
+  (`memorybench.engine.mapped`); the CPU's packs of the cells outside torch's layout.
 
 Each declares what it supports (`Supports`); `memorybench.engine.policy` reads that
 to decide, in one place, which runs share a pack.
@@ -33,6 +35,7 @@ from torch import nn
 
 from memorybench.engine.block import PackedModel
 from memorybench.engine.layout import Supports, clip_per_replica_, replica_norms
+from memorybench.engine.mapped import MappedModel
 from memorybench.engine.stacked import StackedModel
 from memorybench.models import SequenceModel
 
@@ -75,4 +78,4 @@ class Single(nn.Module):
         return {k: v.detach().cpu().clone() for k, v in state.items()}
 
 
-LAYOUTS = {"single": Single, "stacked": StackedModel, "block": PackedModel}
+LAYOUTS = {"single": Single, "stacked": StackedModel, "block": PackedModel, "mapped": MappedModel}

@@ -223,21 +223,22 @@ class TaskSpec:
     ) -> torch.Tensor:
         """(E,) each replica's loss on its own batch; outputs (E, B, ...), targets (E, B, ...).
 
-        With `plain` (the single layout: E = 1) torch's own loss reduction, so a single run computes
-        exactly what a plain training loop computes; otherwise per-sample losses reduced per
+        With `plain` (the single and mapped layouts) torch's own loss reduction, replica by replica, so each
+        computes exactly what a plain training loop computes; otherwise per-sample losses reduced per
         replica (the same value to float rounding), the same numbers whatever the pack's size.
         """
         if plain:
-            return self.loss(outputs[0], targets[0], reduction).unsqueeze(0)
+            return torch.stack([self.loss(outputs[e], targets[e], reduction) for e in range(outputs.shape[0])])
         per_sample = self.loss(outputs.flatten(0, 1), targets.flatten(0, 1), "none").view(
             outputs.shape[0], -1
         )  # (E, B*...)
         return per_sample.mean(1) if reduction == "mean" else per_sample.sum(1)
 
-    def replica_scores(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """(E,) each replica's metric on its own split."""
-        if outputs.shape[0] == 1:
-            return self.score(outputs[0], targets[0]).unsqueeze(0)
+    def replica_scores(self, outputs: torch.Tensor, targets: torch.Tensor, plain: bool = False) -> torch.Tensor:
+        """(E,) each replica's metric on its own split; with `plain` (or E = 1), replica by replica as a single run
+        scores (`replica_losses`)."""
+        if plain or outputs.shape[0] == 1:
+            return torch.stack([self.score(outputs[e], targets[e]) for e in range(outputs.shape[0])])
         if self.metric == "mse":
             return (outputs - targets).square().flatten(1).mean(1)
         if self.unscored_class is not None:
