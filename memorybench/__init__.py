@@ -25,6 +25,7 @@ API = {
     "get_cell": "memorybench.cells",
     "register_cell": "memorybench.cells",
     "CellSpec": "memorybench.cells.spec",
+    "Recipe": "memorybench.cells.spec",
     "ResultsStore": "memorybench.storage.store",
     "plan_sweep": "memorybench.sweep.plan",
     "run_sweep": "memorybench.sweep.plan",

@@ -38,6 +38,7 @@ SETTINGS = [
     "growth",
 ]  # what the cells of one report table share
 HORIZONS, PROBES = "search_horizons.csv", "search_probes.csv"
+TUNED = ("tuned_horizons.csv", "tuned_probes.csv")  # a tuned search's (memorybench.sweep.tuned), kept apart
 
 
 def _text(value) -> str:
@@ -72,24 +73,31 @@ def keyed_probes(probes: pd.DataFrame, horizons: pd.DataFrame) -> pd.DataFrame:
     return probes.merge(known, on=["task", "protocol", "cell"], how="left")[[*probes.columns, *missing]]
 
 
-def read_searches(tables: Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """(horizons, probes) of the folder whose tables/ is `tables`, every probe keyed; None before any search."""
-    if not (tables / HORIZONS).is_file():
+def read_searches(
+    tables: Path, names: tuple[str, str] = (HORIZONS, PROBES)
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """(horizons, probes) of the folder whose tables/ is `tables`, every probe keyed; None before any search. `names`:
+    the two tables' file names (TUNED: the tuned searches')."""
+    if not (tables / names[0]).is_file():
         return None
-    horizons = pd.read_csv(tables / HORIZONS)
+    horizons = pd.read_csv(tables / names[0])
     probes = (
-        pd.read_csv(tables / PROBES) if (tables / PROBES).is_file() else pd.DataFrame(columns=[*SEARCH_KEY, "seq_len"])
+        pd.read_csv(tables / names[1])
+        if (tables / names[1]).is_file()
+        else pd.DataFrame(columns=[*SEARCH_KEY, "seq_len"])
     )
     return horizons, keyed_probes(probes, horizons)
 
 
-def write_searches(tables: Path, horizons: pd.DataFrame, probes: pd.DataFrame) -> list[Path]:
+def write_searches(
+    tables: Path, horizons: pd.DataFrame, probes: pd.DataFrame, names: tuple[str, str] = (HORIZONS, PROBES)
+) -> list[Path]:
     """Add one search's rows to the folder's record (`merged`), both tables written atomically."""
-    earlier = read_searches(tables)
+    earlier = read_searches(tables, names)
     if earlier is not None:
         horizons, probes = merged(earlier[0], horizons), merged(earlier[1], probes)
     tables.mkdir(exist_ok=True)
-    return write_csv_tables(tables, {HORIZONS: horizons, PROBES: probes})
+    return write_csv_tables(tables, dict(zip(names, (horizons, probes))))
 
 
 def probes_of(probes: pd.DataFrame, row) -> pd.DataFrame:

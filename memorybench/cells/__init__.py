@@ -26,7 +26,7 @@ from torch import nn
 
 from memorybench.cells.layers import TransparentRNN, layer_directions, layer_parameters, layer_weights
 from memorybench.cells.registry import CELLS, cell_names, cells_in, get_cell, register_cell
-from memorybench.cells.spec import CellSpec, StepGrad
+from memorybench.cells.spec import CellSpec, Recipe, StepGrad
 from memorybench.checks import check_choice
 
 EXECUTIONS = ("fused", "transparent", "scan")  # torch's kernel, the cell's step one step at a time, its scan over time
@@ -35,6 +35,7 @@ __all__ = [
     "CELLS",
     "CellSpec",
     "EXECUTIONS",
+    "Recipe",
     "TransparentRNN",
     "cell_names",
     "cells_in",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from memorybench.cells.spec import CellSpec, StepGrad, torch_fused
+from memorybench.cells.spec import DEFAULT_RECIPES, CellSpec, Recipe, StepGrad, torch_fused
 
 sigmoid_backward, tanh_backward = (
     torch.ops.aten.sigmoid_backward,
@@ -71,4 +71,6 @@ LSTM = CellSpec(
     unit_states=("i", "f", "o"),
     cpu_min_pack=6,  # oneDNN's fused LSTM is as fast per run as a stacked pack of 5 at L=30 (benchmarks/README.md)
     group="classic",
+    recipes=DEFAULT_RECIPES
+    + (Recipe(forget_bias=1.0),),  # forget-gate bias 1 (Gers et al. 2000; Jozefowicz et al. 2015)
 )

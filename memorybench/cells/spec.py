@@ -95,6 +95,26 @@ def torch_fused(layer: type[nn.RNNBase], **options) -> Callable[[int, int, int, 
     return make
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """A training recipe a tuned horizon search tries (`memorybench horizon --tune`): the config fields it sets; a
+    field left None keeps the protocol's value. Every recipe trains the protocol's init and budget.
+
+    >>> Recipe(lr=3e-3).overrides(), Recipe(forget_bias=1.0).overrides()
+    ({'lr': 0.003}, {'forget_bias': 1.0})
+    """
+
+    lr: float | None = None
+    forget_bias: float | None = None  # a cell with a forget gate only
+
+    def overrides(self) -> dict[str, float]:
+        return {k: v for k, v in (("lr", self.lr), ("forget_bias", self.forget_bias)) if v is not None}
+
+
+LEARNING_RATES = (3e-4, 1e-3, 3e-3, 1e-2)  # the tuned search's default grid: Adam's default and x~3 around it
+DEFAULT_RECIPES = tuple(Recipe(lr=lr) for lr in LEARNING_RATES)
+
+
 COMMON_TITLES = {"h": "hidden state h", "c": "cell state c"}
 BOOK_ROLES = (
     ("W", ("weight_ih",)),
@@ -143,6 +163,8 @@ class CellSpec:
     group: where the command offers it (one of GROUPS): 'classic' (SRN, LSTM, GRU: a sweep's default cells),
         'modern' (the recent recurrent cells; `--cells all` is the classic and modern ones), 'book' (a cell of one
         of the book's experiments, not compared by default), 'plugin' (a user's cell: named to be trained).
+    recipes: the training recipes a tuned horizon search tries for the cell beside the protocol's own (`Recipe`;
+        default the four learning rates of LEARNING_RATES; the LSTM adds forget-gate bias 1); a plugin declares its own.
     version: the definition's version, hashed into every run id above 1: bump it when a change to the cell changes
         what its runs compute (its step, initialisation or read-out), so a sweep retrains its runs instead of
         counting the old ones as complete; the old runs stay readable under their ids.
@@ -174,6 +196,7 @@ class CellSpec:
     readout: Callable[[Params, torch.Tensor, torch.Tensor], torch.Tensor] | None = None
     step_grad: StepGrad | None = None
     group: str = "plugin"
+    recipes: tuple[Recipe, ...] = DEFAULT_RECIPES
     version: int = 1
 
     def __post_init__(self):
@@ -193,6 +216,8 @@ class CellSpec:
             raise ValueError(f"cell {self.name!r} declares its own parameters or projections: set torch_layout=False")
         if self.fused is not None and not self.torch_layout:
             raise ValueError(f"cell {self.name!r}: a fused torch layer has torch's layout; set fused=None")
+        if any(r.forget_bias is not None for r in self.recipes) and "f" not in self.gates:
+            raise ValueError(f"cell {self.name!r}: a recipe sets forget_bias, but the cell has no forget gate 'f'")
         if self.step_grad is not None and not self.torch_layout:
             raise ValueError(
                 f"cell {self.name!r}: a written-out backward (step_grad) needs torch's layout; set step_grad=None"

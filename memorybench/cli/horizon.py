@@ -86,7 +86,7 @@ def make_parser(prog: str) -> Parser:
         description="Search each cell's memory horizon on a task: the longest length at which the mean "
         "test score of its seeds passes the task's threshold (grown, then bisected).",
     )
-    for options in (search_options, rule_options, budget_options, output_options):
+    for options in (search_options, seed_options, rule_options, budget_options, output_options):
         options(parser)
     return parser
 
@@ -114,6 +114,10 @@ def search_options(parser) -> None:
         metavar="N",
         help="seeds per probed length (default: 3)",
     )
+
+
+def seed_options(parser) -> None:
+    """What is added to the probes: seed rounds and a recipe grid."""
     parser.add_argument(
         "--max-seeds",
         type=positive_int(1, "seed cap"),
@@ -121,6 +125,13 @@ def search_options(parser) -> None:
         metavar="N",
         help="after the search, add --seeds seeds a round at the lengths nearest each cell's L50 until its interval's "
         "half-width is at most --l50-share of L50, or N seeds there (default: --seeds: none added)",
+    )
+    parser.add_argument(
+        "--tune",
+        action="store_true",
+        help="train every probed length at each recipe of the cell's grid (the protocol's, learning rates 3e-4 1e-3 "
+        "3e-3 1e-2, the LSTM's forget bias 1) and read it at the recipe picked on dev scores; writes "
+        "tables/tuned_horizons.csv, 'best of N recipes', beside the protocol search's",
     )
     parser.add_argument(
         "--l50-share",
@@ -238,13 +249,14 @@ def _search(args, prog: str, command: list[str]) -> int:
     from memorybench.storage.store import ResultsStore
     from memorybench.sweep.horizon import Prober, search_folder
     from memorybench.sweep.session import check_clean, open_machine
+    from memorybench.sweep.tuned import TunedProber
 
     plan = search_plan(args)
     machine = open_machine(args.device, args.workers, args.executor, args.address)
     # an existing folder is checked now; a new one is made only when training starts
     folder = Path(args.out or plan.grid.out)
     store = ResultsStore.open(folder) if folder.exists() and (not folder.is_dir() or any(folder.iterdir())) else None
-    prober = Prober(plan, args.cells, args.seeds)
+    prober = (TunedProber if args.tune else Prober)(plan, args.cells, args.seeds)
     if preview(prog, args, prober, prober.read(store), machine.workers):
         return 0  # --dry-run
     check_clean(args.allow_dirty)
@@ -252,7 +264,7 @@ def _search(args, prog: str, command: list[str]) -> int:
     progress = not args.no_progress
     horizons, record = search_folder(prober, store, machine, command, seed_rule(args, plan.search), progress)
     for _, row in horizons.iterrows():
-        print(f"{row['cell']}: horizon {horizon_text(row)}")
+        print(f"{row['cell']}: horizon {horizon_text(row)}" + (f" ({row['recipe']})" if args.tune else ""))
     elapsed = time.perf_counter() - record.started
     print(f"{record.entry['runs_trained']} runs trained in {elapsed:.0f} s; report: {build_report(store.root)}")
     return 0
@@ -271,16 +283,17 @@ def preview(prog: str, args, prober, stored, workers: int) -> bool:
     k = lengths_per_cell(workers, len(args.cells), args.seeds)
     print(plan_line(prog, args, plan, workers, k))
     costliest = {cell: plan.search.costliest(prober.probes[cell], k) for cell in args.cells}
-    print(cost_line(costliest, stored, args.seeds, prober.steps, workers))
+    per_probe = max(len(prober.configs(cell, plan.search.start)) for cell in args.cells)  # seeds (x recipes, tuned)
+    print(cost_line(costliest, stored, per_probe, prober.steps, workers))
     if args.dry_run:
         first = [f"{cell} L={n}" for cell in args.cells for n in plan.search.next_lengths(prober.probes[cell], k)]
         print(
-            f"first round: {', '.join(first) or 'nothing (every cell is done)'} ({len(first) * args.seeds} runs; {STORED})"
+            f"first round: {', '.join(first) or 'nothing (every cell is done)'} ({len(first) * per_probe} runs; {STORED})"
         )
         return True
     if not args.yes:
         extra = most_runs(len(args.cells), args.seeds, SeedRule(args.max_seeds)) if args.max_seeds else 0
-        check_plan_size(sum(map(len, costliest.values())) * args.seeds + extra, what="this search may train")
+        check_plan_size(sum(map(len, costliest.values())) * per_probe + extra, what="this search may train")
     return False
 
 
@@ -319,6 +332,11 @@ def search_plan(args) -> SearchPlan:
             f"--protocol {protocol} does not train task {args.task} (allowed: {', '.join(grid.protocols)})"
         )
     args.cells = resolve_cells(args.cells) if args.cells else default_cells()
+    if args.tune and args.max_seeds:
+        raise UsageError(
+            f"--max-seeds {args.max_seeds} with --tune is not supported: seed rounds add seeds at the protocol's recipe; "
+            "run them in a search without --tune"
+        )
     if args.quick and args.steps:
         raise UsageError(f"--quick ({QUICK['steps']} steps) and --steps {args.steps} contradict each other; give one")
     cap = args.max_length or CAP_FACTOR * max(grid.lengths)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from memorybench.analysis.search import probe_summary, search_reading
-from memorybench.analysis.search_record import write_searches
+from memorybench.analysis.search_record import HORIZONS, PROBES, write_searches
 from memorybench.analysis.seed_rounds import SeedRule, next_seeds
 from memorybench.engine.policy import default_pack_sizes
 from memorybench.sweep.plan import plan_sweep, run_sweep
@@ -62,6 +62,8 @@ class SearchPlan:
 class Prober:
     """A search's probes: each cell's probed lengths and whether they passed, scored from the stored runs (a sweep's
     runs and a stopped search's count), and the rounds that train the next ones."""
+
+    tables_names = (HORIZONS, PROBES)  # the folder's tables it writes (`search_record`)
 
     def __init__(self, plan: SearchPlan, cells: list[str], seeds: int):
         self.plan, self.cells, self.seeds = plan, cells, seeds
@@ -192,8 +194,9 @@ class Prober:
             for cell, lengths in wanted.items()
         )
 
-    def tables(self):
-        """(search_horizons rows, search_probes rows) of this search: each cell's reading, and every probe."""
+    def tables(self, runs: pd.DataFrame | None = None):
+        """(search_horizons rows, search_probes rows) of this search: each cell's reading, and every probe (`runs`, the
+        folder's stored runs, is for a tuned search's L50; the report fits the protocol search's)."""
 
         plan, task = self.plan, self.plan.task
         probed = pd.DataFrame([self.scores[key] for key in sorted(self.scores)])
@@ -240,8 +243,8 @@ def search_folder(prober: Prober, store, machine, command: list[str], rule: Seed
         for cell, stop in stops.items():
             print(f"{cell}: seeds stopped ({stop})")
         record.write()  # before the report, which lists it
-    horizons, probed = prober.tables()
+    horizons, probed = prober.tables(store.collect()[0].set_index("run_id"))
     if stops:
         horizons = horizons.assign(l50_stop=horizons["cell"].map(stops), max_seeds=rule.max_seeds)
-    write_searches(store.tables_dir, horizons, probed)
+    write_searches(store.tables_dir, horizons, probed, prober.tables_names)
     return horizons, record
