@@ -39,6 +39,7 @@ from memorybench.analysis.summary import score_table, throughput_table
 from memorybench.cells import cell_names, get_cell
 from memorybench.report.benchtables import load_benchmarks, speedup_table
 from memorybench.report.capacity import capacity_section, is_multi_setting
+from memorybench.report.phase import phase_lines
 from memorybench.report.figures import (
     loss_label,
     plot_cell_benchmarks,
@@ -403,7 +404,7 @@ def build_report(root, threshold: float | None = None) -> Path:
             runs.loc[group.index, "experiment"] = label
             slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")
             section = (
-                capacity_section(label, group, store, slug, threshold)
+                capacity_section(label, group, store, slug, threshold) + phase_lines(group, store, slug, threshold)
                 if multi
                 else _experiment_section(label, group, curves, store, slug, threshold)
             )
