@@ -59,6 +59,7 @@ from memorybench.sweep.settings import DEFAULT_HIDDEN
 from memorybench.tasks.base import METRIC_DIGITS, METRIC_RANGES
 from memorybench.analysis.experiments import experiment_label
 from memorybench.report.capacity import is_multi_setting
+from memorybench.report.phase import is_rate_sweep, phase_table
 from memorybench.report.figures import plt, save_figure
 from memorybench.report.markdown import markdown_table
 from memorybench.storage.provenance import environment
@@ -105,9 +106,12 @@ ENTRY_FIELDS = [
     "reused_from",
     "provenance",
     "source",
+    "recipe",
+    "recipe_picks",
     "folder",
     "experiment",
 ]
+PROTOCOL_RECIPE = "protocol"  # an entry's `recipe` when its runs trained at the protocol's recipe alone
 
 
 def _number(value):
@@ -318,6 +322,10 @@ def suite_entries(folders, warn=lambda text: None) -> tuple[list[dict], list[str
             task = get_task(group["task"].iloc[0], group["task_params"].iloc[0])
             protocol = group["protocol"].iloc[0]
             mc = None if mc_all is None else mc_all[mc_all["task"] == task.name]
+            where = dict(task=task.name, protocol=protocol, folder=str(folder), experiment=experiment)
+            if is_rate_sweep(group) and (mc is None or mc.empty):  # a phase grid: its best-of-N reading, labelled
+                entries += [_fields(e) for e in tuned_entries(store, group, task, where)]
+                continue
             if is_multi_setting(group) and (
                 mc is None or mc.empty
             ):  # a study over settings: best-of-N, not comparable here
@@ -331,17 +339,43 @@ def suite_entries(folders, warn=lambda text: None) -> tuple[list[dict], list[str
                 mine = group[group["cell"] == cell]
                 if mc is not None and len(mc):  # memory capacity: the runs of its hidden size
                     mine = mine[mine["hidden_size"] == m["n"]]
-                entry = dict(task=task.name, protocol=protocol, cell=cell, folder=str(folder), experiment=experiment)
+                entry = dict(where, cell=cell, recipe=PROTOCOL_RECIPE)
                 entry.update({**m, **entry_runs(store, mine, m.get("steps"))})
                 if m["measure"] == "horizon":
                     entry.update(fitted_fields(mine, task))
-                entries.append(
-                    {
-                        field: _number(entry.get(field)) if not isinstance(entry.get(field), list) else entry[field]
-                        for field in ENTRY_FIELDS
-                    }
-                )
+                entries.append(_fields(entry))
     return entries, sorted(trained_with)
+
+
+def _fields(entry: dict) -> dict:
+    """An entry's ENTRY_FIELDS, numbers as JSON numbers or null."""
+    return {
+        field: _number(entry.get(field)) if not isinstance(entry.get(field), list) else entry[field]
+        for field in ENTRY_FIELDS
+    }
+
+
+def tuned_entries(store, runs: pd.DataFrame, task, where: dict) -> list[dict]:
+    """The entries of a learning-rate sweep (`report.phase`): per swept cell, the horizon read from the runs of the
+    rate picked on dev at each length (`recipe` 'best of N recipes', `recipe_picks` [[length, recipe], ...]); the
+    grid's rule on their means, L50 from their seeds. Its protocol-rate reading is the protocol folder's entry."""
+    table = phase_table(runs, task, task.threshold)
+    labelled = runs.assign(
+        recipe=[f"lr {lr:g}" for lr in runs["lr"]]
+    )  # the sweep varies lr alone (`phase.is_rate_sweep`)
+    out = []
+    for cell, picked in table[table["chosen"]].groupby("cell", sort=False):
+        if table[table["cell"] == cell]["recipe"].nunique() < 2 or len(picked) < 2:  # a horizon needs lengths
+            continue
+        mine = labelled.merge(picked[["cell", "seq_len", "recipe"]], on=["cell", "seq_len", "recipe"])
+        entry = dict(where, **measure(mine, task, None)[cell], cell=cell)
+        entry.update(entry_runs(store, mine, entry.get("steps")), **fitted_fields(mine, task))
+        entry.update(
+            recipe=f"best of {table[table['cell'] == cell]['recipe'].nunique()} recipes",
+            recipe_picks=[[int(r.seq_len), r.recipe] for r in picked.sort_values("seq_len").itertuples()],
+        )
+        out.append(entry)
+    return out
 
 
 def fitted_fields(runs: pd.DataFrame, task) -> dict:
@@ -402,7 +436,8 @@ def measure_name(group: pd.DataFrame) -> str:
             if (group["source"] == "grid").all()
             else "searched or grid: see suite.json"
         )
-        return f"horizon: L50 [95% interval] (mean-score horizon; {where}; solved at {first['threshold']:.3g})"
+        tuned = "" if first.get("recipe") in (PROTOCOL_RECIPE, None) else f"; {first['recipe']}, picked on dev"
+        return f"horizon: L50 [95% interval] (mean-score horizon; {where}; solved at {first['threshold']:.3g}{tuned})"
     return "memory capacity" if first["measure"] == "memory_capacity" else f"test {first['metric']}"
 
 

@@ -86,6 +86,21 @@ def test_a_study_over_settings_is_left_out(tmp_path):
     assert suite_table([root]).empty
 
 
+def test_a_learning_rate_sweep_gives_its_best_of_n_horizon_labelled_with_the_rate_picked_at_each_length(tmp_path):
+    root = stored(
+        tmp_path / "phase", "nndl", {("srn", 10): [0.9, 0.8], ("srn", 20): [0.2, 0.3], ("srn", 40): [0.1, 0.2]}
+    ).root
+    stored(root, "nndl", {("srn", 10): [0.5, 0.6], ("srn", 20): [0.9, 0.7], ("srn", 40): [0.2, 0.1]}, lr=1e-2)
+    protocol = stored(tmp_path / "protocol", "nndl", {("srn", 10): [0.9, 0.8], ("srn", 20): [0.2, 0.3]}).root
+    table = suite_table([protocol, root]).set_index("recipe")
+    tuned = table.loc["best of 2 recipes"]
+    assert tuned["recipe_picks"] == [[10, "lr 0.001"], [20, "lr 0.01"], [40, "lr 0.001"]]  # on dev; 40: a tie
+    assert (tuned["value"], tuned["runs"], tuned["lengths_tested"]) == (20, 6, [[10, 2], [20, 2], [40, 2]])
+    assert table.loc["protocol"]["value"] == 10 and table.loc["protocol"]["recipe_picks"] is None
+    stored(root, "nndl", {("srn", 10): [0.5, 0.6]}, init="torch")  # a study over more than the rate: left out
+    assert list(suite_table([protocol, root])["recipe"]) == ["protocol"]
+
+
 def test_bad_folders_are_one_line_and_exit_2(tmp_path, capsys):
     assert main([str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
