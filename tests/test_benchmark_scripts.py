@@ -260,3 +260,34 @@ def test_regenerating_the_results_searches_again_every_horizon_a_folder_holds():
         search = sweeps[name].split(";")[0]
         assert {task(c) for c in commands} == {task(search)}, name
         assert set().union(*map(cells, commands)) == cells(search), name
+
+
+@pytest.mark.slow
+def test_tuned_cost_prints_each_side_and_ratios_that_agree():
+    out = run_script("tuned_cost.py", "--cells", "srn", "lstm", "--lengths", "5", "--seeds", "2", "--steps", "20",
+                     "--workers", "1")  # fmt: skip
+    sides = re.findall(rf"(\d+) runs, ([\d,]+) model-steps, [\d,]+ model-steps x length, {NUMBER} s", out)
+    (runs_p, steps_p, wall_p), (runs_t, steps_t, wall_t) = [
+        (int(r), int(s.replace(",", "")), float(w)) for r, s, w in sides
+    ]
+    assert (runs_p, runs_t) == (4, 18)  # 2 seeds x (srn 4 recipes + lstm 5), against 2 x 2 at the protocol's
+    ratio = re.search(rf"runs {NUMBER}x, model-steps {NUMBER}x, wall time {NUMBER}x", out)
+    assert float(ratio[1]) == round(runs_t / runs_p, 2) and float(ratio[2]) == round(steps_t / steps_p, 2)
+    assert float(ratio[3]) == pytest.approx(wall_t / wall_p, rel=0.1)  # the walls are printed to 0.1 s
+
+
+@pytest.mark.slow
+def test_halving_agreement_replays_a_four_rate_grid(tmp_path):
+    folder = tmp_path / "grid"
+    done = subprocess.run(
+        [sys.executable, "-m", "memorybench", "run", "--cells", "srn", "--lengths", "4", "6", "--seeds", "2", "--lr",
+         "3e-4", "1e-3", "3e-3", "1e-2", "--quick", "--out", str(folder), "--no-progress", "--yes", "--allow-dirty",
+         "--workers", "1"], capture_output=True, text=True, cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = run_script("halving_agreement.py", "--folder", str(folder), "--rungs", "0.5", "1")
+    lines = [line for line in out.splitlines() if line.startswith("rung ")]
+    assert len(lines) == 2 and all("of cell x length cases" in line for line in lines)
+    cases = re.search(r"in (\d+)/(\d+) \(", lines[1])
+    assert cases[2] == "2" and cases[1] == "2"  # at the full budget halving reads what the full grid reads
+    assert "saves 12%" in lines[0] and "saves 0%" in lines[1]  # one of 4 rates halted at half its budget: 1/8
