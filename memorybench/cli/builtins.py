@@ -86,6 +86,7 @@ BUILTIN_COMMANDS = {
 # the modules whose report sections are built in, in the order the report shows them
 BUILTIN_SECTIONS = (
     "memorybench.report.horizon_section",
+    "memorybench.report.tuned_section",
     "memorybench.diagnostics.explosion",
     "memorybench.diagnostics.through_time",
     "memorybench.diagnostics.memory_capacity",

@@ -31,7 +31,7 @@ from memorybench.analysis.search_record import TUNED
 from memorybench.sweep.horizon import Prober, SearchPlan
 from memorybench.sweep.plan import plan_sweep
 
-L50_COLUMNS = ("l50_reading", "l50", "l50_low", "l50_high")
+L50_COLUMNS = ("l50_reading", "l50", "l50_low", "l50_high", "l50_bracket_low", "l50_bracket_high")
 
 
 class TunedProber(Prober):
@@ -90,5 +90,7 @@ class TunedProber(Prober):
         if runs is not None:
             task = self.plan.task
             fits = [fitted_horizon(self.chosen_runs(runs, cell), task.threshold, task.direction) for cell in self.cells]
-            horizons[list(L50_COLUMNS)] = [[f.reading, f.l50, f.low, f.high] for f in fits]
+            horizons[list(L50_COLUMNS)] = [
+                [f.reading, f.l50, f.low, f.high, *(f.bracket or (None, None))] for f in fits
+            ]
         return horizons, probed

@@ -115,3 +115,16 @@ def test_a_cell_declares_its_grid_and_a_forget_bias_needs_a_forget_gate():
     assert [r.overrides() for r in own.recipes] == [{"lr": 1e-4}, {"lr": 1e-3}]
     with pytest.raises(ValueError, match="a recipe sets forget_bias, but the cell has no forget gate"):
         CellSpec(**{**fields, "recipes": (Recipe(forget_bias=1.0),)})
+
+
+def test_the_report_shows_the_tuned_search_beside_its_picks(tuned):
+    from memorybench.report.build import build_report
+
+    text = build_report(tuned).read_text()
+    section = text[text.index("## Tuned horizon search") :]
+    row = pd.read_csv(tuned / "tables" / "tuned_horizons.csv").iloc[0]
+    probes = pd.read_csv(tuned / "tables" / "tuned_probes.csv")
+    assert "**SRN** on `nndl` (nndl), 2 seeds, 200 steps, best of 4 recipes: horizon" in section
+    assert f"{int(row['runs'])} runs over {len(probes)} probed lengths" in section
+    for probe in probes.itertuples():
+        assert f"| {probe.seq_len} | {probe.recipe} |" in section
