@@ -31,7 +31,9 @@ searched=(nndl-seeds5 nndl-shuffled stream adding copy parity selective_copying 
 declare -A search_args=(
     [nndl-seeds5]="--seeds 5 --max-seeds 10"
     [nndl-shuffled]="--protocol nndl-shuffled"
-    [stream]="--protocol stream"
+    [stream]="--protocol stream --seeds 3 --max-seeds 10"
+    [parity]="--task parity --cells all --seeds 3 --max-seeds 10"
+    [modern]="--cells indrnn mingru minlstm lru --seeds 3 --max-seeds 10"
 )
 declare -A diagnostics=(
     [results]="through-time;extrapolate"

@@ -53,7 +53,6 @@ done
 # Together, so that a checkpoint one folder reads through a link is kept.
 "$PY" -m memorybench store prune results $(printf 'results/%s ' "${!sweeps[@]}" | sed 's#results/results ##')
 "$PY" -m memorybench store compact results $(printf 'results/%s ' "${!sweeps[@]}" | sed 's#results/results ##')  # run.json -> run.json.gz (format 4)
-"$PY" -m memorybench suite results/nndl-seeds5 results/nndl-shuffled results/stream results/adding results/copy \
-    results/delayed_recall results/digits_rows results/digits_pixels results/modern results/parity results/selective_copying results/associative_recall results/flip_flop --readme README.md
+"$PY" -m memorybench suite --reference --readme README.md  # the committed folders (cli/report.py's REFERENCE_FOLDERS)
 "$PY" -m memorybench docs  # the docs' results tables, from the rebuilt reports
 echo "comparisons: $log"

@@ -72,6 +72,24 @@ def warn_unread(prog: str, store) -> None:
         )
 
 
+# the committed folders the README's suite table is read from, in its row order (`memorybench suite --reference`)
+REFERENCE_FOLDERS = (
+    "results/nndl-seeds5",
+    "results/nndl-shuffled",
+    "results/stream",
+    "results/adding",
+    "results/copy",
+    "results/delayed_recall",
+    "results/digits_rows",
+    "results/digits_pixels",
+    "results/modern",
+    "results/parity",
+    "results/selective_copying",
+    "results/associative_recall",
+    "results/flip_flop",
+)
+
+
 def suite(argv: list[str] | None = None, prog: str = "memorybench suite") -> int:
     """`memorybench suite FOLDER ... [--out DIR] [--readme FILE]`."""
     parser = Parser(
@@ -79,7 +97,12 @@ def suite(argv: list[str] | None = None, prog: str = "memorybench suite") -> int
         description="One table and one figure across tasks, built from the stored runs of several results folders.",
     )
     parser.add_argument(
-        "folders", nargs="+", type=folder_path, help="results folders written by memorybench (run_all.py --task ...)"
+        "folders", nargs="*", type=folder_path, help="results folders written by memorybench (run_all.py --task ...)"
+    )
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help=f"read the committed reference folders instead ({', '.join(REFERENCE_FOLDERS)}): the README's table",
     )
     parser.add_argument(
         "--out",
@@ -95,6 +118,9 @@ def suite(argv: list[str] | None = None, prog: str = "memorybench suite") -> int
         help=f"also write the table into FILE, between its {SUITE_MARKERS[0]} and {SUITE_MARKERS[1]} lines (README.md)",
     )
     args = parser.parse_or_exit(argv)
+    if bool(args.folders) == args.reference:
+        return usage_error(parser.prog, "give results folders or --reference (the committed ones), one of the two")
+    args.folders = args.folders or list(REFERENCE_FOLDERS)
     bad = suite_input_error(args)
     if bad:
         return usage_error(parser.prog, bad)

@@ -101,6 +101,19 @@ def test_a_learning_rate_sweep_gives_its_best_of_n_horizon_labelled_with_the_rat
     assert list(suite_table([protocol, root])["recipe"]) == ["protocol"]
 
 
+def test_the_reference_folders_are_the_committed_suites_and_exclude_named_folders(tmp_path, capsys):
+    from pathlib import Path
+
+    from memorybench.cli.report import REFERENCE_FOLDERS
+
+    root = Path(__file__).resolve().parents[2]
+    assert list(REFERENCE_FOLDERS) == read_suite(root / "results" / "suite" / "suite.json")["provenance"]["folders"]
+    for argv in ([], ["--reference", str(tmp_path)]):
+        assert main([*argv, "--out", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "give results folders or --reference" in err and not (tmp_path / "out").exists()
+
+
 def test_bad_folders_are_one_line_and_exit_2(tmp_path, capsys):
     assert main([str(tmp_path / "missing"), "--out", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
