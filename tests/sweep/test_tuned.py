@@ -128,3 +128,11 @@ def test_the_report_shows_the_tuned_search_beside_its_picks(tuned):
     assert f"{int(row['runs'])} runs over {len(probes)} probed lengths" in section
     for probe in probes.itertuples():
         assert f"| {probe.seq_len} | {probe.recipe} |" in section
+
+
+def test_a_tuned_search_run_again_trains_nothing_and_writes_the_same_tables(tuned, capsys):
+    before = pd.read_csv(tuned / "tables" / "tuned_probes.csv").drop(columns=["wall_time_s", "grid_wall_time_s"])
+    assert main([*SEARCH, "--tune", "--out", str(tuned)]) == 0
+    assert "\n0 runs trained" in capsys.readouterr().out
+    after = pd.read_csv(tuned / "tables" / "tuned_probes.csv").drop(columns=["wall_time_s", "grid_wall_time_s"])
+    pd.testing.assert_frame_equal(before, after)
