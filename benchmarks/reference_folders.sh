@@ -10,6 +10,7 @@
 declare -A sweeps=(
     [results]="--lengths 5 10 15 20 25 30"
     [nndl-seeds5]="--lengths 5 10 15 20 25 30 --seeds 5"
+    [nndl-phase]="--cells srn lstm gru --lengths 10 15 20 30 45 60 --seeds 5 --lr 3e-4 1e-3 3e-3 1e-2 --reuse results/nndl-seeds5"
     [nndl-shuffled]="--lengths 5 10 15 20 25 30 --protocol nndl-shuffled"
     [stream]="--lengths 5 10 15 20 25 30 --protocol stream"
     [adding]="--task adding"

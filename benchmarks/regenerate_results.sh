@@ -23,7 +23,7 @@ PY=${PYTHON:-python}
 [ -d "$old/results" ] || { echo "regenerate_results.sh: $old holds no results/ to compare with (git worktree add $old HEAD first)" >&2; exit 2; }
 # shellcheck source=benchmarks/reference_folders.sh
 source benchmarks/reference_folders.sh  # sweeps, searched, diagnostics: what makes each folder
-order=(results nndl-seeds5 stream capacity nndl-shuffled matched adding copy delayed_recall digits_rows digits_pixels
+order=(results nndl-seeds5 nndl-phase stream capacity nndl-shuffled matched adding copy delayed_recall digits_rows digits_pixels
        parity selective_copying associative_recall flip_flop modern)
 [ $# -gt 0 ] && order=("$@")
 log=results/benchmarks/regenerated-$(date -u +%Y-%m-%d).txt

@@ -75,6 +75,7 @@ def warn_unread(prog: str, store) -> None:
 # the committed folders the README's suite table is read from, in its row order (`memorybench suite --reference`)
 REFERENCE_FOLDERS = (
     "results/nndl-seeds5",
+    "results/nndl-phase",
     "results/nndl-shuffled",
     "results/stream",
     "results/adding",
