@@ -9,6 +9,7 @@ import jsonschema
 import pandas as pd
 import pytest
 
+from memorybench.analysis.recipes import with_recipes
 from memorybench.report.suite import read_suite, write_suite
 from memorybench.storage.rundir import read_run
 from memorybench.storage.store import ResultsStore
@@ -47,6 +48,9 @@ def committed_runs():
             runs_of[folder] = ResultsStore(folder).collect()[0]
         runs = runs_of[folder]
         mine = runs[(runs["protocol"] == entry["protocol"]) & (runs["cell"] == entry["cell"])]
+        if entry.get("recipe_picks"):  # a best of N recipes reads the recipe picked at each length
+            picked = pd.DataFrame(entry["recipe_picks"], columns=["seq_len", "recipe"])
+            mine = with_recipes(mine).merge(picked, on=["seq_len", "recipe"])
         if entry["measure"] == "memory_capacity":
             mine = mine[mine["hidden_size"] == entry["n"]]
         yield entry, folder, mine
