@@ -57,7 +57,7 @@ def main() -> None:
         by_length = sum(c.steps * c.seq_len for c in configs)
         sides[name] = (len(configs), model_steps, by_length, wall)
         print(f"{name:>15}: {len(configs):4d} runs, {model_steps:,} model-steps, {by_length:,} model-steps x length, "
-              f"{wall:.1f} s")  # fmt: skip
+              f"{wall:.3f} s")  # fmt: skip
     (runs_p, steps_p, length_p, wall_p), (runs_t, steps_t, length_t, wall_t) = sides.values()
     print(f"tuned / protocol: runs {runs_t / runs_p:.2f}x, model-steps {steps_t / steps_p:.2f}x, "
           f"wall time {wall_t / wall_p:.2f}x")  # fmt: skip
