@@ -29,9 +29,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from memorybench.analysis.recipes import choose_recipe, with_recipes  # noqa: E402
+from memorybench.analysis.recipes import choose_recipe  # noqa: E402
 from memorybench.analysis.search import passes  # noqa: E402
-from memorybench.report.phase import phase_table  # noqa: E402
+from memorybench.report.phase import phase_table, rate_recipes  # noqa: E402
 from memorybench.storage.provenance import provenance_line  # noqa: E402
 from memorybench.storage.store import ResultsStore  # noqa: E402
 from memorybench.tasks import get_task  # noqa: E402
@@ -73,7 +73,7 @@ def halved_pick(at: pd.DataFrame, curves: pd.DataFrame, order: list[str], rung: 
 def agreement(folder: str, rungs: list[str]) -> list[str]:
     store = ResultsStore.open(ROOT / folder if not Path(folder).is_absolute() else folder)
     runs, curves = store.collect()
-    runs = with_recipes(runs.assign(forget_bias=None)).set_index("run_id")
+    runs = rate_recipes(runs).set_index("run_id")
     task = get_task(runs["task"].iloc[0])
     threshold, direction = task.threshold, task.direction
     table = phase_table(runs.reset_index(), task, threshold)

@@ -50,3 +50,39 @@ def clip_per_replica_(grads: list[torch.Tensor], mode: str, value: float) -> tor
     for p, g in enumerate(grads):
         g.mul_(scale[:, p].view(-1, *[1] * (g.dim() - 1)))
     return total
+
+
+class ReplicaStacks:
+    """What a layout whose every parameter is a stack (E, ...) of its models' own (`named_stacks`: the single model's
+    name -> stack) shares: nothing to mask, each replica's gradient norm and clipping over its own values, and its
+    weights in the single model's layout. The stacked and mapped layouts are such layouts."""
+
+    def named_stacks(self) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def replica_buffers(self, e: int) -> dict[str, torch.Tensor]:
+        """Model e's buffers under the single model's names (none unless a layout stacks them)."""
+        return {}
+
+    def mask_gradients_(self) -> None:
+        """Nothing to mask: no parameter is shared between models."""
+
+    def grad_norms(self) -> torch.Tensor:
+        """(E,) each model's global gradient norm (independent of its pack mates: `replica_norms`)."""
+        return replica_norms([p.grad for p in self.parameters()])[1]
+
+    def clip_(self, mode: str, value: float) -> torch.Tensor:
+        return clip_per_replica_([p.grad for p in self.parameters()], mode, value)
+
+    def named_replica_grads(self) -> dict[str, torch.Tensor]:
+        """Each parameter's gradient (E, ...), replica-major, under the single model's names."""
+        return {name: p.grad for name, p in self.named_stacks().items()}
+
+    @torch.no_grad()
+    def state_dict_of(self, e: int, grads: bool = False) -> dict[str, torch.Tensor]:
+        """Model e's weights (with `grads`, their gradients) in the single model's state-dict layout (CPU tensors)."""
+        get = (lambda p: p.grad) if grads else (lambda p: p)
+        state = {k: get(p)[e] for k, p in self.named_stacks().items()}
+        if not grads:
+            state.update(self.replica_buffers(e))
+        return {k: v.detach().cpu().clone() for k, v in state.items()}

@@ -7,12 +7,12 @@ minGRU's and minLSTM's input-only gates, a plugin's) runs its single model's own
 here, mapped over a leading model dimension E of every parameter
 (`torch.func.stack_module_state`, `torch.func.functional_call`). Each operation of a step
 then runs once for all E models instead of E times, which pays where dispatch, not
-arithmetic, sets the pace (measured: `benchmarks/mapped_speed.py`).
+arithmetic, sets the pace (measured: `benchmarks/training_speed.py --layouts mapped`).
 
 A replica computes what it computes alone, bit for bit on the CPU: vmap turns each
 matmul into a batched one whose every slice is the single run's product, each replica's
 loss and score are reduced as a single run reduces them (`plain_loss`), each replica's
-gradient norm is taken over its own values (`layout.replica_norms`), and Adam is
+gradient norm is taken over its own values (`layout.ReplicaStacks`), and Adam is
 elementwise (tests/engine/test_mapped.py trains packs and single runs of every modern cell
 and compares their weights). Runs of one length only share a pack: the model's forward
 reads the last step, it has no per-run lengths; and runs that step by step or through a scan
@@ -40,12 +40,12 @@ from torch import nn
 from torch.func import functional_call, stack_module_state, vmap
 
 from memorybench.cells import get_cell, layer_directions, layer_parameters
-from memorybench.engine.layout import Supports, clip_per_replica_, replica_norms
+from memorybench.engine.layout import ReplicaStacks, Supports
 from memorybench.models import SequenceModel, build_model
 from memorybench.tasks import get_task
 
 
-class MappedModel(nn.Module):
+class MappedModel(ReplicaStacks, nn.Module):
     supports = Supports(lengths=False, cells="mappable", max_size=None)
     plain_loss = True  # each replica's loss reduced by torch as a single run's is (TaskSpec.replica_losses)
 
@@ -79,9 +79,6 @@ class MappedModel(nn.Module):
         """Each stacked parameter (E, ...) under the single model's name for it ('rnn.weight_hh_l0', ...)."""
         return dict(zip(self.names, self.stacks))
 
-    def mask_gradients_(self) -> None:
-        """Nothing to mask: no parameter is shared between models."""
-
     @torch.no_grad()
     def constrain_(self, steps: list[int]) -> None:
         """The cell's constraint after an optimizer step (`CellSpec.constrain`), replica e for its `steps[e]` input
@@ -93,25 +90,9 @@ class MappedModel(nn.Module):
                 params = {base: stacks[f"rnn.{name}"][e] for base, name in zip(self.spec.base_names(), names)}
                 self.spec.constrain(params, count)
 
-    def grad_norms(self) -> torch.Tensor:
-        """(E,) each model's global gradient norm, over its own values alone (`replica_norms`)."""
-        return replica_norms([p.grad for p in self.stacks])[1]
-
-    def clip_(self, mode: str, value: float) -> torch.Tensor:
-        return clip_per_replica_([p.grad for p in self.stacks], mode, value)
-
-    def named_replica_grads(self) -> dict[str, torch.Tensor]:
-        """Each parameter's gradient (E, ...), replica-major, under the single model's names."""
-        return {name: p.grad for name, p in self.named_stacks().items()}
-
-    @torch.no_grad()
-    def state_dict_of(self, e: int, grads: bool = False) -> dict[str, torch.Tensor]:
-        """Model e's weights (with `grads`, their gradients) in the single model's state-dict layout (CPU tensors)."""
-        get = (lambda p: p.grad) if grads else (lambda p: p)
-        state = {k: get(p)[e] for k, p in self.named_stacks().items()}
-        if not grads:
-            state.update({k: b[e] for k, b in self.buffer_stacks.items()})
-        return {k: v.detach().cpu().clone() for k, v in state.items()}
+    def replica_buffers(self, e: int) -> dict[str, torch.Tensor]:
+        """Model e's buffers under the single model's names."""
+        return {k: b[e] for k, b in self.buffer_stacks.items()}
 
 
 @cache

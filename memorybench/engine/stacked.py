@@ -35,7 +35,7 @@ from torch import nn
 
 from memorybench.cells import get_cell, layer_parameters
 from memorybench.engine.block import last_states, lookup
-from memorybench.engine.layout import Supports, clip_per_replica_, replica_norms
+from memorybench.engine.layout import ReplicaStacks, Supports
 from memorybench.engine.recurrence import Recurrence, run_trimmed, time_steps
 from memorybench.models import SequenceModel
 
@@ -44,7 +44,7 @@ PROJECTION_ROWS = (
 )
 
 
-class StackedModel(nn.Module):
+class StackedModel(ReplicaStacks, nn.Module):
     supports = Supports(layered=False, cells="torch_layout", max_size=None, constraints=False)
     plain_loss = False  # per-sample losses per replica: a pack of one reduces as a pack of many
     use_step_grad = (
@@ -145,16 +145,6 @@ class StackedModel(nn.Module):
             projected.append(out.view(keep, n, B, -1))
         return projected
 
-    def mask_gradients_(self) -> None:
-        """Nothing to mask: no parameter is shared between models."""
-
-    def grad_norms(self) -> torch.Tensor:
-        """(E,) each model's global gradient norm (independent of its pack mates: `replica_norms`)."""
-        return replica_norms([p.grad for p in self.parameters()])[1]
-
-    def clip_(self, mode: str, value: float) -> torch.Tensor:
-        return clip_per_replica_([p.grad for p in self.parameters()], mode, value)
-
     def named_stacks(self) -> dict[str, nn.Parameter]:
         """Each stacked parameter (E, ...) under the single model's name for it ('rnn.weight_hh_l0', ...)."""
         stacks = {"head.weight": self.head_weight, "head.bias": self.head_bias}
@@ -162,13 +152,3 @@ class StackedModel(nn.Module):
             stacks["embedding.weight"] = self.embedding
         stacks.update({f"rnn.{name}": getattr(self, base) for base, name in self.names.items()})
         return stacks
-
-    def named_replica_grads(self) -> dict[str, torch.Tensor]:
-        """Each parameter's gradient (E, ...), replica-major, under the single model's names."""
-        return {name: p.grad for name, p in self.named_stacks().items()}
-
-    @torch.no_grad()
-    def state_dict_of(self, e: int, grads: bool = False) -> dict[str, torch.Tensor]:
-        """Model e's weights (with `grads`, their gradients) in the single model's state-dict layout (CPU tensors)."""
-        get = (lambda p: p.grad) if grads else (lambda p: p)
-        return {k: get(p)[e].detach().cpu().clone() for k, p in self.named_stacks().items()}

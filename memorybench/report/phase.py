@@ -44,6 +44,11 @@ def is_rate_sweep(runs: pd.DataFrame) -> bool:
     return bool((same & (by_cell["lr"].nunique() > 1)).any())
 
 
+def rate_recipes(runs: pd.DataFrame) -> pd.DataFrame:
+    """A learning-rate sweep's runs with each run's recipe label (`recipe`: 'lr 0.003'); its rate is all that varies."""
+    return with_recipes(runs.assign(forget_bias=None))
+
+
 def _order(runs: pd.DataFrame) -> list[str]:
     """The recipes of one cell's runs in the grid's order: the protocol's learning rate first, then ascending."""
     first = runs.iloc[0]
@@ -55,7 +60,7 @@ def _order(runs: pd.DataFrame) -> list[str]:
 def phase_table(runs: pd.DataFrame, task, threshold: float) -> pd.DataFrame:
     """Per cell, learning rate and length: runs, seeds solved, solve rate, mean best-dev and test score; `chosen`
     marks at each cell and length the rate its dev scores pick (`choose_recipe`), `protocol` the protocol's rate."""
-    runs = with_recipes(runs.assign(forget_bias=None))
+    runs = rate_recipes(runs)
     rows = []
     for cell, mine in runs.groupby("cell", sort=False):
         order = _order(mine)
@@ -73,7 +78,7 @@ def phase_table(runs: pd.DataFrame, task, threshold: float) -> pd.DataFrame:
 
 def readings(runs: pd.DataFrame, table: pd.DataFrame, task, threshold: float) -> pd.DataFrame:
     """Per cell: L50 at the protocol's rate and at the rates the dev scores pick, from the same grid's runs."""
-    runs = with_recipes(runs.assign(forget_bias=None))
+    runs = rate_recipes(runs)
     rows = []
     for cell, mine in table.groupby("cell", sort=False):
         cell_runs = runs[runs["cell"] == cell]

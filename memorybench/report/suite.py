@@ -59,7 +59,7 @@ from memorybench.sweep.settings import DEFAULT_HIDDEN
 from memorybench.tasks.base import METRIC_DIGITS, METRIC_RANGES
 from memorybench.analysis.experiments import experiment_label
 from memorybench.report.capacity import is_multi_setting
-from memorybench.report.phase import is_rate_sweep, phase_table
+from memorybench.report.phase import is_rate_sweep, phase_table, rate_recipes
 from memorybench.report.figures import plt, save_figure
 from memorybench.report.markdown import markdown_table
 from memorybench.storage.provenance import environment
@@ -360,9 +360,7 @@ def tuned_entries(store, runs: pd.DataFrame, task, where: dict) -> list[dict]:
     rate picked on dev at each length (`recipe` 'best of N recipes', `recipe_picks` [[length, recipe], ...]); the
     grid's rule on their means, L50 from their seeds. Its protocol-rate reading is the protocol folder's entry."""
     table = phase_table(runs, task, task.threshold)
-    labelled = runs.assign(
-        recipe=[f"lr {lr:g}" for lr in runs["lr"]]
-    )  # the sweep varies lr alone (`phase.is_rate_sweep`)
+    labelled = rate_recipes(runs)
     out = []
     for cell, picked in table[table["chosen"]].groupby("cell", sort=False):
         if table[table["cell"] == cell]["recipe"].nunique() < 2 or len(picked) < 2:  # a horizon needs lengths

@@ -69,9 +69,9 @@ class Prober:
         self.plan, self.cells, self.seeds = plan, cells, seeds
         self.probes = {cell: {} for cell in cells}
         self.scores: dict[tuple[str, int], dict] = {}
-        self.steps = self.configs(cells[0], plan.search.start, seeds=1)[
+        self.steps = Prober.configs(self, cells[0], plan.search.start, seeds=1)[
             0
-        ].steps  # the budget: one seed's config says it
+        ].steps  # the budget: one seed's config at the protocol's recipe says it
 
     def configs(self, cell: str, length: int, seeds: int | None = None) -> list:
         """A probe's runs: one config per seed (`seeds`, default the search's)."""

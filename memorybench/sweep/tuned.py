@@ -29,7 +29,6 @@ from memorybench.analysis.fitted_horizon import fitted_horizon
 from memorybench.analysis.recipes import recipe_grid, tuned_probe, with_recipes
 from memorybench.analysis.search_record import TUNED
 from memorybench.sweep.horizon import Prober, SearchPlan
-from memorybench.sweep.plan import plan_sweep
 
 L50_COLUMNS = ("l50_reading", "l50", "l50_low", "l50_high", "l50_bracket_low", "l50_bracket_high")
 
@@ -40,10 +39,10 @@ class TunedProber(Prober):
     tables_names = TUNED
 
     def __init__(self, plan: SearchPlan, cells: list[str], seeds: int):
-        protocol = lambda cell: plan_sweep(plan.protocol, [cell], [plan.search.start], 1, plan.quick, plan.device,
-                                           steps=plan.steps)[0]  # fmt: skip
-        self.grids = {cell: recipe_grid(protocol(cell)) for cell in cells}  # cell -> label -> fields
         super().__init__(plan, cells, seeds)
+        protocol = lambda cell: Prober.configs(self, cell, plan.search.start, seeds=1)[0]
+        self.grids = {cell: recipe_grid(protocol(cell)) for cell in cells}  # cell -> label -> fields
+        self.chosen: dict[tuple[str, int], list[str]] = {}  # (cell, length) -> the run ids of its chosen recipe
 
     def configs(self, cell: str, length: int, seeds: int | None = None) -> list:
         """A probe's runs: one config per seed (`seeds`, default the search's) at each recipe of the cell's grid."""
@@ -57,6 +56,8 @@ class TunedProber(Prober):
             return False
         task = self.plan.task
         probe = tuned_probe(at, list(self.grids[cell]), task.threshold, task.direction)
+        labelled = with_recipes(at)
+        self.chosen[(cell, length)] = list(labelled.index[labelled["recipe"] == probe["recipe"]])
         self.probes[cell][length] = probe["passed"]
         self.scores[(cell, length)] = dict(
             task=self.plan.task_name, protocol=self.plan.protocol, **probe, steps=self.steps, threshold=task.threshold
@@ -69,11 +70,7 @@ class TunedProber(Prober):
 
     def chosen_runs(self, runs: pd.DataFrame, cell: str) -> pd.DataFrame:
         """The stored runs of `cell` at each probed length's chosen recipe (`runs` indexed by run id)."""
-        picked = []
-        for length in self.probes[cell]:
-            at = with_recipes(runs.reindex([c.run_id() for c in self.configs(cell, length)]))
-            picked.append(at[at["recipe"] == self.scores[(cell, length)]["recipe"]])
-        return pd.concat(picked)
+        return runs.loc[[run for length in self.probes[cell] for run in self.chosen[(cell, length)]]]
 
     def tables(self, runs: pd.DataFrame | None = None):
         """The protocol search's tables with the grid: each cell's row labelled 'best of N recipes', with L50 fitted
